@@ -1,0 +1,35 @@
+/**
+ * Bug switches: each documented kernel bug keeps its buggy code path behind one bit of
+ * G.bug_switches, as a kernel config option would. 0 everywhere is today's kernel.
+ * The catalog (src/scenarios/catalog.ts) names the upstream commits.
+ */
+/** Readers in interrupt context queue behind a waiting writer (no qrwlock irq-reader rule). */
+export const BUG_QRWLOCK_IRQ_FAIR = 1 << 0;
+/** zap_pid_ns_processes sleeps holding tasks_rcu_exit_srcu (before 28319d6dc5e2). */
+export const BUG_ZAP_HOLDS_SRCU = 1 << 1;
+/** rcu-tasks waits for exiting tasks through tasks_rcu_exit_srcu (before 1612160b9127). */
+export const BUG_RCU_TASKS_EXIT_SRCU = 1 << 2;
+/** copy_process does not re-check PIDNS_ADDING under the locks (before the setns+fork fix). */
+export const BUG_SETNS_FORK_NO_RECHECK = 1 << 3;
+/** zap_pid_ns_processes waits for pid_allocated == 1 even in a non-leader thread (before 751c644b95bb). */
+export const BUG_ZAP_INIT_PIDS_ONE = 1 << 4;
+/** zap_pid_ns_processes does not wait for pid_allocated at all (before 6347e9009104). */
+export const BUG_ZAP_NO_PID_WAIT = 1 << 5;
+/** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
+export const BUG_PTRACE_DEAD_LIST = 1 << 6;
+/** struct pid / pid_namespace freed without waiting for a grace period (before 1adfcb03e31b). */
+export const BUG_FREE_WITHOUT_GP = 1 << 7;
+/** Planted for tests: reparenting without tasklist_lock held for write. */
+export const BUG_PLANT_REPARENT_NO_LOCK = 1 << 8;
+
+export const BUG_NAMES: Record<string, number> = {
+  qrwlock_irq_fair: BUG_QRWLOCK_IRQ_FAIR,
+  zap_holds_srcu: BUG_ZAP_HOLDS_SRCU,
+  rcu_tasks_exit_srcu: BUG_RCU_TASKS_EXIT_SRCU,
+  setns_fork_no_recheck: BUG_SETNS_FORK_NO_RECHECK,
+  zap_init_pids_one: BUG_ZAP_INIT_PIDS_ONE,
+  zap_no_pid_wait: BUG_ZAP_NO_PID_WAIT,
+  ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
+  free_without_gp: BUG_FREE_WITHOUT_GP,
+  plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,
+};

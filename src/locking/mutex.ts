@@ -1,0 +1,113 @@
+/**
+ * struct mutex (kernel/locking/mutex.c): a sleeping lock owned by a task.
+ *
+ * Fast path: compareExchange owner 0 -> current. Slow path: under wait_lock the task queues
+ * itself FIFO, sets TASK_UNINTERRUPTIBLE and returns SLEEP, so its CPU runs something else.
+ * mutex_unlock hands the mutex straight to the first waiter (the kernel's MUTEX_FLAG_HANDOFF
+ * behaviour, always on here) and wakes it; the waiter's restarted mutex_lock finds itself owner.
+ */
+import { MX_CLASS, MX_NWAIT, MX_OWNER, MX_WAIT_LOCK, MX_WQ_FIRST, TASK, MAX_TASK_HELD } from '../mm/layout.js';
+import { mem, STAT_ACQ, STAT_CONTENDED, stats } from '../mm/memory.js';
+import { sched_hook } from '../sched/hook.js';
+import { current, set_current_state, set_running, SLEEP, TASK_UNINTERRUPTIBLE, wake_up_process, WCHAN_MUTEX } from '../sched/core.js';
+import { LC_MUTEX_WAIT } from './lockdep.js';
+import { spin_lock, spin_lock_init, spin_unlock, stat_index } from './spinlock.js';
+import { record_violation, V_BAD_UNLOCK, V_RECURSIVE_LOCK } from './violations.js';
+
+export function mutex_init(m: number, cls: number): void {
+  mem[m + MX_OWNER] = 0;
+  mem[m + MX_CLASS] = cls;
+  mem[m + MX_NWAIT] = 0;
+  spin_lock_init(m + MX_WAIT_LOCK, LC_MUTEX_WAIT);
+  mem[m + MX_WQ_FIRST] = 0;
+}
+
+function held_push(t: number, m: number): void {
+  const d = mem[t + TASK.held_depth]!;
+  if (d < MAX_TASK_HELD) mem[t + TASK.held + d] = m;
+  mem[t + TASK.held_depth] = d + 1;
+}
+
+function held_pop(t: number, m: number): void {
+  const d = mem[t + TASK.held_depth]!;
+  for (let i = Math.min(d, MAX_TASK_HELD) - 1; i >= 0; i--) {
+    if (mem[t + TASK.held + i] === m) {
+      for (let j = i; j < Math.min(d, MAX_TASK_HELD) - 1; j++) mem[t + TASK.held + j] = mem[t + TASK.held + j + 1]!;
+      break;
+    }
+  }
+  mem[t + TASK.held_depth] = d - 1;
+}
+
+/** mutex_lock: 0 when current owns it, SLEEP when it queued itself (call again on resume). */
+export function mutex_lock(m: number, site = 0): number {
+  const t = current;
+  const cls = mem[m + MX_CLASS]!;
+  if (mem[t + TASK.wait_chan] === WCHAN_MUTEX && mem[t + TASK.wait_obj] === m) {
+    // Resumed after sleeping on m: the unlocker handed it over, or this was a spurious wake.
+    if (Atomics.load(mem, m + MX_OWNER) === t) {
+      set_running();
+      held_push(t, m);
+      return 0;
+    }
+    set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
+    if (Atomics.load(mem, m + MX_OWNER) === t) { set_running(); held_push(t, m); return 0; }
+    return SLEEP;
+  }
+  sched_hook(site);
+  stats[stat_index(cls) + STAT_ACQ]++;
+  if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {
+    held_push(t, m);
+    return 0;
+  }
+  if (Atomics.load(mem, m + MX_OWNER) === t) record_violation(V_RECURSIVE_LOCK, m, t, 0);
+  stats[stat_index(cls) + STAT_CONTENDED]++;
+  spin_lock(m + MX_WAIT_LOCK);
+  if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {
+    spin_unlock(m + MX_WAIT_LOCK);
+    held_push(t, m);
+    return 0;
+  }
+  // Queue FIFO through the task's wq_next link (a task waits on one thing at a time).
+  mem[t + TASK.wq_next] = 0;
+  let x = mem[m + MX_WQ_FIRST]!;
+  if (!x) mem[m + MX_WQ_FIRST] = t;
+  else {
+    while (mem[x + TASK.wq_next]) x = mem[x + TASK.wq_next]!;
+    mem[x + TASK.wq_next] = t;
+  }
+  mem[t + TASK.wq_head] = m;
+  mem[m + MX_NWAIT]++;
+  set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
+  spin_unlock(m + MX_WAIT_LOCK);
+  return SLEEP;
+}
+
+export function mutex_unlock(m: number): void {
+  const t = current;
+  if (Atomics.load(mem, m + MX_OWNER) !== t) record_violation(V_BAD_UNLOCK, m, mem[m + MX_OWNER]!, t);
+  held_pop(t, m);
+  spin_lock(m + MX_WAIT_LOCK);
+  const w = mem[m + MX_WQ_FIRST]!;
+  if (w) {
+    mem[m + MX_WQ_FIRST] = mem[w + TASK.wq_next]!;
+    mem[w + TASK.wq_next] = 0;
+    mem[w + TASK.wq_head] = 0;
+    mem[m + MX_NWAIT]--;
+  }
+  // Hand-off: the first waiter becomes owner before it runs, so no newcomer can barge in.
+  Atomics.store(mem, m + MX_OWNER, w);
+  spin_unlock(m + MX_WAIT_LOCK);
+  if (w) wake_up_process(w);
+  sched_hook(0);
+}
+
+export function mutex_owner(m: number): number {
+  return Atomics.load(mem, m + MX_OWNER);
+}
+
+export function mutex_is_locked(m: number): boolean {
+  return mutex_owner(m) !== 0;
+}
+
+void MX_CLASS;

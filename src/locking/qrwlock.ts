@@ -1,0 +1,138 @@
+/**
+ * rwlock_t as the kernel's queued rwlock (kernel/locking/qrwlock.c, include/asm-generic/qrwlock.h).
+ *
+ * `cnts` = readers << _QR_SHIFT | _QW_WAITING | writer byte; `wait_lock` is a FIFO ticket lock.
+ * - read_lock: add _QR_BIAS; if a writer holds or waits, the slow path backs the bias out and
+ *   queues on wait_lock behind the writer, so a waiting writer blocks new readers (no writer
+ *   starvation) - except for readers in interrupt context, which only wait for a writer that
+ *   holds the lock and ignore a waiting one (the rule that lets read_lock nest in an interrupt on
+ *   a CPU that already holds a read lock).
+ * - write_lock: cmpxchg 0 -> _QW_LOCKED; otherwise queue on wait_lock, set _QW_WAITING, wait for
+ *   the readers to drain, then cmpxchg _QW_WAITING -> _QW_LOCKED.
+ * A bug switch (BUG_QRWLOCK_IRQ_FAIR) removes the interrupt-reader rule for the catalogued deadlock.
+ */
+import {
+  CPU, G, MAX_LOCK_CLASSES, QR_BIAS, QW_LOCKED, QW_WAITING, QW_WMASK, RW_CLASS, RW_CNTS, RW_SLEEPERS,
+  RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER,
+} from '../mm/layout.js';
+import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { sched_hook, spin_wait, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
+import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
+import { stat_index } from './spinlock.js';
+import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+
+void MAX_LOCK_CLASSES;
+
+export function rwlock_init(lock: number, cls: number): void {
+  for (let i = 0; i < 6; i++) mem[lock + i] = 0;
+  mem[lock + RW_CLASS] = cls;
+}
+
+function wake_sleepers(lock: number): void {
+  // Pairs with the Atomics.add of RW_SLEEPERS in spin_wait before a waiter parks.
+  if (Atomics.load(mem, lock + RW_SLEEPERS) !== 0) {
+    Atomics.notify(mem, lock + RW_CNTS);
+    Atomics.notify(mem, lock + RW_WAIT_OWNER);
+  }
+}
+
+function wait_lock_acquire(lock: number, mode: number): void {
+  const ticket = Atomics.add(mem, lock + RW_WAIT_NEXT, 1);
+  spin_wait(lock, mode, lock + RW_WAIT_OWNER, WAIT_EQ, ticket, lock + RW_SLEEPERS);
+}
+
+function wait_lock_release(lock: number): void {
+  Atomics.add(mem, lock + RW_WAIT_OWNER, 1);
+  wake_sleepers(lock);
+}
+
+export function read_lock(lock: number, site = 0): void {
+  sched_hook(site);
+  const cls = mem[lock + RW_CLASS]!;
+  const cnts = Atomics.add(mem, lock + RW_CNTS, QR_BIAS) + QR_BIAS;
+  const irq = mem[this_cpu + CPU.in_irq]! > 0;
+  if ((cnts & QW_WMASK) !== 0) queued_read_lock_slowpath(lock, cls, irq);
+  mem[this_cpu + CPU.preempt_count]++;
+  stats[stat_index(cls) + STAT_ACQ]++;
+  lock_acquired(lock, cls, irq ? HELD_READ_IRQ : HELD_READ, site);
+}
+
+function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): void {
+  const si = stat_index(cls);
+  stats[si + STAT_CONTENDED]++;
+  const t0 = performance.now();
+  const mode = irq ? HELD_READ_IRQ : HELD_READ;
+  if (irq && (mem[kg + G.bug_switches]! & BUG_QRWLOCK_IRQ_FAIR) === 0) {
+    // Readers in interrupt context only wait for an active writer, never a waiting one.
+    spin_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED, lock + RW_SLEEPERS);
+  } else {
+    Atomics.sub(mem, lock + RW_CNTS, QR_BIAS);
+    wait_lock_acquire(lock, mode);
+    Atomics.add(mem, lock + RW_CNTS, QR_BIAS);
+    spin_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED, lock + RW_SLEEPERS);
+    wait_lock_release(lock);
+  }
+  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+}
+
+export function read_unlock(lock: number): void {
+  lock_released(lock);
+  mem[this_cpu + CPU.preempt_count]--;
+  Atomics.sub(mem, lock + RW_CNTS, QR_BIAS);
+  wake_sleepers(lock);
+  sched_hook(0);
+}
+
+export function write_lock(lock: number, site = 0): void {
+  sched_hook(site);
+  const cls = mem[lock + RW_CLASS]!;
+  if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) queued_write_lock_slowpath(lock, cls);
+  mem[lock + RW_WRITER] = this_cpu_id + 1;
+  mem[this_cpu + CPU.preempt_count]++;
+  stats[stat_index(cls) + STAT_ACQ]++;
+  lock_acquired(lock, cls, HELD_WRITE, site);
+}
+
+function queued_write_lock_slowpath(lock: number, cls: number): void {
+  const si = stat_index(cls);
+  stats[si + STAT_CONTENDED]++;
+  const t0 = performance.now();
+  wait_lock_acquire(lock, HELD_WRITE);
+  if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) {
+    Atomics.or(mem, lock + RW_CNTS, QW_WAITING);
+    for (;;) {
+      spin_wait(lock, HELD_WRITE, lock + RW_CNTS, WAIT_EQ, QW_WAITING, lock + RW_SLEEPERS);
+      if (Atomics.compareExchange(mem, lock + RW_CNTS, QW_WAITING, QW_LOCKED) === QW_WAITING) break;
+    }
+  }
+  wait_lock_release(lock);
+  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+}
+
+export function write_unlock(lock: number): void {
+  mem[lock + RW_WRITER] = 0;
+  lock_released(lock);
+  mem[this_cpu + CPU.preempt_count]--;
+  // smp_store_release(&lock->wlocked, 0): clear the writer byte only.
+  Atomics.and(mem, lock + RW_CNTS, ~QW_LOCKED);
+  wake_sleepers(lock);
+  sched_hook(0);
+}
+
+export function write_lock_irq(lock: number, site = 0): void {
+  mem[this_cpu + CPU.irqs_off]++;
+  write_lock(lock, site);
+}
+
+export function write_unlock_irq(lock: number): void {
+  write_unlock(lock);
+  mem[this_cpu + CPU.irqs_off]--;
+}
+
+export function rwlock_readers(lock: number): number {
+  return Atomics.load(mem, lock + RW_CNTS) >>> 9;
+}
+
+export function rwlock_write_locked(lock: number): boolean {
+  return (Atomics.load(mem, lock + RW_CNTS) & QW_LOCKED) !== 0;
+}

@@ -1,0 +1,138 @@
+/**
+ * spinlock_t (include/linux/spinlock.h), on one shared word.
+ *
+ * The word follows the three-state futex protocol (0 free, 1 locked, 2 locked with sleepers):
+ * an uncontended lock/unlock is one compareExchange and one exchange. A contended CPU spins
+ * briefly, then parks on the word with Atomics.wait; the unlocker notifies only when the word said
+ * 2. This stands in for the kernel's qspinlock: a lock holder that the host OS deschedules (more
+ * workers than cores) costs the waiters a park, not a collapse.
+ *
+ * Ordering: the acquiring compareExchange and the releasing exchange are sequentially consistent,
+ * so the critical section's plain accesses cannot leak out of it (they pair with each other as
+ * the kernel's acquire/release pair in queued_spin_lock / queued_spin_unlock).
+ */
+import { CPU, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
+import { mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { MAX_LOCK_CLASSES } from '../mm/layout.js';
+import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
+import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
+import { record_violation, V_BAD_UNLOCK } from './violations.js';
+
+/** Initialise a spinlock_t at `lock` with a lockdep class. */
+export function spin_lock_init(lock: number, cls: number): void {
+  mem[lock + SL_VAL] = SPIN_UNLOCKED;
+  mem[lock + SL_OWNER] = 0;
+  mem[lock + SL_CLASS] = cls;
+}
+
+/** Statistics index of this CPU for a lock class (Float64 stats buffer). */
+export function stat_index(cls: number): number {
+  return (this_cpu_id * MAX_LOCK_CLASSES + cls) * STAT_WORDS;
+}
+
+const SPIN_TRIES = 64;
+const PARK_SLICE_MS = 20;
+
+export function spin_lock(lock: number, site = 0): void {
+  sched_hook(site);
+  const cls = mem[lock + SL_CLASS]!;
+  if (Atomics.compareExchange(mem, lock + SL_VAL, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED) {
+    spin_lock_slowpath(lock, cls);
+  }
+  mem[lock + SL_OWNER] = this_cpu_id + 1;
+  mem[this_cpu + CPU.preempt_count]++;
+  stats[stat_index(cls) + STAT_ACQ]++;
+  lock_acquired(lock, cls, HELD_SPIN, site);
+}
+
+function spin_lock_slowpath(lock: number, cls: number): void {
+  const si = stat_index(cls);
+  stats[si + STAT_CONTENDED]++;
+  const t0 = performance.now();
+  const w = lock + SL_VAL;
+  if (is_controlled()) {
+    // One CPU runs at a time: wait (yielding the turn) until the word is free, then take it.
+    do spin_wait(lock, HELD_SPIN, w, WAIT_EQ, SPIN_UNLOCKED, 0);
+    while (Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED);
+  } else {
+    let got = false;
+    for (let i = 0; i < SPIN_TRIES && !got; i++) {
+      got = Atomics.load(mem, w) === SPIN_UNLOCKED && Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) === SPIN_UNLOCKED;
+    }
+    if (!got) {
+      const c = this_cpu;
+      mem[c + CPU.wait_lock] = lock;
+      mem[c + CPU.wait_mode] = HELD_SPIN;
+      mem[c + CPU.wait_op] = WAIT_EQ;
+      mem[c + CPU.wait_arg] = SPIN_UNLOCKED;
+      Atomics.store(mem, c + CPU.wait_addr, w);
+      try {
+        // Take the lock as "contended" so our unlock notifies the next sleeper too.
+        while (Atomics.exchange(mem, w, SPIN_CONTENDED) !== SPIN_UNLOCKED) {
+          Atomics.wait(mem, w, SPIN_CONTENDED, PARK_SLICE_MS);
+          check_abort();
+        }
+      } finally {
+        Atomics.store(mem, c + CPU.wait_addr, 0);
+        mem[c + CPU.wait_lock] = 0;
+      }
+    }
+  }
+  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+}
+
+export function spin_trylock(lock: number, site = 0): boolean {
+  sched_hook(site);
+  if (Atomics.compareExchange(mem, lock + SL_VAL, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED) return false;
+  const cls = mem[lock + SL_CLASS]!;
+  mem[lock + SL_OWNER] = this_cpu_id + 1;
+  mem[this_cpu + CPU.preempt_count]++;
+  stats[stat_index(cls) + STAT_ACQ]++;
+  lock_acquired(lock, cls, HELD_SPIN, site);
+  return true;
+}
+
+export function spin_unlock(lock: number): void {
+  if (mem[lock + SL_OWNER] !== this_cpu_id + 1) record_violation(V_BAD_UNLOCK, lock, mem[lock + SL_OWNER]!, this_cpu_id + 1);
+  mem[lock + SL_OWNER] = 0;
+  lock_released(lock);
+  mem[this_cpu + CPU.preempt_count]--;
+  // Release: pairs with the acquiring compareExchange of the next owner.
+  if (Atomics.exchange(mem, lock + SL_VAL, SPIN_UNLOCKED) === SPIN_CONTENDED) Atomics.notify(mem, lock + SL_VAL, 1);
+  sched_hook(0);
+}
+
+/** spin_lock_irq: interrupts off on this CPU for the critical section. */
+export function spin_lock_irq(lock: number, site = 0): void {
+  mem[this_cpu + CPU.irqs_off]++;
+  spin_lock(lock, site);
+}
+
+export function spin_unlock_irq(lock: number): void {
+  spin_unlock(lock);
+  mem[this_cpu + CPU.irqs_off]--;
+}
+
+export function spin_is_locked(lock: number): boolean {
+  return Atomics.load(mem, lock + SL_VAL) !== SPIN_UNLOCKED;
+}
+
+/**
+ * A deliberately broken spinlock (locktorture's lock_busted): it records the acquisition like the
+ * real one but gives no mutual exclusion. Torture tests use it to prove their checks can fail.
+ */
+export function spin_lock_busted(lock: number, site = 0): void {
+  sched_hook(site);
+  const cls = mem[lock + SL_CLASS]!;
+  mem[lock + SL_OWNER] = this_cpu_id + 1;
+  mem[this_cpu + CPU.preempt_count]++;
+  stats[stat_index(cls) + STAT_ACQ]++;
+  lock_acquired(lock, cls, HELD_SPIN, site);
+}
+
+export function spin_unlock_busted(lock: number): void {
+  mem[lock + SL_OWNER] = 0;
+  lock_released(lock);
+  mem[this_cpu + CPU.preempt_count]--;
+  sched_hook(0);
+}

@@ -1,0 +1,68 @@
+/**
+ * The violation log: invariant failures and validator reports recorded by any CPU, in shared
+ * memory, so the main thread's report reads the model's own findings (four words a record).
+ */
+import { G } from '../mm/layout.js';
+import { kg, mem, regions, this_cpu_id } from '../mm/memory.js';
+
+export const V_WORDS = 5;
+/** lockdep: possible circular locking dependency (a = held class, b = new class, c = packed path). */
+export const V_LOCKDEP_CYCLE = 1;
+/** lockdep: held-lock stack overflow. */
+export const V_LOCKDEP_DEPTH = 2;
+/** lockdep: a lock taken in interrupt context that is also taken with interrupts enabled. */
+export const V_LOCKDEP_IRQ_INVERSION = 3;
+/** BUG: sleeping function called from invalid context (a = preempt_count, b = rcu nesting). */
+export const V_SLEEP_IN_ATOMIC = 4;
+/** An RCU reader dereferenced an object already freed (a = object, b = retire gp, c = reader gp). */
+export const V_RCU_USE_AFTER_FREE = 5;
+/** Mutual exclusion broken (a = lock, b = expected, c = seen). */
+export const V_MUTUAL_EXCLUSION = 6;
+/** A lock still held on return to user mode (a = lock, b = task). */
+export const V_LOCK_HELD_USER = 7;
+/** Unlock of a lock not held by this CPU/task. */
+export const V_BAD_UNLOCK = 8;
+/** Kernel invariant broken (a = INV_* code, b, c = objects). */
+export const V_INVARIANT = 9;
+/** recursive locking: a task took a mutex it already holds. */
+export const V_RECURSIVE_LOCK = 10;
+
+export const VIOLATION_NAMES: Record<number, string> = {
+  [V_LOCKDEP_CYCLE]: 'possible circular locking dependency',
+  [V_LOCKDEP_DEPTH]: 'held lock stack overflow',
+  [V_LOCKDEP_IRQ_INVERSION]: 'inconsistent lock state (irq)',
+  [V_SLEEP_IN_ATOMIC]: 'sleeping function called from invalid context',
+  [V_RCU_USE_AFTER_FREE]: 'RCU reader saw a freed object',
+  [V_MUTUAL_EXCLUSION]: 'mutual exclusion violated',
+  [V_LOCK_HELD_USER]: 'lock held when returning to user space',
+  [V_BAD_UNLOCK]: 'bad unlock balance',
+  [V_INVARIANT]: 'kernel invariant violated',
+  [V_RECURSIVE_LOCK]: 'possible recursive locking',
+};
+
+/** Record a violation; never throws, drops records past the log's capacity (the count goes on). */
+export function record_violation(kind: number, a: number, b: number, c: number): void {
+  const n = Atomics.add(mem, kg + G.violations, 1);
+  const r = regions.violations;
+  const at = n * V_WORDS;
+  if (at + V_WORDS > r.words) return;
+  const p = r.base + at;
+  mem[p + 1] = a;
+  mem[p + 2] = b;
+  mem[p + 3] = c;
+  mem[p + 4] = this_cpu_id;
+  Atomics.store(mem, p, kind); // publish last: readers skip records whose kind is still 0
+}
+
+export interface Violation { kind: number; name: string; a: number; b: number; c: number; cpu: number }
+
+export function read_violations(m: Int32Array, base: number, words: number, count: number): Violation[] {
+  const out: Violation[] = [];
+  for (let i = 0; i < count && (i + 1) * V_WORDS <= words; i++) {
+    const p = base + i * V_WORDS;
+    const kind = Atomics.load(m, p);
+    if (!kind) continue;
+    out.push({ kind, name: VIOLATION_NAMES[kind] ?? `violation ${kind}`, a: m[p + 1]!, b: m[p + 2]!, c: m[p + 3]!, cpu: m[p + 4]! });
+  }
+  return out;
+}

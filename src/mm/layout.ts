@@ -1,0 +1,505 @@
+/**
+ * The one shared-memory layout of pidrace.
+ *
+ * Every shared structure is declared here once, as a list of int32 fields. Field offsets are
+ * derived from this schema and nothing else in the code base hard-codes an index: kernel code
+ * reads `mem[p + TASK.state]` where `p` is the word address of a task record, exactly as kernel
+ * C reads `p->state`. A "pointer" is a word index into the one Int32Array; 0 is NULL (word 0 of
+ * the buffer is reserved and never handed out).
+ *
+ * SharedArrayBuffer.md is generated from this schema (`renderLayoutDoc`) and a test checks that
+ * the committed document equals the rendered one.
+ */
+
+/** One int32 field (or an inline array of `words` int32s). */
+export interface FieldSpec {
+  readonly name: string;
+  readonly words?: number;
+  /** Which lock (or ordering rule) guards the field. */
+  readonly guard: string;
+  readonly doc: string;
+}
+
+export interface StructSpec {
+  readonly name: string;
+  /** The kernel structure this record models. */
+  readonly kernel: string;
+  readonly doc: string;
+  readonly fields: readonly FieldSpec[];
+}
+
+/** A struct's derived offsets plus its fixed stride in words. */
+export type Offsets<F extends readonly FieldSpec[]> = { readonly [K in F[number]['name']]: number } & {
+  readonly SIZE: number;
+};
+
+function offsetsOf<const F extends readonly FieldSpec[]>(fields: F): Offsets<F> {
+  const o: Record<string, number> = {};
+  let off = 0;
+  for (const f of fields) {
+    if (f.name in o) throw new Error(`duplicate field ${f.name}`);
+    o[f.name] = off;
+    off += f.words ?? 1;
+  }
+  o.SIZE = off;
+  return Object.freeze(o) as Offsets<F>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock words. Each lock is an inline group of fields inside the structure that owns it, so a
+// lock's address is a word address like any other field.
+// ---------------------------------------------------------------------------------------------
+
+/** spinlock_t: `val` is 0 unlocked, 1 locked, 2 locked with sleepers parked on the word. */
+export const SPIN_UNLOCKED = 0;
+export const SPIN_LOCKED = 1;
+export const SPIN_CONTENDED = 2;
+/** Words of a spinlock_t: val, owner (cpu+1), class (lockdep class id). */
+export const SPINLOCK_WORDS = 3;
+export const SL_VAL = 0;
+export const SL_OWNER = 1;
+export const SL_CLASS = 2;
+
+/**
+ * rwlock_t as the kernel's queued rwlock (include/asm-generic/qrwlock_types.h):
+ * `cnts` holds the reader count in bits 9.. (_QR_BIAS = 1 << 9), _QW_WAITING (0x100) and the
+ * writer byte _QW_LOCKED (0xff). `wait_next`/`wait_owner` form the ticket lock that stands in for
+ * the arch spinlock `wait_lock` (FIFO, so waiters are served in arrival order as with qspinlock).
+ */
+export const QW_LOCKED = 0x0ff;
+export const QW_WAITING = 0x100;
+export const QW_WMASK = 0x1ff;
+export const QR_SHIFT = 9;
+export const QR_BIAS = 1 << QR_SHIFT;
+export const RWLOCK_WORDS = 6;
+export const RW_CNTS = 0;
+export const RW_WAIT_NEXT = 1;
+export const RW_WAIT_OWNER = 2;
+/** cpu+1 of the writer that holds the lock, 0 otherwise (for reports; readers are in held-lock stacks). */
+export const RW_WRITER = 3;
+export const RW_CLASS = 4;
+/** CPUs parked (Atomics.wait) on cnts or wait_owner: unlockers notify only when non-zero. */
+export const RW_SLEEPERS = 5;
+
+/** struct mutex: owner is a task pointer (0 free); waiters sleep on the embedded wait queue. */
+export const MUTEX_WORDS = 3 + 3 + 1;
+export const MX_OWNER = 0;
+export const MX_CLASS = 1;
+/** Number of waiters (a hint for the unlock fast path). */
+export const MX_NWAIT = 2;
+/** Embedded wait_lock spinlock (3 words) then the waiter list head/tail. */
+export const MX_WAIT_LOCK = 3;
+export const MX_WQ_FIRST = 6;
+/** wait_queue_head_t: a spinlock then first/last task of the FIFO list (linked by TASK.wq_next). */
+export const WAITQ_WORDS = SPINLOCK_WORDS + 2;
+export const WQ_LOCK = 0;
+export const WQ_FIRST = 3;
+export const WQ_LAST = 4;
+
+/**
+ * struct rcu_head, embedded in every RCU-freed object: next (address of the next rcu_head on the
+ * CPU's callback queue), gp (grace period that must complete first), func (RCB_* callback id),
+ * obj (address of the enclosing object).
+ */
+export const RCU_HEAD_WORDS = 4;
+export const RH_NEXT = 0;
+export const RH_GP = 1;
+export const RH_FUNC = 2;
+export const RH_OBJ = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Limits of the model (the kernel's where it has one).
+// ---------------------------------------------------------------------------------------------
+
+/** include/linux/pid_namespace.h: MAX_PID_NS_LEVEL. The initial namespace is level 0. */
+export const MAX_PID_NS_LEVEL = 32;
+/** Entries of a CPU's held-lock stack (lockdep's MAX_LOCK_DEPTH is 48). */
+export const MAX_LOCK_DEPTH = 16;
+/** Words per held-lock entry: lock address, mode (HELD_*), acquire site id. */
+export const HELD_WORDS = 3;
+/** Sleeping locks a task may hold at once (mutexes and SRCU read sides). */
+export const MAX_TASK_HELD = 4;
+/** Local words of the restart block (the model's kernel stack frame of a sleeping call). */
+export const RESTART_LOCALS = 8;
+/** Number of lock classes with per-CPU statistics. */
+export const MAX_LOCK_CLASSES = 32;
+
+// ---------------------------------------------------------------------------------------------
+// Structures.
+// ---------------------------------------------------------------------------------------------
+
+const L = (name: string, guard: string, doc: string): FieldSpec => ({ name, guard, doc });
+const A = (name: string, words: number, guard: string, doc: string): FieldSpec => ({ name, words, guard, doc });
+
+export const GLOBAL_SPEC = {
+  name: 'kernel',
+  kernel: 'kernel globals (init_task, tasklist_lock, pidmap_lock, pid_caches_mutex, rcu_state, ...)',
+  doc: 'One instance at a fixed address. Holds the global locks, the run control words and the roots of every object graph.',
+  fields: [
+    L('magic', 'write-once', 'PIDR magic, checked by workers on attach'),
+    L('ncpus', 'write-once', 'number of CPU workers'),
+    L('run_state', 'Atomics', 'RUN_* (setup, running, stopping, stopped, deadlock, crashed)'),
+    L('mode', 'write-once per run', 'MODE_FREE or MODE_CONTROLLED'),
+    L('progress', 'Atomics.add', 'incremented by every completed syscall; the hung-task watchdog reads it'),
+    L('cpus_ready', 'Atomics.add', 'CPU workers attached and waiting for RUN_RUNNING'),
+    L('cpus_exited', 'Atomics.add', 'CPU workers that left their loop'),
+    L('init_task', 'write-once', 'pointer to the init task (pid 1 of init_pid_ns)'),
+    L('init_pid_ns', 'write-once', 'pointer to init_pid_ns'),
+    L('init_user_ns', 'write-once', 'pointer to init_user_ns'),
+    L('init_nsproxy', 'write-once', 'pointer to init_nsproxy'),
+    A('tasklist_lock', RWLOCK_WORDS, 'itself', 'rwlock_t tasklist_lock (queued rwlock)'),
+    A('pidmap_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t pidmap_lock: guards every pid_namespace idr and pid_allocated'),
+    A('pid_caches_mutex', MUTEX_WORDS, 'itself', 'struct mutex pid_caches_mutex (kernel/pid_namespace.c)'),
+    A('pid_cache_created', MAX_PID_NS_LEVEL + 1, 'pid_caches_mutex (written), READ_ONCE (read)', 'pid_cache[level] created flags (create_pid_cachep)'),
+    A('ucounts_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t ucounts_lock (kernel/ucount.c)'),
+    L('nr_threads', 'tasklist_lock (write)', 'number of live tasks (kernel nr_threads)'),
+    L('total_forks', 'tasklist_lock (write)', 'forks since boot'),
+    L('pid_max', 'write-once', 'pid_max (kernel/pid.c), at most PID_MAX_LIMIT = 4,194,304'),
+    A('rcu', 8, 'Atomics', 'rcu_state: see RCU_* offsets'),
+    A('srcu_exit', 8, 'Atomics', 'tasks_rcu_exit_srcu: see SRCU_* offsets'),
+    A('rcu_gp_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_rcu'),
+    A('srcu_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_srcu'),
+    L('ctl_turn', 'Atomics (controlled mode)', 'the CPU allowed to run now, in controlled mode'),
+    L('ctl_decisions', 'ctl_turn holder', 'scheduling decisions taken so far'),
+    A('ctl_rng', 4, 'ctl_turn holder', 'xoroshiro128+ state of the controlled-mode strategy'),
+    L('ctl_flags', 'write-once per run', 'CTL_* (strategy, replay, irq injection)'),
+    L('ctl_pct_depth', 'write-once per run', 'PCT depth d'),
+    L('ctl_pct_next_change', 'ctl_turn holder', 'decision number of the next PCT priority change'),
+    L('ctl_replay_len', 'write-once per run', 'number of recorded choices to replay'),
+    A('ctl_pct_points', 8, 'write-once per run', 'PCT priority change points (decision numbers)'),
+    L('ctl_max_decisions', 'write-once per run', 'bound on decisions before the run is cut (a livelock guard)'),
+    L('ctl_switches', 'ctl_turn holder', 'context switches between CPUs in controlled mode'),
+    L('bug_switches', 'write-once per run', 'BUG_* bits: which documented buggy code paths are compiled in'),
+    L('inject', 'write-once per run', 'INJECT_* bits: fault and delay injection'),
+    L('inject_enomem_permille', 'write-once per run', 'probability of injected ENOMEM per allocation point'),
+    L('inject_delay_permille', 'write-once per run', 'probability of a delay at a scheduling hook (free-running)'),
+    L('crash_cpu', 'Atomics', 'cpu+1 of the first CPU whose worker threw'),
+    L('crash_task', 'Atomics', 'task it was running'),
+    L('lockdep_on', 'write-once per run', 'lock-order validation enabled'),
+    L('hung_timeout_ms', 'write-once per run', 'free-running watchdog bound'),
+    L('seq_tasks', 'Atomics.add', 'task ids handed out (for reports)'),
+    L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
+    L('violation_log', 'write-once', 'pointer to the violation log region'),
+    L('lockdep_graph', 'write-once', 'pointer to the lock-order matrix region'),
+  ],
+} as const satisfies StructSpec;
+
+export const CPU_SPEC = {
+  name: 'cpu',
+  kernel: 'per-CPU state: struct rq, rcu_data, lockdep held_locks, preempt/irq counts',
+  doc: 'One record per CPU worker; written mostly by its own CPU, read by everyone for detection.',
+  fields: [
+    L('id', 'write-once', 'CPU number'),
+    L('curr', 'own CPU (Atomics.store)', 'task running now (rq->curr), 0 when idle'),
+    L('idle', 'own CPU (Atomics.store)', '1 while parked with nothing to run (an extended quiescent state for RCU)'),
+    L('online', 'hotplug (Atomics)', '1 when the CPU takes tasks'),
+    L('in_irq', 'own CPU', 'interrupt nesting (in_interrupt())'),
+    L('irqs_off', 'own CPU', 'local_irq_disable nesting (spin_lock_irq, write_lock_irq)'),
+    L('preempt_count', 'own CPU', 'spinlocks/rwlocks held (sleeping while this is non-zero is a bug)'),
+    L('rcu_nesting', 'own CPU', 'rcu_read_lock nesting'),
+    L('rcu_qs_gp', 'own CPU (Atomics.store), read by GP completers', 'last grace period for which this CPU reported a quiescent state'),
+    A('rcu_cb', 4, 'own CPU', 'call_rcu queue: first, last, count, pad (addresses of embedded rcu_heads)'),
+    L('held_depth', 'own CPU', 'lockdep: number of held spin/rw locks'),
+    A('held', MAX_LOCK_DEPTH * HELD_WORDS, 'own CPU', 'lockdep held_locks: (lock address, HELD_* mode, site) per entry'),
+    L('wait_addr', 'own CPU', 'address of the word this CPU spins on, 0 if none'),
+    L('wait_op', 'own CPU', 'WAIT_* condition that lets the spin end'),
+    L('wait_arg', 'own CPU', 'operand of the condition'),
+    L('wait_lock', 'own CPU', 'lock being acquired while spinning (for the wait-for graph)'),
+    L('wait_mode', 'own CPU', 'HELD_* mode being acquired'),
+    L('wait_since', 'own CPU', 'ms timestamp (low 31 bits) the spin started'),
+    A('rq_lock', SPINLOCK_WORDS, 'itself', 'runqueue lock (rq->__lock)'),
+    L('rq_first', 'rq_lock', 'first runnable task'),
+    L('rq_last', 'rq_lock', 'last runnable task'),
+    L('rq_nr', 'rq_lock (Atomics for lock-free peeks)', 'rq->nr_running'),
+    L('park', 'Atomics.wait/notify', 'word the CPU parks on when idle; wake_up bumps it'),
+    L('switches', 'own CPU', 'context switches'),
+    L('syscalls', 'own CPU', 'syscalls completed'),
+    L('hook_seq', 'own CPU', 'scheduling-hook passes'),
+    L('site', 'own CPU', 'site id of the last scheduling hook (where it is)'),
+    L('irq_pending', 'controller', 'an interrupt the controller raised on this CPU'),
+    L('pct_prio', 'ctl_turn holder', 'PCT priority of this CPU'),
+    L('abort', 'Atomics', 'set by the main thread to make this CPU leave (hotplug, stop)'),
+  ],
+} as const satisfies StructSpec;
+
+export const TASK_SPEC = {
+  name: 'task',
+  kernel: 'struct task_struct (include/linux/sched.h)',
+  doc: 'A task is a record, not a thread: any CPU may run it. A task that sleeps keeps its kernel state in the restart block and gives its CPU back.',
+  fields: [
+    L('state', 'Atomics (try_to_wake_up CAS)', 'TASK_RUNNING / TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE / TASK_DEAD (__state)'),
+    L('exit_state', 'tasklist_lock (write); read under read lock or RCU', 'EXIT_ZOMBIE / EXIT_DEAD'),
+    L('flags', 'current only', 'PF_EXITING, PF_KTHREAD ...'),
+    L('id', 'write-once', 'serial number for reports'),
+    L('usage', 'Atomics (refcount_t)', 'get_task_struct references'),
+    L('on_cpu', 'Atomics', 'cpu+1 while a CPU runs it (p->on_cpu); a CPU taking it waits until 0'),
+    L('on_rq', 'rq_lock of the runqueue', '1 while queued on a runqueue'),
+    L('rq_next', 'rq_lock', 'runqueue link'),
+    L('cpu', 'rq_lock', 'CPU whose runqueue it was last put on'),
+    L('pid', 'tasklist_lock (write)', 'struct pid of PIDTYPE_PID (task->thread_pid)'),
+    L('tgid_pid', 'tasklist_lock (write)', 'struct pid of the thread group (PIDTYPE_TGID)'),
+    L('group_leader', 'tasklist_lock (write)', 'thread-group leader'),
+    L('thread_next', 'tasklist_lock (write)', 'next thread of the group (signal->thread_head list)'),
+    L('real_parent', 'tasklist_lock (write)', 'real_parent'),
+    L('parent', 'tasklist_lock (write)', 'parent (the tracer while ptraced)'),
+    L('children', 'tasklist_lock (write)', 'first child'),
+    L('sibling_next', 'tasklist_lock (write)', 'next sibling in real_parent->children'),
+    L('sibling_prev', 'tasklist_lock (write)', 'previous sibling'),
+    L('ptraced', 'tasklist_lock (write)', 'first tracee (task->ptraced)'),
+    L('ptrace_next', 'tasklist_lock (write)', 'next in the tracer ptraced list (ptrace_entry)'),
+    L('ptrace', 'tasklist_lock (write)', 'PT_PTRACED when traced'),
+    L('tasks_next', 'tasklist_lock (write)', 'next in the global task list (init_task.tasks)'),
+    L('tasks_prev', 'tasklist_lock (write)', 'previous in the global task list'),
+    L('signal', 'write-once', 'struct signal_struct (shared by a thread group)'),
+    L('sighand', 'write-once', 'struct sighand_struct (siglock, SIGCHLD disposition)'),
+    L('pending', 'sighand->siglock', 'private pending signal mask (bit n-1 for signal n)'),
+    L('sigpending', 'sighand->siglock', 'TIF_SIGPENDING'),
+    L('exit_code', 'tasklist_lock (write)', 'exit code (status for wait4)'),
+    L('exit_signal', 'tasklist_lock (write)', 'signal to the parent at exit (-1 for threads)'),
+    L('nsproxy', 'task_lock', 'struct nsproxy'),
+    A('alloc_lock', SPINLOCK_WORDS, 'itself', 'task_lock(): spinlock_t alloc_lock'),
+    L('cred_uid', 'task_lock (commit_creds)', 'cred->euid'),
+    L('cred_user_ns', 'task_lock (commit_creds)', 'cred->user_ns'),
+    L('cred_caps', 'task_lock (commit_creds)', 'cred->cap_effective (CAP_* bits of the model)'),
+    L('wait_chan', 'current (set before sleeping)', 'WCHAN_* kind of what the task sleeps on'),
+    L('wait_obj', 'current', 'object it sleeps on (lock, wait queue, namespace, task)'),
+    L('wq_head', 'the wait queue lock', 'wait queue it is linked on, 0 if none'),
+    L('wq_next', 'the wait queue lock', 'next waiter on that queue'),
+    L('wq_arg', 'current', 'what the waiter waits for (grace period number, srcu index)'),
+    L('sleep_since', 'current', 'ms timestamp (low 31 bits) when it went to sleep'),
+    L('restart_fn', 'current', 'SYS_* of the sleeping call to resume, 0 in user mode'),
+    L('restart_phase', 'current', 'phase inside that call'),
+    A('restart', RESTART_LOCALS, 'current', 'saved locals of the sleeping call (restart_block)'),
+    L('srcu_idx', 'current', 'tasks_rcu_exit_srcu read-side index + 1 while held, 0 otherwise'),
+    L('held_depth', 'current', 'sleeping locks held (mutexes)'),
+    A('held', MAX_TASK_HELD, 'current', 'addresses of the mutexes it holds'),
+    A('ucall', 4, 'current', 'the pending system call: op, a, b, c (re-run on resume until it completes)'),
+    L('prog', 'current', 'user program (address in the program region) or 0 when scripted'),
+    L('pc', 'current', 'user program counter'),
+    A('rng', 2, 'current', 'per-task random state (stress mixes)'),
+    L('last_ret', 'current', 'result of the last syscall'),
+    L('user_arg', 'current', 'argument the program keeps between steps (e.g. child to wait for)'),
+    L('rcu_tasks_exiting', 'per-CPU exit list lock', 'on a per-CPU list of exiting tasks (rcu-tasks final fix)'),
+    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_put_task_struct)'),
+    L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+    L('nvcsw', 'current', 'voluntary context switches (rcu-tasks holdout rule)'),
+  ],
+} as const satisfies StructSpec;
+
+export const UPID_WORDS = 3;
+export const UPID_NR = 0;
+export const UPID_NS = 1;
+/** Next upid in the same pid-hash chain (address of the next upid, 0 for end). */
+export const UPID_HASH_NEXT = 2;
+
+export const PID_SPEC = {
+  name: 'pid',
+  kernel: 'struct pid (include/linux/pid.h); struct upid numbers[] follow inline',
+  doc: 'Freed through call_rcu (delayed_put_pid); readers look it up under rcu_read_lock. The stride depends on the configured maximum level: level+1 upids of (nr, ns, hash_next).',
+  fields: [
+    L('count', 'Atomics (refcount_t)', 'references (get_pid/put_pid)'),
+    L('level', 'write-once', 'level of the namespace it was allocated in'),
+    L('task_pid', 'tasklist_lock (write)', 'task using it as PIDTYPE_PID'),
+    L('task_tgid', 'tasklist_lock (write)', 'thread-group leader using it as PIDTYPE_TGID'),
+    L('pidfds', 'tasklist_lock', 'pidfds open on it (for the leak check)'),
+    L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free: RCU readers check it'),
+    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const PIDNS_SPEC = {
+  name: 'pid_namespace',
+  kernel: 'struct pid_namespace (include/linux/pid_namespace.h)',
+  doc: 'The idr is modelled as a bitmap (for idr_alloc_cyclic) plus the global pid hash (for idr_find); both are guarded by pidmap_lock, and lookups run under RCU.',
+  fields: [
+    L('kref', 'Atomics (kref)', 'references'),
+    L('level', 'write-once', 'depth (init_pid_ns is 0)'),
+    L('parent', 'write-once', 'parent namespace (a reference is held)'),
+    L('user_ns', 'write-once', 'owning user namespace (a reference is held)'),
+    L('child_reaper', 'tasklist_lock (write)', 'init of the namespace'),
+    L('pid_allocated', 'pidmap_lock', 'pids allocated, plus PIDNS_ADDING while new pids may be added'),
+    L('idr_next', 'pidmap_lock', 'idr cursor: the next number idr_alloc_cyclic tries (ns_last_pid + 1)'),
+    L('bitmap', 'write-once', 'address of the pid bitmap (pid_max bits)'),
+    L('reboot', 'write-once by reboot_pid_ns', 'signal for the init group exit code (SIGHUP/SIGINT)'),
+    L('inum', 'write-once', 'ns_common inode number'),
+    L('ucounts_uid', 'write-once', 'uid charged for UCOUNT_PID_NAMESPACES'),
+    L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED (delayed_free_pidns)'),
+    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_free_pidns)'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const USERNS_SPEC = {
+  name: 'user_namespace',
+  kernel: 'struct user_namespace (include/linux/user_namespace.h)',
+  doc: 'Only what the capability rules need: the hierarchy, the owner and the pid-namespace count limit.',
+  fields: [
+    L('count', 'Atomics', 'references'),
+    L('level', 'write-once', 'depth'),
+    L('parent', 'write-once', 'parent user namespace'),
+    L('owner', 'write-once', 'euid of the creator'),
+    L('max_pid_ns', 'write-once', 'ucount limit UCOUNT_PID_NAMESPACES'),
+    L('nr_pid_ns', 'ucounts_lock', 'pid namespaces charged to this user namespace'),
+    L('inum', 'write-once', 'ns_common inode number'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const NSPROXY_SPEC = {
+  name: 'nsproxy',
+  kernel: 'struct nsproxy (include/linux/nsproxy.h)',
+  doc: 'Namespaces other than pid are reference-counted objects of the ns_common slab.',
+  fields: [
+    L('count', 'Atomics', 'references'),
+    L('pid_ns_for_children', 'task_lock of users', 'pid namespace for children'),
+    L('uts_ns', 'write-once', 'ns_common'),
+    L('ipc_ns', 'write-once', 'ns_common'),
+    L('mnt_ns', 'write-once', 'ns_common'),
+    L('net_ns', 'write-once', 'ns_common'),
+    L('cgroup_ns', 'write-once', 'ns_common'),
+    L('time_ns', 'write-once', 'ns_common'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const NSCOMMON_SPEC = {
+  name: 'ns_common',
+  kernel: 'struct ns_common for uts/ipc/mnt/net/cgroup/time namespaces',
+  doc: 'Generic reference-counted namespaces with an owning user namespace.',
+  fields: [
+    L('count', 'Atomics', 'references'),
+    L('type', 'write-once', 'CLONE_NEW* of the namespace'),
+    L('user_ns', 'write-once', 'owning user namespace'),
+    L('inum', 'write-once', 'inode number'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const SIGNAL_SPEC = {
+  name: 'signal_struct',
+  kernel: 'struct signal_struct + struct sighand_struct (one record per thread group)',
+  doc: 'sighand and signal share a record in the model: CLONE_SIGHAND without CLONE_THREAD is not modelled.',
+  fields: [
+    L('count', 'Atomics', 'references (sighand->count)'),
+    A('siglock', SPINLOCK_WORDS, 'itself', 'sighand->siglock'),
+    L('sigchld_ign', 'siglock', 'action[SIGCHLD-1] is SIG_IGN'),
+    L('shared_pending', 'siglock', 'shared pending signal mask'),
+    L('flags', 'siglock', 'SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE ...'),
+    L('group_exit_code', 'siglock', 'group exit code'),
+    L('nr_threads', 'tasklist_lock (write)', 'threads in the group'),
+    L('live', 'Atomics', 'threads not yet exited (signal->live)'),
+    L('is_child_subreaper', 'current', 'PR_SET_CHILD_SUBREAPER'),
+    L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
+    A('wait_chldexit', WAITQ_WORDS, 'its lock', 'parent waits here in do_wait'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const FILE_SPEC = {
+  name: 'file',
+  kernel: 'struct file for /proc/PID/ns/* (nsfs) and pidfds',
+  doc: 'An open namespace file or pidfd held by a task; the fd number is the slot index.',
+  fields: [
+    L('count', 'Atomics', 'references'),
+    L('kind', 'write-once', 'FILE_NSFS or FILE_PIDFD'),
+    L('ns_type', 'write-once', 'CLONE_NEW* type (nsfs), 0 for pidfd'),
+    L('obj', 'write-once', 'namespace (nsfs) or struct pid (pidfd), a reference is held'),
+    L('owner', 'write-once', 'task that opened it'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+
+export const RCUOBJ_SPEC = {
+  name: 'rcu_torture',
+  kernel: 'struct rcu_torture (kernel/rcu/rcutorture.c)',
+  doc: 'Objects for the RCU torture test: readers check the poison word of what they dereference.',
+  fields: [
+    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head'),
+    L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
+    L('pipe', 'writer', 'rtort_pipe_count: grace periods seen since retirement'),
+    L('free_next', 'slab lock', 'slab free-list link'),
+  ],
+} as const satisfies StructSpec;
+
+export const SLAB_SPEC = {
+  name: 'kmem_cache',
+  kernel: 'struct kmem_cache (one per object type)',
+  doc: 'Slab-like allocator: a spinlock-guarded free list threaded through each object free_next field.',
+  fields: [
+    A('lock', SPINLOCK_WORDS, 'itself', 'list lock'),
+    L('free', 'lock', 'first free object'),
+    L('base', 'write-once', 'address of object 0'),
+    L('stride', 'write-once', 'words per object'),
+    L('capacity', 'write-once', 'objects in the cache'),
+    L('in_use', 'lock', 'objects allocated'),
+    L('high_water', 'lock', 'largest in_use seen'),
+    L('next_free_off', 'write-once', 'offset of free_next within the object'),
+  ],
+} as const satisfies StructSpec;
+
+/** Poison values: an RCU reader that finds POISON_FREED has seen a use-after-free. */
+export const POISON_LIVE = 0x4c495645;
+export const POISON_FREED = 0x6b6b6b6b;
+
+export const TORTURE_SPEC = {
+  name: 'torture',
+  kernel: 'locktorture / rcutorture state (kernel/locking/locktorture.c, kernel/rcu/rcutorture.c)',
+  doc: 'One instance: the locks under torture, the plain counters they guard and the RCU-protected pointer.',
+  fields: [
+    A('spin', SPINLOCK_WORDS, 'itself', 'spinlock under torture'),
+    A('rw', RWLOCK_WORDS, 'itself', 'rwlock under torture'),
+    A('mutex', MUTEX_WORDS, 'itself', 'mutex under torture'),
+    A('wq', WAITQ_WORDS, 'its lock', 'wait queue of the sleep/wake tests'),
+    L('busted', 'write-once', '1: use the broken lock (locktorture lock_busted)'),
+    L('counter', 'spin / mutex (plain read-modify-write)', 'incremented inside every critical section'),
+    L('acquisitions', 'Atomics.add', 'critical sections entered'),
+    L('rw_readers_in', 'Atomics', 'readers inside the rwlock now'),
+    L('rw_writer_in', 'Atomics', 'writers inside the rwlock now'),
+    L('rw_reader_acq', 'Atomics.add', 'read acquisitions'),
+    L('rw_writer_acq', 'Atomics.add', 'write acquisitions'),
+    L('rw_writer_max_wait_us', 'writer', 'longest a writer waited (microseconds)'),
+    L('rw_overlap', 'Atomics.add', 'times a reader and a writer were inside together'),
+    L('rcu_ptr', 'Atomics (rcu_assign_pointer)', 'the RCU-protected object'),
+    L('rcu_reads', 'Atomics.add', 'RCU reader sections'),
+    L('rcu_retired', 'Atomics.add', 'objects retired by the writer'),
+    L('rcu_freed', 'Atomics.add', 'objects freed by callbacks'),
+    L('rcu_alloc_fail', 'Atomics.add', 'writer found the torture cache empty'),
+    A('flags', 8, 'Atomics', 'event flags for sleep/wake tests'),
+    A('log', 16, 'Atomics', 'ordered event log (index 0 is the length)'),
+  ],
+} as const satisfies StructSpec;
+
+export const TASK = offsetsOf(TASK_SPEC.fields);
+export const CPU = offsetsOf(CPU_SPEC.fields);
+export const G = offsetsOf(GLOBAL_SPEC.fields);
+export const PID = offsetsOf(PID_SPEC.fields);
+export const PIDNS = offsetsOf(PIDNS_SPEC.fields);
+export const USERNS = offsetsOf(USERNS_SPEC.fields);
+export const NSPROXY = offsetsOf(NSPROXY_SPEC.fields);
+export const NSCOMMON = offsetsOf(NSCOMMON_SPEC.fields);
+export const SIG = offsetsOf(SIGNAL_SPEC.fields);
+export const FILE = offsetsOf(FILE_SPEC.fields);
+export const RCUOBJ = offsetsOf(RCUOBJ_SPEC.fields);
+export const SLAB = offsetsOf(SLAB_SPEC.fields);
+export const TORTURE = offsetsOf(TORTURE_SPEC.fields);
+
+/** Offsets inside G.rcu (rcu_state). */
+export const RCU_GP_SEQ = 0; // last completed grace period
+export const RCU_GP_STARTED = 1; // grace period in progress (> RCU_GP_SEQ when one is)
+export const RCU_CBS_PENDING = 2; // callbacks queued and not yet run (all CPUs)
+export const RCU_GPS_COMPLETED = 3; // statistics
+/** Offsets inside G.srcu_exit (srcu_struct). */
+export const SRCU_IDX = 0; // current reader index (0/1)
+export const SRCU_READERS0 = 1; // readers on index 0
+export const SRCU_READERS1 = 2; // readers on index 1
+export const SRCU_GP_OWNER = 3; // task running the grace period, 0 if none
+export const SRCU_GP_SEQ = 4; // completed SRCU grace periods
+export const SRCU_GP_WAIT_IDX = 5; // index the running grace period drains
+
+export const ALL_STRUCTS: readonly StructSpec[] = [
+  GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
+  NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC,
+];

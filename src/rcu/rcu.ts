@@ -1,0 +1,202 @@
+/**
+ * RCU (kernel/rcu/tree.c in miniature): per-CPU read-side nesting, quiescent states, grace
+ * periods, call_rcu callbacks and synchronize_rcu.
+ *
+ * A grace period g starts by bumping rcu_state.started to g. It completes when every online CPU
+ * has either reported a quiescent state for g (its rcu_qs_gp reached g: it passed a context
+ * switch, a return to user mode, or idle with no read-side section open) or is idle now (an
+ * extended quiescent state: an idle CPU has no reader open). Readers never wait; only the
+ * grace-period machinery reads other CPUs' state. call_rcu callbacks run on the CPU that queued
+ * them once the grace period they were queued for is complete, so an object retired with call_rcu
+ * is never freed under a reader that began before the retirement.
+ */
+import { CPU, G, RCU_CBS_PENDING, RCU_GP_SEQ, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
+import { cpu_addr, kg, mem, this_cpu } from '../mm/memory.js';
+import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
+import { sched_hook, set_idle_has_work } from '../sched/hook.js';
+import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
+import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
+
+/** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
+export const RCU_GP_REQUESTED = 4;
+
+const rcu = (): number => kg + G.rcu;
+
+export function rcu_read_lock(site = 0): void {
+  sched_hook(site);
+  mem[this_cpu + CPU.rcu_nesting]++;
+}
+
+export function rcu_read_unlock(): void {
+  mem[this_cpu + CPU.rcu_nesting]--;
+  sched_hook(0);
+}
+
+/** A quiescent state on this CPU (context switch, user mode): report it for the running GP. */
+export function rcu_note_context_switch(): void {
+  const c = this_cpu;
+  if (mem[c + CPU.rcu_nesting] !== 0) return;
+  const s = Atomics.load(mem, rcu() + RCU_GP_STARTED);
+  if (mem[c + CPU.rcu_qs_gp]! < s) {
+    Atomics.store(mem, c + CPU.rcu_qs_gp, s);
+    rcu_try_complete_gp();
+  }
+}
+
+export function rcu_idle_enter(): void {
+  rcu_note_context_switch();
+  Atomics.store(mem, this_cpu + CPU.idle, 1);
+  rcu_try_complete_gp();
+}
+
+export function rcu_idle_exit(): void {
+  Atomics.store(mem, this_cpu + CPU.idle, 0);
+}
+
+/**
+ * Ask for a grace period that starts after now; returns its number. If one is already running it
+ * began before now, so the caller needs the next one (recorded in RCU_GP_REQUESTED).
+ */
+export function rcu_gp_request(): number {
+  const r = rcu();
+  for (;;) {
+    const s = Atomics.load(mem, r + RCU_GP_STARTED);
+    const done = Atomics.load(mem, r + RCU_GP_SEQ);
+    if (s === done) {
+      if (Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1) === s) {
+        rcu_try_complete_gp();
+        return s + 1;
+      }
+      continue;
+    }
+    const want = s + 1;
+    for (;;) {
+      const q = Atomics.load(mem, r + RCU_GP_REQUESTED);
+      if (q >= want || Atomics.compareExchange(mem, r + RCU_GP_REQUESTED, q, want) === q) break;
+    }
+    // The running GP may have completed meanwhile without seeing our request: start ours then.
+    if (Atomics.load(mem, r + RCU_GP_SEQ) === s) {
+      Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1);
+      rcu_try_complete_gp();
+    }
+    return want;
+  }
+}
+
+/** Complete the running grace period if every CPU has passed a quiescent state for it. */
+export function rcu_try_complete_gp(): void {
+  const r = rcu();
+  const n = mem[kg + G.ncpus]!;
+  for (let guard = 0; guard < 4; guard++) {
+    const s = Atomics.load(mem, r + RCU_GP_STARTED);
+    const done = Atomics.load(mem, r + RCU_GP_SEQ);
+    if (s === done) return;
+    for (let i = 0; i < n; i++) {
+      const c = cpu_addr(i);
+      if (mem[c + CPU.online] !== 1) continue; // offline CPUs run no readers
+      if (Atomics.load(mem, c + CPU.idle) === 1) continue;
+      if (Atomics.load(mem, c + CPU.rcu_qs_gp) < s) return;
+    }
+    if (Atomics.compareExchange(mem, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
+    Atomics.add(mem, r + RCU_GPS_COMPLETED, 1);
+    if (Atomics.load(mem, r + RCU_GP_REQUESTED) > s) Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1);
+    rcu_gp_done(s);
+  }
+}
+
+function rcu_gp_done(g: number): void {
+  wake_up(kg + G.rcu_gp_wq, 0, (_t, target) => target <= g);
+  const n = mem[kg + G.ncpus]!;
+  if (Atomics.load(mem, rcu() + RCU_CBS_PENDING) > 0) {
+    for (let i = 0; i < n; i++) if (mem[cpu_addr(i) + CPU.rcu_cb + 2]! > 0) kick_cpu(i);
+  }
+}
+
+// ---- call_rcu ---------------------------------------------------------------------------------
+
+export type RcuCallback = (obj: number) => void;
+const callbacks: RcuCallback[] = [];
+
+/** Register a callback function under a fixed id (RCB_*), identical on every thread. */
+export function register_rcu_callback(id: number, fn: RcuCallback): void {
+  callbacks[id] = fn;
+}
+
+/** call_rcu(head, func): run func(obj) after a full grace period. */
+export function call_rcu(head: number, func: number, obj: number): void {
+  const c = this_cpu;
+  mem[head + RH_FUNC] = func;
+  mem[head + RH_OBJ] = obj;
+  mem[head + RH_NEXT] = 0;
+  mem[head + RH_GP] = rcu_gp_request();
+  const last = mem[c + CPU.rcu_cb + 1]!;
+  if (last) mem[last + RH_NEXT] = head;
+  else mem[c + CPU.rcu_cb] = head;
+  mem[c + CPU.rcu_cb + 1] = head;
+  mem[c + CPU.rcu_cb + 2]++;
+  Atomics.add(mem, rcu() + RCU_CBS_PENDING, 1);
+}
+
+/** rcu_do_batch: run this CPU's callbacks whose grace period has completed. */
+export function rcu_do_batch(): number {
+  const c = this_cpu;
+  let ran = 0;
+  if (mem[c + CPU.rcu_cb]! === 0) return 0;
+  const done = Atomics.load(mem, rcu() + RCU_GP_SEQ);
+  for (;;) {
+    const h = mem[c + CPU.rcu_cb]!;
+    if (!h || mem[h + RH_GP]! > done) break;
+    const next = mem[h + RH_NEXT]!;
+    mem[c + CPU.rcu_cb] = next;
+    if (!next) mem[c + CPU.rcu_cb + 1] = 0;
+    mem[c + CPU.rcu_cb + 2]--;
+    Atomics.sub(mem, rcu() + RCU_CBS_PENDING, 1);
+    const fn = callbacks[mem[h + RH_FUNC]!];
+    if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
+    fn(mem[h + RH_OBJ]!);
+    ran++;
+  }
+  return ran;
+}
+
+set_idle_has_work((id: number) => {
+  const c = cpu_addr(id);
+  const h = mem[c + CPU.rcu_cb]!;
+  return h !== 0 && mem[h + RH_GP]! <= Atomics.load(mem, rcu() + RCU_GP_SEQ);
+});
+
+/** The grace period every callback queued so far waits for is complete (for leak checks). */
+export function rcu_callbacks_pending(): number {
+  return Atomics.load(mem, rcu() + RCU_CBS_PENDING);
+}
+
+export function rcu_completed(): number {
+  return Atomics.load(mem, rcu() + RCU_GP_SEQ);
+}
+
+/**
+ * synchronize_rcu from task context: 0 when a full grace period has elapsed since the first call,
+ * SLEEP while waiting (the restarted call finds its target in wq_arg).
+ */
+export function synchronize_rcu(): number {
+  const t = current;
+  const target = mem[t + TASK.wait_chan] === WCHAN_RCU_GP ? mem[t + TASK.wq_arg]! : rcu_gp_request();
+  const wq = kg + G.rcu_gp_wq;
+  prepare_to_wait(wq, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, 0, target);
+  if (rcu_completed() >= target) {
+    finish_wait(wq);
+    return 0;
+  }
+  return SLEEP;
+}
+
+/**
+ * rcu_dereference with the model's use-after-free check: the object's poison word must still
+ * say live. Any reader that finds POISON_FREED saw memory freed under it.
+ */
+export function rcu_dereference_check(obj: number, poisonOff: number): number {
+  if (obj !== 0 && Atomics.load(mem, obj + poisonOff) === POISON_FREED) {
+    record_violation(V_RCU_USE_AFTER_FREE, obj, mem[this_cpu + CPU.rcu_nesting]!, rcu_completed());
+  }
+  return obj;
+}

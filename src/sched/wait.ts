@@ -1,0 +1,106 @@
+/**
+ * wait_queue_head_t (kernel/sched/wait.c): a spinlock and a FIFO list of sleeping tasks linked
+ * through TASK.wq_next. A task is on at most one wait queue at a time (TASK.wq_head says which).
+ *
+ * prepare_to_wait is idempotent so a restarted sleeping call can run it again; the waker takes the
+ * task off the queue before waking it (autoremove_wake_function), and finish_wait removes a task
+ * that was woken by something else (a signal).
+ */
+import { TASK, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
+import { mem } from '../mm/memory.js';
+import { LC_WAITQ } from '../locking/lockdep.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { current, set_current_state, set_running, try_to_wake_up, TASK_NORMAL } from './core.js';
+
+export function init_waitqueue_head(wq: number, cls = LC_WAITQ): void {
+  spin_lock_init(wq + WQ_LOCK, cls);
+  mem[wq + WQ_FIRST] = 0;
+  mem[wq + WQ_LAST] = 0;
+}
+
+function wq_append(wq: number, t: number): void {
+  mem[t + TASK.wq_next] = 0;
+  const last = mem[wq + WQ_LAST]!;
+  if (last) mem[last + TASK.wq_next] = t;
+  else mem[wq + WQ_FIRST] = t;
+  mem[wq + WQ_LAST] = t;
+  mem[t + TASK.wq_head] = wq;
+}
+
+/** Unlink t from wq; caller holds the wq lock. */
+function wq_unlink(wq: number, t: number): void {
+  let prev = 0;
+  let x = mem[wq + WQ_FIRST]!;
+  while (x && x !== t) { prev = x; x = mem[x + TASK.wq_next]!; }
+  if (!x) return;
+  const n = mem[t + TASK.wq_next]!;
+  if (prev) mem[prev + TASK.wq_next] = n;
+  else mem[wq + WQ_FIRST] = n;
+  if (mem[wq + WQ_LAST] === t) mem[wq + WQ_LAST] = prev;
+  mem[t + TASK.wq_next] = 0;
+  mem[t + TASK.wq_head] = 0;
+}
+
+/**
+ * prepare_to_wait: queue current (once) and set its sleeping state; the caller then tests its
+ * condition and either calls finish_wait or returns SLEEP.
+ */
+export function prepare_to_wait(wq: number, state: number, wchan: number, obj: number, arg: number): void {
+  const t = current;
+  spin_lock(wq + WQ_LOCK);
+  if (mem[t + TASK.wq_head] !== wq) wq_append(wq, t);
+  mem[t + TASK.wq_arg] = arg;
+  set_current_state(state, wchan, obj);
+  spin_unlock(wq + WQ_LOCK);
+}
+
+/** finish_wait: back to TASK_RUNNING and off the queue if a waker did not take us off. */
+export function finish_wait(wq: number): void {
+  const t = current;
+  set_running();
+  if (mem[t + TASK.wq_head] === wq) {
+    spin_lock(wq + WQ_LOCK);
+    if (mem[t + TASK.wq_head] === wq) wq_unlink(wq, t);
+    spin_unlock(wq + WQ_LOCK);
+  }
+}
+
+/** Remove any task (not only current) from the queue it is on: used when a sleeper is killed. */
+export function remove_from_waitqueue(t: number): void {
+  const wq = mem[t + TASK.wq_head]!;
+  if (!wq) return;
+  spin_lock(wq + WQ_LOCK);
+  if (mem[t + TASK.wq_head] === wq) wq_unlink(wq, t);
+  spin_unlock(wq + WQ_LOCK);
+}
+
+/**
+ * __wake_up: wake the waiters for which `pred(task, wq_arg)` holds (all when pred is absent),
+ * taking them off the queue first; at most `nr` of them (0 = all). Returns how many woke.
+ */
+export function wake_up(wq: number, nr = 0, pred?: (t: number, arg: number) => boolean): number {
+  // No lockless waitqueue_active() shortcut: taking the lock orders the caller's condition
+  // store before our look at the list, pairing with prepare_to_wait's locked append.
+  const woken: number[] = [];
+  spin_lock(wq + WQ_LOCK);
+  let x = mem[wq + WQ_FIRST]!;
+  while (x) {
+    const next = mem[x + TASK.wq_next]!;
+    if (!pred || pred(x, mem[x + TASK.wq_arg]!)) {
+      wq_unlink(wq, x);
+      woken.push(x);
+      if (nr && woken.length >= nr) break;
+    }
+    x = next;
+  }
+  spin_unlock(wq + WQ_LOCK);
+  for (const t of woken) try_to_wake_up(t, TASK_NORMAL);
+  return woken.length;
+}
+
+/** Tasks on a wait queue (for reports; reads without the lock). */
+export function waitqueue_tasks(m: Int32Array, wq: number): number[] {
+  const out: number[] = [];
+  for (let x = m[wq + WQ_FIRST]!, n = 0; x && n < 100000; x = m[x + TASK.wq_next]!, n++) out.push(x);
+  return out;
+}
