@@ -1,0 +1,36 @@
+/**
+ * System-call numbers of the model (the instruction opcodes of user programs). One table so that
+ * programs written by the stress mixes, scenarios and the API agree with the kernel. Numbers are
+ * the model's own, not the x86-64 ABI's.
+ */
+// Process lifecycle (fork.ts, exit.ts, signal.ts)
+export const SYS_FORK = 16; // (flags, prog, arg) -> child pid in caller's ns. a = clone flags (CLONE_*)
+export const SYS_CLONE3 = 17; // (args address in program region, size, prog) set_tid etc.
+export const SYS_EXIT = 18; // (code)
+export const SYS_EXIT_GROUP = 19; // (code)
+export const SYS_WAIT4 = 20; // (pid, options) -> reaped pid; status in TASK.last_status
+export const SYS_KILL = 21; // (pid, sig)
+export const SYS_UNSHARE = 22; // (flags)
+export const SYS_GETPID = 23; // () -> tgid in own ns
+export const SYS_GETPPID = 24;
+export const SYS_PTRACE = 25; // (request, pid)
+export const SYS_PRCTL = 26; // (option, arg) PR_SET_CHILD_SUBREAPER
+export const SYS_SET_SIGCHLD_IGN = 27; // (on) sigaction(SIGCHLD, SIG_IGN)
+export const SYS_REBOOT = 28; // (cmd)
+export const SYS_SYNCHRONIZE_RCU_TASKS = 29; // ()
+export const SYS_PAUSE = 30;
+export const SYS_SETUID = 31; // (uid) drop to an unprivileged uid (and capabilities)
+export const SYS_CAPSET = 32; // (caps) set effective capabilities
+// Pid namespaces and checkpoint/restore (pid.ts, pid_namespace.ts)
+export const SYS_CLONE_WITH_PIDS = 40; // (flags, target pid set address, prog) seed 002
+export const SYS_NS_LAST_PID_READ = 41; // () -> value
+export const SYS_NS_LAST_PID_WRITE = 42; // (value)
+export const SYS_PIDNS_IOCTL_SET_LAST_PID_VEC = 43; // (fd, string address, length)
+export const SYS_PIDNS_GET_PARENT = 44; // (fd) NS_GET_PARENT ioctl -> new fd
+// Namespaces, nsfs and pidfds (nsproxy.ts, nsfs.ts, pidfd.ts, user_namespace.ts)
+export const SYS_SETNS = 50; // (fd, nstype flags)
+export const SYS_PIDFD_OPEN = 51; // (pid, flags) -> fd
+export const SYS_OPEN_NS = 52; // (pid, ns kind NSK_*) -> fd  (open /proc/PID/ns/KIND)
+export const SYS_CLOSE = 53; // (fd)
+export const SYS_UNSHARE_USER = 54; // () CLONE_NEWUSER
+// Torture (torture.ts) uses 100..119. Stress helpers use 120..159.
