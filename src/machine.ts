@@ -86,7 +86,7 @@ export class Machine {
   attach(): void {
     attachMemory(this.shared);
     set_this_cpu(0);
-    hook_attach();
+    hook_attach(true);
   }
 
   get mem(): Int32Array {
@@ -239,6 +239,11 @@ export class Machine {
         Atomics.notify(m, cpu_addr(i) + CPU.park);
       }
     }
+  }
+
+  /** Address of the torture record (locktorture / rcutorture state). */
+  tortureBase(): number {
+    return regions.torture;
   }
 
   /** Bytes of shared memory the machine uses. */

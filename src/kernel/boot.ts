@@ -67,7 +67,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
     mem[p + CPU.online] = 1;
     rq_init(p);
   }
-  hook_attach();
+  hook_attach(true);
   kmem_cache_init_all(FREE_NEXT);
   // Torture state (locktorture / rcutorture).
   const tt = regions.torture;

@@ -52,8 +52,12 @@ let controlled = false;
 let delay_permille = 0;
 let ncpus = 1;
 
-export function hook_attach(): void {
-  controlled = mem[kg + G.mode] === MODE_CONTROLLED;
+/**
+ * Read the run's mode into this thread. `setup` is for the main thread, which sets the machine up
+ * (and runs in-process) outside the controller: there the hook never hands the turn anywhere.
+ */
+export function hook_attach(setup = false): void {
+  controlled = !setup && mem[kg + G.mode] === MODE_CONTROLLED;
   delay_permille = mem[kg + G.inject_delay_permille]!;
   ncpus = mem[kg + G.ncpus]!;
 }

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../src/machine.js';
+import { TORTURE, G, SRCU_READERS0 } from '../src/mm/layout.js';
+import { kg } from '../src/mm/memory.js';
+import {
+  SYS_LOG, SYS_SET_FLAG, SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_SRCU_READ_SLEEP,
+} from '../src/kernel/torture.js';
+
+function log(m: Machine): number[] {
+  m.attach();
+  const l = m.tortureBase() + TORTURE.log;
+  return Array.from({ length: m.mem[l]! }, (_, i) => m.mem[l + 1 + i]!);
+}
+
+describe('SRCU (tasks_rcu_exit_srcu)', () => {
+  it('synchronize_srcu waits for a sleeping reader that began before it, not for one that began after', () => {
+    const m = new Machine({ ncpus: 1 });
+    m.kthread(m.program([[SYS_TORTURE_SRCU_READ_SLEEP, 0, 10]])); // R1: logs 10, sleeps holding the read side
+    m.kthread(m.program([[SYS_SYNCHRONIZE_SRCU, 30]])); // S: logs 30 when its grace period ends
+    m.kthread(m.program([[SYS_TORTURE_SRCU_READ_SLEEP, 1, 20]])); // R2: begins after S flipped
+    m.runInProcess();
+    expect(log(m)).toEqual([10, 20]); // S is still waiting for R1
+    m.kthread(m.program([[SYS_SET_FLAG, 0, 5]])); // wake R1: it leaves (11), then S completes (30)
+    m.runInProcess();
+    expect(log(m)).toEqual([10, 20, 5, 11, 30]); // S did not wait for R2, which still sleeps
+    m.attach();
+    const ssp = kg + G.srcu_exit;
+    expect(m.mem[ssp + SRCU_READERS0]! + m.mem[ssp + SRCU_READERS0 + 1]!).toBe(1);
+    m.kthread(m.program([[SYS_SET_FLAG, 1, 7]]));
+    m.runInProcess();
+    expect(log(m)).toEqual([10, 20, 5, 11, 30, 7, 21]);
+    expect(m.liveTasks()).toBe(0);
+  });
+});
+
+describe('RCU grace periods', () => {
+  it('synchronize_rcu sleeps until every CPU passed a quiescent state, and call_rcu callbacks run after it', () => {
+    const m = new Machine({ ncpus: 1 });
+    m.kthread(m.program([[SYS_LOG, 1], [SYS_SYNCHRONIZE_RCU, 3]]));
+    m.kthread(m.program([[SYS_LOG, 2]]));
+    m.runInProcess();
+    // The synchronize_rcu caller slept (task 2 ran before it finished): the grace period needed the
+    // CPU's context switch.
+    expect(log(m)).toEqual([1, 2, 3]);
+    m.attach();
+    expect(m.mem[kg + G.rcu + 3]).toBeGreaterThan(0); // grace periods completed
+  });
+});
