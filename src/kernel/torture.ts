@@ -29,6 +29,7 @@ export const SYS_SYNCHRONIZE_RCU = 108;
 export const SYS_WAIT_FLAG = 109;
 export const SYS_SET_FLAG = 110;
 export const SYS_LOG = 111;
+export const SYS_PINGPONG = 112;
 
 /** rcu_head callback id for rcu_torture objects. */
 export const RCB_TORTURE_FREE = 1;
@@ -206,6 +207,22 @@ register_syscall(SYS_SYNCHRONIZE_SRCU, 'synchronize_srcu', sys_synchronize_srcu)
 register_syscall(SYS_SYNCHRONIZE_RCU, 'synchronize_rcu', sys_synchronize_rcu);
 register_syscall(SYS_WAIT_FLAG, 'wait_flag', wait_flag);
 register_syscall(SYS_SET_FLAG, 'set_flag', set_flag);
+/**
+ * Ping-pong: wait until flags[0] says it is our turn (a = role 0/1), then pass the turn and wake
+ * the other task: one schedule-and-wake each way per round (the benchmark of a context switch).
+ */
+function pingpong(role: number): number {
+  const tt = T();
+  const turn = tt + TORTURE.flags;
+  prepare_to_wait(tt + TORTURE.wq, TASK_INTERRUPTIBLE, WCHAN_WAITQ, turn, role);
+  if (Atomics.load(mem, turn) !== role) return SLEEP;
+  finish_wait(tt + TORTURE.wq);
+  Atomics.store(mem, turn, role ^ 1);
+  wake_up(tt + TORTURE.wq);
+  return 0;
+}
+
+register_syscall(SYS_PINGPONG, 'pingpong', pingpong);
 register_syscall(SYS_LOG, 'log', (v) => { log_event(v); return 0; });
 register_rcu_callback(RCB_TORTURE_FREE, rcu_torture_free);
 
