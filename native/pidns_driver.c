@@ -40,7 +40,8 @@
 //                                the kernel defines set_tid) or "-" for none.
 //   unshare T NSFLAGS            unshare(); with newuser the task then writes
 //                                setgroups=deny, uid_map "0 0 1",
-//                                gid_map "0 0 1" for itself.
+//                                gid_map "0 0 1" for itself; the errno of
+//                                each write is reported in "maps".
 //   dropcaps T                   capset(): clear effective/permitted/
 //                                inheritable, clear ambient.
 //   exit T CODE                  T calls _exit(CODE).
@@ -80,13 +81,26 @@
 //            unresponsive task, parse error); then ret/errno are null.
 //   fork/clone3  "c", "nspid": C's pids from L0 down ([pid at L0, ..., pid in
 //                C's own ns]), "level" (C's level relative to L0).
-//   wait     "pid" (pid passed), "reaped": handle|null, "status":
-//            {"exited":N} | {"signaled":N,"core":bool} | {"stopped":N} |
-//            {"continued":true} | null, "timeout": bool.
-//   kill     "pid", "sig", "died": [handles that died as a result].
-//   exit/reboot  "died": [...], "hung": [handles whose exit did not finish
-//            within 2 s, e.g. an init waiting in zap_pid_ns_processes].
-//   openns/pidfd "f".   nspid: "pid", "nspid": [...] (as T sees it).
+//   wait     "pid" (pid passed), "who": handle whose state was reported
+//            |null, "reaped": handle if it was reaped (exited/signaled)|null,
+//            "status": {"exited":N} | {"signaled":N,"core":bool} |
+//            {"stopped":N} | {"continued":true} | null, "timeout": bool (a
+//            blocking wait still waiting after 2 s; then ret/errno null).
+//   kill     "pid", "sig", "died", "hung"; "killed_self":true (ret null)
+//            when T signalled itself fatally and never returned.
+//   exit     "code", ret/errno null, "died", "hung".
+//   reboot   "cmd", "returned" (false: T was killed inside reboot()),
+//            "died", "hung".
+//            "died": sorted handles that died during the op (zombie or
+//            already reaped); "hung": handles whose exit did not finish
+//            within 2 s, e.g. an init waiting in zap_pid_ns_processes for a
+//            zombie whose parent lives outside its namespace.
+//   any op with a handle TARGET not visible to T: "target", ret/errno null,
+//            "visible": false (nothing was executed).
+//   unshare  "flags"; with newuser also "maps": {"setgroups","uid_map",
+//            "gid_map"} each null or the errno of that write.
+//   openns/pidfd "pid", "f".  setns "f","flags".
+//   nspid    "pid", "nspid": [...] (as T sees it, from T's /proc).
 //   getpid   "ret", "nspid" (L0-relative chain), "view" (T's own NSpid).
 //   getppid  "ret", "parent": handle|null.
 //   state    "tasks": [{"h","state":"alive|zombie|stopped|reaped|dead",
@@ -410,10 +424,9 @@ static void task_loop(void)
 			ret = unshare((int)c.a[0]);
 			err = ret < 0 ? errno : 0;
 			if (ret == 0 && (c.a[0] & CLONE_NEWUSER)) {
-				int e1 = write_str("/proc/self/setgroups", "deny");
-				int e2 = write_str("/proc/self/uid_map", "0 0 1");
-				int e3 = write_str("/proc/self/gid_map", "0 0 1");
-				r.x[0] = e2 ? e2 : e3 ? e3 : e1;
+				r.x[0] = write_str("/proc/self/setgroups", "deny");
+				r.x[1] = write_str("/proc/self/uid_map", "0 0 1");
+				r.x[2] = write_str("/proc/self/gid_map", "0 0 1");
 			}
 			break;
 		case C_DROPCAPS: {
@@ -452,10 +465,12 @@ static void task_loop(void)
 			err = ret < 0 ? errno : 0;
 			break;
 		case C_OPENNS: {
-			int nfd = openat(t_dirfd(),
-					 t_procfd >= 0 ? t_procpath(path, sizeof path, "%ld/ns/%s", (long)c.a[0], c.s)
-						       : t_procpath(path, sizeof path, "/proc/%ld/ns/%s", (long)c.a[0], c.s),
-					 O_RDONLY | O_CLOEXEC);
+			int nfd = -1;
+			if (t_procfd < 0)
+				errno = ENOSYS; // no proc view of our namespace
+			else
+				nfd = openat(t_procfd, t_procpath(path, sizeof path, "%ld/ns/%s", (long)c.a[0], c.s),
+					     O_RDONLY | O_CLOEXEC);
 			ret = nfd < 0 ? -1 : 0;
 			err = nfd < 0 ? errno : 0;
 			t_reply(c.seq, R_NORMAL, ret, err, nfd, &r);
@@ -1173,17 +1188,19 @@ static int register_task(int h, int chan, const char **why)
 			return -1;
 		}
 	}
+	// Always (re)set the view: a child in a new pid ns must not keep the
+	// inherited view of its parent's namespace.
 	int view = proc_view_fd(T[h].nsino[T[h].level], T[h].gpid);
-	if (view >= 0) {
-		struct cmd c;
-		memset(&c, 0, sizeof c);
-		c.op = C_SETPROC;
-		if (rpc(h, &c, view, &r, NULL, RPC_MS) != 0) {
-			*why = "task did not ack proc view";
-			return -1;
-		}
+	struct cmd c;
+	memset(&c, 0, sizeof c);
+	c.op = C_SETPROC;
+	if (rpc(h, &c, view, &r, NULL, RPC_MS) != 0) {
+		*why = "task did not ack proc view";
+		return -1;
 	}
-	return 0;
+	if (view < 0)
+		*why = "no per-namespace proc view (needs proc 'pidns' mount option, Linux >= 6.17?)";
+	return view < 0 ? 1 : 0;
 }
 
 static int fd_pid_of_pidfd(int pidfd)
@@ -1490,10 +1507,13 @@ static void run_op(int i, struct op *o)
 		jreterr(res, r.ret, r.err);
 		if (r.ret > 0) {
 			const char *why = NULL;
-			if (register_task(o->c, sp[0], &why) < 0) {
+			int rk = register_task(o->c, sp[0], &why);
+			if (rk < 0) {
 				jstr("error", why);
 				res->error = 1;
 			} else {
+				if (rk > 0)
+					jstr("warning", why);
 				jarr("nspid", T[o->c].nspid, T[o->c].level + 1);
 				jint("level", T[o->c].level);
 				res->nsn = T[o->c].level + 1;
@@ -1515,8 +1535,15 @@ static void run_op(int i, struct op *o)
 		jhead(i, o);
 		jstr("flags", o->kind_s);
 		jreterr(res, r.ret, r.err);
-		if ((o->v & CLONE_NEWUSER) && r.ret == 0)
-			jstr("map_errno", errname((int)r.x[0]));
+		if ((o->v & CLONE_NEWUSER) && r.ret == 0) {
+			jkey("maps");
+			jfirst = 1;
+			jraw("{");
+			jstr("setgroups", errname((int)r.x[0]));
+			jstr("uid_map", errname((int)r.x[1]));
+			jstr("gid_map", errname((int)r.x[2]));
+			jraw("}");
+		}
 		jend();
 		return;
 	case O_DROPCAPS:
@@ -1883,8 +1910,15 @@ static void start_tree(void)
 	g_task0 = p;
 	close(sp[1]);
 	const char *why = NULL;
-	if (register_task(0, sp[0], &why) < 0)
+	int rk = register_task(0, sp[0], &why);
+	if (rk < 0)
 		fatal_json(why, errno);
+	if (rk > 0) {
+		jbegin();
+		jstr("warning", why);
+		jstr("errno", errname(g_view_err));
+		jend();
+	}
 }
 
 static void run_script(void)
@@ -1895,6 +1929,8 @@ static void run_script(void)
 		if (o->perr[0]) {
 			jbegin();
 			jint("i", i);
+			if (o->kind)
+				jstr("op", opnames[o->kind]);
 			jint("line", o->line);
 			jnull("ret");
 			jnull("errno");

@@ -164,7 +164,8 @@ export interface OpResult {
   f?: number;
   kind?: NsKind;
   flags?: string;
-  map_errno?: string | null;
+  /** unshare with newuser: errno name (or null) of each self-map write. */
+  maps?: { setgroups: string | null; uid_map: string | null; gid_map: string | null };
   // lastpid_write
   value?: number;
   // getpid / getppid
