@@ -1,25 +1,362 @@
 /**
- * `npm run bench`: prints the figures and writes them as JSON (bench/results/latest.json).
+ * `npm run bench` / `pidrace bench`: the figures of issue 7, measured in one run.
+ *
+ *   node dist/bench/run.js [--quick] [--scale] [--only a,b,...] [--reps N] [--no-write] [--json]
+ *
+ * Sections: primitives (tinybench), forkrate (model fork+exit+wait cycles across CPUs x depths,
+ * with the lock breakdown), lockdep (the same cycle with lockdep on), kernel (the real kernel's
+ * fork/vfork/pthread at the same points), alternatives (piscina / postMessage per operation),
+ * controlled (decisions per second, catalogued deadlocks), scale (fork bomb to pid_max; only with
+ * --scale or --only scale). Prints tables, writes bench/results/latest.json (every sample and the
+ * machine's description, written atomically), latest.md (the figures to quote) and forkrate.svg.
+ *
+ * `runBench(opts)` is the entry the CLI imports; this module is main-side only (workers never
+ * import bench code).
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus as osCpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchPrimitives } from './primitives.js';
+import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/machine.js';
+import { buildNative, findCompiler, isRoot } from '../src/native/build.js';
+import { benchPrimitives, type PrimitiveFigure } from './primitives.js';
+import { benchForkRate, type ForkRatePoint, type Workload } from './forkrate.js';
+import { benchKernel, type KernelBenchResult } from './kernel.js';
+import { benchAlternatives, type AltResult } from './alternatives.js';
+import { benchControlled, type ControlledResult } from './controlled.js';
+import { benchScale, type ScaleResult } from './scale.js';
+import { renderForkChart, type ChartSeries } from './chart.js';
+import { leastSquares, ns, si, table, type Logger } from './util.js';
 
-async function main(): Promise<void> {
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGiB: +(totalmem() / 2 ** 30).toFixed(1), kernel: release() };
-  console.log(`pidrace bench on ${machine.cpuModel} x${machine.cpus}, Node ${machine.node}, Linux ${machine.kernel}`);
-  const prims = [...await benchPrimitives({ lockdep: false }), ...await benchPrimitives({ lockdep: true })];
-  console.log('\nPrimitives (tinybench, one CPU, in-process):');
-  for (const p of prims) console.log(`  ${p.name.padEnd(48)} ${p.lockdep ? 'lockdep on ' : 'lockdep off'} ${p.nsPerOp.toFixed(1).padStart(9)} ns/op  ${(p.opsPerSec / 1e6).toFixed(2).padStart(8)} M/s  ±${p.rme.toFixed(1)}%`);
-  const out = { date: new Date().toISOString(), machine, primitives: prims };
-  const dir = join(projectRoot(), 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `latest.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(out, null, 2));
-  renameSync(tmp, join(dir, 'latest.json'));
-  console.log(`\nwrote ${join('bench', 'results', 'latest.json')}`);
+export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'kernel', 'alternatives', 'controlled', 'scale'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  /** ~1 minute: fewer points, one repetition, short windows. */
+  quick?: boolean;
+  /** Include the fork bomb to pid_max (minutes, ~2 GiB of shared memory). */
+  scale?: boolean;
+  /** Run only these sections. */
+  only?: readonly Section[];
+  /** Repetitions per point (default 3, quick 1). */
+  reps?: number;
+  /** Write bench/results (default true). */
+  write?: boolean;
+  /** Output directory (default <project>/bench/results). */
+  outDir?: string;
+  /** Progress and tables go here (default console.log). */
+  log?: Logger;
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+export interface TargetResult {
+  id: string;
+  target: string;
+  value: number | null;
+  goal: number;
+  unit: string;
+  met: boolean | null;
+  /** value / goal (for "at most" targets: goal / value), > 1 is better than the goal. */
+  margin: number | null;
+  note: string;
+}
+
+export interface BenchReport {
+  date: string;
+  command: string;
+  machine: Record<string, unknown>;
+  options: Record<string, unknown>;
+  durationSec: number;
+  primitives?: PrimitiveFigure[];
+  forkrate?: { workload: Workload; points: ForkRatePoint[]; modelSlope?: { interceptNs: number; perLevelNs: number; r2: number } };
+  lockdep?: { points: ForkRatePoint[]; costRatio: Record<string, number> };
+  kernel?: KernelBenchResult;
+  ratios?: Array<{ cpus: number; depth: number; model: number; kernel: Record<string, number | null>; modelOverKernelFork: number | null }>;
+  alternatives?: AltResult & { modelForkCycleUs?: number };
+  controlled?: ControlledResult;
+  scale?: ScaleResult;
+  targets: TargetResult[];
+}
+
+function machineInfo(): Record<string, unknown> {
+  const c = osCpus();
+  let piscina = '?';
+  try { piscina = JSON.parse(readFileSync(join(projectRoot(), 'node_modules', 'piscina', 'package.json'), 'utf8')).version; } catch { /* absent */ }
+  const cc = findCompiler();
+  return {
+    node: process.version, v8: process.versions.v8, piscina, platform: process.platform, arch: process.arch,
+    kernel: release(), cpuModel: c[0]?.model ?? '?', cpus: c.length, memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeMemGiB: +(freemem() / 2 ** 30).toFixed(1), loadavg: loadavg().map((x) => +x.toFixed(2)), root: isRoot(), cc: cc ?? null,
+  };
+}
+
+function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+const fmtRate = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const quick = opts.quick ?? false;
+  const reps = opts.reps ?? (quick ? 1 : 3);
+  const want = (s: Section): boolean => (opts.only ? opts.only.includes(s) : s !== 'scale' || !!opts.scale);
+  const t0 = performance.now();
+  const machine = machineInfo();
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    command: `npm run bench${quick ? ' -- --quick' : ''}${opts.scale ? ' --scale' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}`,
+    machine, options: { quick, reps, scale: !!opts.scale, only: opts.only ?? null }, durationSec: 0, targets: [],
+  };
+  log(`pidrace bench on ${machine.cpuModel} x${machine.cpus}, Node ${machine.node}, Linux ${machine.kernel}${quick ? '  (quick)' : ''}`);
+
+  const cpusList = quick ? [1, 2, 8] : [1, 2, 4, 8];
+  const depths = quick ? [0, 31] : [0, 1, 4, 16, 31];
+  const win = quick ? { warmupMs: 150, measureMs: 400 } : { warmupMs: 300, measureMs: 1000 };
+
+  if (want('primitives')) {
+    log('\n== Primitives (tinybench, one CPU in-process) ==');
+    const timeMs = quick ? 150 : 500;
+    const prims = [...await benchPrimitives({ lockdep: false, timeMs }), ...await benchPrimitives({ lockdep: true, timeMs })];
+    report.primitives = prims;
+    const names = [...new Set(prims.map((p) => p.name))];
+    log(table(['primitive', 'lockdep off', 'lockdep on', 'on/off'], names.map((n) => {
+      const off = prims.find((p) => p.name === n && !p.lockdep);
+      const on = prims.find((p) => p.name === n && p.lockdep);
+      return [n, off ? ns(off.nsPerOp) : '-', on ? ns(on.nsPerOp) : '-', off && on ? `${(on.nsPerOp / off.nsPerOp).toFixed(2)}x` : '-'];
+    })));
+  }
+
+  let fr: BenchReport['forkrate'];
+  if (want('forkrate')) {
+    log(`\n== Fork rate of the model: fork -> exit -> wait4 loopers, one per CPU (${reps} rep(s), ${win.measureMs} ms windows) ==`);
+    const r = await benchForkRate({ cpus: cpusList, depths, reps, ...win, log });
+    fr = { ...r };
+    const one = r.points.filter((p) => p.cpus === 1).sort((a, b) => a.depth - b.depth);
+    if (one.length >= 2) {
+      const fit = leastSquares(one.map((p) => p.depth), one.map((p) => 1e9 / p.rate.median));
+      fr.modelSlope = { interceptNs: fit.intercept, perLevelNs: fit.slope, r2: fit.r2 };
+    }
+    report.forkrate = fr;
+    log(`\nworkload: ${r.workload}${r.workload !== 'fork' ? ' (STAND-IN: fork is not registered yet)' : ''}`);
+    log(table(['cpus', 'depth', 'cycles/s (median)', 'min', 'max', 'per CPU', 'speedup', 'efficiency', 'ns/cycle/CPU'], r.points.map((p) => [
+      p.cpus, p.depth, fmtRate(p.rate.median), fmtRate(p.rate.min), fmtRate(p.rate.max), fmtRate(p.perCpu),
+      p.speedup !== undefined ? `${p.speedup.toFixed(2)}x` : '-', p.efficiency !== undefined ? `${(100 * p.efficiency).toFixed(0)}%` : '-', ns(p.nsPerCycle),
+    ])));
+    if (fr.modelSlope) log(`model per-level cost (least squares, 1 CPU, depths ${one.map((p) => p.depth).join('/')}): ${ns(fr.modelSlope.perLevelNs)}/level over ${ns(fr.modelSlope.interceptNs)} (r² ${fr.modelSlope.r2.toFixed(3)})`);
+    log('\nLock breakdown (median sample; per cycle: acquisitions, % contended, wait):');
+    const classes = [...new Set(r.points.flatMap((p) => p.locks.filter((l) => l.acqPerCycle >= 0.05).map((l) => l.name)))];
+    const shown = r.points.filter((p) => p.depth === depths[0] || p.depth === depths[depths.length - 1]);
+    log(table(['lock class', ...shown.map((p) => `${p.cpus}cpu/d${p.depth}`)], classes.map((c) => [c, ...shown.map((p) => {
+      const l = p.locks.find((x) => x.name === c);
+      return l ? `${l.acqPerCycle.toFixed(1)} ${l.contendedPct.toFixed(1)}% ${ns(l.waitNsPerCycle)}` : '-';
+    })])));
+  }
+
+  if (want('lockdep')) {
+    log('\n== Lockdep cost on the fork cycle (1 CPU) ==');
+    const ld = depths.filter((d) => d === 0 || d === 31);
+    const on = await benchForkRate({ cpus: [1], depths: ld, reps, ...win, lockdep: true, log });
+    const costRatio: Record<string, number> = {};
+    for (const p of on.points) {
+      const off = fr?.points.find((q) => q.cpus === 1 && q.depth === p.depth && q.workload === p.workload);
+      if (off) costRatio[`depth${p.depth}`] = off.rate.median / p.rate.median;
+      log(`  depth ${p.depth}: lockdep on ${fmtRate(p.rate.median)} cycles/s${off ? ` vs off ${fmtRate(off.rate.median)}: ${(off.rate.median / p.rate.median).toFixed(2)}x the cost` : ''}`);
+    }
+    report.lockdep = { points: on.points, costRatio };
+  }
+
+  if (want('kernel')) {
+    log('\n== The real kernel, same run (native/forkbench_native.c) ==');
+    const k = await benchKernel({
+      modes: ['fork', 'vfork', 'thread'],
+      depths,
+      loopers: quick ? [1, 2, 8] : cpusList,
+      reps,
+      millis: quick ? 250 : 500,
+      log,
+    });
+    report.kernel = k;
+    if (k.available) {
+      log(table(['mode', 'loopers', ...depths.map((d) => `depth ${d}`)], ['fork', 'vfork', 'thread'].flatMap((mode) => (quick ? [1, 2, 8] : cpusList).map((l) => [mode, l, ...depths.map((d) => {
+        const p = k.points.find((q) => q.mode === mode && q.loopers === l && q.depth === d);
+        return p && p.rate.n ? fmtRate(p.rate.median) : '-';
+      })]))));
+      for (const s of k.slopes.filter((x) => x.loopers === 1)) log(`kernel ${s.mode} per-level cost (1 looper): ${ns(s.perLevelNs)}/level over ${ns(s.interceptNs)} (r² ${s.r2.toFixed(3)})`);
+      if (fr) {
+        report.ratios = [];
+        for (const p of fr.points) {
+          const kr: Record<string, number | null> = {};
+          for (const mode of ['fork', 'vfork', 'thread']) {
+            const q = k.points.find((x) => x.mode === mode && x.loopers === p.cpus && x.depth === p.depth);
+            kr[mode] = q && q.rate.n ? q.rate.median : null;
+          }
+          report.ratios.push({ cpus: p.cpus, depth: p.depth, model: p.rate.median, kernel: kr, modelOverKernelFork: kr.fork ? p.rate.median / kr.fork : null });
+        }
+        log('\nModel / kernel (cycles per second, model CPUs = kernel loopers):');
+        log(table(['cpus', 'depth', 'model', 'kernel fork', 'model/fork', 'model/vfork', 'model/thread'], report.ratios.map((r) => [
+          r.cpus, r.depth, fmtRate(r.model), r.kernel.fork ? fmtRate(r.kernel.fork) : '-',
+          r.kernel.fork ? `${(r.model / r.kernel.fork).toFixed(1)}x` : '-', r.kernel.vfork ? `${(r.model / r.kernel.vfork).toFixed(1)}x` : '-',
+          r.kernel.thread ? `${(r.model / r.kernel.thread).toFixed(1)}x` : '-',
+        ])));
+        const ks = k.slopes.find((x) => x.mode === 'fork' && x.loopers === 1);
+        if (fr.modelSlope && ks) log(`per-level slope: model ${ns(fr.modelSlope.perLevelNs)}, kernel fork ${ns(ks.perLevelNs)} (${(ks.perLevelNs / fr.modelSlope.perLevelNs).toFixed(0)}x)`);
+      }
+    }
+  }
+
+  if (want('alternatives')) {
+    log('\n== Alternatives: one kernel operation per dispatch ==');
+    const a = await benchAlternatives({ ms: quick ? 300 : 1000, log });
+    const one = fr?.points.find((p) => p.cpus === 1 && p.depth === 0);
+    report.alternatives = { ...a, modelForkCycleUs: one ? 1e6 / one.rate.median : undefined };
+    if (one) log(`  ${'one model fork cycle (1 CPU, depth 0)'.padEnd(40)} ${(1e6 / one.rate.median).toFixed(2)} µs/cycle${fr?.workload !== 'fork' ? ' (stand-in workload)' : ''}`);
+  }
+
+  if (want('controlled')) {
+    log('\n== Controlled mode ==');
+    report.controlled = await benchControlled({ cpus: 2, reps: quick ? 1 : 3, ms: quick ? 400 : 1000, scenarioReps: quick ? 1 : 3, log });
+  }
+
+  if (want('scale')) {
+    log('\n== Scale: fork bomb to pid_max = 4,194,304 in one namespace tree ==');
+    report.scale = await benchScale({ log });
+  }
+
+  report.targets = evaluateTargets(report);
+  log('\n== Targets (issue 7) ==');
+  log(table(['target', 'goal', 'measured', 'met', 'margin', 'note'], report.targets.map((t) => [
+    t.target, `${t.goal.toLocaleString('en-US')} ${t.unit}`, t.value === null ? '-' : `${+t.value.toPrecision(4)} ${t.unit}`,
+    t.met === null ? 'n/a' : t.met ? 'MET' : 'missed', t.margin === null ? '-' : `${t.margin.toFixed(2)}x`, t.note,
+  ])));
+  report.durationSec = +((performance.now() - t0) / 1000).toFixed(1);
+
+  if (opts.write ?? true) {
+    const dir = opts.outDir ?? join(projectRoot(), 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeAtomic(join(dir, 'latest.json'), JSON.stringify(report, null, 1));
+    const files = ['latest.json'];
+    const svg = chartOf(report);
+    if (svg) { writeAtomic(join(dir, 'forkrate.svg'), svg); files.push('forkrate.svg'); }
+    writeAtomic(join(dir, 'latest.md'), markdownOf(report));
+    files.push('latest.md');
+    log(`\nwrote ${files.map((f) => join('bench', 'results', f)).join(', ')}  (${report.durationSec} s)`);
+  }
+  return report;
+}
+
+function chartOf(r: BenchReport): string | undefined {
+  if (!r.forkrate) return undefined;
+  const series: ChartSeries[] = [];
+  const depths = [...new Set(r.forkrate.points.map((p) => p.depth))];
+  for (const d of depths) {
+    series.push({
+      label: `model, depth ${d}`, kind: 'model', depth: d,
+      points: r.forkrate.points.filter((p) => p.depth === d).map((p) => ({ x: p.cpus, y: p.rate.median, min: p.rate.min, max: p.rate.max })),
+    });
+    const k = r.kernel?.points.filter((p) => p.mode === 'fork' && p.depth === d && p.rate.n > 0) ?? [];
+    if (k.length) series.push({ label: `kernel fork, depth ${d}`, kind: 'kernel', depth: d, points: k.map((p) => ({ x: p.loopers, y: p.rate.median, min: p.rate.min, max: p.rate.max })) });
+  }
+  const m = r.machine;
+  return renderForkChart(series, {
+    title: `Fork rate: fork -> exit -> wait4 cycles per second${r.forkrate.workload !== 'fork' ? ' (stand-in workload)' : ''}`,
+    subtitle: `${m.cpuModel} x${m.cpus}, Node ${m.node}, Linux ${m.kernel}, ${r.date.slice(0, 10)}: model = pidrace worker CPUs, kernel = looper processes`,
+    xLabel: 'CPUs (model workers) / looper processes (kernel)',
+    yLabel: 'cycles per second (log)',
+  });
+}
+
+/** The targets of issue 7, measured against this run. */
+export function evaluateTargets(r: BenchReport): TargetResult[] {
+  const out: TargetResult[] = [];
+  const stand = r.forkrate && r.forkrate.workload !== 'fork' ? ' (stand-in workload: fork not registered)' : '';
+  const pt = (c: number, d: number) => r.forkrate?.points.find((p) => p.cpus === c && p.depth === d);
+  const topLocks = (p: ForkRatePoint | undefined): string => (p ? p.locks.slice().sort((a, b) => b.waitNsPerCycle - a.waitNsPerCycle).slice(0, 3)
+    .filter((l) => l.waitNsPerCycle > 0).map((l) => `${l.name} ${ns(l.waitNsPerCycle)}/cycle wait, ${l.contendedPct.toFixed(1)}% contended`).join('; ') : '');
+  const atLeast = (id: string, target: string, value: number | undefined, goal: number, unit: string, note = ''): void => {
+    const v = value ?? null;
+    out.push({ id, target, value: v, goal, unit, met: v === null ? null : v >= goal, margin: v === null ? null : v / goal, note });
+  };
+  const atMost = (id: string, target: string, value: number | undefined, goal: number, unit: string, note = ''): void => {
+    const v = value ?? null;
+    out.push({ id, target, value: v, goal, unit, met: v === null ? null : v <= goal, margin: v === null ? null : v > 0 ? goal / v : Infinity, note });
+  };
+  const p10 = pt(1, 0);
+  atLeast('rate-1cpu-d0', '1 CPU depth 0 fork cycles/s', p10?.rate.median, 2e6, '/s', stand);
+  const kf = r.kernel?.points.find((p) => p.mode === 'fork' && p.depth === 0 && p.loopers === 1 && p.rate.n > 0);
+  atLeast('vs-kernel-d0', '1 CPU depth 0 vs kernel fork (same run)', p10 && kf ? p10.rate.median / kf.rate.median : undefined, 100, 'x',
+    kf ? `kernel ${fmtRate(kf.rate.median)}/s${stand}` : r.kernel?.skipped ? `kernel skipped: ${r.kernel.skipped}` : 'kernel not measured');
+  const p131 = pt(1, 31);
+  atLeast('rate-1cpu-d31', '1 CPU depth 31 fork cycles/s', p131?.rate.median, 5e5, '/s', stand);
+  const ks = r.kernel?.slopes.find((s) => s.mode === 'fork' && s.loopers === 1);
+  atMost('per-level', 'per-level cost (least squares, 1 CPU)', r.forkrate?.modelSlope?.perLevelNs, 50, 'ns',
+    `${ks ? `kernel fork ${ns(ks.perLevelNs)}/level` : ''}${stand}`);
+  const p20 = pt(2, 0);
+  atLeast('scale-2cpu', '2 CPUs vs 1 CPU (depth 0)', p20 && p10 ? p20.rate.median / p10.rate.median : undefined, 1.3, 'x', p20 ? `${topLocks(p20)}${stand}` : '');
+  const p80 = pt(8, 0);
+  atLeast('scale-8on2', '8 workers vs 2 workers (2 cores, depth 0)', p80 && p20 ? p80.rate.median / p20.rate.median : undefined, 0.8, 'x', p80 ? `${topLocks(p80)}${stand}` : '');
+  const lr = r.lockdep?.costRatio.depth0;
+  atMost('lockdep', 'lockdep on / off cost (fork cycle, 1 CPU, depth 0)', lr, 3, 'x', stand);
+  return out;
+}
+
+function markdownOf(r: BenchReport): string {
+  const L: string[] = [];
+  const m = r.machine;
+  L.push(`# pidrace benchmark figures`);
+  L.push('');
+  L.push(`Produced by \`${r.command}\` on ${r.date} (${m.cpuModel} x${m.cpus}, ${m.memGiB} GiB, Node ${m.node}, Linux ${m.kernel}); ${r.durationSec} s. Every sample is in latest.json; the chart is forkrate.svg.`);
+  L.push('');
+  if (r.forkrate) {
+    L.push(`## Fork rate (${r.forkrate.workload === 'fork' ? 'fork -> exit -> wait4' : 'STAND-IN kthread torture cycle: fork not registered yet'})`);
+    L.push('');
+    L.push('| CPUs | depth | cycles/s (median) | min | max | per CPU | efficiency | model/kernel fork |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const p of r.forkrate.points) {
+      const ratio = r.ratios?.find((x) => x.cpus === p.cpus && x.depth === p.depth)?.modelOverKernelFork;
+      L.push(`| ${p.cpus} | ${p.depth} | ${fmtRate(p.rate.median)} | ${fmtRate(p.rate.min)} | ${fmtRate(p.rate.max)} | ${fmtRate(p.perCpu)} | ${p.efficiency !== undefined ? `${(100 * p.efficiency).toFixed(0)}%` : '-'} | ${ratio ? `${ratio.toFixed(0)}x` : '-'} |`);
+    }
+    if (r.forkrate.modelSlope) L.push('', `Per-level cost: model ${ns(r.forkrate.modelSlope.perLevelNs)}${r.kernel?.slopes.find((s) => s.mode === 'fork' && s.loopers === 1) ? `, kernel fork ${ns(r.kernel.slopes.find((s) => s.mode === 'fork' && s.loopers === 1)!.perLevelNs)}` : ''} (least squares over the depths).`);
+    L.push('');
+  }
+  L.push('## Targets (issue 7)', '', '| target | goal | measured | met | margin | note |', '|---|---:|---:|:---:|---:|---|');
+  for (const t of r.targets) L.push(`| ${t.target} | ${t.goal.toLocaleString('en-US')} ${t.unit} | ${t.value === null ? '-' : `${+t.value.toPrecision(4)} ${t.unit}`} | ${t.met === null ? 'n/a' : t.met ? 'met' : '**missed**'} | ${t.margin === null ? '-' : `${t.margin.toFixed(2)}x`} | ${t.note} |`);
+  L.push('');
+  if (r.alternatives) {
+    L.push('## One kernel operation per dispatch', '', '| how | per operation |', '|---|---:|');
+    for (const f of r.alternatives.figures) L.push(`| ${f.name} | ${f.usPerOp < 1 ? `${(f.usPerOp * 1000).toFixed(1)} ns` : `${f.usPerOp.toFixed(2)} µs`} |`);
+    if (r.alternatives.modelForkCycleUs) L.push(`| one model fork cycle (1 CPU) | ${r.alternatives.modelForkCycleUs.toFixed(2)} µs |`);
+    L.push('');
+  }
+  if (r.controlled) L.push('## Controlled mode', '', `${fmtRate(r.controlled.decisionsPerSec.median)} scheduling decisions per second (${r.controlled.cpus} CPUs). ${r.controlled.scenariosNote}.`, '');
+  if (r.scale) L.push('## Scale', '', r.scale.summary, '');
+  return L.join('\n');
+}
+
+function parseArgs(argv: readonly string[]): BenchOptions {
+  const o: BenchOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') o.quick = true;
+    else if (a === '--scale') o.scale = true;
+    else if (a === '--no-write') o.write = false;
+    else if (a === '--reps') o.reps = Number(argv[++i]);
+    else if (a.startsWith('--reps=')) o.reps = Number(a.slice(7));
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a === '--only' ? argv[++i] ?? '' : a.slice(7);
+      const list = v.split(',').filter(Boolean);
+      for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section '${s}' (${SECTIONS.join(', ')})`);
+      o.only = list as Section[];
+    } else if (a === '--help' || a === '-h') {
+      console.log(`usage: npm run bench -- [--quick] [--scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write]`);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBench(parseArgs(process.argv.slice(2))).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+}
+void buildNative; void si;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { CPU, G, TASK } from './mm/layout.js';
+import { CPU, G, TASK, TORTURE } from './mm/layout.js';
 import {
   attachMemory, cpu_addr, createMemory, defaultConfig, kg, mem, regions, set_this_cpu,
   type KernelConfig, type SharedKernel,
@@ -19,13 +19,51 @@ import { INSN_WORDS } from './kernel/entry.js';
 import { cpu_loop } from './sched/core.js';
 import {
   hook_attach, KernelAbort, MODE_CONTROLLED, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING,
-  RUN_STOPPED, RUN_STOPPING, ctl_end,
+  RUN_STOPPED, RUN_STOPPING, RUN_VIOLATION, ctl_end, CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_STOP_ON_VIOLATION,
+  CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM, ABORT_HOTPLUG,
 } from './sched/hook.js';
+import { HP_OFFLINE, HP_ONLINE } from './sched/hotplug.js';
+import { PF_KTHREAD } from './kernel/kthread.js';
+import { stuck_report, type StuckReport } from './detect/report.js';
+import type { StateView } from './detect/waitfor.js';
 import { read_violations, type Violation } from './locking/violations.js';
 import { rcu_callbacks_pending } from './rcu/rcu.js';
 import type { CpuResult } from '../workers/cpu.js';
 
-export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit'];
+export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit', 'violation'];
+
+/** Controlled-mode setup for one run (the seed is the boot seed). */
+export interface ControlOptions {
+  strategy?: 'random' | 'pct';
+  /** PCT depth d: d-1 priority change points (1..9). */
+  pctDepth?: number;
+  /** PCT: the change points are drawn uniformly below this many decisions (an estimate of the run's length). */
+  pctSteps?: number;
+  /** Choices to replay (one per decision with more than one enabled CPU; CHOICE_STAY allowed). */
+  replay?: ArrayLike<number>;
+  /** After the replayed choices: go on with the strategy, or never preempt. */
+  tail?: 'strategy' | 'nonpreempt';
+  /** Bound on decisions (a livelock guard; at most the choice region's size). */
+  maxDecisions?: number;
+  /** End the run at the first decision after a violation (RUN_VIOLATION): shorter schedules to shrink. */
+  stopOnViolation?: boolean;
+}
+
+export interface ControlStats {
+  strategy: string;
+  seed: number;
+  decisions: number;
+  switches: number;
+  preemptions: number;
+  replayed: number;
+}
+
+/** Free-running CPU hotplug: every `everyMs` one CPU (never CPU 0) goes offline or comes back. */
+export interface HotplugOptions {
+  everyMs: number;
+  /** Most CPUs offline at once (default: half of them). */
+  maxOffline?: number;
+}
 
 /** The project root (where package.json is), from src/ or dist/src/. */
 export function projectRoot(): string {
@@ -57,6 +95,12 @@ export interface RunOptions {
   stopWhenNoTasks?: boolean;
   /** Aborts the run from outside (Ctrl-C). */
   signal?: AbortSignal;
+  /** Controlled mode: strategy, replay list ... (set before the CPUs start). */
+  control?: ControlOptions;
+  /** Free-running CPU hotplug. */
+  hotplug?: HotplugOptions;
+  /** Free-running: end the run (stopped) once this holds (checked every poll, e.g. "only init is left"). */
+  until?: (m: Machine) => boolean;
 }
 
 export interface RunResult {
@@ -67,6 +111,12 @@ export interface RunResult {
   violations: Violation[];
   progress: number;
   interrupted?: boolean;
+  /** Controlled mode: decisions, switches, preemptions. */
+  control?: ControlStats;
+  /** A stuck or broken run (deadlock, hang, decision limit, crash): the wait-for report from the frozen state. */
+  stuck?: StuckReport;
+  /** CPU hotplug transitions done (free-running). */
+  hotplugs?: number;
 }
 
 export class Machine {
@@ -74,12 +124,18 @@ export class Machine {
   readonly config: KernelConfig;
   readonly boot: BootOptions;
   private progTop = 0;
+  /** Tasks alive right after boot (init_task): a run whose tasks are all gone is back to this. */
+  bootTasks = 0;
+  private progNames = new Map<number, string>();
+  /** Memory as the main thread saw it when a broken run was frozen (for reports). */
+  snapshot?: Int32Array;
 
   constructor(config: Partial<KernelConfig> = {}, boot: BootOptions = {}) {
     this.config = defaultConfig(config);
     this.shared = createMemory(this.config);
     this.boot = boot;
     boot_kernel(this.shared, boot);
+    this.bootTasks = Atomics.load(new Int32Array(this.shared.sab), kg + G.nr_threads);
   }
 
   /** Make this thread's kernel view point at this machine again (several machines in one test). */
@@ -94,7 +150,7 @@ export class Machine {
   }
 
   /** Write a program (instructions of [op, a, b, c]) into the program region; returns its address. */
-  program(insns: ReadonlyArray<readonly number[]>): number {
+  program(insns: ReadonlyArray<readonly number[]>, name?: string): number {
     this.attach();
     const r = regions.programs;
     const need = (insns.length + 1) * INSN_WORDS;
@@ -104,7 +160,122 @@ export class Machine {
       for (let k = 0; k < INSN_WORDS; k++) mem[base + i * INSN_WORDS + k] = ins[k] ?? 0;
     });
     this.progTop += need; // the zero instruction after the last one ends the program
+    if (name) this.progNames.set(base, name);
     return base;
+  }
+
+  /** Zeroed words of the program region for data the kernel side reads (stress tables). */
+  alloc(words: number): number {
+    this.attach();
+    const r = regions.programs;
+    const need = Math.ceil(words / 4) * 4;
+    if (this.progTop + need > r.words) throw new RangeError('program region full');
+    const base = r.base + this.progTop;
+    mem.fill(0, base, base + need);
+    this.progTop += need;
+    return base;
+  }
+
+  /** Name of a task for reports: its program's name, else kthread/task. */
+  taskName(t: number, m: Int32Array = this.mem): string {
+    const n = this.progNames.get(m[t + TASK.prog]!);
+    if (n) return n;
+    return (m[t + TASK.flags]! & PF_KTHREAD) !== 0 ? `kthread${m[t + TASK.id]}` : 'task';
+  }
+
+  /** A view of a state for the detectors (live memory, or a snapshot). */
+  view(m: Int32Array = this.mem): StateView {
+    this.attach();
+    return { m, r: regions, kg, nameOf: (t) => this.taskName(t, m) };
+  }
+
+  /**
+   * Controlled-mode setup for the next run: strategy, PCT priorities and change points, replay
+   * list, tail policy and bounds, written into G.ctl_* and the choices region.
+   */
+  control(o: ControlOptions): void {
+    this.attach();
+    const seed = this.boot.seed ?? 1;
+    const strat = o.strategy === 'pct' ? STRAT_PCT : STRAT_RANDOM;
+    let flags = strat;
+    const rec = regions.choices;
+    if (o.replay) {
+      const n = Math.min(o.replay.length, rec.words);
+      for (let i = 0; i < n; i++) mem[rec.base + i] = o.replay[i]! & 0xff;
+      mem[kg + G.ctl_replay_len] = n;
+      flags |= CTL_REPLAY;
+    } else mem[kg + G.ctl_replay_len] = 0;
+    if (o.stopOnViolation) flags |= CTL_STOP_ON_VIOLATION;
+    mem[kg + G.ctl_flags] = flags;
+    mem[kg + G.ctl_tail] = o.tail === 'nonpreempt' ? CTL_TAIL_NONPREEMPT : CTL_TAIL_STRATEGY;
+    mem[kg + G.ctl_max_decisions] = Math.min(o.maxDecisions ?? rec.words, rec.words);
+    // PCT (Burckhardt et al. 2010): random distinct initial priorities >= d, and d-1 change points
+    // uniform in [0, k). Drawn from the run seed, so the token's seed rebuilds them.
+    const depth = Math.max(1, Math.min(9, o.pctDepth ?? 3));
+    mem[kg + G.ctl_pct_depth] = depth;
+    let x = (seed ^ 0x5bd1e995) >>> 0 || 1;
+    const rnd = (n: number): number => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+    const n = this.config.ncpus;
+    const perm = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) { const j = rnd(i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
+    for (let i = 0; i < n; i++) mem[cpu_addr(i) + CPU.pct_prio] = depth + perm[i]!;
+    const k = Math.max(2, o.pctSteps ?? 20_000);
+    for (let i = 0; i < 8; i++) mem[kg + G.ctl_pct_points + i] = i < depth - 1 ? rnd(k) : -1;
+  }
+
+  /** The choices the last controlled run recorded (cpu | CHOICE_PREEMPT per decision). */
+  recordedChoices(): Uint8Array {
+    const m = this.mem;
+    this.attach();
+    const n = Math.min(m[kg + G.ctl_decisions]!, regions.choices.words);
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = m[regions.choices.base + i]! & (CHOICE_CPU_MASK | CHOICE_PREEMPT);
+    return out;
+  }
+
+  controlStats(): ControlStats {
+    const m = this.mem;
+    const flags = m[kg + G.ctl_flags]!;
+    return {
+      strategy: (flags & 0xf) === STRAT_PCT ? 'pct' : 'random',
+      seed: this.boot.seed ?? 1,
+      decisions: m[kg + G.ctl_decisions]!,
+      switches: m[kg + G.ctl_switches]!,
+      preemptions: m[kg + G.ctl_preemptions]!,
+      replayed: (flags & CTL_REPLAY) !== 0 ? m[kg + G.ctl_replay_len]! : 0,
+    };
+  }
+
+  /**
+   * A hash of the kernel state (FNV-1a over the shared words), leaving out what legitimately
+   * differs between two runs of the same schedule: timestamps, timings, the replay setup and the
+   * record itself.
+   */
+  stateHash(m: Int32Array = this.mem): string {
+    this.attach();
+    const skip = new Uint8Array(m.length);
+    const mark = (a: number): void => { if (a >= 0 && a < skip.length) skip[a] = 1; };
+    const tr = regions.objects[0]!;
+    for (let i = 0; i < tr.count; i++) mark(tr.base + i * tr.stride + TASK.sleep_since);
+    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); }
+    mark(regions.torture + TORTURE.rw_writer_max_wait_us);
+    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions'] as const) mark(kg + G[f]);
+    for (let i = 0; i < 4; i++) mark(kg + G.ctl_rng + i);
+    const rc = regions.choices;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < m.length; i++) {
+      if (skip[i] || (i >= rc.base && i < rc.base + rc.words)) continue;
+      const w = m[i]!;
+      if (w === 0) { h = Math.imul(h ^ 0x9e, 0x01000193); continue; }
+      h = Math.imul(h ^ (w & 0xff), 0x01000193);
+      h = Math.imul(h ^ ((w >>> 8) & 0xff), 0x01000193);
+      h = Math.imul(h ^ ((w >>> 16) & 0xff), 0x01000193);
+      h = Math.imul(h ^ (w >>> 24), 0x01000193);
+    }
+    return (h >>> 0).toString(16).padStart(8, '0');
   }
 
   /** A bare kernel thread running a program (torture tasks). */
@@ -148,11 +319,24 @@ export class Machine {
     const m = this.mem;
     const n = this.config.ncpus;
     const controlled = m[kg + G.mode] === MODE_CONTROLLED;
+    if (controlled && opts.control) this.control(opts.control);
+    // runInProcess takes the other CPUs offline; a worker run starts with all of them online.
+    for (let i = 0; i < n; i++) {
+      const c = cpu_addr(i);
+      m[c + CPU.online] = 1;
+      m[c + CPU.abort] = 0;
+      m[c + CPU.hotplug] = 0;
+      m[c + CPU.idle] = 0;
+      m[c + CPU.wait_addr] = 0;
+    }
+    m[kg + G.freeze] = 0;
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const hungMs = opts.hungMs ?? m[kg + G.hung_timeout_ms]!;
     const pool = new Piscina({ filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout: 1000, concurrentTasksPerWorker: 1 });
     const t0 = performance.now();
     let interrupted = false;
+    let hotplugs = 0;
+    this.snapshot = undefined;
     const tasks = Array.from({ length: n }, (_, cpu) => pool.run({ shared: this.shared, cpu, startTimeoutMs: 60_000 }) as Promise<CpuResult>);
     const settled: Array<CpuResult | undefined> = new Array(n);
     const errors: Array<Error | undefined> = new Array(n);
@@ -162,6 +346,8 @@ export class Machine {
       ctl_end(RUN_CRASHED);
     }));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // A bound that is usually not reached must not keep the process alive after the run.
+    const bound = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
     try {
       // Wait (bounded) for every CPU to attach, then start them together.
       while (Atomics.load(m, kg + G.cpus_ready) < n) {
@@ -175,6 +361,7 @@ export class Machine {
       let lastProgress = -1;
       let lastChange = performance.now();
       let lastTick = performance.now();
+      let lastHotplug = performance.now();
       const every = opts.statsEveryMs ?? 1000;
       const stopWhenNoTasks = opts.stopWhenNoTasks ?? true;
       for (;;) {
@@ -184,13 +371,29 @@ export class Machine {
         const el = now - t0;
         if (opts.signal?.aborted) { interrupted = true; this.stop(RUN_STOPPING); break; }
         if (opts.durationMs !== undefined && el >= opts.durationMs) { this.stop(RUN_STOPPING); break; }
-        if (el >= timeoutMs) { this.stop(controlled ? RUN_LIMIT : RUN_HUNG); break; }
-        if (stopWhenNoTasks && !controlled && Atomics.load(m, kg + G.nr_threads) === 0 && this.quiescent()) { this.stop(RUN_STOPPED); break; }
+        if (el >= timeoutMs) { this.stop(controlled ? RUN_LIMIT : RUN_HUNG, true); break; }
+        if (stopWhenNoTasks && !controlled && Atomics.load(m, kg + G.nr_threads) <= this.bootTasks && this.quiescent()) { this.stop(RUN_STOPPED); break; }
+        if (opts.until && !controlled && opts.until(this) && this.quiescent()) { this.stop(RUN_STOPPED); break; }
         const prog = Atomics.load(m, kg + G.progress);
         if (prog !== lastProgress) { lastProgress = prog; lastChange = now; }
-        else if (!controlled && now - lastChange > hungMs) { this.stop(RUN_HUNG); break; }
+        else if (!controlled && now - lastChange > hungMs) { this.stop(RUN_HUNG, true); break; }
         if (opts.onTick && now - lastTick >= every) { lastTick = now; opts.onTick(this, el); }
+        if (opts.hotplug && !controlled && now - lastHotplug >= opts.hotplug.everyMs) {
+          lastHotplug = now;
+          hotplugs += this.hotplugStep(opts.hotplug);
+        }
         await sleep(controlled ? 5 : 2);
+      }
+      // A broken run is frozen (G.freeze): copy the state before the CPUs unwind, then let them go.
+      const end = Atomics.load(m, kg + G.run_state);
+      if (end === RUN_DEADLOCK || end === RUN_HUNG || end === RUN_LIMIT || end === RUN_CRASHED || end === RUN_VIOLATION) {
+        if (Atomics.load(m, kg + G.freeze) !== 0) {
+          // CPUs park at their next check (spin waits re-check every 20 ms); give them the time.
+          await sleep(controlled ? 10 : 60);
+          this.snapshot = m.slice();
+          Atomics.store(m, kg + G.freeze, 0);
+          Atomics.notify(m, kg + G.freeze);
+        } else this.snapshot = m.slice();
       }
       // Every CPU leaves its loop at its next check; bound the wait for them.
       const until = performance.now() + 10_000;
@@ -198,7 +401,7 @@ export class Machine {
         if (errors.filter(Boolean).length + Atomics.load(m, kg + G.cpus_exited) >= n) break;
         await sleep(2);
       }
-      await Promise.race([Promise.allSettled(tasks), sleep(5_000)]);
+      await Promise.race([Promise.allSettled(tasks), bound(5_000)]);
     } finally {
       await pool.destroy().catch(() => {});
     }
@@ -211,6 +414,11 @@ export class Machine {
       progress: Atomics.load(m, kg + G.progress),
     };
     if (interrupted) res.interrupted = true;
+    if (controlled) res.control = this.controlStats();
+    if (hotplugs) res.hotplugs = hotplugs;
+    if (this.snapshot && res.state !== 'stopped') {
+      res.stuck = stuck_report(this.view(this.snapshot), res.state, res.state === 'hung' ? hungMs : 0);
+    }
     const crashed = settled.find((r) => r?.error) ?? undefined;
     if (crashed?.error) res.crash = { cpu: crashed.cpu, task: crashed.error.task, message: crashed.error.message, stack: crashed.error.stack };
     else {
@@ -221,16 +429,20 @@ export class Machine {
   }
 
   /** Nothing left for the CPUs: no runnable task and no RCU callback waiting. */
-  private quiescent(): boolean {
+  quiescent(): boolean {
     const m = this.mem;
     for (let i = 0; i < this.config.ncpus; i++) if (Atomics.load(m, cpu_addr(i) + CPU.rq_nr) > 0) return false;
     this.attach();
     return rcu_callbacks_pending() === 0;
   }
 
-  stop(state: number): void {
+  /** End the run from the main thread; `freeze` parks the CPUs where they are for a snapshot. */
+  stop(state: number, freeze = false): void {
     const m = this.mem;
-    if (Atomics.compareExchange(m, kg + G.run_state, RUN_RUNNING, state) === RUN_RUNNING) {
+    const had = freeze ? Atomics.exchange(m, kg + G.freeze, 1) : 1;
+    if (Atomics.compareExchange(m, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING) {
+      if (had === 0) Atomics.store(m, kg + G.freeze, 0);
+    } else {
       Atomics.notify(m, kg + G.run_state);
       Atomics.store(m, kg + G.ctl_turn, -1);
       Atomics.notify(m, kg + G.ctl_turn);
@@ -246,6 +458,30 @@ export class Machine {
     return regions.torture;
   }
 
+  /** One hotplug transition: a random CPU other than 0 goes offline, or an offline one comes back. */
+  private hotplugStep(o: HotplugOptions): number {
+    const m = this.mem;
+    const n = this.config.ncpus;
+    if (n < 2) return 0;
+    const id = 1 + Math.floor(Math.random() * (n - 1));
+    const c = cpu_addr(id);
+    const off = Array.from({ length: n }, (_, i) => m[cpu_addr(i) + CPU.online] === 0).filter(Boolean).length;
+    const kick = (): void => { Atomics.add(m, c + CPU.park, 1); Atomics.notify(m, c + CPU.park); };
+    if (m[c + CPU.online] === 1 && m[c + CPU.hotplug] === 0) {
+      if (off >= (o.maxOffline ?? Math.floor(n / 2))) return 0;
+      Atomics.store(m, c + CPU.hotplug, HP_OFFLINE);
+      Atomics.store(m, c + CPU.abort, ABORT_HOTPLUG);
+      kick();
+      return 1;
+    }
+    if (m[c + CPU.online] === 0) {
+      Atomics.store(m, c + CPU.hotplug, HP_ONLINE);
+      kick();
+      return 1;
+    }
+    return 0;
+  }
+
   /** Bytes of shared memory the machine uses. */
   bytes(): number {
     return this.shared.sab.byteLength + this.shared.stats.byteLength;
@@ -256,4 +492,4 @@ export class Machine {
   }
 }
 
-export { RUN_DEADLOCK, RUN_HUNG, RUN_STOPPED, RUN_CRASHED, RUN_LIMIT };
+export { RUN_DEADLOCK, RUN_HUNG, RUN_STOPPED, RUN_CRASHED, RUN_LIMIT, RUN_VIOLATION };

@@ -2,12 +2,20 @@
  * A CPU: one worker thread, started through piscina as one long-running task. It attaches to the
  * shared kernel, waits for the run to start, runs the CPU loop and returns a summary. It imports
  * kernel code only.
+ *
+ * Around the kernel's TaskRunner it adds the checks a CPU can make cheaply at a safe point, on
+ * every return to user mode: no spinlock, rwlock, mutex or RCU read side is still held
+ * (V_LOCK_HELD_USER), and the stress invariants the stress module installs. Between tasks it
+ * honours CPU hotplug requests (src/sched/hotplug.ts).
  */
-import { CPU, G } from '../src/mm/layout.js';
-import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, set_this_cpu, type SharedKernel } from '../src/mm/memory.js';
-import { cpu_loop, current } from '../src/sched/core.js';
-import { hook_attach, KernelAbort, RUN_CRASHED, RUN_RUNNING, RUN_SETUP, ctl_wait_turn, is_controlled } from '../src/sched/hook.js';
+import { CPU, G, TASK } from '../src/mm/layout.js';
+import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, set_this_cpu, this_cpu, type SharedKernel } from '../src/mm/memory.js';
+import { cpu_loop, current, STEP_DONE, type TaskRunner } from '../src/sched/core.js';
+import { hook_attach, KernelAbort, RUN_CRASHED, RUN_RUNNING, RUN_SETUP, ctl_wait_turn, is_controlled, freeze_wait } from '../src/sched/hook.js';
+import { cpu_offline_until_online, hotplug_requested } from '../src/sched/hotplug.js';
 import { kernel_runner } from '../src/kernel/index.js';
+import { record_violation, V_LOCK_HELD_USER } from '../src/locking/violations.js';
+import { user_mode_checks } from '../src/stress/checks.js';
 
 export interface CpuTask {
   shared: SharedKernel;
@@ -21,8 +29,34 @@ export interface CpuResult {
   switches: number;
   syscalls: number;
   aborted?: string;
-  error?: { message: string; stack?: string; task: number };
+  error?: { message: string; stack?: string; task: number; taskId?: number; syscall?: number };
 }
+
+/** exit_to_user_mode checks: what a task may not hold when it leaves the kernel. */
+function check_user_return(t: number): void {
+  const c = this_cpu;
+  if (mem[c + CPU.held_depth] !== 0) record_violation(V_LOCK_HELD_USER, mem[c + CPU.held]!, t, mem[c + CPU.held_depth]!);
+  else if (mem[c + CPU.preempt_count] !== 0) record_violation(V_LOCK_HELD_USER, 0, t, -1);
+  else if (mem[c + CPU.rcu_nesting] !== 0) record_violation(V_LOCK_HELD_USER, 0, t, -2);
+  else if (mem[t + TASK.held_depth] !== 0) record_violation(V_LOCK_HELD_USER, mem[t + TASK.held]!, t, -3);
+  user_mode_checks(t);
+}
+
+/** The task being stepped: still set when a step throws (run_task has cleared `current` by then). */
+let stepping = 0;
+
+const checked_runner: TaskRunner = {
+  step(t: number): number {
+    stepping = t;
+    const r = kernel_runner.step(t);
+    stepping = 0;
+    if (r === STEP_DONE) check_user_return(t);
+    return r;
+  },
+  task_dead(t: number): void {
+    kernel_runner.task_dead(t);
+  },
+};
 
 export default function cpuMain(task: CpuTask): CpuResult {
   attachMemory(task.shared);
@@ -41,19 +75,33 @@ export default function cpuMain(task: CpuTask): CpuResult {
   try {
     if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) {
       if (is_controlled()) ctl_wait_turn(task.cpu);
-      cpu_loop(kernel_runner);
+      for (;;) {
+        cpu_loop(checked_runner);
+        if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) break;
+        if (!hotplug_requested() || is_controlled()) break;
+        if (!cpu_offline_until_online()) break;
+      }
     }
   } catch (e) {
     if (e instanceof KernelAbort) res.aborted = e.why;
     else {
       const err = e as Error;
+      const t = current || stepping;
+      // Freeze the other CPUs where they are, so the report shows what they held and waited for.
+      const had = Atomics.exchange(mem, kg + G.freeze, 1);
       Atomics.compareExchange(mem, kg + G.crash_cpu, 0, task.cpu + 1);
-      Atomics.compareExchange(mem, kg + G.crash_task, 0, current);
-      Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, RUN_CRASHED);
+      Atomics.compareExchange(mem, kg + G.crash_task, 0, t);
+      if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, RUN_CRASHED) !== RUN_RUNNING && had === 0) {
+        Atomics.store(mem, kg + G.freeze, 0);
+      }
       Atomics.notify(mem, kg + G.run_state);
       Atomics.store(mem, kg + G.ctl_turn, -1);
       Atomics.notify(mem, kg + G.ctl_turn);
-      res.error = { message: err?.message ?? String(e), stack: err?.stack, task: current };
+      res.error = {
+        message: err?.message ?? String(e), stack: err?.stack, task: t,
+        taskId: t ? mem[t + TASK.id] : undefined, syscall: t ? mem[t + TASK.ucall] : undefined,
+      };
+      freeze_wait();
     }
   } finally {
     mem[c + CPU.online] = -1;

@@ -21,6 +21,8 @@ export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 export const BUG_FREE_WITHOUT_GP = 1 << 7;
 /** Planted for tests: reparenting without tasklist_lock held for write. */
 export const BUG_PLANT_REPARENT_NO_LOCK = 1 << 8;
+/** kill_fasync takes fa->fa_lock as a spinlock, also from interrupt context (before 7a107c0f55a3). */
+export const BUG_FASYNC_SPINLOCK = 1 << 20;
 
 export const BUG_NAMES: Record<string, number> = {
   qrwlock_irq_fair: BUG_QRWLOCK_IRQ_FAIR,
@@ -32,4 +34,5 @@ export const BUG_NAMES: Record<string, number> = {
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,
+  fasync_spinlock: BUG_FASYNC_SPINLOCK,
 };

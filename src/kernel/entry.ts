@@ -36,6 +36,11 @@ export function register_syscall(nr: number, name: string, fn: SyscallFn): void 
   syscall_names[nr] = name;
 }
 
+/** The handler of a system call (the stress mix dispatches its chosen operation as a sub-call). */
+export function syscall_fn(nr: number): SyscallFn | undefined {
+  return syscall_table[nr];
+}
+
 export function syscall_name(nr: number): string {
   return syscall_names[nr] ?? (nr === OP_JMP ? 'jmp' : nr === OP_LOOP ? 'loop' : nr === OP_HALT ? 'halt' : `sys#${nr}`);
 }

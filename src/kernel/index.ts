@@ -11,7 +11,20 @@ import { G } from '../mm/layout.js';
 import { kg } from '../mm/memory.js';
 import { set_entry_hooks, task_step } from './entry.js';
 import { kthread_exit, kthread_free, PF_KTHREAD } from './kthread.js';
+// pid.ts and pid_namespace.ts import each other and use each other's constants at load time:
+// pid_namespace.js must be evaluated first (importing pid.js first fails with a TDZ error).
+import './pid_namespace.js';
 import './torture.js';
+import '../stress/syscalls.js'; // stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
+import './pid_namespace.js'; // pid, pid_namespace, user_namespace: boot init of init_user_ns/init_pid_ns, ns_last_pid
+import './nsproxy.js'; // nsproxy, ns_common, nsfs, pidfd: setns, pidfd_open, /proc/PID/ns, init_nsproxy
+import './fork.js'; // process lifecycle: fork/clone3/clone_with_pids/unshare, the init task at boot
+import './ptrace.js';
+import '../rcu/tasks.js'; // exit_tasks_rcu_*, synchronize_rcu_tasks
+import './fasync.js'; import './kprobes.js'; import './catalog_user.js'; // catalog scenarios: kill_fasync + interrupts, kprobe_mutex, user checks (160..199)
+import { process_task_dead as exit_process_task_dead } from './exit.js';
+import { exit_to_user_mode as signal_exit_to_user_mode } from './signal.js';
+import { SYS_EXIT } from './syscalls.js';
 
 /** Installed by the process model (exit.ts) to finish a dead task; kthreads are freed directly. */
 let process_task_dead: (t: number) => void = () => {};
@@ -27,13 +40,28 @@ export const kernel_runner: TaskRunner = {
   },
 };
 
-/** Default entry hooks: kernel threads die at the end of their program. */
+/**
+ * Entry hooks: kernel threads die at the end of their program and take no signals; a process
+ * delivers pending signals on return to user mode (signal.ts: a fatal one becomes do_exit), and a
+ * program that runs off its end calls exit(0).
+ */
 set_entry_hooks({
-  exit_to_user_mode: () => {},
+  exit_to_user_mode: (t) => {
+    if ((mem[t + TASK.flags]! & PF_KTHREAD) === 0) signal_exit_to_user_mode(t);
+  },
   program_end: (t) => {
-    if ((mem[t + TASK.flags]! & PF_KTHREAD) !== 0) kthread_exit(t);
-    return false;
+    if ((mem[t + TASK.flags]! & PF_KTHREAD) !== 0) {
+      kthread_exit(t);
+      return false;
+    }
+    const u = t + TASK.ucall;
+    mem[u + 1] = 0;
+    mem[u + 2] = 0;
+    mem[u + 3] = 0;
+    mem[u] = SYS_EXIT;
+    return true;
   },
 });
+set_process_task_dead(exit_process_task_dead);
 
 set_live_tasks(() => Atomics.load(mem, kg + G.nr_threads));

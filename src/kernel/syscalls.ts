@@ -34,3 +34,10 @@ export const SYS_OPEN_NS = 52; // (pid, ns kind NSK_*) -> fd  (open /proc/PID/ns
 export const SYS_CLOSE = 53; // (fd)
 export const SYS_UNSHARE_USER = 54; // () CLONE_NEWUSER
 // Torture (torture.ts) uses 100..119. Stress helpers use 120..159.
+// Catalog scenarios (src/kernel/fasync.ts, src/kernel/kprobes.ts; src/scenarios) use 160..199.
+export const SYS_KILL_FASYNC = 160; // (fasync address, sig, band): kill_fasync from task context
+export const SYS_MM_UPDATE_NEXT_OWNER = 161; // (): exit_mm's mm_update_next_owner walk under read_lock(tasklist_lock)
+export const SYS_RAISE_IRQ = 162; // (cpu or -1 for this CPU, vector, arg): a device raises an interrupt
+export const SYS_KPROBE_OPTIMIZER = 163; // (): kprobe_optimizer: kprobe_mutex held across synchronize_rcu_tasks
+export const SYS_PERF_KPROBE_INIT = 164; // (): perf_kprobe_init: takes kprobe_mutex
+export const SYS_PIDNS_ASSERT_EMPTY = 165; // (): user-space check: pid_ns_for_children has no pids left

@@ -10,7 +10,7 @@ import { MX_CLASS, MX_NWAIT, MX_OWNER, MX_WAIT_LOCK, MX_WQ_FIRST, TASK, MAX_TASK
 import { mem, STAT_ACQ, STAT_CONTENDED, stats } from '../mm/memory.js';
 import { sched_hook } from '../sched/hook.js';
 import { current, set_current_state, set_running, SLEEP, TASK_UNINTERRUPTIBLE, wake_up_process, WCHAN_MUTEX } from '../sched/core.js';
-import { LC_MUTEX_WAIT } from './lockdep.js';
+import { LC_MUTEX_WAIT, lock_acquired_mutex, might_sleep } from './lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock, stat_index } from './spinlock.js';
 import { record_violation, V_BAD_UNLOCK, V_RECURSIVE_LOCK } from './violations.js';
 
@@ -54,6 +54,8 @@ export function mutex_lock(m: number, site = 0): number {
     if (Atomics.load(mem, m + MX_OWNER) === t) { set_running(); held_push(t, m); return 0; }
     return SLEEP;
   }
+  might_sleep();
+  lock_acquired_mutex(m, cls, site); // lockdep: order check before the lock is taken (or waited for)
   sched_hook(site);
   stats[stat_index(cls) + STAT_ACQ]++;
   if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {

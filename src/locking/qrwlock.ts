@@ -10,18 +10,20 @@
  * - write_lock: cmpxchg 0 -> _QW_LOCKED; otherwise queue on wait_lock, set _QW_WAITING, wait for
  *   the readers to drain, then cmpxchg _QW_WAITING -> _QW_LOCKED.
  * A bug switch (BUG_QRWLOCK_IRQ_FAIR) removes the interrupt-reader rule for the catalogued deadlock.
+ *
+ * On a machine with one CPU (G.ncpus === 1) the fast paths update `cnts` with plain accesses, as
+ * spinlock.ts does there (one thread takes locks); the slow paths are the same on every machine.
  */
 import {
   CPU, G, MAX_LOCK_CLASSES, QR_BIAS, QW_LOCKED, QW_WAITING, QW_WMASK, RW_CLASS, RW_CNTS, RW_SLEEPERS,
   RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER,
 } from '../mm/layout.js';
-import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { sched_hook, spin_wait, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 
-void MAX_LOCK_CLASSES;
 
 export function rwlock_init(lock: number, cls: number): void {
   for (let i = 0; i < 6; i++) mem[lock + i] = 0;
@@ -30,10 +32,12 @@ export function rwlock_init(lock: number, cls: number): void {
 
 function wake_sleepers(lock: number): void {
   // Pairs with the Atomics.add of RW_SLEEPERS in spin_wait before a waiter parks.
-  if (Atomics.load(mem, lock + RW_SLEEPERS) !== 0) {
-    Atomics.notify(mem, lock + RW_CNTS);
-    Atomics.notify(mem, lock + RW_WAIT_OWNER);
-  }
+  if (Atomics.load(mem, lock + RW_SLEEPERS) !== 0) notify_sleepers(lock);
+}
+
+function notify_sleepers(lock: number): void {
+  Atomics.notify(mem, lock + RW_CNTS);
+  Atomics.notify(mem, lock + RW_WAIT_OWNER);
 }
 
 function wait_lock_acquire(lock: number, mode: number): void {
@@ -48,12 +52,17 @@ function wait_lock_release(lock: number): void {
 
 export function read_lock(lock: number, site = 0): void {
   sched_hook(site);
-  const cls = mem[lock + RW_CLASS]!;
-  const cnts = Atomics.add(mem, lock + RW_CNTS, QR_BIAS) + QR_BIAS;
-  const irq = mem[this_cpu + CPU.in_irq]! > 0;
+  const m = mem;
+  const c = this_cpu;
+  const cls = m[lock + RW_CLASS]!;
+  const w = lock + RW_CNTS;
+  let cnts: number;
+  if (m[kg + G.ncpus] === 1) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
+  else cnts = (Atomics.add(m, w, QR_BIAS) + QR_BIAS) | 0;
+  const irq = m[c + CPU.in_irq]! > 0;
   if ((cnts & QW_WMASK) !== 0) queued_read_lock_slowpath(lock, cls, irq);
-  mem[this_cpu + CPU.preempt_count]++;
-  stats[stat_index(cls) + STAT_ACQ]++;
+  m[c + CPU.preempt_count]++;
+  stats[(this_cpu_id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
   lock_acquired(lock, cls, irq ? HELD_READ_IRQ : HELD_READ, site);
 }
 
@@ -77,19 +86,35 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
 
 export function read_unlock(lock: number): void {
   lock_released(lock);
-  mem[this_cpu + CPU.preempt_count]--;
-  Atomics.sub(mem, lock + RW_CNTS, QR_BIAS);
-  wake_sleepers(lock);
+  const m = mem;
+  m[this_cpu + CPU.preempt_count]--;
+  if (m[kg + G.ncpus] === 1) {
+    m[lock + RW_CNTS] = (m[lock + RW_CNTS]! - QR_BIAS) | 0;
+    if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
+  } else {
+    Atomics.sub(m, lock + RW_CNTS, QR_BIAS);
+    wake_sleepers(lock);
+  }
   sched_hook(0);
 }
 
 export function write_lock(lock: number, site = 0): void {
   sched_hook(site);
-  const cls = mem[lock + RW_CLASS]!;
-  if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) queued_write_lock_slowpath(lock, cls);
-  mem[lock + RW_WRITER] = this_cpu_id + 1;
-  mem[this_cpu + CPU.preempt_count]++;
-  stats[stat_index(cls) + STAT_ACQ]++;
+  const m = mem;
+  const cls = m[lock + RW_CLASS]!;
+  const w = lock + RW_CNTS;
+  let busy: boolean;
+  if (m[kg + G.ncpus] === 1) {
+    busy = m[w] !== 0; // one CPU: plain (see above)
+    if (!busy) m[w] = QW_LOCKED;
+  } else {
+    busy = Atomics.compareExchange(m, w, 0, QW_LOCKED) !== 0;
+  }
+  if (busy) queued_write_lock_slowpath(lock, cls);
+  const id = this_cpu_id;
+  m[lock + RW_WRITER] = id + 1;
+  m[this_cpu + CPU.preempt_count]++;
+  stats[(id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
   lock_acquired(lock, cls, HELD_WRITE, site);
 }
 
@@ -110,12 +135,18 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
 }
 
 export function write_unlock(lock: number): void {
-  mem[lock + RW_WRITER] = 0;
+  const m = mem;
+  m[lock + RW_WRITER] = 0;
   lock_released(lock);
-  mem[this_cpu + CPU.preempt_count]--;
-  // smp_store_release(&lock->wlocked, 0): clear the writer byte only.
-  Atomics.and(mem, lock + RW_CNTS, ~QW_LOCKED);
-  wake_sleepers(lock);
+  m[this_cpu + CPU.preempt_count]--;
+  if (m[kg + G.ncpus] === 1) {
+    m[lock + RW_CNTS] = m[lock + RW_CNTS]! & ~QW_LOCKED;
+    if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
+  } else {
+    // smp_store_release(&lock->wlocked, 0): clear the writer byte only.
+    Atomics.and(m, lock + RW_CNTS, ~QW_LOCKED);
+    wake_sleepers(lock);
+  }
   sched_hook(0);
 }
 

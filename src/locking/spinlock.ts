@@ -10,9 +10,15 @@
  * Ordering: the acquiring compareExchange and the releasing exchange are sequentially consistent,
  * so the critical section's plain accesses cannot leak out of it (they pair with each other as
  * the kernel's acquire/release pair in queued_spin_lock / queued_spin_unlock).
+ *
+ * A machine with one CPU (G.ncpus === 1) has one thread taking locks: there the word is read and
+ * written with plain accesses, as a uniprocessor kernel build takes its spinlocks without atomic
+ * read-modify-writes. Everything else a lock does is the same on every machine: the scheduling
+ * hook, the owner, the held-lock stack and lockdep, the per-CPU per-class statistics; a lock
+ * found taken (a self-deadlock on one CPU) goes to the same slow path.
  */
-import { CPU, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
-import { mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { CPU, G, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
+import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
@@ -35,13 +41,21 @@ const PARK_SLICE_MS = 20;
 
 export function spin_lock(lock: number, site = 0): void {
   sched_hook(site);
-  const cls = mem[lock + SL_CLASS]!;
-  if (Atomics.compareExchange(mem, lock + SL_VAL, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED) {
-    spin_lock_slowpath(lock, cls);
+  const m = mem; // one load of the live binding; kernel code below only reads/writes through it
+  const w = lock + SL_VAL;
+  let busy: boolean;
+  if (m[kg + G.ncpus] === 1) {
+    busy = m[w] !== SPIN_UNLOCKED; // one CPU: nobody else writes the word
+    if (!busy) m[w] = SPIN_LOCKED;
+  } else {
+    busy = Atomics.compareExchange(m, w, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED;
   }
-  mem[lock + SL_OWNER] = this_cpu_id + 1;
-  mem[this_cpu + CPU.preempt_count]++;
-  stats[stat_index(cls) + STAT_ACQ]++;
+  if (busy) spin_lock_slowpath(lock, m[lock + SL_CLASS]!);
+  const cls = m[lock + SL_CLASS]!;
+  const id = this_cpu_id;
+  m[lock + SL_OWNER] = id + 1;
+  m[this_cpu + CPU.preempt_count]++;
+  stats[(id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
   lock_acquired(lock, cls, HELD_SPIN, site);
 }
 
@@ -93,12 +107,21 @@ export function spin_trylock(lock: number, site = 0): boolean {
 }
 
 export function spin_unlock(lock: number): void {
-  if (mem[lock + SL_OWNER] !== this_cpu_id + 1) record_violation(V_BAD_UNLOCK, lock, mem[lock + SL_OWNER]!, this_cpu_id + 1);
-  mem[lock + SL_OWNER] = 0;
+  const m = mem;
+  const me = this_cpu_id + 1;
+  if (m[lock + SL_OWNER] !== me) record_violation(V_BAD_UNLOCK, lock, m[lock + SL_OWNER]!, me);
+  m[lock + SL_OWNER] = 0;
   lock_released(lock);
-  mem[this_cpu + CPU.preempt_count]--;
-  // Release: pairs with the acquiring compareExchange of the next owner.
-  if (Atomics.exchange(mem, lock + SL_VAL, SPIN_UNLOCKED) === SPIN_CONTENDED) Atomics.notify(mem, lock + SL_VAL, 1);
+  m[this_cpu + CPU.preempt_count]--;
+  const w = lock + SL_VAL;
+  if (m[kg + G.ncpus] === 1) {
+    const v = m[w];
+    m[w] = SPIN_UNLOCKED;
+    if (v === SPIN_CONTENDED) Atomics.notify(m, w, 1);
+  } else if (Atomics.exchange(m, w, SPIN_UNLOCKED) === SPIN_CONTENDED) {
+    // Release: pairs with the acquiring compareExchange of the next owner.
+    Atomics.notify(m, w, 1);
+  }
   sched_hook(0);
 }
 

@@ -2,10 +2,11 @@
  * The violation log: invariant failures and validator reports recorded by any CPU, in shared
  * memory, so the main thread's report reads the model's own findings (four words a record).
  */
-import { G } from '../mm/layout.js';
-import { kg, mem, regions, this_cpu_id } from '../mm/memory.js';
+import { CPU, G } from '../mm/layout.js';
+import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 
-export const V_WORDS = 5;
+/** Words per record: kind, a, b, c, cpu, task (the task the CPU was running, 0 if none). */
+export const V_WORDS = 6;
 /** lockdep: possible circular locking dependency (a = held class, b = new class, c = packed path). */
 export const V_LOCKDEP_CYCLE = 1;
 /** lockdep: held-lock stack overflow. */
@@ -24,7 +25,7 @@ export const V_LOCK_HELD_USER = 7;
 export const V_BAD_UNLOCK = 8;
 /** Kernel invariant broken (a = INV_* code, b, c = objects). */
 export const V_INVARIANT = 9;
-/** recursive locking: a task took a mutex it already holds. */
+/** recursive locking: a task took a mutex it already holds, or (lockdep) a lock of a class it holds. */
 export const V_RECURSIVE_LOCK = 10;
 
 export const VIOLATION_NAMES: Record<number, string> = {
@@ -51,10 +52,11 @@ export function record_violation(kind: number, a: number, b: number, c: number):
   mem[p + 2] = b;
   mem[p + 3] = c;
   mem[p + 4] = this_cpu_id;
+  mem[p + 5] = this_cpu ? mem[this_cpu + CPU.curr]! : 0;
   Atomics.store(mem, p, kind); // publish last: readers skip records whose kind is still 0
 }
 
-export interface Violation { kind: number; name: string; a: number; b: number; c: number; cpu: number }
+export interface Violation { kind: number; name: string; a: number; b: number; c: number; cpu: number; task: number }
 
 export function read_violations(m: Int32Array, base: number, words: number, count: number): Violation[] {
   const out: Violation[] = [];
@@ -62,7 +64,7 @@ export function read_violations(m: Int32Array, base: number, words: number, coun
     const p = base + i * V_WORDS;
     const kind = Atomics.load(m, p);
     if (!kind) continue;
-    out.push({ kind, name: VIOLATION_NAMES[kind] ?? `violation ${kind}`, a: m[p + 1]!, b: m[p + 2]!, c: m[p + 3]!, cpu: m[p + 4]! });
+    out.push({ kind, name: VIOLATION_NAMES[kind] ?? `violation ${kind}`, a: m[p + 1]!, b: m[p + 2]!, c: m[p + 3]!, cpu: m[p + 4]!, task: m[p + 5]! });
   }
   return out;
 }

@@ -188,6 +188,13 @@ export const GLOBAL_SPEC = {
     L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
     L('violation_log', 'write-once', 'pointer to the violation log region'),
     L('lockdep_graph', 'write-once', 'pointer to the lock-order matrix region'),
+    L('freeze', 'Atomics', '1 while the main thread snapshots a stopped run (deadlock, hang, crash): CPUs park in check_abort instead of unwinding'),
+    L('ctl_preemptions', 'ctl_turn holder', 'controlled mode: switches away from a CPU that could have gone on'),
+    L('ctl_tail', 'write-once per run', 'controlled replay: policy after the recorded choices run out (CTL_TAIL_*)'),
+    A('stress', 16, 'Atomics', 'pidrace stress run control: see STRESS_* offsets'),
+    A('test_mutex', 2 * MUTEX_WORDS, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
+    A('test_spin', 2 * SPINLOCK_WORDS, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
+    A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
   ],
 } as const satisfies StructSpec;
 
@@ -226,6 +233,14 @@ export const CPU_SPEC = {
     L('irq_pending', 'controller', 'an interrupt the controller raised on this CPU'),
     L('pct_prio', 'ctl_turn holder', 'PCT priority of this CPU'),
     L('abort', 'Atomics', 'set by the main thread to make this CPU leave (hotplug, stop)'),
+    L('hotplug', 'Atomics', 'CPU hotplug request from the main thread: HP_* (offline at the next safe point, back online)'),
+    L('hotplugs', 'own CPU', 'times this CPU went offline'),
+    L('runs', 'own CPU', 'tasks picked to run (per-CPU balance)'),
+    L('irq_vec', 'raise_irq (before irq_pending)', 'handler (IRQV_* of src/sched/irq.ts) of the interrupt pending on this CPU'),
+    L('irq_arg', 'raise_irq (before irq_pending)', 'argument of the pending interrupt handler'),
+    L('irq_permille', 'raise_irq (before irq_pending)', 'chance per eligible scheduling hook that the pending interrupt is delivered there (free-running, random strategy)'),
+    L('irq_deferred', 'own CPU', 'eligible hooks the pending interrupt was not delivered at (delivery is forced at IRQ_MAX_DEFER)'),
+    L('irq_delivered', 'own CPU', 'interrupts delivered on this CPU'),
   ],
 } as const satisfies StructSpec;
 
@@ -278,6 +293,7 @@ export const TASK_SPEC = {
     L('restart_phase', 'current', 'phase inside that call'),
     A('restart', RESTART_LOCALS, 'current', 'saved locals of the sleeping call (restart_block)'),
     L('srcu_idx', 'current', 'tasks_rcu_exit_srcu read-side index + 1 while held, 0 otherwise'),
+    L('zap_phase', 'current', 'zap_pid_ns_processes restart phase (ZAP_* in pid_namespace.ts), 0 when not inside it'),
     L('held_depth', 'current', 'sleeping locks held (mutexes)'),
     A('held', MAX_TASK_HELD, 'current', 'addresses of the mutexes it holds'),
     A('ucall', 4, 'current', 'the pending system call: op, a, b, c (re-run on resume until it completes)'),
@@ -291,6 +307,21 @@ export const TASK_SPEC = {
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
     L('free_next', 'slab lock', 'slab free-list link'),
     L('nvcsw', 'current', 'voluntary context switches (rcu-tasks holdout rule)'),
+    // ---- process lifecycle (fork.ts, exit.ts, signal.ts, ptrace.ts, rcu/tasks.ts) ----
+    L('children_last', 'tasklist_lock (write)', 'last child (list_add_tail on real_parent->children)'),
+    L('pgrp', 'tasklist_lock (write)', 'process group: struct pid of PIDTYPE_PGID (a get_pid reference is held)'),
+    L('last_status', 'current', 'wait4 status word of the last reaped child (exit code << 8 | signal)'),
+    L('exit_phase', 'current', 'do_exit restart phase (EXP_* in exit.ts), 0 when not exiting'),
+    L('exit_flags', 'current', 'do_exit locals: EXF_GROUP_DEAD'),
+    L('exit_dead', 'current', 'head of exit_notify\'s local dead list (tasks to release_task), linked by dead_next'),
+    L('dead_next', 'the list owner', 'link in an exiting task\'s dead list (the kernel reuses ptrace_entry)'),
+    L('fork_phase', 'current', 'copy_process restart phase (FKP_* in fork.ts), 0 when not forking'),
+    L('fork_child', 'current', 'the child being built by copy_process; after a fork, the last child'),
+    L('fork_flags', 'current', 'clone flags of the copy_process in progress'),
+    L('rcu_tasks_phase', 'current', 'synchronize_rcu_tasks restart phase (RTP_* in rcu/tasks.ts)'),
+    L('rcu_tasks_gp', 'current', 'normal grace period synchronize_rcu_tasks polls with'),
+    L('rcu_tasks_holdout', 'Atomics', '1 while an rcu-tasks grace period waits for this task (t->rcu_tasks_holdout)'),
+    L('rcu_tasks_nvcsw', 'rcu-tasks scanner', 'nvcsw snapshot taken when made a holdout (t->rcu_tasks_nvcsw)'),
   ],
 } as const satisfies StructSpec;
 
@@ -350,6 +381,7 @@ export const USERNS_SPEC = {
     L('max_pid_ns', 'write-once', 'ucount limit UCOUNT_PID_NAMESPACES'),
     L('nr_pid_ns', 'ucounts_lock', 'pid namespaces charged to this user namespace'),
     L('inum', 'write-once', 'ns_common inode number'),
+    L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free_user_ns'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
 } as const satisfies StructSpec;
@@ -401,9 +433,11 @@ export const SIGNAL_SPEC = {
     L('group_exit_code', 'siglock', 'group exit code'),
     L('nr_threads', 'tasklist_lock (write)', 'threads in the group'),
     L('live', 'Atomics', 'threads not yet exited (signal->live)'),
+    L('quick_threads', 'siglock', 'threads not yet past synchronize_group_exit (signal->quick_threads)'),
     L('is_child_subreaper', 'current', 'PR_SET_CHILD_SUBREAPER'),
     L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
     A('wait_chldexit', WAITQ_WORDS, 'its lock', 'parent waits here in do_wait'),
+    L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after the last put_signal_struct'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
 } as const satisfies StructSpec;
@@ -411,13 +445,14 @@ export const SIGNAL_SPEC = {
 export const FILE_SPEC = {
   name: 'file',
   kernel: 'struct file for /proc/PID/ns/* (nsfs) and pidfds',
-  doc: 'An open namespace file or pidfd. The fd number is the slot index in the file cache; the slot belongs to the task that opened it (a per-task fd table: not shared by threads, not inherited by fork).',
+  doc: 'An open namespace file or pidfd in one task\'s fd table: the record is the fd-table entry and the open file at once (owner task + fd number). fork copies the entries (copy_files: same fd numbers, new references); CLONE_FILES sharing is not modelled.',
   fields: [
     L('count', 'Atomics', 'references: the fd table entry plus fget() users'),
     L('kind', 'write-once', 'FILE_NSFS or FILE_PIDFD'),
     L('ns_type', 'write-once', 'CLONE_NEW* type (nsfs), 0 for pidfd'),
     L('obj', 'write-once', 'namespace (nsfs) or struct pid (pidfd), a reference is held'),
-    L('owner', 'write-once', 'task that opened it (its fd table)'),
+    L('owner', 'owner task (close clears it)', 'task whose fd table holds it'),
+    L('fd', 'write-once', 'fd number in the owner\'s table (lowest free, from 3: 0-2 stand for stdio)'),
     L('flags', 'write-once', 'pidfd: PIDFD_THREAD / PIDFD_NONBLOCK'),
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
     L('free_next', 'slab lock', 'slab free-list link'),
@@ -484,6 +519,25 @@ export const TORTURE_SPEC = {
   ],
 } as const satisfies StructSpec;
 
+export const FASYNC_SPEC = {
+  name: 'fasync_struct',
+  kernel: 'struct fasync_struct (include/linux/fs.h) and the fown_struct of its file (f_owner)',
+  doc: 'One O_ASYNC registration: kill_fasync walks it (in task or interrupt context) and send_sigio signals the owner. fa_lock is a spinlock before 7a107c0f55a3 and an rwlock after; both words are here and BUG_FASYNC_SPINLOCK picks one. Lives in the program region (scenario data).',
+  fields: [
+    L('magic', 'write-once', 'FASYNC_MAGIC (0x4601) while the entry is live'),
+    A('fa_lock_spin', SPINLOCK_WORDS, 'itself', 'fa->fa_lock as spinlock_t (BUG_FASYNC_SPINLOCK)'),
+    A('fa_lock_rw', RWLOCK_WORDS, 'itself', 'fa->fa_lock as rwlock_t (7a107c0f55a3)'),
+    L('fa_next', 'fasync_lock (RCU readers)', 'next fasync_struct on the list'),
+    L('fa_fd', 'fa_lock', 'fd number reported in the siginfo'),
+    L('fa_file', 'fa_lock', '1 while the file is set (0: being removed, kill_fasync skips it)'),
+    A('fown_lock', RWLOCK_WORDS, 'itself', 'file->f_owner.lock (rwlock_t)'),
+    L('fown_pid', 'fown_lock', 'struct pid of the owner (F_SETOWN), a reference is held'),
+    L('fown_pid_type', 'fown_lock', 'PIDTYPE_PID / PIDTYPE_TGID / PIDTYPE_PGID of the owner'),
+    L('signum', 'write-once', 'F_SETSIG signal (0: SIGIO)'),
+    L('sent', 'Atomics.add', 'signals send_sigio delivered (statistics)'),
+  ],
+} as const satisfies StructSpec;
+
 export const TASK = offsetsOf(TASK_SPEC.fields);
 export const CPU = offsetsOf(CPU_SPEC.fields);
 export const G = offsetsOf(GLOBAL_SPEC.fields);
@@ -497,6 +551,7 @@ export const FILE = offsetsOf(FILE_SPEC.fields);
 export const RCUOBJ = offsetsOf(RCUOBJ_SPEC.fields);
 export const SLAB = offsetsOf(SLAB_SPEC.fields);
 export const TORTURE = offsetsOf(TORTURE_SPEC.fields);
+export const FASYNC = offsetsOf(FASYNC_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = 0; // last completed grace period
@@ -510,8 +565,23 @@ export const SRCU_READERS1 = 2; // readers on index 1
 export const SRCU_GP_OWNER = 3; // task running the grace period, 0 if none
 export const SRCU_GP_SEQ = 4; // completed SRCU grace periods
 export const SRCU_GP_WAIT_IDX = 5; // index the running grace period drains
+/** Offsets inside G.stress (pidrace stress run control, src/stress). */
+export const STRESS_OPS_LEFT = 0; // operations still to start (Atomics.sub; <= 0: tasks wind down)
+export const STRESS_STOP = 1; // 1: stop starting operations (duration over, Ctrl-C)
+export const STRESS_MIX = 2; // bit per operation of the mix (src/stress/ops.ts)
+export const STRESS_MAX_DEPTH = 3; // deepest pid namespace level the mix creates
+export const STRESS_PROG = 4; // address of the stress program (tasks fork children running it)
+export const STRESS_TABLE = 5; // address of the per-operation result table (program region)
+export const STRESS_DEPTH_SEEN = 6; // deepest level reached (Atomics max)
+export const STRESS_NS_SEEN = 7; // pid namespaces created
+export const STRESS_MAX_TASKS = 8; // soft bound on live tasks (fork is skipped above it)
+export const STRESS_ACTIVE_NS = 9; // address of the per-task-slot active-namespace table (invariant)
+export const STRESS_OPS_DONE = 10; // operations completed
+export const STRESS_BUSTED = 11; // planted torture bugs for the foundation mix (STRESS_BUST_*)
+export const STRESS_SEED = 12; // run seed (each task's RNG starts from it and the task id)
+export const STRESS_AUDIT_EVERY = 13; // ops between in-run audits by a CPU (0: none)
 
 export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
-  NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC,
+  NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC, FASYNC_SPEC,
 ];

@@ -11,11 +11,12 @@
  * is never freed under a reader that began before the retirement.
  */
 import { CPU, G, RCU_CBS_PENDING, RCU_GP_SEQ, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
-import { cpu_addr, kg, mem, this_cpu } from '../mm/memory.js';
+import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
+import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
-import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
+import { finish_wait, prepare_to_wait, wake_up_arg_le } from '../sched/wait.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
 export const RCU_GP_REQUESTED = 4;
@@ -35,9 +36,12 @@ export function rcu_read_unlock(): void {
 /** A quiescent state on this CPU (context switch, user mode): report it for the running GP. */
 export function rcu_note_context_switch(): void {
   const c = this_cpu;
-  if (mem[c + CPU.rcu_nesting] !== 0) return;
-  const s = Atomics.load(mem, rcu() + RCU_GP_STARTED);
-  if (mem[c + CPU.rcu_qs_gp]! < s) {
+  const m = mem;
+  if (m[c + CPU.rcu_nesting] !== 0) return;
+  // A plain peek (this runs at every return to user mode): a stale value only delays the report
+  // to the next quiescent state; the report itself is the Atomics.store below.
+  const s = m[kg + G.rcu + RCU_GP_STARTED]!;
+  if (m[c + CPU.rcu_qs_gp]! < s) {
     Atomics.store(mem, c + CPU.rcu_qs_gp, s);
     rcu_try_complete_gp();
   }
@@ -64,7 +68,7 @@ export function rcu_gp_request(): number {
     const done = Atomics.load(mem, r + RCU_GP_SEQ);
     if (s === done) {
       if (Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1) === s) {
-        rcu_try_complete_gp();
+        if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
         return s + 1;
       }
       continue;
@@ -77,25 +81,39 @@ export function rcu_gp_request(): number {
     // The running GP may have completed meanwhile without seeing our request: start ours then.
     if (Atomics.load(mem, r + RCU_GP_SEQ) === s) {
       Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1);
-      rcu_try_complete_gp();
+      if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
     }
     return want;
   }
 }
 
+/**
+ * Would this CPU alone stop grace period g from completing now (online, not idle, no quiescent
+ * state reported for g)? Then rcu_try_complete_gp would find that and do nothing: the caller (a
+ * task in the kernel, which cannot have passed a quiescent state for a GP it just started) skips
+ * the scan of every CPU. Only this CPU writes its own words, so plain reads are exact.
+ */
+function this_cpu_blocks_gp(g: number): boolean {
+  const c = this_cpu;
+  const m = mem;
+  return m[c + CPU.online] === 1 && m[c + CPU.idle] !== 1 && m[c + CPU.rcu_qs_gp]! < g;
+}
+
 /** Complete the running grace period if every CPU has passed a quiescent state for it. */
 export function rcu_try_complete_gp(): void {
   const r = rcu();
-  const n = mem[kg + G.ncpus]!;
+  const m = mem;
+  const n = m[kg + G.ncpus]!;
+  const base = regions.cpus.base;
+  const stride = regions.cpus.stride;
   for (let guard = 0; guard < 4; guard++) {
-    const s = Atomics.load(mem, r + RCU_GP_STARTED);
-    const done = Atomics.load(mem, r + RCU_GP_SEQ);
+    const s = Atomics.load(m, r + RCU_GP_STARTED);
+    const done = Atomics.load(m, r + RCU_GP_SEQ);
     if (s === done) return;
-    for (let i = 0; i < n; i++) {
-      const c = cpu_addr(i);
-      if (mem[c + CPU.online] !== 1) continue; // offline CPUs run no readers
-      if (Atomics.load(mem, c + CPU.idle) === 1) continue;
-      if (Atomics.load(mem, c + CPU.rcu_qs_gp) < s) return;
+    for (let i = 0, c = base; i < n; i++, c += stride) {
+      if (m[c + CPU.online] !== 1) continue; // offline CPUs run no readers
+      if (Atomics.load(m, c + CPU.idle) === 1) continue;
+      if (Atomics.load(m, c + CPU.rcu_qs_gp) < s) return;
     }
     if (Atomics.compareExchange(mem, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
     Atomics.add(mem, r + RCU_GPS_COMPLETED, 1);
@@ -105,11 +123,28 @@ export function rcu_try_complete_gp(): void {
 }
 
 function rcu_gp_done(g: number): void {
-  wake_up(kg + G.rcu_gp_wq, 0, (_t, target) => target <= g);
-  const n = mem[kg + G.ncpus]!;
-  if (Atomics.load(mem, rcu() + RCU_CBS_PENDING) > 0) {
-    for (let i = 0; i < n; i++) if (mem[cpu_addr(i) + CPU.rcu_cb + 2]! > 0) kick_cpu(i);
+  wake_up_arg_le(kg + G.rcu_gp_wq, g); // the waiters whose target grace period is <= g
+  const m = mem;
+  const n = m[kg + G.ncpus]!;
+  if (Atomics.load(m, rcu() + RCU_CBS_PENDING) > 0) {
+    // Wake the idle CPUs whose callbacks can now run. A running CPU (this one, or one that is not
+    // idle) runs rcu_do_batch at its next pass through the CPU loop, and a CPU on its way to idle
+    // looks at its callbacks after publishing CPU.idle (cpu_idle): the Atomics.load of idle here
+    // and that store are both sequentially consistent, so one of the two sees the other.
+    for (let i = 0; i < n; i++) {
+      if (i === this_cpu_id) continue;
+      const c = cpu_addr(i);
+      // idle first: seeing its store also shows what that CPU queued before it went idle.
+      if (Atomics.load(m, c + CPU.idle) === 1 && m[c + CPU.rcu_cb + 2]! > 0) kick_cpu(i);
+    }
   }
+}
+
+/** This CPU has callbacks whose grace period is complete (the idle loop must not park). */
+export function rcu_cbs_ready(): boolean {
+  const m = mem;
+  const h = m[this_cpu + CPU.rcu_cb]!;
+  return h !== 0 && m[h + RH_GP]! <= Atomics.load(m, rcu() + RCU_GP_SEQ);
 }
 
 // ---- call_rcu ---------------------------------------------------------------------------------
@@ -180,6 +215,7 @@ export function rcu_completed(): number {
  */
 export function synchronize_rcu(): number {
   const t = current;
+  might_sleep();
   const target = mem[t + TASK.wait_chan] === WCHAN_RCU_GP ? mem[t + TASK.wq_arg]! : rcu_gp_request();
   const wq = kg + G.rcu_gp_wq;
   prepare_to_wait(wq, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, 0, target);

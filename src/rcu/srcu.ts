@@ -10,6 +10,7 @@
 import { G, SRCU_GP_OWNER, SRCU_GP_SEQ, SRCU_GP_WAIT_IDX, SRCU_IDX, SRCU_READERS0, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { sched_hook } from '../sched/hook.js';
+import { might_sleep } from '../locking/lockdep.js';
 import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_SRCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
 
@@ -34,6 +35,7 @@ export function srcu_read_unlock(ssp: number, idx: number): void {
 /** synchronize_srcu from task context: 0 when done, SLEEP while waiting (call again on resume). */
 export function synchronize_srcu(ssp: number): number {
   const t = current;
+  might_sleep();
   const wq = kg + G.srcu_wq;
   for (;;) {
     const owner = Atomics.load(mem, ssp + SRCU_GP_OWNER);

@@ -6,6 +6,11 @@
  * CPU then runs another task. try_to_wake_up moves the state back to TASK_RUNNING (one CAS, so a
  * wake-up and the sleeper's own "set state, then test the condition" cannot lose each other) and
  * queues the task on a runqueue; whichever CPU picks it resumes it at its restart point.
+ *
+ * On a machine with one CPU (G.ncpus === 1) only one thread ever runs this code, so the words that
+ * other CPUs would race on (task state, on_cpu, rq_nr, G.progress) are read and written with plain
+ * accesses there, as a uniprocessor build does (see spinlock.ts); with more CPUs every pairing
+ * described below is an Atomics operation.
  */
 import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory.js';
@@ -13,7 +18,7 @@ import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, WAIT_EQ } from './hook.js';
-import { rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
+import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
 
 /** Task states (include/linux/sched.h). */
 export const TASK_RUNNING = 0;
@@ -66,31 +71,56 @@ export function rq_init(cpu: number): void {
   mem[cpu + CPU.rq_nr] = 0;
 }
 
+/** One CPU: no other thread touches shared memory while this one runs the kernel. */
+function up(m: Int32Array): boolean {
+  return m[kg + G.ncpus] === 1;
+}
+
 /** Append to a runqueue (enqueue_task). */
 function enqueue_task(cpu: number, p: number): void {
   spin_lock(cpu + CPU.rq_lock);
-  mem[p + TASK.rq_next] = 0;
-  const last = mem[cpu + CPU.rq_last]!;
-  if (last) mem[last + TASK.rq_next] = p;
-  else mem[cpu + CPU.rq_first] = p;
-  mem[cpu + CPU.rq_last] = p;
-  mem[p + TASK.on_rq] = 1;
-  mem[p + TASK.cpu] = mem[cpu + CPU.id]!;
-  Atomics.add(mem, cpu + CPU.rq_nr, 1);
+  const m = mem;
+  m[p + TASK.rq_next] = 0;
+  const last = m[cpu + CPU.rq_last]!;
+  if (last) m[last + TASK.rq_next] = p;
+  else m[cpu + CPU.rq_first] = p;
+  m[cpu + CPU.rq_last] = p;
+  m[p + TASK.on_rq] = 1;
+  m[p + TASK.cpu] = m[cpu + CPU.id]!;
+  // Atomic: an idle CPU publishes CPU.idle and then peeks at rq_nr, we add here and then look at
+  // its idle word (activate_task); both sides sequentially consistent, so one of us sees the other.
+  if (up(m)) m[cpu + CPU.rq_nr]++;
+  else Atomics.add(m, cpu + CPU.rq_nr, 1);
   spin_unlock(cpu + CPU.rq_lock);
 }
 
 function dequeue_first(cpu: number): number {
-  if (Atomics.load(mem, cpu + CPU.rq_nr) === 0) return 0;
+  return dequeue_first_to(cpu, -1);
+}
+
+/**
+ * Take the first task off `cpu`'s runqueue; a CPU that steals it from another runqueue (`to` >= 0)
+ * makes it its own (set_task_cpu on migration), so the task's next wake-up queues it where it
+ * last ran instead of sending it back to the runqueue it was stolen from.
+ */
+function dequeue_first_to(cpu: number, to: number): number {
+  // Lock-free peek: a stale non-zero costs a lock round trip, a stale zero is caught by the idle
+  // path (it re-peeks every runqueue after publishing CPU.idle).
+  if (mem[cpu + CPU.rq_nr] === 0) return 0;
   spin_lock(cpu + CPU.rq_lock);
-  const p = mem[cpu + CPU.rq_first]!;
+  const m = mem;
+  const p = m[cpu + CPU.rq_first]!;
   if (p) {
-    const n = mem[p + TASK.rq_next]!;
-    mem[cpu + CPU.rq_first] = n;
-    if (!n) mem[cpu + CPU.rq_last] = 0;
-    mem[p + TASK.rq_next] = 0;
-    mem[p + TASK.on_rq] = 0;
-    Atomics.sub(mem, cpu + CPU.rq_nr, 1);
+    const n = m[p + TASK.rq_next]!;
+    m[cpu + CPU.rq_first] = n;
+    if (!n) m[cpu + CPU.rq_last] = 0;
+    m[p + TASK.rq_next] = 0;
+    if (to >= 0) m[p + TASK.cpu] = to;
+    // on_rq stays 1: a running task is still "on the runqueue" for try_to_wake_up (Linux's
+    // p->on_rq); the CPU clears it when the task blocks (run_task).
+    // Every writer holds rq_lock, and taking work away needs no handshake with an idle CPU: a
+    // plain store, published by the unlock.
+    m[cpu + CPU.rq_nr] = m[cpu + CPU.rq_nr]! - 1;
   }
   spin_unlock(cpu + CPU.rq_lock);
   return p;
@@ -105,19 +135,21 @@ export function kick_cpu(id: number): void {
 
 /** Queue a runnable task: on the CPU it last ran on when that CPU is online, else on this one. */
 export function activate_task(p: number): void {
-  const n = mem[kg + G.ncpus]!;
-  let target = mem[p + TASK.cpu]!;
-  if (target < 0 || target >= n || mem[cpu_addr(target) + CPU.online] !== 1) target = this_cpu_id;
-  if (mem[cpu_addr(target) + CPU.online] !== 1) {
-    for (let i = 0; i < n; i++) if (mem[cpu_addr(i) + CPU.online] === 1) { target = i; break; }
+  const m = mem;
+  const n = m[kg + G.ncpus]!;
+  let target = m[p + TASK.cpu]!;
+  if (target < 0 || target >= n || m[cpu_addr(target) + CPU.online] !== 1) target = this_cpu_id;
+  if (m[cpu_addr(target) + CPU.online] !== 1) {
+    for (let i = 0; i < n; i++) if (m[cpu_addr(i) + CPU.online] === 1) { target = i; break; }
   }
-  enqueue_task(cpu_addr(target), p);
-  if (is_controlled()) return;
-  if (Atomics.load(mem, cpu_addr(target) + CPU.idle) === 1) kick_cpu(target);
+  const tc = cpu_addr(target);
+  enqueue_task(tc, p);
+  if (n === 1 || is_controlled()) return; // nobody to kick: this CPU runs it next
+  if (Atomics.load(m, tc + CPU.idle) === 1) kick_cpu(target);
   else {
     // The target is busy: let an idle CPU steal it rather than wait for the target.
     for (let i = 0; i < n; i++) {
-      if (i !== target && Atomics.load(mem, cpu_addr(i) + CPU.idle) === 1) { kick_cpu(i); break; }
+      if (i !== target && Atomics.load(m, cpu_addr(i) + CPU.idle) === 1) { kick_cpu(i); break; }
     }
   }
 }
@@ -128,11 +160,27 @@ export function activate_task(p: number): void {
  * wait condition: either the sleeper sees the condition, or we see the sleeping state.
  */
 export function try_to_wake_up(p: number, states: number): boolean {
-  for (;;) {
-    const s = Atomics.load(mem, p + TASK.state);
+  const m = mem;
+  // Atomic load: it must not be satisfied before the caller's store of the wake condition (a stale
+  // "running" here would lose the wake-up). A failed CAS hands back the current state.
+  if (up(m)) {
+    const s = m[p + TASK.state]!;
     if ((s & states) === 0 || s === TASK_DEAD) return false;
-    if (Atomics.compareExchange(mem, p + TASK.state, s, TASK_RUNNING) === s) break;
+    m[p + TASK.state] = TASK_RUNNING;
+  } else {
+    let s = Atomics.load(m, p + TASK.state);
+    for (;;) {
+      if ((s & states) === 0 || s === TASK_DEAD) return false;
+      const was = Atomics.compareExchange(m, p + TASK.state, s, TASK_RUNNING);
+      if (was === s) break;
+      s = was;
+    }
   }
+  // ttwu_runnable: a task still on a CPU (it set its state but has not blocked yet, or its
+  // condition came true and it goes on) or already queued is not queued again; the CPU that
+  // blocks it sees TASK_RUNNING and requeues it. Exactly one of us claims the enqueue (the CAS
+  // pairs with the one in task_blocked).
+  if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true;
   activate_task(p);
   return true;
 }
@@ -147,79 +195,131 @@ export function wake_up_process(p: number): boolean {
  */
 export function set_current_state(state: number, wchan: number, obj: number): void {
   const t = current;
-  mem[t + TASK.wait_chan] = wchan;
-  mem[t + TASK.wait_obj] = obj;
-  mem[t + TASK.sleep_since] = now_ms31();
-  Atomics.store(mem, t + TASK.state, state);
+  const m = mem;
+  m[t + TASK.wait_chan] = wchan;
+  m[t + TASK.wait_obj] = obj;
+  m[t + TASK.sleep_since] = now_ms31();
+  // SMP: sequentially consistent, so the caller's later load of its wait condition cannot be
+  // satisfied before this store (pairs with try_to_wake_up's CAS).
+  if (up(m)) m[t + TASK.state] = state;
+  else Atomics.store(m, t + TASK.state, state);
 }
 
 /** __set_current_state(TASK_RUNNING) after the condition held: the wait is over. */
 export function set_running(): void {
   const t = current;
-  Atomics.store(mem, t + TASK.state, TASK_RUNNING);
-  mem[t + TASK.wait_chan] = WCHAN_NONE;
-  mem[t + TASK.wait_obj] = 0;
+  const m = mem;
+  if (up(m)) m[t + TASK.state] = TASK_RUNNING;
+  else Atomics.store(m, t + TASK.state, TASK_RUNNING);
+  m[t + TASK.wait_chan] = WCHAN_NONE;
+  m[t + TASK.wait_obj] = 0;
 }
 
 /** Pick the next task: this CPU's runqueue first, then steal from the busiest. */
 function pick_next_task(): number {
   const own = dequeue_first(this_cpu);
   if (own) return own;
-  const n = mem[kg + G.ncpus]!;
+  const m = mem;
+  const n = m[kg + G.ncpus]!;
   let best = -1;
   let most = 0;
   for (let i = 0; i < n; i++) {
     if (i === this_cpu_id) continue;
-    const nr = Atomics.load(mem, cpu_addr(i) + CPU.rq_nr);
+    const nr = m[cpu_addr(i) + CPU.rq_nr]!; // a peek (see dequeue_first)
     if (nr > most) { most = nr; best = i; }
   }
-  return best >= 0 ? dequeue_first(cpu_addr(best)) : 0;
+  return best >= 0 ? dequeue_first_to(cpu_addr(best), this_cpu_id) : 0;
 }
+
+/** Bounds of the idle poll (idle_poll). */
+const IDLE_POLL_MIN_NS = 10_000;
+const IDLE_POLL_MAX_NS = 200_000;
 
 /** Steps a task may run before it goes to the back of the queue (a time slice, in syscalls). */
 export const SLICE = 64;
 
+/** How run_slice ended (bits): the task died, or used its whole slice and goes to the back. */
+const SLICE_DEAD = 1;
+const SLICE_REQUEUE = 2;
+const SLICE_BLOCKED = 4;
+
 /** Run one task until it sleeps, dies or uses up its slice. */
 function run_task(runner: TaskRunner, p: number): void {
+  const m = mem;
   const c = this_cpu;
   // A CPU that put p to sleep may still be switching away from it: wait until it let go
   // (try_to_wake_up's smp_cond_load_acquire(&p->on_cpu, !VAL)).
-  if (Atomics.load(mem, p + TASK.on_cpu) !== 0) spin_wait(p, 0, p + TASK.on_cpu, WAIT_EQ, 0, 0);
-  Atomics.store(mem, p + TASK.on_cpu, this_cpu_id + 1);
-  Atomics.store(mem, c + CPU.curr, p);
+  if ((up(m) ? m[p + TASK.on_cpu]! : Atomics.load(m, p + TASK.on_cpu)) !== 0) spin_wait(p, 0, p + TASK.on_cpu, WAIT_EQ, 0, 0);
+  // Plain stores: on_cpu != 0 and CPU.curr are only looked at (reports, lockdep's current task);
+  // the ordering that matters is the release of on_cpu below.
+  m[p + TASK.on_cpu] = this_cpu_id + 1;
+  m[c + CPU.curr] = p;
   current = p;
-  mem[c + CPU.switches]++;
-  let requeue = false;
-  let dead = false;
+  m[c + CPU.switches]++;
+  let how: number;
   try {
-    for (let i = 0; i < SLICE; i++) {
-      const r = runner.step(p);
-      if (r === STEP_DONE) {
-        Atomics.add(mem, kg + G.progress, 1);
-        mem[c + CPU.syscalls]++;
-        rcu_note_context_switch(); // return to user mode is a quiescent state
-        if (i === SLICE - 1) requeue = true;
-        continue;
-      }
-      if (r === STEP_SLEEP || r === STEP_IDLE) {
-        if (mem[c + CPU.preempt_count] !== 0 || mem[c + CPU.rcu_nesting] !== 0) {
-          record_violation(V_SLEEP_IN_ATOMIC, mem[c + CPU.preempt_count]!, mem[c + CPU.rcu_nesting]!, p);
-        }
-        mem[p + TASK.nvcsw]++;
-        Atomics.add(mem, kg + G.progress, 1);
-      }
-      if (r === STEP_DEAD) dead = true;
-      break;
-    }
-  } finally {
-    current = 0;
-    Atomics.store(mem, c + CPU.curr, 0);
-    // Release: the next CPU to run p waits for this store (pairs with the spin_wait above).
-    Atomics.store(mem, p + TASK.on_cpu, 0);
+    how = run_slice(runner, p, m, c);
+  } catch (e) {
+    switch_out(m, c, p);
+    throw e;
   }
+  switch_out(m, c, p);
   rcu_note_context_switch();
-  if (dead) runner.task_dead(p);
-  else if (requeue) activate_task(p);
+  if ((how & SLICE_BLOCKED) !== 0) task_blocked(m, p);
+  if ((how & SLICE_DEAD) !== 0) { Atomics.store(m, p + TASK.on_rq, 0); runner.task_dead(p); }
+  else if ((how & SLICE_REQUEUE) !== 0) activate_task(p);
+}
+
+/**
+ * deactivate_task for a task that went to sleep: it leaves the runqueue (on_rq = 0) unless a
+ * wake-up came while it was still running, in which case it goes straight back on one. The CAS
+ * decides between us and a concurrent try_to_wake_up which one queues it.
+ */
+function task_blocked(m: Int32Array, p: number): void {
+  Atomics.store(m, p + TASK.on_rq, 0);
+  if (Atomics.load(m, p + TASK.state) === TASK_RUNNING && Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) === 0) activate_task(p);
+}
+
+function switch_out(m: Int32Array, c: number, p: number): void {
+  current = 0;
+  m[c + CPU.curr] = 0;
+  // Release: the next CPU to run p waits for this store (pairs with the spin_wait in run_task).
+  if (up(m)) m[p + TASK.on_cpu] = 0;
+  else Atomics.store(m, p + TASK.on_cpu, 0);
+}
+
+/**
+ * The steps of one time slice. The completed steps (and a sleep) are added to CPU.syscalls and
+ * G.progress once, at the end of the slice: one shared atomic add per switch instead of per step.
+ */
+function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): number {
+  let done = 0;
+  let slept = 0;
+  let how = 0;
+  for (let i = 0; i < SLICE; i++) {
+    const r = runner.step(p);
+    if (r === STEP_DONE) {
+      done++;
+      rcu_note_context_switch(); // return to user mode is a quiescent state
+      if (i === SLICE - 1) how = SLICE_REQUEUE;
+      continue;
+    }
+    if (r === STEP_SLEEP || r === STEP_IDLE) {
+      if (m[c + CPU.preempt_count] !== 0 || m[c + CPU.rcu_nesting] !== 0) {
+        record_violation(V_SLEEP_IN_ATOMIC, m[c + CPU.preempt_count]!, m[c + CPU.rcu_nesting]!, p);
+      }
+      m[p + TASK.nvcsw]++;
+      slept = 1;
+      how = SLICE_BLOCKED;
+    } else if (r === STEP_DEAD) how = SLICE_DEAD;
+    break;
+  }
+  if (done !== 0) m[c + CPU.syscalls] += done;
+  if (done + slept !== 0) {
+    if (up(m)) m[kg + G.progress] += done + slept;
+    else Atomics.add(m, kg + G.progress, done + slept);
+  }
+  return how;
 }
 
 export interface CpuLoopOptions {
@@ -231,8 +331,10 @@ export interface CpuLoopOptions {
 export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
   const c = this_cpu;
   for (;;) {
-    if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return;
-    if (Atomics.load(mem, c + CPU.abort) !== 0) return;
+    // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
+    // re-read each time, and a stop seen one switch late changes nothing.
+    if (mem[kg + G.run_state] !== RUN_RUNNING) return;
+    if (mem[c + CPU.abort] !== 0) return;
     sched_hook(1);
     rcu_do_batch();
     const p = pick_next_task();
@@ -256,7 +358,10 @@ function cpu_idle(): void {
       return;
     }
     const v = Atomics.load(mem, c + CPU.park);
-    if (any_runnable()) return;
+    // After publishing idle (rcu_idle_enter): work queued, or callbacks whose grace period ended
+    // meanwhile (rcu_gp_done kicks only CPUs it sees idle), means no parking.
+    if (any_runnable() || rcu_cbs_ready()) return;
+    if (idle_poll(c, v)) return;
     Atomics.wait(mem, c + CPU.park, v, 10);
     check_abort();
   } catch (e) {
@@ -264,6 +369,34 @@ function cpu_idle(): void {
   } finally {
     rcu_idle_exit();
   }
+}
+
+/**
+ * Poll before parking (the guest haltpoll idle governor, drivers/cpuidle/governors/haltpoll.c):
+ * waking a parked CPU costs a futex round trip (tens of microseconds on these machines), while the
+ * work of a fork/exit/wait loop arrives a few microseconds after a CPU runs dry. The CPU stays
+ * idle (an extended quiescent state) and watches its kick word and the runqueues for up to
+ * `poll_ns`, which grows while polls find work and shrinks while they time out, so CPUs that
+ * share a core with busy ones soon stop burning it. True when work came.
+ */
+let poll_ns = IDLE_POLL_MIN_NS;
+function idle_poll(c: number, v: number): boolean {
+  const budget = poll_ns;
+  if (budget <= 0) return false;
+  const m = mem;
+  const t0 = performance.now();
+  for (let i = 1; ; i++) {
+    if (Atomics.load(m, c + CPU.park) !== v || any_runnable() || rcu_cbs_ready()) {
+      poll_ns = Math.min(IDLE_POLL_MAX_NS, budget * 2);
+      return true;
+    }
+    if ((i & 15) === 0) {
+      if ((performance.now() - t0) * 1e6 >= budget) break;
+      if (m[kg + G.run_state] !== RUN_RUNNING || m[c + CPU.abort] !== 0) return false;
+    }
+  }
+  poll_ns = budget >= 2 * IDLE_POLL_MIN_NS ? budget / 2 : IDLE_POLL_MIN_NS;
+  return false;
 }
 
 function any_runnable(): boolean {

@@ -2,20 +2,27 @@
  * The one scheduling hook, and the controlled-mode scheduler behind it.
  *
  * Every lock operation and each named race window in kernel code calls `sched_hook(site)`.
- * - Free-running mode: the hook is a counter bump, plus an optional injected delay that widens
- *   race windows (rcutorture's stutter).
+ * - Free-running mode: the hook is a store of the site, plus an optional injected delay that
+ *   widens race windows (rcutorture's stutter).
  * - Controlled mode: exactly one CPU runs at a time. At each hook the running CPU picks, with the
  *   run's strategy (seeded uniform random, PCT, or a recorded list of choices), which enabled CPU
  *   runs next and hands it the turn. A CPU that waits (spinning on a lock word, idle) publishes the
  *   condition it waits for (wait_addr/op/arg), so the chooser knows who can make progress. When no
  *   CPU can, while tasks are still alive, the state is a deadlock: exact, and reported at once.
  *
+ * The record: every decision with more than one enabled CPU is one choice, written to the choices
+ * region as `cpu | CHOICE_PREEMPT` (the flag marks a switch away from a CPU that could have gone
+ * on). Replaying the list (CTL_REPLAY) takes the same decisions; a choice may also be CHOICE_STAY
+ * ("keep the running CPU if it can go on"), which is what the shrinker writes when it removes a
+ * preemption. After the list, the run continues with the tail policy (G.ctl_tail).
+ *
  * Spin waits (`spin_wait`) are the same in both modes from the caller's side: they return when
  * the condition holds. Free-running, they spin briefly and then sleep on the word with
  * Atomics.wait (bounded), so more workers than cores do not collapse.
  */
-import { CPU, G } from '../mm/layout.js';
+import { CPU, G, RW_CLASS, SL_CLASS } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { HELD_SPIN, HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquire_check } from '../locking/lockdep.js';
 
 export const MODE_FREE = 0;
 export const MODE_CONTROLLED = 1;
@@ -28,6 +35,8 @@ export const RUN_DEADLOCK = 4;
 export const RUN_CRASHED = 5;
 export const RUN_HUNG = 6;
 export const RUN_LIMIT = 7;
+/** Controlled mode with CTL_STOP_ON_VIOLATION: the first recorded violation ended the run. */
+export const RUN_VIOLATION = 8;
 
 /** Conditions a waiting CPU publishes. */
 export const WAIT_EQ = 1; // mem[addr] === arg
@@ -39,6 +48,22 @@ export const WAIT_IDLE = 4; // idle: any runqueue non-empty, or own RCU callback
 export const STRAT_RANDOM = 1;
 export const STRAT_PCT = 2;
 export const CTL_REPLAY = 0x10;
+/** End the run (RUN_VIOLATION) at the first decision after a violation was recorded. */
+export const CTL_STOP_ON_VIOLATION = 0x20;
+
+/** G.ctl_tail: what a replay does once its recorded choices run out. */
+export const CTL_TAIL_STRATEGY = 0; // go on with the run's strategy (seeded)
+export const CTL_TAIL_NONPREEMPT = 1; // keep the running CPU while it can go on (no preemption)
+
+/** A recorded choice: CPU id in bits 0-6, CHOICE_PREEMPT when the previous CPU could have gone on. */
+export const CHOICE_CPU_MASK = 0x7f;
+export const CHOICE_PREEMPT = 0x80;
+/** Replay-only choice: keep the running CPU if it is enabled (written by the shrinker). */
+export const CHOICE_STAY = 0x7f;
+
+/** CPU.abort values: leave now (any wait throws), or go offline at the next safe point (hotplug). */
+export const ABORT_LEAVE = 1;
+export const ABORT_HOTPLUG = 2;
 
 /** Thrown out of any wait when the run is being torn down; the CPU loop catches it and leaves. */
 export class KernelAbort extends Error {
@@ -76,10 +101,20 @@ function delay_rand(): number {
   return (delay_rng >>> 0) % 1000;
 }
 
+/**
+ * Interrupt entry (installed by src/sched/irq.ts, which owns the delivery decision): called at a
+ * hook of a CPU that has an interrupt pending.
+ */
+let irq_entry: (c: number) => void = () => {};
+export function set_irq_entry(f: (c: number) => void): void {
+  irq_entry = f;
+}
+
 /** The scheduling hook: call it before every lock operation and in named race windows. */
 export function sched_hook(site: number): void {
   const c = this_cpu;
   mem[c + CPU.site] = site;
+  if (mem[c + CPU.irq_pending] !== 0) irq_entry(c);
   if (!controlled) {
     if (delay_permille !== 0 && delay_rand() < delay_permille) inject_delay();
     return;
@@ -120,6 +155,10 @@ const SLEEP_SLICE_MS = 20;
 export function spin_wait(lock: number, mode: number, addr: number, op: number, arg: number, sleepers: number): void {
   if (wait_cond(op, addr, arg)) return;
   const c = this_cpu;
+  // lockdep: a contended acquisition is checked before it waits (the wait may never end).
+  if (lock && (mode === HELD_SPIN || mode === HELD_READ || mode === HELD_READ_IRQ || mode === HELD_WRITE)) {
+    lock_acquire_check(mem[lock + (mode === HELD_SPIN ? SL_CLASS : RW_CLASS)]!, mode, mem[c + CPU.site]!);
+  }
   mem[c + CPU.wait_lock] = lock;
   mem[c + CPU.wait_mode] = mode;
   mem[c + CPU.wait_op] = op;
@@ -148,11 +187,27 @@ export function spin_wait(lock: number, mode: number, addr: number, op: number, 
   }
 }
 
-/** Leave any wait when the run is over (stopped, deadlocked, hung, crashed) or this CPU is told to. */
+/** Bound on how long a CPU stays parked for a snapshot before it unwinds anyway. */
+const FREEZE_MAX_MS = 30_000;
+
+/**
+ * Leave any wait when the run is over (stopped, deadlocked, hung, crashed) or this CPU is told to.
+ * While the main thread snapshots a broken run (G.freeze), the CPU parks here first, so what it
+ * holds and waits for is still in shared memory when the report is built.
+ */
 export function check_abort(): void {
   const st = Atomics.load(mem, kg + G.run_state);
-  if (st !== RUN_RUNNING) throw new KernelAbort(`run state ${st}`);
-  if (Atomics.load(mem, this_cpu + CPU.abort) !== 0) throw new KernelAbort('cpu abort');
+  if (st !== RUN_RUNNING) {
+    freeze_wait();
+    throw new KernelAbort(`run state ${st}`);
+  }
+  if (Atomics.load(mem, this_cpu + CPU.abort) === ABORT_LEAVE) throw new KernelAbort('cpu abort');
+}
+
+/** Park while the main thread holds the world still (bounded). */
+export function freeze_wait(): void {
+  const until = Date.now() + FREEZE_MAX_MS;
+  while (Atomics.load(mem, kg + G.freeze) !== 0 && Date.now() < until) Atomics.wait(mem, kg + G.freeze, 1, 50);
 }
 
 // ---- controlled mode ------------------------------------------------------------------------
@@ -213,6 +268,24 @@ export function set_live_tasks(f: () => number): void {
   live_tasks = f;
 }
 
+/**
+ * Are tasks blocked for good when no CPU can run? Default: any task alive. The stress module
+ * installs a finer rule (a task idle in pause, or a zombie, is not blocked in the kernel).
+ */
+export let blocked_tasks: () => number = () => live_tasks();
+export function set_blocked_tasks(f: () => number): void {
+  blocked_tasks = f;
+}
+
+/** Any CPU spinning (not idle, not left): no CPU enabled then means CPUs wait on each other. */
+function any_cpu_spinning(): boolean {
+  for (let i = 0; i < ncpus; i++) {
+    const c = cpu_addr(i);
+    if (mem[c + CPU.online]! >= 0 && Atomics.load(mem, c + CPU.wait_addr) !== 0 && mem[c + CPU.wait_op] !== WAIT_IDLE) return true;
+  }
+  return false;
+}
+
 const enabled_buf: number[] = [];
 
 /**
@@ -222,25 +295,41 @@ const enabled_buf: number[] = [];
 export function ctl_schedule(): void {
   const me = this_cpu_id;
   check_abort();
-  enabled_buf.length = 0;
-  for (let i = 0; i < ncpus; i++) if (cpu_enabled(i)) enabled_buf.push(i);
-  if (enabled_buf.length === 0) {
-    ctl_end(live_tasks() > 0 ? RUN_DEADLOCK : RUN_STOPPED);
-    throw new KernelAbort('controlled run ended');
+  const flags = mem[kg + G.ctl_flags]!;
+  if ((flags & CTL_STOP_ON_VIOLATION) !== 0 && Atomics.load(mem, kg + G.violations) !== 0) {
+    ctl_end(RUN_VIOLATION);
+    freeze_wait();
+    throw new KernelAbort('violation recorded');
   }
-  const n = mem[kg + G.ctl_decisions]!;
-  if (n >= mem[kg + G.ctl_max_decisions]!) {
-    ctl_end(RUN_LIMIT);
-    throw new KernelAbort('decision bound reached');
+  enabled_buf.length = 0;
+  let meEnabled = false;
+  for (let i = 0; i < ncpus; i++) {
+    if (cpu_enabled(i)) {
+      enabled_buf.push(i);
+      if (i === me) meEnabled = true;
+    }
+  }
+  if (enabled_buf.length === 0) {
+    ctl_end(any_cpu_spinning() || blocked_tasks() > 0 ? RUN_DEADLOCK : RUN_STOPPED);
+    freeze_wait(); // the main thread snapshots a deadlock with this CPU's state intact
+    throw new KernelAbort('controlled run ended');
   }
   let next: number;
   if (enabled_buf.length === 1) {
     next = enabled_buf[0]!;
   } else {
-    next = ctl_choose(me, n);
+    const n = mem[kg + G.ctl_decisions]!;
+    if (n >= mem[kg + G.ctl_max_decisions]!) {
+      ctl_end(RUN_LIMIT);
+      freeze_wait();
+      throw new KernelAbort('decision bound reached');
+    }
+    next = ctl_choose(me, meEnabled, n, flags);
     if (!enabled_buf.includes(next)) next = enabled_buf[0]!; // a replayed choice no longer possible
+    const preempt = meEnabled && next !== me;
+    if (preempt) mem[kg + G.ctl_preemptions] = mem[kg + G.ctl_preemptions]! + 1;
     const rec = regions.choices;
-    if (n < rec.words) mem[rec.base + n] = next;
+    if (n < rec.words) mem[rec.base + n] = next | (preempt ? CHOICE_PREEMPT : 0);
     mem[kg + G.ctl_decisions] = n + 1;
   }
   if (next === me) return;
@@ -250,9 +339,21 @@ export function ctl_schedule(): void {
   ctl_wait_turn(me);
 }
 
-function ctl_choose(me: number, n: number): number {
-  const flags = mem[kg + G.ctl_flags]!;
-  if ((flags & CTL_REPLAY) !== 0 && n < mem[kg + G.ctl_replay_len]!) return mem[regions.choices.base + n]!;
+/** Keep the running CPU when it can go on, else the next enabled CPU after it (cyclic order). */
+function nonpreempt_choice(me: number, meEnabled: boolean): number {
+  if (meEnabled) return me;
+  for (const id of enabled_buf) if (id > me) return id;
+  return enabled_buf[0]!;
+}
+
+function ctl_choose(me: number, meEnabled: boolean, n: number, flags: number): number {
+  if ((flags & CTL_REPLAY) !== 0) {
+    if (n < mem[kg + G.ctl_replay_len]!) {
+      const c = mem[regions.choices.base + n]! & CHOICE_CPU_MASK;
+      return c === CHOICE_STAY ? nonpreempt_choice(me, meEnabled) : c;
+    }
+    if (mem[kg + G.ctl_tail] === CTL_TAIL_NONPREEMPT) return nonpreempt_choice(me, meEnabled);
+  }
   if ((flags & 0xf) === STRAT_PCT) {
     // PCT: run the highest-priority enabled CPU; at each change point the running CPU drops to
     // a priority below every initial one (Burckhardt et al., ASPLOS 2010).
@@ -267,22 +368,36 @@ function ctl_choose(me: number, n: number): number {
   return enabled_buf[ctl_rand() % enabled_buf.length]!;
 }
 
-/** End a controlled run: everyone leaves at its next check. */
+/**
+ * End a controlled run: everyone leaves at its next check. A deadlock or a cut run freezes the
+ * CPUs first (G.freeze) so that the main thread reads their held locks and waits intact.
+ */
 export function ctl_end(state: number): void {
-  Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, state);
+  const freeze = state === RUN_DEADLOCK || state === RUN_LIMIT || state === RUN_VIOLATION;
+  // Freeze before the state changes: a CPU that sees the new state then finds the freeze set.
+  const had = freeze ? Atomics.exchange(mem, kg + G.freeze, 1) : 1;
+  if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING && had === 0) {
+    // Somebody else ended the run first: do not leave our freeze behind.
+    Atomics.store(mem, kg + G.freeze, 0);
+  }
   Atomics.store(mem, kg + G.ctl_turn, -1);
   Atomics.notify(mem, kg + G.ctl_turn);
   Atomics.notify(mem, kg + G.run_state);
 }
 
+/** Spins on the turn word before parking: a hand-off between running threads costs ~0.1 µs spinning, ~60 µs through a futex. */
+const TURN_SPINS = 4000;
+
 /** Wait for the turn (bounded slices; the main thread's watchdog ends a stuck run). */
 export function ctl_wait_turn(me: number): void {
+  const w = kg + G.ctl_turn;
+  for (let i = 0; i < TURN_SPINS; i++) if (Atomics.load(mem, w) === me) return;
   for (;;) {
-    const t = Atomics.load(mem, kg + G.ctl_turn);
+    const t = Atomics.load(mem, w);
     if (t === me) return;
     check_abort();
     if (t === -1) throw new KernelAbort('controlled run ended');
-    Atomics.wait(mem, kg + G.ctl_turn, t, SLEEP_SLICE_MS * 5);
+    Atomics.wait(mem, w, t, SLEEP_SLICE_MS * 5);
   }
 }
 

@@ -75,27 +75,62 @@ export function remove_from_waitqueue(t: number): void {
 }
 
 /**
+ * Tasks taken off a queue wait here between the unlock and their try_to_wake_up (a stack shared by
+ * nested calls, so a wake-up allocates nothing).
+ */
+let wake_stack = new Int32Array(64);
+let wake_sp = 0;
+
+/** Filters of __wake_up_common without a closure: every waiter, or those whose wq_arg <= arg. */
+const WAKE_ALL = 0;
+const WAKE_ARG_LE = 1;
+const WAKE_PRED = 2;
+
+function __wake_up_common(wq: number, nr: number, how: number, arg: number, pred: ((t: number, arg: number) => boolean) | undefined): number {
+  // No lockless waitqueue_active() shortcut: taking the lock orders the caller's condition
+  // store before our look at the list, pairing with prepare_to_wait's locked append.
+  const base = wake_sp;
+  let n = 0;
+  spin_lock(wq + WQ_LOCK);
+  const m = mem;
+  let x = m[wq + WQ_FIRST]!;
+  while (x) {
+    const next = m[x + TASK.wq_next]!;
+    const a = m[x + TASK.wq_arg]!;
+    if (how === WAKE_ALL || (how === WAKE_ARG_LE ? a <= arg : pred!(x, a))) {
+      wq_unlink(wq, x);
+      if (base + n >= wake_stack.length) {
+        const bigger = new Int32Array(wake_stack.length * 2);
+        bigger.set(wake_stack);
+        wake_stack = bigger;
+      }
+      wake_stack[base + n] = x;
+      n++;
+      if (nr && n >= nr) break;
+    }
+    x = next;
+  }
+  wake_sp = base + n;
+  spin_unlock(wq + WQ_LOCK);
+  try {
+    for (let i = 0; i < n; i++) try_to_wake_up(wake_stack[base + i]!, TASK_NORMAL);
+  } finally {
+    wake_sp = base;
+  }
+  return n;
+}
+
+/**
  * __wake_up: wake the waiters for which `pred(task, wq_arg)` holds (all when pred is absent),
  * taking them off the queue first; at most `nr` of them (0 = all). Returns how many woke.
  */
 export function wake_up(wq: number, nr = 0, pred?: (t: number, arg: number) => boolean): number {
-  // No lockless waitqueue_active() shortcut: taking the lock orders the caller's condition
-  // store before our look at the list, pairing with prepare_to_wait's locked append.
-  const woken: number[] = [];
-  spin_lock(wq + WQ_LOCK);
-  let x = mem[wq + WQ_FIRST]!;
-  while (x) {
-    const next = mem[x + TASK.wq_next]!;
-    if (!pred || pred(x, mem[x + TASK.wq_arg]!)) {
-      wq_unlink(wq, x);
-      woken.push(x);
-      if (nr && woken.length >= nr) break;
-    }
-    x = next;
-  }
-  spin_unlock(wq + WQ_LOCK);
-  for (const t of woken) try_to_wake_up(t, TASK_NORMAL);
-  return woken.length;
+  return __wake_up_common(wq, nr, pred ? WAKE_PRED : WAKE_ALL, 0, pred);
+}
+
+/** wake_up for waiters whose wq_arg is <= `arg` (grace-period waiters: no closure per call). */
+export function wake_up_arg_le(wq: number, arg: number): number {
+  return __wake_up_common(wq, 0, WAKE_ARG_LE, arg, undefined);
 }
 
 /** Tasks on a wait queue (for reports; reads without the lock). */

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * The `pidrace` command line. Each subcommand is a module exporting `command` (src/cli/common.ts
+ * Command); add one by adding a line to COMMANDS. Exit codes: 0 success, 1 failure (a FAILURE
+ * verdict), 2 usage error; subcommands document any other.
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Command } from './cli/common.js';
+import { UsageError } from './cli/common.js';
+
+/** name -> loader (lazy: `pidrace merge` does not load the kernel). */
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  stress: async () => (await import('./cli/stress.js')).command,
+  replay: async () => (await import('./cli/replay.js')).command,
+  merge: async () => (await import('./cli/merge.js')).command,
+};
+
+/** One-line summaries for `pidrace --help` (kept here so the help does not load every module). */
+const SUMMARIES: Record<string, string> = {
+  stress: 'race fork/exit/wait/kill/unshare/setns/zap ... on N CPUs, check invariants, give a verdict',
+  replay: 'replay a controlled run from its token (or a file) exactly; --shrink a failing one',
+  merge: 'combine shard reports (pidrace stress --shard i/n --json ...) into one verdict',
+};
+
+export function main_usage(): string {
+  const names = Object.keys(COMMANDS);
+  const w = Math.max(...names.map((n) => n.length));
+  return [
+    'usage: pidrace <command> [options]',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n.padEnd(w)}  ${SUMMARIES[n] ?? ''}`),
+    '',
+    'pidrace <command> --help shows the options of a command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(main_usage() + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('pidrace 0.1.0\n');
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`pidrace: unknown command "${name}"\n\n${main_usage()}\n`);
+    return 2;
+  }
+  const cmd = await load();
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) || e instanceof RangeError) {
+      process.stderr.write(`pidrace ${name}: ${err.message}\n${cmd.usage.split('\n')[0]}\nrun "pidrace ${name} --help" for the options\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function invoked_directly(): boolean {
+  try {
+    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+const invoked = invoked_directly();
+if (invoked) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, (e: unknown) => {
+    process.stderr.write(`pidrace: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * `pidrace merge FILE...`: combine the JSON reports of the shards of a campaign (or single stress
+ * reports) into one verdict. Loads no kernel code.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError, write_json_atomic, type Command } from './common.js';
+
+export const USAGE = `usage: pidrace merge REPORT.json... [--json OUT]
+
+Combines the reports of "pidrace stress --shard I/N --json FILE" runs (or plain stress reports)
+into one campaign verdict: every seed run, every failure with its replay token, and which shards
+or seeds are missing.
+
+exit: 0 every run passed, 1 a run failed (or a shard is missing), 2 usage error.`;
+
+interface RunEntry { seed: number; verdict: string; state?: string; signature?: string; ops?: number; elapsed_ms?: number; token?: string; shrunk?: string; file: string }
+
+export interface MergedReport {
+  tool: 'pidrace';
+  command: 'merge';
+  files: string[];
+  shards: { count: number | null; present: number[]; missing: number[] };
+  campaign?: { seed: number; runs: number };
+  runs: number;
+  passed: number;
+  failed: number;
+  missing_seeds: number[];
+  failures: RunEntry[];
+  signatures: Record<string, number>;
+  ops: number;
+  verdict: 'SUCCESS' | 'FAILURE';
+  exit_code: number;
+}
+
+export function merge_reports(files: Array<{ file: string; json: Record<string, unknown> }>): MergedReport {
+  const runs: RunEntry[] = [];
+  const present: number[] = [];
+  let count: number | null = null;
+  let campaign: { seed: number; runs: number } | undefined;
+  for (const { file, json } of files) {
+    if (json.tool !== 'pidrace') throw new UsageError(`${file}: not a pidrace report`);
+    if (json.command === 'stress-shard') {
+      const sh = json.shard as { index: number; count: number } | null;
+      if (sh) {
+        if (count !== null && count !== sh.count) throw new UsageError(`${file}: shard of ${sh.count}, others are of ${count}`);
+        count = sh.count;
+        if (present.includes(sh.index)) throw new UsageError(`${file}: shard ${sh.index}/${sh.count} given twice`);
+        present.push(sh.index);
+      }
+      const c = json.campaign as { seed: number; runs: number };
+      if (campaign && (campaign.seed !== c.seed || campaign.runs !== c.runs)) throw new UsageError(`${file}: from another campaign (seed ${c.seed}, ${c.runs} runs)`);
+      campaign = c;
+      for (const r of json.runs as RunEntry[]) runs.push({ ...r, file });
+    } else if (json.command === 'stress' || json.command === 'replay') {
+      const cfg = json.config as { seed: number };
+      const rep = json.replay as { token?: string } | undefined;
+      runs.push({ seed: cfg.seed, verdict: String(json.verdict), state: json.state as string, signature: json.signature as string | undefined, ops: (json.stats as { ops: number })?.ops, elapsed_ms: json.elapsed_ms as number, token: rep?.token, file });
+    } else throw new UsageError(`${file}: a "${String(json.command)}" report cannot be merged`);
+  }
+  const missing = count === null ? [] : Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i));
+  const seen = new Set(runs.map((r) => r.seed));
+  const missing_seeds = campaign ? Array.from({ length: campaign.runs }, (_, i) => (campaign!.seed + i) >>> 0).filter((s) => !seen.has(s)) : [];
+  const failures = runs.filter((r) => r.verdict !== 'SUCCESS');
+  const signatures: Record<string, number> = {};
+  for (const f of failures) signatures[f.signature ?? f.verdict] = (signatures[f.signature ?? f.verdict] ?? 0) + 1;
+  const bad = failures.length > 0 || missing.length > 0 || missing_seeds.length > 0;
+  return {
+    tool: 'pidrace', command: 'merge', files: files.map((f) => f.file),
+    shards: { count, present: present.sort((a, b) => a - b), missing }, campaign,
+    runs: runs.length, passed: runs.length - failures.length, failed: failures.length, missing_seeds,
+    failures, signatures, ops: runs.reduce((a, r) => a + (r.ops ?? 0), 0),
+    verdict: bad ? 'FAILURE' : 'SUCCESS', exit_code: bad ? 1 : 0,
+  };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (!positionals.length) throw new UsageError('no reports given');
+  const files = positionals.map((file) => {
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try { return { file, json: JSON.parse(text) as Record<string, unknown> }; } catch { throw new UsageError(`${file}: not JSON`); }
+  });
+  const r = merge_reports(files);
+  const say = (s: string): void => { process.stdout.write(s + '\n'); };
+  say(`merged ${r.files.length} reports: ${r.runs} runs, ${r.passed} passed, ${r.failed} failed, ${r.ops} ops`);
+  if (r.shards.count !== null) say(`shards: ${r.shards.present.length}/${r.shards.count} present${r.shards.missing.length ? `, missing ${r.shards.missing.join(', ')}` : ''}`);
+  if (r.missing_seeds.length) say(`seeds never run: ${r.missing_seeds.slice(0, 20).join(', ')}${r.missing_seeds.length > 20 ? ' ...' : ''}`);
+  for (const [sig, n] of Object.entries(r.signatures)) say(`  ${n} x ${sig}`);
+  for (const f of r.failures.slice(0, 20)) say(`  seed ${f.seed} (${f.file}): ${f.signature ?? f.verdict}${f.token ? `\n    pidrace replay ${f.token.length > 120 ? f.token.slice(0, 120) + '...' : f.token}` : ''}`);
+  say(`verdict: ${r.verdict}`);
+  if (v.json) write_json_atomic(v.json, r);
+  return r.exit_code;
+}
+
+export const command: Command = { name: 'merge', summary: 'combine shard reports', usage: USAGE, run };

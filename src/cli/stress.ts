@@ -1,0 +1,239 @@
+/**
+ * `pidrace stress`: the stress run with a verdict (and shards of a seed campaign).
+ */
+import { parseArgs } from 'node:util';
+import { BUG_NAMES } from '../kernel/bugs.js';
+import { KERNEL_MIX, OPS, TORTURE_MIX } from '../stress/ops.js';
+import { default_config, default_mix, kernel_ops_available, PLANTS, validate_config, type StressConfig } from '../stress/config.js';
+import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';
+import { progress_line, type StatsSample } from '../stress/stats.js';
+import { decode_token } from '../ctl/replay.js';
+import { shrink_stress } from '../stress/replay_run.js';
+import { parse_duration, parse_int, parse_permille, UsageError, write_json_atomic, type Command } from './common.js';
+
+export const USAGE = `usage: pidrace stress [options]
+
+Races the operation mix on N CPUs (worker threads), checks invariants while it runs and at the
+end (after killing and reaping every task: audit and leak check), and prints a verdict.
+
+run:
+  --cpus N              CPU workers (default 4)
+  --duration D          free-running time, e.g. 500ms, 10s, 2m (default 10s)
+  --ops N               operation budget (all tasks together); required in controlled mode
+  --seed S              seed of the tasks' RNGs and of the controlled strategy (default 1)
+  --mode M              free (real parallel threads) | controlled (one CPU at a time, replayable)
+  --strategy S          controlled: random | pct (default random)
+  --pct-depth D         controlled PCT depth (default 3)
+  --tasks N             stress tasks at the start (default 2 per CPU)
+  --max-tasks N         fork/clone are skipped above this many live tasks (default 256)
+  --timeout D           hard bound on the whole run
+mix:
+  --mix LIST            comma-separated operations, or all | torture | kernel (default all available)
+                        ops: ${OPS.map((o) => o.name).join(', ')}
+  --max-depth N         deepest pid namespace level created (default 4)
+injection and checking:
+  --inject-enomem R     ENOMEM at allocation points, per mille or N% (e.g. 5, 0.5%)
+  --inject-delay R      delays at scheduling hooks (free-running), per mille or N%
+  --hotplug D           free-running: a CPU goes offline / comes back every D (e.g. 200ms)
+  --hung D              hung-task watchdog: no progress for D ends the run as hung (default 10s)
+  --lockdep             lock-order validator on
+  --bug NAME            compile in a documented kernel bug (repeatable): ${Object.keys(BUG_NAMES).join(', ')}
+  --plant NAME          plant a torture bug (repeatable): ${PLANTS.join(', ')}
+  --stop-on-violation   controlled: end the run at the first violation
+  --shrink              controlled: on FAILURE, shrink the schedule and print the shorter token
+output:
+  --json FILE           write the JSON report (atomically: temporary file + rename)
+  --ndjson              stats as NDJSON on stdout even on a terminal (the default when stdout is not one)
+  --quiet               no periodic stats
+  --every D             stats period (default 1s)
+fleets:
+  --shard I/N           run the seeds of this shard: seeds S..S+R-1 where index % N == I
+  --runs R              seeds in the campaign (default N with --shard, else 1)
+
+exit: 0 SUCCESS, 1 FAILURE, 2 usage error, 130 interrupted without a failure (partial report).`;
+
+const OPTIONS = {
+  cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
+  mode: { type: 'string' }, strategy: { type: 'string' }, 'pct-depth': { type: 'string' }, tasks: { type: 'string' },
+  'max-tasks': { type: 'string' }, timeout: { type: 'string' }, mix: { type: 'string' }, 'max-depth': { type: 'string' },
+  'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
+  lockdep: { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
+  'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
+  quiet: { type: 'boolean' }, every: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ParsedStress {
+  cfg: StressConfig;
+  json?: string;
+  ndjson: boolean;
+  quiet: boolean;
+  everyMs: number;
+  timeoutMs?: number;
+  shard?: { index: number; count: number };
+  runs: number;
+  shrink: boolean;
+  help: boolean;
+}
+
+function parse_mix(s: string): string[] {
+  const parts = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === 'all') out.push(...default_mix());
+    else if (p === 'torture') out.push(...TORTURE_MIX);
+    else if (p === 'kernel') out.push(...KERNEL_MIX);
+    else if (OPS.some((o) => o.name === p)) out.push(p);
+    else throw new UsageError(`--mix: unknown operation "${p}" (known: ${OPS.map((o) => o.name).join(', ')}, or all, torture, kernel)`);
+  }
+  return [...new Set(out)];
+}
+
+export function parse_stress_args(argv: string[]): ParsedStress {
+  const { values: v, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const mode = (v.mode ?? 'free') as StressConfig['mode'];
+  if (mode !== 'free' && mode !== 'controlled') throw new UsageError(`--mode must be free or controlled (got "${v.mode}")`);
+  const strategy = (v.strategy ?? 'random') as StressConfig['strategy'];
+  if (strategy !== 'random' && strategy !== 'pct') throw new UsageError(`--strategy must be random or pct (got "${v.strategy}")`);
+  if (v.strategy && mode !== 'controlled') throw new UsageError('--strategy needs --mode controlled');
+  const over: Partial<StressConfig> = { mode, strategy };
+  if (v.cpus) over.cpus = parse_int(v.cpus, '--cpus', 1, 64);
+  if (v.duration) over.durationMs = parse_duration(v.duration, '--duration');
+  if (v.ops) over.ops = parse_int(v.ops, '--ops', 1);
+  if (v.seed) over.seed = parse_int(v.seed, '--seed', 0, 0xffffffff);
+  if (v['pct-depth']) over.pctDepth = parse_int(v['pct-depth'], '--pct-depth', 1, 9);
+  if (v.tasks) over.tasks = parse_int(v.tasks, '--tasks', 1, 4096);
+  if (v['max-tasks']) over.maxTasks = parse_int(v['max-tasks'], '--max-tasks', 1, 100_000);
+  if (v.mix) over.mix = parse_mix(v.mix);
+  if (v['max-depth']) over.maxDepth = parse_int(v['max-depth'], '--max-depth', 0, 32);
+  if (v['inject-enomem']) over.injectEnomem = parse_permille(v['inject-enomem'], '--inject-enomem');
+  if (v['inject-delay']) over.injectDelay = parse_permille(v['inject-delay'], '--inject-delay');
+  if (v.hotplug) over.hotplugMs = parse_duration(v.hotplug, '--hotplug');
+  if (v.hung) over.hungMs = parse_duration(v.hung, '--hung');
+  if (v.lockdep) over.lockdep = true;
+  if (v.bug) over.bugs = v.bug;
+  if (v.plant) over.plant = v.plant;
+  if (v['stop-on-violation']) over.stopOnViolation = true;
+  if (mode === 'controlled' && !v.ops) throw new UsageError('--mode controlled runs an operation budget: give --ops N');
+  if (mode === 'controlled' && v.duration) throw new UsageError('--duration is for free-running mode; controlled mode takes --ops');
+  if (v.ops && v.duration) throw new UsageError('give --duration or --ops, not both');
+  if (v.hotplug && mode === 'controlled') throw new UsageError('--hotplug is for free-running mode');
+  if (v['inject-delay'] && mode === 'controlled') throw new UsageError('--inject-delay is for free-running mode (controlled mode chooses the interleaving itself)');
+  if (v.shrink && mode !== 'controlled') throw new UsageError('--shrink needs --mode controlled');
+  const cfg = default_config(over);
+  try {
+    validate_config(cfg);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  let shard: ParsedStress['shard'];
+  if (v.shard) {
+    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard "${v.shard}": expected I/N with 0 <= I < N (e.g. 0/4)`);
+    shard = { index: Number(m[1]), count: Number(m[2]) };
+  }
+  const runs = v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
+  return {
+    cfg, json: v.json, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
+    timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help,
+  };
+}
+
+/** The seeds a shard runs: index i of the campaign seeds S..S+R-1 with i % N == I. */
+export function shard_seeds(seed: number, runs: number, shard?: { index: number; count: number }): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) if (!shard || i % shard.count === shard.index) out.push((seed + i) >>> 0);
+  return out;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const a = parse_stress_args(argv);
+  if (a.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const tty = !!process.stdout.isTTY && !a.ndjson;
+  const ndjson = !tty;
+  const out = (s: string): void => { process.stdout.write(s + '\n'); };
+  const human = (s: string): void => { (ndjson ? process.stderr : process.stdout).write(s + '\n'); };
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  if (!kernel_ops_available()) human('pidrace stress: the process model is not in this build; running the torture mix on kernel threads');
+  const seeds = shard_seeds(a.cfg.seed, a.runs, a.shard);
+  const results: Array<{ seed: number; o: StressOutcome; shrunk?: string }> = [];
+  try {
+    for (const seed of seeds) {
+      if (ac.signal.aborted && results.length) break;
+      const cfg = { ...a.cfg, seed };
+      let last = '';
+      const onStats = a.quiet ? undefined : (s: StatsSample): void => {
+        if (ndjson) out(JSON.stringify({ type: 'stats', seed, ...s }));
+        else {
+          last = progress_line(s);
+          process.stderr.write(`\r${last}\x1b[K`);
+        }
+      };
+      const o = await run_stress(cfg, { onStats, statsEveryMs: a.everyMs, signal: ac.signal, log: (m) => process.stderr.write(`\n${m}\n`) }, { timeoutMs: a.timeoutMs });
+      if (tty && last) process.stderr.write('\n');
+      let shrunk: string | undefined;
+      if (a.shrink && o.verdict === 'FAILURE' && o.token) {
+        human('shrinking the failing schedule ...');
+        const s = await shrink_stress(decode_token(o.token), { log: (m) => human(m) });
+        shrunk = s.token;
+        human(`shrunk: ${s.shrink.original.preemptions} -> ${s.shrink.shrunk.preemptions} preemptions, ${s.shrink.original.decisions} -> ${s.shrink.shrunk.decisions} decisions (${s.shrink.runs} runs); still fails: ${s.outcome.signature}`);
+        human(`replay the shrunk schedule: pidrace replay ${shrunk}`);
+        o.report.shrunk = { token: shrunk, preemptions: s.shrink.shrunk.preemptions, decisions: s.shrink.shrunk.decisions, from_preemptions: s.shrink.original.preemptions, from_decisions: s.shrink.original.decisions, runs: s.shrink.runs };
+      }
+      results.push({ seed, o, shrunk });
+      human(o.text);
+      if (ndjson) out(JSON.stringify({ type: 'report', ...o.report }));
+      if (o.interrupted) break;
+    }
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  }
+  const failed = results.filter((r) => r.o.verdict === 'FAILURE');
+  const interrupted = results.some((r) => r.o.interrupted) || results.length < seeds.length;
+  const exit = failed.length ? 1 : interrupted ? 130 : 0;
+  if (seeds.length > 1 || a.shard) {
+    const report = shard_report(a, seeds, results, exit, interrupted);
+    human(`\nshard ${a.shard ? `${a.shard.index}/${a.shard.count}` : '-'}: ${results.length} runs, ${failed.length} failed: ${failed.length ? 'FAILURE' : 'SUCCESS'}`);
+    if (a.json) write_json_atomic(a.json, report);
+  } else if (a.json && results[0]) {
+    write_json_atomic(a.json, results[0].o.report);
+  }
+  return exit;
+}
+
+export interface ShardReport {
+  tool: 'pidrace';
+  version: string;
+  command: 'stress-shard';
+  shard: { index: number; count: number } | null;
+  campaign: { seed: number; runs: number };
+  config: StressConfig;
+  seeds: number[];
+  runs: Array<{ seed: number; verdict: string; state: string; signature?: string; ops: number; elapsed_ms: number; token?: string; shrunk?: string; report?: Record<string, unknown> }>;
+  verdict: 'SUCCESS' | 'FAILURE';
+  exit_code: number;
+  interrupted?: boolean;
+}
+
+function shard_report(a: ParsedStress, seeds: number[], results: Array<{ seed: number; o: StressOutcome; shrunk?: string }>, exit: number, interrupted: boolean): ShardReport {
+  return {
+    tool: 'pidrace', version: VERSION, command: 'stress-shard', shard: a.shard ?? null,
+    campaign: { seed: a.cfg.seed, runs: a.runs }, config: a.cfg, seeds,
+    runs: results.map(({ seed, o, shrunk }) => ({
+      seed, verdict: o.verdict, state: o.state, signature: o.signature || undefined, ops: o.stats.ops, elapsed_ms: Math.round(o.result.elapsedMs),
+      token: o.token, shrunk, report: o.verdict === 'FAILURE' ? o.report : undefined,
+    })),
+    verdict: results.some((r) => r.o.verdict === 'FAILURE') ? 'FAILURE' : 'SUCCESS',
+    exit_code: exit,
+    interrupted: interrupted || undefined,
+  };
+}
+
+export const command: Command = { name: 'stress', summary: 'run the stress mix with a verdict', usage: USAGE, run };

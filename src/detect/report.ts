@@ -1,0 +1,199 @@
+/**
+ * Reports of a stuck or broken run, read from the model's state: kernel-style text (what dmesg
+ * would show: hung tasks, soft lockups, the wait-for cycle, lockdep splats, BUG lines) and the
+ * same content as JSON for machines.
+ */
+import { RCU_GP_SEQ, G } from '../mm/layout.js';
+import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
+import { lock_class_name } from '../locking/lockdep.js';
+import { SL_CLASS } from '../mm/layout.js';
+import { build_waitfor, hex, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
+import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
+import { INVARIANT_NAMES } from '../stress/checks.js';
+
+/** Invariant names other modules register (kernel audit codes ...), for V_INVARIANT records. */
+const extra_invariant_names: Record<number, string> = {
+  0x4e01: 'namespace used after free',
+  0x4e02: 'namespace reference count underflow',
+  0x4e03: 'nsproxy reference count underflow',
+  0x4e04: 'file reference count underflow',
+};
+export function register_invariant_names(names: Record<number, string>): void {
+  Object.assign(extra_invariant_names, names);
+}
+export function invariant_name(code: number): string {
+  return INVARIANT_NAMES[code] ?? extra_invariant_names[code] ?? `invariant 0x${code.toString(16)}`;
+}
+
+export interface StuckReport {
+  /** Why the report was taken: deadlock (controlled), hung (watchdog), crashed, limit ... */
+  reason: string;
+  /** Bound the watchdog used, in ms (hung), or 0. */
+  timeoutMs: number;
+  graph: WaitForGraph;
+  text: string;
+}
+
+function secs(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? String(s) : s.toFixed(s < 1 ? 2 : 1);
+}
+
+function held_lines(n: WaitNode, owner: string): string[] {
+  if (!n.holds.length) return [`no locks held by ${owner}.`];
+  const out = [`${n.holds.length} lock${n.holds.length > 1 ? 's' : ''} held by ${owner}:`];
+  n.holds.forEach((h, i) => {
+    out.push(` #${i}: ${hex(h.addr)} (${h.cls}){${h.mode}}${h.site ? `, at: site ${h.site}` : ''}${h.by === 'task' && h.mode !== 'mutex' ? ' (task)' : ''}`);
+  });
+  return out;
+}
+
+/** NAME:PID as the kernel prints a task; a task without a struct pid shows its task id as tN. */
+export function comm_pid(t: { name: string; pid: number; id: number }): string {
+  return `${t.name}:${t.pid > 0 ? t.pid : `t${t.id}`}`;
+}
+
+function node_title(n: WaitNode): string {
+  if (n.kind === 'cpu') return n.task ? `CPU#${n.cpu} running ${comm_pid(n.task)}` : `CPU#${n.cpu} (no task)`;
+  return `task ${comm_pid(n.task!)}`;
+}
+
+function nspid(n: WaitNode): string {
+  return n.task && n.task.nspid.length ? `NSpid:\t${n.task.nspid.join('\t')}` : n.task ? `(no struct pid: kernel thread, task id ${n.task.id})` : '';
+}
+
+/** Text of one blocked node, in the shape of the kernel's hung-task / soft-lockup messages. */
+function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: number, reason: string): string[] {
+  const out: string[] = [];
+  const outgoing = g.edges.filter((e) => e.from === n.key);
+  // The hung-task watchdog says its bound; a controlled deadlock says how long the task slept.
+  const blockedMs = (since: number): number => (timeoutMs > 0 ? timeoutMs : (nowMs31 - since + 0x80000000) % 0x80000000);
+  if (n.kind === 'task') {
+    const t = n.task!;
+    out.push(`INFO: task ${comm_pid(t)} blocked for more than ${secs(blockedMs(t.sleepSince))} seconds.`);
+    out.push(`      Not tainted pidrace (model)${reason === 'deadlock' ? ' [controlled run: no CPU can run]' : ''}`);
+    out.push('"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.');
+    out.push(`task:${t.name.padEnd(15)} state:${t.state} stack:0     pid:${t.pid > 0 ? t.pid : `t${t.id}`}     ppid:${t.parentPid}    flags:0x00000000`);
+    const ns = nspid(n);
+    if (ns) out.push(ns);
+    out.push('Call Trace:', ' <TASK>', ' __schedule', ' schedule');
+    if (t.wchan !== '-') out.push(` ${t.wchan}`);
+    if (t.syscall) out.push(` ${t.syscall}`);
+    out.push(' </TASK>');
+  } else {
+    const t = n.task;
+    out.push(`watchdog: BUG: soft lockup - CPU#${n.cpu} stuck for ${secs(timeoutMs > 0 ? timeoutMs : 0)}s! [${t ? comm_pid(t) : 'swapper/' + n.cpu}]`);
+    if (t) {
+      const ns = nspid(n);
+      if (ns) out.push(ns);
+      if (t.syscall) out.push(`in ${t.syscall}`);
+    }
+    out.push(`  ${n.waiting}`);
+  }
+  for (const e of outgoing) {
+    const to = g.nodes.find((x) => x.key === e.to);
+    out.push(`  waits for ${to ? node_title(to) : e.to} (${e.why})`);
+  }
+  const owner = n.task ? comm_pid(n.task).replace(':', '/') : `CPU#${n.cpu}`;
+  out.push(...held_lines(n, owner));
+  return out;
+}
+
+/** The wait-for report (deadlock in controlled mode, or the hung-task watchdog). */
+export function stuck_report(v: StateView, reason: string, timeoutMs: number, nowMs31 = Date.now() & 0x7fffffff): StuckReport {
+  const g = build_waitfor(v);
+  const lines: string[] = [];
+  const inCycle = new Set(g.cycles.flat());
+  const order = [...g.nodes.filter((n) => inCycle.has(n.key)), ...g.nodes.filter((n) => n.blocked && !inCycle.has(n.key))];
+  for (const n of order) lines.push(...node_text(n, g, timeoutMs, nowMs31, reason), '');
+  lines.push('======================================================');
+  if (g.cycles.length) {
+    lines.push(`${reason === 'deadlock' ? 'DEADLOCK' : 'INFO'}: ${g.cycles.length} wait-for cycle${g.cycles.length > 1 ? 's' : ''} (pidrace wait-for graph, from shared memory)`);
+    g.cycles.forEach((c, i) => {
+      lines.push(`cycle ${i + 1}:`);
+      c.forEach((k, j) => {
+        const n = g.nodes.find((x) => x.key === k)!;
+        const next = c[(j + 1) % c.length]!;
+        const e = g.edges.find((x) => x.from === k && x.to === next);
+        const nn = g.nodes.find((x) => x.key === next);
+        lines.push(`  ${node_title(n)}${n.task && n.task.nspid.length > 1 ? ` [NSpid ${n.task.nspid.join(' ')}]` : ''}: ${n.kind === 'task' ? `in ${n.task!.wchan}` : n.waiting}`);
+        lines.push(`    -> waits for ${e?.why ?? '?'} held by ${nn ? node_title(nn) : next}`);
+      });
+    });
+  } else {
+    lines.push(`${reason.toUpperCase()}: ${g.blocked.length} blocked, no wait-for cycle: the chains end at a wait nobody will end`);
+  }
+  lines.push(`rcu: grace periods completed ${g.rcu.completed}, started ${g.rcu.started}`);
+  return { reason, timeoutMs, graph: g, text: lines.join('\n') };
+}
+
+export function stuck_json(s: StuckReport): Record<string, unknown> {
+  const byKey = new Map(s.graph.nodes.map((n) => [n.key, n]));
+  const nodeJson = (n: WaitNode): Record<string, unknown> => ({
+    key: n.key, kind: n.kind, cpu: n.cpu,
+    task: n.task ? { name: n.task.name, pid: n.task.pid, nspid: n.task.nspid, id: n.task.id, state: n.task.state, wchan: n.task.wchan, syscall: n.task.syscall, exit_state: n.task.exitState || undefined } : undefined,
+    waiting: n.waiting, holds: n.holds.map((h) => ({ lock: hex(h.addr), class: h.cls, mode: h.mode, site: h.site || undefined })),
+  });
+  return {
+    reason: s.reason,
+    timeout_ms: s.timeoutMs,
+    cycles: s.graph.cycles.map((c) => c.map((k, j) => {
+      const next = c[(j + 1) % c.length]!;
+      return { ...nodeJson(byKey.get(k)!), waits_for: next, why: s.graph.edges.find((e) => e.from === k && e.to === next)?.why };
+    })),
+    blocked: s.graph.blocked.map((k) => nodeJson(byKey.get(k)!)),
+    edges: s.graph.edges,
+    rcu: s.graph.rcu,
+  };
+}
+
+// ---- violations -----------------------------------------------------------------------------
+
+export interface ViolationReport {
+  text: string;
+  json: Array<Record<string, unknown>>;
+  lockdep: LockdepFinding[];
+}
+
+/** One kernel-style block per kind of violation (lockdep splats in full, BUG lines for the rest). */
+export function violations_report(v: StateView, violations: Violation[]): ViolationReport {
+  const lockdep = lockdep_findings(v, violations);
+  const lines: string[] = lockdep.map((f) => f.text);
+  const json: Array<Record<string, unknown>> = lockdep.map((f) => f.json);
+  const counts = new Map<string, { n: number; first: Violation }>();
+  for (const x of violations) {
+    if (lockdep.length && [1, 3, 4, 10].includes(x.kind)) continue;
+    const key = x.kind === V_INVARIANT ? `${x.kind}:${x.a}` : String(x.kind);
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { n: 1, first: x });
+  }
+  for (const { n, first: x } of counts.values()) {
+    const name = violation_title(x);
+    lines.push(`BUG: ${name}${n > 1 ? ` (${n} times)` : ''}`, `  ${violation_detail(v, x)}`, `  CPU: ${x.cpu} task: ${who(v, x.task)}`, '');
+    json.push({ kind: VIOLATION_NAMES[x.kind] ?? x.kind, title: name, count: n, cpu: x.cpu, task: x.task ? who(v, x.task) : null, a: x.a, b: x.b, c: x.c });
+  }
+  return { text: lines.join('\n'), json, lockdep };
+}
+
+export function violation_title(x: Violation): string {
+  if (x.kind === V_INVARIANT) return `invariant: ${invariant_name(x.a)}`;
+  return VIOLATION_NAMES[x.kind] ?? `violation ${x.kind}`;
+}
+
+function violation_detail(v: StateView, x: Violation): string {
+  switch (x.kind) {
+    case V_RCU_USE_AFTER_FREE:
+      return `RCU reader (nesting ${x.b}) dereferenced ${hex(x.a)} after it was freed; grace periods completed: ${x.c} (of ${v.m[v.kg + G.rcu + RCU_GP_SEQ]})`;
+    case V_MUTUAL_EXCLUSION:
+      return `lock ${hex(x.a)}: expected ${x.b}, saw ${x.c}`;
+    case V_LOCK_HELD_USER:
+      return x.a ? `returning to user space with lock ${hex(x.a)} (${lock_class_name(v.m[x.a + SL_CLASS]!)}) held` : `returning to user space with ${x.c === -2 ? 'rcu_read_lock' : x.c === -1 ? 'preemption disabled' : 'a lock'} held`;
+    case V_BAD_UNLOCK:
+      return `unlock of ${hex(x.a)} owned by ${x.b} from ${x.c}`;
+    case V_INVARIANT:
+      return `objects ${hex(x.b)} ${x.c}`;
+    default:
+      return `a=${x.a} b=${x.b} c=${x.c}`;
+  }
+}

@@ -1,0 +1,474 @@
+/**
+ * The wait-for graph, built only from the model's state in shared memory (a live view or a
+ * snapshot taken while the CPUs were frozen).
+ *
+ * Nodes are CPUs and tasks. A task running on a CPU is represented by that CPU (what the CPU
+ * holds, its task holds). Edges say "cannot go on until that one does something":
+ * - a CPU spinning on a spinlock -> the CPU that owns it (SL_OWNER);
+ * - a CPU spinning on a queued rwlock -> the writer (RW_WRITER), or for a writer the CPUs that
+ *   hold it for read (their held-lock stacks), or for a CPU queued on the rwlock's wait_lock the
+ *   CPU that holds that wait_lock (the one spinning on cnts);
+ * - a CPU waiting for a task's on_cpu to clear -> the CPU that still runs it;
+ * - a task sleeping in mutex_lock -> the mutex owner (MX_OWNER);
+ * - a task in synchronize_rcu -> every online, non-idle CPU that has not reported a quiescent
+ *   state for the running grace period;
+ * - a task in synchronize_srcu -> every task whose SRCU read side (TASK.srcu_idx) is on the index
+ *   being drained, or the task that owns the running SRCU grace period;
+ * - a task in synchronize_rcu_tasks -> the task it waits for (wait_obj);
+ * - a task in do_wait (wait4) -> each of its children that is alive (any may change state);
+ * - a task in zap_pid_ns_processes -> every other task whose pid is in the namespace;
+ * - a zombie -> its parent (it waits to be reaped).
+ * A cycle is a deadlock; chains that end at a task waiting for an event nobody will send
+ * (pause, a wait queue) are reported as blocked without a cycle.
+ */
+import {
+  CPU, G, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED,
+  RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, SRCU_GP_WAIT_IDX, TASK, UPID_NR,
+  UPID_NS, UPID_WORDS,
+} from '../mm/layout.js';
+import { SLAB_TASK, type Regions } from '../mm/memory.js';
+import { HELD_MUTEX, HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
+import {
+  TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
+  WCHAN_RCU_TASKS, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS,
+} from '../sched/core.js';
+import { WAIT_IDLE } from '../sched/hook.js';
+import { syscall_name } from '../kernel/entry.js';
+
+/** exit_state values (include/linux/sched.h). */
+export const EXIT_DEAD = 0x10;
+export const EXIT_ZOMBIE = 0x20;
+
+export const HELD_MODE_NAMES = ['-', 'spin', 'read', 'write', 'read(irq)', 'mutex'];
+
+export interface HeldLock {
+  /** Word address of the lock. */
+  addr: number;
+  cls: string;
+  mode: string;
+  /** Acquire site id (sched_hook site), 0 when unknown. */
+  site: number;
+  /** Held by the CPU (spin/rw) or the task (mutex, srcu, rcu). */
+  by: 'cpu' | 'task';
+}
+
+export interface TaskInfo {
+  addr: number;
+  id: number;
+  name: string;
+  /** pid in every namespace from the initial one down (NSpid), empty for a bare kernel thread. */
+  nspid: number[];
+  /** pid in the initial namespace (nspid[0]), or -id for a task without a pid. */
+  pid: number;
+  state: string;
+  /** Kernel function it sleeps in (WCHAN_NAMES), '-' when not sleeping. */
+  wchan: string;
+  /** System call it is in (its pending ucall), '' in user mode. */
+  syscall: string;
+  exitState: string;
+  parentPid: number;
+  /** ms timestamp (low 31 bits) when it went to sleep. */
+  sleepSince: number;
+}
+
+export interface WaitNode {
+  key: string;
+  kind: 'cpu' | 'task';
+  cpu?: number;
+  /** The task (for a CPU: the task it runs, if any). */
+  task?: TaskInfo;
+  /** What this node waits in / for, in words. */
+  waiting: string;
+  holds: HeldLock[];
+  blocked: boolean;
+}
+
+export interface WaitEdge {
+  from: string;
+  to: string;
+  /** The resource: "spinlock pidmap_lock", "mutex pid_caches_mutex", "rcu grace period 7" ... */
+  why: string;
+}
+
+export interface WaitForGraph {
+  nodes: WaitNode[];
+  edges: WaitEdge[];
+  /** Each cycle as a list of node keys (first node repeated implicitly at the end). */
+  cycles: string[][];
+  /** Blocked nodes (in a cycle or not). */
+  blocked: string[];
+  rcu: { completed: number; started: number };
+}
+
+/** What a report needs to read a state: the memory and where things are. */
+export interface StateView {
+  m: Int32Array;
+  r: Regions;
+  kg: number;
+  /** Name of a task (program name, kthread ...). */
+  nameOf?: (t: number) => string | undefined;
+}
+
+export function hex(addr: number): string {
+  return 'ffff' + (addr * 4).toString(16).padStart(12, '0');
+}
+
+function task_state_name(s: number): string {
+  if (s === 0) return 'R';
+  if (s === TASK_DEAD) return 'X';
+  if (s & TASK_UNINTERRUPTIBLE) return 'D';
+  if (s & TASK_INTERRUPTIBLE) return 'S';
+  return `?${s}`;
+}
+
+/** Every live task record (poisoned live, or referenced and not freed). */
+export function live_tasks(v: StateView): number[] {
+  const o = v.r.objects[SLAB_TASK]!;
+  const out: number[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (v.m[t + TASK.poison] === POISON_LIVE) out.push(t);
+  }
+  return out;
+}
+
+/** NSpid: pid numbers from level 0 down to the pid's own level (K1's struct pid upids). */
+export function task_nspid(m: Int32Array, t: number): number[] {
+  const pid = m[t + TASK.pid]!;
+  if (!pid) return [];
+  const level = m[pid + PID.level]!;
+  const out: number[] = [];
+  for (let i = 0; i <= level && i <= 64; i++) out.push(m[pid + PID.SIZE + i * UPID_WORDS + UPID_NR]!);
+  return out;
+}
+
+export function task_info(v: StateView, t: number): TaskInfo {
+  const m = v.m;
+  const nspid = task_nspid(m, t);
+  const parent = m[t + TASK.real_parent]!;
+  const pp = parent ? task_nspid(m, parent) : [];
+  const es = m[t + TASK.exit_state]!;
+  const wchan = m[t + TASK.wait_chan]!;
+  const st = m[t + TASK.state]!;
+  const id = m[t + TASK.id]!;
+  const uc = m[t + TASK.ucall]!;
+  return {
+    addr: t,
+    id,
+    name: v.nameOf?.(t) ?? (m[t + TASK.pid] ? 'task' : 'kthread'),
+    nspid,
+    pid: nspid.length ? nspid[0]! : -id,
+    state: task_state_name(st),
+    wchan: st !== 0 && st !== TASK_DEAD ? (WCHAN_NAMES[wchan] ?? `wchan#${wchan}`) : '-',
+    syscall: uc ? syscall_name(uc) : '',
+    exitState: es === EXIT_ZOMBIE ? 'zombie' : es === EXIT_DEAD ? 'dead' : es ? `exit#${es}` : '',
+    parentPid: pp.length ? pp[0]! : 0,
+    sleepSince: m[t + TASK.sleep_since]!,
+  };
+}
+
+/** Locks a CPU holds (its held-lock stack) and its RCU read-side nesting. */
+export function cpu_held(v: StateView, cpu: number): HeldLock[] {
+  const m = v.m;
+  const c = v.r.cpus.base + cpu * v.r.cpus.stride;
+  const out: HeldLock[] = [];
+  const d = Math.min(m[c + CPU.held_depth]!, 64);
+  for (let i = 0; i < d; i++) {
+    const e = c + CPU.held + i * HELD_WORDS;
+    out.push({ addr: m[e]!, cls: lock_class_name(held_class(m[e + 1]!)), mode: HELD_MODE_NAMES[held_mode(m[e + 1]!)] ?? '?', site: m[e + 2]!, by: 'cpu' });
+  }
+  if (m[c + CPU.rcu_nesting]! > 0) out.push({ addr: v.kg + G.rcu, cls: 'rcu_read_lock', mode: 'read', site: 0, by: 'cpu' });
+  return out;
+}
+
+/** Sleeping locks a task holds: mutexes (TASK.held) and its SRCU read side. */
+export function task_held(v: StateView, t: number): HeldLock[] {
+  const m = v.m;
+  const out: HeldLock[] = [];
+  const d = Math.min(m[t + TASK.held_depth]!, MAX_TASK_HELD);
+  for (let i = 0; i < d; i++) {
+    const mx = m[t + TASK.held + i]!;
+    out.push({ addr: mx, cls: lock_class_name(m[mx + MX_CLASS]!), mode: 'mutex', site: 0, by: 'task' });
+  }
+  const si = m[t + TASK.srcu_idx]!;
+  if (si) out.push({ addr: v.kg + G.srcu_exit, cls: `tasks_rcu_exit_srcu`, mode: `read(idx ${si - 1})`, site: 0, by: 'task' });
+  return out;
+}
+
+/** Build the wait-for graph from the state. */
+export function build_waitfor(v: StateView): WaitForGraph {
+  const m = v.m;
+  const r = v.r;
+  const ncpus = m[v.kg + G.ncpus]!;
+  const cpuAddr = (i: number): number => r.cpus.base + i * r.cpus.stride;
+  const nodes = new Map<string, WaitNode>();
+  const edges: WaitEdge[] = [];
+  const runningOn = new Map<number, number>();
+  for (let i = 0; i < ncpus; i++) {
+    const cur = m[cpuAddr(i) + CPU.curr]!;
+    if (cur) runningOn.set(cur, i);
+  }
+  const keyOfTask = (t: number): string => (runningOn.has(t) ? `cpu${runningOn.get(t)}` : `task@${t}`);
+  const keyOfCpu = (i: number): string => `cpu${i}`;
+  const addEdge = (from: string, to: string, why: string): void => {
+    if (!edges.some((e) => e.from === from && e.to === to && e.why === why)) edges.push({ from, to, why });
+  };
+
+  // CPUs.
+  const heldBy = new Map<number, Array<{ cpu: number; mode: number }>>();
+  for (let i = 0; i < ncpus; i++) {
+    const c = cpuAddr(i);
+    const d = Math.min(m[c + CPU.held_depth]!, 64);
+    for (let k = 0; k < d; k++) {
+      const e = c + CPU.held + k * HELD_WORDS;
+      const l = m[e]!;
+      if (!heldBy.has(l)) heldBy.set(l, []);
+      heldBy.get(l)!.push({ cpu: i, mode: held_mode(m[e + 1]!) });
+    }
+  }
+  for (let i = 0; i < ncpus; i++) {
+    const c = cpuAddr(i);
+    const cur = m[c + CPU.curr]!;
+    const holds = cpu_held(v, i);
+    if (cur) holds.push(...task_held(v, cur));
+    const node: WaitNode = { key: keyOfCpu(i), kind: 'cpu', cpu: i, task: cur ? task_info(v, cur) : undefined, waiting: '', holds, blocked: false };
+    nodes.set(node.key, node);
+    const addr = m[c + CPU.wait_addr]!;
+    const op = m[c + CPU.wait_op]!;
+    if (m[c + CPU.online] === 0) node.waiting = 'offline';
+    if (!addr) continue;
+    if (op === WAIT_IDLE) { node.waiting = 'idle'; continue; }
+    const lock = m[c + CPU.wait_lock]!;
+    const mode = m[c + CPU.wait_mode]!;
+    node.blocked = true;
+    if (mode === HELD_SPIN && lock) {
+      const cls = lock_class_name(m[lock + SL_CLASS]!);
+      node.waiting = `spinning on ${cls} (${hex(lock)})`;
+      const owner = m[lock + SL_OWNER]! - 1;
+      if (owner >= 0 && owner !== i) addEdge(node.key, keyOfCpu(owner), `spinlock ${cls}`);
+      else if (owner === i) addEdge(node.key, node.key, `spinlock ${cls} (recursive)`);
+    } else if ((mode === HELD_READ || mode === HELD_READ_IRQ || mode === HELD_WRITE) && lock) {
+      const cls = lock_class_name(m[lock + RW_CLASS]!);
+      const what = mode === HELD_WRITE ? 'write_lock' : mode === HELD_READ_IRQ ? 'read_lock (in irq)' : 'read_lock';
+      node.waiting = `spinning in ${what} on ${cls} (${hex(lock)})`;
+      if (addr === lock + RW_WAIT_OWNER) {
+        // Queued on the rwlock's wait_lock: waits for whoever holds it (spinning on cnts).
+        let found = false;
+        for (let j = 0; j < ncpus; j++) {
+          const cj = cpuAddr(j);
+          if (j !== i && m[cj + CPU.wait_lock] === lock && m[cj + CPU.wait_addr] === lock + RW_CNTS && m[cj + CPU.wait_mode] !== HELD_READ_IRQ) {
+            addEdge(node.key, keyOfCpu(j), `${cls}.wait_lock (queued behind ${m[cj + CPU.wait_mode] === HELD_WRITE ? 'a waiting writer' : 'a reader'})`);
+            found = true;
+          }
+        }
+        if (!found) {
+          for (let j = 0; j < ncpus; j++) {
+            const cj = cpuAddr(j);
+            if (j !== i && m[cj + CPU.wait_lock] === lock && m[cj + CPU.wait_addr] === lock + RW_WAIT_OWNER && m[cj + CPU.wait_arg]! < m[c + CPU.wait_arg]!) {
+              addEdge(node.key, keyOfCpu(j), `${cls}.wait_lock (earlier ticket)`);
+            }
+          }
+        }
+      } else if (mode === HELD_WRITE) {
+        for (const h of heldBy.get(lock) ?? []) if (h.cpu !== i || h.mode !== HELD_WRITE) addEdge(node.key, keyOfCpu(h.cpu), `rwlock ${cls} (held for read)`);
+        const w = m[lock + RW_WRITER]! - 1;
+        if (w >= 0 && w !== i) addEdge(node.key, keyOfCpu(w), `rwlock ${cls} (held for write)`);
+      } else {
+        const w = m[lock + RW_WRITER]! - 1;
+        if (w >= 0) addEdge(node.key, keyOfCpu(w), `rwlock ${cls} (held for write)`);
+        else if ((m[lock + RW_CNTS]! & QW_LOCKED) !== 0) {
+          // The writer byte is set but RW_WRITER not yet: the writer is between the two stores.
+          for (const h of heldBy.get(lock) ?? []) if (h.mode === HELD_WRITE) addEdge(node.key, keyOfCpu(h.cpu), `rwlock ${cls} (held for write)`);
+        }
+      }
+    } else if (lock && addr === lock + TASK.on_cpu) {
+      const on = m[lock + TASK.on_cpu]! - 1;
+      node.waiting = `waiting for task ${m[lock + TASK.id]} to leave CPU ${on}`;
+      if (on >= 0 && on !== i) addEdge(node.key, keyOfCpu(on), 'p->on_cpu');
+    } else {
+      node.waiting = `spinning on word ${hex(addr)}`;
+    }
+  }
+
+  // Tasks.
+  const tasks = live_tasks(v);
+  const gpStarted = m[v.kg + G.rcu + RCU_GP_STARTED]!;
+  const gpDone = m[v.kg + G.rcu + RCU_GP_SEQ]!;
+  for (const t of tasks) {
+    if (runningOn.has(t)) continue;
+    const st = m[t + TASK.state]!;
+    const es = m[t + TASK.exit_state]!;
+    const info = task_info(v, t);
+    const node: WaitNode = { key: keyOfTask(t), kind: 'task', task: info, waiting: '', holds: task_held(v, t), blocked: false };
+    nodes.set(node.key, node);
+    if (es === EXIT_ZOMBIE) {
+      node.waiting = 'zombie, waiting to be reaped';
+      const p = m[t + TASK.parent]!;
+      if (p) addEdge(node.key, keyOfTask(p), 'reap (wait4 by the parent)');
+      continue;
+    }
+    if (st === 0 || st === TASK_DEAD) {
+      node.waiting = st === 0 ? (m[t + TASK.on_rq] ? 'runnable (on a runqueue)' : 'runnable') : 'dead';
+      continue;
+    }
+    node.blocked = true;
+    const wchan = m[t + TASK.wait_chan]!;
+    const obj = m[t + TASK.wait_obj]!;
+    const arg = m[t + TASK.wq_arg]!;
+    node.waiting = `sleeping in ${info.wchan}`;
+    switch (wchan) {
+      case WCHAN_MUTEX: {
+        const owner = m[obj + MX_OWNER]!;
+        const cls = lock_class_name(m[obj + MX_CLASS]!);
+        node.waiting = `sleeping in mutex_lock on ${cls} (${hex(obj)})`;
+        if (owner && owner !== t) addEdge(node.key, keyOfTask(owner), `mutex ${cls}`);
+        else if (owner === t) addEdge(node.key, node.key, `mutex ${cls} (recursive)`);
+        break;
+      }
+      case WCHAN_RCU_GP: {
+        node.waiting = `sleeping in synchronize_rcu for grace period ${arg} (completed ${gpDone})`;
+        if (gpDone < arg) {
+          for (let i = 0; i < ncpus; i++) {
+            const c = cpuAddr(i);
+            if (m[c + CPU.online] !== 1 || m[c + CPU.idle] === 1) continue;
+            if (m[c + CPU.rcu_qs_gp]! < gpStarted) {
+              const rd = m[c + CPU.rcu_nesting]! > 0 ? ' (in an RCU read-side section)' : '';
+              addEdge(node.key, keyOfCpu(i), `rcu grace period ${gpStarted}: no quiescent state yet${rd}`);
+            }
+          }
+        }
+        break;
+      }
+      case WCHAN_SRCU_GP: {
+        const ssp = v.kg + G.srcu_exit;
+        if (arg < 0) {
+          const owner = m[ssp + SRCU_GP_OWNER]!;
+          node.waiting = 'sleeping in synchronize_srcu for the running SRCU grace period';
+          if (owner && owner !== t) addEdge(node.key, keyOfTask(owner), 'srcu grace period owner (tasks_rcu_exit_srcu)');
+        } else {
+          const idx = arg === -1 ? m[ssp + SRCU_GP_WAIT_IDX]! : arg;
+          node.waiting = `sleeping in synchronize_srcu(tasks_rcu_exit_srcu) draining readers of index ${idx}`;
+          for (const u of tasks) {
+            if (u !== t && m[u + TASK.srcu_idx] === idx + 1) addEdge(node.key, keyOfTask(u), `srcu read side (tasks_rcu_exit_srcu idx ${idx})`);
+          }
+        }
+        break;
+      }
+      case WCHAN_RCU_TASKS: {
+        node.waiting = 'sleeping in synchronize_rcu_tasks';
+        if (obj && tasks.includes(obj) && obj !== t) addEdge(node.key, keyOfTask(obj), 'rcu-tasks holdout');
+        break;
+      }
+      case WCHAN_WAIT4: {
+        node.waiting = 'sleeping in do_wait (wait4) for a child';
+        for (let ch = m[t + TASK.children]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.sibling_next]!, n++) {
+          const ces = m[ch + TASK.exit_state]!;
+          if (ces === 0) addEdge(node.key, keyOfTask(ch), 'child (wait4)');
+        }
+        for (let ch = m[t + TASK.ptraced]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.ptrace_next]!, n++) {
+          if (m[ch + TASK.exit_state] === 0) addEdge(node.key, keyOfTask(ch), 'tracee (wait4)');
+        }
+        break;
+      }
+      case WCHAN_ZAP_PIDS: {
+        const ns = obj;
+        const lvl = ns ? m[ns + PIDNS.level]! : 0;
+        node.waiting = `sleeping in zap_pid_ns_processes (pid_allocated ${ns ? m[ns + PIDNS.pid_allocated]! & 0x7fffffff : '?'})`;
+        for (const u of tasks) {
+          if (u === t) continue;
+          const pid = m[u + TASK.pid]!;
+          if (!pid || m[pid + PID.level]! < lvl) continue;
+          if (m[pid + PID.SIZE + lvl * UPID_WORDS + UPID_NS] === ns) addEdge(node.key, keyOfTask(u), 'pid still in the namespace');
+        }
+        break;
+      }
+      case WCHAN_PAUSE:
+        node.waiting = 'sleeping in pause (waits for a signal)';
+        node.blocked = false;
+        break;
+      case WCHAN_WAITQ:
+        node.waiting = `sleeping in wait_event on ${hex(obj)}`;
+        break;
+      case WCHAN_VFORK:
+        node.waiting = 'sleeping in wait_for_vfork_done';
+        if (obj && tasks.includes(obj)) addEdge(node.key, keyOfTask(obj), 'vfork child');
+        break;
+      default:
+        break;
+    }
+  }
+  void HELD_MUTEX;
+  const cycles = find_cycles([...nodes.keys()], edges);
+  const blocked = [...nodes.values()].filter((n) => n.blocked).map((n) => n.key);
+  return { nodes: [...nodes.values()], edges, cycles, blocked, rcu: { completed: gpDone, started: gpStarted } };
+}
+
+/** Elementary cycles, one per strongly connected component (Tarjan), plus self-loops. */
+export function find_cycles(keys: string[], edges: WaitEdge[]): string[][] {
+  const adj = new Map<string, string[]>();
+  for (const k of keys) adj.set(k, []);
+  for (const e of edges) {
+    if (!adj.has(e.from)) adj.set(e.from, []);
+    if (!adj.has(e.to)) adj.set(e.to, []);
+    adj.get(e.from)!.push(e.to);
+  }
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const sccs: string[][] = [];
+  const strong = (v0: string): void => {
+    // Iterative Tarjan (graphs can be thousands of tasks deep).
+    const work: Array<{ v: string; i: number }> = [{ v: v0, i: 0 }];
+    idx.set(v0, index); low.set(v0, index); index++; stack.push(v0); onStack.add(v0);
+    while (work.length) {
+      const fr = work[work.length - 1]!;
+      const succ = adj.get(fr.v)!;
+      if (fr.i < succ.length) {
+        const w = succ[fr.i++]!;
+        if (!idx.has(w)) {
+          idx.set(w, index); low.set(w, index); index++; stack.push(w); onStack.add(w);
+          work.push({ v: w, i: 0 });
+        } else if (onStack.has(w)) low.set(fr.v, Math.min(low.get(fr.v)!, idx.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) { const p = work[work.length - 1]!.v; low.set(p, Math.min(low.get(p)!, low.get(fr.v)!)); }
+      if (low.get(fr.v) === idx.get(fr.v)) {
+        const comp: string[] = [];
+        for (;;) { const w = stack.pop()!; onStack.delete(w); comp.push(w); if (w === fr.v) break; }
+        sccs.push(comp);
+      }
+    }
+  };
+  for (const k of adj.keys()) if (!idx.has(k)) strong(k);
+  const out: string[][] = [];
+  for (const comp of sccs) {
+    if (comp.length === 1) {
+      const k = comp[0]!;
+      if (adj.get(k)!.includes(k)) out.push([k]);
+      continue;
+    }
+    // One elementary cycle through the component: BFS back to the start inside the component.
+    const inC = new Set(comp);
+    const start = [...comp].sort()[0]!;
+    const prev = new Map<string, string>();
+    const q = [start];
+    let closing: string | undefined;
+    while (q.length && !closing) {
+      const a = q.shift()!;
+      for (const b of adj.get(a)!) {
+        if (!inC.has(b)) continue;
+        if (b === start) { closing = a; break; }
+        if (!prev.has(b)) { prev.set(b, a); q.push(b); }
+      }
+    }
+    if (!closing) continue;
+    const cyc: string[] = [];
+    for (let x: string | undefined = closing; x && x !== start; x = prev.get(x)) cyc.push(x);
+    cyc.push(start);
+    out.push(cyc.reverse());
+  }
+  return out;
+}

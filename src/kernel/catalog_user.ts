@@ -1,0 +1,31 @@
+/**
+ * What the catalog's user programs observe (the checks a test program makes through /proc or
+ * setns+fork after the fact), as system calls so the observation happens at a point of the
+ * schedule and lands in the violation log. No kernel path calls these.
+ */
+import { NSPROXY, PIDNS, TASK } from '../mm/layout.js';
+import { mem } from '../mm/memory.js';
+import { record_violation, V_INVARIANT } from '../locking/violations.js';
+import { current } from '../sched/core.js';
+import { register_syscall } from './entry.js';
+import { SYS_PIDNS_ASSERT_EMPTY } from './syscalls.js';
+import { PIDNS_ADDING } from './pid.js';
+
+/** V_INVARIANT code: a pid namespace's init was reaped while pids of the namespace still existed. */
+export const INV_PIDNS_INIT_NOT_LAST = 0x6e01;
+
+/**
+ * After waitpid() returned the init of the namespace the caller created (its pid_ns_for_children),
+ * that namespace must be empty: "when the init process of a pid namespace is reaped all of the
+ * processes in the pid namespace are gone" (kernel/pid_namespace.c). Returns the pids left.
+ */
+export function pidns_assert_empty(): number {
+  const np = mem[current + TASK.nsproxy]!;
+  const ns = np ? mem[np + NSPROXY.pid_ns_for_children]! : 0;
+  if (!ns) return 0;
+  const left = Atomics.load(mem, ns + PIDNS.pid_allocated) & ~PIDNS_ADDING;
+  if (left !== 0) record_violation(V_INVARIANT, INV_PIDNS_INIT_NOT_LAST, ns, left);
+  return left;
+}
+
+register_syscall(SYS_PIDNS_ASSERT_EMPTY, 'pidns_assert_empty', () => pidns_assert_empty());

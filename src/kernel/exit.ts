@@ -1,0 +1,714 @@
+/**
+ * Process exit and wait (kernel/exit.c): do_exit, exit_notify with forget_original_parent ->
+ * find_child_reaper (zap_pid_ns_processes) -> find_new_reaper -> reparenting, do_notify_parent,
+ * release_task, the delayed task free, do_group_exit, and do_wait / kernel_wait4.
+ *
+ * do_exit is restartable: its phase is TASK.exit_phase (EXP_*), its one local (group_dead) is in
+ * TASK.exit_flags, and exit_notify's local "dead" list (tasks to release_task once tasklist_lock is
+ * dropped) is TASK.exit_dead, linked through dead_next. The only sleep is inside
+ * zap_pid_ns_processes (K1), entered from find_child_reaper with tasklist_lock dropped: the restarted
+ * call goes straight back into zap (EXP_ZAP) and then retakes the lock, exactly where the kernel's
+ * find_child_reaper continues after zap returns.
+ *
+ * do_wait is naturally restartable: each call queues the caller on signal->wait_chldexit (if it
+ * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
+ * returns, or returns SLEEP; a wake-up re-runs the scan.
+ */
+import { G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
+import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
+import { kmem_cache_free } from '../mm/slab.js';
+import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
+import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
+import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
+import { exit_tasks_rcu_finish, exit_tasks_rcu_start, exit_tasks_rcu_stop } from '../rcu/tasks.js';
+import { sched_hook } from '../sched/hook.js';
+import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_WAIT4 } from '../sched/core.js';
+import { finish_wait, prepare_to_wait } from '../sched/wait.js';
+import { EXITED, register_syscall } from './entry.js';
+import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PTRACE_DEAD_LIST } from './bugs.js';
+import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
+import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './syscalls.js';
+import { free_pid, find_vpid, put_pid } from './pid.js';
+import { set_pidns_process_ops, sys_reboot, task_active_pid_ns, zap_pid_ns_processes } from './pid_namespace.js';
+import { put_user_ns } from './user_namespace.js';
+import { exit_task_namespaces } from './nsproxy.js';
+import { exit_files } from './nsfs.js';
+import { __ptrace_unlink, exit_ptrace } from './ptrace.js';
+import {
+  __fatal_signal_pending, __send_signal_locked, group_send_sig_info, send_sig, SEND_SIG_PRIV, set_do_group_exit,
+  signal_pending, zap_other_threads,
+} from './signal.js';
+import {
+  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, delay_group_leader,
+  EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, PF_EXITING, pid_nr_ns_fast, PIDTYPE_MAX,
+  PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, same_thread_group, SIGCHLD, SIGNAL_GROUP_EXIT,
+  tasks_del, thread_group_empty, thread_group_leader, thread_ring_del, valid_signal, WCONTINUED, WEXITED, WNOHANG,
+  WUNTRACED,
+} from './sched_task.js';
+
+/** do_exit restart phases (TASK.exit_phase). */
+export const EXP_NONE = 0;
+/** Past the first half of do_exit; exit_notify runs (again) from its start. */
+export const EXP_NOTIFY = 1;
+/** Inside find_child_reaper's zap_pid_ns_processes, tasklist_lock dropped. */
+export const EXP_ZAP = 2;
+/** exit_notify done; a dead task never runs again, the phase stays set. */
+export const EXP_DEAD = 3;
+/** TASK.exit_flags bits. */
+export const EXF_GROUP_DEAD = 1;
+
+/** rcu_head callback id of delayed_put_task_struct (unique: torture 1, pid.ts 20/21). */
+export const RCB_DELAYED_PUT_TASK = 30;
+
+/** Scheduling-hook sites (race windows) of the exit and wait paths. */
+export const SITE_EXIT_NOTIFY = 220;
+export const SITE_EXIT_REPARENT = 221;
+export const SITE_WAIT_SCAN = 222;
+export const SITE_RELEASE = 223;
+export const SITE_WAIT_REAP = 224;
+export const SITE_EXIT_START = 225;
+
+/** A kernel panic: the machine can not go on (the CPU worker that throws ends the run). */
+export class KernelPanic extends Error {
+  constructor(msg: string) {
+    super(`Kernel panic - not syncing: ${msg}`);
+  }
+}
+
+// ---- task references ------------------------------------------------------------------------------
+
+/** get_task_struct. */
+export function get_task_struct(t: number): number {
+  Atomics.add(mem, t + TASK.usage, 1);
+  return t;
+}
+
+/**
+ * put_task_struct_rcu_user (kernel/exit.c): TASK.usage stands for task->rcu_users (2 at fork:
+ * one dropped by release_task, one by finish_task_switch after the last switch away from the dead
+ * task). The last one frees the task after a grace period (delayed_put_task_struct).
+ */
+export function put_task_struct_rcu_user(t: number): void {
+  const old = Atomics.sub(mem, t + TASK.usage, 1);
+  if (old === 1) call_rcu(t + TASK.rcu, RCB_DELAYED_PUT_TASK, t);
+}
+
+/** put_signal_struct + __cleanup_sighand (one record in the model). */
+export function put_signal_struct(s: number): void {
+  if (Atomics.sub(mem, s + SIG.count, 1) === 1) kmem_cache_free(SLAB_SIGNAL, s, SIG.poison);
+}
+
+/**
+ * free_task / __put_task_struct (kernel/fork.c): drop what the task record still references (its
+ * process-group pid, its cred's user namespace, its signal_struct) and free it.
+ */
+export function free_task(t: number): void {
+  const pg = mem[t + TASK.pgrp]!;
+  if (pg) {
+    mem[t + TASK.pgrp] = 0;
+    put_pid(pg);
+  }
+  const uns = mem[t + TASK.cred_user_ns]!;
+  if (uns) {
+    mem[t + TASK.cred_user_ns] = 0;
+    if (uns !== mem[kg + G.init_user_ns]) put_user_ns(uns);
+  }
+  const s = mem[t + TASK.signal]!;
+  if (s) {
+    mem[t + TASK.signal] = 0;
+    put_signal_struct(s);
+  }
+  kmem_cache_free(SLAB_TASK, t, TASK.poison);
+}
+
+/** delayed_put_task_struct (kernel/exit.c): the call_rcu callback. */
+function delayed_put_task_struct(t: number): void {
+  free_task(t);
+}
+register_rcu_callback(RCB_DELAYED_PUT_TASK, delayed_put_task_struct);
+
+/**
+ * finish_task_switch for a task that finished do_exit (kernel/sched/core.c): the scheduler's
+ * reference goes (installed as the CPU's process_task_dead hook in kernel/index.ts).
+ */
+export function process_task_dead(t: number): void {
+  if (mem[t + TASK.rcu_tasks_holdout] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
+  put_task_struct_rcu_user(t);
+}
+
+// ---- do_notify_parent (kernel/signal.c) -----------------------------------------------------------
+
+/**
+ * do_notify_parent (kernel/signal.c): tell tsk's parent (the tracer while traced) that tsk died:
+ * the exit signal (SIGCHLD's default action is "ignore", so only other exit signals are queued),
+ * and a wake-up of its do_wait sleepers. Returns true when the parent does not care (SIGCHLD
+ * SIG_IGN) and tsk must be reaped now (autoreap). Caller holds tasklist_lock for write.
+ */
+export function do_notify_parent(tsk: number, sig: number): boolean {
+  const parent = mem[tsk + TASK.parent]!;
+  if (!parent) return true; // a sub-thread of the global init: swapper never waits
+  const psig = mem[parent + TASK.sighand]!;
+  if (!psig) return true;
+  spin_lock(psig + SIG.siglock);
+  let autoreap = false;
+  if (mem[tsk + TASK.ptrace] === 0 && sig === SIGCHLD && mem[psig + SIG.sigchld_ign] !== 0) {
+    // We are exiting and our parent doesn't care.
+    autoreap = true;
+    sig = 0;
+  }
+  if (sig > 0 && sig !== SIGCHLD && valid_signal(sig)) __send_signal_locked(sig, parent, PIDTYPE_TGID, false);
+  __wake_up_parent(parent);
+  spin_unlock(psig + SIG.siglock);
+  return autoreap;
+}
+
+// ---- release_task ---------------------------------------------------------------------------------
+
+/**
+ * __exit_signal + __unhash_process (kernel/exit.c): under tasklist_lock (write) and the siglock,
+ * take p off every list and detach its pids (PIDTYPE_PID; TGID, the task list and the sibling
+ * list when the group dies with it: the leader is always released last). Returns the struct pid
+ * that no task uses any more (free_pid runs after tasklist_lock is dropped), or 0.
+ */
+function __exit_signal(p: number): number {
+  const s = mem[p + TASK.signal]!;
+  const sh = mem[p + TASK.sighand]!;
+  const group_dead = thread_group_leader(p);
+  spin_lock(sh + SIG.siglock);
+  mem[s + SIG.nr_threads] = mem[s + SIG.nr_threads]! - 1;
+  Atomics.sub(mem, kg + G.nr_threads, 1);
+  const pid = mem[p + TASK.pid]!;
+  Atomics.store(mem, pid + PID.task_pid, 0); // detach_pid(p, PIDTYPE_PID)
+  mem[p + TASK.pid] = 0;
+  if (group_dead) {
+    const tg = mem[p + TASK.tgid_pid]!;
+    if (tg) Atomics.store(mem, tg + PID.task_tgid, 0); // detach_pid(p, PIDTYPE_TGID)
+    tasks_del(p);
+    const rp = mem[p + TASK.real_parent]!;
+    if (rp) children_del(rp, p);
+    mem[s + SIG.shared_pending] = 0; // flush_sigqueue(&p->signal->shared_pending)
+  }
+  mem[p + TASK.tgid_pid] = 0;
+  thread_ring_del(p);
+  mem[p + TASK.sighand] = 0; // lock_task_sighand(p) fails from now on
+  spin_unlock(sh + SIG.siglock);
+  return mem[pid + PID.task_pid] === 0 && mem[pid + PID.task_tgid] === 0 ? pid : 0;
+}
+
+/**
+ * release_task (kernel/exit.c): unhash p, notify the parent of a zombie leader whose last thread
+ * this was (and release the leader too when the parent does not care), free the pid outside
+ * tasklist_lock, drop the reaper's task reference.
+ */
+export function release_task(p: number): void {
+  const tl = kg + G.tasklist_lock;
+  for (;;) {
+    write_lock_irq(tl, SITE_RELEASE);
+    if (mem[p + TASK.ptrace] !== 0) __ptrace_unlink(p); // ptrace_release_task
+    const pid = __exit_signal(p);
+    // If we are the last non-leader member of the thread group, and the leader is zombie, then
+    // notify the group leader's parent process (if it wants notification).
+    let zap_leader = false;
+    const leader = mem[p + TASK.group_leader]!;
+    if (leader !== p && thread_group_empty(leader) && mem[leader + TASK.exit_state] === EXIT_ZOMBIE) {
+      zap_leader = do_notify_parent(leader, mem[leader + TASK.exit_signal]!);
+      if (zap_leader) mem[leader + TASK.exit_state] = EXIT_DEAD;
+    }
+    write_unlock_irq(tl);
+    if (pid) free_pid(pid);
+    mem[p + TASK.pending] = 0; // flush_sigqueue(&p->pending): nobody can signal p any more
+    put_task_struct_rcu_user(p);
+    if (!zap_leader) return;
+    p = leader;
+  }
+}
+
+/** Release every task on tsk's dead list (exit_notify's `dead`, released without tasklist_lock). */
+function release_dead_list(tsk: number): void {
+  for (;;) {
+    const p = mem[tsk + TASK.exit_dead]!;
+    if (!p) return;
+    mem[tsk + TASK.exit_dead] = mem[p + TASK.dead_next]!;
+    mem[p + TASK.dead_next] = 0;
+    release_task(p);
+  }
+}
+
+function dead_list_add(tsk: number, p: number): void {
+  mem[p + TASK.dead_next] = mem[tsk + TASK.exit_dead]!;
+  mem[tsk + TASK.exit_dead] = p;
+}
+
+// ---- exit_notify ----------------------------------------------------------------------------------
+
+/**
+ * find_new_reaper (kernel/exit.c): a live thread of father's group; else the nearest
+ * PR_SET_CHILD_SUBREAPER ancestor in the same pid namespace level (a live thread of it); else the
+ * namespace's child reaper.
+ */
+function find_new_reaper(father: number, child_reaper: number): number {
+  let thread = find_alive_thread(father);
+  if (thread) return thread;
+  if (mem[mem[father + TASK.signal]! + SIG.has_child_subreaper] !== 0) {
+    const fpid = mem[father + TASK.pid]!;
+    const ns_level = fpid ? mem[fpid + PID.level]! : 0;
+    const top = init_task();
+    for (let reaper = mem[father + TASK.real_parent]!; reaper !== 0; reaper = mem[reaper + TASK.real_parent]!) {
+      const rpid = mem[reaper + TASK.pid]!;
+      if (!rpid || mem[rpid + PID.level] !== ns_level) break;
+      if (reaper === top) break; // the kernel stops at init_task (swapper), the model's top is init
+      if (mem[mem[reaper + TASK.signal]! + SIG.is_child_subreaper] === 0) continue;
+      thread = find_alive_thread(reaper);
+      if (thread) return thread;
+    }
+  }
+  return child_reaper;
+}
+
+/**
+ * reparent_leader (kernel/exit.c): a zombie child that is not traced is announced to its new
+ * parent; if that one ignores SIGCHLD it goes on the dead list.
+ */
+function reparent_leader(father: number, p: number): void {
+  if (mem[p + TASK.exit_state] === EXIT_DEAD) return;
+  // We don't want people slaying init.
+  mem[p + TASK.exit_signal] = SIGCHLD;
+  // If it has exited notify the new parent about this child's death.
+  if (mem[p + TASK.ptrace] === 0 && mem[p + TASK.exit_state] === EXIT_ZOMBIE && thread_group_empty(p)) {
+    if (do_notify_parent(p, SIGCHLD)) {
+      mem[p + TASK.exit_state] = EXIT_DEAD;
+      dead_list_add(father, p);
+    }
+  }
+}
+
+/** The reparenting loop of forget_original_parent: every child (and its threads) to reaper. */
+function reparent_children(father: number, reaper: number): void {
+  const threaded = same_thread_group(reaper, father);
+  for (let p = mem[father + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
+    let t = p;
+    do {
+      mem[t + TASK.real_parent] = reaper;
+      if (mem[t + TASK.ptrace] === 0) mem[t + TASK.parent] = reaper;
+      t = mem[t + TASK.thread_next]!;
+    } while (t !== p && t !== 0);
+    // If this is a threaded reparent there is no need to notify anyone anything has happened.
+    if (!threaded) reparent_leader(father, p);
+  }
+  if (reaper !== father) children_splice_tail(father, reaper);
+}
+
+/**
+ * exit_notify (kernel/exit.c) with forget_original_parent and find_child_reaper inlined, so that
+ * the zap sleep can be resumed: returns 0, or SLEEP from inside zap_pid_ns_processes (tasklist_lock
+ * is not held then; TASK.exit_phase = EXP_ZAP). BUG_PTRACE_DEAD_LIST keeps the dead tracees on the
+ * list across zap (released only at the end, as before the fix); BUG_PLANT_REPARENT_NO_LOCK
+ * reparents without tasklist_lock.
+ */
+function exit_notify(tsk: number): number {
+  const tl = kg + G.tasklist_lock;
+  const bugs = mem[kg + G.bug_switches]!;
+  let reaper: number;
+  if (mem[tsk + TASK.exit_phase] === EXP_ZAP) {
+    // Resumed inside find_child_reaper: the namespace init is zapping its namespace.
+    if (zap_pid_ns_processes(task_active_pid_ns(tsk)) === SLEEP) return SLEEP;
+    write_lock_irq(tl, SITE_EXIT_NOTIFY);
+    mem[tsk + TASK.exit_phase] = EXP_NOTIFY;
+    reaper = tsk;
+  } else {
+    mem[tsk + TASK.exit_dead] = 0;
+    write_lock_irq(tl, SITE_EXIT_NOTIFY);
+    // forget_original_parent
+    if (mem[tsk + TASK.ptraced] !== 0) exit_ptrace(tsk);
+    // find_child_reaper: "Can drop and reacquire tasklist_lock"
+    const pid_ns = task_active_pid_ns(tsk);
+    reaper = mem[pid_ns + PIDNS.child_reaper]!;
+    if (reaper === tsk) {
+      const alive = find_alive_thread(tsk);
+      if (alive) {
+        mem[pid_ns + PIDNS.child_reaper] = alive;
+        reaper = alive;
+      } else {
+        write_unlock_irq(tl);
+        // Release the dead tracees first: their pids count in pid_allocated (8fb335e07837).
+        if ((bugs & BUG_PTRACE_DEAD_LIST) === 0) release_dead_list(tsk);
+        mem[tsk + TASK.exit_phase] = EXP_ZAP;
+        if (zap_pid_ns_processes(pid_ns) === SLEEP) return SLEEP;
+        write_lock_irq(tl, SITE_EXIT_NOTIFY);
+        mem[tsk + TASK.exit_phase] = EXP_NOTIFY;
+        reaper = tsk;
+      }
+    }
+  }
+  if (mem[tsk + TASK.children] !== 0) {
+    reaper = find_new_reaper(tsk, reaper);
+    if ((bugs & BUG_PLANT_REPARENT_NO_LOCK) !== 0) {
+      // Planted bug: the children lists change with nobody excluded.
+      write_unlock_irq(tl);
+      sched_hook(SITE_EXIT_REPARENT);
+      reparent_children(tsk, reaper);
+      sched_hook(SITE_EXIT_REPARENT);
+      write_lock_irq(tl, SITE_EXIT_NOTIFY);
+    } else {
+      reparent_children(tsk, reaper);
+    }
+  }
+  // kill_orphaned_pgrp: the model has no job control (no stopped process groups).
+  mem[tsk + TASK.exit_state] = EXIT_ZOMBIE;
+  let autoreap: boolean;
+  if (mem[tsk + TASK.ptrace] !== 0) {
+    const sig = thread_group_leader(tsk) && thread_group_empty(tsk) && !ptrace_reparented(tsk) ? mem[tsk + TASK.exit_signal]! : SIGCHLD;
+    autoreap = do_notify_parent(tsk, sig);
+  } else if (thread_group_leader(tsk)) {
+    autoreap = thread_group_empty(tsk) && do_notify_parent(tsk, mem[tsk + TASK.exit_signal]!);
+  } else {
+    autoreap = true; // untraced sub-thread
+  }
+  if (autoreap) {
+    mem[tsk + TASK.exit_state] = EXIT_DEAD;
+    dead_list_add(tsk, tsk);
+  }
+  write_unlock_irq(tl);
+  release_dead_list(tsk);
+  return 0;
+}
+
+// ---- do_exit --------------------------------------------------------------------------------------
+
+/**
+ * synchronize_group_exit (kernel/exit.c): the last thread to start exiting marks the group as
+ * exiting with its code (later signals are dropped, prepare_signal).
+ */
+function synchronize_group_exit(tsk: number, code: number): void {
+  const s = mem[tsk + TASK.signal]!;
+  spin_lock_irq(s + SIG.siglock);
+  const q = mem[s + SIG.quick_threads]! - 1;
+  mem[s + SIG.quick_threads] = q;
+  if (q === 0 && (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) === 0) {
+    mem[s + SIG.flags] = SIGNAL_GROUP_EXIT;
+    mem[s + SIG.group_exit_code] = code;
+  }
+  spin_unlock_irq(s + SIG.siglock);
+}
+
+/**
+ * exit_signals (kernel/signal.c): PF_EXITING, so group-wide signals stop choosing this thread
+ * (under siglock unless the task is alone or the group is exiting anyway).
+ */
+function exit_signals(tsk: number): void {
+  const s = mem[tsk + TASK.signal]!;
+  if (thread_group_empty(tsk) || (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+    mem[tsk + TASK.flags] = mem[tsk + TASK.flags]! | PF_EXITING;
+    return;
+  }
+  spin_lock_irq(s + SIG.siglock);
+  mem[tsk + TASK.flags] = mem[tsk + TASK.flags]! | PF_EXITING;
+  spin_unlock_irq(s + SIG.siglock);
+}
+
+/**
+ * do_exit (kernel/exit.c). Returns EXITED when the task is dead (it never runs again; the CPU
+ * calls process_task_dead), or SLEEP while zap_pid_ns_processes waits (call again: any argument,
+ * the code was saved in TASK.exit_code).
+ */
+export function do_exit(code: number): number {
+  const tsk = current;
+  let phase = mem[tsk + TASK.exit_phase]!;
+  if (phase === EXP_NONE) {
+    sched_hook(SITE_EXIT_START);
+    synchronize_group_exit(tsk, code);
+    exit_signals(tsk); // sets PF_EXITING
+    const s = mem[tsk + TASK.signal]!;
+    const group_dead = Atomics.sub(mem, s + SIG.live, 1) === 1;
+    if (group_dead && same_thread_group(tsk, init_task())) {
+      const gc = mem[s + SIG.group_exit_code]! || code;
+      throw new KernelPanic(`Attempted to kill init! exitcode=0x${(gc >>> 0).toString(16).padStart(8, '0')}`);
+    }
+    mem[tsk + TASK.exit_flags] = group_dead ? EXF_GROUP_DEAD : 0;
+    mem[tsk + TASK.exit_code] = code;
+    exit_files(tsk);
+    exit_task_namespaces(tsk);
+    exit_tasks_rcu_start();
+    phase = EXP_NOTIFY;
+    mem[tsk + TASK.exit_phase] = phase;
+  }
+  if (phase === EXP_NOTIFY || phase === EXP_ZAP) {
+    if (exit_notify(tsk) === SLEEP) return SLEEP;
+    mem[tsk + TASK.exit_phase] = EXP_DEAD;
+  }
+  exit_tasks_rcu_finish();
+  // do_task_dead: the last state; try_to_wake_up never touches a TASK_DEAD task.
+  Atomics.store(mem, tsk + TASK.state, TASK_DEAD);
+  return EXITED;
+}
+
+/**
+ * do_group_exit (kernel/exit.c): take the whole thread group down (SIGNAL_GROUP_EXIT, SIGKILL to
+ * the other threads), then do_exit. A restarted call inside do_exit goes straight back there.
+ */
+export function do_group_exit(exit_code: number): number {
+  const t = current;
+  if (mem[t + TASK.exit_phase] !== EXP_NONE) return do_exit(0);
+  const s = mem[t + TASK.signal]!;
+  if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+    exit_code = mem[s + SIG.group_exit_code]!;
+  } else if (!thread_group_empty(t)) {
+    spin_lock_irq(s + SIG.siglock);
+    if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+      // Another thread got here before we took the lock.
+      exit_code = mem[s + SIG.group_exit_code]!;
+    } else {
+      mem[s + SIG.group_exit_code] = exit_code;
+      mem[s + SIG.flags] = SIGNAL_GROUP_EXIT;
+      zap_other_threads(t);
+    }
+    spin_unlock_irq(s + SIG.siglock);
+  }
+  return do_exit(exit_code);
+}
+
+/** exit(2): only this thread. */
+export function sys_exit(code: number): number {
+  if (mem[current + TASK.exit_phase] !== EXP_NONE) return do_exit(0);
+  return do_exit((code & 0xff) << 8);
+}
+
+/** exit_group(2). */
+export function sys_exit_group(code: number): number {
+  return do_group_exit((code & 0xff) << 8);
+}
+
+// ---- do_wait --------------------------------------------------------------------------------------
+
+// struct wait_opts of the call in progress: one do_wait runs at a time on a CPU (it never yields
+// between its scan and its return), so module state is per CPU and needs no allocation.
+let wo_type = PIDTYPE_MAX;
+let wo_pid = 0;
+let wo_flags = 0;
+let notask_error = 0;
+
+/** eligible_pid / eligible_child (kernel/exit.c). */
+function eligible_child(ptrace: boolean, p: number): boolean {
+  if (wo_type === PIDTYPE_PGID) {
+    const leader = mem[p + TASK.group_leader]!;
+    if (mem[leader + TASK.pgrp] !== wo_pid) return false;
+  } else if (wo_type === PIDTYPE_PID || wo_type === PIDTYPE_TGID) {
+    const pp = wo_type === PIDTYPE_PID ? mem[p + TASK.pid]! : mem[p + TASK.tgid_pid]!;
+    if (pp !== wo_pid) return false;
+  }
+  if (ptrace || (wo_flags & __WALL) !== 0) return true;
+  // Wait for all children (clone and not) if __WALL is set, otherwise wait for clone children
+  // *only* if __WCLONE is set, otherwise wait for non-clone children *only*.
+  if ((mem[p + TASK.exit_signal] !== SIGCHLD) !== ((wo_flags & __WCLONE) !== 0)) return false;
+  return true;
+}
+
+/**
+ * wait_task_zombie (kernel/exit.c): claim the zombie (cmpxchg ZOMBIE -> DEAD, or -> TRACE when a
+ * tracer reaps a child that someone else will reap after it), drop tasklist_lock, record the
+ * status, and release it (or hand it back to its real parent after the tracer saw it).
+ * Returns the pid number (> 0, tasklist_lock dropped), or 0 when someone else got it.
+ */
+function wait_task_zombie(p: number): number {
+  if ((wo_flags & WEXITED) === 0) return 0;
+  const me = current;
+  const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(me));
+  let state = ptrace_reparented(p) && thread_group_leader(p) ? EXIT_TRACE : EXIT_DEAD;
+  if (Atomics.compareExchange(mem, p + TASK.exit_state, EXIT_ZOMBIE, state) !== EXIT_ZOMBIE) return 0;
+  // We own this thread, nobody else can reap it.
+  read_unlock(kg + G.tasklist_lock);
+  sched_hook(SITE_WAIT_REAP);
+  const s = mem[p + TASK.signal]!;
+  mem[me + TASK.last_status] = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
+  if (state === EXIT_TRACE) {
+    const tl = kg + G.tasklist_lock;
+    write_lock_irq(tl, SITE_WAIT_REAP);
+    // We dropped tasklist, ptracer could die and untrace.
+    if (mem[p + TASK.ptrace] !== 0) __ptrace_unlink(p);
+    // If parent wants a zombie, don't release it now.
+    state = EXIT_ZOMBIE;
+    if (do_notify_parent(p, mem[p + TASK.exit_signal]!)) state = EXIT_DEAD;
+    mem[p + TASK.exit_state] = state;
+    write_unlock_irq(tl);
+  }
+  if (state === EXIT_DEAD) release_task(p);
+  return pidnr > 0 ? pidnr : 1;
+}
+
+/** wait_consider_task (kernel/exit.c), for exits only (no stopped/continued states). */
+function wait_consider_task(ptrace: boolean, p: number): number {
+  const exit_state = Atomics.load(mem, p + TASK.exit_state);
+  if (exit_state === EXIT_DEAD) return 0;
+  if (!eligible_child(ptrace, p)) return 0;
+  if (exit_state === EXIT_TRACE) {
+    // ptrace == 0 means we are the natural parent: the tracer will hand the zombie back.
+    if (!ptrace) notask_error = 0;
+    return 0;
+  }
+  if (!ptrace && mem[p + TASK.ptrace] !== 0) {
+    // If it is traced by its real parent's group, just pretend the caller is ptrace_do_wait().
+    if (!ptrace_reparented(p)) ptrace = true;
+  }
+  if (exit_state === EXIT_ZOMBIE) {
+    // We don't reap group leaders with subthreads.
+    if (!delay_group_leader(p)) {
+      // A zombie ptracee is only visible to its ptracer.
+      if (ptrace || mem[p + TASK.ptrace] === 0) return wait_task_zombie(p);
+    }
+    notask_error = 0; // (WEXITED is always set: kernel_wait4 adds it)
+  } else {
+    // @p is alive and it's gonna stop, continue or exit, so there always is something to wait for.
+    notask_error = 0;
+  }
+  return 0;
+}
+
+/** do_wait_thread: tsk's children. */
+function do_wait_thread(tsk: number): number {
+  for (let p = mem[tsk + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
+    const r = wait_consider_task(false, p);
+    if (r) return r;
+  }
+  return 0;
+}
+
+/** ptrace_do_wait: tsk's tracees. */
+function ptrace_do_wait(tsk: number): number {
+  for (let p = mem[tsk + TASK.ptraced]!; p !== 0; p = mem[p + TASK.ptrace_next]!) {
+    const r = wait_consider_task(true, p);
+    if (r) return r;
+  }
+  return 0;
+}
+
+/** is_effectively_child (kernel/exit.c). */
+function is_effectively_child(ptrace: boolean, target: number): boolean {
+  const parent = ptrace ? mem[target + TASK.parent]! : mem[target + TASK.real_parent]!;
+  return current === parent || ((wo_flags & __WNOTHREAD) === 0 && same_thread_group(current, parent));
+}
+
+/** do_wait_pid (kernel/exit.c): waitpid(pid > 0) looks at one task only. */
+function do_wait_pid(): number {
+  let target = Atomics.load(mem, wo_pid + PID.task_tgid);
+  if (target && is_effectively_child(false, target)) {
+    const r = wait_consider_task(false, target);
+    if (r) return r;
+  }
+  target = Atomics.load(mem, wo_pid + PID.task_pid);
+  if (target && mem[target + TASK.ptrace] !== 0 && is_effectively_child(true, target)) {
+    const r = wait_consider_task(true, target);
+    if (r) return r;
+  }
+  return 0;
+}
+
+/**
+ * __do_wait (kernel/exit.c): one scan. Returns a reaped pid (tasklist_lock already dropped by
+ * wait_task_zombie), 0 (WNOHANG, nothing yet), -ECHILD, or -ERESTARTSYS ("sleep and retry").
+ */
+function __do_wait(): number {
+  notask_error = -ECHILD;
+  if (wo_type < PIDTYPE_MAX && (!wo_pid || (wo_type === PIDTYPE_PID && Atomics.load(mem, wo_pid + PID.task_pid) === 0 && Atomics.load(mem, wo_pid + PID.task_tgid) === 0))) {
+    return notask_error;
+  }
+  const tl = kg + G.tasklist_lock;
+  read_lock(tl, SITE_WAIT_SCAN);
+  const me = current;
+  if (wo_type === PIDTYPE_PID) {
+    const r = do_wait_pid();
+    if (r) return r;
+  } else {
+    let tsk = me;
+    do {
+      let r = do_wait_thread(tsk);
+      if (r) return r;
+      if (mem[tsk + TASK.ptraced] !== 0) {
+        r = ptrace_do_wait(tsk);
+        if (r) return r;
+      }
+      if ((wo_flags & __WNOTHREAD) !== 0) break;
+      tsk = mem[tsk + TASK.thread_next]!;
+    } while (tsk !== me && tsk !== 0);
+  }
+  read_unlock(tl);
+  if (notask_error === 0 && (wo_flags & WNOHANG) === 0) return -ERESTARTSYS;
+  return notask_error;
+}
+
+/**
+ * do_wait (kernel/exit.c). A first scan runs without queueing (the common case finds its zombie or
+ * its ECHILD at once); only a scan that would sleep is repeated after queueing on
+ * signal->wait_chldexit in TASK_INTERRUPTIBLE (prepare_to_wait before the scan's read_lock: a
+ * waker that changed a child under tasklist_lock either ran before that scan or finds us queued).
+ */
+function do_wait(): number {
+  const me = current;
+  let r = __do_wait();
+  if (r !== -ERESTARTSYS || signal_pending(me)) return r;
+  const wq = mem[me + TASK.signal]! + SIG.wait_chldexit;
+  const target = wo_type === PIDTYPE_PID && wo_pid ? Atomics.load(mem, wo_pid + PID.task_pid) : 0;
+  prepare_to_wait(wq, TASK_INTERRUPTIBLE, WCHAN_WAIT4, target, wo_type === PIDTYPE_MAX ? -1 : 0);
+  r = __do_wait();
+  if (r !== -ERESTARTSYS || signal_pending(me)) {
+    finish_wait(wq);
+    return r;
+  }
+  return SLEEP;
+}
+
+/**
+ * kernel_wait4 (kernel/exit.c) without the user status pointer: the status word of a reaped child
+ * goes to current's TASK.last_status. `upid`: > 0 that process, 0 the caller's process group,
+ * -1 any child, < -1 process group -upid. Returns the reaped pid, 0 (WNOHANG), -errno or SLEEP.
+ * (Also callable as kernel_wait4(upid, stat_addr, options, ru): the stat/rusage words are ignored.)
+ */
+export function kernel_wait4(upid: number, options: number, options4?: number, _ru?: number): number {
+  if (options4 !== undefined) options = options4;
+  if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) !== 0) return -EINVAL;
+  // -INT_MIN is not defined.
+  if (upid === -0x80000000) return -ESRCH;
+  if (upid === -1) {
+    wo_type = PIDTYPE_MAX;
+    wo_pid = 0;
+  } else {
+    rcu_read_lock();
+    if (upid < 0) {
+      wo_type = PIDTYPE_PGID;
+      wo_pid = find_vpid(-upid);
+    } else if (upid === 0) {
+      wo_type = PIDTYPE_PGID;
+      wo_pid = mem[mem[current + TASK.group_leader]! + TASK.pgrp]!;
+    } else {
+      wo_type = PIDTYPE_PID;
+      wo_pid = find_vpid(upid);
+    }
+    rcu_read_unlock();
+  }
+  wo_flags = options | WEXITED;
+  return do_wait();
+}
+
+/** wait4(2) (kernel/exit.c SYSCALL_DEFINE4(wait4)). */
+export function sys_wait4(upid: number, options: number): number {
+  return kernel_wait4(upid, options);
+}
+
+// ---- wiring ---------------------------------------------------------------------------------------
+
+set_do_group_exit(do_group_exit);
+set_pidns_process_ops({
+  kernel_wait4: (pid, options) => kernel_wait4(pid, options),
+  group_send_sig_info: (sig, task) => group_send_sig_info(sig, SEND_SIG_PRIV, task, PIDTYPE_MAX),
+  __fatal_signal_pending: (task) => __fatal_signal_pending(task),
+  send_sig: (sig, task, priv) => send_sig(sig, task, priv !== 0),
+  do_exit_from_syscall: (code) => do_exit(code),
+  exit_tasks_rcu_stop,
+  exit_tasks_rcu_start,
+});
+
+register_syscall(SYS_EXIT, 'exit', (code) => sys_exit(code));
+register_syscall(SYS_EXIT_GROUP, 'exit_group', (code) => sys_exit_group(code));
+register_syscall(SYS_WAIT4, 'wait4', (pid, options) => sys_wait4(pid, options));
+register_syscall(SYS_REBOOT, 'reboot', (cmd) => sys_reboot(cmd));
+
+void rcu_read_lock; void rcu_read_unlock;

@@ -1,0 +1,283 @@
+/**
+ * Process-lifecycle helpers shared by fork.ts, exit.ts, signal.ts and ptrace.ts: task and signal
+ * constants (include/linux/sched.h, include/linux/sched/signal.h, include/uapi/asm-generic/
+ * signal.h), the task lists (children/sibling, the global task list through init_task, the
+ * thread ring), pid attach/detach (kernel/pid.c attach_pid/detach_pid), task reference counts
+ * (kernel/fork.c __put_task_struct, kernel/exit.c delayed_put_task_struct) and a wake-up of a whole
+ * wait queue that allocates nothing (the fork/exit/wait fast path runs millions of times a second).
+ *
+ * Every list here is guarded by tasklist_lock held for write (the thread ring also by the group's
+ * siglock, so walkers holding either see a consistent ring).
+ */
+import { G, PID, PIDNS, POISON_LIVE, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
+import { kg, mem } from '../mm/memory.js';
+import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { try_to_wake_up, TASK_INTERRUPTIBLE, TASK_NORMAL } from '../sched/core.js';
+
+// ---- task flags and exit states (include/linux/sched.h) ----------------------------------------
+
+export const EXIT_DEAD = 0x0010;
+export const EXIT_ZOMBIE = 0x0020;
+export const EXIT_TRACE = EXIT_ZOMBIE | EXIT_DEAD;
+export const PF_EXITING = 0x00000004;
+export const PF_SIGNALED = 0x00000400;
+export const PF_KTHREAD = 0x00200000;
+/** PT_PTRACED (include/linux/ptrace.h). */
+export const PT_PTRACED = 0x00000001;
+
+// ---- signal_struct flags (include/linux/sched/signal.h) ----------------------------------------
+
+export const SIGNAL_GROUP_EXIT = 0x00000004;
+export const SIGNAL_UNKILLABLE = 0x00000040;
+
+// ---- signals (include/uapi/asm-generic/signal.h, x86-64 numbering) -------------------------------
+
+export const SIGHUP = 1;
+export const SIGINT = 2;
+export const SIGQUIT = 3;
+export const SIGABRT = 6;
+export const SIGKILL = 9;
+export const SIGUSR1 = 10;
+export const SIGSEGV = 11;
+export const SIGUSR2 = 12;
+export const SIGPIPE = 13;
+export const SIGALRM = 14;
+export const SIGTERM = 15;
+export const SIGCHLD = 17;
+export const SIGCONT = 18;
+export const SIGSTOP = 19;
+export const SIGTSTP = 20;
+export const SIGTTIN = 21;
+export const SIGTTOU = 22;
+export const SIGURG = 23;
+export const SIGWINCH = 28;
+export const _NSIG = 64;
+
+/** sigmask(sig) for the signals the pending masks hold (1..31; real-time signals are fatal here). */
+export const sigmask = (sig: number): number => (sig >= 1 && sig <= 31 ? 1 << (sig - 1) : 0);
+/** valid_signal (include/linux/signal.h). */
+export const valid_signal = (sig: number): boolean => sig >= 0 && sig <= _NSIG;
+/** sig_kernel_only: SIGKILL and SIGSTOP. */
+export const sig_kernel_only = (sig: number): boolean => sig === SIGKILL || sig === SIGSTOP;
+const IGNORE_MASK = sigmask(SIGCHLD) | sigmask(SIGCONT) | sigmask(SIGURG) | sigmask(SIGWINCH);
+const STOP_MASK = sigmask(SIGSTOP) | sigmask(SIGTSTP) | sigmask(SIGTTIN) | sigmask(SIGTTOU);
+/** sig_kernel_ignore: default action "ignore". */
+export const sig_kernel_ignore = (sig: number): boolean => (sigmask(sig) & IGNORE_MASK) !== 0;
+/** sig_kernel_stop: default action "stop" (job control is not modelled: see signal.ts). */
+export const sig_kernel_stop = (sig: number): boolean => (sigmask(sig) & STOP_MASK) !== 0;
+
+// ---- clone flags (include/uapi/linux/sched.h) ---------------------------------------------------
+
+export const CSIGNAL = 0x000000ff;
+export const CLONE_NEWTIME = 0x00000080;
+export const CLONE_VM = 0x00000100;
+export const CLONE_FS = 0x00000200;
+export const CLONE_FILES = 0x00000400;
+export const CLONE_SIGHAND = 0x00000800;
+export const CLONE_PIDFD = 0x00001000;
+export const CLONE_PTRACE = 0x00002000;
+export const CLONE_VFORK = 0x00004000;
+export const CLONE_PARENT = 0x00008000;
+export const CLONE_THREAD = 0x00010000;
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_SYSVSEM = 0x00040000;
+export const CLONE_SETTLS = 0x00080000;
+export const CLONE_PARENT_SETTID = 0x00100000;
+export const CLONE_CHILD_CLEARTID = 0x00200000;
+export const CLONE_DETACHED = 0x00400000;
+export const CLONE_UNTRACED = 0x00800000;
+export const CLONE_CHILD_SETTID = 0x01000000;
+export const CLONE_NEWCGROUP = 0x02000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_IO = 0x80000000 | 0;
+/** Every flag the legacy clone() knows (CLONE_LEGACY_FLAGS: all 32 bits). */
+export const CLONE_LEGACY_FLAGS = 0xffffffff | 0;
+
+// ---- wait options (include/uapi/linux/wait.h) ---------------------------------------------------
+
+export const WNOHANG = 0x00000001;
+export const WUNTRACED = 0x00000002;
+export const WEXITED = 0x00000004;
+export const WCONTINUED = 0x00000008;
+export const WNOWAIT = 0x01000000;
+export const __WNOTHREAD = 0x20000000;
+export const __WALL = 0x40000000;
+export const __WCLONE = 0x80000000 | 0;
+
+// ---- pid helpers that read struct pid directly (include/linux/pid.h) ----------------------------
+
+export const PIDTYPE_PID = 0;
+export const PIDTYPE_TGID = 1;
+export const PIDTYPE_PGID = 2;
+export const PIDTYPE_SID = 3;
+export const PIDTYPE_MAX = 4;
+
+/** The upid of `pid` at `level` (address of its first word). */
+export const upid_at = (pid: number, level: number): number => pid + PID.SIZE + level * UPID_WORDS;
+
+/** ns_of_pid: the namespace the pid was allocated in (its deepest level). */
+export function ns_of_pid(pid: number): number {
+  return pid ? mem[upid_at(pid, mem[pid + PID.level]!) + UPID_NS]! : 0;
+}
+
+/** is_child_reaper: pid number 1 in its own namespace. */
+export function is_child_reaper(pid: number): boolean {
+  return mem[upid_at(pid, mem[pid + PID.level]!) + UPID_NR] === 1;
+}
+
+/** pid_nr_ns (kernel/pid.c): the number of `pid` in `ns`, 0 when it has none there. */
+export function pid_nr_ns_fast(pid: number, ns: number): number {
+  if (!pid || !ns) return 0;
+  const lvl = mem[ns + PIDNS.level]!;
+  if (lvl > mem[pid + PID.level]!) return 0;
+  const u = upid_at(pid, lvl);
+  return mem[u + UPID_NS] === ns ? mem[u + UPID_NR]! : 0;
+}
+
+// ---- thread groups (include/linux/sched/signal.h) -----------------------------------------------
+
+export const thread_group_leader = (p: number): boolean => mem[p + TASK.group_leader] === p;
+/** thread_group_empty: no other thread of the group is still hashed (signal->nr_threads). */
+export const thread_group_empty = (p: number): boolean => mem[mem[p + TASK.signal]! + SIG.nr_threads]! <= 1;
+export const same_thread_group = (a: number, b: number): boolean => a !== 0 && b !== 0 && mem[a + TASK.signal] === mem[b + TASK.signal];
+/** delay_group_leader: a zombie leader is not reaped while other threads live. */
+export const delay_group_leader = (p: number): boolean => thread_group_leader(p) && !thread_group_empty(p);
+/** ptrace_reparented: traced by someone outside its real parent's thread group. */
+export const ptrace_reparented = (p: number): boolean => !same_thread_group(mem[p + TASK.real_parent]!, mem[p + TASK.parent]!);
+
+/** find_alive_thread (kernel/exit.c): a thread of p's group that is not exiting, or 0. */
+export function find_alive_thread(p: number): number {
+  let t = p;
+  do {
+    if ((mem[t + TASK.flags]! & PF_EXITING) === 0) return t;
+    t = mem[t + TASK.thread_next]!;
+  } while (t !== p && t !== 0);
+  return 0;
+}
+
+/** Link a new thread into its leader's ring (list_add_tail_rcu on signal->thread_head). */
+export function thread_ring_add(leader: number, p: number): void {
+  let last = leader;
+  while (mem[last + TASK.thread_next] !== leader) last = mem[last + TASK.thread_next]!;
+  mem[p + TASK.thread_next] = leader;
+  mem[last + TASK.thread_next] = p; // publish last: a ring walker sees p fully linked
+}
+
+/**
+ * Unlink p from its thread ring (list_del_rcu(&p->thread_node)). p keeps its next pointer so a
+ * walker standing on p still gets back into the ring.
+ */
+export function thread_ring_del(p: number): void {
+  let prev = p;
+  while (mem[prev + TASK.thread_next] !== p) {
+    prev = mem[prev + TASK.thread_next]!;
+    if (prev === 0) return;
+  }
+  if (prev !== p) mem[prev + TASK.thread_next] = mem[p + TASK.thread_next]!;
+}
+
+// ---- children / sibling lists -------------------------------------------------------------------
+
+/** list_add_tail(&p->sibling, &parent->children). */
+export function children_add_tail(parent: number, p: number): void {
+  const last = mem[parent + TASK.children_last]!;
+  mem[p + TASK.sibling_prev] = last;
+  mem[p + TASK.sibling_next] = 0;
+  if (last) mem[last + TASK.sibling_next] = p;
+  else mem[parent + TASK.children] = p;
+  mem[parent + TASK.children_last] = p;
+}
+
+/** list_del_init(&p->sibling) from parent->children. */
+export function children_del(parent: number, p: number): void {
+  const prev = mem[p + TASK.sibling_prev]!;
+  const next = mem[p + TASK.sibling_next]!;
+  if (prev) mem[prev + TASK.sibling_next] = next;
+  else if (mem[parent + TASK.children] === p) mem[parent + TASK.children] = next;
+  if (next) mem[next + TASK.sibling_prev] = prev;
+  else if (mem[parent + TASK.children_last] === p) mem[parent + TASK.children_last] = prev;
+  mem[p + TASK.sibling_prev] = 0;
+  mem[p + TASK.sibling_next] = 0;
+}
+
+/** list_splice_tail_init(&from->children, &to->children). */
+export function children_splice_tail(from: number, to: number): void {
+  const first = mem[from + TASK.children]!;
+  if (!first) return;
+  const last = mem[from + TASK.children_last]!;
+  const tail = mem[to + TASK.children_last]!;
+  mem[first + TASK.sibling_prev] = tail;
+  if (tail) mem[tail + TASK.sibling_next] = first;
+  else mem[to + TASK.children] = first;
+  mem[to + TASK.children_last] = last;
+  mem[from + TASK.children] = 0;
+  mem[from + TASK.children_last] = 0;
+}
+
+// ---- the global task list (init_task.tasks, thread-group leaders only) -------------------------
+
+/** The head of the process list: the global init task. */
+export const init_task = (): number => mem[kg + G.init_task]!;
+
+/** list_add_tail_rcu(&p->tasks, &init_task.tasks). */
+export function tasks_add_tail(p: number): void {
+  const head = init_task();
+  const last = mem[head + TASK.tasks_prev]!;
+  mem[p + TASK.tasks_next] = head;
+  mem[p + TASK.tasks_prev] = last;
+  mem[last + TASK.tasks_next] = p; // publish last for RCU walkers
+  mem[head + TASK.tasks_prev] = p;
+}
+
+/** list_del_rcu(&p->tasks): p keeps its next pointer for walkers standing on it. */
+export function tasks_del(p: number): void {
+  const prev = mem[p + TASK.tasks_prev]!;
+  const next = mem[p + TASK.tasks_next]!;
+  if (!prev || !next) return;
+  mem[prev + TASK.tasks_next] = next;
+  mem[next + TASK.tasks_prev] = prev;
+  mem[p + TASK.tasks_prev] = 0;
+}
+
+// ---- wait queues --------------------------------------------------------------------------------
+
+/**
+ * __wake_up(wq, TASK_NORMAL, 0): wake every waiter, taking each off the queue first
+ * (autoremove_wake_function), with the queue lock held as the kernel does. Allocates nothing.
+ * Lock order: wq lock -> rq lock (try_to_wake_up enqueues); nothing takes them the other way.
+ */
+export function wake_up_all(wq: number, states = TASK_NORMAL): void {
+  spin_lock(wq + WQ_LOCK);
+  let x = mem[wq + WQ_FIRST]!;
+  mem[wq + WQ_FIRST] = 0;
+  mem[wq + WQ_LAST] = 0;
+  while (x) {
+    const next = mem[x + TASK.wq_next]!;
+    mem[x + TASK.wq_next] = 0;
+    mem[x + TASK.wq_head] = 0;
+    try_to_wake_up(x, states);
+    x = next;
+  }
+  spin_unlock(wq + WQ_LOCK);
+}
+
+/**
+ * __wake_up_parent (kernel/exit.c): wake the parent group's do_wait sleepers. Every caller holds
+ * tasklist_lock for write (exit_notify, reparent_leader, release_task, __ptrace_detach,
+ * wait_task_zombie's EXIT_TRACE path), and do_wait queues itself BEFORE it takes tasklist_lock for
+ * read to scan: a waiter not yet on the queue will scan after our write_unlock and see what we
+ * did. That makes the lockless waitqueue_active() test safe here (not in general).
+ */
+export function __wake_up_parent(parent: number): void {
+  const wq = mem[parent + TASK.signal]! + SIG.wait_chldexit;
+  if (Atomics.load(mem, wq + WQ_FIRST) === 0) return;
+  wake_up_all(wq, TASK_INTERRUPTIBLE);
+}
+
+// ---- misc ---------------------------------------------------------------------------------------
+
+export const task_alive = (t: number): boolean => t !== 0 && Atomics.load(mem, t + TASK.poison) === POISON_LIVE;

@@ -1,0 +1,199 @@
+/**
+ * User namespaces, capabilities and the UCOUNT_PID_NAMESPACES limit: only what the pid-namespace
+ * code needs (kernel/user_namespace.c, kernel/capability.c, security/commoncap.c, kernel/ucount.c).
+ *
+ * Task credentials are three TASK words (K2 copies them at fork): cred_uid (euid), cred_user_ns
+ * (cred->user_ns, a reference is held) and cred_caps (cap_effective as CAP_* bits of the model).
+ */
+import { G, POISON_LIVE, TASK, USERNS } from '../mm/layout.js';
+import { kg, mem, SLAB_USERNS } from '../mm/memory.js';
+import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
+import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { ENOMEM, ENOSPC } from './errno.js';
+import { ns_alloc_inum } from './ns_common.js';
+
+// ---- capabilities (include/uapi/linux/capability.h) --------------------------------------------
+// The model's capability set is a bit mask of the capabilities it uses (NOT the kernel's numbers:
+// CAP_CHECKPOINT_RESTORE is 40 there and does not fit an int32 mask).
+export const CAP_KILL = 1 << 0;
+export const CAP_SETUID = 1 << 1;
+export const CAP_SYS_PTRACE = 1 << 2;
+export const CAP_SYS_ADMIN = 1 << 3;
+export const CAP_CHECKPOINT_RESTORE = 1 << 4;
+export const CAP_SYS_BOOT = 1 << 5;
+/** CAP_FULL_SET: every capability of the model (what a new user namespace's creator gets). */
+export const CAP_FULL_SET = (1 << 6) - 1;
+
+/** include/linux/user_namespace.h: nesting limit checked by create_user_ns (parent level > 32). */
+export const USER_NS_MAX_LEVEL = 32;
+/** ucount_max[] default of a new user namespace (create_user_ns sets INT_MAX). */
+export const UCOUNT_MAX_DEFAULT = 0x7fffffff;
+/** fs/proc: PROC_USER_INIT_INO (an unsigned inode number; stored as int32). */
+export const PROC_USER_INIT_INO = 0xeffffffd | 0;
+
+export const init_user_ns = (): number => mem[kg + G.init_user_ns]!;
+
+/**
+ * Boot: init_user_ns (kernel/user.c). Level 0, owner GLOBAL_ROOT_UID, never freed (its count
+ * starts at 3 as in the kernel, so puts can not bring it to zero).
+ */
+export function user_ns_boot_init(): number {
+  const ns = kmem_cache_alloc(SLAB_USERNS);
+  if (!ns) throw new Error('boot: user_namespace cache empty');
+  mem[ns + USERNS.count] = 3;
+  mem[ns + USERNS.level] = 0;
+  mem[ns + USERNS.parent] = 0;
+  mem[ns + USERNS.owner] = 0;
+  mem[ns + USERNS.max_pid_ns] = UCOUNT_MAX_DEFAULT;
+  mem[ns + USERNS.nr_pid_ns] = 0;
+  mem[ns + USERNS.inum] = PROC_USER_INIT_INO;
+  mark_live(ns, USERNS.poison);
+  mem[kg + G.init_user_ns] = ns;
+  return ns;
+}
+
+/** get_user_ns (include/linux/user_namespace.h). */
+export function get_user_ns(ns: number): number {
+  if (ns) Atomics.add(mem, ns + USERNS.count, 1);
+  return ns;
+}
+
+/**
+ * put_user_ns / __put_user_ns + free_user_ns (kernel/user_namespace.c): the last reference frees
+ * the namespace and drops the reference it held on its parent, walking up as the kernel's
+ * do { ... } while (refcount_dec_and_test(&parent->ns.count)) loop does. init_user_ns is never
+ * freed. (The kernel defers free_user_ns to a work item; the model frees at once: nothing reads a
+ * user namespace under RCU.)
+ */
+export function put_user_ns(ns: number): void {
+  const init = init_user_ns();
+  while (ns && ns !== init) {
+    if (Atomics.sub(mem, ns + USERNS.count, 1) !== 1) return;
+    const parent = mem[ns + USERNS.parent]!;
+    kmem_cache_free(SLAB_USERNS, ns, USERNS.poison);
+    ns = parent;
+  }
+}
+
+/**
+ * create_user_ns (kernel/user_namespace.c) for a creator with euid `owner_uid` in `parent`:
+ * the new namespace or -ENOSPC (parent->level > 32) / -ENOMEM (slab). The caller's reference on
+ * `parent` is not consumed: the new namespace takes its own (the kernel moves the cred's reference
+ * into ns->parent and set_cred_user_ns gives the cred the new one; set_cred_user_ns below does
+ * both halves for a task). UCOUNT_USER_NAMESPACES and the id-mapping checks are not modelled.
+ */
+export function create_user_ns(parent: number, owner_uid: number): number {
+  if (mem[parent + USERNS.level]! > USER_NS_MAX_LEVEL) return -ENOSPC;
+  const ns = kmem_cache_alloc(SLAB_USERNS);
+  if (!ns) return -ENOMEM;
+  mem[ns + USERNS.level] = mem[parent + USERNS.level]! + 1;
+  mem[ns + USERNS.parent] = get_user_ns(parent);
+  mem[ns + USERNS.owner] = owner_uid;
+  mem[ns + USERNS.max_pid_ns] = UCOUNT_MAX_DEFAULT;
+  mem[ns + USERNS.nr_pid_ns] = 0;
+  mem[ns + USERNS.inum] = ns_alloc_inum(SLAB_USERNS, ns);
+  Atomics.store(mem, ns + USERNS.count, 1);
+  mark_live(ns, USERNS.poison);
+  return ns;
+}
+
+/**
+ * set_cred_user_ns (kernel/user_namespace.c) applied to a task's credentials: the task's cred now
+ * lives in `ns` with a full capability set. Consumes the caller's reference on `ns` and drops the
+ * task's reference on its previous user namespace. Caller: the unshare(CLONE_NEWUSER) path (K3),
+ * under task_lock as commit_creds.
+ */
+export function set_cred_user_ns(t: number, ns: number): void {
+  const old = mem[t + TASK.cred_user_ns]!;
+  mem[t + TASK.cred_user_ns] = ns;
+  mem[t + TASK.cred_caps] = CAP_FULL_SET;
+  if (old) put_user_ns(old);
+}
+
+/** in_userns (kernel/user_namespace.c): is `child` `ancestor` or one of its descendants? */
+export function in_userns(ancestor: number, child: number): boolean {
+  let ns = child;
+  const lvl = mem[ancestor + USERNS.level]!;
+  while (ns && mem[ns + USERNS.level]! > lvl) ns = mem[ns + USERNS.parent]!;
+  return ns === ancestor;
+}
+
+/** current_in_userns: is the task's cred user namespace `target_ns` or below it. */
+export function task_in_userns(t: number, target_ns: number): boolean {
+  return in_userns(target_ns, mem[t + TASK.cred_user_ns]! || init_user_ns());
+}
+
+/**
+ * cap_capable (security/commoncap.c, cap_capable_helper): does task `t` have `cap` (CAP_* bit) in
+ * user namespace `target_ns`? Walk from the target up:
+ *  - ns == the cred's namespace: the answer is the cred's effective set;
+ *  - ns level <= cred level: the cred is not an ancestor, no;
+ *  - ns's parent is the cred's namespace and the cred's euid owns ns: the owner has every cap;
+ *  - otherwise go to the parent.
+ * `t` = 0 is kernel context (boot, the main thread driving the machine): every capability.
+ * A task without a cred namespace is treated as being in init_user_ns.
+ */
+export function ns_capable(t: number, target_ns: number, cap: number): boolean {
+  if (t === 0) return true;
+  const cred_ns = mem[t + TASK.cred_user_ns]! || init_user_ns();
+  const cred_level = mem[cred_ns + USERNS.level]!;
+  let ns = target_ns;
+  for (;;) {
+    if (ns === cred_ns) return (mem[t + TASK.cred_caps]! & cap) !== 0;
+    if (!ns || mem[ns + USERNS.level]! <= cred_level) return false;
+    const parent = mem[ns + USERNS.parent]!;
+    if (parent === cred_ns && mem[ns + USERNS.owner] === mem[t + TASK.cred_uid]) return true;
+    ns = parent;
+  }
+}
+
+/** capable (kernel/capability.c): ns_capable in init_user_ns. */
+export function capable(t: number, cap: number): boolean {
+  return ns_capable(t, init_user_ns(), cap);
+}
+
+/** checkpoint_restore_ns_capable (include/linux/capability.h): CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE. */
+export function checkpoint_restore_ns_capable(t: number, ns: number): boolean {
+  return ns_capable(t, ns, CAP_SYS_ADMIN) || ns_capable(t, ns, CAP_CHECKPOINT_RESTORE);
+}
+
+// ---- ucounts (kernel/ucount.c): UCOUNT_PID_NAMESPACES ------------------------------------------
+
+/**
+ * inc_ucount(ns, uid, UCOUNT_PID_NAMESPACES) through inc_pid_namespaces: charge `ns` and every
+ * ancestor, each against its own limit (atomic_long_inc_below), under ucounts_lock; on failure undo
+ * the levels already charged and return false. The model keeps one counter per user namespace,
+ * not one per (namespace, uid) pair: every uid shares the namespace's count.
+ */
+export function inc_pid_namespaces(ns: number): boolean {
+  const lock = kg + G.ucounts_lock;
+  spin_lock(lock);
+  let iter = ns;
+  for (; iter; iter = mem[iter + USERNS.parent]!) {
+    const n = mem[iter + USERNS.nr_pid_ns]!;
+    if (n >= mem[iter + USERNS.max_pid_ns]!) break;
+    mem[iter + USERNS.nr_pid_ns] = n + 1;
+  }
+  if (iter) {
+    for (let u = ns; u !== iter; u = mem[u + USERNS.parent]!) mem[u + USERNS.nr_pid_ns]--;
+    spin_unlock(lock);
+    return false;
+  }
+  spin_unlock(lock);
+  return true;
+}
+
+/** dec_ucount(ucounts, UCOUNT_PID_NAMESPACES) through dec_pid_namespaces. */
+export function dec_pid_namespaces(ns: number): void {
+  const lock = kg + G.ucounts_lock;
+  spin_lock(lock);
+  for (let iter = ns; iter; iter = mem[iter + USERNS.parent]!) mem[iter + USERNS.nr_pid_ns]--;
+  spin_unlock(lock);
+}
+
+/** /proc/sys/user/max_pid_namespaces of a user namespace (tests and scenarios set it). */
+export function set_max_pid_namespaces(ns: number, max: number): void {
+  mem[ns + USERNS.max_pid_ns] = max;
+}
+
+void POISON_LIVE;

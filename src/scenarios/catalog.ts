@@ -1,0 +1,18 @@
+/**
+ * The catalog of documented deadlocks and races (issue 6): each entry a Scenario (src/scenarios/
+ * e*.ts) with its upstream commits and their verification status (docs/catalog-sources.md), its
+ * variants behind named bug switches, and what each variant is expected to do.
+ */
+import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
+import type { Scenario } from './types.js';
+import { E1, E2 } from './e1_e2_rcu_tasks.js';
+import { E3, E4, E5, E6 } from './e3_e6_zap.js';
+import { E7A, E7B } from './e7_fasync.js';
+import { E8 } from './e8_free_gp.js';
+
+export const CATALOG: Scenario[] = [E1, E2, E3, E4, E5, E6, E7A, E7B, E8];
+
+export function findScenario(idOrSlug: string): Scenario | undefined {
+  const k = idOrSlug.trim().toLowerCase();
+  return CATALOG.find((s) => s.id === k || s.slug === k);
+}

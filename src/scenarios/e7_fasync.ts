@@ -1,0 +1,164 @@
+/**
+ * Catalog entry 7: tasklist_lock readers in interrupt context.
+ *
+ * 7a - the queued rwlock's interrupt-reader rule (70af2f8a4f48, 2014): a reader in interrupt
+ *      context ignores a writer that is only waiting. Without it (BUG_QRWLOCK_IRQ_FAIR), a CPU that
+ *      holds read_lock(tasklist_lock) and takes an interrupt whose handler wants read_lock too
+ *      queues behind the writer that waits for the very reader it interrupted: two CPUs, a cycle.
+ * 7b - 7a107c0f55a3 "fasync: Fix deadlock between task-context and interrupt-context
+ *      kill_fasync()" (2018): with fa_lock a spinlock (BUG_FASYNC_SPINLOCK) the rule does not help,
+ *      because the interrupt handler now spins on a spinlock held by a task-context reader that is
+ *      queued behind the writer: three CPUs, the cycle of the commit message.
+ *
+ * Tasks (the commit message's): task 1 runs kill_fasync from task context (a write to a tty),
+ * task 2 runs exit_mm's mm_update_next_owner walk under read_lock(tasklist_lock) with interrupts
+ * enabled, task 3 forks (copy_process: write_lock_irq(tasklist_lock)) and reaps its children
+ * (release_task: write_lock_irq too). A device interrupt on every CPU runs kill_fasync on the same
+ * fasync entry, owned by init's process group and signalling SIGURG (ignored by default).
+ */
+import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
+import type { Machine } from '../machine.js';
+import { CPU } from '../mm/layout.js';
+import { FASYNC } from '../mm/layout.js';
+import { kg, mem } from '../mm/memory.js';
+import { G, TASK } from '../mm/layout.js';
+import { SYS_EXIT, SYS_FORK, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { BUG_FASYNC_SPINLOCK, BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+import { fasync_init, POLL_IN, SIGIO, SIGURG } from '../kernel/fasync.js';
+import { PIDTYPE_PGID } from '../kernel/pid.js';
+import { IRQV_KILL_FASYNC, raise_irq } from '../sched/irq.js';
+import { halt, prog, repeat, start_init } from './build.js';
+import type { CheckResult, RunView, Scenario, Variant } from './types.js';
+import type { WaitNode } from '../detect/waitfor.js';
+
+const ITER = 3;
+
+function in_irq(r: RunView, n: WaitNode): boolean {
+  return n.kind === 'cpu' && r.view.m[r.view.r.cpus.base + n.cpu! * r.view.r.cpus.stride + CPU.in_irq]! > 0;
+}
+
+const holds = (n: WaitNode, cls: string, mode?: string): boolean => n.holds.some((h) => h.cls === cls && (!mode || h.mode === mode));
+
+/** Lay out tasks 1-3 and the interrupts. */
+function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille: number): void {
+  m.attach();
+  const fa = m.alloc(FASYNC.SIZE);
+  const init = mem[kg + G.init_task]!;
+  // F_SETOWN(-pgrp of init) + F_SETSIG(SIGURG) on the tty: send_sigio walks the group under
+  // read_lock(&tasklist_lock).
+  fasync_init(fa, 3, mem[init + TASK.pgrp]!, PIDTYPE_PGID, SIGURG);
+  const child = prog(m, 'T3-child', [[SYS_EXIT, 0]]);
+  const t3 = prog(m, 'T3', repeat(0, [[SYS_FORK, 0, child, 0], [SYS_WAIT4, -1, 0]], ITER));
+  const t2 = prog(m, 'T2', repeat(0, [[SYS_MM_UPDATE_NEXT_OWNER]], ITER + 1));
+  const t1 = prog(m, 'T1', repeat(0, [[SYS_KILL_FASYNC, fa, SIGIO, POLL_IN]], ITER));
+  const forks: number[][] = [[SYS_FORK, 0, t3, 0], [SYS_FORK, 0, t2, 0]];
+  if (withTask1) forks.push([SYS_FORK, 0, t1, 0]);
+  start_init(m, prog(m, 'init', [...forks, halt]));
+  // A device interrupt line on every CPU: kill_fasync(fa, SIGIO, POLL_IN) from its handler.
+  for (let i = 0; i < ncpus; i++) raise_irq(i, IRQV_KILL_FASYNC, fa, 4, irqPermille);
+}
+
+/** 7a's cycle: a CPU in an interrupt queued for read behind a writer that waits for its task's read lock. */
+function check_7a(r: RunView): CheckResult {
+  const g = r.graph;
+  if (!g) return { matched: false, detail: 'no wait-for graph (the run did not block)' };
+  for (const c of g.cycles) {
+    const nodes = c.map((k) => g.nodes.find((n) => n.key === k)!);
+    const irqReader = nodes.find((n) => in_irq(r, n) && /read_lock \(in irq\) on tasklist_lock/.test(n.waiting) && holds(n, 'tasklist_lock', 'read'));
+    const writer = nodes.find((n) => /write_lock on tasklist_lock/.test(n.waiting));
+    if (irqReader && writer && nodes.length === 2) {
+      return {
+        matched: true, keys: c,
+        detail: `${irqReader.task?.name ?? '?'}'s CPU holds tasklist_lock for read and its interrupt (kill_fasync -> send_sigio) queues read_lock behind ${writer.task?.name ?? '?'}'s waiting write_lock_irq, which waits for that read lock (70af2f8a4f48's rule missing)`,
+      };
+    }
+  }
+  return { matched: false, detail: `no interrupt-reader/writer cycle on tasklist_lock (${g.cycles.length} cycles)` };
+}
+
+/** 7b's cycle: fa_lock holder queued behind the writer, writer waits for the interrupted reader, its interrupt spins on fa_lock. */
+function check_7b(r: RunView): CheckResult {
+  const g = r.graph;
+  if (!g) return { matched: false, detail: 'no wait-for graph (the run did not block)' };
+  for (const c of g.cycles) {
+    const nodes = c.map((k) => g.nodes.find((n) => n.key === k)!);
+    const t1 = nodes.find((n) => !in_irq(r, n) && /read_lock on tasklist_lock/.test(n.waiting) && holds(n, '&new->fa_lock', 'spin'));
+    const t3 = nodes.find((n) => /write_lock on tasklist_lock/.test(n.waiting));
+    const t2 = nodes.find((n) => in_irq(r, n) && /spinning on &new->fa_lock/.test(n.waiting) && holds(n, 'tasklist_lock', 'read'));
+    if (t1 && t2 && t3 && nodes.length === 3) {
+      const nm = (n: WaitNode): string => `${n.task?.name ?? '?'} (${n.task?.syscall || 'kernel'})`;
+      return {
+        matched: true, keys: c,
+        detail: `task 1 ${nm(t1)} holds fa_lock and queues read_lock(tasklist_lock) behind task 3 ${nm(t3)}'s write_lock_irq, which waits for task 2 ${nm(t2)}'s read lock; task 2's interrupt spins on fa_lock (7a107c0f55a3)`,
+      };
+    }
+  }
+  return { matched: false, detail: `no fa_lock/tasklist_lock three-CPU cycle (${g.cycles.length} cycles)` };
+}
+
+const COMMIT_QRWLOCK = {
+  id: '70af2f8a4f48', subject: "locking/rwlocks: Introduce 'qrwlocks' - fair, queued rwlocks", author: 'Waiman Long', year: 2014,
+  role: 'design' as const, status: 'verified' as const,
+  note: 'Fixes: tag of Eric Dumazet\'s 2022 RFC and a RHEL backport table (docs/catalog-sources.md 7a)',
+};
+const COMMIT_FASYNC = {
+  id: '7a107c0f55a3', subject: 'fasync: Fix deadlock between task-context and interrupt-context kill_fasync()', author: 'Kirill Tkhai', year: 2018,
+  role: 'fix' as const, status: 'verified' as const, note: 'gitiles mirror commit page (docs/catalog-sources.md 7b)',
+};
+
+export const E7A: Scenario = {
+  id: '7a',
+  slug: 'qrwlock-irq-reader',
+  title: 'tasklist_lock read in an interrupt on a CPU that holds it for read, with a writer waiting (qrwlock interrupt-reader rule)',
+  year: '2014',
+  commits: [COMMIT_QRWLOCK],
+  variants: [
+    { name: 'irq-fair', bugs: BUG_QRWLOCK_IRQ_FAIR | 0, expect: 'deadlock', summary: 'interrupt readers queue behind a waiting writer like task-context readers (no in_interrupt() rule)' },
+    { name: 'qrwlock', bugs: 0, expect: 'clean', summary: 'queued rwlock as designed: an interrupt reader waits only for a writer that holds the lock' },
+  ],
+  defaultVariant: 'irq-fair',
+  ncpus: 2,
+  interleaving: [
+    'CPU0: task 2 read_lock(&tasklist_lock) (mm_update_next_owner, interrupts on)',
+    'CPU1: task 3 write_lock_irq(&tasklist_lock) (copy_process): readers present, sets _QW_WAITING and waits',
+    'CPU0: <IRQ> kill_fasync -> send_sigio -> read_lock(&tasklist_lock): a writer is waiting',
+    'rule on: the interrupt reader takes the lock at once; rule off: it queues behind CPU1, which waits for CPU0',
+  ],
+  expected: "CPU(task 2, in an interrupt) waits for task 3's queued write_lock_irq(tasklist_lock), which waits for task 2's read lock",
+  pctDepth: 3,
+  pctSteps: 350,
+  build(m, _v, _mode) {
+    build_fasync(m, 2, false, 150);
+  },
+  check: check_7a,
+};
+
+export const E7B: Scenario = {
+  id: '7b',
+  slug: 'fasync',
+  title: 'kill_fasync in task and interrupt context: fa_lock spinlock vs tasklist_lock (three CPUs)',
+  year: '2018',
+  commits: [COMMIT_FASYNC, COMMIT_QRWLOCK],
+  variants: [
+    { name: 'spinlock', bugs: BUG_FASYNC_SPINLOCK, expect: 'deadlock', summary: 'fa_lock is a spinlock (before 7a107c0f55a3)' },
+    { name: 'rwlock', bugs: 0, expect: 'clean', summary: 'fa_lock is an rwlock taken for read (7a107c0f55a3): the interrupt reader passes' },
+  ],
+  defaultVariant: 'spinlock',
+  ncpus: 3,
+  interleaving: [
+    'task 1: kill_fasync: spin_lock_irqsave(&fa->fa_lock) -> send_sigio -> read_lock(&fown->lock) -> read_lock(&tasklist_lock)',
+    'task 2: mm_update_next_owner: read_lock(&tasklist_lock); <IRQ> kill_fasync: spin_lock_irqsave(&fa->fa_lock)',
+    'task 3: copy_process: write_lock_irq(&tasklist_lock)',
+    "task 1 can't take the read lock: task 3 waits for it exclusively; task 2 holds it but can't take fa_lock",
+  ],
+  expected: 'task 1 (holds fa_lock) waits for task 3 (write_lock_irq tasklist_lock), task 3 for task 2 (holds tasklist_lock for read), task 2 in its interrupt for task 1 (fa_lock)',
+  pctDepth: 4,
+  pctSteps: 520,
+  build(m, _v, _mode) {
+    build_fasync(m, 3, true, 150);
+  },
+  check: check_7b,
+};
+
+void kg;
+export type { Variant };

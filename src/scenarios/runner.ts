@@ -1,0 +1,441 @@
+/**
+ * Running catalogued scenarios on the model's CPUs.
+ *
+ * Each run is a fresh, small machine (booted with the variant's bug switches) on which the
+ * scenario lays out its tasks; the CPUs are the model's CPU workers (workers/cpu.ts), kept alive
+ * in one pool per CPU count across runs, so a controlled run costs milliseconds rather than a
+ * thread start-up.
+ * - Controlled mode: one CPU at a time, the strategy (PCT or seeded random) choosing at each
+ *   hook, interrupts delivered where the strategy says (src/sched/irq.ts). The run ends by itself:
+ *   stopped (every task done), deadlock (no CPU can run while tasks are blocked), violation (the
+ *   model's checks fired), or the decision bound.
+ * - Free-running mode: the CPUs race with delay injection; the main thread watches for the end:
+ *   quiescence with nobody blocked (done), quiescence with tasks blocked (a sleeping deadlock),
+ *   no progress for `hungMs` (a spinning deadlock), or a violation.
+ * A stopped-for-a-reason run is frozen and copied before the CPUs unwind; the report and the
+ * check read that copy (the wait-for graph of src/detect/waitfor.ts, the violation log).
+ */
+import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
+import { Piscina } from 'piscina';
+import { CPU, G, POISON_LIVE, TASK } from '../mm/layout.js';
+import { cpu_addr, kg, regions, SLAB_TASK, type KernelConfig } from '../mm/memory.js';
+import { Machine, workerPath } from '../machine.js';
+import {
+  RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STOPPED, RUN_VIOLATION,
+} from '../sched/hook.js';
+import { TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_PAUSE } from '../sched/core.js';
+import { read_violations } from '../locking/violations.js';
+import { encode_token, decode_token, count_preemptions, type ReplayToken } from '../ctl/replay.js';
+import type { CpuResult } from '../../workers/cpu.js';
+import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
+import { scenario_graph, scenario_report } from './report.js';
+
+const EXIT_ZOMBIE = 0x20;
+
+/** What a run ended as, in the catalog's terms. */
+export type Outcome = Expectation | 'limit' | 'crash';
+
+export interface RunRecord {
+  scenario: string;
+  variant: string;
+  mode: 'controlled' | 'free';
+  seed: number;
+  strategy: 'pct' | 'random' | 'free';
+  state: string;
+  outcome: Outcome;
+  check: CheckResult;
+  /** The variant did what the catalog expects (for a buggy variant: the documented failure). */
+  asExpected: boolean;
+  /** A failure (any outcome but clean). */
+  failed: boolean;
+  decisions: number;
+  preemptions: number;
+  ms: number;
+  /** Recorded choices (controlled). */
+  choices?: Uint8Array;
+  /** Kernel-style report of a failed run (from the frozen state). */
+  report?: string;
+  json?: Record<string, unknown>;
+  crash?: string;
+}
+
+// ---- configuration --------------------------------------------------------------------------
+
+/** A machine just big enough for a scenario: boots in well under a millisecond. */
+export function scenarioConfig(sc: Scenario): Partial<KernelConfig> {
+  return {
+    ncpus: sc.ncpus,
+    pidMax: 1024,
+    maxLevel: 4,
+    maxTasks: 64,
+    maxPids: 96,
+    maxPidNs: 16,
+    maxUserNs: 8,
+    maxNsproxy: 32,
+    maxNsCommon: 64,
+    maxFiles: 32,
+    maxTortureObjs: 8,
+    pidHashBuckets: 64,
+    programWords: 4096,
+    violationWords: 1200,
+    choiceWords: 1 << 16,
+    ...sc.config,
+  };
+}
+
+// ---- the CPU pools --------------------------------------------------------------------------
+
+/**
+ * Pools of CPU workers, one per (CPU count, slot): a run takes a free slot, so several machines run
+ * at once, each on its own workers (a controlled run spends most of its time handing the turn
+ * between its threads; concurrent runs fill those gaps on the host's cores).
+ */
+const pools = new Map<string, Piscina>();
+const busy = new Set<string>();
+const slotWaiters: Array<() => void> = [];
+
+async function acquire_pool(n: number, maxSlots: number): Promise<{ pool: Piscina; release: () => void }> {
+  for (;;) {
+    for (let s = 0; s < maxSlots; s++) {
+      const key = `${n}:${s}`;
+      if (busy.has(key)) continue;
+      busy.add(key);
+      let p = pools.get(key);
+      if (!p) {
+        p = new Piscina({ filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
+        pools.set(key, p);
+      }
+      return {
+        pool: p,
+        release: () => {
+          busy.delete(key);
+          slotWaiters.shift()?.();
+        },
+      };
+    }
+    await new Promise<void>((r) => slotWaiters.push(r));
+  }
+}
+
+/** Stop the pooled CPU workers (tests' afterAll, the CLI before it exits). */
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  busy.clear();
+  await Promise.all(all.map((p) => p.destroy().catch(() => {})));
+}
+
+/** Machines run at once by searches (each on its own CPU workers). */
+export const DEFAULT_PARALLEL = 3;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- one run --------------------------------------------------------------------------------
+
+export interface RunOptions {
+  mode?: 'controlled' | 'free';
+  seed?: number;
+  strategy?: 'pct' | 'random';
+  replay?: Uint8Array;
+  tail?: 'strategy' | 'nonpreempt';
+  /** Whole-run bound (a watchdog; never a hang). */
+  timeoutMs?: number;
+  /** Free-running: no progress for this long while CPUs are busy is a (spinning) deadlock. */
+  hungMs?: number;
+  /** Free-running delay injection (per mille of hooks). */
+  delayPermille?: number;
+  /** Build the kernel-style report for failed runs (default true). */
+  report?: boolean;
+  /** Worker-pool slots this run may use (runs beyond it wait for a free slot). */
+  slots?: number;
+}
+
+/** Tasks blocked in the kernel for good (not runnable, not a zombie, not idle in pause). */
+export function blocked_tasks_of(m: Int32Array): number {
+  const o = regions.objects[SLAB_TASK]!;
+  let n = 0;
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (m[t + TASK.poison] !== POISON_LIVE) continue;
+    const st = m[t + TASK.state]!;
+    if (st === 0 || st === TASK_DEAD) continue;
+    if (m[t + TASK.exit_state] === EXIT_ZOMBIE) continue;
+    if ((st & TASK_INTERRUPTIBLE) !== 0 && m[t + TASK.wait_chan] === WCHAN_PAUSE) continue;
+    n++;
+  }
+  return n;
+}
+
+function outcome_of(state: string, nviol: number, cycles: number): Outcome {
+  if (state === 'crashed') return 'crash';
+  if (state === 'decision-limit') return 'limit';
+  if (state === 'deadlock' || state === 'hung') return cycles > 0 ? 'deadlock' : 'hang';
+  if (nviol > 0 || state === 'violation') return 'violation';
+  return 'clean';
+}
+
+const STATE_NAMES: Record<number, string> = {
+  [RUN_STOPPED]: 'stopped', [RUN_DEADLOCK]: 'deadlock', [RUN_CRASHED]: 'crashed', [RUN_HUNG]: 'hung',
+  [RUN_LIMIT]: 'decision-limit', [RUN_VIOLATION]: 'violation',
+};
+
+/** Run a scenario variant once on a fresh machine. */
+export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Promise<RunRecord> {
+  const mode = o.mode ?? 'controlled';
+  const seed = (o.seed ?? 1) >>> 0 || 1;
+  const strategy = o.strategy ?? 'pct';
+  const t0 = performance.now();
+  const m = new Machine(scenarioConfig(sc), {
+    mode, seed, bugs: v.bugs, lockdep: false,
+    injectDelayPermille: mode === 'free' ? (o.delayPermille ?? sc.freeDelayPermille ?? 40) : 0,
+    hungTimeoutMs: o.hungMs ?? 250,
+  });
+  m.attach();
+  sc.build(m, v, mode);
+  if (mode === 'controlled') {
+    m.control({
+      strategy, pctDepth: sc.pctDepth ?? 3, pctSteps: sc.pctSteps ?? 2000, replay: o.replay, tail: o.tail ?? 'strategy',
+      maxDecisions: sc.maxDecisions ?? 60_000, stopOnViolation: true,
+    });
+  }
+  const mm = m.mem;
+  const n = sc.ncpus;
+  for (let i = 0; i < n; i++) {
+    const c = cpu_addr(i);
+    mm[c + CPU.online] = 1;
+    mm[c + CPU.abort] = 0;
+    mm[c + CPU.hotplug] = 0;
+    mm[c + CPU.idle] = 0;
+    mm[c + CPU.wait_addr] = 0;
+  }
+  mm[kg + G.freeze] = 0;
+  if (mode === 'controlled') Atomics.store(mm, kg + G.ctl_turn, 0);
+  Atomics.store(mm, kg + G.run_state, RUN_RUNNING);
+  const slot = await acquire_pool(n, o.slots ?? DEFAULT_PARALLEL);
+  const p = slot.pool;
+  const tasks = Array.from({ length: n }, (_, cpu) => p.run({ shared: m.shared, cpu, startTimeoutMs: 30_000 }) as Promise<CpuResult>);
+  const results: Array<CpuResult | undefined> = new Array(n);
+  let workerError: string | undefined;
+  tasks.forEach((t, i) => t.then((r) => { results[i] = r; }, (e: Error) => {
+    workerError = e.message;
+    m.stop(RUN_CRASHED, true);
+  }));
+  const timeoutMs = o.timeoutMs ?? (mode === 'controlled' ? 60_000 : 5_000);
+
+  if (mode === 'controlled') {
+    const w = Atomics.waitAsync(mm, kg + G.run_state, RUN_RUNNING, timeoutMs);
+    const r = w.async ? await w.value : w.value;
+    if (r === 'timed-out' && Atomics.load(mm, kg + G.run_state) === RUN_RUNNING) m.stop(RUN_LIMIT, true);
+  } else {
+    await watch_free(m, o.hungMs ?? 250, timeoutMs);
+  }
+  // A broken run is frozen: copy the state before the CPUs unwind, then let them go.
+  const end = Atomics.load(mm, kg + G.run_state);
+  let snap: Int32Array | undefined;
+  if (Atomics.load(mm, kg + G.freeze) !== 0) {
+    if (mode === 'free') await sleep(25); // spinning CPUs park at their next check (20 ms slices)
+    snap = mm.slice();
+    Atomics.store(mm, kg + G.freeze, 0);
+    Atomics.notify(mm, kg + G.freeze);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(tasks), new Promise<void>((r) => { timer = setTimeout(r, 10_000); })]);
+  clearTimeout(timer);
+  slot.release();
+  // Not frozen: the CPUs have left, the memory is still.
+  snap ??= mm;
+  const ms = performance.now() - t0;
+
+  m.attach();
+  const state = STATE_NAMES[end] ?? 'unknown';
+  const view = m.view(snap);
+  const violations = read_violations(snap, regions.violations.base, regions.violations.words, Atomics.load(snap, kg + G.violations));
+  const crashed = results.find((r) => r?.error);
+  const stuck = state === 'deadlock' || state === 'hung' || state === 'decision-limit' || state === 'crashed';
+  const graph = stuck ? scenario_graph(view) : undefined;
+  const roles = roles_of(m, snap);
+  const rv: RunView = { state, view, graph, violations, roles };
+  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0);
+  const failed = outcome !== 'clean';
+  const check: CheckResult = failed ? sc.check(rv) : { matched: v.expect === 'clean', detail: 'every task finished, no violation' };
+  const asExpected = v.expect === 'clean' ? outcome === 'clean' : outcome === v.expect && check.matched;
+  const stats = mode === 'controlled' ? m.controlStats() : undefined;
+  const rec: RunRecord = {
+    scenario: sc.id, variant: v.name, mode, seed, strategy: mode === 'controlled' ? strategy : 'free', state, outcome,
+    check, asExpected, failed, decisions: stats?.decisions ?? 0, preemptions: stats?.preemptions ?? 0, ms,
+  };
+  if (mode === 'controlled') rec.choices = m.recordedChoices();
+  if (crashed?.error) rec.crash = crashed.error.message;
+  else if (workerError) rec.crash = workerError;
+  if (failed && o.report !== false) {
+    const rep = scenario_report(sc, v, rv, outcome, rec.crash);
+    rec.report = rep.text;
+    rec.json = rep.json;
+  }
+  return rec;
+}
+
+/** Map each role (program name) to its task in the state; the first task with the name wins. */
+function roles_of(m: Machine, snap: Int32Array): Map<string, number> {
+  const out = new Map<string, number>();
+  const o = regions.objects[SLAB_TASK]!;
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (snap[t + TASK.poison] !== POISON_LIVE) continue;
+    const name = m.taskName(t, snap);
+    if (!out.has(name)) out.set(name, t);
+  }
+  return out;
+}
+
+/** Free-running watch: end the run at quiescence, a sleeping or spinning deadlock, or a violation. */
+async function watch_free(m: Machine, hungMs: number, timeoutMs: number): Promise<void> {
+  const mm = m.mem;
+  const n = m.config.ncpus;
+  const t0 = performance.now();
+  let lastProg = -1;
+  let lastChange = t0;
+  let quietSince = -1;
+  for (;;) {
+    await sleep(1);
+    if (Atomics.load(mm, kg + G.run_state) !== RUN_RUNNING) return;
+    const now = performance.now();
+    if (Atomics.load(mm, kg + G.violations) !== 0) { m.stop(RUN_VIOLATION, true); return; }
+    const prog = Atomics.load(mm, kg + G.progress);
+    if (prog !== lastProg) { lastProg = prog; lastChange = now; }
+    let idle = true;
+    for (let i = 0; i < n && idle; i++) {
+      const c = cpu_addr(i);
+      if (Atomics.load(mm, c + CPU.idle) !== 1 || Atomics.load(mm, c + CPU.rq_nr) !== 0) idle = false;
+    }
+    if (idle && now - lastChange >= 3) {
+      if (quietSince < 0) quietSince = now;
+      m.attach();
+      if (blocked_tasks_of(mm) === 0) { m.stop(RUN_STOPPED); return; }
+      // Tasks asleep, nothing to run, nothing changing: a sleeping deadlock (confirm a while).
+      if (now - quietSince >= 30) { m.stop(RUN_DEADLOCK, true); return; }
+    } else quietSince = -1;
+    if (now - lastChange > hungMs) { m.stop(RUN_HUNG, true); return; }
+    if (now - t0 > timeoutMs) { m.stop(RUN_HUNG, true); return; }
+  }
+}
+
+// ---- controlled search ----------------------------------------------------------------------
+
+/** Seed of the i-th schedule of a search from `base` (splitmix32). */
+export function scheduleSeed(base: number, i: number): number {
+  let z = (Math.imul(base | 0, 0x9e3779b9) + Math.imul(i + 1, 0x85ebca6b)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  return ((z ^ (z >>> 15)) >>> 0) || 1;
+}
+
+export interface SearchOptions {
+  schedules?: number;
+  seed?: number;
+  /** Strategy of every schedule, or alternate PCT / random (default). */
+  strategy?: 'pct' | 'random' | 'both';
+  /** Stop at the first schedule whose outcome differs from the variant's expectation. */
+  stopAtFirst?: boolean;
+  /** Stop starting schedules after this long (the schedules run so far count). */
+  timeMs?: number;
+  /** Schedules run at once (default DEFAULT_PARALLEL). */
+  parallel?: number;
+  report?: boolean;
+  onRun?: (r: RunRecord, i: number) => void;
+}
+
+export interface SearchResult {
+  scenario: string;
+  variant: string;
+  expect: Expectation;
+  /** Schedules run. */
+  schedules: number;
+  /** The variant behaved as the catalog expects over the whole search. */
+  asExpected: boolean;
+  /** First run that shows the expected failure (buggy) or the first unexpected outcome. */
+  first?: RunRecord;
+  /** 1-based index of `first`. */
+  firstAt?: number;
+  outcomes: Record<string, number>;
+  ms: number;
+  token?: string;
+}
+
+/**
+ * Controlled search. A buggy variant: run schedules until one shows the documented failure (its
+ * report and replay token are kept). A fixed variant: run all the schedules; any failure is the
+ * first counter-example. Up to `parallel` schedules run at once; results are taken in schedule
+ * order, so the outcome (and the schedule counted as the first hit) is that of a sequential search.
+ */
+export async function searchSchedules(sc: Scenario, v: Variant, o: SearchOptions = {}): Promise<SearchResult> {
+  const N = o.schedules ?? (v.expect === 'clean' ? 1000 : 500);
+  const base = o.seed ?? 1;
+  const strat = o.strategy ?? 'both';
+  const par = Math.max(1, o.parallel ?? DEFAULT_PARALLEL);
+  const t0 = performance.now();
+  const outcomes: Record<string, number> = {};
+  const res: SearchResult = { scenario: sc.id, variant: v.name, expect: v.expect, schedules: 0, asExpected: v.expect === 'clean', outcomes, ms: 0 };
+  const inflight = new Map<number, Promise<RunRecord>>();
+  let next = 0;
+  let stop = false;
+  const launch = (i: number): void => {
+    const strategy = strat === 'both' ? (i % 2 === 0 ? 'pct' : 'random') : strat;
+    inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par }));
+  };
+  for (let i = 0; i < N; i++) {
+    while (!stop && next < N && next < i + par && (o.timeMs === undefined || performance.now() - t0 <= o.timeMs)) launch(next++);
+    const p = inflight.get(i);
+    if (!p) break;
+    const r = await p;
+    inflight.delete(i);
+    res.schedules = i + 1;
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    o.onRun?.(r, i);
+    const hit = v.expect === 'clean' ? r.failed : r.asExpected;
+    if (hit) {
+      res.first = r;
+      res.firstAt = i + 1;
+      res.asExpected = v.expect !== 'clean';
+      res.token = token_of(sc, r);
+      if (v.expect !== 'clean' || o.stopAtFirst !== false) { stop = true; break; }
+    }
+  }
+  // Let the runs started past the deciding one finish (their results are not counted).
+  await Promise.allSettled([...inflight.values()]);
+  res.ms = performance.now() - t0;
+  return res;
+}
+
+// ---- replay tokens --------------------------------------------------------------------------
+
+export const TOKEN_KIND = 'scenario';
+
+export function token_of(sc: Scenario, r: RunRecord): string | undefined {
+  if (r.mode !== 'controlled' || !r.choices) return undefined;
+  const t: ReplayToken = {
+    v: 1, kind: TOKEN_KIND, config: { id: sc.id, variant: r.variant }, seed: r.seed, strategy: r.strategy,
+    ncpus: sc.ncpus, tail: 'strategy',
+    expect: { state: r.state, hash: '', failure: r.failed ? `${r.outcome}:${r.check.matched ? 'documented' : 'other'}` : '' },
+    choices: r.choices,
+  };
+  return encode_token(t);
+}
+
+/** Replay a scenario token: the same machine, bugs, seed, strategy and choices. */
+export async function replayToken(tokenText: string, find: (id: string) => Scenario | undefined): Promise<{ record: RunRecord; same: boolean; token: ReplayToken }> {
+  const tok = decode_token(tokenText);
+  if (tok.kind !== TOKEN_KIND) throw new Error(`token of kind "${tok.kind}" is not a catalog scenario token`);
+  const id = String(tok.config.id);
+  const sc = find(id);
+  if (!sc) throw new Error(`token names scenario ${id}, which the catalog does not have`);
+  const v = sc.variants.find((x) => x.name === tok.config.variant);
+  if (!v) throw new Error(`token names variant ${String(tok.config.variant)} of scenario ${id}, which does not exist`);
+  const record = await runOnce(sc, v, {
+    mode: 'controlled', seed: tok.seed, strategy: tok.strategy === 'random' ? 'random' : 'pct', replay: tok.choices, tail: tok.tail,
+  });
+  const failure = record.failed ? `${record.outcome}:${record.check.matched ? 'documented' : 'other'}` : '';
+  return { record, same: record.state === tok.expect?.state && failure === tok.expect?.failure, token: tok };
+}
+
+void count_preemptions;

@@ -1,0 +1,81 @@
+/**
+ * CPU hotplug at safe points (kernel/cpu.c, in miniature): a CPU the main thread asks to go
+ * offline leaves its scheduling loop between two tasks, stops taking tasks (online = 0, so
+ * activate_task sends wake-ups elsewhere), migrates whatever is queued on its runqueue to online
+ * CPUs (migrate_tasks) and stays offline until asked back. For RCU an offline CPU is quiescent:
+ * rcu_try_complete_gp skips it, as the kernel clears it from the grace-period masks. Its queued
+ * callbacks are not migrated; it keeps invoking them while offline, as an rcuo offload kthread
+ * would, so every callback still runs after its grace period.
+ */
+import { CPU, G, RCU_GP_STARTED } from '../mm/layout.js';
+import { kg, mem, this_cpu } from '../mm/memory.js';
+import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { rcu_do_batch, rcu_idle_enter, rcu_try_complete_gp } from '../rcu/rcu.js';
+import { activate_task } from './core.js';
+import { ABORT_HOTPLUG, RUN_RUNNING } from './hook.js';
+import { TASK } from '../mm/layout.js';
+
+/** CPU.hotplug requests written by the main thread. */
+export const HP_NONE = 0;
+export const HP_OFFLINE = 1;
+export const HP_ONLINE = 2;
+
+/** Take the first task off this CPU's runqueue (dequeue under the rq lock). */
+function rq_pop(c: number): number {
+  if (Atomics.load(mem, c + CPU.rq_nr) === 0) return 0;
+  spin_lock(c + CPU.rq_lock);
+  const p = mem[c + CPU.rq_first]!;
+  if (p) {
+    const n = mem[p + TASK.rq_next]!;
+    mem[c + CPU.rq_first] = n;
+    if (!n) mem[c + CPU.rq_last] = 0;
+    mem[p + TASK.rq_next] = 0; // on_rq stays 1: it is requeued at once
+    Atomics.sub(mem, c + CPU.rq_nr, 1);
+  }
+  spin_unlock(c + CPU.rq_lock);
+  return p;
+}
+
+/** migrate_tasks: move everything queued here to online CPUs (activate_task skips offline ones). */
+function migrate_tasks(c: number): number {
+  let n = 0;
+  for (let p = rq_pop(c); p; p = rq_pop(c)) {
+    activate_task(p);
+    n++;
+  }
+  return n;
+}
+
+/** The CPU asked to go offline left cpu_loop with CPU.abort = ABORT_HOTPLUG: true if it should. */
+export function hotplug_requested(): boolean {
+  return Atomics.load(mem, this_cpu + CPU.abort) === ABORT_HOTPLUG;
+}
+
+/**
+ * Stay offline until the main thread asks the CPU back (or the run ends). Called between tasks,
+ * holding nothing. Returns true when the CPU is online again and should re-enter cpu_loop.
+ */
+export function cpu_offline_until_online(): boolean {
+  const c = this_cpu;
+  Atomics.store(mem, c + CPU.abort, 0);
+  Atomics.store(mem, c + CPU.online, 0); // takedown_cpu: no new tasks come here
+  mem[c + CPU.hotplugs]++;
+  rcu_idle_enter(); // no readers from here on: an extended quiescent state
+  rcu_try_complete_gp();
+  for (;;) {
+    // A waker that read online = 1 just before the flip may still have queued a task here.
+    migrate_tasks(c);
+    rcu_do_batch();
+    if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return false;
+    if (Atomics.load(mem, c + CPU.hotplug) === HP_ONLINE) break;
+    const v = Atomics.load(mem, c + CPU.park);
+    Atomics.wait(mem, c + CPU.park, v, 10);
+  }
+  // Coming up: this CPU has no reader older than the running grace period, so it is quiescent
+  // for it (rcu_cpu_starting).
+  Atomics.store(mem, c + CPU.rcu_qs_gp, Atomics.load(mem, kg + G.rcu + RCU_GP_STARTED));
+  Atomics.store(mem, c + CPU.hotplug, HP_NONE);
+  Atomics.store(mem, c + CPU.idle, 0);
+  Atomics.store(mem, c + CPU.online, 1);
+  return true;
+}

@@ -1,0 +1,136 @@
+/**
+ * Hard interrupts on the model's CPUs (kernel/irq, arch entry code in spirit).
+ *
+ * A device raises an interrupt on a CPU (`raise_irq`): the CPU's irq_pending word counts the
+ * deliveries still owed (a line that fires `count` times), irq_vec/irq_arg say which handler runs
+ * with what. Delivery happens at a scheduling hook of that CPU (src/sched/hook.ts calls
+ * `irq_entry` when irq_pending is set) and only where the kernel would take it: interrupts enabled
+ * (CPU.irqs_off == 0: not inside spin_lock_irq / write_lock_irq / *_irqsave) and not already in an
+ * interrupt (CPU.in_irq == 0). The handler then runs ON TOP of the interrupted task, on the same
+ * CPU and stack: `current` stays the interrupted task, everything that task holds stays held, and
+ * in_irq > 0 while the handler runs (in_interrupt(), which the queued rwlock's reader rule tests).
+ * A handler that spins on a lock keeps the CPU - and the interrupted task - where they are.
+ *
+ * Where between the eligible hooks the interrupt lands is a scheduling choice:
+ * - controlled mode: the run's strategy decides at each eligible hook (random: the chance
+ *   irq_permille; PCT: the same draw from the strategy's RNG, which PCT does not otherwise use;
+ *   replay: the recorded choice). Each decision is recorded in the choices region like a CPU choice
+ *   (G.ctl_decisions), as IRQ_CHOICE_DELIVER (which carries CHOICE_PREEMPT: an interrupt preempts the
+ *   running context, so the shrinker may try to remove it) or IRQ_CHOICE_DEFER. A replayed
+ *   CHOICE_STAY means "defer". So a replay token reproduces interrupt delivery exactly.
+ * - free-running: the same chance, from a per-thread generator.
+ * A pending interrupt that was deferred IRQ_MAX_DEFER times is delivered at the next eligible hook
+ * without a decision (a device interrupt is never lost); deterministic, so replay agrees.
+ */
+import { CPU, G } from '../mm/layout.js';
+import { cpu_addr, kg, mem, regions } from '../mm/memory.js';
+import {
+  CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_TAIL_NONPREEMPT, ctl_rand, is_controlled, RUN_RUNNING, set_irq_entry,
+} from './hook.js';
+
+/** Handler ids (CPU.irq_vec). */
+export const IRQV_NONE = 0;
+/** kill_fasync(fa, SIGIO, POLL_IN) from a device interrupt (src/kernel/fasync.ts). */
+export const IRQV_KILL_FASYNC = 1;
+
+/** Recorded interrupt decisions (one byte in the choices region, like a CPU choice). */
+export const IRQ_CHOICE_DEFER = 0;
+export const IRQ_CHOICE_DELIVER = 1 | CHOICE_PREEMPT;
+
+/** Deferrals after which a pending interrupt is delivered at the next eligible hook. */
+export const IRQ_MAX_DEFER = 64;
+/** Default chance (per mille) per eligible hook. */
+export const IRQ_DEFAULT_PERMILLE = 125;
+
+export type IrqHandler = (arg: number) => void;
+const handlers: Array<IrqHandler | undefined> = [];
+
+/** Register an interrupt handler under a fixed id (identical on every thread: call at module load). */
+export function register_irq_handler(vec: number, fn: IrqHandler): void {
+  handlers[vec] = fn;
+}
+
+/**
+ * A device raises interrupt `vec` on CPU `cpu` (`count` times; 0 clears the line). Called by the
+ * main thread while setting a run up, or by kernel code. The vector and argument are written
+ * before the pending count that publishes them.
+ */
+export function raise_irq(cpu: number, vec: number, arg: number, count = 1, permille = 0): void {
+  const c = cpu_addr(cpu);
+  mem[c + CPU.irq_vec] = vec;
+  mem[c + CPU.irq_arg] = arg;
+  mem[c + CPU.irq_permille] = permille;
+  mem[c + CPU.irq_deferred] = 0;
+  Atomics.store(mem, c + CPU.irq_pending, count);
+}
+
+// Free-running draws: a per-thread xorshift (delivery timing is not reproducible there anyway).
+let free_rng = (0x2545f491 ^ (Date.now() | 0)) | 1;
+function free_rand1000(): number {
+  free_rng ^= free_rng << 13;
+  free_rng ^= free_rng >>> 17;
+  free_rng ^= free_rng << 5;
+  return (free_rng >>> 0) % 1000;
+}
+
+/** The strategy's decision at an eligible hook (controlled mode), recorded for replay. */
+function ctl_irq_decide(permille: number): boolean {
+  const n = mem[kg + G.ctl_decisions]!;
+  const flags = mem[kg + G.ctl_flags]!;
+  let deliver: boolean;
+  if ((flags & CTL_REPLAY) !== 0 && n < mem[kg + G.ctl_replay_len]!) {
+    deliver = (mem[regions.choices.base + n]! & CHOICE_CPU_MASK) === (IRQ_CHOICE_DELIVER & CHOICE_CPU_MASK);
+  } else if ((flags & CTL_REPLAY) !== 0 && mem[kg + G.ctl_tail] === CTL_TAIL_NONPREEMPT) {
+    deliver = false;
+  } else {
+    deliver = ctl_rand() % 1000 < permille;
+  }
+  if (n < mem[kg + G.ctl_max_decisions]!) {
+    if (n < regions.choices.words) mem[regions.choices.base + n] = deliver ? IRQ_CHOICE_DELIVER : IRQ_CHOICE_DEFER;
+    mem[kg + G.ctl_decisions] = n + 1;
+    if (deliver) mem[kg + G.ctl_preemptions] = mem[kg + G.ctl_preemptions]! + 1;
+  }
+  return deliver;
+}
+
+/**
+ * irq_enter .. handler .. irq_exit: run the pending interrupt's handler on top of the current task.
+ * Hard-interrupt context: in_irq > 0 for the handler's duration (in_interrupt()).
+ */
+function do_IRQ(c: number): void {
+  const left = mem[c + CPU.irq_pending]! - 1;
+  Atomics.store(mem, c + CPU.irq_pending, left < 0 ? 0 : left);
+  mem[c + CPU.irq_deferred] = 0;
+  const fn = handlers[mem[c + CPU.irq_vec]!];
+  const arg = mem[c + CPU.irq_arg]!;
+  mem[c + CPU.irq_delivered]++;
+  mem[c + CPU.in_irq]++;
+  try {
+    if (fn) fn(arg);
+  } finally {
+    mem[c + CPU.in_irq]--;
+  }
+}
+
+/** Called by sched_hook when this CPU has an interrupt pending. */
+function irq_entry(c: number): void {
+  if (mem[c + CPU.in_irq] !== 0 || mem[c + CPU.irqs_off] !== 0) return; // masked: stays pending
+  if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return; // setup, or the run is over
+  const permille = mem[c + CPU.irq_permille]! || IRQ_DEFAULT_PERMILLE;
+  let deliver: boolean;
+  if (mem[c + CPU.irq_deferred]! >= IRQ_MAX_DEFER) deliver = true;
+  else if (is_controlled()) deliver = ctl_irq_decide(permille);
+  else deliver = free_rand1000() < permille;
+  if (!deliver) {
+    mem[c + CPU.irq_deferred]++;
+    return;
+  }
+  do_IRQ(c);
+}
+
+set_irq_entry(irq_entry);
+
+/** Is CPU `cpu` in an interrupt handler now (for reports; reads the shared state)? */
+export function cpu_in_irq(m: Int32Array, cpu: number): boolean {
+  return m[regions.cpus.base + cpu * regions.cpus.stride + CPU.in_irq]! > 0;
+}

@@ -1,0 +1,131 @@
+/**
+ * Invariants a CPU checks at a safe point, on every return to user mode, while a stress run is
+ * configured (G.stress[STRESS_ACTIVE_NS] != 0). Cheap by construction: a few loads per syscall.
+ *
+ * - A task's active pid namespace (the namespace of its struct pid at its own level,
+ *   task_active_pid_ns) never changes during its life.
+ * - The namespace its children will be born in (nsproxy->pid_ns_for_children) is the active one
+ *   or a descendant of it: setns/unshare only ever enter such a namespace (pidns_install's rule).
+ *
+ * The per-task side table lives in the program region (SLOT_WORDS per task slot, src/stress/ops.ts);
+ * a reused slot is recognised by its new task id and starts afresh.
+ */
+import { G, NSPROXY, PID, PIDNS, STRESS_ACTIVE_NS, STRESS_DEPTH_SEEN, TASK, UPID_NS, UPID_WORDS } from '../mm/layout.js';
+import { kg, mem, obj_index, regions, SLAB_TASK } from '../mm/memory.js';
+import { read_lock, read_unlock } from '../locking/qrwlock.js';
+import { is_controlled } from '../sched/hook.js';
+import { record_violation, V_INVARIANT } from '../locking/violations.js';
+import { SLOT_ACTIVE_NS, SLOT_ID, SLOT_WORDS } from './ops.js';
+
+/** Invariant codes (violation record a) of the stress module; 0x100.. to stay clear of the kernel's. */
+export const INV_ACTIVE_NS_CHANGED = 0x101;
+export const INV_NS_NOT_DESCENDANT = 0x102;
+export const INV_TORTURE_COUNTER = 0x103;
+export const INV_RW_OVERLAP = 0x104;
+export const INV_AUDIT = 0x105;
+export const INV_LEAK = 0x106;
+export const INV_TASKS_LEFT = 0x107;
+export const INV_CALLBACKS_LEFT = 0x108;
+export const INV_TASK_TREE = 0x109;
+
+export const INVARIANT_NAMES: Record<number, string> = {
+  [INV_ACTIVE_NS_CHANGED]: 'active pid namespace of a task changed',
+  [INV_NS_NOT_DESCENDANT]: 'pid_ns_for_children is not the active namespace or a descendant',
+  [INV_TORTURE_COUNTER]: 'lock-guarded counter differs from the acquisitions (mutual exclusion)',
+  [INV_RW_OVERLAP]: 'rwlock reader and writer inside together',
+  [INV_AUDIT]: 'kernel audit failed',
+  [INV_LEAK]: 'objects left allocated after every task was reaped',
+  [INV_TASKS_LEFT]: 'tasks left after the final kill and reap',
+  [INV_CALLBACKS_LEFT]: 'RCU callbacks never ran',
+  [INV_TASK_TREE]: 'task tree inconsistent (real_parent and children lists disagree)',
+};
+
+/** task_active_pid_ns(t): the namespace of t's struct pid at the pid's own level; 0 without a pid. */
+export function active_pid_ns(m: Int32Array, t: number): number {
+  const pid = m[t + TASK.pid]!;
+  if (!pid) return 0;
+  const level = m[pid + PID.level]!;
+  return m[pid + PID.SIZE + level * UPID_WORDS + UPID_NS]!;
+}
+
+/** Is `ns` equal to `anc` or below it? (walks the parent chain, at most MAX_PID_NS_LEVEL steps). */
+export function pidns_is_descendant(m: Int32Array, ns: number, anc: number): boolean {
+  for (let i = 0; ns && i <= 40; i++) {
+    if (ns === anc) return true;
+    ns = m[ns + PIDNS.parent]!;
+  }
+  return false;
+}
+
+/** The side-table slot of task t (reset when the slot now holds another task); 0 without a table. */
+export function task_slot(t: number): number {
+  const table = mem[kg + G.stress + STRESS_ACTIVE_NS]!;
+  if (table === 0) return 0;
+  const e = table + obj_index(SLAB_TASK, t) * SLOT_WORDS;
+  const id = mem[t + TASK.id]!;
+  if (mem[e + SLOT_ID] !== id) {
+    mem.fill(0, e, e + SLOT_WORDS);
+    mem[e + SLOT_ID] = id;
+  }
+  return e;
+}
+
+/** Every TREE_CHECK_EVERY-th return to user mode on a CPU checks the task's family under the lock. */
+const TREE_CHECK_EVERY = 8;
+let tree_tick = 0;
+
+/**
+ * The task tree, both ways, around task t, under read_lock(tasklist_lock) (every writer of these
+ * lists holds it for write, so what a reader sees must be consistent): t is on its real parent's
+ * children list, and each of its children names t as real parent. The walks are bounded, so a
+ * corrupted (cyclic) list is reported rather than followed forever.
+ */
+export function check_task_family(t: number): void {
+  const tl = kg + G.tasklist_lock;
+  const limit = regions.objects[SLAB_TASK]!.count + 1;
+  read_lock(tl, 150);
+  let bad = 0;
+  let other = 0;
+  const rp = mem[t + TASK.real_parent]!;
+  if (rp && mem[t + TASK.exit_state] === 0) {
+    let n = 0;
+    let c = mem[rp + TASK.children]!;
+    for (; c && c !== t && n < limit; c = mem[c + TASK.sibling_next]!) n++;
+    if (c !== t) { bad = 1; other = rp; }
+  }
+  if (!bad) {
+    let n = 0;
+    for (let c = mem[t + TASK.children]!; c; c = mem[c + TASK.sibling_next]!) {
+      if (++n > limit) { bad = 2; break; }
+      if (mem[c + TASK.real_parent] !== t) { bad = 3; other = c; break; }
+    }
+  }
+  read_unlock(tl);
+  if (bad) record_violation(V_INVARIANT, INV_TASK_TREE, t, other || -bad);
+}
+
+export function user_mode_checks(t: number): void {
+  const e = task_slot(t);
+  if (e === 0) return;
+  const ns = active_pid_ns(mem, t);
+  if (ns === 0) return; // a bare kernel thread
+  // Deepest level reached (stats).
+  const lvl = mem[ns + PIDNS.level]!;
+  const dw = kg + G.stress + STRESS_DEPTH_SEEN;
+  if (lvl > mem[dw]!) Atomics.store(mem, dw, Math.max(lvl, Atomics.load(mem, dw)));
+  if (mem[e + SLOT_ACTIVE_NS] === 0) mem[e + SLOT_ACTIVE_NS] = ns;
+  else if (mem[e + SLOT_ACTIVE_NS] !== ns) {
+    record_violation(V_INVARIANT, INV_ACTIVE_NS_CHANGED, t, ns);
+    mem[e + SLOT_ACTIVE_NS] = ns;
+  }
+  // Controlled runs check every time (one CPU runs anyway); free-running ones every few returns.
+  if (++tree_tick >= TREE_CHECK_EVERY || is_controlled()) {
+    tree_tick = 0;
+    check_task_family(t);
+  }
+  const nsp = mem[t + TASK.nsproxy]!;
+  if (nsp) {
+    const child = mem[nsp + NSPROXY.pid_ns_for_children]!;
+    if (child && !pidns_is_descendant(mem, child, ns)) record_violation(V_INVARIANT, INV_NS_NOT_DESCENDANT, t, child);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The process-model operations of the stress mix (fork, clone(CLONE_NEWPID), unshare, exit,
+ * wait, kill, setns by nsfd and by pidfd, zap, ns_last_pid, the last-pid vector, clone_with_pids,
+ * clone3 set_tid, reboot): each picks its arguments with the task's RNG and returns the sub-call
+ * to run, or null to skip (the operation does not apply now). Compound operations (open a file,
+ * use it, close it) keep their step in the task's side-table slot and continue on the task's next
+ * SYS_STRESS_OP, before anything new starts.
+ *
+ * The targets are picked the way a fuzzer would: random pids of the caller's namespace (up to
+ * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
+ * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
+ */
+import { G, NSPROXY, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TASK } from '../mm/layout.js';
+import { kg, mem } from '../mm/memory.js';
+import {
+  SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
+  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
+} from '../kernel/syscalls.js';
+import { task_active_pid_ns } from '../kernel/pid.js';
+import { CLONE_NEWPID, SIGCHLD, SIGKILL, SIGTERM, SIGUSR1, WNOHANG, __WALL } from '../kernel/sched_task.js';
+import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
+import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
+import { CA_EXIT_SIGNAL, CA_FLAGS, CA_SET_TID, CA_SET_TID_SIZE, CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
+import { OP_IDS, OPS, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
+import { task_slot } from './checks.js';
+import type { SubCall } from './syscalls.js';
+
+export type Rand = (t: number) => number;
+export interface OpCall extends SubCall { op: number }
+
+const S = (): number => kg + G.stress;
+const call = (op: number, nr: number, a = 0, b = 0, c = 0): OpCall => ({ op, nr, a, b, c });
+
+function ns_level(ns: number): number {
+  return ns ? mem[ns + PIDNS.level]! : 0;
+}
+
+function children_ns_level(t: number): number {
+  const np = mem[t + TASK.nsproxy]!;
+  const ns = np ? mem[np + NSPROXY.pid_ns_for_children]! : 0;
+  return ns ? ns_level(ns) : ns_level(task_active_pid_ns(t));
+}
+
+/** A random pid of the caller's namespace (2 .. ns_last_pid + 2), sparing init and the reaper. */
+function random_pid(t: number, rand: Rand): number {
+  const ns = task_active_pid_ns(t);
+  const last = ns ? Math.max(2, mem[ns + PIDNS.idr_next]! - 1) : 2;
+  const lo = ns_level(ns) === 0 ? 3 : 2;
+  return lo + (rand(t) % Math.max(1, last - lo + 3));
+}
+
+function can_fork(): boolean {
+  return Atomics.load(mem, kg + G.nr_threads) < mem[S() + STRESS_MAX_TASKS]!;
+}
+
+const O = (name: string): number => OP_IDS[name]!;
+
+/** op >= 0: a new operation of that id; op = -1: the continuation of a compound one, if any. */
+export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
+  const slot = task_slot(t);
+  if (!slot) return null;
+  if (op < 0) return continue_op(t, slot, rand);
+  const prog = mem[S() + STRESS_PROG]!;
+  switch (OPS[op]!.name) {
+    case 'fork':
+      return can_fork() ? call(op, SYS_FORK, 0, prog, 0) : null;
+    case 'clone-newpid':
+      if (!can_fork() || children_ns_level(t) >= mem[S() + STRESS_MAX_DEPTH]!) return null;
+      return call(op, SYS_FORK, CLONE_NEWPID, prog, 0);
+    case 'unshare':
+      if (children_ns_level(t) >= mem[S() + STRESS_MAX_DEPTH]!) return null;
+      return call(op, SYS_UNSHARE, CLONE_NEWPID);
+    case 'exit':
+      return call(op, SYS_EXIT, rand(t) & 0x7f);
+    case 'wait':
+      return call(op, SYS_WAIT4, -1, __WALL | (mem[t + TASK.children] && (rand(t) & 1) ? 0 : WNOHANG));
+    case 'kill': {
+      const sigs = [SIGKILL, SIGTERM, SIGUSR1, SIGCHLD, 0];
+      return call(op, SYS_KILL, random_pid(t, rand), sigs[rand(t) % sigs.length]!);
+    }
+    case 'zap': {
+      const init = mem[slot + SLOT_NEWPID_CHILD]!;
+      if (!init) return null;
+      mem[slot + SLOT_NEWPID_CHILD] = 0;
+      return call(op, SYS_KILL, init, SIGKILL);
+    }
+    case 'setns-nsfd':
+      // Step 0: open /proc/PID/ns/pid (or pid_for_children) of a random task (0 = self).
+      start_cont(slot, op);
+      return call(op, SYS_OPEN_NS, rand(t) % 4 === 0 ? 0 : random_pid(t, rand), rand(t) & 1 ? NSK_PID : NSK_PID_FOR_CHILDREN);
+    case 'setns-pidfd':
+      start_cont(slot, op);
+      return call(op, SYS_PIDFD_OPEN, random_pid(t, rand), 0);
+    case 'ns-last-pid':
+      return rand(t) & 1 ? call(op, SYS_NS_LAST_PID_READ) : call(op, SYS_NS_LAST_PID_WRITE, 1 + (rand(t) % 400));
+    case 'last-pid-vec':
+      start_cont(slot, op);
+      return call(op, SYS_OPEN_NS, 0, NSK_PID_FOR_CHILDREN);
+    case 'clone-with-pids': {
+      if (!can_fork()) return null;
+      const set = slot + SLOT_SCRATCH;
+      mem[set] = 1;
+      mem[set + 1] = 2 + (rand(t) % 400);
+      return call(op, SYS_CLONE_WITH_PIDS, 0, set, prog);
+    }
+    case 'set-tid': {
+      if (!can_fork()) return null;
+      // struct clone_args (one word per u64 field) in the task's scratch, set_tid right after it.
+      const a = slot + SLOT_SCRATCH;
+      mem.fill(0, a, a + 12);
+      mem[a + CA_FLAGS] = 0;
+      mem[a + CA_EXIT_SIGNAL] = SIGCHLD;
+      mem[a + 11] = 2 + (rand(t) % 400);
+      mem[a + CA_SET_TID] = a + 11;
+      mem[a + CA_SET_TID_SIZE] = 1;
+      return call(op, SYS_CLONE3, a, CLONE_ARGS_SIZE_VER2, prog);
+    }
+    case 'reboot':
+      // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
+      if (ns_level(task_active_pid_ns(t)) === 0) return null;
+      return call(op, SYS_REBOOT, LINUX_REBOOT_CMD_RESTART);
+    default:
+      return null;
+  }
+}
+
+function start_cont(slot: number, op: number): void {
+  mem[slot + SLOT_CONT] = op + 1;
+  mem[slot + SLOT_CONT_STEP] = 0;
+}
+
+/** The next step of a compound operation, using the result of the previous one (TASK.last_ret). */
+function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
+  const c = mem[slot + SLOT_CONT]!;
+  if (!c) return null;
+  const op = c - 1;
+  const step = mem[slot + SLOT_CONT_STEP]!;
+  const ret = mem[t + TASK.last_ret]!;
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (step === 0) {
+    if (ret < 0) return done(); // open failed: nothing to use or close
+    mem[slot + SLOT_CONT_ARG] = ret;
+    mem[slot + SLOT_CONT_STEP] = 1;
+    if (op === O('last-pid-vec')) {
+      // "p" or "p2:p1" (as many numbers as levels are allowed; too many is EINVAL, as it should be).
+      const a = slot + SLOT_SCRATCH;
+      const parts = rand(t) & 1 ? [1 + (rand(t) % 300)] : [1 + (rand(t) % 300), 1 + (rand(t) % 300)];
+      const str = parts.join(':');
+      for (let i = 0; i < str.length && i < 16; i++) mem[a + i] = str.charCodeAt(i);
+      return call(op, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, ret, a, Math.min(str.length, 16));
+    }
+    return call(op, SYS_SETNS, ret, CLONE_NEWPID);
+  }
+  if (step === 1) {
+    mem[slot + SLOT_CONT_STEP] = 2;
+    return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
+  }
+  return done();
+}
+
+/** The task's last act when the run winds down: reap its children, then exit. */
+export function kernel_wind_down(t: number): OpCall | null {
+  if (mem[t + TASK.children]) return call(O('wait'), SYS_WAIT4, -1, __WALL);
+  return call(O('exit'), SYS_EXIT, 0);
+}
+
+/** Bookkeeping after an operation completed (called with its result): namespaces made, the init to zap. */
+export function kernel_op_done(t: number, op: number, ret: number): void {
+  if (ret <= 0) return;
+  if (op === O('unshare')) Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
+  if (op === O('clone-newpid')) {
+    Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
+    const slot = task_slot(t);
+    if (slot) mem[slot + SLOT_NEWPID_CHILD] = ret;
+  }
+}
+

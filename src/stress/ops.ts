@@ -1,0 +1,75 @@
+/**
+ * The stress operation mix: names, what each needs, and the per-operation result table layout.
+ * Shared by the CPUs (src/stress/syscalls.ts, which executes the operations) and the main side
+ * (option parsing, stats, the verdict).
+ */
+
+export interface OpDef {
+  readonly name: string;
+  /** Needs the process model (fork/exit/wait ... from src/kernel): off for the torture-only mix. */
+  readonly kernel: boolean;
+  readonly doc: string;
+}
+
+/** Index in this list = the op id (mix bit, result table row). At most 32. */
+export const OPS: readonly OpDef[] = [
+  { name: 'spin', kernel: false, doc: 'locktorture spinlock critical section' },
+  { name: 'rw-read', kernel: false, doc: 'locktorture read_lock section (queued rwlock)' },
+  { name: 'rw-write', kernel: false, doc: 'locktorture write_lock section' },
+  { name: 'mutex', kernel: false, doc: 'locktorture mutex section (sleeps when contended)' },
+  { name: 'rcu-read', kernel: false, doc: 'rcutorture reader (checks the poison of what it dereferences)' },
+  { name: 'rcu-write', kernel: false, doc: 'rcutorture writer (publish, retire with call_rcu)' },
+  { name: 'sync-rcu', kernel: false, doc: 'synchronize_rcu' },
+  { name: 'sync-srcu', kernel: false, doc: 'synchronize_srcu(tasks_rcu_exit_srcu)' },
+  { name: 'fork', kernel: true, doc: 'fork a child running the mix' },
+  { name: 'clone-newpid', kernel: true, doc: 'clone(CLONE_NEWPID): the child is init of a new namespace' },
+  { name: 'unshare', kernel: true, doc: 'unshare(CLONE_NEWPID): the next child is init of a new namespace' },
+  { name: 'exit', kernel: true, doc: 'exit' },
+  { name: 'wait', kernel: true, doc: 'wait4(-1) (blocking when there are children, else WNOHANG)' },
+  { name: 'kill', kernel: true, doc: 'kill a random pid of the caller\'s namespace' },
+  { name: 'setns-nsfd', kernel: true, doc: 'open /proc/PID/ns/pid_for_children of a task, setns(fd, CLONE_NEWPID)' },
+  { name: 'setns-pidfd', kernel: true, doc: 'pidfd_open(pid), setns(pidfd, CLONE_NEWPID)' },
+  { name: 'zap', kernel: true, doc: 'SIGKILL to a namespace init the caller created (zap_pid_ns_processes)' },
+  { name: 'ns-last-pid', kernel: true, doc: 'read or write /proc/sys/kernel/ns_last_pid' },
+  { name: 'last-pid-vec', kernel: true, doc: 'PIDNS_REQ_SET_LAST_PID_VEC ioctl on the namespace file' },
+  { name: 'clone-with-pids', kernel: true, doc: 'clone_with_pids with a target pid set' },
+  { name: 'set-tid', kernel: true, doc: 'clone3 with set_tid' },
+  { name: 'reboot', kernel: true, doc: 'reboot(LINUX_REBOOT_CMD_RESTART) inside a child namespace (reboot_pid_ns)' },
+];
+
+export const OP_IDS: Record<string, number> = Object.fromEntries(OPS.map((o, i) => [o.name, i]));
+export const TORTURE_MIX = OPS.filter((o) => !o.kernel).map((o) => o.name);
+export const KERNEL_MIX = OPS.filter((o) => o.kernel).map((o) => o.name);
+
+export function mix_mask(names: readonly string[]): number {
+  let m = 0;
+  for (const n of names) {
+    const i = OP_IDS[n];
+    if (i === undefined) throw new RangeError(`unknown operation "${n}" (known: ${OPS.map((o) => o.name).join(', ')})`);
+    m |= 1 << i;
+  }
+  return m;
+}
+
+export function mix_names(mask: number): string[] {
+  return OPS.filter((_, i) => (mask & (1 << i)) !== 0).map((o) => o.name);
+}
+
+/** Result table: per op, RES_BUCKETS counters: [0] successes, [e] errno e (capped), [RES_SKIPPED] skipped. */
+export const RES_BUCKETS = 64;
+export const RES_SKIPPED = 63;
+export const RES_TABLE_WORDS = 32 * RES_BUCKETS;
+
+/** Per-task-slot side table (program region): words per task slot. */
+export const SLOT_WORDS = 32;
+export const SLOT_ID = 0; // task id the slot describes (a reused slot has a new id)
+export const SLOT_ACTIVE_NS = 1; // its active pid namespace (the invariant)
+export const SLOT_CONT = 2; // pending continuation of a compound op (op id + 1), 0 none
+export const SLOT_CONT_STEP = 3; // step of the continuation
+export const SLOT_CONT_ARG = 4; // its operand (an fd ...)
+export const SLOT_NEWPID_CHILD = 5; // pid (in the caller's ns) of the last namespace init it created
+export const SLOT_SCRATCH = 16; // 16 words of scratch (pid sets, clone_args + set_tid, strings)
+
+/** G.stress[STRESS_BUSTED] bits: planted bugs in the torture mix (the foundation's busted variants). */
+export const STRESS_BUST_SPIN = 1; // locktorture lock_busted: no mutual exclusion
+export const STRESS_BUST_RCU = 2; // rcutorture writer frees without a grace period

@@ -1,0 +1,405 @@
+/**
+ * System calls of the stress tool and of the detection tests (numbers 120..159), run by the CPUs.
+ *
+ * SYS_STRESS_OP is the whole stress program of a task: each call accounts the result of the
+ * previous operation, picks the next one from the mix with the task's own RNG (TASK.rng, seeded
+ * from the run seed and the task id, so a controlled run is reproducible), writes it into the
+ * task's ucall and executes it as a sub-call. If the operation sleeps, the task resumes in the
+ * sub-call itself (the ucall now names it), exactly as if the program had issued it; when it
+ * completes the program loops back to SYS_STRESS_OP. When the operation budget is spent or the
+ * run is asked to stop, the task winds down (a kernel thread runs off its program, a process
+ * exits).
+ *
+ * The test calls take two test locks in a given order (lock-order and deadlock tests), sleep for
+ * good (the watchdog test), or break a rule on purpose (sleeping in atomic context, returning to
+ * user mode with a lock held).
+ */
+import {
+  CPU, G, MUTEX_WORDS, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG,
+  STRESS_SEED, STRESS_STOP, STRESS_TABLE, TASK, TORTURE,
+} from '../mm/layout.js';
+import { kg, mem, regions, this_cpu } from '../mm/memory.js';
+import { lock_class_register } from '../locking/lockdep.js';
+import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
+import { spin_lock, spin_lock_busted, spin_lock_init, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
+import { record_violation, V_MUTUAL_EXCLUSION } from '../locking/violations.js';
+import { read_lock, read_unlock, write_lock, write_unlock } from '../locking/qrwlock.js';
+import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_PAUSE, WCHAN_WAITQ, set_current_state } from '../sched/core.js';
+import { sched_hook, set_blocked_tasks } from '../sched/hook.js';
+import { register_syscall, syscall_fn } from '../kernel/entry.js';
+import { register_boot_init } from '../kernel/boot.js';
+import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/syscalls.js';
+
+/** __WALL (include/uapi/linux/wait.h). */
+const __WALL = 0x40000000;
+import { PF_KTHREAD } from '../kernel/kthread.js';
+import {
+  SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
+  SYS_TORTURE_READ, SYS_TORTURE_WRITE,
+} from '../kernel/torture.js';
+import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
+import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
+import { POISON_LIVE } from '../mm/layout.js';
+import { SLAB_TASK } from '../mm/memory.js';
+
+/** exit_state EXIT_ZOMBIE (include/linux/sched.h). */
+const EXIT_ZOMBIE = 0x20;
+
+export const SYS_STRESS_OP = 120;
+/** (first, second, 0): take test lock `first`, hit a race window, take `second`, release both. */
+export const SYS_TEST_LOCK2 = 121;
+/** Sleep uninterruptibly for good on a wait queue nobody wakes (a real hang for the watchdog). */
+export const SYS_TEST_HANG = 122;
+/** Take test lock `a` and return to user mode still holding it (a rule broken on purpose). */
+export const SYS_TEST_HOLD = 123;
+/** Release test lock `a` taken by SYS_TEST_HOLD. */
+export const SYS_TEST_RELEASE = 124;
+/** spin_lock(test spin a), then mutex_lock(test mutex a): sleeping function called from invalid context. */
+export const SYS_TEST_SLEEP_IN_ATOMIC = 125;
+/** The stress reaper's loop: reap any child (wait4(-1, __WALL)) until ECHILD, then go on to exit. */
+export const SYS_STRESS_REAP = 128;
+/** The stress mix's spinlock and mutex sections (own counters, see CNT_*). */
+export const SYS_STRESS_SPIN = 126;
+export const SYS_STRESS_MUTEX = 127;
+
+/** Test locks for SYS_TEST_LOCK2 / SYS_TEST_HOLD. */
+export const TL_MUTEX_A = 0;
+export const TL_MUTEX_B = 1;
+export const TL_SPIN_A = 2;
+export const TL_SPIN_B = 3;
+export const TL_RW_READ = 4; // the torture rwlock, read
+export const TL_RW_WRITE = 5; // the torture rwlock, write
+export const TL_RW_READ_IRQ = 6; // the torture rwlock, read from (simulated) interrupt context
+export const TL_NAMES = ['test_mutex_a', 'test_mutex_b', 'test_spin_a', 'test_spin_b', 'torture_rwlock(read)', 'torture_rwlock(write)', 'torture_rwlock(read, irq)'];
+
+// Lock classes are registered at module load so every thread numbers them alike.
+const LC_TEST_MUTEX_A = lock_class_register('test_mutex_a');
+const LC_TEST_MUTEX_B = lock_class_register('test_mutex_b');
+const LC_TEST_SPIN_A = lock_class_register('test_spin_a');
+const LC_TEST_SPIN_B = lock_class_register('test_spin_b');
+
+register_boot_init(() => {
+  mutex_init(kg + G.test_mutex, LC_TEST_MUTEX_A);
+  mutex_init(kg + G.test_mutex + MUTEX_WORDS, LC_TEST_MUTEX_B);
+  spin_lock_init(kg + G.test_spin, LC_TEST_SPIN_A);
+  spin_lock_init(kg + G.test_spin + SPINLOCK_WORDS, LC_TEST_SPIN_B);
+});
+
+export function test_lock_addr(which: number): number {
+  switch (which) {
+    case TL_MUTEX_A: return kg + G.test_mutex;
+    case TL_MUTEX_B: return kg + G.test_mutex + MUTEX_WORDS;
+    case TL_SPIN_A: return kg + G.test_spin;
+    case TL_SPIN_B: return kg + G.test_spin + SPINLOCK_WORDS;
+    default: return regions.torture + TORTURE.rw;
+  }
+}
+
+/** Acquire a test lock: 0, or SLEEP (mutexes; call again on resume). */
+function tl_lock(which: number, site: number): number {
+  const l = test_lock_addr(which);
+  switch (which) {
+    case TL_MUTEX_A: case TL_MUTEX_B: return mutex_lock(l, site);
+    case TL_SPIN_A: case TL_SPIN_B: spin_lock(l, site); return 0;
+    case TL_RW_READ: read_lock(l, site); return 0;
+    case TL_RW_WRITE: write_lock(l, site); return 0;
+    case TL_RW_READ_IRQ: {
+      mem[this_cpu + CPU.in_irq]++;
+      read_lock(l, site);
+      mem[this_cpu + CPU.in_irq]--;
+      return 0;
+    }
+    default: throw new RangeError(`test lock ${which}`);
+  }
+}
+
+function tl_unlock(which: number): void {
+  const l = test_lock_addr(which);
+  switch (which) {
+    case TL_MUTEX_A: case TL_MUTEX_B: mutex_unlock(l); return;
+    case TL_SPIN_A: case TL_SPIN_B: spin_unlock(l); return;
+    case TL_RW_READ: case TL_RW_READ_IRQ: read_unlock(l); return;
+    case TL_RW_WRITE: write_unlock(l); return;
+  }
+}
+
+/** Two locks in the given order, with a race window between them (restartable: mutexes sleep). */
+function sys_test_lock2(first: number, second: number): number {
+  const t = current;
+  if (mem[t + TASK.restart_phase] === 0) {
+    if (tl_lock(first, 130) === SLEEP) return SLEEP;
+    mem[t + TASK.restart_phase] = 1;
+  }
+  if (mem[t + TASK.restart_phase] === 1) {
+    sched_hook(131); // the window in which another task takes the locks the other way round
+    if (tl_lock(second, 132) === SLEEP) return SLEEP;
+    mem[t + TASK.restart_phase] = 2;
+  }
+  tl_unlock(second);
+  tl_unlock(first);
+  mem[t + TASK.restart_phase] = 0;
+  return 0;
+}
+
+function sys_test_hang(): number {
+  // An uninterruptible sleep nobody ends: on no wait queue, so no wake-up can find it.
+  set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, kg + G.test_spin);
+  return SLEEP;
+}
+
+function sys_test_hold(which: number): number {
+  const t = current;
+  if (tl_lock(which, 133) === SLEEP) return SLEEP;
+  mem[t + TASK.restart_phase] = 0;
+  return 0;
+}
+
+function sys_test_release(which: number): number {
+  tl_unlock(which);
+  return 0;
+}
+
+function sys_test_sleep_in_atomic(): number {
+  spin_lock(test_lock_addr(TL_SPIN_A), 134);
+  // mutex_lock may sleep: might_sleep() reports it even though the mutex is free.
+  const r = mutex_lock(test_lock_addr(TL_MUTEX_A), 135);
+  if (r === 0) mutex_unlock(test_lock_addr(TL_MUTEX_A));
+  spin_unlock(test_lock_addr(TL_SPIN_A));
+  return 0;
+}
+
+// ---- the stress mix ---------------------------------------------------------------------------
+
+/** Counters of the stress lock sections, after the result table (program region). */
+export const CNT_SPIN_COUNTER = 0;
+export const CNT_SPIN_ACQ = 1;
+export const CNT_SPIN_INSIDE = 2;
+export const CNT_MUTEX_COUNTER = 3;
+export const CNT_MUTEX_ACQ = 4;
+export const CNT_MUTEX_INSIDE = 5;
+export const CNT_WORDS = 8;
+const cnt = (): number => mem[kg + G.stress + STRESS_TABLE]! + RES_TABLE_WORDS;
+
+/**
+ * locktorture's spinlock section with its own counters: a plain read-modify-write of a counter
+ * with a race window inside, plus an "inside" count that catches two CPUs in the section at once
+ * the moment it happens (V_MUTUAL_EXCLUSION). With STRESS_BUST_SPIN it uses lock_busted.
+ */
+function sys_stress_spin(): number {
+  const lock = regions.torture + TORTURE.spin;
+  const busted = (mem[kg + G.stress + STRESS_BUSTED]! & STRESS_BUST_SPIN) !== 0;
+  if (busted) spin_lock_busted(lock, 140);
+  else spin_lock(lock, 140);
+  const k = cnt();
+  if (Atomics.add(mem, k + CNT_SPIN_INSIDE, 1) !== 0) record_violation(V_MUTUAL_EXCLUSION, lock, 1, Atomics.load(mem, k + CNT_SPIN_INSIDE));
+  const v = mem[k + CNT_SPIN_COUNTER]!;
+  sched_hook(141); // the window a missing lock exposes
+  mem[k + CNT_SPIN_COUNTER] = v + 1;
+  Atomics.add(mem, k + CNT_SPIN_ACQ, 1);
+  Atomics.sub(mem, k + CNT_SPIN_INSIDE, 1);
+  if (busted) spin_unlock_busted(lock);
+  else spin_unlock(lock);
+  return 0;
+}
+
+/** The mutex section, with its own counters (sleeps when contended; restarts find the hand-off). */
+function sys_stress_mutex(): number {
+  const lock = regions.torture + TORTURE.mutex;
+  if (mutex_lock(lock, 142) === SLEEP) return SLEEP;
+  const k = cnt();
+  if (Atomics.add(mem, k + CNT_MUTEX_INSIDE, 1) !== 0) record_violation(V_MUTUAL_EXCLUSION, lock, 1, Atomics.load(mem, k + CNT_MUTEX_INSIDE));
+  const v = mem[k + CNT_MUTEX_COUNTER]!;
+  sched_hook(143);
+  mem[k + CNT_MUTEX_COUNTER] = v + 1;
+  Atomics.add(mem, k + CNT_MUTEX_ACQ, 1);
+  Atomics.sub(mem, k + CNT_MUTEX_INSIDE, 1);
+  mutex_unlock(lock);
+  return 0;
+}
+
+const S = (): number => kg + G.stress;
+
+/** mulberry32 on TASK.rng[0]; rng[1] = 1 once seeded from the run seed and the task id. */
+export function task_rand(t: number): number {
+  if (mem[t + TASK.rng + 1] === 0) {
+    mem[t + TASK.rng] = (Math.imul(mem[S() + STRESS_SEED]! ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(mem[t + TASK.id]!, 0x85ebca6b)) | 0;
+    mem[t + TASK.rng + 1] = 1;
+  }
+  let s = (mem[t + TASK.rng]! + 0x6d2b79f5) | 0;
+  mem[t + TASK.rng] = s;
+  s = Math.imul(s ^ (s >>> 15), s | 1);
+  s ^= s + Math.imul(s ^ (s >>> 7), s | 61);
+  return (s ^ (s >>> 14)) >>> 0;
+}
+
+/** Count the result of an operation (errno buckets) in the shared result table. */
+export function account(op: number, ret: number): void {
+  const table = mem[S() + STRESS_TABLE]!;
+  if (!table) return;
+  const b = ret >= 0 ? 0 : Math.min(-ret, RES_SKIPPED - 1);
+  Atomics.add(mem, table + op * RES_BUCKETS + b, 1);
+  Atomics.add(mem, S() + STRESS_OPS_DONE, 1);
+}
+
+export function account_skip(op: number): void {
+  const table = mem[S() + STRESS_TABLE]!;
+  if (table) Atomics.add(mem, table + op * RES_BUCKETS + RES_SKIPPED, 1);
+}
+
+/** A sub-call chosen by an operation: the syscall and its arguments. */
+export interface SubCall { nr: number; a: number; b: number; c: number; op?: number }
+
+function torture_op(op: number): SubCall | null {
+  switch (OPS[op]!.name) {
+    case 'spin': return { nr: SYS_STRESS_SPIN, a: 0, b: 0, c: 0 };
+    case 'rw-read': return { nr: SYS_TORTURE_READ, a: 0, b: 0, c: 0 };
+    case 'rw-write': return { nr: SYS_TORTURE_WRITE, a: 0, b: 0, c: 0 };
+    case 'mutex': return { nr: SYS_STRESS_MUTEX, a: 0, b: 0, c: 0 };
+    case 'rcu-read': return { nr: SYS_TORTURE_RCU_READ, a: 0, b: 0, c: 0 };
+    case 'rcu-write': return { nr: SYS_TORTURE_RCU_WRITE, a: (mem[S() + STRESS_BUSTED]! & STRESS_BUST_RCU) !== 0 ? 1 : 0, b: 0, c: 0 };
+    case 'sync-rcu': return { nr: SYS_SYNCHRONIZE_RCU, a: 0, b: 0, c: 0 };
+    case 'sync-srcu': return { nr: SYS_SYNCHRONIZE_SRCU, a: 0, b: 0, c: 0 };
+    default: return null;
+  }
+}
+
+/** Run a sub-call as the task's pending call: if it sleeps, the task resumes in it. */
+function dispatch(t: number, op: number, sc: SubCall): number {
+  const fn = syscall_fn(sc.nr);
+  if (!fn) { account_skip(op); return 0; }
+  const u = t + TASK.ucall;
+  mem[u + 1] = sc.a;
+  mem[u + 2] = sc.b;
+  mem[u + 3] = sc.c;
+  mem[u] = sc.nr;
+  // exit never returns to be accounted: count it now.
+  if (sc.nr === SYS_EXIT || sc.nr === SYS_REBOOT) account(op, 0);
+  else mem[t + TASK.user_arg] = op + 1;
+  return fn(sc.a, sc.b, sc.c);
+}
+
+const MAX_PICKS = 8;
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v; v &= v - 1) n++;
+  return n;
+}
+
+/** Index of the k-th set bit of x (k from 0). */
+function nth_bit(x: number, k: number): number {
+  for (let i = 0; i < 32; i++) if ((x >>> i) & 1) { if (k === 0) return i; k--; }
+  return 0;
+}
+
+function sys_stress_op(): number {
+  const t = current;
+  const g = S();
+  const prev = mem[t + TASK.user_arg]!;
+  if (prev) {
+    mem[t + TASK.user_arg] = 0;
+    const ret = mem[t + TASK.last_ret]!;
+    account(prev - 1, ret);
+    if (OPS[prev - 1]!.kernel) kernel_op_done(t, prev - 1, ret);
+  }
+  const kthread = (mem[t + TASK.flags]! & PF_KTHREAD) !== 0;
+  // A compound operation (open an fd, use it, close it) continues before anything new starts.
+  if (!kthread) {
+    const cont = kernel_op(t, -1, task_rand);
+    if (cont) return dispatch(t, cont.op, cont);
+  }
+  if (Atomics.load(mem, g + STRESS_STOP) !== 0 || Atomics.sub(mem, g + STRESS_OPS_LEFT, 1) <= 0) {
+    if (kthread) {
+      // Run off the end of the program: [STRESS_OP] [JMP 0] [end]. pc becomes 2 after this call.
+      mem[t + TASK.pc] = 1;
+      return 0;
+    }
+    const wd = kernel_wind_down(t);
+    if (wd) return dispatch(t, wd.op, wd);
+    mem[t + TASK.pc] = 1;
+    return 0;
+  }
+  const mix = mem[g + STRESS_MIX]!;
+  const nmix = popcount(mix);
+  for (let i = 0; i < MAX_PICKS && nmix; i++) {
+    const op = nth_bit(mix, task_rand(t) % nmix);
+    const sc = OPS[op]!.kernel ? (kthread ? null : kernel_op(t, op, task_rand)) : torture_op(op);
+    if (!sc) { account_skip(op); continue; }
+    return dispatch(t, sc.op ?? op, sc);
+  }
+  return 0;
+}
+
+/** Marks "the last sub-call was the reaper's wait4" in TASK.user_arg. */
+const REAP_MARK = -77;
+const SPAWN_MARK = -78;
+const ECHILD = 10;
+
+/**
+ * The reaper's program is [.., 3: STRESS_REAP, 4: JMP 3, 5: EXIT]: each call reaps one child with
+ * a blocking wait4 as a sub-call; once wait4 says ECHILD it moves the pc so the program exits.
+ */
+function sys_stress_reap(): number {
+  const t = current;
+  const mark = mem[t + TASK.user_arg]!;
+  mem[t + TASK.user_arg] = 0;
+  if (mark === REAP_MARK) {
+    const r = mem[t + TASK.last_ret]!;
+    if (r === -ECHILD) {
+      mem[t + TASK.pc] = 4; // task_step moves it on to the exit
+      return 0;
+    }
+    // Keep the population up while the run goes on: every reaped process is replaced.
+    const g = S();
+    const fork = syscall_fn(SYS_FORK);
+    if (r > 0 && fork && Atomics.load(mem, g + STRESS_STOP) === 0 && Atomics.load(mem, g + STRESS_OPS_LEFT) > 0 &&
+        Atomics.load(mem, kg + G.nr_threads) < mem[g + STRESS_MAX_TASKS]!) {
+      const prog = mem[g + STRESS_PROG]!;
+      const u = t + TASK.ucall;
+      mem[u + 1] = 0;
+      mem[u + 2] = prog;
+      mem[u + 3] = 0;
+      mem[u] = SYS_FORK;
+      mem[t + TASK.user_arg] = SPAWN_MARK;
+      return fork(0, prog, 0);
+    }
+  }
+  const fn = syscall_fn(SYS_WAIT4);
+  if (!fn) return -38;
+  const u = t + TASK.ucall;
+  mem[u + 1] = -1;
+  mem[u + 2] = __WALL;
+  mem[u + 3] = 0;
+  mem[u] = SYS_WAIT4;
+  mem[t + TASK.user_arg] = REAP_MARK;
+  return fn(-1, __WALL, 0);
+}
+
+register_syscall(SYS_STRESS_OP, 'stress_op', sys_stress_op);
+register_syscall(SYS_STRESS_REAP, 'stress_reap', sys_stress_reap);
+register_syscall(SYS_STRESS_SPIN, 'stress_spin', sys_stress_spin);
+register_syscall(SYS_STRESS_MUTEX, 'stress_mutex', sys_stress_mutex);
+register_syscall(SYS_TEST_LOCK2, 'test_lock2', sys_test_lock2);
+register_syscall(SYS_TEST_HANG, 'test_hang', sys_test_hang);
+register_syscall(SYS_TEST_HOLD, 'test_hold', sys_test_hold);
+register_syscall(SYS_TEST_RELEASE, 'test_release', sys_test_release);
+register_syscall(SYS_TEST_SLEEP_IN_ATOMIC, 'test_sleep_in_atomic', sys_test_sleep_in_atomic);
+
+/**
+ * For the controlled-mode deadlock verdict: tasks that are blocked in the kernel. A task idle in
+ * pause (user space waiting for a signal), a zombie or a dead task is not.
+ */
+set_blocked_tasks(() => {
+  const o = regions.objects[SLAB_TASK]!;
+  let n = 0;
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (mem[t + TASK.poison] !== POISON_LIVE) continue;
+    const st = mem[t + TASK.state]!;
+    if (st === 0 || st === TASK_DEAD) continue;
+    if (mem[t + TASK.exit_state] === EXIT_ZOMBIE) continue;
+    if ((st & TASK_INTERRUPTIBLE) !== 0 && mem[t + TASK.wait_chan] === WCHAN_PAUSE) continue;
+    n++;
+  }
+  return n;
+});

@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
+import { CLONE_NEWPID, CLONE_PARENT, CLONE_THREAD, SIGKILL } from '../src/kernel/sched_task.js';
+import { KernelPanic } from '../src/kernel/exit.js';
+
+let k: Kernel;
+let skipAudit = false;
+afterEach(() => {
+  if (!skipAudit) expect(k.audit()).toEqual([]);
+  skipAudit = false;
+});
+
+function err(f: () => unknown): KernelError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KernelError) return e;
+    throw e;
+  }
+  throw new Error('expected a KernelError');
+}
+
+function reap(p: TaskHandle, c: TaskHandle): number {
+  const r = k.wait4(p, k.pidIn(p, c));
+  if ('blocked' in r) throw new Error('reap blocked');
+  return r.status;
+}
+
+describe('scripting API', () => {
+  it('boots with a scripted init task (pid 1) and an empty audit', () => {
+    k = Kernel.create();
+    expect(k.getpid(k.init)).toBe(1);
+    expect(k.getppid(k.init)).toBe(0);
+    expect(k.nspid(k.init)).toEqual([1]);
+    expect(k.level(k.init)).toBe(0);
+    expect(k.nrThreads()).toBe(1);
+    expect(k.audit()).toEqual([]);
+  });
+
+  it('errors are KernelErrors with the errno name, like Node system errors', () => {
+    k = Kernel.create();
+    const e = err(() => k.wait4(k.init, -1));
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe('ECHILD');
+    expect(e.errno).toBe(10);
+    expect(e.syscall).toBe('wait4');
+    expect(e.message).toBe('wait4: ECHILD');
+  });
+
+  it('handles tell a reaped task from a new one in the same record', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    k.exit(a);
+    expect(k.isZombie(a)).toBe(true);
+    expect(k.exists(a)).toBe(true);
+    reap(k.init, a);
+    expect(k.exists(a)).toBe(false);
+    k.quiesce(); // the record is freed after a grace period ...
+    const b = k.fork(k.init); // ... and may be reused
+    expect(b.id).not.toBe(a.id);
+    expect(() => k.getpid(a)).toThrow(/gone/);
+    expect(k.getpid(b)).toBe(3);
+    k.exit(b);
+    reap(k.init, b);
+  });
+
+  it('a blocked call stays pending; result() reads it once another call completed it', () => {
+    k = Kernel.create();
+    const p = k.fork(k.init);
+    const c = k.fork(p);
+    expect(k.wait4(p, -1)).toEqual({ blocked: true });
+    expect(k.isBlocked(p)).toBe(true);
+    expect(k.result(p)).toEqual({ blocked: true });
+    expect(() => k.kill(p, 1, 0)).toThrow(/blocked in wait4/);
+    k.exit(c, 1);
+    expect(k.isBlocked(p)).toBe(false);
+    expect(k.result(p)).toEqual({ value: 3, pid: 3, status: 256 });
+    expect(() => k.result(p)).toThrow(/no pending call/);
+    k.exit(p);
+    reap(k.init, p);
+  });
+
+  it('exit reports the task gone; a killed blocked task reports exited', () => {
+    k = Kernel.create();
+    const p = k.fork(k.init);
+    expect(k.exit(p, 0)).toEqual({ exited: true });
+    expect(() => k.getpid(p)).toThrow(/exited/);
+    reap(k.init, p);
+    const q = k.fork(k.init);
+    expect(k.pause(q)).toEqual({ blocked: true });
+    k.kill(k.init, k.pidIn(k.init, q), SIGKILL);
+    expect(k.result(q)).toEqual({ exited: true });
+    reap(k.init, q);
+  });
+
+  it('killing the global init panics the kernel', () => {
+    k = Kernel.create();
+    expect(() => k.exit(k.init, 0)).toThrow(KernelPanic);
+    skipAudit = true;
+  });
+
+  it('nspid, pidIn and level describe a task across namespaces', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    const n = k.fork(a, { flags: CLONE_NEWPID });
+    const c = k.fork(n);
+    expect(k.nspid(c)).toEqual([4, 2]);
+    expect(k.pidIn(k.init, c)).toBe(4);
+    expect(k.pidIn(n, c)).toBe(2);
+    expect(k.pidIn(c, a)).toBe(0); // a is outside c's namespace
+    expect(k.level(c)).toBe(1);
+    expect(k.getpid(c)).toBe(2);
+    expect(k.getppid(c)).toBe(1);
+    expect(k.getppid(n)).toBe(0);
+    k.exit(c);
+    reap(n, c);
+    k.exit(n);
+    reap(a, n);
+    k.exit(a);
+    reap(k.init, a);
+  });
+
+  it('ns_last_pid and the last-pid vector (seeds 001/CRIU) steer the next pid', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    expect(k.nsLastPid(a)).toBe(2);
+    k.setNsLastPid(a, 500);
+    const b = k.fork(a);
+    expect(k.getpid(b)).toBe(501);
+    const n = k.fork(a, { flags: CLONE_NEWPID });
+    const fd = k.openNs(a, k.pidIn(a, n), 'pid');
+    k.setLastPidVec(a, fd, '100:700');
+    const c = k.fork(n);
+    expect(k.nspid(c)).toEqual([701, 101]);
+    k.setuid(b, 1000);
+    expect(err(() => k.setNsLastPid(b, 5)).code).toBe('EPERM');
+    k.close(a, fd);
+    k.exit(c);
+    reap(n, c);
+    for (const [p, t] of [[a, n], [a, b], [k.init, a]] as const) {
+      k.exit(t);
+      reap(p, t);
+    }
+  });
+
+  it('pidfd_open and setns through K3\'s system calls', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    const n = k.fork(k.init, { flags: CLONE_NEWPID });
+    const pfd = k.pidfdOpen(a, k.pidIn(a, n));
+    expect(pfd).toBeGreaterThanOrEqual(0);
+    expect(err(() => k.pidfdOpen(a, 9999)).code).toBe('ESRCH');
+    k.setns(a, pfd, CLONE_NEWPID);
+    const c = k.fork(a);
+    expect(k.nspid(c)[1]).toBe(2);
+    k.close(a, pfd);
+    k.exit(c);
+    reap(a, c);
+    k.exit(n);
+    reap(k.init, n);
+    k.exit(a);
+    reap(k.init, a);
+  });
+});
+
+describe('clone3 (copy_clone_args_from_user, clone3_args_valid, alloc_pid set_tid)', () => {
+  it('rejects bad sizes and bad arguments', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    expect(err(() => k.clone3(a, { size: 56 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { size: 8192 })).code).toBe('E2BIG');
+    expect(err(() => k.clone3(a, { setTid: [1], setTidSize: 33 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { setTid: [], setTidSize: 0 })).code).toBe('EINVAL'); // pointer, no size
+    expect(err(() => k.clone3(a, { setTidSize: 1 })).code).toBe('EINVAL'); // size, no pointer
+    expect(err(() => k.clone3(a, { exitSignal: 65 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { exitSignal: 0x100 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { flags: CLONE_PARENT, exitSignal: 17 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { flags: CLONE_THREAD, exitSignal: 17 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { flags: 0x11 /* CSIGNAL bits */ })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { stack: 4096 })).code).toBe('EINVAL');
+    expect(err(() => k.clone3(a, { stackSize: 4096 })).code).toBe('EINVAL');
+    // 64-byte (VER0) arguments without set_tid are fine
+    const c = k.clone3(a, { size: 64 });
+    k.exit(c);
+    reap(a, c);
+    k.exit(a);
+    reap(k.init, a);
+  });
+
+  it('set_tid picks pids; EEXIST, EPERM and the alloc_pid EINVAL rules', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    const c = k.clone3(a, { setTid: [777] });
+    expect(k.getpid(c)).toBe(777);
+    expect(err(() => k.clone3(a, { setTid: [777] })).code).toBe('EEXIST');
+    expect(err(() => k.clone3(a, { setTid: [5, 6] })).code).toBe('EINVAL'); // more than level + 1
+    expect(err(() => k.clone3(a, { setTid: [0] })).code).toBe('EINVAL');
+    // A new namespace: set_tid[0] is the pid inside it, set_tid[1] in the parent.
+    const n = k.clone3(a, { flags: CLONE_NEWPID, setTid: [1, 900] });
+    expect(k.nspid(n)).toEqual([900, 1]);
+    // pid != 1 in a namespace that has no init yet
+    expect(err(() => k.clone3(a, { flags: CLONE_NEWPID, setTid: [5] })).code).toBe('EINVAL');
+    const u = k.fork(a);
+    k.setuid(u, 1000);
+    expect(err(() => k.clone3(u, { setTid: [1234] })).code).toBe('EPERM');
+    for (const [p, t] of [[a, c], [a, n], [a, u], [k.init, a]] as const) {
+      k.exit(t);
+      reap(p, t);
+    }
+  });
+
+  it('fork with setTid goes through clone3, with targetPids through clone_with_pids', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    const c = k.fork(a, { setTid: [4242] });
+    expect(k.getpid(c)).toBe(4242);
+    const d = k.fork(a, { targetPids: [4343] });
+    expect(k.getpid(d)).toBe(4343);
+    for (const [p, t] of [[a, c], [a, d], [k.init, a]] as const) {
+      k.exit(t);
+      reap(p, t);
+    }
+  });
+});
