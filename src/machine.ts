@@ -81,6 +81,20 @@ export function workerPath(): string {
   return p;
 }
 
+/**
+ * Piscina options for n CPU workers. piscina loads a worker file with require() first and falls
+ * back to import(); on Node >= 20.19 require() of an ES module can fail half-way and leave the
+ * module graph in a state the import() then rejects ("Unexpected status of a module that is
+ * imported again after being required"), which killed a CPU at start now and then. With
+ * require(esm) off in the workers, require() fails at once and import() loads it cleanly.
+ */
+export function cpuPoolOptions(n: number, idleTimeout = 1000): ConstructorParameters<typeof Piscina>[0] {
+  return {
+    filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout, concurrentTasksPerWorker: 1,
+    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--experimental-require-module')), '--no-experimental-require-module'],
+  };
+}
+
 export interface RunOptions {
   /** Stop after this long (free-running); the run also ends when no task is left. */
   durationMs?: number;
@@ -332,7 +346,7 @@ export class Machine {
     m[kg + G.freeze] = 0;
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const hungMs = opts.hungMs ?? m[kg + G.hung_timeout_ms]!;
-    const pool = new Piscina({ filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout: 1000, concurrentTasksPerWorker: 1 });
+    const pool = new Piscina(cpuPoolOptions(n));
     const t0 = performance.now();
     let interrupted = false;
     let hotplugs = 0;

@@ -287,6 +287,39 @@ describe('unshare and pid namespaces', () => {
     }
   });
 
+  it('a full task table gives EAGAIN (max_threads), an exhausted pid space EAGAIN (alloc_pid)', () => {
+    k = Kernel.create({ maxTasks: 16 });
+    const kids: TaskHandle[] = [];
+    let code = 'no error';
+    for (let i = 0; i < 20 && code === 'no error'; i++) {
+      try {
+        kids.push(k.fork(k.init));
+      } catch (e) {
+        if (!(e instanceof KernelError)) throw e;
+        code = e.code;
+      }
+    }
+    expect(code).toBe('EAGAIN');
+    expect(kids.length).toBe(14); // 15 = max_threads, init included
+    for (const c of kids) {
+      k.exit(c);
+      reap(k.init, c);
+    }
+    expect(k.audit()).toEqual([]);
+    k = Kernel.create({ pidMax: 310, maxTasks: 400 });
+    const more: TaskHandle[] = [];
+    try {
+      for (;;) more.push(k.fork(k.init));
+    } catch (e) {
+      expect(e instanceof KernelError && e.code).toBe('EAGAIN');
+    }
+    expect(more.length).toBe(308); // pids 2..309
+    for (const c of more) {
+      k.exit(c);
+      reap(k.init, c);
+    }
+  });
+
   it('injected allocation failures make some forks fail with ENOMEM and leak nothing', () => {
     k = Kernel.create();
     const a = k.fork(k.init);

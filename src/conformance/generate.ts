@@ -52,17 +52,13 @@ export interface Step {
  * remove an entry when the model is fixed (and the marker from its case).
  *  - 'job-control': the model has no stopped tasks (prepare_signal drops stop
  *    signals): no SIGSTOP in random sequences.  Case: stop_cont.txt.
- *  - 'ptrace-caps': the model's ptrace_may_access lacks cap_ptrace_access_check
- *    (equal uids always pass): no /proc/<pid>/ns opens of ANOTHER task by a
- *    task without all capabilities in the root user namespace.  Case:
- *    openns_eacces.txt.
  *  - 'uid-maps': the model has no uid maps; a task that unshared a user
  *    namespace without CAP_SETFCAP has an unmapped uid there and may not
  *    create another one (EPERM): no unshare(CLONE_NEWUSER) by such a task or
  *    its children.  Case: userns_unmapped.txt.
  */
-export type KnownGap = 'job-control' | 'ptrace-caps' | 'uid-maps';
-export const KNOWN_MODEL_GAPS: readonly KnownGap[] = ['job-control', 'ptrace-caps', 'uid-maps'];
+export type KnownGap = 'job-control' | 'uid-maps';
+export const KNOWN_MODEL_GAPS: readonly KnownGap[] = ['job-control', 'uid-maps'];
 
 export interface GenOptions {
   /** Model gaps to steer around (default KNOWN_MODEL_GAPS; [] generates everything). */
@@ -678,11 +674,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}): Op[] {
       case 'openns': {
         const kinds: NsKind[] = ['pid', 'pid', 'pid_for_children', 'pid_for_children', 'user', 'user', 'mnt', 'net', 'uts', 'ipc', 'cgroup', 'time', 'time_for_children'];
         const nsKind = kinds[s.b % kinds.length]!;
-        let { target, task: x } = chooseTarget(actor, s.c, s.d);
-        if (avoid.has('ptrace-caps') && !sh.privileged(actor) && x !== actor) {
-          target = actor.h;
-          x = actor;
-        }
+        const { target, task: x } = chooseTarget(actor, s.c, s.d);
         const f = s.e % maxFds;
         ops.push({ op: 'openns', t: actor.h, target, kind: nsKind, f });
         if (x !== undefined) {

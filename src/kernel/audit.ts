@@ -26,6 +26,7 @@ import { audit_pids, find_pid_ns } from './pid.js';
 import { audit_nsproxy } from './nsproxy.js';
 import { FILE_NSFS } from './nsfs.js';
 import { EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, PF_KTHREAD } from './sched_task.js';
+import { TASK_NEW } from './fork.js';
 import { CLONE_NEWPID, CLONE_NEWUSER } from './ns_common.js';
 
 export interface AuditOptions {
@@ -80,10 +81,17 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   const pgrpRefs = new Map<number, number>();
   const userRefs = new Map<number, number>();
   const bump = (m: Map<number, number>, k: number, d = 1): void => { m.set(k, (m.get(k) ?? 0) + d); };
+  const inFlightSig = new Set<number>();
   for (const t of tasks) {
     const flags = mem[t + TASK.flags]!;
     if ((flags & PF_KTHREAD) !== 0) {
       kthreads++;
+      continue;
+    }
+    if (Atomics.load(mem, t + TASK.state) === TASK_NEW) {
+      // A child copy_process is still building (its parent sleeps in copy_namespaces): not
+      // visible yet, its references are the parent's business.
+      inFlightSig.add(mem[t + TASK.signal]!);
       continue;
     }
     const s = mem[t + TASK.signal]!;
@@ -182,6 +190,7 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
 
   // ---- signal_structs -------------------------------------------------------------------------------
   for (const s of live(SLAB_SIGNAL, SIG.poison)) {
+    if (inFlightSig.has(s)) continue;
     const refs = sigRefs.get(s) ?? 0;
     if (mem[s + SIG.count] !== refs) bad(`signal_struct @${s}: count ${mem[s + SIG.count]}, ${refs} tasks reference it${refs === 0 ? ' (leaked)' : ''}`);
     const th = sigThreads.get(s) ?? 0;

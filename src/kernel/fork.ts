@@ -228,8 +228,9 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     if (signal_pending(cur)) return -ERESTARTNOINTR;
     p = dup_task_struct(cur, flags, prog, arg);
     if (p < 0) return p;
-    // Stop root fork bombs: nr_threads >= max_threads.
-    if (Atomics.load(mem, kg + G.nr_threads) >= config.maxTasks) {
+    // Stop root fork bombs: nr_threads >= max_threads (the model's max_threads is the task cache
+    // less one record, so a full table says EAGAIN as the kernel does, not ENOMEM).
+    if (Atomics.load(mem, kg + G.nr_threads) >= config.maxTasks - 1) {
       free_unborn_child(p, flags);
       return -EAGAIN;
     }

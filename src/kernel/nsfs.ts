@@ -36,8 +36,8 @@ import { find_vpid, get_pid, pid_task, PIDTYPE_PID, put_pid } from './pid.js';
 import { get_user_ns, init_user_ns, put_user_ns } from './user_namespace.js';
 
 /** errno values missing from errno.ts (include/uapi/asm-generic/errno-base.h). */
-export const ENFILE = 23;
-export const ENOTTY = 25;
+export { ENFILE, ENOTTY } from './errno.js';
+import { ENFILE, ENOTTY } from './errno.js';
 
 /** FILE.kind */
 export const FILE_NSFS = 1;

@@ -27,7 +27,7 @@ import { find_vpid, pid_task } from './pid.js';
 import { task_active_pid_ns } from './pid_namespace.js';
 import {
   init_task, PF_EXITING, PF_KTHREAD, pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID,
-  same_thread_group, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop, sigmask, SIGNAL_GROUP_EXIT,
+  same_thread_group, SIGCHLD, SIGCONT, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop, sigmask, SIGNAL_GROUP_EXIT,
   SIGNAL_UNKILLABLE, thread_group_empty, valid_signal,
 } from './sched_task.js';
 
@@ -82,7 +82,7 @@ export function sig_task_ignored(t: number, sig: number, force: boolean): boolea
   if ((mem[sig_rec + SIG.flags]! & SIGNAL_UNKILLABLE) !== 0 && !(force && sig_kernel_only(sig))) return true;
   // SIGKILL and SIGSTOP may not be sent to the global init (is_global_init && sig_kernel_only).
   if (t === init_task() && sig_kernel_only(sig)) return true;
-  if (sig === 17 /* SIGCHLD */ && mem[sig_rec + SIG.sigchld_ign] !== 0) return true;
+  if (sig === SIGCHLD && mem[sig_rec + SIG.sigchld_ign] !== 0) return true;
   return sig_kernel_ignore(sig);
 }
 
@@ -257,7 +257,7 @@ export function check_kill_permission(sig: number, info: number, t: number): num
   if (!valid_signal(sig)) return -EINVAL;
   if (info === SEND_SIG_PRIV) return 0;
   if (current !== 0 && !same_thread_group(current, t) && !kill_ok_by_cred(t)) {
-    if (sig !== 18 /* SIGCONT */) return -EPERM;
+    if (sig !== SIGCONT) return -EPERM;
   }
   return 0;
 }
@@ -426,7 +426,7 @@ export function sys_set_sigchld_ign(on: number): number {
   const s = mem[current + TASK.sighand]!;
   spin_lock_irq(s + SIG.siglock);
   mem[s + SIG.sigchld_ign] = on ? 1 : 0;
-  if (on) mem[s + SIG.shared_pending] = mem[s + SIG.shared_pending]! & ~sigmask(17);
+  if (on) mem[s + SIG.shared_pending] = mem[s + SIG.shared_pending]! & ~sigmask(SIGCHLD);
   spin_unlock_irq(s + SIG.siglock);
   return 0;
 }

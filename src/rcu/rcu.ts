@@ -16,7 +16,7 @@ import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js
 import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
-import { finish_wait, prepare_to_wait, wake_up_arg_le } from '../sched/wait.js';
+import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '../sched/wait.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
 export const RCU_GP_REQUESTED = 4;
@@ -123,7 +123,9 @@ export function rcu_try_complete_gp(): void {
 }
 
 function rcu_gp_done(g: number): void {
-  wake_up_arg_le(kg + G.rcu_gp_wq, g); // the waiters whose target grace period is <= g
+  // The waiters whose target grace period is <= g (synchronize_rcu, rcu-tasks). The lockless look
+  // is safe here: the CAS of RCU_GP_SEQ that completed g came first (waitqueue_active).
+  if (waitqueue_active(kg + G.rcu_gp_wq)) wake_up_arg_le(kg + G.rcu_gp_wq, g);
   const m = mem;
   const n = m[kg + G.ncpus]!;
   if (Atomics.load(m, rcu() + RCU_CBS_PENDING) > 0) {

@@ -85,6 +85,7 @@ export const E3: Scenario = {
   expected: 'the reaper R waits in zap_pid_ns_processes for the pid of X, which was attached after the kill pass and never killed (no cycle: X does not know)',
   pctDepth: 3,
   pctSteps: 350,
+  pctShare: 0.75,
   build(m) {
     const r = prog(m, 'R', [[SYS_GETPID], [SYS_GETPID], [SYS_EXIT, 0]]);
     const p = prog(m, 'P', [[SYS_UNSHARE, CLONE_NEWPID], [SYS_FORK, 0, r, 0], [SYS_WAIT4, -1, 0], [SYS_EXIT, 0]]);

@@ -32,6 +32,8 @@ import type { CheckResult, RunView, Scenario, Variant } from './types.js';
 import type { WaitNode } from '../detect/waitfor.js';
 
 const ITER = 3;
+/** The device interrupt: deliveries per CPU, and the chance per eligible hook (per mille). */
+export const IRQ = { count: 16, permille: 60 };
 
 function in_irq(r: RunView, n: WaitNode): boolean {
   return n.kind === 'cpu' && r.view.m[r.view.r.cpus.base + n.cpu! * r.view.r.cpus.stride + CPU.in_irq]! > 0;
@@ -40,7 +42,7 @@ function in_irq(r: RunView, n: WaitNode): boolean {
 const holds = (n: WaitNode, cls: string, mode?: string): boolean => n.holds.some((h) => h.cls === cls && (!mode || h.mode === mode));
 
 /** Lay out tasks 1-3 and the interrupts. */
-function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille: number): void {
+function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille: number, irqCount: number): void {
   m.attach();
   const fa = m.alloc(FASYNC.SIZE);
   const init = mem[kg + G.init_task]!;
@@ -55,7 +57,7 @@ function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille
   if (withTask1) forks.push([SYS_FORK, 0, t1, 0]);
   start_init(m, prog(m, 'init', [...forks, halt]));
   // A device interrupt line on every CPU: kill_fasync(fa, SIGIO, POLL_IN) from its handler.
-  for (let i = 0; i < ncpus; i++) raise_irq(i, IRQV_KILL_FASYNC, fa, 4, irqPermille);
+  for (let i = 0; i < ncpus; i++) raise_irq(i, IRQV_KILL_FASYNC, fa, irqCount, irqPermille);
 }
 
 /** 7a's cycle: a CPU in an interrupt queued for read behind a writer that waits for its task's read lock. */
@@ -127,8 +129,9 @@ export const E7A: Scenario = {
   expected: "CPU(task 2, in an interrupt) waits for task 3's queued write_lock_irq(tasklist_lock), which waits for task 2's read lock",
   pctDepth: 3,
   pctSteps: 350,
+  pctShare: 0.25,
   build(m, _v, _mode) {
-    build_fasync(m, 2, false, 150);
+    build_fasync(m, 2, false, IRQ.permille, IRQ.count);
   },
   check: check_7a,
 };
@@ -154,8 +157,9 @@ export const E7B: Scenario = {
   expected: 'task 1 (holds fa_lock) waits for task 3 (write_lock_irq tasklist_lock), task 3 for task 2 (holds tasklist_lock for read), task 2 in its interrupt for task 1 (fa_lock)',
   pctDepth: 4,
   pctSteps: 520,
+  pctShare: 0.25,
   build(m, _v, _mode) {
-    build_fasync(m, 3, true, 150);
+    build_fasync(m, 3, true, IRQ.permille, IRQ.count);
   },
   check: check_7b,
 };

@@ -322,6 +322,12 @@ async function watch_free(m: Machine, hungMs: number, timeoutMs: number): Promis
 
 // ---- controlled search ----------------------------------------------------------------------
 
+/** Strategy of the i-th schedule of a search: PCT for a share sc.pctShare of them, evenly spread. */
+export function strategy_of(sc: Scenario, i: number): 'pct' | 'random' {
+  const share = Math.min(1, Math.max(0, sc.pctShare ?? 0.5));
+  return Math.floor((i + 1) * share) > Math.floor(i * share) ? 'pct' : 'random';
+}
+
 /** Seed of the i-th schedule of a search from `base` (splitmix32). */
 export function scheduleSeed(base: number, i: number): number {
   let z = (Math.imul(base | 0, 0x9e3779b9) + Math.imul(i + 1, 0x85ebca6b)) | 0;
@@ -380,7 +386,7 @@ export async function searchSchedules(sc: Scenario, v: Variant, o: SearchOptions
   let next = 0;
   let stop = false;
   const launch = (i: number): void => {
-    const strategy = strat === 'both' ? (i % 2 === 0 ? 'pct' : 'random') : strat;
+    const strategy = strat === 'both' ? strategy_of(sc, i) : strat;
     inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par }));
   };
   for (let i = 0; i < N; i++) {
@@ -439,3 +445,77 @@ export async function replayToken(tokenText: string, find: (id: string) => Scena
 }
 
 void count_preemptions;
+
+// ---- free-running ---------------------------------------------------------------------------
+
+export interface FreeOptions {
+  /** Time budget for the attempts (default 10 s). */
+  timeMs?: number;
+  /** Bound on one attempt (a watchdog). */
+  attemptTimeoutMs?: number;
+  /** No progress for this long while CPUs are busy ends an attempt as a spinning deadlock. */
+  hungMs?: number;
+  delayPermille?: number;
+  /** Stop at the first attempt showing the documented failure (time to first hit). */
+  stopAtFirstHit?: boolean;
+  maxAttempts?: number;
+  report?: boolean;
+  onAttempt?: (r: RunRecord, i: number) => void;
+}
+
+export interface FreeResult {
+  scenario: string;
+  variant: string;
+  expect: Expectation;
+  attempts: number;
+  /** Attempts that showed the documented failure. */
+  hits: number;
+  /** Attempts that failed otherwise (a fixed variant's failures are all here). */
+  otherFailures: number;
+  /** Attempts cut by the watchdog with no progress (spinning or sleeping deadlock). */
+  hangs: number;
+  hitRate: number;
+  /** Milliseconds from the start to the end of the first hit. */
+  firstHitMs?: number;
+  first?: RunRecord;
+  /** A fixed variant: the first failure. */
+  firstFailure?: RunRecord;
+  ms: number;
+  asExpected: boolean;
+}
+
+/**
+ * Free-running attempts for a bounded time: real threads race, delay injection widens the race
+ * windows, the watchdog ends stuck attempts. A buggy variant counts its documented failures (the
+ * hit rate); a fixed one must never fail or hang.
+ */
+export async function freeRun(sc: Scenario, v: Variant, o: FreeOptions = {}): Promise<FreeResult> {
+  const timeMs = o.timeMs ?? 10_000;
+  const t0 = performance.now();
+  const res: FreeResult = {
+    scenario: sc.id, variant: v.name, expect: v.expect, attempts: 0, hits: 0, otherFailures: 0, hangs: 0, hitRate: 0, ms: 0,
+    asExpected: v.expect === 'clean',
+  };
+  for (let i = 0; ; i++) {
+    if (performance.now() - t0 >= timeMs || (o.maxAttempts !== undefined && i >= o.maxAttempts)) break;
+    const r = await runOnce(sc, v, {
+      mode: 'free', seed: scheduleSeed(0x5eed, i), timeoutMs: o.attemptTimeoutMs ?? 5_000, hungMs: o.hungMs ?? 250,
+      delayPermille: o.delayPermille, report: o.report,
+    });
+    res.attempts++;
+    if (r.state === 'hung' || r.state === 'deadlock') res.hangs++;
+    o.onAttempt?.(r, i);
+    if (v.expect !== 'clean' && r.asExpected) {
+      res.hits++;
+      if (!res.first) { res.first = r; res.firstHitMs = performance.now() - t0; }
+      if (o.stopAtFirstHit) break;
+    } else if (r.failed) {
+      res.otherFailures++;
+      res.firstFailure ??= r;
+    }
+  }
+  res.ms = performance.now() - t0;
+  res.hitRate = res.attempts ? res.hits / res.attempts : 0;
+  res.asExpected = v.expect === 'clean' ? res.otherFailures === 0 && res.hangs === 0 : res.hits > 0;
+  return res;
+}

@@ -83,6 +83,8 @@ export interface Scenario {
   pctDepth?: number;
   pctSteps?: number;
   maxDecisions?: number;
+  /** Share of a search's schedules run with PCT (the rest: seeded random); default 0.5. */
+  pctShare?: number;
   /** Free-running delay injection (per mille of hooks). */
   freeDelayPermille?: number;
   /** Lay the run out on a booted machine: programs, tasks, interrupts. */

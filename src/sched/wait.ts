@@ -19,12 +19,25 @@ export function init_waitqueue_head(wq: number, cls = LC_WAITQ): void {
 }
 
 function wq_append(wq: number, t: number): void {
-  mem[t + TASK.wq_next] = 0;
-  const last = mem[wq + WQ_LAST]!;
-  if (last) mem[last + TASK.wq_next] = t;
-  else mem[wq + WQ_FIRST] = t;
-  mem[wq + WQ_LAST] = t;
-  mem[t + TASK.wq_head] = wq;
+  const m = mem;
+  m[t + TASK.wq_next] = 0;
+  const last = m[wq + WQ_LAST]!;
+  if (last) m[last + TASK.wq_next] = t;
+  // The first waiter is published with a sequentially consistent store: waitqueue_active's
+  // lockless look pairs with it.
+  else Atomics.store(m, wq + WQ_FIRST, t);
+  m[wq + WQ_LAST] = t;
+  m[t + TASK.wq_head] = wq;
+}
+
+/**
+ * waitqueue_active (include/linux/wait.h) without the lock: is anyone queued? Only for a waker
+ * whose wait condition was set with a sequentially consistent atomic before the call (so either
+ * the waker sees the waiter's Atomics.store of WQ_FIRST, or the waiter, which tests the condition
+ * after queueing, sees the condition). A stale "yes" only costs the locked wake_up.
+ */
+export function waitqueue_active(wq: number): boolean {
+  return Atomics.load(mem, wq + WQ_FIRST) !== 0;
 }
 
 /** Unlink t from wq; caller holds the wq lock. */

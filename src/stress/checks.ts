@@ -87,7 +87,10 @@ export function check_task_family(t: number): void {
   let bad = 0;
   let other = 0;
   const rp = mem[t + TASK.real_parent]!;
-  if (rp && mem[t + TASK.exit_state] === 0) {
+  // A living task's real parent is living too: exit_notify hands the children of an exiting task
+  // to a reaper in the same tasklist_lock section that makes it a zombie.
+  if (rp && mem[t + TASK.exit_state] === 0 && (mem[rp + TASK.exit_state] !== 0 || mem[rp + TASK.pid] === 0)) { bad = 4; other = rp; }
+  if (!bad && rp && mem[t + TASK.exit_state] === 0) {
     let n = 0;
     let c = mem[rp + TASK.children]!;
     for (; c && c !== t && n < limit; c = mem[c + TASK.sibling_next]!) n++;
