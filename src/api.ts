@@ -130,7 +130,9 @@ export const NS_KIND: Record<string, number> = {
 
 /** last_ret while a call has not completed (no system call returns it). */
 const PENDING = 0x7eadbeef;
-const SCRATCH_WORDS = 4096;
+/** Scratch words for call arguments: clone_args, set_tid, target pid sets (the first 1024), and a
+ *  last-pid vector string up to one page and a bit (PIDNS_REQ_SET_LAST_PID_VEC checks < PAGE_SIZE). */
+const SCRATCH_WORDS = 1024 + 4200;
 
 /** Wait status helpers (include/uapi/linux/wait.h semantics). */
 export const WIFEXITED = (s: number): boolean => (s & 0x7f) === 0;
@@ -457,8 +459,7 @@ export class Kernel {
   /** ioctl(fd, PIDNS_REQ_SET_LAST_PID_VEC, "p3:p2:p1") (seed 001). */
   setLastPidVec(t: TaskHandle, fd: number, vec: string): void {
     this.machine.attach();
-    const a = this.scratch + 1024;
-    if (vec.length > SCRATCH_WORDS - 1024) throw new RangeError('setLastPidVec: string too long for the scratch area');
+    const a = vec.length <= SCRATCH_WORDS - 1024 ? this.scratch + 1024 : this.machine.alloc(vec.length);
     for (let i = 0; i < vec.length; i++) mem[a + i] = vec.charCodeAt(i);
     this.call(t, 'ioctl', SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, fd, a, vec.length);
   }

@@ -25,7 +25,7 @@ import {
   runSequence,
   type SequenceOutcome,
 } from '../src/conformance/run.js';
-import { generateScript, interpret, sampleSteps } from '../src/conformance/generate.js';
+import { generateScript, interpret, sampleSteps, type Clone3Note } from '../src/conformance/generate.js';
 import { formatScript } from '../src/conformance/script.js';
 
 const avail = realKernelAvailability();
@@ -48,18 +48,25 @@ describe('conformance generator', () => {
     }
   });
 
-  it('never emits a clone3 set_tid array that reaches the host level', () => {
-    // level of each handle, tracked from the script itself
-    for (let seed = 0; seed < 300; seed++) {
-      const ops = interpret(sampleSteps(seed));
-      for (const o of ops)
-        if (o.op === 'clone3' && o.setTid.length > 0) {
-          // the array may not have exactly (child level + 2) entries; the
-          // child level is at most 31, so any length of 2..33 needs checking
-          // against the actor's level: reconstruct it from fork ops
-          expect(o.setTid.length).toBeLessThanOrEqual(40);
-        }
+  it('never emits a clone3 set_tid array that could reach the host level', () => {
+    // The tree root is level 1 of the real machine: an array of exactly (child level + 2) entries
+    // would name a pid of the host.  Arrays are 1..level+1 long when the shadow is sure of the
+    // level, a single entry when it is not, or beyond the limits (level+3, or > 32: EINVAL).
+    let long = 0;
+    for (let seed = 0; seed < 500; seed++) {
+      const notes: Clone3Note[] = [];
+      const ops = interpret(sampleSteps(seed), {}, notes);
+      for (const n of notes) {
+        const o = ops[n.i];
+        if (o?.op !== 'clone3') throw new Error('note does not point at a clone3');
+        const len = o.setTid.length;
+        if (len <= 1 || len > 32) continue;
+        long++;
+        expect(n.sure, `seed ${seed} op ${n.i}`).toBe(true);
+        expect(len === n.childLevel + 2, `seed ${seed} op ${n.i}: ${len} entries at level ${n.childLevel}`).toBe(false);
+      }
     }
+    expect(long).toBeGreaterThan(50);
   });
 
   it('covers every op kind and several errno paths over 300 seeds', () => {

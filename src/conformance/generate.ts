@@ -415,7 +415,17 @@ export const PID_MAX_DEFAULT = 32768;
  * Turn abstract steps into concrete ops.  Deterministic: the same steps and
  * options give the same script.
  */
-export function interpret(steps: readonly Step[], opts: GenOptions = {}): Op[] {
+/** What the shadow believed when it emitted a clone3 (for the generator's own tests). */
+export interface Clone3Note {
+  /** index of the op in the script */
+  i: number;
+  /** the child's relative level as the shadow saw it */
+  childLevel: number;
+  /** the shadow was sure of the actor's namespaces */
+  sure: boolean;
+}
+
+export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?: Clone3Note[]): Op[] {
   const pidMax = opts.pidMax ?? PID_MAX_LIMIT;
   const maxRel = opts.maxRelLevel ?? MAX_REL_LEVEL_DEFAULT;
   const maxHandles = opts.maxHandles ?? 40;
@@ -543,6 +553,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}): Op[] {
             setTid.push(tidValue(nsId, rr, s.e + j * 13));
           }
         }
+        notes?.push({ i: ops.length, childLevel, sure: actor.sure });
         ops.push(newpid ? { op: 'clone3', t: actor.h, c, setTid, newpid: true } : { op: 'clone3', t: actor.h, c, setTid });
         const plausible =
           setTid.length <= childLevel + 1 && setTid.every((v, j) => (newpid && j === 0 ? v === 1 : v > 1 && v < pidMax));

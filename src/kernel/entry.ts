@@ -10,7 +10,7 @@
  */
 import { TASK } from '../mm/layout.js';
 import { mem } from '../mm/memory.js';
-import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, WCHAN_PAUSE } from '../sched/core.js';
+import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, set_running, WCHAN_PAUSE } from '../sched/core.js';
 
 export const INSN_WORDS = 4;
 
@@ -89,6 +89,14 @@ function idle_or_dead(t: number): number {
   // Scripted task with nothing to do, or a halted program: sleep in pause() until a signal or
   // the API gives it work (both wake it with try_to_wake_up).
   set_current_state(TASK_INTERRUPTIBLE, WCHAN_PAUSE, 0);
+  // A signal that arrived after the last call returned found us still TASK_RUNNING, so its
+  // signal_wake_up did not wake anybody: test for it after setting the sleeping state (pairs
+  // with the sender's store of sigpending before its try_to_wake_up), as pause() does.
+  if (Atomics.load(mem, t + TASK.sigpending) !== 0) {
+    set_running();
+    hooks.exit_to_user_mode(t);
+    return STEP_DONE;
+  }
   return STEP_IDLE;
 }
 

@@ -6,6 +6,8 @@ export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
 export const EINTR = 4;
+export const EIO = 5;
+export const E2BIG = 7;
 export const EBADF = 9;
 export const ECHILD = 10;
 export const EAGAIN = 11;
@@ -23,12 +25,13 @@ export const ENOSYS = 38;
 export const EUSERS = 87;
 export const ERESTARTSYS = 512;
 export const ERESTARTNOINTR = 513;
+export const ERESTARTNOHAND = 514;
 
 export const ERRNO_NAMES: Record<number, string> = {
-  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [EINTR]: 'EINTR', [EBADF]: 'EBADF',
+  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [EINTR]: 'EINTR', [EIO]: 'EIO', [E2BIG]: 'E2BIG', [EBADF]: 'EBADF',
   [ECHILD]: 'ECHILD', [EAGAIN]: 'EAGAIN', [ENOMEM]: 'ENOMEM', [EACCES]: 'EACCES', [EFAULT]: 'EFAULT',
   [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL', [ENFILE]: 'ENFILE', [ENOTTY]: 'ENOTTY', [ENOSPC]: 'ENOSPC', [ERANGE]: 'ERANGE',
-  [ENOSYS]: 'ENOSYS', [EUSERS]: 'EUSERS', [ERESTARTSYS]: 'ERESTARTSYS', [ERESTARTNOINTR]: 'ERESTARTNOINTR',
+  [ENOSYS]: 'ENOSYS', [EUSERS]: 'EUSERS', [ERESTARTSYS]: 'ERESTARTSYS', [ERESTARTNOINTR]: 'ERESTARTNOINTR', [ERESTARTNOHAND]: 'ERESTARTNOHAND',
 };
 
 export function errno_name(e: number): string {

@@ -114,7 +114,9 @@ function sig_fatal(sig: number): boolean {
  * Caller holds the task's siglock.
  */
 export function signal_wake_up(t: number, _fatal: boolean): void {
-  mem[t + TASK.sigpending] = 1;
+  // Sequentially consistent store: pairs with the idle path's load of sigpending after it set
+  // TASK_INTERRUPTIBLE (entry.ts), so either it sees the signal or we see it sleeping.
+  Atomics.store(mem, t + TASK.sigpending, 1);
   if (mem[t + TASK.wait_chan] === WCHAN_PAUSE && mem[t + TASK.ucall] === OP_NONE &&
       Atomics.load(mem, t + TASK.state) === TASK_INTERRUPTIBLE) {
     mem[t + TASK.ucall] = SYS_GET_SIGNAL;

@@ -19,7 +19,7 @@ import {
   RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER,
 } from '../mm/layout.js';
 import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
-import { sched_hook, spin_wait, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
+import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
@@ -40,9 +40,24 @@ function notify_sleepers(lock: number): void {
   Atomics.notify(mem, lock + RW_WAIT_OWNER);
 }
 
+/**
+ * Free-running waits spin this many looks at the word before spin_wait (which publishes the wait
+ * and, after a short spin of its own, parks on the word): a critical section of a running holder
+ * is far shorter than the futex round trip a park costs (tens of microseconds on these machines).
+ */
+const PRESPIN = 1024;
+
+/** spin_wait with a longer spin first when CPUs run freely (controlled mode yields at once). */
+function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: number): void {
+  if (!is_controlled()) {
+    for (let i = 0; i < PRESPIN; i++) if (wait_cond(op, addr, arg)) return;
+  }
+  spin_wait(lock, mode, addr, op, arg, lock + RW_SLEEPERS);
+}
+
 function wait_lock_acquire(lock: number, mode: number): void {
   const ticket = Atomics.add(mem, lock + RW_WAIT_NEXT, 1);
-  spin_wait(lock, mode, lock + RW_WAIT_OWNER, WAIT_EQ, ticket, lock + RW_SLEEPERS);
+  qrw_wait(lock, mode, lock + RW_WAIT_OWNER, WAIT_EQ, ticket);
 }
 
 function wait_lock_release(lock: number): void {
@@ -73,12 +88,12 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
   const mode = irq ? HELD_READ_IRQ : HELD_READ;
   if (irq && (mem[kg + G.bug_switches]! & BUG_QRWLOCK_IRQ_FAIR) === 0) {
     // Readers in interrupt context only wait for an active writer, never a waiting one.
-    spin_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED, lock + RW_SLEEPERS);
+    qrw_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED);
   } else {
     Atomics.sub(mem, lock + RW_CNTS, QR_BIAS);
     wait_lock_acquire(lock, mode);
     Atomics.add(mem, lock + RW_CNTS, QR_BIAS);
-    spin_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED, lock + RW_SLEEPERS);
+    qrw_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED);
     wait_lock_release(lock);
   }
   stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
@@ -126,7 +141,7 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
   if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) {
     Atomics.or(mem, lock + RW_CNTS, QW_WAITING);
     for (;;) {
-      spin_wait(lock, HELD_WRITE, lock + RW_CNTS, WAIT_EQ, QW_WAITING, lock + RW_SLEEPERS);
+      qrw_wait(lock, HELD_WRITE, lock + RW_CNTS, WAIT_EQ, QW_WAITING);
       if (Atomics.compareExchange(mem, lock + RW_CNTS, QW_WAITING, QW_LOCKED) === QW_WAITING) break;
     }
   }

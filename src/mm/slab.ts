@@ -3,8 +3,8 @@
  * threaded through the objects' free_next field, under the cache's list lock. Exhaustion returns 0
  * (the caller turns it into -ENOMEM, or -EAGAIN for pids where the kernel says so), never a crash.
  */
-import { POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
-import { mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
+import { G, POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
+import { kg, mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
 import { LC_SLAB } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 
@@ -34,32 +34,43 @@ export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
 
 /** kmem_cache_zalloc: a zeroed object, or 0 when the cache is exhausted. */
 export function kmem_cache_alloc(kind: number): number {
-  const s = slab_addr(kind);
+  const s = regions.slabs + kind * SLAB.SIZE; // slab_addr(kind)
   spin_lock(s + SLAB.lock);
-  const p = mem[s + SLAB.free]!;
+  const m = mem;
+  const p = m[s + SLAB.free]!;
   if (p) {
-    mem[s + SLAB.free] = mem[p + mem[s + SLAB.next_free_off]!]!;
-    const n = ++mem[s + SLAB.in_use];
-    if (n > mem[s + SLAB.high_water]!) mem[s + SLAB.high_water] = n;
+    m[s + SLAB.free] = m[p + m[s + SLAB.next_free_off]!]!;
+    const n = m[s + SLAB.in_use]! + 1;
+    m[s + SLAB.in_use] = n;
+    if (n > m[s + SLAB.high_water]!) m[s + SLAB.high_water] = n;
   }
   spin_unlock(s + SLAB.lock);
-  if (p) mem.fill(0, p, p + mem[s + SLAB.stride]!);
+  if (p) m.fill(0, p, p + m[s + SLAB.stride]!);
   return p;
 }
 
 /** kmem_cache_free. `poisonOff` >= 0 writes POISON_FREED there first (readers check it). */
 export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
-  const s = slab_addr(kind);
-  if (poisonOff >= 0) Atomics.store(mem, p + poisonOff, POISON_FREED);
+  const s = regions.slabs + kind * SLAB.SIZE; // slab_addr(kind)
+  // The poison is published with a sequentially consistent store for RCU readers on other CPUs
+  // (rcu_dereference_check); one CPU has no other reader thread, and a plain store does.
+  if (poisonOff >= 0) poison_store(p + poisonOff, POISON_FREED);
   spin_lock(s + SLAB.lock);
-  mem[p + mem[s + SLAB.next_free_off]!] = mem[s + SLAB.free]!;
-  mem[s + SLAB.free] = p;
-  mem[s + SLAB.in_use]--;
+  const m = mem;
+  m[p + m[s + SLAB.next_free_off]!] = m[s + SLAB.free]!;
+  m[s + SLAB.free] = p;
+  m[s + SLAB.in_use]--;
   spin_unlock(s + SLAB.lock);
 }
 
 export function mark_live(p: number, poisonOff: number): void {
-  Atomics.store(mem, p + poisonOff, POISON_LIVE);
+  poison_store(p + poisonOff, POISON_LIVE);
+}
+
+function poison_store(at: number, v: number): void {
+  const m = mem;
+  if (m[kg + G.ncpus] === 1) m[at] = v;
+  else Atomics.store(m, at, v);
 }
 
 export interface SlabUsage { name: string; in_use: number; high_water: number; capacity: number }

@@ -23,6 +23,28 @@ export const RCU_GP_REQUESTED = 4;
 
 const rcu = (): number => kg + G.rcu;
 
+// The grace-period words are shared by every CPU and updated with Atomics; on a machine with one
+// CPU (G.ncpus === 1) one thread runs the kernel, and the same state machine runs on plain reads
+// and writes (as the lock words do there: see spinlock.ts).
+const up = (m: Int32Array): boolean => m[kg + G.ncpus] === 1;
+const ld = (m: Int32Array, i: number): number => (up(m) ? m[i]! : Atomics.load(m, i));
+function st(m: Int32Array, i: number, v: number): void {
+  if (up(m)) m[i] = v;
+  else Atomics.store(m, i, v);
+}
+function cas(m: Int32Array, i: number, expect: number, v: number): number {
+  if (!up(m)) return Atomics.compareExchange(m, i, expect, v);
+  const old = m[i]!;
+  if (old === expect) m[i] = v;
+  return old;
+}
+function add(m: Int32Array, i: number, v: number): number {
+  if (!up(m)) return Atomics.add(m, i, v);
+  const old = m[i]!;
+  m[i] = (old + v) | 0;
+  return old;
+}
+
 export function rcu_read_lock(site = 0): void {
   sched_hook(site);
   mem[this_cpu + CPU.rcu_nesting]++;
@@ -42,19 +64,19 @@ export function rcu_note_context_switch(): void {
   // to the next quiescent state; the report itself is the Atomics.store below.
   const s = m[kg + G.rcu + RCU_GP_STARTED]!;
   if (m[c + CPU.rcu_qs_gp]! < s) {
-    Atomics.store(mem, c + CPU.rcu_qs_gp, s);
+    st(m, c + CPU.rcu_qs_gp, s);
     rcu_try_complete_gp();
   }
 }
 
 export function rcu_idle_enter(): void {
   rcu_note_context_switch();
-  Atomics.store(mem, this_cpu + CPU.idle, 1);
+  st(mem, this_cpu + CPU.idle, 1);
   rcu_try_complete_gp();
 }
 
 export function rcu_idle_exit(): void {
-  Atomics.store(mem, this_cpu + CPU.idle, 0);
+  st(mem, this_cpu + CPU.idle, 0);
 }
 
 /**
@@ -63,11 +85,12 @@ export function rcu_idle_exit(): void {
  */
 export function rcu_gp_request(): number {
   const r = rcu();
+  const m = mem;
   for (;;) {
-    const s = Atomics.load(mem, r + RCU_GP_STARTED);
-    const done = Atomics.load(mem, r + RCU_GP_SEQ);
+    const s = ld(m, r + RCU_GP_STARTED);
+    const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) {
-      if (Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1) === s) {
+      if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
         if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
         return s + 1;
       }
@@ -75,12 +98,12 @@ export function rcu_gp_request(): number {
     }
     const want = s + 1;
     for (;;) {
-      const q = Atomics.load(mem, r + RCU_GP_REQUESTED);
-      if (q >= want || Atomics.compareExchange(mem, r + RCU_GP_REQUESTED, q, want) === q) break;
+      const q = ld(m, r + RCU_GP_REQUESTED);
+      if (q >= want || cas(m, r + RCU_GP_REQUESTED, q, want) === q) break;
     }
     // The running GP may have completed meanwhile without seeing our request: start ours then.
-    if (Atomics.load(mem, r + RCU_GP_SEQ) === s) {
-      Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1);
+    if (ld(m, r + RCU_GP_SEQ) === s) {
+      cas(m, r + RCU_GP_STARTED, s, s + 1);
       if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
     }
     return want;
@@ -107,17 +130,17 @@ export function rcu_try_complete_gp(): void {
   const base = regions.cpus.base;
   const stride = regions.cpus.stride;
   for (let guard = 0; guard < 4; guard++) {
-    const s = Atomics.load(m, r + RCU_GP_STARTED);
-    const done = Atomics.load(m, r + RCU_GP_SEQ);
+    const s = ld(m, r + RCU_GP_STARTED);
+    const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) return;
     for (let i = 0, c = base; i < n; i++, c += stride) {
       if (m[c + CPU.online] !== 1) continue; // offline CPUs run no readers
-      if (Atomics.load(m, c + CPU.idle) === 1) continue;
-      if (Atomics.load(m, c + CPU.rcu_qs_gp) < s) return;
+      if (ld(m, c + CPU.idle) === 1) continue;
+      if (ld(m, c + CPU.rcu_qs_gp) < s) return;
     }
-    if (Atomics.compareExchange(mem, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
-    Atomics.add(mem, r + RCU_GPS_COMPLETED, 1);
-    if (Atomics.load(mem, r + RCU_GP_REQUESTED) > s) Atomics.compareExchange(mem, r + RCU_GP_STARTED, s, s + 1);
+    if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
+    add(m, r + RCU_GPS_COMPLETED, 1);
+    if (ld(m, r + RCU_GP_REQUESTED) > s) cas(m, r + RCU_GP_STARTED, s, s + 1);
     rcu_gp_done(s);
   }
 }
@@ -128,7 +151,7 @@ function rcu_gp_done(g: number): void {
   if (waitqueue_active(kg + G.rcu_gp_wq)) wake_up_arg_le(kg + G.rcu_gp_wq, g);
   const m = mem;
   const n = m[kg + G.ncpus]!;
-  if (Atomics.load(m, rcu() + RCU_CBS_PENDING) > 0) {
+  if (ld(m, rcu() + RCU_CBS_PENDING) > 0) {
     // Wake the idle CPUs whose callbacks can now run. A running CPU (this one, or one that is not
     // idle) runs rcu_do_batch at its next pass through the CPU loop, and a CPU on its way to idle
     // looks at its callbacks after publishing CPU.idle (cpu_idle): the Atomics.load of idle here
@@ -146,7 +169,7 @@ function rcu_gp_done(g: number): void {
 export function rcu_cbs_ready(): boolean {
   const m = mem;
   const h = m[this_cpu + CPU.rcu_cb]!;
-  return h !== 0 && m[h + RH_GP]! <= Atomics.load(m, rcu() + RCU_GP_SEQ);
+  return h !== 0 && m[h + RH_GP]! <= ld(m, rcu() + RCU_GP_SEQ);
 }
 
 // ---- call_rcu ---------------------------------------------------------------------------------
@@ -171,7 +194,7 @@ export function call_rcu(head: number, func: number, obj: number): void {
   else mem[c + CPU.rcu_cb] = head;
   mem[c + CPU.rcu_cb + 1] = head;
   mem[c + CPU.rcu_cb + 2]++;
-  Atomics.add(mem, rcu() + RCU_CBS_PENDING, 1);
+  add(mem, rcu() + RCU_CBS_PENDING, 1);
 }
 
 /** rcu_do_batch: run this CPU's callbacks whose grace period has completed. */
@@ -179,7 +202,7 @@ export function rcu_do_batch(): number {
   const c = this_cpu;
   let ran = 0;
   if (mem[c + CPU.rcu_cb]! === 0) return 0;
-  const done = Atomics.load(mem, rcu() + RCU_GP_SEQ);
+  const done = ld(mem, rcu() + RCU_GP_SEQ);
   for (;;) {
     const h = mem[c + CPU.rcu_cb]!;
     if (!h || mem[h + RH_GP]! > done) break;
@@ -187,7 +210,7 @@ export function rcu_do_batch(): number {
     mem[c + CPU.rcu_cb] = next;
     if (!next) mem[c + CPU.rcu_cb + 1] = 0;
     mem[c + CPU.rcu_cb + 2]--;
-    Atomics.sub(mem, rcu() + RCU_CBS_PENDING, 1);
+    add(mem, rcu() + RCU_CBS_PENDING, -1);
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
     fn(mem[h + RH_OBJ]!);

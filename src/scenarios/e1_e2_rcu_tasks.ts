@@ -55,7 +55,7 @@ export const COMMITS_RCU_TASKS: Record<string, CommitRef> = {
   },
   origin: {
     id: '3f95aa81d265', subject: 'rcu: Make TASKS_RCU handle tasks that are almost done exiting', year: 2014,
-    role: 'bug', status: 'partial', note: 'named by the Fixes: tag of 28319d6dc5e2; the commit itself was not read',
+    role: 'bug', status: 'partial', idStatus: 'verified', note: 'id and subject from the Fixes: tag of 28319d6dc5e2; the commit itself was not read',
   },
   report: {
     id: '', subject: 'kprobes: Use synchronize_rcu_tasks_rude in kprobe_optimizer (report, not merged)', author: 'Chen Zhongjin', year: 2024,

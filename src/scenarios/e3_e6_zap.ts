@@ -68,7 +68,10 @@ export const E3: Scenario = {
       id: '3fd372262166', subject: "pid_ns: Fix race between setns'ed fork() and zap_pid_ns_processes()", author: 'Kirill Tkhai', year: 2017,
       role: 'fix', status: 'partial', note: 'id and author verified by a git blame of kernel/fork.c (2017-05-12); the subject was not found: unverified',
     },
-    { id: 'e8cfbc245e24', subject: 'pid: remove pidhash (IDR conversion: nr_hashed -> pid_allocated)', author: 'Gargi Sharma', year: 2017, role: 'related', status: 'partial', note: 'seen in the same blame; subject not read' },
+    {
+      id: 'e8cfbc245e24', subject: '(subject not read) the IDR conversion that renamed nr_hashed & PIDNS_HASH_ADDING to pid_allocated & PIDNS_ADDING', author: 'Gargi Sharma', year: 2017,
+      role: 'related', status: 'partial', note: 'id, author and date from the same git blame; the subject was not read',
+    },
   ],
   variants: [
     { name: 'no-recheck', bugs: BUG_SETNS_FORK_NO_RECHECK, expect: 'hang', summary: 'copy_process does not re-check PIDNS_ADDING under tasklist_lock + siglock' },
@@ -118,7 +121,7 @@ export const E4: Scenario = {
   year: '2013',
   commits: [
     {
-      id: '751c644b95bb', subject: 'pid: Handle the exit of a multi-threaded init.', author: 'Eric W. Biederman', year: 2013, role: 'fix', status: 'partial',
+      id: '751c644b95bb', subject: 'pid: Handle the exit of a multi-threaded init.', author: 'Eric W. Biederman', year: 2013, role: 'fix', status: 'partial', idStatus: 'unverified',
       note: 'subject verified in a 2013 stable shortlog; the id 751c644b95bb and the author were not found: unverified',
     },
   ],

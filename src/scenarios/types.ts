@@ -19,8 +19,10 @@ export interface CommitRef {
   year: number;
   /** What the commit is to this entry. */
   role: 'fix' | 'bug' | 'design' | 'revert' | 'related' | 'report';
-  /** How much of the record was read in a stored source (docs/catalog-sources.md). */
+  /** How much of the record (id, subject, author, message) was read in a stored source (docs/catalog-sources.md). */
   status: Verification;
+  /** Whether the id itself was read in a source (default: verified unless status is 'unverified'). */
+  idStatus?: Verification;
   /** What was read, or what is missing. */
   note?: string;
 }

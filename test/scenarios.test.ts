@@ -1,0 +1,95 @@
+/**
+ * The deadlock catalog (issue 6), on the model's CPU workers in controlled mode:
+ * - every buggy variant shows its documented failure for 20 of 20 search seeds, and the report of
+ *   the first hit names the documented cycle (or violation) from the model's state;
+ * - every fixed variant passes 1,000 schedules;
+ * - a replay token reproduces its run; free-running, a buggy variant is hit and a fixed one never
+ *   fails or hangs (short budgets: the full measurement is src/scenarios/measure.ts).
+ * Needs the build (dist/workers/cpu.js). Bounded: each search has a schedule bound and a time
+ * budget.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { CATALOG, findScenario } from '../src/scenarios/catalog.js';
+import { closePools, freeRun, replayToken, searchSchedules } from '../src/scenarios/runner.js';
+import type { Scenario, Variant } from '../src/scenarios/types.js';
+
+afterAll(async () => {
+  await closePools();
+});
+
+const SEEDS = 20;
+const FIXED_SCHEDULES = 1000;
+/** Bound on one buggy search (hit rates are 5-90 % per schedule: misses would be ~1e-5). */
+const BUGGY_BOUND = 400;
+
+/** Text the report of each entry's hit must contain: the documented cycle's functions and holds. */
+const REPORT_MUST: Record<string, RegExp[]> = {
+  '1': [/A\[pid \d+\]/, /synchronize_srcu/, /B\[pid \d+ NSpid \d+ 1\]/, /zap_pid_ns_processes/, /tasks_rcu_exit_srcu \{read/, /zombie/, /reap/],
+  '2': [/kprobe_mutex \(mutex\)/, /synchronize_srcu/, /do_wait/, /tasks_rcu_exit_srcu \{read/, /mutex_lock on kprobe_mutex/, /perf_kprobe_init/],
+  '3': [/zap_pid_ns_processes/, /X\[pid \d+ NSpid \d+ \d+\]/, /blocked chain/],
+  '4': [/zap_pid_ns_processes/, /zombie/, /delay_group_leader/],
+  '5': [/pid namespace init reaped while pids of the namespace remain/],
+  '6': [/zap_pid_ns_processes/, /EXIT_DEAD/, /dead list/],
+  '7a': [/read_lock \(in irq\) on tasklist_lock/, /in interrupt/, /write_lock on tasklist_lock/, /tasklist_lock \{read\}/],
+  '7b': [/spinning on &new->fa_lock/, /in interrupt/, /read_lock on tasklist_lock/, /&new->fa_lock \{spin\}/, /write_lock on tasklist_lock/, /in fork/],
+  '8': [/RCU reader saw a freed object/, /struct pid/],
+};
+
+const buggy: Array<[string, Scenario, Variant]> = [];
+const fixed: Array<[string, Scenario, Variant]> = [];
+for (const s of CATALOG) {
+  for (const v of s.variants) (v.expect === 'clean' ? fixed : buggy).push([`${s.id} ${v.name}`, s, v]);
+}
+
+describe('deadlock catalog: buggy variants reproduced in controlled mode', () => {
+  it.each(buggy)('%s: the documented failure for 20 of 20 seeds', async (_n, s, v) => {
+    const firstAt: number[] = [];
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const r = await searchSchedules(s, v, { seed, schedules: BUGGY_BOUND, report: seed === 1, timeMs: 20_000 });
+      expect(r.asExpected, `${s.id} ${v.name} seed ${seed}: ${JSON.stringify(r.outcomes)} in ${r.schedules} schedules`).toBe(true);
+      expect(r.first!.outcome).toBe(v.expect);
+      expect(r.first!.check.matched).toBe(true);
+      firstAt.push(r.firstAt!);
+      if (seed === 1) {
+        const text = r.first!.report!;
+        for (const re of REPORT_MUST[s.id] ?? []) expect(text, `report of ${s.id} lacks ${re}`).toMatch(re);
+        expect(r.token).toMatch(/^pidrace1\./);
+      }
+    }
+    expect(firstAt).toHaveLength(SEEDS);
+  });
+});
+
+describe('deadlock catalog: fixed variants pass 1,000 schedules', () => {
+  it.each(fixed)('%s: 1,000 schedules clean', async (_n, s, v) => {
+    const r = await searchSchedules(s, v, { seed: 1, schedules: FIXED_SCHEDULES, report: true });
+    expect(r.schedules).toBe(FIXED_SCHEDULES);
+    expect(r.asExpected, r.first?.report).toBe(true);
+    expect(r.outcomes).toEqual({ clean: FIXED_SCHEDULES });
+  });
+});
+
+describe('deadlock catalog: replay and free-running', () => {
+  it('a replay token reproduces the documented deadlock of entry 2 (first fix)', async () => {
+    const s = findScenario('2')!;
+    const v = s.variants.find((x) => x.name === 'first-fix')!;
+    const r = await searchSchedules(s, v, { seed: 3, schedules: BUGGY_BOUND, report: false });
+    expect(r.asExpected).toBe(true);
+    const rep = await replayToken(r.token!, findScenario);
+    expect(rep.same).toBe(true);
+    expect(rep.record.outcome).toBe('deadlock');
+    expect(rep.record.check.matched).toBe(true);
+    expect(rep.record.decisions).toBe(r.first!.decisions);
+  });
+
+  it('free-running: entry 1 before the fix deadlocks, the final fix never fails or hangs', async () => {
+    const s = findScenario('1')!;
+    const bug = await freeRun(s, s.variants[0]!, { timeMs: 3_000, stopAtFirstHit: true });
+    expect(bug.hits, `${bug.attempts} attempts`).toBeGreaterThan(0);
+    expect(bug.first!.report).toMatch(/zap_pid_ns_processes/);
+    const ok = await freeRun(s, s.variants.find((x) => x.name === 'final-fix')!, { timeMs: 1_500 });
+    expect(ok.attempts).toBeGreaterThan(0);
+    expect(ok.otherFailures).toBe(0);
+    expect(ok.hangs).toBe(0);
+  });
+});
