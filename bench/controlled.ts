@@ -24,6 +24,8 @@ export interface ScenarioTiming {
   ms: number[];
   summary: Summary;
   hit: boolean[];
+  /** Schedules the controlled search ran to the first hit, when the runner says. */
+  schedules: number[];
   error?: string;
 }
 
@@ -85,10 +87,12 @@ async function timeScenarios(reps: number, log: Logger): Promise<{ list: Scenari
   const out: ScenarioTiming[] = [];
   for (const s of list) {
     const rec = s as Record<string, unknown>;
-    const name = String(rec.name ?? rec.id ?? rec.title ?? `scenario ${out.length + 1}`);
+    const id = rec.id ?? rec.name ?? `#${out.length + 1}`;
+    const label = rec.slug ?? rec.title;
+    const name = label ? `${String(id)} ${String(label)}` : String(id);
     const own = typeof rec.run === 'function' ? (rec.run as () => unknown).bind(rec) : undefined;
     const runner: (() => unknown) | undefined = own ?? (shared ? () => shared(s) : undefined);
-    const t: ScenarioTiming = { name, ms: [], summary: summarize([]), hit: [] };
+    const t: ScenarioTiming = { name, ms: [], summary: summarize([]), hit: [], schedules: [] };
     if (!runner) { t.error = 'no runner'; out.push(t); continue; }
     for (let r = 0; r < reps; r++) {
       try {
@@ -97,13 +101,15 @@ async function timeScenarios(reps: number, log: Logger): Promise<{ list: Scenari
         t.ms.push(performance.now() - t0);
         const hit = !!res && (res.hit === true || res.reproduced === true || res.deadlock === true || res.state === 'deadlock' || res.found === true);
         t.hit.push(hit);
+        if (res && typeof res.schedules === 'number') t.schedules.push(res.schedules);
       } catch (e) {
         t.error = (e as Error).message;
         break;
       }
     }
     t.summary = summarize(t.ms);
-    log(`  ${name.padEnd(48)} ${t.error ? `error: ${t.error}` : `${t.summary.median.toFixed(1)} ms to first hit (${t.hit.filter(Boolean).length}/${t.hit.length} hit)`}`);
+    const sched = t.schedules.length ? `, ${summarize(t.schedules).median} schedules` : '';
+    log(`  ${name.padEnd(40)} ${t.error ? `error: ${t.error}` : `${t.summary.median.toFixed(1).padStart(8)} ms to first hit${sched} (${t.hit.filter(Boolean).length}/${t.hit.length} hit)`}`);
     out.push(t);
   }
   return { list: out, note: `${out.length} catalogued scenarios timed` };

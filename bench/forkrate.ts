@@ -233,7 +233,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
   return out;
 }
 
-export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[] }> {
+export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[]; errors: string[] }> {
   const log = o.log ?? (() => {});
   const workload: Workload = o.workload ?? ((await forkAvailable()) ? 'fork' : 'kthread-torture');
   const depths = workload === 'fork' ? o.depths : [0];
@@ -242,13 +242,22 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
   const points: ForkRatePoint[] = [];
   // Repetitions are interleaved across points so that drift on a shared machine spreads evenly.
   const acc = new Map<string, ForkRateSample[]>();
+  const errors: string[] = [];
   const key = (c: number, d: number) => `${c}/${d}`;
   for (let r = 0; r < o.reps; r++) {
     for (const d of depths) {
       for (const c of o.cpus) {
-        const s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep });
         const k = key(c, d);
         if (!acc.has(k)) acc.set(k, []);
+        let s: ForkRateSample;
+        try {
+          s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep });
+        } catch (e) {
+          // A broken run is reported with the point, not the end of the benchmark.
+          errors.push(`cpus ${c} depth ${d}: ${(e as Error).message}`);
+          log(`  rep ${r + 1}/${o.reps}  cpus ${c}  depth ${d}: FAILED: ${(e as Error).message}`);
+          continue;
+        }
         acc.get(k)!.push(s);
         log(`  rep ${r + 1}/${o.reps}  cpus ${String(c).padStart(2)}  depth ${String(d).padStart(2)}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s${s.violations ? `  (${s.violations} violations)` : ''}`);
       }
@@ -256,7 +265,8 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
   }
   for (const d of depths) {
     for (const c of o.cpus) {
-      const samples = acc.get(key(c, d))!;
+      const samples = acc.get(key(c, d)) ?? [];
+      if (samples.length === 0) continue;
       const rate = summarize(samples.map((s) => s.cyclesPerSec));
       const sorted = [...samples].sort((a, b) => a.cyclesPerSec - b.cyclesPerSec);
       const med = sorted[(sorted.length - 1) >> 1]!;
@@ -270,5 +280,5 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
       p.efficiency = p.speedup / p.cpus;
     }
   }
-  return { workload, points };
+  return { workload, points, errors };
 }

@@ -22,6 +22,12 @@ export interface PrimitiveFigure {
   nsPerOp: number;
   samples: number;
   rme: number;
+  /** Median and extremes of the samples (ns per operation). */
+  medianNs: number;
+  minNs: number;
+  maxNs: number;
+  /** Every sample: ns per operation (a sample is one batch). */
+  samplesNs: number[];
   lockdep: boolean;
 }
 
@@ -57,7 +63,7 @@ export async function benchPrimitives(opts: { timeMs?: number; lockdep?: boolean
   const t = m.tortureBase();
   const spin = t + TORTURE.spin;
   const rw = t + TORTURE.rw;
-  const bench = new Bench({ time: opts.timeMs ?? 500, warmupTime: 100 });
+  const bench = new Bench({ time: opts.timeMs ?? 500, warmupTime: 100, retainSamples: true });
   const ppA = m.program([[SYS_PINGPONG, 0], [OP_LOOP, 0, ROUNDS]]);
   const ppB = m.program([[SYS_PINGPONG, 1], [OP_LOOP, 0, ROUNDS]]);
   const per = new Map<string, number>();
@@ -125,7 +131,7 @@ export async function benchPrimitives(opts: { timeMs?: number; lockdep?: boolean
   m.attach();
   await bench.run();
   return bench.tasks.map((task) => {
-    const r = task.result as unknown as { latency?: { mean: number; rme: number; samplesCount?: number; samples?: number[] }; mean?: number; rme?: number; samples?: number[] };
+    const r = task.result as unknown as { latency?: { mean: number; rme: number; p50?: number; min?: number; max?: number; samplesCount?: number; samples?: number[] }; mean?: number; rme?: number; samples?: number[] };
     const meanMs = r.latency?.mean ?? r.mean ?? NaN;
     const n = per.get(task.name) ?? 1;
     const nsPerOp = (meanMs * 1e6) / n;
@@ -135,6 +141,10 @@ export async function benchPrimitives(opts: { timeMs?: number; lockdep?: boolean
       opsPerSec: 1e9 / nsPerOp,
       samples: r.latency?.samplesCount ?? r.latency?.samples?.length ?? r.samples?.length ?? 0,
       rme: r.latency?.rme ?? r.rme ?? NaN,
+      medianNs: ((r.latency?.p50 ?? NaN) * 1e6) / n,
+      minNs: ((r.latency?.min ?? NaN) * 1e6) / n,
+      maxNs: ((r.latency?.max ?? NaN) * 1e6) / n,
+      samplesNs: (r.latency?.samples ?? r.samples ?? []).map((ms) => Math.round((ms * 1e7) / n) / 10),
       lockdep,
     };
   });

@@ -15,7 +15,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, freemem, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/machine.js';
 import { buildNative, findCompiler, isRoot } from '../src/native/build.js';
@@ -67,7 +67,7 @@ export interface BenchReport {
   options: Record<string, unknown>;
   durationSec: number;
   primitives?: PrimitiveFigure[];
-  forkrate?: { workload: Workload; points: ForkRatePoint[]; modelSlope?: { interceptNs: number; perLevelNs: number; r2: number } };
+  forkrate?: { workload: Workload; points: ForkRatePoint[]; errors: string[]; modelSlope?: { interceptNs: number; perLevelNs: number; r2: number } };
   lockdep?: { points: ForkRatePoint[]; costRatio: Record<string, number> };
   kernel?: KernelBenchResult;
   ratios?: Array<{ cpus: number; depth: number; model: number; kernel: Record<string, number | null>; modelOverKernelFork: number | null }>;
@@ -121,10 +121,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const prims = [...await benchPrimitives({ lockdep: false, timeMs }), ...await benchPrimitives({ lockdep: true, timeMs })];
     report.primitives = prims;
     const names = [...new Set(prims.map((p) => p.name))];
-    log(table(['primitive', 'lockdep off', 'lockdep on', 'on/off'], names.map((n) => {
+    log(table(['primitive (median of samples)', 'lockdep off', 'lockdep on', 'on/off'], names.map((n) => {
       const off = prims.find((p) => p.name === n && !p.lockdep);
       const on = prims.find((p) => p.name === n && p.lockdep);
-      return [n, off ? ns(off.nsPerOp) : '-', on ? ns(on.nsPerOp) : '-', off && on ? `${(on.nsPerOp / off.nsPerOp).toFixed(2)}x` : '-'];
+      return [n, off ? ns(off.medianNs) : '-', on ? ns(on.medianNs) : '-', off && on ? `${(on.medianNs / off.medianNs).toFixed(2)}x` : '-'];
     })));
   }
 
@@ -241,7 +241,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     if (svg) { writeAtomic(join(dir, 'forkrate.svg'), svg); files.push('forkrate.svg'); }
     writeAtomic(join(dir, 'latest.md'), markdownOf(report));
     files.push('latest.md');
-    log(`\nwrote ${files.map((f) => join('bench', 'results', f)).join(', ')}  (${report.durationSec} s)`);
+    const shown = relative(process.cwd(), dir) || '.';
+    log(`\nwrote ${files.map((f) => join(shown.startsWith('..') ? dir : shown, f)).join(', ')}  (${report.durationSec} s)`);
   }
   return report;
 }
@@ -341,6 +342,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     if (a === '--quick') o.quick = true;
     else if (a === '--scale') o.scale = true;
     else if (a === '--no-write') o.write = false;
+    else if (a === '--out') o.outDir = argv[++i];
     else if (a === '--reps') o.reps = Number(argv[++i]);
     else if (a.startsWith('--reps=')) o.reps = Number(a.slice(7));
     else if (a === '--only' || a.startsWith('--only=')) {
@@ -349,7 +351,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
       for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section '${s}' (${SECTIONS.join(', ')})`);
       o.only = list as Section[];
     } else if (a === '--help' || a === '-h') {
-      console.log(`usage: npm run bench -- [--quick] [--scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write]`);
+      console.log(`usage: npm run bench -- [--quick] [--scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }

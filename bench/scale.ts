@@ -3,7 +3,7 @@
  *
  * pid_max is exclusive (kernel/pid.c: idr_alloc_cyclic(..., pid_min, pid_max)), so the pids of
  * init_pid_ns are 1 .. 4,194,303; RESERVED_PIDS (300) only matters when the cursor wraps, and a
- * bomb from a fresh boot never wraps before the space is full. One task forks children that halt
+ * bomb from a fresh boot never wraps before the space is full. init (pid 1) forks children that halt
  * (keep their pid, sleeping in pause) until every number is taken; the next fork must fail with
  * EAGAIN (alloc_pid turns the idr's ENOSPC into EAGAIN). The run is in-process on this thread
  * (deterministic, no workers), and needs ~2 GiB of shared memory, so it runs only with --scale.
@@ -26,9 +26,10 @@ export interface ScaleResult {
   forks?: number;
   lastRet?: number;
   eagainAtLimit?: boolean;
-  /** Live tasks and the highest pid number found in init_pid_ns. */
+  /** Live tasks, the highest pid number in init_pid_ns and how many numbers are in use (1 .. pid_max-1: all). */
   tasks?: number;
   highestPid?: number;
+  pidsInUse?: number;
   seconds?: number;
   forksPerSec?: number;
   sharedBytes: number;
@@ -70,8 +71,8 @@ export async function benchScale(o: { pidMax?: number; log?: Logger } = {}): Pro
   const mem = m.mem;
   const tasksBefore = mem[kg + G.nr_threads]!;
   // Every number 1 .. pid_max-1 is taken by a live task at the end: the forks that can succeed are
-  // pid_max - 1 minus the pids alive now, minus the bomber's own (it is forked from init).
-  const expect = pidMax - 1 - tasksBefore - 1;
+  // pid_max - 1 minus the pids alive now (init, which runs the bomb, has pid 1).
+  const expect = pidMax - 1 - tasksBefore;
   const child = m.program([[OP_HALT]]);
   // OP_LOOP repeats the fork until it ran `expect` times, then one more fork (must fail), then halt.
   const bomber = m.program([[SYS_FORK, 0, child, 0], [OP_LOOP, 0, expect], [SYS_FORK, 0, child, 0], [OP_HALT]]);
@@ -83,19 +84,21 @@ export async function benchScale(o: { pidMax?: number; log?: Logger } = {}): Pro
   const lastRet = bomberTask ? mem[bomberTask + TASK.last_ret]! : NaN;
   const tasks = mem[kg + G.nr_threads]!;
   const initNs = mem[kg + G.init_pid_ns]!;
-  // Highest pid in use: scan the namespace bitmap from the top.
+  // The idr bitmap of init_pid_ns: the highest number in use, and how many are (pid 0 never is).
   let highest = -1;
+  let used = 0;
   const bm = mem[initNs + PIDNS.bitmap]!;
-  for (let w = Math.ceil(pidMax / 32) - 1; w >= 0 && highest < 0; w--) {
-    const v = mem[bm + w]!;
-    if (v !== 0) highest = w * 32 + (31 - Math.clz32(v));
+  for (let w = Math.ceil(pidMax / 32) - 1; w >= 0; w--) {
+    let v = mem[bm + w]!;
+    if (v !== 0 && highest < 0) highest = w * 32 + (31 - Math.clz32(v));
+    while (v !== 0) { v &= v - 1; used++; }
   }
-  const forks = tasks - tasksBefore - 1;
+  const forks = tasks - tasksBefore;
   const res: ScaleResult = {
-    ...base, ran: true, forks, lastRet, eagainAtLimit: lastRet === -EAGAIN && highest === pidMax - 1, tasks, highestPid: highest,
+    ...base, ran: true, forks, lastRet, eagainAtLimit: lastRet === -EAGAIN && highest === pidMax - 1 && used === pidMax - 1, tasks, highestPid: highest, pidsInUse: used,
     seconds, forksPerSec: forks / seconds, rssBytes: process.memoryUsage().rss, summary: '',
   };
-  res.summary = `${forks.toLocaleString('en-US')} forks in ${seconds.toFixed(1)} s (${Math.round(res.forksPerSec!).toLocaleString('en-US')}/s), ${tasks.toLocaleString('en-US')} tasks, highest pid ${highest.toLocaleString('en-US')}; next fork returned ${lastRet} (${res.eagainAtLimit ? 'EAGAIN exactly at the limit' : 'NOT EAGAIN at the limit'}); ${(sharedBytes / 2 ** 30).toFixed(2)} GiB shared, ${Math.round(sharedBytes / tasks)} bytes per task, RSS ${(res.rssBytes! / 2 ** 30).toFixed(2)} GiB`;
+  res.summary = `${forks.toLocaleString('en-US')} forks in ${seconds.toFixed(1)} s (${Math.round(res.forksPerSec!).toLocaleString('en-US')}/s), ${tasks.toLocaleString('en-US')} tasks, highest pid ${highest.toLocaleString('en-US')}, ${used.toLocaleString('en-US')} pids in use; next fork returned ${lastRet} (${res.eagainAtLimit ? 'EAGAIN exactly at the limit' : 'NOT EAGAIN at the limit'}); ${(sharedBytes / 2 ** 30).toFixed(2)} GiB shared, ${Math.round(sharedBytes / tasks)} bytes per task, RSS ${(res.rssBytes! / 2 ** 30).toFixed(2)} GiB`;
   log(`  ${res.summary}`);
   return res;
 }

@@ -18,7 +18,7 @@ import { kthread_create } from './kernel/kthread.js';
 import { INSN_WORDS } from './kernel/entry.js';
 import { cpu_loop } from './sched/core.js';
 import {
-  hook_attach, KernelAbort, MODE_CONTROLLED, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING,
+  hook_attach, KernelAbort, MODE_CONTROLLED, RUN_SETUP, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING,
   RUN_STOPPED, RUN_STOPPING, RUN_VIOLATION, ctl_end, CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_STOP_ON_VIOLATION,
   CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM, ABORT_HOTPLUG,
 } from './sched/hook.js';
@@ -274,10 +274,12 @@ export class Machine {
     const mark = (a: number): void => { if (a >= 0 && a < skip.length) skip[a] = 1; };
     const tr = regions.objects[0]!;
     for (let i = 0; i < tr.count; i++) mark(tr.base + i * tr.stride + TASK.sleep_since);
-    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); }
+    // The controller's own state (strategy, PCT priorities, replay setup) is not kernel state.
+    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); mark(cpu_addr(i) + CPU.pct_prio); }
     mark(regions.torture + TORTURE.rw_writer_max_wait_us);
-    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions'] as const) mark(kg + G[f]);
+    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]);
     for (let i = 0; i < 4; i++) mark(kg + G.ctl_rng + i);
+    for (let i = 0; i < 8; i++) mark(kg + G.ctl_pct_points + i);
     const rc = regions.choices;
     let h = 0x811c9dc5;
     for (let i = 0; i < m.length; i++) {
@@ -344,6 +346,9 @@ export class Machine {
       m[c + CPU.wait_addr] = 0;
     }
     m[kg + G.freeze] = 0;
+    // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
+    // start below, or one could run (and even crash) before the others are there.
+    Atomics.store(m, kg + G.run_state, RUN_SETUP);
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const hungMs = opts.hungMs ?? m[kg + G.hung_timeout_ms]!;
     const pool = new Piscina(cpuPoolOptions(n));
@@ -370,7 +375,8 @@ export class Machine {
         await sleep(2);
       }
       if (controlled) Atomics.store(m, kg + G.ctl_turn, 0);
-      Atomics.store(m, kg + G.run_state, RUN_RUNNING);
+      // A worker that failed to start ends the run before it begins.
+      Atomics.compareExchange(m, kg + G.run_state, RUN_SETUP, errors.some(Boolean) ? RUN_CRASHED : RUN_RUNNING);
       Atomics.notify(m, kg + G.run_state);
       let lastProgress = -1;
       let lastChange = performance.now();

@@ -8,10 +8,12 @@
  * Needs the build (dist/workers/cpu.js). Bounded: each search has a schedule bound and a time
  * budget.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CATALOG, findScenario } from '../src/scenarios/catalog.js';
 import { closePools, freeRun, replayToken, searchSchedules } from '../src/scenarios/runner.js';
 import type { Scenario, Variant } from '../src/scenarios/types.js';
+import { command as deadlockCommand } from '../src/cli/deadlock.js';
+import { UsageError } from '../src/cli/common.js';
 
 afterAll(async () => {
   await closePools();
@@ -91,5 +93,30 @@ describe('deadlock catalog: replay and free-running', () => {
     expect(ok.attempts).toBeGreaterThan(0);
     expect(ok.otherFailures).toBe(0);
     expect(ok.hangs).toBe(0);
+  });
+});
+
+describe('pidrace deadlock (CLI module)', () => {
+  it('lists the catalog with unverified ids marked, reproduces, and rejects bad usage', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out.push(String(c)); return true; });
+    try {
+      expect(await deadlockCommand.run(['list'])).toBe(0);
+      const list = out.join('');
+      for (const s of CATALOG) expect(list).toContain(`${s.id.padEnd(3)} ${s.title}`);
+      expect(list).toMatch(/6347e9009104\s+UNVERIFIED/);
+      expect(list).toMatch(/751c644b95bb\s+id UNVERIFIED/);
+      expect(list).toContain('7a107c0f55a3');
+      expect(list).not.toContain('b6da0076bab5');
+      out.length = 0;
+      expect(await deadlockCommand.run(['4', '--schedules', '50', '--quiet'])).toBe(0);
+      expect(out.join('')).toMatch(/verdict: REPRODUCED/);
+      expect(await deadlockCommand.run(['1', '--variant', 'final-fix', '--schedules', '30', '--quiet'])).toBe(0);
+      await expect(deadlockCommand.run(['99'])).rejects.toThrow(UsageError);
+      await expect(deadlockCommand.run(['1', '--variant', 'nope'])).rejects.toThrow(UsageError);
+      await expect(deadlockCommand.run(['1', '--mode', 'sideways'])).rejects.toThrow(UsageError);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

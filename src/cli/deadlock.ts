@@ -19,12 +19,14 @@ import {
   closePools, freeRun, replayToken, runOnce, searchSchedules, type FreeResult, type RunRecord, type SearchResult,
 } from '../scenarios/runner.js';
 import { bug_names } from '../scenarios/report.js';
+import { catalog_markdown, measureCatalog } from '../scenarios/measure.js';
 import type { CommitRef, Scenario, Variant } from '../scenarios/types.js';
 import { parse_duration, parse_int, UsageError, write_json_atomic, type Command } from './common.js';
 
 export const USAGE = `usage: pidrace deadlock list [--json FILE]
        pidrace deadlock ID [options]
        pidrace deadlock replay TOKEN|FILE [--shrink] [--json FILE]
+       pidrace deadlock table [--seeds N] [--time D] [--json FILE]
 
 Documented kernel deadlocks and races, each with its buggy and fixed code paths behind named bug
 switches, reproduced from the state of the model (the wait-for graph, the violation log).
@@ -39,11 +41,14 @@ switches, reproduced from the state of the model (the wait-for graph, the violat
   --schedules N         controlled: schedules to try (default 500 buggy, 1000 fixed)
   --seed S              controlled: the search seed (default 1)
   --time D              free: time budget per variant (default 10s)
-  --parallel N          controlled: machines run at once (default 2)
+  --parallel N          controlled: machines run at once, each on its own CPU workers (default 1)
   --json FILE           write the JSON report (atomically)
   --quiet               verdict lines only
   replay TOKEN|FILE     re-run a controlled run from its token exactly; --shrink looks for a
                         schedule with fewer preemptions that fails the same way
+  table                 measure every variant (controlled: schedules to first hit over --seeds
+                        search seeds, 1,000 schedules per fixed variant; free-running: hit rate in
+                        --time per variant) and print the README table (markdown)
 
 exit: 0 when every variant run did what the catalog expects, 1 when not, 2 usage error.`;
 
@@ -161,7 +166,7 @@ async function run_entry(id: string, v: Record<string, string | boolean | undefi
   const schedules = v.schedules !== undefined ? parse_int(v.schedules as string, '--schedules', 1, 10_000_000) : undefined;
   const seed = v.seed !== undefined ? parse_int(v.seed as string, '--seed', 0) : 1;
   const timeMs = v.time !== undefined ? parse_duration(v.time as string, '--time') : 10_000;
-  const parallel = v.parallel !== undefined ? parse_int(v.parallel as string, '--parallel', 1, 16) : 2;
+  const parallel = v.parallel !== undefined ? parse_int(v.parallel as string, '--parallel', 1, 16) : 1;
   if (mode === 'free' && (v.schedules !== undefined || v.seed !== undefined)) throw new UsageError('--schedules and --seed are for --mode controlled (free-running uses --time)');
   const say = (t: string): void => { process.stdout.write(t + '\n'); };
   let ok = true;
@@ -231,7 +236,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       variant: { type: 'string' }, mode: { type: 'string' }, schedules: { type: 'string' }, seed: { type: 'string' },
       time: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-      shrink: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      shrink: { type: 'boolean' }, seeds: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
@@ -242,6 +247,21 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(list_text() + '\n');
     if (v.json) write_json_atomic(v.json, { command: 'deadlock list', catalog: list_json() });
     return 0;
+  }
+  if (first === 'table') {
+    if (rest.length) throw new UsageError('table takes no arguments');
+    const seeds = v.seeds !== undefined ? parse_int(v.seeds, '--seeds', 1, 1000) : 10;
+    const freeMs = v.time !== undefined ? parse_duration(v.time, '--time') : 10_000;
+    try {
+      const rows = await measureCatalog({ seeds, freeMs, log: v.quiet ? undefined : (l) => process.stdout.write(l + '\n') });
+      const md = catalog_markdown(rows, { seeds, freeMs, cpus: 'the entry\'s CPU workers on this host' });
+      process.stdout.write('\n' + md + '\n');
+      if (v.json) write_json_atomic(v.json, { command: 'deadlock table', seeds, free_ms: freeMs, rows, markdown: md });
+      const ok = rows.every((r) => r.controlledOk && (!r.free || r.free.ok));
+      return ok ? 0 : 1;
+    } finally {
+      await closePools();
+    }
   }
   if (first === 'replay') {
     if (rest.length !== 1) throw new UsageError('replay takes one TOKEN or FILE');

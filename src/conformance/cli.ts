@@ -143,9 +143,10 @@ async function main(): Promise<number> {
   });
   console.log(
     `random: ${rep.sequences} sequences (seeds ${args.seed}..${args.seed + rep.sequences - 1}), ${rep.ops} ops: ` +
-      `${rep.agreed} agree${model ? '' : ' (real kernel only: invariants)'}, ${rep.failed.length} fail, ${rep.flaky} flaky (real kernel not reproducible), ` +
+      `${rep.agreed} agree${model ? '' : ' (real kernel only: invariants)'}${rep.retried ? ` (${rep.retried} after a real-kernel re-run)` : ''}, ${rep.failed.length} fail, ${rep.flaky} flaky (real kernel not reproducible), ` +
       `${rep.slow} with a 2 s wait/hang; wall ${sec(rep.wallMs)}, real kernel ${sec(rep.realMs)}, model ${sec(rep.modelMs)}`,
   );
+  for (const f of rep.flakes) console.log(`\nseed ${f.seed} (flaky real kernel): ${describeOutcome(f.outcome)}`);
   for (const f of rep.failed) {
     bad++;
     console.log(`\nseed ${f.seed}: ${describeOutcome(f.outcome)}`);

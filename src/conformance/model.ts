@@ -33,7 +33,7 @@ import { FILE, PIDNS, TASK, NSPROXY } from '../mm/layout.js';
 import { mem, regions, SLAB_FILE } from '../mm/memory.js';
 import { task_fds } from '../kernel/nsfs.js';
 import { find_pid_ns, get_pid, nspid_from, pid_task, PIDTYPE_PID, put_pid, task_active_pid_ns } from '../kernel/pid.js';
-import { SYS_NS_LAST_PID_READ } from '../kernel/syscalls.js';
+import { SYS_KILL, SYS_NS_LAST_PID_READ } from '../kernel/syscalls.js';
 import {
   LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_POWER_OFF,
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
@@ -501,8 +501,15 @@ class ModelDriver {
         const pid = this.resolve(o.t, o.target);
         if (pid === undefined) return this.invisible(i, o);
         const sig = signalNumber(o.sig);
-        const [ret, errno] = this.sys(() => k.kill(t, pid, sig));
-        const selfKilled = this.phase(t) !== 'alive';
+        // the raw call: a task that kills itself may be gone when the call "returns"
+        const cr = k.syscall(t, 'kill', SYS_KILL, pid, sig);
+        let ret = 0;
+        let errno: string | null = null;
+        if ('value' in cr && cr.value < 0 && cr.value > -4096) {
+          ret = -1;
+          errno = new KernelError('kill', -cr.value).code;
+        } else if ('blocked' in cr) throw new Error('kill blocked');
+        const selfKilled = 'exited' in cr || this.phase(t) !== 'alive';
         const { died, hung } = this.settle(selfKilled ? o.t : undefined);
         if (selfKilled) return head({ pid, sig, ret: null, errno: null, killed_self: true, died, hung });
         return head({ pid, sig, ret, errno, died, hung });

@@ -31,6 +31,10 @@ export interface SequenceOutcome {
   violations: { side: 'real' | 'model'; v: Violation }[];
   /** the real kernel gave different results on a re-run (timing-dependent) */
   flaky?: boolean;
+  /** the first real run disagreed, a re-run agreed with the model (a timing fluke of the first run) */
+  retried?: boolean;
+  /** for flaky/retried outcomes: how the real re-runs differed from the first run */
+  rerunDiffs?: string;
   ok: boolean;
 }
 
@@ -53,7 +57,11 @@ async function runSide(run: Runner, ops: readonly Op[]): Promise<SideResult> {
 export interface SequenceOptions {
   real?: Runner;
   model?: Runner;
-  /** re-run the real side on disagreement to tell timing flukes apart (default true) */
+  /**
+   * On a disagreement, re-run the real side (up to twice) to tell the
+   * driver's timing flukes (a ping or exit not seen within its bounds on a
+   * loaded machine) from real disagreements.  Default true.
+   */
   confirm?: boolean;
 }
 
@@ -80,8 +88,21 @@ export async function runSequence(ops: readonly Op[], o: SequenceOptions): Promi
     if (!out.comparison.agree) {
       out.ok = false;
       if ((o.confirm ?? true) && o.real) {
-        const again = await runSide(o.real, ops);
-        if (again.results && !sameValue(again.results, real.results)) out.flaky = true;
+        for (let k = 0; k < 2; k++) {
+          const again = await runSide(o.real, ops);
+          if (!again.results || again.failure !== undefined) continue;
+          if (sameValue(again.results, real.results)) continue;
+          const c = compareResults(ops, lines, again.results, model.results);
+          out.rerunDiffs = formatDiffs(compareResults(ops, lines, real.results, again.results));
+          if (c.agree) {
+            // the first real run was the odd one out
+            out.retried = true;
+            out.ok = out.violations.length === 0;
+            out.comparison = c;
+            break;
+          }
+          out.flaky = true;
+        }
       }
     }
   }
@@ -95,6 +116,7 @@ export function describeOutcome(s: SequenceOutcome): string {
   for (const { side, v } of s.violations) parts.push(`${side}: ${v.rule} at op ${v.i} \`${v.line}\`: ${v.detail}`);
   if (s.comparison && !s.comparison.agree) parts.push(`disagreement:\n${formatDiffs(s.comparison)}`);
   if (s.flaky) parts.push('(the real kernel itself gave different results on a re-run: timing-dependent)');
+  if (s.rerunDiffs) parts.push(`real kernel first run vs re-run:\n${s.rerunDiffs}`);
   return parts.join('\n');
 }
 
@@ -221,6 +243,8 @@ export interface ShrinkResult {
  */
 export async function shrinkSequence(seed: number, gen: ArbOptions, o: SequenceOptions, budgetMs = 120_000): Promise<ShrinkResult | undefined> {
   const deadline = Date.now() + budgetMs;
+  // fast-check gets half the budget, the greedy pass over concrete ops the rest
+  const fcDeadline = Date.now() + budgetMs / 2;
   let runs = 0;
   let last: SequenceOutcome | undefined;
   const fails = async (ops: readonly Op[]): Promise<SequenceOutcome | undefined> => {
@@ -229,7 +253,7 @@ export async function shrinkSequence(seed: number, gen: ArbOptions, o: SequenceO
     return s.ok ? undefined : s;
   };
   const prop = fc.asyncProperty(stepsArb(gen), async (steps: Step[]) => {
-    if (Date.now() > deadline) return true; // out of budget: stop shrinking here
+    if (Date.now() > fcDeadline) return true; // out of budget: stop shrinking here
     const s = await fails(interpret(steps, gen));
     if (s) last = s;
     return s === undefined;
@@ -294,6 +318,10 @@ export interface RandomRunReport {
   agreed: number;
   failed: RandomFailure[];
   flaky: number;
+  /** flaky ones, with how the real runs differed */
+  flakes: { seed: number; outcome: SequenceOutcome }[];
+  /** agreed after a real-kernel re-run (the first run was a timing fluke) */
+  retried: number;
   /** sequences containing a real-kernel timeout (blocking wait) or hang */
   slow: number;
   realMs: number;
@@ -304,7 +332,7 @@ export interface RandomRunReport {
 export async function runRandom(o: RandomRunOptions): Promise<RandomRunReport> {
   const t0 = performance.now();
   const gen = o.gen ?? {};
-  const rep: RandomRunReport = { sequences: 0, ops: 0, agreed: 0, failed: [], flaky: 0, slow: 0, realMs: 0, modelMs: 0, wallMs: 0 };
+  const rep: RandomRunReport = { sequences: 0, ops: 0, agreed: 0, failed: [], flaky: 0, flakes: [], retried: 0, slow: 0, realMs: 0, modelMs: 0, wallMs: 0 };
   const seeds = Array.from({ length: o.sequences }, (_, i) => o.seed + i);
   const maxFailures = o.maxFailures ?? 5;
   let stop = false;
@@ -317,8 +345,12 @@ export async function runRandom(o: RandomRunOptions): Promise<RandomRunReport> {
     rep.realMs += s.real?.ms ?? 0;
     rep.modelMs += s.model?.ms ?? 0;
     if ((s.real?.results ?? []).some((r) => r.timeout === true || (r.hung?.length ?? 0) > 0)) rep.slow++;
+    if (s.retried) rep.retried++;
     if (s.ok) rep.agreed++;
-    else if (s.flaky) rep.flaky++;
+    else if (s.flaky) {
+      rep.flaky++;
+      rep.flakes.push({ seed, outcome: s });
+    }
     else {
       const f: RandomFailure = { seed, outcome: s };
       rep.failed.push(f);

@@ -36,7 +36,7 @@ export interface StuckReport {
 
 function secs(ms: number): string {
   const s = ms / 1000;
-  return Number.isInteger(s) ? String(s) : s.toFixed(s < 1 ? 2 : 1);
+  return String(s >= 10 ? Math.round(s) : Math.round(s * 100) / 100);
 }
 
 function held_lines(n: WaitNode, owner: string): string[] {

@@ -11,9 +11,6 @@ import { G } from '../mm/layout.js';
 import { kg } from '../mm/memory.js';
 import { set_entry_hooks, task_step } from './entry.js';
 import { kthread_exit, kthread_free, PF_KTHREAD } from './kthread.js';
-// pid.ts and pid_namespace.ts import each other and use each other's constants at load time:
-// pid_namespace.js must be evaluated first (importing pid.js first fails with a TDZ error).
-import './pid_namespace.js';
 import './torture.js';
 import '../stress/syscalls.js'; // stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
 import './pid_namespace.js'; // pid, pid_namespace, user_namespace: boot init of init_user_ns/init_pid_ns, ns_last_pid

@@ -31,7 +31,7 @@ import {
   CLONE_NEWUTS, get_ns_common, INV_FILE_REFCOUNT, nsproxy_slot, ptrace_may_access, PTRACE_MODE_READ_FSCREDS,
   put_ns_common, task_lock, task_unlock,
 } from './ns_common.js';
-import { get_pid_ns, pidns_for_children_get, pidns_get, pidns_get_parent, pidns_ioctl_set_last_pid_vec, put_pid_ns } from './pid_namespace.js'; // before pid.js: the pid <-> pid_namespace cycle must be entered here
+import { get_pid_ns, pidns_for_children_get, pidns_get, pidns_get_parent, pidns_ioctl_set_last_pid_vec, put_pid_ns } from './pid_namespace.js';
 import { find_vpid, get_pid, pid_task, PIDTYPE_PID, put_pid } from './pid.js';
 import { get_user_ns, init_user_ns, put_user_ns } from './user_namespace.js';
 

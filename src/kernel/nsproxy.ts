@@ -32,7 +32,7 @@ import {
 } from './ns_common.js';
 import { fget, FILE_NSFS, FILE_PIDFD, fput, proc_ns_file, userns_get } from './nsfs.js';
 import { pidfd_pid } from './pidfd.js';
-import { copy_pid_ns, get_pid_ns, pidns_install, put_pid_ns, task_active_pid_ns } from './pid_namespace.js'; // before pid.js: the pid <-> pid_namespace cycle must be entered here
+import { copy_pid_ns, get_pid_ns, pidns_install, put_pid_ns, task_active_pid_ns } from './pid_namespace.js';
 import { pid_task, PIDTYPE_PID } from './pid.js';
 import { CAP_FULL_SET, CAP_SYS_ADMIN, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
 

@@ -38,20 +38,12 @@ import { register_boot_init } from './boot.js';
 import { BUG_FREE_WITHOUT_GP } from './bugs.js';
 import { EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, user_ns_boot_init } from './user_namespace.js';
+// pid_namespace.ts imports this module too: only function declarations cross the cycle (the shared
+// constants are in the leaf pid_types.ts), so either module may be loaded first.
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
+import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 
-/** include/linux/pid_namespace.h: PIDNS_ADDING (1U << 31) in pid_allocated: new pids may be added. */
-export const PIDNS_ADDING = 1 << 31;
-/** enum pid_type (include/linux/pid_types.h). The model keeps PID and TGID links in struct pid. */
-export const PIDTYPE_PID = 0;
-export const PIDTYPE_TGID = 1;
-export const PIDTYPE_PGID = 2;
-export const PIDTYPE_SID = 3;
-export const PIDTYPE_MAX = 4;
-
-/** rcu_head callback id of delayed_put_pid (unique across the model: torture uses 1, exit.ts 30;
- * pid_namespace.ts has RCB_DELAYED_FREE_PIDNS = 21). */
-export const RCB_DELAYED_PUT_PID = 20;
+export { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 
 /** Scheduling-hook sites of the pid code (race windows for the controlled scheduler). */
 export const SITE_PID_ALLOC_LEVEL = 200; // alloc_pid: taking pidmap_lock for one level's number

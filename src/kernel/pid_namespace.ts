@@ -19,10 +19,10 @@ import { ns_alloc_inum } from './ns_common.js';
 import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT } from './bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
-import {
-  disable_pid_allocation, idr_get_next, idr_init, pid_task, PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PID,
-  should_fail_alloc, task_active_pid_ns,
-} from './pid.js';
+// pid.ts imports this module too: only function declarations cross the cycle (constants come from
+// the leaf pid_types.ts), so either module may be loaded first.
+import { disable_pid_allocation, idr_get_next, idr_init, pid_task, should_fail_alloc, task_active_pid_ns } from './pid.js';
+import { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PID, RCB_DELAYED_FREE_PIDNS } from './pid_types.js';
 import {
   CAP_SYS_ADMIN, CAP_SYS_BOOT, checkpoint_restore_ns_capable, dec_pid_namespaces, get_user_ns, in_userns, inc_pid_namespaces,
   init_user_ns, ns_capable, put_user_ns,
@@ -83,12 +83,7 @@ export const LINUX_REBOOT_CMD_RESTART2 = 0xa1b2c3d4 | 0;
 /** asm/page.h: PAGE_SIZE (the last-pid vector must be shorter). */
 export const PAGE_SIZE = 4096;
 
-/**
- * rcu_head callback id of delayed_free_pidns (pid.ts has 20). Defined here, where the module's
- * top level registers it: pid.ts and this module import each other, so a top-level use of a
- * constant imported from pid.ts could run before pid.ts initialised it.
- */
-export const RCB_DELAYED_FREE_PIDNS = 21;
+export { RCB_DELAYED_FREE_PIDNS };
 
 /** zap_pid_ns_processes restart phases (TASK.zap_phase). */
 export const ZAP_IDLE = 0;
@@ -96,7 +91,10 @@ export const ZAP_WAIT4 = 1; // in the kernel_wait4(-1, __WALL) loop
 export const ZAP_PIDS = 2; // in the pid_allocated == init_pids loop
 export const ZAP_PIDS_SRCU_STOPPED = 3; // same, asleep after exit_tasks_rcu_stop() (the first-fix variant)
 
-export const init_pid_ns = (): number => mem[kg + G.init_pid_ns]!;
+/** &init_pid_ns (a function declaration: bound before any module body runs, cycle or not). */
+export function init_pid_ns(): number {
+  return mem[kg + G.init_pid_ns]!;
+}
 
 /** Re-exported for callers that look for it next to the namespace code (defined in pid.ts). */
 export { task_active_pid_ns };

@@ -110,11 +110,7 @@ export const __WCLONE = 0x80000000 | 0;
 
 // ---- pid helpers that read struct pid directly (include/linux/pid.h) ----------------------------
 
-export const PIDTYPE_PID = 0;
-export const PIDTYPE_TGID = 1;
-export const PIDTYPE_PGID = 2;
-export const PIDTYPE_SID = 3;
-export const PIDTYPE_MAX = 4;
+export { PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID } from './pid_types.js';
 
 /** The upid of `pid` at `level` (address of its first word). */
 export const upid_at = (pid: number, level: number): number => pid + PID.SIZE + level * UPID_WORDS;

@@ -13,6 +13,7 @@ import {
   record_violation, V_LOCKDEP_CYCLE, V_LOCKDEP_DEPTH, V_LOCKDEP_IRQ_INVERSION, V_RECURSIVE_LOCK, V_SLEEP_IN_ATOMIC,
 } from './violations.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+import { lockdep_enabled } from './lock_flags.js';
 
 /** Held-lock modes (what lockdep calls read/write acquisitions). */
 export const HELD_SPIN = 1;
@@ -70,7 +71,7 @@ export function lock_acquired(lock: number, cls: number, mode: number, site: num
     record_violation(V_LOCKDEP_DEPTH, lock, d, 0);
     return;
   }
-  if (mem[kg + G.lockdep_on] !== 0) lockdep_check_order(cls, mode, site);
+  if (lockdep_enabled(mem)) lockdep_check_order(cls, mode, site);
   const e = c + CPU.held + d * HELD_WORDS;
   mem[e] = lock;
   mem[e + 1] = mode | (cls << 8);

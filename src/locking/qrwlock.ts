@@ -22,6 +22,7 @@ import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, thi
 import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
+import { cpu_up } from './lock_flags.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 
 
@@ -47,10 +48,25 @@ function notify_sleepers(lock: number): void {
  */
 const PRESPIN = 1024;
 
+/**
+ * Then a few short timed naps on the word (no notify needed: the waiter looks again when each
+ * ends): a holder that the host descheduled (more workers than cores) gets the core back, and
+ * unlockers pay no futex wake-up for waiters that would have been back in microseconds anyway.
+ */
+const NAPS = 8;
+const NAP_MS = 0.05;
+
 /** spin_wait with a longer spin first when CPUs run freely (controlled mode yields at once). */
 function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: number): void {
   if (!is_controlled()) {
     for (let i = 0; i < PRESPIN; i++) if (wait_cond(op, addr, arg)) return;
+    const m = mem;
+    for (let n = 0; n < NAPS; n++) {
+      const v = Atomics.load(m, addr);
+      if (wait_cond(op, addr, arg)) return;
+      Atomics.wait(m, addr, v, NAP_MS);
+      if (wait_cond(op, addr, arg)) return;
+    }
   }
   spin_wait(lock, mode, addr, op, arg, lock + RW_SLEEPERS);
 }
@@ -72,7 +88,7 @@ export function read_lock(lock: number, site = 0): void {
   const cls = m[lock + RW_CLASS]!;
   const w = lock + RW_CNTS;
   let cnts: number;
-  if (m[kg + G.ncpus] === 1) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
+  if (cpu_up(m)) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
   else cnts = (Atomics.add(m, w, QR_BIAS) + QR_BIAS) | 0;
   const irq = m[c + CPU.in_irq]! > 0;
   if ((cnts & QW_WMASK) !== 0) queued_read_lock_slowpath(lock, cls, irq);
@@ -103,7 +119,7 @@ export function read_unlock(lock: number): void {
   lock_released(lock);
   const m = mem;
   m[this_cpu + CPU.preempt_count]--;
-  if (m[kg + G.ncpus] === 1) {
+  if (cpu_up(m)) {
     m[lock + RW_CNTS] = (m[lock + RW_CNTS]! - QR_BIAS) | 0;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {
@@ -119,7 +135,7 @@ export function write_lock(lock: number, site = 0): void {
   const cls = m[lock + RW_CLASS]!;
   const w = lock + RW_CNTS;
   let busy: boolean;
-  if (m[kg + G.ncpus] === 1) {
+  if (cpu_up(m)) {
     busy = m[w] !== 0; // one CPU: plain (see above)
     if (!busy) m[w] = QW_LOCKED;
   } else {
@@ -154,7 +170,7 @@ export function write_unlock(lock: number): void {
   m[lock + RW_WRITER] = 0;
   lock_released(lock);
   m[this_cpu + CPU.preempt_count]--;
-  if (m[kg + G.ncpus] === 1) {
+  if (cpu_up(m)) {
     m[lock + RW_CNTS] = m[lock + RW_CNTS]! & ~QW_LOCKED;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {

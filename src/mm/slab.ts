@@ -3,10 +3,11 @@
  * threaded through the objects' free_next field, under the cache's list lock. Exhaustion returns 0
  * (the caller turns it into -ENOMEM, or -EAGAIN for pids where the kernel says so), never a crash.
  */
-import { G, POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
-import { kg, mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
+import { POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
+import { mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
 import { LC_SLAB } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { cpu_up } from '../locking/lock_flags.js';
 
 /** Build every cache's free list (boot, main thread, before any CPU runs). */
 export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
@@ -69,7 +70,7 @@ export function mark_live(p: number, poisonOff: number): void {
 
 function poison_store(at: number, v: number): void {
   const m = mem;
-  if (m[kg + G.ncpus] === 1) m[at] = v;
+  if (cpu_up(m)) m[at] = v;
   else Atomics.store(m, at, v);
 }
 

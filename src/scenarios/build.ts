@@ -13,6 +13,7 @@ import { kg, mem } from '../mm/memory.js';
 import { G } from '../mm/layout.js';
 import type { Machine } from '../machine.js';
 import { OP_HALT, OP_LOOP } from '../kernel/entry.js';
+import { SYS_FORK, SYS_SET_SIGCHLD_IGN, SYS_WAIT4 } from '../kernel/syscalls.js';
 import { activate_task, TASK_RUNNING, WCHAN_NONE } from '../sched/core.js';
 
 export type Insn = readonly number[];
@@ -45,4 +46,17 @@ export function start_init(m: Machine, program: number, name = 'init'): number {
   Atomics.store(mem, t + TASK.state, TASK_RUNNING);
   activate_task(t);
   return t;
+}
+
+/**
+ * init forks `children` in order, then reaps up to `reap` children, then idles. With reap < 0 init
+ * ignores SIGCHLD instead (its children, and the orphans reparented to it, are reaped at once), so
+ * it never waits for a child that lives on.
+ */
+export function init_program(children: number[], reap = 6): Insn[] {
+  const out: Insn[] = reap < 0 ? [[SYS_SET_SIGCHLD_IGN, 1]] : [];
+  out.push(...children.map((p): Insn => [SYS_FORK, 0, p, 0]));
+  for (let i = 0; i < reap; i++) out.push([SYS_WAIT4, -1, 0]);
+  out.push(halt);
+  return out;
 }

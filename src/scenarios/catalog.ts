@@ -5,9 +5,14 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import type { Scenario } from './types.js';
-import { E1, E2 } from './e1_e2_rcu_tasks.js';
-import { E3, E4, E5, E6 } from './e3_e6_zap.js';
-import { E7A, E7B } from './e7_fasync.js';
+import { E1 } from './e1_zap_rcu_tasks.js';
+import { E2 } from './e2_kprobe_mutex.js';
+import { E3 } from './e3_setns_fork.js';
+import { E4 } from './e4_multithreaded_init.js';
+import { E5 } from './e5_init_reaped_last.js';
+import { E6 } from './e6_ptrace_dead_tracees.js';
+import { E7A } from './e7a_qrwlock_irq_reader.js';
+import { E7B } from './e7b_fasync.js';
 import { E8 } from './e8_free_gp.js';
 
 export const CATALOG: Scenario[] = [E1, E2, E3, E4, E5, E6, E7A, E7B, E8];
@@ -16,3 +21,6 @@ export function findScenario(idOrSlug: string): Scenario | undefined {
   const k = idOrSlug.trim().toLowerCase();
   return CATALOG.find((s) => s.id === k || s.slug === k);
 }
+
+/** For bench/controlled.ts: controlled time to first hit of an entry's default (buggy) variant. */
+export { runScenarioFirstHit } from './measure.js';

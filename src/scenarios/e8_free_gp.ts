@@ -12,12 +12,14 @@
  * The symptom is a use-after-free report, not a hang.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { PID } from '../mm/layout.js';
+import { PID, POISON_FREED, TASK, UPID_NR, UPID_WORDS } from '../mm/layout.js';
+import { SLAB_PID } from '../mm/memory.js';
+import { syscall_name } from '../kernel/entry.js';
 import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_WAIT4 } from '../kernel/syscalls.js';
 import { BUG_FREE_WITHOUT_GP } from '../kernel/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
-import { hex } from '../detect/waitfor.js';
+import { hex, task_nspid } from '../detect/waitfor.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
@@ -26,12 +28,19 @@ const KILLS = 16;
 function check_8(r: RunView): CheckResult {
   const uaf = r.violations.find((x) => x.kind === V_RCU_USE_AFTER_FREE);
   if (!uaf) return { matched: false, detail: `no RCU use-after-free in the violation log (${r.violations.length} violations, run ${r.state})` };
-  const reader = r.roles.get('R') === uaf.task ? 'R (kill)' : `task ${uaf.task}`;
   const m = r.view.m;
-  const isPid = uaf.a >= r.view.r.objects[1]!.base && uaf.a < r.view.r.objects[1]!.base + r.view.r.objects[1]!.words;
+  const rt = uaf.task;
+  const rinfo = rt ? `${r.roles.get('R') === rt ? 'R' : 'task'}[pid ${task_nspid(m, rt).join(' ') || '?'}] in ${syscall_name(m[rt + TASK.ucall]!)}` : 'a reader';
+  const pr = r.view.r.objects[SLAB_PID]!;
+  const isPid = uaf.a >= pr.base && uaf.a < pr.base + pr.words;
+  // The freed struct pid still holds its numbers (the free writes only the poison and the free link).
+  const lvl = isPid ? m[uaf.a + PID.level]! : -1;
+  const nums = isPid && lvl >= 0 && lvl < 8 ? Array.from({ length: lvl + 1 }, (_, i) => m[uaf.a + PID.SIZE + i * UPID_WORDS + UPID_NR]!) : [];
+  const x = r.roles.get('X');
+  const whose = x === undefined && nums.length ? ` (X's: NSpid ${nums.join(' ')})` : nums.length ? ` (NSpid ${nums.join(' ')})` : '';
   return {
     matched: isPid && uaf.b > 0,
-    detail: `${reader} dereferenced ${isPid ? 'struct pid' : 'an object'} ${hex(uaf.a)} inside an RCU read-side section (nesting ${uaf.b}) after free_pid freed it without a grace period (poison ${m[uaf.a + PID.poison] === 0x6b6b6b6b ? 'FREED' : 'reused'})`,
+    detail: `${rinfo} dereferenced ${isPid ? 'struct pid' : 'an object'} ${hex(uaf.a)}${whose} inside an RCU read-side section (nesting ${uaf.b}) after free_pid freed it without a grace period (poison ${m[uaf.a + PID.poison] === POISON_FREED ? 'FREED' : 'reused'})`,
   };
 }
 

@@ -126,7 +126,7 @@ export async function closePools(): Promise<void> {
 }
 
 /** Machines run at once by searches (each on its own CPU workers). */
-export const DEFAULT_PARALLEL = 3;
+export const DEFAULT_PARALLEL = 1;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -315,7 +315,14 @@ async function watch_free(m: Machine, hungMs: number, timeoutMs: number): Promis
       // Tasks asleep, nothing to run, nothing changing: a sleeping deadlock (confirm a while).
       if (now - quietSince >= 30) { m.stop(RUN_DEADLOCK, true); return; }
     } else quietSince = -1;
-    if (now - lastChange > hungMs) { m.stop(RUN_HUNG, true); return; }
+    if (now - lastChange > hungMs) {
+      // No progress: stuck for real only if the CPUs' published waits form a wait-for cycle (a
+      // spinning deadlock). Otherwise the host starved the workers: keep watching.
+      m.attach();
+      const g = scenario_graph(m.view(mm.slice()));
+      if (g.cycles.length > 0) { m.stop(RUN_HUNG, true); return; }
+      lastChange = now;
+    }
     if (now - t0 > timeoutMs) { m.stop(RUN_HUNG, true); return; }
   }
 }

@@ -16,6 +16,7 @@ import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { cpu_up } from '../locking/lock_flags.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
@@ -73,7 +74,7 @@ export function rq_init(cpu: number): void {
 
 /** One CPU: no other thread touches shared memory while this one runs the kernel. */
 function up(m: Int32Array): boolean {
-  return m[kg + G.ncpus] === 1;
+  return cpu_up(m);
 }
 
 /** Append to a runqueue (enqueue_task). */
@@ -180,7 +181,10 @@ export function try_to_wake_up(p: number, states: number): boolean {
   // condition came true and it goes on) or already queued is not queued again; the CPU that
   // blocks it sees TASK_RUNNING and requeues it. Exactly one of us claims the enqueue (the CAS
   // pairs with the one in task_blocked).
-  if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true;
+  if (up(m)) {
+    if (m[p + TASK.on_rq] !== 0) return true;
+    m[p + TASK.on_rq] = 1;
+  } else if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true;
   activate_task(p);
   return true;
 }
@@ -266,7 +270,11 @@ function run_task(runner: TaskRunner, p: number): void {
   switch_out(m, c, p);
   rcu_note_context_switch();
   if ((how & SLICE_BLOCKED) !== 0) task_blocked(m, p);
-  if ((how & SLICE_DEAD) !== 0) { Atomics.store(m, p + TASK.on_rq, 0); runner.task_dead(p); }
+  if ((how & SLICE_DEAD) !== 0) {
+    if (up(m)) m[p + TASK.on_rq] = 0;
+    else Atomics.store(m, p + TASK.on_rq, 0);
+    runner.task_dead(p);
+  }
   else if ((how & SLICE_REQUEUE) !== 0) activate_task(p);
 }
 
@@ -276,6 +284,11 @@ function run_task(runner: TaskRunner, p: number): void {
  * decides between us and a concurrent try_to_wake_up which one queues it.
  */
 function task_blocked(m: Int32Array, p: number): void {
+  if (up(m)) {
+    if (m[p + TASK.state] === TASK_RUNNING) activate_task(p); // on_rq stays 1
+    else m[p + TASK.on_rq] = 0;
+    return;
+  }
   Atomics.store(m, p + TASK.on_rq, 0);
   if (Atomics.load(m, p + TASK.state) === TASK_RUNNING && Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) === 0) activate_task(p);
 }
@@ -289,8 +302,8 @@ function switch_out(m: Int32Array, c: number, p: number): void {
 }
 
 /**
- * The steps of one time slice. The completed steps (and a sleep) are added to CPU.syscalls and
- * G.progress once, at the end of the slice: one shared atomic add per switch instead of per step.
+ * The steps of one time slice. The completed steps (and a sleep) are added to CPU.syscalls once,
+ * at the end of the slice, and to G.progress through progress_add.
  */
 function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): number {
   let done = 0;
@@ -315,11 +328,31 @@ function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): num
     break;
   }
   if (done !== 0) m[c + CPU.syscalls] += done;
-  if (done + slept !== 0) {
-    if (up(m)) m[kg + G.progress] += done + slept;
-    else Atomics.add(m, kg + G.progress, done + slept);
-  }
+  if (done + slept !== 0) progress_add(m, done + slept);
   return how;
+}
+
+/**
+ * G.progress counts every completed step (the hung-task watchdog on the main thread reads it). It
+ * shares a cache line with tasklist_lock and G.run_state, so with several CPUs each one adds its
+ * steps in batches of PROGRESS_BATCH (and whatever is left when it goes idle or leaves the loop):
+ * the count stays exact and a busy CPU still moves it every few microseconds.
+ */
+const PROGRESS_BATCH = 64;
+let progress_pending = 0;
+function progress_add(m: Int32Array, n: number): void {
+  if (up(m)) {
+    m[kg + G.progress] += n;
+    return;
+  }
+  progress_pending += n;
+  if (progress_pending >= PROGRESS_BATCH) progress_flush(m);
+}
+
+function progress_flush(m: Int32Array): void {
+  if (progress_pending === 0) return;
+  Atomics.add(m, kg + G.progress, progress_pending);
+  progress_pending = 0;
 }
 
 export interface CpuLoopOptions {
@@ -330,20 +363,29 @@ export interface CpuLoopOptions {
 /** The CPU's main loop (the idle loop and schedule()). Leaves when the run is no longer running. */
 export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
   const c = this_cpu;
-  for (;;) {
-    // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
-    // re-read each time, and a stop seen one switch late changes nothing.
-    if (mem[kg + G.run_state] !== RUN_RUNNING) return;
-    if (mem[c + CPU.abort] !== 0) return;
-    sched_hook(1);
-    rcu_do_batch();
-    const p = pick_next_task();
-    if (p) {
-      run_task(runner, p);
-      continue;
+  progress_pending = 0;
+  try {
+    for (let n = 0; ; n++) {
+      // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
+      // re-read each time. G.run_state shares its cache line with tasklist_lock, which every CPU
+      // writes all the time: a busy CPU looks at it every 8th switch (and before it goes idle),
+      // so a stop is seen a few switches late.
+      if (((n & 7) === 0 || mem[c + CPU.rq_nr] === 0) && mem[kg + G.run_state] !== RUN_RUNNING) return;
+      if (mem[c + CPU.abort] !== 0) return;
+      sched_hook(1);
+      rcu_do_batch();
+      const p = pick_next_task();
+      if (p) {
+        run_task(runner, p);
+        continue;
+      }
+      if (mem[kg + G.run_state] !== RUN_RUNNING) return;
+      if (opts.returnWhenIdle) return;
+      progress_flush(mem);
+      cpu_idle();
     }
-    if (opts.returnWhenIdle) return;
-    cpu_idle();
+  } finally {
+    progress_flush(mem);
   }
 }
 

@@ -30,7 +30,7 @@ export interface StressConfig {
   /** Injected delays at scheduling hooks, per mille (free-running). */
   injectDelay: number;
   lockdep: boolean;
-  /** Bug switches (src/kernel/bugs.ts names) and planted torture bugs (busted-spin, busted-rcu). */
+  /** Bug switches (src/kernel/bugs.ts names) and planted bugs (busted-spin, busted-rcu: torture; crash: a kernel exception). */
   bugs: string[];
   plant: string[];
   /** Free-running: CPU hotplug every this many ms (0: off). */
@@ -41,7 +41,7 @@ export interface StressConfig {
   stopOnViolation: boolean;
 }
 
-export const PLANTS = ['busted-spin', 'busted-rcu'];
+export const PLANTS = ['busted-spin', 'busted-rcu', 'crash'];
 
 /** Is the process model (fork, exit, wait ...) in this kernel build? */
 export function kernel_ops_available(): boolean {

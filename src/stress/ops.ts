@@ -73,3 +73,4 @@ export const SLOT_SCRATCH = 16; // 16 words of scratch (pid sets, clone_args + s
 /** G.stress[STRESS_BUSTED] bits: planted bugs in the torture mix (the foundation's busted variants). */
 export const STRESS_BUST_SPIN = 1; // locktorture lock_busted: no mutual exclusion
 export const STRESS_BUST_RCU = 2; // rcutorture writer frees without a grace period
+export const STRESS_BUST_CRASH = 4; // a stress op throws inside the kernel after 100 operations (worker-crash path)

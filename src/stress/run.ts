@@ -12,7 +12,7 @@ import { BUG_NAMES } from '../kernel/bugs.js';
 import { Machine, type RunResult } from '../machine.js';
 import { violations_report, stuck_json, violation_title } from '../detect/report.js';
 import { encode_token, type ReplayToken } from '../ctl/replay.js';
-import { mix_mask, RES_TABLE_WORDS, SLOT_WORDS, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
+import { mix_mask, RES_TABLE_WORDS, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { CNT_WORDS, SYS_STRESS_OP } from './syscalls.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
@@ -86,7 +86,8 @@ export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsO
   w[s + STRESS_MAX_TASKS] = cfg.maxTasks;
   w[s + STRESS_SEED] = cfg.seed | 0;
   w[s + STRESS_OPS_LEFT] = cfg.ops > 0 ? cfg.ops : 0x7fffffff;
-  w[s + STRESS_BUSTED] = (cfg.plant.includes('busted-spin') ? STRESS_BUST_SPIN : 0) | (cfg.plant.includes('busted-rcu') ? STRESS_BUST_RCU : 0);
+  w[s + STRESS_BUSTED] = (cfg.plant.includes('busted-spin') ? STRESS_BUST_SPIN : 0) | (cfg.plant.includes('busted-rcu') ? STRESS_BUST_RCU : 0) |
+    (cfg.plant.includes('crash') ? STRESS_BUST_CRASH : 0);
   const ntasks = cfg.tasks || cfg.cpus * 2;
   baseTasks = Atomics.load(w, kg + G.nr_threads); // init and other boot tasks
   if (procs) process_setup(m, prog, ntasks);

@@ -37,7 +37,7 @@ import {
   SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
-import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
+import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
 import { POISON_LIVE } from '../mm/layout.js';
 import { SLAB_TASK } from '../mm/memory.js';
@@ -58,6 +58,8 @@ export const SYS_TEST_RELEASE = 124;
 export const SYS_TEST_SLEEP_IN_ATOMIC = 125;
 /** The stress reaper's loop: reap any child (wait4(-1, __WALL)) until ECHILD, then go on to exit. */
 export const SYS_STRESS_REAP = 128;
+/** Throws inside the kernel (a model bug): the worker-crash path of the run and its report. */
+export const SYS_TEST_CRASH = 129;
 /** The stress mix's spinlock and mutex sections (own counters, see CNT_*). */
 export const SYS_STRESS_SPIN = 126;
 export const SYS_STRESS_MUTEX = 127;
@@ -303,6 +305,9 @@ function sys_stress_op(): number {
     if (OPS[prev - 1]!.kernel) kernel_op_done(t, prev - 1, ret);
   }
   const kthread = (mem[t + TASK.flags]! & PF_KTHREAD) !== 0;
+  if ((mem[g + STRESS_BUSTED]! & STRESS_BUST_CRASH) !== 0 && Atomics.load(mem, g + STRESS_OPS_DONE) >= 100) {
+    throw new Error('stress_op: planted crash (--plant crash) after 100 operations');
+  }
   // A compound operation (open an fd, use it, close it) continues before anything new starts.
   if (!kthread) {
     const cont = kernel_op(t, -1, task_rand);
@@ -384,6 +389,9 @@ register_syscall(SYS_TEST_HANG, 'test_hang', sys_test_hang);
 register_syscall(SYS_TEST_HOLD, 'test_hold', sys_test_hold);
 register_syscall(SYS_TEST_RELEASE, 'test_release', sys_test_release);
 register_syscall(SYS_TEST_SLEEP_IN_ATOMIC, 'test_sleep_in_atomic', sys_test_sleep_in_atomic);
+register_syscall(SYS_TEST_CRASH, 'test_crash', function sys_test_crash(): number {
+  throw new Error('test_crash: a deliberate exception inside the kernel');
+});
 
 /**
  * For the controlled-mode deadlock verdict: tasks that are blocked in the kernel. A task idle in

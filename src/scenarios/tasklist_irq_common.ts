@@ -1,5 +1,5 @@
 /**
- * Catalog entry 7: tasklist_lock readers in interrupt context.
+ * What catalog entries 7a and 7b share: tasklist_lock readers in interrupt context.
  *
  * 7a - the queued rwlock's interrupt-reader rule (70af2f8a4f48, 2014): a reader in interrupt
  *      context ignores a writer that is only waiting. Without it (BUG_QRWLOCK_IRQ_FAIR), a CPU that
@@ -13,27 +13,24 @@
  * Tasks (the commit message's): task 1 runs kill_fasync from task context (a write to a tty),
  * task 2 runs exit_mm's mm_update_next_owner walk under read_lock(tasklist_lock) with interrupts
  * enabled, task 3 forks (copy_process: write_lock_irq(tasklist_lock)); every task then idles in
- * pause(), so copy_process is the only writer. A device interrupt on every CPU runs kill_fasync on the same
- * fasync entry, owned by init's process group and signalling SIGURG (ignored by default).
+ * pause(), so copy_process is the only writer. A device interrupt on every CPU runs kill_fasync on
+ * the same fasync entry, owned by init's process group and signalling SIGURG (ignored by default).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import type { Machine } from '../machine.js';
-import { CPU } from '../mm/layout.js';
-import { FASYNC } from '../mm/layout.js';
+import { CPU, FASYNC, G, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
-import { G, TASK } from '../mm/layout.js';
 import { SYS_FORK, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER } from '../kernel/syscalls.js';
-import { BUG_FASYNC_SPINLOCK, BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 import { fasync_init, POLL_IN, SIGIO, SIGURG } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
 import { IRQV_KILL_FASYNC, raise_irq } from '../sched/irq.js';
 import { halt, prog, repeat, start_init } from './build.js';
-import type { CheckResult, RunView, Scenario, Variant } from './types.js';
+import type { CheckResult, RunView } from './types.js';
 import type { WaitNode } from '../detect/waitfor.js';
 
-export const SHAPE = { iter: 6 };
+export const SHAPE = { iter: 4, freeIter: 40 };
 /** The device interrupt: deliveries per CPU, and the chance per eligible hook (per mille). */
-export const IRQ = { count: 12, permille: 80 };
+export const IRQ = { count: 12, permille: 80, freeCount: 200, freePermille: 30 };
 
 function in_irq(r: RunView, n: WaitNode): boolean {
   return n.kind === 'cpu' && r.view.m[r.view.r.cpus.base + n.cpu! * r.view.r.cpus.stride + CPU.in_irq]! > 0;
@@ -42,7 +39,10 @@ function in_irq(r: RunView, n: WaitNode): boolean {
 const holds = (n: WaitNode, cls: string, mode?: string): boolean => n.holds.some((h) => h.cls === cls && (!mode || h.mode === mode));
 
 /** Lay out tasks 1-3 and the interrupts. */
-function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille: number, irqCount: number): void {
+export function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille: number, irqCount: number, mode: 'controlled' | 'free'): void {
+  // Free-running, an attempt races for longer (the start-up of an attempt costs more than a loop).
+  const iter = mode === 'free' ? SHAPE.freeIter : SHAPE.iter;
+  if (mode === 'free') { irqCount = IRQ.freeCount; irqPermille = IRQ.freePermille; }
   m.attach();
   const fa = m.alloc(FASYNC.SIZE);
   const init = mem[kg + G.init_task]!;
@@ -52,9 +52,9 @@ function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille
   // Every task ends in pause() (halt): the only tasklist_lock writer is task 3's copy_process, as
   // in the commit message (exits would add exit_notify/release_task writers of the same kind).
   const child = prog(m, 'T3-child', [halt]);
-  const t3 = prog(m, 'T3', [...repeat(0, [[SYS_FORK, 0, child, 0]], SHAPE.iter), halt]);
-  const t2 = prog(m, 'T2', [...repeat(0, [[SYS_MM_UPDATE_NEXT_OWNER]], SHAPE.iter + 1), halt]);
-  const t1 = prog(m, 'T1', [...repeat(0, [[SYS_KILL_FASYNC, fa, SIGIO, POLL_IN]], SHAPE.iter), halt]);
+  const t3 = prog(m, 'T3', [...repeat(0, [[SYS_FORK, 0, child, 0]], iter), halt]);
+  const t2 = prog(m, 'T2', [...repeat(0, [[SYS_MM_UPDATE_NEXT_OWNER]], iter + 1), halt]);
+  const t1 = prog(m, 'T1', [...repeat(0, [[SYS_KILL_FASYNC, fa, SIGIO, POLL_IN]], iter), halt]);
   const forks: number[][] = [[SYS_FORK, 0, t3, 0], [SYS_FORK, 0, t2, 0]];
   if (withTask1) forks.push([SYS_FORK, 0, t1, 0]);
   start_init(m, prog(m, 'init', [...forks, halt]));
@@ -63,7 +63,7 @@ function build_fasync(m: Machine, ncpus: number, withTask1: boolean, irqPermille
 }
 
 /** 7a's cycle: a CPU in an interrupt queued for read behind a writer that waits for its task's read lock. */
-function check_7a(r: RunView): CheckResult {
+export function check_7a(r: RunView): CheckResult {
   const g = r.graph;
   if (!g) return { matched: false, detail: 'no wait-for graph (the run did not block)' };
   for (const c of g.cycles) {
@@ -81,7 +81,7 @@ function check_7a(r: RunView): CheckResult {
 }
 
 /** 7b's cycle: fa_lock holder queued behind the writer, writer waits for the interrupted reader, its interrupt spins on fa_lock. */
-function check_7b(r: RunView): CheckResult {
+export function check_7b(r: RunView): CheckResult {
   const g = r.graph;
   if (!g) return { matched: false, detail: 'no wait-for graph (the run did not block)' };
   for (const c of g.cycles) {
@@ -100,71 +100,12 @@ function check_7b(r: RunView): CheckResult {
   return { matched: false, detail: `no fa_lock/tasklist_lock three-CPU cycle (${g.cycles.length} cycles)` };
 }
 
-const COMMIT_QRWLOCK = {
+export const COMMIT_QRWLOCK = {
   id: '70af2f8a4f48', subject: "locking/rwlocks: Introduce 'qrwlocks' - fair, queued rwlocks", author: 'Waiman Long', year: 2014,
   role: 'design' as const, status: 'verified' as const,
   note: 'Fixes: tag of Eric Dumazet\'s 2022 RFC and a RHEL backport table (docs/catalog-sources.md 7a)',
 };
-const COMMIT_FASYNC = {
+export const COMMIT_FASYNC = {
   id: '7a107c0f55a3', subject: 'fasync: Fix deadlock between task-context and interrupt-context kill_fasync()', author: 'Kirill Tkhai', year: 2018,
   role: 'fix' as const, status: 'verified' as const, note: 'gitiles mirror commit page (docs/catalog-sources.md 7b)',
 };
-
-export const E7A: Scenario = {
-  id: '7a',
-  slug: 'qrwlock-irq-reader',
-  title: 'tasklist_lock read in an interrupt on a CPU that holds it for read, with a writer waiting (qrwlock interrupt-reader rule)',
-  year: '2014',
-  commits: [COMMIT_QRWLOCK],
-  variants: [
-    { name: 'irq-fair', bugs: BUG_QRWLOCK_IRQ_FAIR | 0, expect: 'deadlock', summary: 'interrupt readers queue behind a waiting writer like task-context readers (no in_interrupt() rule)' },
-    { name: 'qrwlock', bugs: 0, expect: 'clean', summary: 'queued rwlock as designed: an interrupt reader waits only for a writer that holds the lock' },
-  ],
-  defaultVariant: 'irq-fair',
-  ncpus: 2,
-  interleaving: [
-    'CPU0: task 2 read_lock(&tasklist_lock) (mm_update_next_owner, interrupts on)',
-    'CPU1: task 3 write_lock_irq(&tasklist_lock) (copy_process): readers present, sets _QW_WAITING and waits',
-    'CPU0: <IRQ> kill_fasync -> send_sigio -> read_lock(&tasklist_lock): a writer is waiting',
-    'rule on: the interrupt reader takes the lock at once; rule off: it queues behind CPU1, which waits for CPU0',
-  ],
-  expected: "CPU(task 2, in an interrupt) waits for task 3's queued write_lock_irq(tasklist_lock), which waits for task 2's read lock",
-  pctDepth: 3,
-  pctSteps: 430,
-  pctShare: 0.2,
-  build(m, _v, _mode) {
-    build_fasync(m, 2, false, IRQ.permille, IRQ.count);
-  },
-  check: check_7a,
-};
-
-export const E7B: Scenario = {
-  id: '7b',
-  slug: 'fasync',
-  title: 'kill_fasync in task and interrupt context: fa_lock spinlock vs tasklist_lock (three CPUs)',
-  year: '2018',
-  commits: [COMMIT_FASYNC, COMMIT_QRWLOCK],
-  variants: [
-    { name: 'spinlock', bugs: BUG_FASYNC_SPINLOCK, expect: 'deadlock', summary: 'fa_lock is a spinlock (before 7a107c0f55a3)' },
-    { name: 'rwlock', bugs: 0, expect: 'clean', summary: 'fa_lock is an rwlock taken for read (7a107c0f55a3): the interrupt reader passes' },
-  ],
-  defaultVariant: 'spinlock',
-  ncpus: 3,
-  interleaving: [
-    'task 1: kill_fasync: spin_lock_irqsave(&fa->fa_lock) -> send_sigio -> read_lock(&fown->lock) -> read_lock(&tasklist_lock)',
-    'task 2: mm_update_next_owner: read_lock(&tasklist_lock); <IRQ> kill_fasync: spin_lock_irqsave(&fa->fa_lock)',
-    'task 3: copy_process: write_lock_irq(&tasklist_lock)',
-    "task 1 can't take the read lock: task 3 waits for it exclusively; task 2 holds it but can't take fa_lock",
-  ],
-  expected: 'task 1 (holds fa_lock) waits for task 3 (write_lock_irq tasklist_lock), task 3 for task 2 (holds tasklist_lock for read), task 2 in its interrupt for task 1 (fa_lock)',
-  pctDepth: 4,
-  pctSteps: 730,
-  pctShare: 0.2,
-  build(m, _v, _mode) {
-    build_fasync(m, 3, true, IRQ.permille, IRQ.count);
-  },
-  check: check_7b,
-};
-
-void kg;
-export type { Variant };

@@ -1,0 +1,63 @@
+/**
+ * Catalog entry 5: the namespace's init must be reaped last ("pidns: guarantee that the pidns init
+ * will be the last pidns process reaped", 2012; id unverified). Without the wait for the pid count,
+ * zap_pid_ns_processes returns as soon as kernel_wait4 says -ECHILD, which it also says while
+ * autoreaped (EXIT_DEAD) children are still being released: waitpid() on the init then returns
+ * while pids of the namespace still exist. The observation is user space's (SYS_PIDNS_ASSERT_EMPTY,
+ * src/kernel/catalog_user.ts, right after waitpid returned).
+ */
+import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_PIDNS_ASSERT_EMPTY, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { BUG_ZAP_NO_PID_WAIT } from '../kernel/bugs.js';
+import { CLONE_NEWPID } from '../kernel/sched_task.js';
+import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/catalog_user.js';
+import { V_INVARIANT } from '../locking/violations.js';
+import { register_invariant_names } from '../detect/report.js';
+import { init_program, prog, start_init } from './build.js';
+import type { CheckResult, RunView, Scenario } from './types.js';
+
+register_invariant_names({ [INV_PIDNS_INIT_NOT_LAST]: 'pid namespace init reaped while pids of the namespace remain' });
+
+function check_5(r: RunView): CheckResult {
+  const v = r.violations.find((x) => x.kind === V_INVARIANT && x.a === INV_PIDNS_INIT_NOT_LAST);
+  if (!v) return { matched: false, detail: `no "init reaped before its namespace emptied" observation (${r.violations.length} violations)` };
+  return {
+    matched: true,
+    detail: `P's waitpid() returned the namespace's init R while ${v.c} pid(s) of the namespace were still allocated (an autoreaped EXIT_DEAD child, invisible to kernel_wait4): the namespace's init was not the last process reaped`,
+  };
+}
+
+export const E5: Scenario = {
+  id: '5',
+  slug: 'init-reaped-last',
+  title: 'the pid-namespace init must be reaped last: waitpid() returns while pids of the namespace remain',
+  year: '2012',
+  commits: [
+    {
+      id: '6347e9009104', subject: 'pidns: guarantee that the pidns init will be the last pidns process reaped', author: 'Eric W. Biederman', year: 2012,
+      role: 'fix', status: 'unverified', note: 'neither the id nor the subject was found in the stored sources; the mechanism (the pid-count wait) is verified from code',
+    },
+  ],
+  variants: [
+    { name: 'no-pid-wait', bugs: BUG_ZAP_NO_PID_WAIT, expect: 'violation', summary: 'zap returns after kernel_wait4 says -ECHILD (no wait for pid_allocated)' },
+    { name: 'pid-wait', bugs: 0, expect: 'clean', summary: 'zap waits until pid_allocated == init_pids (free_pid wakes it)' },
+  ],
+  defaultVariant: 'no-pid-wait',
+  ncpus: 2,
+  interleaving: [
+    'R (init) exits: zap sets SIGCHLD to SIG_IGN and kills its child X',
+    'X exits: its parent ignores SIGCHLD, so it is autoreaped: EXIT_DEAD, then release_task -> free_pid later',
+    'R\'s kernel_wait4 does not see EXIT_DEAD tasks: -ECHILD; without the pid wait R exits at once',
+    'P\'s waitpid() returns R while X\'s pid is still allocated in the namespace',
+  ],
+  expected: 'waitpid() on the namespace\'s init returns while pids of the namespace are still allocated (init not reaped last)',
+  pctDepth: 3,
+  pctSteps: 160,
+  build(m) {
+    const x = prog(m, 'X', [[SYS_PAUSE]]);
+    const r = prog(m, 'R', [[SYS_FORK, 0, x, 0], [SYS_GETPID], [SYS_EXIT, 0]]);
+    const p = prog(m, 'P', [[SYS_UNSHARE, CLONE_NEWPID], [SYS_FORK, 0, r, 0], [SYS_WAIT4, -1, 0], [SYS_PIDNS_ASSERT_EMPTY], [SYS_EXIT, 0]]);
+    start_init(m, prog(m, 'init', init_program([p], 2)));
+  },
+  check: check_5,
+};
