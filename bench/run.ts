@@ -1,13 +1,14 @@
 /**
  * `npm run bench` / `pidrace bench`: the figures of issue 7, measured in one run.
  *
- *   node dist/bench/run.js [--quick] [--scale] [--only a,b,...] [--reps N] [--no-write] [--json]
+ *   node dist/bench/run.js [--quick] [--scale | --no-scale] [--only a,b,...] [--reps N] [--no-write] [--out DIR]
  *
  * Sections: primitives (tinybench), forkrate (model fork+exit+wait cycles across CPUs x depths,
  * with the lock breakdown), lockdep (the same cycle with lockdep on), kernel (the real kernel's
  * fork/vfork/pthread at the same points), alternatives (piscina / postMessage per operation),
- * controlled (decisions per second, catalogued deadlocks), scale (fork bomb to pid_max; only with
- * --scale or --only scale). Prints tables, writes bench/results/latest.json (every sample and the
+ * controlled (decisions per second, catalogued deadlocks), scale (fork bomb to pid_max: ~2 GiB of
+ * shared memory and ~20 s; in the full run unless --no-scale, in --quick only with --scale).
+ * Prints tables, writes bench/results/latest.json (every sample and the
  * machine's description, written atomically), latest.md (the figures to quote) and forkrate.svg.
  *
  * `runBench(opts)` is the entry the CLI imports; this module is main-side only (workers never
@@ -34,7 +35,7 @@ export type Section = (typeof SECTIONS)[number];
 export interface BenchOptions {
   /** ~1 minute: fewer points, one repetition, short windows. */
   quick?: boolean;
-  /** Include the fork bomb to pid_max (minutes, ~2 GiB of shared memory). */
+  /** The fork bomb to pid_max (~20 s, ~2 GiB of shared memory): default on for the full run, off for --quick. */
   scale?: boolean;
   /** Run only these sections. */
   only?: readonly Section[];
@@ -101,13 +102,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const quick = opts.quick ?? false;
   const reps = opts.reps ?? (quick ? 1 : 3);
-  const want = (s: Section): boolean => (opts.only ? opts.only.includes(s) : s !== 'scale' || !!opts.scale);
+  const scale = opts.scale ?? !quick;
+  const want = (s: Section): boolean => (opts.only ? opts.only.includes(s) : s !== 'scale' || scale);
   const t0 = performance.now();
   const machine = machineInfo();
   const report: BenchReport = {
     date: new Date().toISOString(),
-    command: `npm run bench${quick ? ' -- --quick' : ''}${opts.scale ? ' --scale' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}`,
-    machine, options: { quick, reps, scale: !!opts.scale, only: opts.only ?? null }, durationSec: 0, targets: [],
+    command: `npm run bench${quick || opts.scale !== undefined || opts.only ? ' --' : ''}${quick ? ' --quick' : ''}${opts.scale === true && quick ? ' --scale' : ''}${opts.scale === false && !quick ? ' --no-scale' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}`,
+    machine, options: { quick, reps, scale, only: opts.only ?? null }, durationSec: 0, targets: [],
   };
   log(`pidrace bench on ${machine.cpuModel} x${machine.cpus}, Node ${machine.node}, Linux ${machine.kernel}${quick ? '  (quick)' : ''}`);
 
@@ -341,6 +343,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
     else if (a === '--scale') o.scale = true;
+    else if (a === '--no-scale') o.scale = false;
     else if (a === '--no-write') o.write = false;
     else if (a === '--out') o.outDir = argv[++i];
     else if (a === '--reps') o.reps = Number(argv[++i]);
@@ -351,7 +354,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
       for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section '${s}' (${SECTIONS.join(', ')})`);
       o.only = list as Section[];
     } else if (a === '--help' || a === '-h') {
-      console.log(`usage: npm run bench -- [--quick] [--scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`);
+      console.log(`usage: npm run bench -- [--quick] [--scale | --no-scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`);
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }

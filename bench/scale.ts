@@ -41,8 +41,11 @@ export interface ScaleResult {
 export function scaleConfig(pidMax = PID_MAX_LIMIT): KernelConfig {
   const maxTasks = pidMax + 64;
   return defaultConfig({
-    ncpus: 1, pidMax, maxLevel: 0, maxTasks, maxPids: maxTasks, maxPidNs: 8, maxUserNs: 8, maxNsproxy: 16, maxNsCommon: 64,
+    // Everything per task at its smallest (one pid level, one signal_struct per task) and every
+    // other region small: the shared memory must stay under one SharedArrayBuffer's 2 GiB.
+    ncpus: 1, pidMax, maxLevel: 0, maxTasks, maxPids: maxTasks, maxPidNs: 4, maxUserNs: 8, maxNsproxy: 16, maxNsCommon: 64,
     maxFiles: 64, maxTortureObjs: 16, programWords: 1024, violationWords: 4096, choiceWords: 1024,
+    pidHashBuckets: 1 << Math.ceil(Math.log2(pidMax)),
   });
 }
 

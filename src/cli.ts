@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   stress: async () => (await import('./cli/stress.js')).command,
   replay: async () => (await import('./cli/replay.js')).command,
   merge: async () => (await import('./cli/merge.js')).command,
+  deadlock: async () => (await import('./cli/deadlock.js')).command,
 };
 
 /** One-line summaries for `pidrace --help` (kept here so the help does not load every module). */
@@ -21,6 +22,7 @@ const SUMMARIES: Record<string, string> = {
   stress: 'race fork/exit/wait/kill/unshare/setns/zap ... on N CPUs, check invariants, give a verdict',
   replay: 'replay a controlled run from its token (or a file) exactly; --shrink a failing one',
   merge: 'combine shard reports (pidrace stress --shard i/n --json ...) into one verdict',
+  deadlock: 'the catalog of documented kernel deadlocks: list them, reproduce one (buggy vs fixed)',
 };
 
 export function main_usage(): string {

@@ -283,6 +283,7 @@ function invoked_directly(): boolean {
   }
 }
 if (invoked_directly()) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
   run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
     if (e instanceof UsageError || (typeof (e as { code?: string }).code === 'string' && (e as { code: string }).code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`pidrace deadlock: ${(e as Error).message}\n${USAGE.split('\n')[0]}\n`);

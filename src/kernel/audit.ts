@@ -17,11 +17,11 @@
  */
 import {
   CPU, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, SLAB, TASK, UPID_NR, UPID_NS,
-  UPID_WORDS, USERNS,
+  UPID_WORDS, USERNS, WQ_FIRST, WQ_LAST,
 } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, regions, slab_addr, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
 import { rcu_callbacks_pending } from '../rcu/rcu.js';
-import { TASK_DEAD } from '../sched/core.js';
+import { TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX } from '../sched/core.js';
 import { audit_pids, find_pid_ns } from './pid.js';
 import { audit_nsproxy } from './nsproxy.js';
 import { FILE_NSFS } from './nsfs.js';
@@ -229,6 +229,33 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     const want = userRefs.get(ns) ?? 0;
     const have = Atomics.load(mem, ns + USERNS.count);
     if (have !== want) bad(`user namespace @${ns} (level ${mem[ns + USERNS.level]}): count ${have}, references found ${want}${want === 0 ? ' (leaked)' : ''}`);
+  }
+
+  // ---- wait queues -----------------------------------------------------------------------------------
+  // A task leaves a wait queue when its wait ends (finish_wait, or the waker's autoremove): at a
+  // quiescent point only a sleeping task is queued, exactly on the queue it names, and every queue
+  // lists only such tasks. A stale entry is a task that returned from its sleeping call still linked
+  // (a later wake-up of that queue would walk into whatever the task record has become).
+  const queues: Array<[string, number]> = [['rcu_gp_wq', kg + G.rcu_gp_wq], ['srcu_wq', kg + G.srcu_wq]];
+  for (const s of live(SLAB_SIGNAL, SIG.poison)) queues.push([`signal_struct @${s}: wait_chldexit`, s + SIG.wait_chldexit]);
+  const queued = new Map<number, number>();
+  for (const [name, wq] of queues) {
+    let prev = 0;
+    for (let x = mem[wq + WQ_FIRST]!, n = 0; x; prev = x, x = mem[x + TASK.wq_next]!, n++) {
+      if (n > tasks.length || !alive(x)) { bad(`${name}: list broken at @${x}${alive(x) ? ' (loop)' : ' (not a live task)'}`); break; }
+      queued.set(x, wq);
+      if (mem[x + TASK.wq_head] !== wq) bad(`${name}: ${tid(x)} is linked but its wq_head is ${mem[x + TASK.wq_head]}`);
+      const st = Atomics.load(mem, x + TASK.state);
+      if (st !== TASK_INTERRUPTIBLE && st !== TASK_UNINTERRUPTIBLE) bad(`${name}: ${tid(x)} is queued but not asleep (state ${st}, exit_state ${mem[x + TASK.exit_state]})`);
+    }
+    if (mem[wq + WQ_LAST] !== prev) bad(`${name}: last is ${mem[wq + WQ_LAST]}, the list ends at ${prev}`);
+  }
+  for (const t of tasks) {
+    const wq = mem[t + TASK.wq_head]!;
+    if (!wq || mem[t + TASK.wait_chan] === WCHAN_MUTEX) continue;
+    if (queues.some(([, q]) => q === wq) && queued.get(t) !== wq) bad(`${tid(t)}: wq_head ${wq} but not on that queue`);
+    const st = Atomics.load(mem, t + TASK.state);
+    if (st !== TASK_INTERRUPTIBLE && st !== TASK_UNINTERRUPTIBLE) bad(`${tid(t)}: still on wait queue ${wq} but not asleep (state ${st}, exit_state ${mem[t + TASK.exit_state]})`);
   }
 
   // ---- locks and RCU --------------------------------------------------------------------------------

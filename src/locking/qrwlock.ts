@@ -18,7 +18,9 @@ import {
   CPU, G, MAX_LOCK_CLASSES, QR_BIAS, QW_LOCKED, QW_WAITING, QW_WMASK, RW_CLASS, RW_CNTS, RW_SLEEPERS,
   RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER,
 } from '../mm/layout.js';
-import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import {
+  kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_W_ACQ, STAT_W_CONTENDED, STAT_W_WAIT_NS, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id,
+} from '../mm/memory.js';
 import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
@@ -145,13 +147,16 @@ export function write_lock(lock: number, site = 0): void {
   const id = this_cpu_id;
   m[lock + RW_WRITER] = id + 1;
   m[this_cpu + CPU.preempt_count]++;
-  stats[(id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
+  const si = (id * MAX_LOCK_CLASSES + cls) * STAT_WORDS;
+  stats[si + STAT_ACQ]++;
+  stats[si + STAT_W_ACQ]++;
   lock_acquired(lock, cls, HELD_WRITE, site);
 }
 
 function queued_write_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
   stats[si + STAT_CONTENDED]++;
+  stats[si + STAT_W_CONTENDED]++;
   const t0 = performance.now();
   wait_lock_acquire(lock, HELD_WRITE);
   if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) {
@@ -162,7 +167,9 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
     }
   }
   wait_lock_release(lock);
-  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+  const waited = (performance.now() - t0) * 1e6;
+  stats[si + STAT_WAIT_NS] += waited;
+  stats[si + STAT_W_WAIT_NS] += waited;
 }
 
 export function write_unlock(lock: number): void {

@@ -87,7 +87,7 @@ export function renderLayoutDoc(): string {
     '',
     `- MAX_PID_NS_LEVEL = ${MAX_PID_NS_LEVEL} (levels 0..${MAX_PID_NS_LEVEL}); a struct pid holds level+1 upids of ${UPID_WORDS} words (nr, ns, hash_next).`,
     `- Held-lock stack: ${MAX_LOCK_DEPTH} entries of ${HELD_WORDS} words per CPU; ${MAX_LOCK_CLASSES} lock classes.`,
-    `- Lock statistics: ${STAT_WORDS} float64 per CPU per class (acquisitions, contended, wait ns, max hold).`,
+    `- Lock statistics: ${STAT_WORDS} float64 per CPU per class (acquisitions, contended, wait ns, max hold; then the write side of a rwlock: acquisitions, contended, wait ns; one spare).`,
     '',
     '## Regions (default configuration)',
     '',

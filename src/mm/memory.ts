@@ -168,7 +168,11 @@ export const STAT_ACQ = 0;
 export const STAT_CONTENDED = 1;
 export const STAT_WAIT_NS = 2;
 export const STAT_HOLD_MAX = 3;
-export const STAT_WORDS = 4;
+/** The write side of a rwlock class (its share of the three above: reads are the rest). */
+export const STAT_W_ACQ = 4;
+export const STAT_W_CONTENDED = 5;
+export const STAT_W_WAIT_NS = 6;
+export const STAT_WORDS = 8;
 
 export function createMemory(config: KernelConfig): SharedKernel {
   validateConfig(config);

@@ -71,7 +71,7 @@ export function task_slot(t: number): number {
 }
 
 /** Every TREE_CHECK_EVERY-th return to user mode on a CPU checks the task's family under the lock. */
-const TREE_CHECK_EVERY = 8;
+const TREE_CHECK_EVERY = 1;
 let tree_tick = 0;
 
 /**
