@@ -13,7 +13,9 @@
  */
 import { Machine } from '../src/machine.js';
 import { CPU, G, MAX_LOCK_CLASSES, SLAB, TASK } from '../src/mm/layout.js';
-import { cpu_addr, kg, SLAB_TASK, slab_addr, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS } from '../src/mm/memory.js';
+import {
+  cpu_addr, kg, SLAB_TASK, slab_addr, STAT_ACQ, STAT_CONTENDED, STAT_W_ACQ, STAT_W_CONTENDED, STAT_W_WAIT_NS, STAT_WAIT_NS, STAT_WORDS,
+} from '../src/mm/memory.js';
 import { lock_class_name } from '../src/locking/lockdep.js';
 import { OP_HALT, OP_JMP, OP_NONE, syscall_name } from '../src/kernel/entry.js';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/core.js';
@@ -41,6 +43,8 @@ export interface ForkRateOptions {
 export interface LockRow {
   cls: number;
   name: string;
+  /** Which acquisitions: a rwlock's read or write side, or every acquisition of the class. */
+  side: 'read' | 'write' | 'all';
   acquisitions: number;
   contended: number;
   waitNs: number;
@@ -48,7 +52,6 @@ export interface LockRow {
   acqPerCycle: number;
   contendedPct: number;
   waitNsPerCycle: number;
-  /** Read-side share of the acquisitions for rwlocks, when the kernel records it (else undefined). */
 }
 
 export interface ForkRateSample {
@@ -157,21 +160,29 @@ function snapshot(m: Machine, mem: Int32Array, stats: Float64Array, n: number): 
 
 function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): LockRow[] {
   const rows: LockRow[] = [];
-  for (let cls = 1; cls < MAX_LOCK_CLASSES; cls++) {
-    let acq = 0, cont = 0, wait = 0;
-    for (let c = 0; c < ncpus; c++) {
-      const i = (c * MAX_LOCK_CLASSES + cls) * STAT_WORDS;
-      acq += b.stats[i + STAT_ACQ]! - a.stats[i + STAT_ACQ]!;
-      cont += b.stats[i + STAT_CONTENDED]! - a.stats[i + STAT_CONTENDED]!;
-      wait += b.stats[i + STAT_WAIT_NS]! - a.stats[i + STAT_WAIT_NS]!;
-    }
-    if (acq <= 0) continue;
+  const row = (cls: number, name: string, side: LockRow['side'], acq: number, cont: number, wait: number): void => {
+    if (acq <= 0) return;
     rows.push({
-      cls, name: lock_class_name(cls), acquisitions: acq, contended: cont, waitNs: wait,
+      cls, name, side, acquisitions: acq, contended: cont, waitNs: wait,
       acqPerCycle: cycles > 0 ? acq / cycles : NaN,
       contendedPct: (100 * cont) / acq,
       waitNsPerCycle: cycles > 0 ? wait / cycles : NaN,
     });
+  };
+  for (let cls = 1; cls < MAX_LOCK_CLASSES; cls++) {
+    let acq = 0, cont = 0, wait = 0, wacq = 0, wcont = 0, wwait = 0;
+    for (let c = 0; c < ncpus; c++) {
+      const i = (c * MAX_LOCK_CLASSES + cls) * STAT_WORDS;
+      const d = (k: number): number => b.stats[i + k]! - a.stats[i + k]!;
+      acq += d(STAT_ACQ); cont += d(STAT_CONTENDED); wait += d(STAT_WAIT_NS);
+      wacq += d(STAT_W_ACQ); wcont += d(STAT_W_CONTENDED); wwait += d(STAT_W_WAIT_NS);
+    }
+    const name = lock_class_name(cls);
+    if (wacq > 0 && acq - wacq > 0) {
+      // A rwlock taken both ways: the read and the write side on rows of their own.
+      row(cls, `${name} (read)`, 'read', acq - wacq, cont - wcont, wait - wwait);
+      row(cls, `${name} (write)`, 'write', wacq, wcont, wwait);
+    } else row(cls, name, wacq > 0 ? 'write' : 'all', acq, cont, wait);
   }
   return rows.sort((x, y) => y.acquisitions - x.acquisitions);
 }

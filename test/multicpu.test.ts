@@ -71,8 +71,10 @@ async function runMix(ncpus: number): Promise<void> {
   expect(res.crash).toBeUndefined();
   expect(res.violations).toEqual([]);
   expect(res.state).toBe('stopped');
-  // Both (all) CPUs took tasks: the runqueues are shared by stealing.
-  expect(res.cpus.filter((c) => c.switches > 0).length).toBeGreaterThan(1);
+  // Which CPUs took tasks is up to the host's thread scheduling (on a loaded 2-core host one worker
+  // can run the whole mix before the others get a core): not asserted here. Runqueue stealing has
+  // its own tests (sched, torture).
+  expect(res.cpus.reduce((n, c) => n + c.switches, 0)).toBeGreaterThan(0);
   k.quiesce();
   for (const t of tasks) {
     const r = k.wait4(k.init, k.pidIn(k.init, t));

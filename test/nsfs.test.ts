@@ -11,11 +11,10 @@ import {
   CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
   ns_inum,
 } from '../src/kernel/ns_common.js';
-import { copy_files, NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
+import { NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
 import { audit_nsproxy } from '../src/kernel/nsproxy.js';
 import { PIDFD_NONBLOCK, PIDFD_THREAD } from '../src/kernel/pidfd.js';
 import { SYS_PIDNS_GET_PARENT, SYS_UNSHARE_USER } from '../src/kernel/syscalls.js';
-import { set_current } from '../src/sched/core.js';
 
 const CLONE_VM = 0x100;
 const CLONE_SIGHAND = 0x800;
@@ -229,11 +228,6 @@ describe('files and references', () => {
     const f2 = k.pidfdOpen(a, k.getpid(a));
     const c = k.fork(a);
     k.machine.attach();
-    if (task_fds(c.addr).length === 0) {
-      set_current(a.addr);
-      expect(copy_files(0, c.addr)).toBe(0);
-      set_current(0);
-    }
     expect(task_fds(c.addr)).toEqual([f1, f2]);
     const pid = mem[task_fd_file(a.addr, f2) + FILE.obj]!;
     expect(mem[pid + PID.pidfds]).toBe(2);
@@ -284,13 +278,15 @@ describe('pidfd_open', () => {
     expect(tid).not.toBe(me);
     expect(errno(() => k.pidfdOpen(a, tid))).toBe('ENOENT');
     expect(k.pidfdOpen(a, tid, PIDFD_THREAD)).toBe(5);
-    // pidfds count on the struct pid, dropped by close.
+    // pidfds count on the struct pid (the thread's copies of fds 3 and 4, copy_files, too), dropped
+    // by close and by exit_files.
     k.machine.attach();
     const pid = mem[a.addr + TASK.pid]!;
+    expect(mem[pid + PID.pidfds]).toBe(4);
+    k.exit(thr);
     expect(mem[pid + PID.pidfds]).toBe(2);
     k.close(a, 3);
     expect(mem[pid + PID.pidfds]).toBe(1);
-    k.exit(thr);
     finish(k, [a]);
   });
 

@@ -355,8 +355,10 @@ export function build_waitfor(v: StateView): WaitForGraph {
         break;
       }
       case WCHAN_RCU_TASKS: {
-        node.waiting = 'sleeping in synchronize_rcu_tasks';
+        // wait_obj is the holdout it polls now; every task still flagged as a holdout is waited for.
+        node.waiting = 'sleeping in synchronize_rcu_tasks (holdout loop)';
         if (obj && tasks.includes(obj) && obj !== t) addEdge(node.key, keyOfTask(obj), 'rcu-tasks holdout');
+        for (const u of tasks) if (u !== t && m[u + TASK.rcu_tasks_holdout]) addEdge(node.key, keyOfTask(u), 'rcu-tasks holdout');
         break;
       }
       case WCHAN_WAIT4: {

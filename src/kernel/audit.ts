@@ -144,6 +144,8 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
       if (x === leader || x === 0) break;
     }
     if (!inRing) bad(`${tid(t)}: not on its leader's thread ring`);
+    const tn = mem[t + TASK.thread_next]!;
+    if (mem[tn + TASK.thread_prev] !== t) bad(`${tid(t)}: thread ring: next ${tn} has thread_prev ${mem[tn + TASK.thread_prev]}`);
     const rp = mem[t + TASK.real_parent]!;
     if (leader === t) {
       if (mem[pid + PID.task_tgid] !== t) bad(`${tid(t)}: pid->task_tgid is ${mem[pid + PID.task_tgid]}`);

@@ -480,12 +480,17 @@ export function sys_exit_group(code: number): number {
 
 // ---- do_wait --------------------------------------------------------------------------------------
 
+/** wait_task_zombie reaped a child with no pid in the waiter's namespace (above PID_MAX_LIMIT). */
+const REAPED_NO_PID = 0x40000000;
+
 // struct wait_opts of the call in progress: one do_wait runs at a time on a CPU (it never yields
 // between its scan and its return), so module state is per CPU and needs no allocation.
 let wo_type = PIDTYPE_MAX;
 let wo_pid = 0;
 let wo_flags = 0;
 let notask_error = 0;
+/** signal->chld_events as the last scan (__do_wait) read it under tasklist_lock. */
+let wo_events = 0;
 
 /** eligible_pid / eligible_child (kernel/exit.c). */
 function eligible_child(ptrace: boolean, p: number): boolean {
@@ -507,7 +512,10 @@ function eligible_child(ptrace: boolean, p: number): boolean {
  * wait_task_zombie (kernel/exit.c): claim the zombie (cmpxchg ZOMBIE -> DEAD, or -> TRACE when a
  * tracer reaps a child that someone else will reap after it), drop tasklist_lock, record the
  * status, and release it (or hand it back to its real parent after the tracer saw it).
- * Returns the pid number (> 0, tasklist_lock dropped), or 0 when someone else got it.
+ * Returns the pid number (> 0, tasklist_lock dropped), or 0 when someone else got it. The kernel
+ * returns task_pid_vnr(p), 0 for a child the waiter cannot see; the scan's "nonzero: the lock was
+ * dropped, return" contract needs a nonzero value, so that case is REAPED_NO_PID, which
+ * kernel_wait4 turns into the kernel's 0.
  */
 function wait_task_zombie(p: number): number {
   if ((wo_flags & WEXITED) === 0) return 0;
@@ -532,7 +540,7 @@ function wait_task_zombie(p: number): number {
     write_unlock_irq(tl);
   }
   if (state === EXIT_DEAD) release_task(p);
-  return pidnr > 0 ? pidnr : 1;
+  return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
 /** wait_consider_task (kernel/exit.c), for exits only (no stopped/continued states). */
@@ -614,6 +622,10 @@ function __do_wait(): number {
   const tl = kg + G.tasklist_lock;
   read_lock(tl, SITE_WAIT_SCAN);
   const me = current;
+  // Child events seen by this scan: every change that can end a wait (a zombie to reap, a traced
+  // zombie handed back, ...) happens under tasklist_lock (write) and counts itself in
+  // __wake_up_parent, so an unchanged count means this scan's -ERESTARTSYS still holds.
+  wo_events = Atomics.load(mem, mem[me + TASK.signal]! + SIG.chld_events);
   if (wo_type === PIDTYPE_PID) {
     const r = do_wait_pid();
     if (r) return r;
@@ -636,18 +648,34 @@ function __do_wait(): number {
 }
 
 /**
- * do_wait (kernel/exit.c). A first scan runs without queueing (the common case finds its zombie or
- * its ECHILD at once); only a scan that would sleep is repeated after queueing on
- * signal->wait_chldexit in TASK_INTERRUPTIBLE (prepare_to_wait before the scan's read_lock: a
- * waker that changed a child under tasklist_lock either ran before that scan or finds us queued).
+ * do_wait (kernel/exit.c). The kernel queues on signal->wait_chldexit, sets TASK_INTERRUPTIBLE and
+ * then scans. Here a first scan runs without queueing (the common case finds its zombie or its
+ * ECHILD at once; a resumed call is still queued from its sleep and dequeues when it returns);
+ * only a scan that would sleep queues the caller in TASK_INTERRUPTIBLE afterwards, and whatever
+ * happened to the children between that scan and the queueing is caught by signal->chld_events:
+ * every waker (__wake_up_parent, under tasklist_lock for write) counts itself before it looks at
+ * the queue, so either the count moved (scan again, as the kernel's scan after queueing would) or
+ * the waker finds us queued. A child that disappears without a wake-up (another thread reaped it)
+ * leaves the sleeper asleep, as in the kernel when that happens after its scan.
  */
 function do_wait(): number {
   const me = current;
-  let r = __do_wait();
-  if (r !== -ERESTARTSYS || signal_pending(me)) return r;
   const wq = mem[me + TASK.signal]! + SIG.wait_chldexit;
+  let r = __do_wait();
+  if (r !== -ERESTARTSYS || signal_pending(me)) {
+    // A restarted call that was woken by something other than a child event (a signal, or
+    // free_pid's wake_up_process of a namespace's reaper) is still queued: the kernel's do_wait
+    // always ends in remove_wait_queue. Leaving the entry would keep this task linked on the
+    // queue after it returns, exits and is freed.
+    if (mem[me + TASK.wq_head] === wq) finish_wait(wq);
+    return r;
+  }
   const target = wo_type === PIDTYPE_PID && wo_pid ? Atomics.load(mem, wo_pid + PID.task_pid) : 0;
   prepare_to_wait(wq, TASK_INTERRUPTIBLE, WCHAN_WAIT4, target, wo_type === PIDTYPE_MAX ? -1 : 0);
+  // Queued: a child event from now on wakes us. One since the scan (the count moved) may have
+  // missed us: scan again; none (the common case) and the scan's answer stands.
+  const events = Atomics.load(mem, mem[me + TASK.signal]! + SIG.chld_events);
+  if (events === wo_events && !signal_pending(me)) return SLEEP;
   r = __do_wait();
   if (r !== -ERESTARTSYS || signal_pending(me)) {
     finish_wait(wq);
@@ -685,7 +713,8 @@ export function kernel_wait4(upid: number, options: number, options4?: number, _
     rcu_read_unlock();
   }
   wo_flags = options | WEXITED;
-  return do_wait();
+  const r = do_wait();
+  return r === REAPED_NO_PID ? 0 : r;
 }
 
 /** wait4(2) (kernel/exit.c SYSCALL_DEFINE4(wait4)). */

@@ -36,6 +36,7 @@ import {
 } from './nsproxy.js';
 import { fatal_signal_pending, signal_pending, SYS_GET_SIGNAL } from './signal.js';
 import { put_signal_struct } from './exit.js';
+import { copy_files, exit_files } from './nsfs.js';
 import {
   children_add_tail, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
   CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PIDFD, CLONE_SIGHAND, CLONE_SYSVSEM,
@@ -167,6 +168,7 @@ function put_cred(p: number): void {
 
 /** The bad_fork_* unwinding of what dup_task_struct built (the child never became visible). */
 function free_unborn_child(p: number, flags: number): void {
+  exit_files(p); // bad_fork_cleanup_files
   if ((flags & CLONE_THREAD) === 0) put_signal_struct(mem[p + TASK.signal]!);
   mem[p + TASK.signal] = 0;
   mem[p + TASK.sighand] = 0;
@@ -234,6 +236,12 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
       free_unborn_child(p, flags);
       return -EAGAIN;
     }
+    // copy_files: the child's fd table is a copy of ours (nothing to do when no file is open).
+    const fe = copy_files(flags, p);
+    if (fe) {
+      free_unborn_child(p, flags);
+      return fe;
+    }
     mem[cur + TASK.fork_child] = p;
     mem[cur + TASK.fork_flags] = flags;
     mem[cur + TASK.fork_phase] = FKP_NS;
@@ -255,7 +263,10 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   const thread = (flags & CLONE_THREAD) !== 0;
   const leader = thread ? mem[cur + TASK.group_leader]! : p;
   mem[p + TASK.group_leader] = leader;
-  if (!thread) mem[p + TASK.thread_next] = p;
+  if (!thread) {
+    mem[p + TASK.thread_next] = p;
+    mem[p + TASK.thread_prev] = p;
+  }
 
   // Make it visible to the rest of the system, but don't wake it up yet.
   const tl = kg + G.tasklist_lock;
@@ -629,6 +640,7 @@ export function init_task_boot(): void {
     if (pid <= 0) throw new Error(`boot: alloc_pid for init failed (${pid})`);
     mem[t + TASK.group_leader] = t;
     mem[t + TASK.thread_next] = t;
+    mem[t + TASK.thread_prev] = t;
     mem[t + TASK.tasks_next] = t;
     mem[t + TASK.tasks_prev] = t;
     mem[t + TASK.exit_signal] = SIGCHLD;

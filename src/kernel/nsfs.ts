@@ -155,6 +155,8 @@ export function userns_get_parent(ns: number): number {
 /** The first fd number handed out: 0-2 stand for stdin/stdout/stderr (not modelled). */
 export const FD_FIRST = 3;
 
+const NO_FILES: readonly number[] = Object.freeze([]);
+
 /**
  * Every live file record owned by `owner`: a scan of the whole file cache (skipped when no file is
  * open at all). Other CPUs allocate and free records meanwhile, but only `owner` itself (or its
@@ -162,9 +164,10 @@ export const FD_FIRST = 3;
  * so the scan sees exactly its own table. (Stopping after in_use live records would not be safe:
  * a record allocated behind the scan position could be counted in place of one of ours.)
  */
-function owned_files(owner: number): number[] {
+function owned_files(owner: number): readonly number[] {
+  // No file open anywhere (a fork/exit loop): nothing to scan, nothing to allocate.
+  if (open_files() === 0) return NO_FILES;
   const out: number[] = [];
-  if (open_files() === 0) return out;
   const r = regions.objects[SLAB_FILE]!;
   for (let i = 0; i < r.count; i++) {
     const f = r.base + i * r.stride;
@@ -270,6 +273,7 @@ export function close_fd(fd: number): number {
  * it before exit_task_namespaces; copy_process calls it to undo copy_files on a failed fork.
  */
 export function exit_files(tsk: number): void {
+  if (open_files() === 0) return; // the fork/exit fast path: no file anywhere
   for (const f of owned_files(tsk)) {
     mem[f + FILE.owner] = 0;
     fput(f);
@@ -285,6 +289,7 @@ export function exit_files(tsk: number): void {
  */
 export function copy_files(clone_flags: number, tsk: number): number {
   void clone_flags;
+  if (open_files() === 0) return 0; // the fork/exit fast path: no file anywhere
   for (const f of owned_files(current)) {
     const kind = mem[f + FILE.kind]!;
     const type = mem[f + FILE.ns_type]!;

@@ -239,20 +239,34 @@ export function find_get_pid(nr: number): number {
   return get_pid(find_vpid(nr));
 }
 
+/** The number idr_get_next_pid found (its `nextid` out-parameter). */
+export let idr_nextid = 0;
+
 /**
- * idr_get_next / find_ge_pid: the first published pid of ns with number >= from, or null.
- * Reserved-but-unpublished numbers are skipped (idr_get_next skips NULL entries). Caller holds RCU.
+ * idr_get_next(&ns->idr, &nextid) (lib/idr.c): the first published pid of ns with number >= from,
+ * or 0; the number is left in `idr_nextid`. Reserved-but-unpublished numbers are skipped
+ * (idr_get_next skips NULL entries). Caller holds RCU. Allocates nothing (zap_pid_ns_processes
+ * walks a whole namespace with it).
  */
-export function idr_get_next(ns: number, from: number): { nr: number; pid: number } | null {
+export function idr_get_next_pid(ns: number, from: number): number {
   const b = mem[ns + PIDNS.bitmap]!;
   const end = mem[kg + G.pid_max]!;
   for (let nr = from < 0 ? 0 : from; nr < end; nr++) {
     nr = find_next_bit(b, nr, end);
-    if (nr < 0) return null;
+    if (nr < 0) return 0;
     const pid = find_pid_ns(nr, ns);
-    if (pid) return { nr, pid };
+    if (pid) {
+      idr_nextid = nr;
+      return pid;
+    }
   }
-  return null;
+  return 0;
+}
+
+/** idr_get_next as an object (tests, reports): { nr, pid } or null. */
+export function idr_get_next(ns: number, from: number): { nr: number; pid: number } | null {
+  const pid = idr_get_next_pid(ns, from);
+  return pid ? { nr: idr_nextid, pid } : null;
 }
 
 // ---- numbers ------------------------------------------------------------------------------------

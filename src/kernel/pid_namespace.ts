@@ -21,7 +21,7 @@ import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
 // pid.ts imports this module too: only function declarations cross the cycle (constants come from
 // the leaf pid_types.ts), so either module may be loaded first.
-import { disable_pid_allocation, idr_get_next, idr_init, pid_task, should_fail_alloc, task_active_pid_ns } from './pid.js';
+import { disable_pid_allocation, idr_get_next_pid, idr_init, idr_nextid, pid_task, should_fail_alloc, task_active_pid_ns } from './pid.js';
 import { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PID, RCB_DELAYED_FREE_PIDNS } from './pid_types.js';
 import {
   CAP_SYS_ADMIN, CAP_SYS_BOOT, checkpoint_restore_ns_capable, dec_pid_namespaces, get_user_ns, in_userns, inc_pid_namespaces,
@@ -289,8 +289,8 @@ export function zap_pid_ns_processes(pid_ns: number): number {
     // Signal every remaining pid of the namespace (threads too).
     rcu_read_lock();
     read_lock(kg + G.tasklist_lock);
-    for (let e = idr_get_next(pid_ns, 2); e; e = idr_get_next(pid_ns, e.nr + 1)) {
-      const task = pid_task(e.pid, PIDTYPE_PID);
+    for (let pid = idr_get_next_pid(pid_ns, 2); pid; pid = idr_get_next_pid(pid_ns, idr_nextid + 1)) {
+      const task = pid_task(pid, PIDTYPE_PID);
       if (task && !ops.__fatal_signal_pending(task)) ops.group_send_sig_info(SIGKILL, task);
     }
     read_unlock(kg + G.tasklist_lock);

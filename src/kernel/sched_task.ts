@@ -155,25 +155,37 @@ export function find_alive_thread(p: number): number {
   return 0;
 }
 
-/** Link a new thread into its leader's ring (list_add_tail_rcu on signal->thread_head). */
+/** Link a new thread into its leader's ring (list_add_tail_rcu on signal->thread_head): O(1). */
 export function thread_ring_add(leader: number, p: number): void {
-  let last = leader;
-  while (mem[last + TASK.thread_next] !== leader) last = mem[last + TASK.thread_next]!;
+  let last = mem[leader + TASK.thread_prev]!;
+  if (!last) { // a ring built without back links (kernel threads of the foundation): walk it once
+    last = leader;
+    while (mem[last + TASK.thread_next] !== leader) last = mem[last + TASK.thread_next]!;
+  }
   mem[p + TASK.thread_next] = leader;
+  mem[p + TASK.thread_prev] = last;
+  mem[leader + TASK.thread_prev] = p;
   mem[last + TASK.thread_next] = p; // publish last: a ring walker sees p fully linked
 }
 
 /**
- * Unlink p from its thread ring (list_del_rcu(&p->thread_node)). p keeps its next pointer so a
- * walker standing on p still gets back into the ring.
+ * Unlink p from its thread ring (list_del_rcu(&p->thread_node)): O(1). p keeps its next pointer so
+ * a walker standing on p still gets back into the ring.
  */
 export function thread_ring_del(p: number): void {
-  let prev = p;
-  while (mem[prev + TASK.thread_next] !== p) {
-    prev = mem[prev + TASK.thread_next]!;
-    if (prev === 0) return;
+  let prev = mem[p + TASK.thread_prev]!;
+  if (!prev) {
+    prev = p;
+    while (mem[prev + TASK.thread_next] !== p) {
+      prev = mem[prev + TASK.thread_next]!;
+      if (prev === 0) return;
+    }
   }
-  if (prev !== p) mem[prev + TASK.thread_next] = mem[p + TASK.thread_next]!;
+  if (prev === p) return; // alone in its ring
+  const next = mem[p + TASK.thread_next]!;
+  mem[prev + TASK.thread_next] = next;
+  mem[next + TASK.thread_prev] = prev;
+  mem[p + TASK.thread_prev] = 0;
 }
 
 // ---- children / sibling lists -------------------------------------------------------------------
@@ -269,7 +281,11 @@ export function wake_up_all(wq: number, states = TASK_NORMAL): void {
  * did. That makes the lockless waitqueue_active() test safe here (not in general).
  */
 export function __wake_up_parent(parent: number): void {
-  const wq = mem[parent + TASK.signal]! + SIG.wait_chldexit;
+  const s = mem[parent + TASK.signal]!;
+  // Count the event first (sequentially consistent, before the look at the queue): a do_wait that
+  // scanned before it and queued itself since either sees the count move or is seen queued here.
+  Atomics.add(mem, s + SIG.chld_events, 1);
+  const wq = s + SIG.wait_chldexit;
   if (Atomics.load(mem, wq + WQ_FIRST) === 0) return;
   wake_up_all(wq, TASK_INTERRUPTIBLE);
 }

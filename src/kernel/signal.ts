@@ -56,9 +56,13 @@ export function set_do_group_exit(f: (code: number) => number): void {
   do_group_exit_fn = f;
 }
 
-/** signal_pending (include/linux/sched/signal.h): TIF_SIGPENDING. */
+/**
+ * signal_pending (include/linux/sched/signal.h): TIF_SIGPENDING. An atomic load: a sleeper tests it
+ * after storing its sleeping state (do_wait, pause), pairing with signal_wake_up's store of
+ * sigpending before its try_to_wake_up, and a plain load is not ordered after that store.
+ */
 export function signal_pending(t: number): boolean {
-  return mem[t + TASK.sigpending] !== 0;
+  return Atomics.load(mem, t + TASK.sigpending) !== 0;
 }
 
 /** __fatal_signal_pending: SIGKILL in the task's private pending set. */

@@ -322,6 +322,7 @@ export const TASK_SPEC = {
     L('rcu_tasks_gp', 'current', 'normal grace period synchronize_rcu_tasks polls with'),
     L('rcu_tasks_holdout', 'Atomics', '1 while an rcu-tasks grace period waits for this task (t->rcu_tasks_holdout)'),
     L('rcu_tasks_nvcsw', 'rcu-tasks scanner', 'nvcsw snapshot taken when made a holdout (t->rcu_tasks_nvcsw)'),
+    L('thread_prev', 'tasklist_lock (write) + siglock', 'previous thread of the group (the thread ring is doubly linked, as signal->thread_head: O(1) add and delete)'),
   ],
 } as const satisfies StructSpec;
 
@@ -437,6 +438,7 @@ export const SIGNAL_SPEC = {
     L('is_child_subreaper', 'current', 'PR_SET_CHILD_SUBREAPER'),
     L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
     A('wait_chldexit', WAITQ_WORDS, 'its lock', 'parent waits here in do_wait'),
+    L('chld_events', 'Atomics.add under tasklist_lock (write)', '__wake_up_parent calls on this group (do_wait re-scans only when it moved: see exit.ts)'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after the last put_signal_struct'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
@@ -580,6 +582,8 @@ export const STRESS_OPS_DONE = 10; // operations completed
 export const STRESS_BUSTED = 11; // planted torture bugs for the foundation mix (STRESS_BUST_*)
 export const STRESS_SEED = 12; // run seed (each task's RNG starts from it and the task id)
 export const STRESS_AUDIT_EVERY = 13; // ops between in-run audits by a CPU (0: none)
+export const STRESS_SPAWN_DEBT = 14; // (unused) reserved
+export const STRESS_TASKS = 15; // stress processes the reaper keeps alive as its own children
 
 export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,

@@ -178,7 +178,9 @@ export function createMemory(config: KernelConfig): SharedKernel {
   validateConfig(config);
   const r = computeRegions(config);
   const bytes = r.totalWords * 4;
-  if (bytes > 0x7fff_fff0) throw new RangeError(`kernel config needs ${bytes} bytes of shared memory, more than one SharedArrayBuffer holds`);
+  // Pointers are int32 word indices, so the buffer may hold up to 2^31 - 1 words (8 GiB); V8 on
+  // 64-bit hosts allocates SharedArrayBuffers that large (the scale benchmark needs a little over 2 GiB).
+  if (r.totalWords > 0x7fff_ffff) throw new RangeError(`kernel config needs ${bytes} bytes of shared memory, more than int32 word pointers address`);
   const sab = new SharedArrayBuffer(bytes);
   const stats = new SharedArrayBuffer(config.ncpus * MAX_LOCK_CLASSES * STAT_WORDS * 8);
   return { sab, stats, config };

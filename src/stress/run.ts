@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -64,7 +64,8 @@ export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsO
   let baseTasks = 0;
   validate_config(cfg);
   const procs = uses_processes(cfg);
-  const maxTasks = Math.max(64, cfg.maxTasks + (cfg.tasks || cfg.cpus * 2) + 64);
+  // Slab capacity well above the soft bound: zombies and namespace inits come on top of it.
+  const maxTasks = Math.max(64, 2 * cfg.maxTasks + (cfg.tasks || cfg.cpus * 2) + 64);
   const m = new Machine(
     { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024 },
     {
@@ -89,6 +90,7 @@ export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsO
   w[s + STRESS_BUSTED] = (cfg.plant.includes('busted-spin') ? STRESS_BUST_SPIN : 0) | (cfg.plant.includes('busted-rcu') ? STRESS_BUST_RCU : 0) |
     (cfg.plant.includes('crash') ? STRESS_BUST_CRASH : 0);
   const ntasks = cfg.tasks || cfg.cpus * 2;
+  w[s + STRESS_TASKS] = ntasks;
   baseTasks = Atomics.load(w, kg + G.nr_threads); // init and other boot tasks
   if (procs) process_setup(m, prog, ntasks);
   else for (let i = 0; i < ntasks; i++) m.kthread(prog, i % cfg.cpus);

@@ -16,7 +16,7 @@
  */
 import {
   CPU, G, MUTEX_WORDS, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG,
-  STRESS_SEED, STRESS_STOP, STRESS_TABLE, TASK, TORTURE,
+  STRESS_SEED, STRESS_STOP, STRESS_TABLE, STRESS_TASKS, TASK, TORTURE,
 } from '../mm/layout.js';
 import { kg, mem, regions, this_cpu } from '../mm/memory.js';
 import { lock_class_register } from '../locking/lockdep.js';
@@ -335,6 +335,15 @@ function sys_stress_op(): number {
   return 0;
 }
 
+/** Children of t that have not exited (the reaper's population; read by t itself, which alone adds to it). */
+function live_children(t: number): number {
+  let n = 0;
+  for (let c = mem[t + TASK.children]!, k = 0; c && k < 100_000; c = mem[c + TASK.sibling_next]!, k++) {
+    if (mem[c + TASK.exit_state] === 0) n++;
+  }
+  return n;
+}
+
 /** Marks "the last sub-call was the reaper's wait4" in TASK.user_arg. */
 const REAP_MARK = -77;
 const SPAWN_MARK = -78;
@@ -346,38 +355,38 @@ const ECHILD = 10;
  */
 function sys_stress_reap(): number {
   const t = current;
+  const g = S();
   const mark = mem[t + TASK.user_arg]!;
   mem[t + TASK.user_arg] = 0;
-  if (mark === REAP_MARK) {
-    const r = mem[t + TASK.last_ret]!;
-    if (r === -ECHILD) {
-      mem[t + TASK.pc] = 4; // task_step moves it on to the exit
-      return 0;
-    }
-    // Keep the population up while the run goes on: every reaped process is replaced.
-    const g = S();
-    const fork = syscall_fn(SYS_FORK);
-    // (Even above the soft task bound: only every death being replaced keeps the mix from dying out.)
-    if (r > 0 && fork && Atomics.load(mem, g + STRESS_STOP) === 0 && Atomics.load(mem, g + STRESS_OPS_LEFT) > 0) {
-      const prog = mem[g + STRESS_PROG]!;
-      const u = t + TASK.ucall;
-      mem[u + 1] = 0;
-      mem[u + 2] = prog;
-      mem[u + 3] = 0;
-      mem[u] = SYS_FORK;
-      mem[t + TASK.user_arg] = SPAWN_MARK;
-      return fork(0, prog, 0);
-    }
+  const stopping = Atomics.load(mem, g + STRESS_STOP) !== 0 || Atomics.load(mem, g + STRESS_OPS_LEFT) <= 0;
+  if (mark === REAP_MARK && mem[t + TASK.last_ret] === -ECHILD && stopping) {
+    mem[t + TASK.pc] = 4; // task_step moves it on to the exit
+    return 0;
   }
-  const fn = syscall_fn(SYS_WAIT4);
-  if (!fn) return -38;
+  // Keep STRESS_TASKS stress processes of our own alive (orphans that end up our children count
+  // too), so the mix never dies out and does not grow without bound; a failed fork is retried at
+  // the next reap.
+  const fork = syscall_fn(SYS_FORK);
+  const failed = mark === SPAWN_MARK && mem[t + TASK.last_ret]! < 0; // wait a little before retrying
+  if (!stopping && fork && !failed && live_children(t) < mem[g + STRESS_TASKS]!) {
+    const prog = mem[g + STRESS_PROG]!;
+    const u = t + TASK.ucall;
+    mem[u + 1] = 0;
+    mem[u + 2] = prog;
+    mem[u + 3] = 0;
+    mem[u] = SYS_FORK;
+    mem[t + TASK.user_arg] = SPAWN_MARK;
+    return fork(0, prog, 0);
+  }
+  const wait = syscall_fn(SYS_WAIT4);
+  if (!wait) return -38;
   const u = t + TASK.ucall;
   mem[u + 1] = -1;
   mem[u + 2] = __WALL;
   mem[u + 3] = 0;
   mem[u] = SYS_WAIT4;
   mem[t + TASK.user_arg] = REAP_MARK;
-  return fn(-1, __WALL, 0);
+  return wait(-1, __WALL, 0);
 }
 
 register_syscall(SYS_STRESS_OP, 'stress_op', sys_stress_op);
