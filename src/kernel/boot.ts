@@ -26,6 +26,8 @@ export interface BootOptions {
   injectEnomemPermille?: number;
   injectDelayPermille?: number;
   hungTimeoutMs?: number;
+  /** CONFIG_SMP=n: on a one-CPU machine, lock words and scheduler words use plain accesses. */
+  up?: boolean;
 }
 
 /** Free-list link offset of every cache, in SLAB_* order (memory.ts). */
@@ -46,6 +48,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.run_state] = RUN_SETUP;
   mem[kg + G.mode] = opts.mode === 'controlled' ? MODE_CONTROLLED : MODE_FREE;
   mem[kg + G.lockdep_on] = opts.lockdep ? 1 : 0;
+  mem[kg + G.smp_off] = opts.up && c.ncpus === 1 ? 1 : 0;
   mem[kg + G.bug_switches] = opts.bugs ?? 0;
   mem[kg + G.inject_enomem_permille] = opts.injectEnomemPermille ?? 0;
   mem[kg + G.inject_delay_permille] = opts.injectDelayPermille ?? 0;

@@ -19,11 +19,13 @@ let lockdep = false;
 
 function refresh(m: Int32Array): void {
   view = m;
-  one_cpu = m[kg + G.ncpus] === 1;
+  // The uniprocessor paths are a build option (CONFIG_SMP=n), off by default: a default machine
+  // keeps real atomic read-modify-writes on every lock word even with one CPU.
+  one_cpu = m[kg + G.ncpus] === 1 && m[kg + G.smp_off] === 1;
   lockdep = m[kg + G.lockdep_on] !== 0;
 }
 
-/** The machine has one CPU: one thread runs the kernel (uniprocessor lock and scheduler paths). */
+/** A uniprocessor build on one CPU (BootOptions.up): one thread runs the kernel, plain lock words. */
 export function cpu_up(m: Int32Array): boolean {
   if (m !== view) refresh(m);
   return one_cpu;

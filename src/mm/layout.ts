@@ -183,6 +183,7 @@ export const GLOBAL_SPEC = {
     L('crash_cpu', 'Atomics', 'cpu+1 of the first CPU whose worker threw'),
     L('crash_task', 'Atomics', 'task it was running'),
     L('lockdep_on', 'write-once per run', 'lock-order validation enabled'),
+    L('smp_off', 'write-once per run', '1: a uniprocessor build (CONFIG_SMP=n) on a one-CPU machine: lock words use plain accesses; 0 (default): real atomics always'),
     L('hung_timeout_ms', 'write-once per run', 'free-running watchdog bound'),
     L('seq_tasks', 'Atomics.add', 'task ids handed out (for reports)'),
     L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
