@@ -18,6 +18,8 @@ export interface FieldSpec {
   /** Which lock (or ordering rule) guards the field. */
   readonly guard: string;
   readonly doc: string;
+  /** Start the field at a multiple of this many words (16 = a 64-byte cache line). */
+  readonly align?: number;
 }
 
 export interface StructSpec {
@@ -38,10 +40,11 @@ function offsetsOf<const F extends readonly FieldSpec[]>(fields: F): Offsets<F> 
   let off = 0;
   for (const f of fields) {
     if (f.name in o) throw new Error(`duplicate field ${f.name}`);
+    if (f.align) off = Math.ceil(off / f.align) * f.align;
     o[f.name] = off;
     off += f.words ?? 1;
   }
-  o.SIZE = off;
+  o.SIZE = fields.some((f) => f.align) ? Math.ceil(off / 16) * 16 : off;
   Object.freeze(o);
   // An object with this many dynamically added keys lives in V8's dictionary mode, where every
   // `TASK.state` is a hash lookup (~8 ns). Making it a prototype once switches V8 to its
@@ -145,53 +148,53 @@ export const GLOBAL_SPEC = {
   fields: [
     L('magic', 'write-once', 'PIDR magic, checked by workers on attach'),
     L('ncpus', 'write-once', 'number of CPU workers'),
-    L('run_state', 'Atomics', 'RUN_* (setup, running, stopping, stopped, deadlock, crashed)'),
     L('mode', 'write-once per run', 'MODE_FREE or MODE_CONTROLLED'),
-    L('progress', 'Atomics.add', 'incremented by every completed syscall; the hung-task watchdog reads it'),
-    L('cpus_ready', 'Atomics.add', 'CPU workers attached and waiting for RUN_RUNNING'),
-    L('cpus_exited', 'Atomics.add', 'CPU workers that left their loop'),
     L('init_task', 'write-once', 'pointer to the init task (pid 1 of init_pid_ns)'),
     L('init_pid_ns', 'write-once', 'pointer to init_pid_ns'),
     L('init_user_ns', 'write-once', 'pointer to init_user_ns'),
     L('init_nsproxy', 'write-once', 'pointer to init_nsproxy'),
-    A('tasklist_lock', RWLOCK_WORDS, 'itself', 'rwlock_t tasklist_lock (queued rwlock)'),
-    A('pidmap_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t pidmap_lock: guards every pid_namespace idr and pid_allocated'),
-    A('pid_caches_mutex', MUTEX_WORDS, 'itself', 'struct mutex pid_caches_mutex (kernel/pid_namespace.c)'),
-    A('pid_cache_created', MAX_PID_NS_LEVEL + 1, 'pid_caches_mutex (written), READ_ONCE (read)', 'pid_cache[level] created flags (create_pid_cachep)'),
-    A('ucounts_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t ucounts_lock (kernel/ucount.c)'),
-    L('nr_threads', 'tasklist_lock (write)', 'number of live tasks (kernel nr_threads)'),
-    L('total_forks', 'tasklist_lock (write)', 'forks since boot'),
     L('pid_max', 'write-once', 'pid_max (kernel/pid.c), at most PID_MAX_LIMIT = 4,194,304'),
-    A('rcu', 8, 'Atomics', 'rcu_state: see RCU_* offsets'),
-    A('srcu_exit', 8, 'Atomics', 'tasks_rcu_exit_srcu: see SRCU_* offsets'),
-    A('rcu_gp_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_rcu'),
-    A('srcu_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_srcu'),
-    L('ctl_turn', 'Atomics (controlled mode)', 'the CPU allowed to run now, in controlled mode'),
-    L('ctl_decisions', 'ctl_turn holder', 'scheduling decisions taken so far'),
-    A('ctl_rng', 4, 'ctl_turn holder', 'xoroshiro128+ state of the controlled-mode strategy'),
-    L('ctl_flags', 'write-once per run', 'CTL_* (strategy, replay, irq injection)'),
-    L('ctl_pct_depth', 'write-once per run', 'PCT depth d'),
-    L('ctl_pct_next_change', 'ctl_turn holder', 'decision number of the next PCT priority change'),
-    L('ctl_replay_len', 'write-once per run', 'number of recorded choices to replay'),
-    A('ctl_pct_points', 8, 'write-once per run', 'PCT priority change points (decision numbers)'),
-    L('ctl_max_decisions', 'write-once per run', 'bound on decisions before the run is cut (a livelock guard)'),
-    L('ctl_switches', 'ctl_turn holder', 'context switches between CPUs in controlled mode'),
     L('bug_switches', 'write-once per run', 'BUG_* bits: which documented buggy code paths are compiled in'),
     L('inject', 'write-once per run', 'INJECT_* bits: fault and delay injection'),
     L('inject_enomem_permille', 'write-once per run', 'probability of injected ENOMEM per allocation point'),
     L('inject_delay_permille', 'write-once per run', 'probability of a delay at a scheduling hook (free-running)'),
-    L('crash_cpu', 'Atomics', 'cpu+1 of the first CPU whose worker threw'),
-    L('crash_task', 'Atomics', 'task it was running'),
     L('lockdep_on', 'write-once per run', 'lock-order validation enabled'),
     L('smp_off', 'write-once per run', '1: a uniprocessor build (CONFIG_SMP=n) on a one-CPU machine: lock words use plain accesses; 0 (default): real atomics always'),
     L('hung_timeout_ms', 'write-once per run', 'free-running watchdog bound'),
-    L('seq_tasks', 'Atomics.add', 'task ids handed out (for reports)'),
-    L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
     L('violation_log', 'write-once', 'pointer to the violation log region'),
     L('lockdep_graph', 'write-once', 'pointer to the lock-order matrix region'),
-    L('freeze', 'Atomics', '1 while the main thread snapshots a stopped run (deadlock, hang, crash): CPUs park in check_abort instead of unwinding'),
-    L('ctl_preemptions', 'ctl_turn holder', 'controlled mode: switches away from a CPU that could have gone on'),
+    L('ctl_flags', 'write-once per run', 'CTL_* (strategy, replay, irq injection)'),
+    L('ctl_pct_depth', 'write-once per run', 'PCT depth d'),
+    L('ctl_replay_len', 'write-once per run', 'number of recorded choices to replay'),
+    A('ctl_pct_points', 8, 'write-once per run', 'PCT priority change points (decision numbers)'),
+    L('ctl_max_decisions', 'write-once per run', 'bound on decisions before the run is cut (a livelock guard)'),
     L('ctl_tail', 'write-once per run', 'controlled replay: policy after the recorded choices run out (CTL_TAIL_*)'),
+    { ...L('run_state', 'Atomics', 'RUN_* (setup, running, stopping, stopped, deadlock, crashed)'), align: 16 },
+    L('progress', 'Atomics.add', 'incremented by every completed syscall; the hung-task watchdog reads it'),
+    L('cpus_ready', 'Atomics.add', 'CPU workers attached and waiting for RUN_RUNNING'),
+    L('cpus_exited', 'Atomics.add', 'CPU workers that left their loop'),
+    L('crash_cpu', 'Atomics', 'cpu+1 of the first CPU whose worker threw'),
+    L('crash_task', 'Atomics', 'task it was running'),
+    L('freeze', 'Atomics', '1 while the main thread snapshots a stopped run (deadlock, hang, crash): CPUs park in check_abort instead of unwinding'),
+    L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
+    { ...A('tasklist_lock', RWLOCK_WORDS, 'itself', 'rwlock_t tasklist_lock (queued rwlock)'), align: 16 },
+    L('nr_threads', 'tasklist_lock (write)', 'number of live tasks (kernel nr_threads)'),
+    L('total_forks', 'tasklist_lock (write)', 'forks since boot'),
+    L('seq_tasks', 'Atomics.add', 'task ids handed out (for reports)'),
+    { ...A('pidmap_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t pidmap_lock: guards every pid_namespace idr and pid_allocated'), align: 16 },
+    { ...A('rcu', 8, 'Atomics', 'rcu_state: see RCU_* offsets'), align: 16 },
+    A('rcu_gp_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_rcu'),
+    { ...A('srcu_exit', 8, 'Atomics', 'tasks_rcu_exit_srcu: see SRCU_* offsets'), align: 16 },
+    A('srcu_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_srcu'),
+    { ...L('ctl_turn', 'Atomics (controlled mode)', 'the CPU allowed to run now, in controlled mode'), align: 16 },
+    L('ctl_decisions', 'ctl_turn holder', 'scheduling decisions taken so far'),
+    A('ctl_rng', 4, 'ctl_turn holder', 'xoroshiro128+ state of the controlled-mode strategy'),
+    L('ctl_pct_next_change', 'ctl_turn holder', 'decision number of the next PCT priority change'),
+    L('ctl_switches', 'ctl_turn holder', 'context switches between CPUs in controlled mode'),
+    L('ctl_preemptions', 'ctl_turn holder', 'controlled mode: switches away from a CPU that could have gone on'),
+    { ...A('pid_caches_mutex', MUTEX_WORDS, 'itself', 'struct mutex pid_caches_mutex (kernel/pid_namespace.c)'), align: 16 },
+    A('pid_cache_created', MAX_PID_NS_LEVEL + 1, 'pid_caches_mutex (written), READ_ONCE (read)', 'pid_cache[level] created flags (create_pid_cachep)'),
+    A('ucounts_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t ucounts_lock (kernel/ucount.c)'),
     A('stress', 16, 'Atomics', 'pidrace stress run control: see STRESS_* offsets'),
     A('test_mutex', 2 * MUTEX_WORDS, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
     A('test_spin', 2 * SPINLOCK_WORDS, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),

@@ -14,9 +14,12 @@ function structTable(s: StructSpec): string {
   let off = 0;
   for (const f of s.fields) {
     const w = f.words ?? 1;
-    rows.push(`| ${off} | \`${f.name}\` | ${w} | ${f.guard} | ${f.doc} |`);
+    if (f.align) off = Math.ceil(off / f.align) * f.align;
+    const line = f.align ? ' (starts a 64-byte cache line)' : '';
+    rows.push(`| ${off} | \`${f.name}\` | ${w} | ${f.guard} | ${f.doc}${line} |`);
     off += w;
   }
+  if (s.fields.some((f) => f.align)) off = Math.ceil(off / 16) * 16;
   return [
     `### \`${s.name}\` — ${s.kernel}`,
     '',
