@@ -371,7 +371,12 @@ function markdownOf(r: BenchReport): string {
   return L.join('\n');
 }
 
-function parseArgs(argv: readonly string[]): BenchOptions {
+/** Bad bench arguments: the caller prints the message and exits 2. */
+export class BenchUsageError extends Error {}
+
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--scale | --no-scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`;
+
+export function parseArgs(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -379,23 +384,38 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     else if (a === '--scale') o.scale = true;
     else if (a === '--no-scale') o.scale = false;
     else if (a === '--no-write') o.write = false;
-    else if (a === '--out') o.outDir = argv[++i];
-    else if (a === '--reps') o.reps = Number(argv[++i]);
-    else if (a.startsWith('--reps=')) o.reps = Number(a.slice(7));
+    else if (a === '--out') {
+      o.outDir = argv[++i];
+      if (!o.outDir) throw new BenchUsageError('--out needs a directory');
+    }
+    else if (a === '--reps' || a.startsWith('--reps=')) {
+      const v = a === '--reps' ? argv[++i] : a.slice(7);
+      if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 50) throw new BenchUsageError(`--reps: "${v ?? ''}" is not a whole number from 1 to 50`);
+      o.reps = Number(v);
+    }
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] ?? '' : a.slice(7);
       const list = v.split(',').filter(Boolean);
-      for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section '${s}' (${SECTIONS.join(', ')})`);
+      if (!list.length) throw new BenchUsageError(`--only needs a list of sections (${SECTIONS.join(', ')})`);
+      for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new BenchUsageError(`--only: unknown section '${s}' (${SECTIONS.join(', ')})`);
       o.only = list as Section[];
     } else if (a === '--help' || a === '-h') {
-      console.log(`usage: npm run bench -- [--quick] [--scale | --no-scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`);
+      console.log(BENCH_USAGE);
       process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
+    } else throw new BenchUsageError(`unknown option ${a}`);
   }
   return o;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runBench(parseArgs(process.argv.slice(2))).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof BenchUsageError)) throw e;
+    console.error(`pidrace bench: ${e.message}\n${BENCH_USAGE}`);
+    process.exit(2);
+  }
+  runBench(opts).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
 }
 void buildNative; void si;

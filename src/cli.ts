@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./cli/replay.js')).command,
   merge: async () => (await import('./cli/merge.js')).command,
   deadlock: async () => (await import('./cli/deadlock.js')).command,
+  bench: async () => (await import('./cli/bench.js')).command,
 };
 
 /** One-line summaries for `pidrace --help` (kept here so the help does not load every module). */
@@ -23,6 +24,7 @@ const SUMMARIES: Record<string, string> = {
   replay: 'replay a controlled run from its token (or a file) exactly; --shrink a failing one',
   merge: 'combine shard reports (pidrace stress --shard i/n --json ...) into one verdict',
   deadlock: 'the catalog of documented kernel deadlocks: list them, reproduce one (buggy vs fixed)',
+  bench: 'fork rate across CPUs and namespace depths beside the real kernel (same as npm run bench)',
 };
 
 export function main_usage(): string {
