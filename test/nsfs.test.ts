@@ -97,6 +97,27 @@ describe('/proc/PID/ns', () => {
     finish(k, [a]); // exit_files closes them
   });
 
+  it('a freed namespace\'s inode number is not handed to the next namespace (conformance found-ba2bc79037)', () => {
+    // Real 6.18 (proc_inum_ida on a running system): a pid namespace created right after another
+    // died has another inode number; the driver and the model adapter identify namespaces by it.
+    const k = Kernel.create();
+    const a = k.fork(k.init, { flags: CLONE_NEWPID });
+    const fa = k.openNs(a, 0, 'pid');
+    const inoA = fdIno(k, a, fa);
+    const b = k.fork(a, { flags: CLONE_NEWPID });
+    const fb = k.openNs(b, 0, 'pid');
+    const inoB = fdIno(k, b, fb);
+    k.exit(b);
+    reapAll(k, a);
+    k.quiesce(); // b's namespace is freed (delayed_free_pidns)
+    const c = k.fork(a, { flags: CLONE_NEWPID });
+    const fc = k.openNs(c, 0, 'pid');
+    const inoC = fdIno(k, c, fc);
+    expect(new Set([inoA, inoB, inoC]).size).toBe(3);
+    expect(inoC >>> 0).toBeGreaterThanOrEqual(0xf0000000);
+    finish(k, [c, a]);
+  });
+
   it('ENOENT for an unknown pid or kind, a reaped task, and a zombie\'s nsproxy namespaces', () => {
     const k = Kernel.create();
     const a = k.fork(k.init);

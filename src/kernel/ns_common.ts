@@ -9,8 +9,8 @@
  * The model keeps none of these namespaces' contents (hostnames, mounts, devices): only identity,
  * ownership, references and the permission rules, which is what setns/unshare/clone decide on.
  */
-import { NSCOMMON, NSPROXY, PIDNS, POISON_LIVE, SIG, TASK, USERNS } from '../mm/layout.js';
-import { mem, obj_index, SLAB_NSCOMMON, SLAB_PIDNS, SLAB_USERNS } from '../mm/memory.js';
+import { G, NSCOMMON, NSPROXY, PIDNS, POISON_LIVE, SIG, TASK, USERNS } from '../mm/layout.js';
+import { kg, mem, SLAB_NSCOMMON } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
@@ -75,13 +75,17 @@ export const PROC_DYNAMIC_FIRST = 0xf0000000 | 0;
 
 /**
  * ns_alloc_inum (include/linux/proc_ns.h) / proc_alloc_inum: a unique inode number for a new
- * namespace object. The kernel takes the lowest free id of an ida; the model derives it from the
- * object's slab slot (unique while the object lives, reused after it is freed, as ida ids are):
- * PROC_DYNAMIC_FIRST + kind band + slot. Stored as int32 (read it back with `>>> 0`).
+ * namespace object, from one sequence shared by every namespace type (the kernel's proc_inum_ida
+ * is shared too): PROC_DYNAMIC_FIRST + n. The kernel's ida hands out the lowest free id, so a
+ * number can come back after its namespace is freed, but on a system that has run for a while
+ * the lowest hole is rarely the number just freed; the model does not reuse numbers at all (2^28
+ * of them before the sequence wraps), so an inode number seen once names one namespace, as user
+ * space that compares /proc/PID/ns links assumes (the conformance driver does). Stored as int32
+ * (read it back with `>>> 0`). `slabKind` and `p` are kept for the callers' signature.
  */
 export function ns_alloc_inum(slabKind: number, p: number): number {
-  const band = slabKind === SLAB_PIDNS ? 0 : slabKind === SLAB_USERNS ? 0x100000 : 0x200000;
-  return (PROC_DYNAMIC_FIRST + band + obj_index(slabKind, p) + 1) | 0;
+  void slabKind; void p;
+  return (PROC_DYNAMIC_FIRST + (Atomics.add(mem, kg + G.ns_inum_seq, 1) & 0x0fffffff)) | 0;
 }
 
 /** Inode number of a namespace of any type, unsigned (what stat() on /proc/PID/ns/KIND shows). */

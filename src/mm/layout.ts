@@ -199,6 +199,7 @@ export const GLOBAL_SPEC = {
     A('test_mutex', 2 * MUTEX_WORDS, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
     A('test_spin', 2 * SPINLOCK_WORDS, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
     A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
+    L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
   ],
 } as const satisfies StructSpec;
 

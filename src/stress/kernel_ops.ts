@@ -46,6 +46,9 @@ function random_pid(t: number, rand: Rand): number {
   const ns = task_active_pid_ns(t);
   const last = ns ? Math.max(2, mem[ns + PIDNS.idr_next]! - 1) : 2;
   const lo = ns_level(ns) === 0 ? 3 : 2;
+  // Half the time one of the last 32 pids handed out (the tasks being born and dying now, where
+  // the races are), else anywhere in the namespace's range.
+  if (rand(t) & 1) return Math.max(lo, last + 1 - (rand(t) % 32));
   return lo + (rand(t) % Math.max(1, last - lo + 3));
 }
 
