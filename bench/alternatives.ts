@@ -76,7 +76,7 @@ export async function benchAlternatives(o: { ms: number; log?: Logger }): Promis
 
   // piscina: one task per operation.
   {
-    const pool = new Piscina({ filename: workerFile(), minThreads: 1, maxThreads: 1, idleTimeout: 60_000 });
+    const pool = new Piscina({ filename: workerFile(), minThreads: 1, maxThreads: 1, idleTimeout: 60_000, execArgv: ['--no-experimental-require-module'] });
     const task = { shared: m.shared, lock };
     await Promise.all(Array.from({ length: 200 }, () => pool.run(task)));
     figures.push(fig('piscina task, 1 in flight', await timeLoop(o.ms, async () => { await pool.run(task); })));

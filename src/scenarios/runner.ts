@@ -19,7 +19,7 @@ import '../kernel/index.js'; // the kernel image first: its modules rely on inde
 import { Piscina } from 'piscina';
 import { CPU, G, POISON_LIVE, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, regions, SLAB_TASK, type KernelConfig } from '../mm/memory.js';
-import { Machine, workerPath } from '../machine.js';
+import { cpuPoolOptions, Machine } from '../machine.js';
 import {
   RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STOPPED, RUN_VIOLATION,
 } from '../sched/hook.js';
@@ -102,7 +102,7 @@ async function acquire_pool(n: number, maxSlots: number): Promise<{ pool: Piscin
       busy.add(key);
       let p = pools.get(key);
       if (!p) {
-        p = new Piscina({ filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
+        p = new Piscina(cpuPoolOptions(n, 60_000));
         pools.set(key, p);
       }
       return {
