@@ -23,7 +23,7 @@ import {
 } from '../mm/memory.js';
 import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
-import { spin_budget, spin_feedback, spin_parked, stat_index } from './spinlock.js';
+import { stat_index } from './spinlock.js';
 import { cpu_up } from './lock_flags.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 
@@ -61,21 +61,14 @@ const NAP_MS = 0.05;
 /** spin_wait with a longer spin first when CPUs run freely (controlled mode yields at once). */
 function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: number): void {
   if (!is_controlled()) {
-    // Adaptive (spinlock.ts: spin_budget): at most PRESPIN looks, fewer when recent waits had
-    // to park or the machine has more CPU workers than host cores.
-    const tries = Math.min(PRESPIN, spin_budget());
-    for (let i = 0; i < tries; i++) if (wait_cond(op, addr, arg)) { spin_feedback(i); return; }
+    for (let i = 0; i < PRESPIN; i++) if (wait_cond(op, addr, arg)) return;
     const m = mem;
-    const t0 = performance.now();
     for (let n = 0; n < NAPS; n++) {
       const v = Atomics.load(m, addr);
-      if (wait_cond(op, addr, arg)) { spin_parked(performance.now() - t0); return; }
+      if (wait_cond(op, addr, arg)) return;
       Atomics.wait(m, addr, v, NAP_MS);
-      if (wait_cond(op, addr, arg)) { spin_parked(performance.now() - t0); return; }
+      if (wait_cond(op, addr, arg)) return;
     }
-    spin_wait(lock, mode, addr, op, arg, lock + RW_SLEEPERS);
-    spin_parked(performance.now() - t0);
-    return;
   }
   spin_wait(lock, mode, addr, op, arg, lock + RW_SLEEPERS);
 }

@@ -24,7 +24,6 @@ import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../s
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
 import { cpu_up } from './lock_flags.js';
 import { record_violation, V_BAD_UNLOCK } from './violations.js';
-import { availableParallelism } from 'node:os';
 
 /** Initialise a spinlock_t at `lock` with a lockdep class. */
 export function spin_lock_init(lock: number, cls: number): void {
@@ -45,56 +44,6 @@ export function stat_index(cls: number): number {
  */
 const SPIN_TRIES = 1024;
 const PARK_SLICE_MS = 20;
-
-/**
- * Adaptive spinning (the kernel's optimistic spinning only while the owner is on a CPU, and glibc's
- * adaptive mutex): a spin only pays while the holder's thread is on a core. The model cannot see
- * the host's scheduler, so each thread learns it: the spin budget follows twice the looks that
- * recent successful spins needed; a wait that had to park doubles it when the park was short (the
- * holder was running: a longer spin would have won) and halves it when the park was long (the
- * holder was off a core). With more CPU workers than host cores (G.ncpus >
- * os.availableParallelism()) the budget is capped low: a spinner there burns the core the holder
- * needs. Free-running only (controlled mode never spins).
- */
-const SPIN_MIN = 32;
-const SPIN_OVERSUB_MAX = 128;
-/** A park shorter than this means the holder was running (a futex round trip is tens of µs). */
-const PARK_SHORT_MS = 0.1;
-let spin_avg = SPIN_TRIES / 2;
-let spin_view: Int32Array | null = null;
-let spin_cap = SPIN_TRIES;
-let host_cores = 0;
-
-/** True when this machine has more CPU workers than the host has cores. */
-export function cpus_oversubscribed(m: Int32Array): boolean {
-  if (m !== spin_view) {
-    spin_view = m;
-    if (host_cores === 0) {
-      try { host_cores = availableParallelism(); } catch { host_cores = 1 << 20; }
-    }
-    spin_cap = m[kg + G.ncpus]! > host_cores ? SPIN_OVERSUB_MAX : SPIN_TRIES;
-    spin_avg = spin_cap / 2;
-  }
-  return spin_cap !== SPIN_TRIES;
-}
-
-/** How many looks a waiter takes at a busy word before it parks (see above). */
-export function spin_budget(): number {
-  cpus_oversubscribed(mem);
-  const b = 2 * spin_avg + SPIN_MIN;
-  return b < spin_cap ? b | 0 : spin_cap;
-}
-
-/** A wait ended after `spins` looks without parking. */
-export function spin_feedback(spins: number): void {
-  spin_avg += (spins - spin_avg) / 8;
-}
-
-/** A wait had to park, for `ms` in all (see above). */
-export function spin_parked(ms: number): void {
-  if (ms < PARK_SHORT_MS) spin_avg = Math.min(spin_cap, 2 * spin_avg + SPIN_MIN);
-  else spin_avg = spin_avg / 2;
-}
 
 export function spin_lock(lock: number, site = 0): void {
   sched_hook(site);
@@ -127,13 +76,10 @@ function spin_lock_slowpath(lock: number, cls: number): void {
     while (Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED);
   } else {
     let got = false;
-    const tries = spin_budget();
-    let i = 0;
-    for (; i < tries && !got; i++) {
+    for (let i = 0; i < SPIN_TRIES && !got; i++) {
       got = Atomics.load(mem, w) === SPIN_UNLOCKED && Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) === SPIN_UNLOCKED;
     }
-    if (got) spin_feedback(i);
-    else {
+    if (!got) {
       const c = this_cpu;
       mem[c + CPU.wait_lock] = lock;
       mem[c + CPU.wait_mode] = HELD_SPIN;
@@ -150,7 +96,6 @@ function spin_lock_slowpath(lock: number, cls: number): void {
         Atomics.store(mem, c + CPU.wait_addr, 0);
         mem[c + CPU.wait_lock] = 0;
       }
-      spin_parked(performance.now() - t0);
     }
   }
   stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;

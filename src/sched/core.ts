@@ -15,7 +15,7 @@
 import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
-import { cpus_oversubscribed, spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { cpu_up } from '../locking/lock_flags.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, WAIT_EQ } from './hook.js';
@@ -147,11 +147,8 @@ export function activate_task(p: number): void {
   enqueue_task(tc, p);
   if (n === 1 || is_controlled()) return; // nobody to kick: this CPU runs it next
   if (Atomics.load(m, tc + CPU.idle) === 1) kick_cpu(target);
-  else if (target !== this_cpu_id) {
-    // The target is busy: let an idle CPU steal it rather than wait for the target. A task queued
-    // on this CPU (a forked child, the wakee of a task that is about to block) is left to it:
-    // the waker runs it as soon as it blocks (wake-affine), and an idle CPU balances it only if
-    // it waited long (pick_next_task).
+  else {
+    // The target is busy: let an idle CPU steal it rather than wait for the target.
     for (let i = 0; i < n; i++) {
       if (i !== target && Atomics.load(m, cpu_addr(i) + CPU.idle) === 1) { kick_cpu(i); break; }
     }
@@ -222,22 +219,10 @@ export function set_running(): void {
   m[t + TASK.wait_obj] = 0;
 }
 
-/**
- * Pick the next task: this CPU's runqueue first, then steal from the busiest. Free-running, an idle
- * CPU does not take the single waiting task of a busy CPU at once: a fork/exit/wait loop's child
- * or wakee waits there for a few microseconds while its waker finishes, and pulling it over makes
- * every following wake-up cross-CPU (the kernel's wake-affine placement and migration cost). It
- * steals once it has been idle for STEAL_DELAY_NS, or at once from a runqueue with two or more
- * waiting tasks. Controlled mode and the in-process runner steal at once (no timing there).
- */
-const STEAL_DELAY_NS = 100_000;
-/** performance.now() when this CPU last found its own runqueue empty; 0 while it has work. */
-let idle_since = 0;
-let steal_now = true;
-
+/** Pick the next task: this CPU's runqueue first, then steal from the busiest. */
 function pick_next_task(): number {
   const own = dequeue_first(this_cpu);
-  if (own) { idle_since = 0; return own; }
+  if (own) return own;
   const m = mem;
   const n = m[kg + G.ncpus]!;
   let best = -1;
@@ -247,39 +232,12 @@ function pick_next_task(): number {
     const nr = m[cpu_addr(i) + CPU.rq_nr]!; // a peek (see dequeue_first)
     if (nr > most) { most = nr; best = i; }
   }
-  if (best < 0) return 0;
-  if (!steal_now && most < 2) {
-    const t = performance.now();
-    if (idle_since === 0) { idle_since = t; return 0; }
-    if ((t - idle_since) * 1e6 < STEAL_DELAY_NS) return 0;
-  }
-  const p = dequeue_first_to(cpu_addr(best), this_cpu_id);
-  if (p) idle_since = 0;
-  return p;
-}
-
-/** Would pick_next_task find something now (the idle poll's test)? */
-function can_pick(): boolean {
-  const m = mem;
-  const n = m[kg + G.ncpus]!;
-  if (Atomics.load(m, this_cpu + CPU.rq_nr) > 0) return true;
-  let most = 0;
-  for (let i = 0; i < n; i++) {
-    if (i === this_cpu_id) continue;
-    const nr = Atomics.load(m, cpu_addr(i) + CPU.rq_nr);
-    if (nr > most) most = nr;
-  }
-  if (most === 0) return false;
-  if (steal_now || most >= 2 || idle_since === 0) return true;
-  return (performance.now() - idle_since) * 1e6 >= STEAL_DELAY_NS;
+  return best >= 0 ? dequeue_first_to(cpu_addr(best), this_cpu_id) : 0;
 }
 
 /** Bounds of the idle poll (idle_poll). */
 const IDLE_POLL_MIN_NS = 10_000;
 const IDLE_POLL_MAX_NS = 200_000;
-/** With more CPU workers than host cores a polling CPU burns a core a busy one needs: poll briefly. */
-const IDLE_POLL_OVERSUB_MAX_NS = 20_000;
-let poll_max = IDLE_POLL_MAX_NS;
 
 /** Steps a task may run before it goes to the back of the queue (a time slice, in syscalls). */
 export const SLICE = 64;
@@ -406,10 +364,6 @@ export interface CpuLoopOptions {
 export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
   const c = this_cpu;
   progress_pending = 0;
-  steal_now = is_controlled() || opts.returnWhenIdle === true || mem[kg + G.ncpus]! === 1;
-  idle_since = 0;
-  poll_max = cpus_oversubscribed(mem) ? IDLE_POLL_OVERSUB_MAX_NS : IDLE_POLL_MAX_NS;
-  poll_ns = IDLE_POLL_MIN_NS;
   try {
     for (let n = 0; ; n++) {
       // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
@@ -448,10 +402,9 @@ function cpu_idle(): void {
     const v = Atomics.load(mem, c + CPU.park);
     // After publishing idle (rcu_idle_enter): work queued, or callbacks whose grace period ended
     // meanwhile (rcu_gp_done kicks only CPUs it sees idle), means no parking.
-    if (can_pick() || rcu_cbs_ready()) return;
+    if (any_runnable() || rcu_cbs_ready()) return;
     if (idle_poll(c, v)) return;
-    // Work elsewhere that is not ours to steal yet: nap until it is (pick_next_task).
-    Atomics.wait(mem, c + CPU.park, v, any_runnable() && idle_since !== 0 ? STEAL_DELAY_NS / 1e6 : 10);
+    Atomics.wait(mem, c + CPU.park, v, 10);
     check_abort();
   } catch (e) {
     if (!(e instanceof KernelAbort)) throw e;
@@ -475,8 +428,8 @@ function idle_poll(c: number, v: number): boolean {
   const m = mem;
   const t0 = performance.now();
   for (let i = 1; ; i++) {
-    if (Atomics.load(m, c + CPU.park) !== v || can_pick() || rcu_cbs_ready()) {
-      poll_ns = Math.min(poll_max, budget * 2);
+    if (Atomics.load(m, c + CPU.park) !== v || any_runnable() || rcu_cbs_ready()) {
+      poll_ns = Math.min(IDLE_POLL_MAX_NS, budget * 2);
       return true;
     }
     if ((i & 15) === 0) {
