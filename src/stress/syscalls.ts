@@ -347,6 +347,8 @@ function live_children(t: number): number {
 /** Marks "the last sub-call was the reaper's wait4" in TASK.user_arg. */
 const REAP_MARK = -77;
 const SPAWN_MARK = -78;
+/** The reaper slept a grace period before retrying a fork with no child left (see below). */
+const GP_MARK = -79;
 const ECHILD = 10;
 
 /**
@@ -362,6 +364,22 @@ function sys_stress_reap(): number {
   if (mark === REAP_MARK && mem[t + TASK.last_ret] === -ECHILD && stopping) {
     mem[t + TASK.pc] = 4; // task_step moves it on to the exit
     return 0;
+  }
+  // No child left and the fork that should have replaced them failed (slabs full of objects that
+  // wait for a grace period): wait a grace period before retrying. Without a sleep here the reaper
+  // would retry at once forever, and under PCT its CPU would never give the others the turn they
+  // need to pass a quiescent state, so the grace period it waits for would never come.
+  if (mark === REAP_MARK && mem[t + TASK.last_ret] === -ECHILD && !stopping) {
+    const sync = syscall_fn(SYS_SYNCHRONIZE_RCU);
+    if (sync) {
+      const u = t + TASK.ucall;
+      mem[u + 1] = 0;
+      mem[u + 2] = 0;
+      mem[u + 3] = 0;
+      mem[u] = SYS_SYNCHRONIZE_RCU;
+      mem[t + TASK.user_arg] = GP_MARK;
+      return sync(0, 0, 0);
+    }
   }
   // Keep STRESS_TASKS stress processes of our own alive (orphans that end up our children count
   // too), so the mix never dies out and does not grow without bound; a failed fork is retried at
