@@ -17,28 +17,14 @@ import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
 import { EINVAL, ENOMEM, EPERM, EUSERS } from './errno.js';
 import { CAP_SYS_ADMIN, CAP_SYS_PTRACE, get_user_ns, init_user_ns, ns_capable, put_user_ns } from './user_namespace.js';
+export {
+  CLONE_NEWTIME, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+} from './clone_flags.js';
+import { CLONE_NEWTIME, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET } from './clone_flags.js';
 
 
 // ---- include/uapi/linux/sched.h ---------------------------------------------------------------
 
-/** New time namespace. */
-export const CLONE_NEWTIME = 0x00000080;
-/** New mount namespace group. */
-export const CLONE_NEWNS = 0x00020000;
-/** Share system V SEM_UNDO semantics. */
-export const CLONE_SYSVSEM = 0x00040000;
-/** New cgroup namespace. */
-export const CLONE_NEWCGROUP = 0x02000000;
-/** New utsname namespace. */
-export const CLONE_NEWUTS = 0x04000000;
-/** New ipc namespace. */
-export const CLONE_NEWIPC = 0x08000000;
-/** New user namespace. */
-export const CLONE_NEWUSER = 0x10000000;
-/** New pid namespace. */
-export const CLONE_NEWPID = 0x20000000;
-/** New network namespace. */
-export const CLONE_NEWNET = 0x40000000;
 
 /** Every namespace flag that lives in struct nsproxy (copy_namespaces / unshare_nsproxy_namespaces). */
 export const CLONE_NSPROXY_FLAGS = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
