@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
 import { CLONE_NEWPID, CLONE_PARENT, CLONE_THREAD, SIGKILL } from '../src/kernel/sched_task.js';
 import { KernelPanic } from '../src/kernel/exit.js';
+import { reapStatus } from './support.js';
 
 let k: Kernel;
 let skipAudit = false;
@@ -20,11 +21,7 @@ function err(f: () => unknown): KernelError {
   throw new Error('expected a KernelError');
 }
 
-function reap(p: TaskHandle, c: TaskHandle): number {
-  const r = k.wait4(p, k.pidIn(p, c));
-  if ('blocked' in r) throw new Error('reap blocked');
-  return r.status;
-}
+const reap = (p: TaskHandle, c: TaskHandle): number => reapStatus(k, p, c);
 
 describe('scripting API', () => {
   it('boots with a scripted init task (pid 1) and an empty audit', () => {

@@ -10,6 +10,7 @@ import { mutex_unlock } from '../src/locking/mutex.js';
 import { set_current } from '../src/sched/core.js';
 import { PR_SET_CHILD_SUBREAPER } from '../src/kernel/fork.js';
 import { SYS_FORK } from '../src/kernel/syscalls.js';
+import { errCode, reapStatus } from './support.js';
 
 const THREAD = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
 
@@ -18,21 +19,8 @@ afterEach(() => {
   expect(k.audit()).toEqual([]);
 });
 
-function errCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
-function reap(p: TaskHandle, c: TaskHandle): number {
-  const r = k.wait4(p, k.pidIn(p, c));
-  if ('blocked' in r) throw new Error('reap blocked');
-  return r.status;
-}
+const reap = (p: TaskHandle, c: TaskHandle): number => reapStatus(k, p, c);
 
 describe('fork, exit, wait', () => {
   it('a child gets the next pid, its parent reaps its exit status', () => {

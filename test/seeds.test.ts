@@ -5,13 +5,14 @@
  * (docs/catalog-sources.md 1, 4, 5, 6).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Kernel, KernelError, WTERMSIG, type TaskHandle } from '../src/api.js';
+import { Kernel, WTERMSIG, type TaskHandle } from '../src/api.js';
 import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SIGCHLD, SIGKILL } from '../src/kernel/sched_task.js';
 import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PAUSE, SYS_WAIT4 } from '../src/kernel/syscalls.js';
 import { OP_LOOP } from '../src/kernel/entry.js';
 import { PTRACE_ATTACH } from '../src/kernel/ptrace.js';
 import { G } from '../src/mm/layout.js';
 import { kg, mem } from '../src/mm/memory.js';
+import { errCode, reapStatus } from './support.js';
 
 const THREAD = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
 
@@ -22,21 +23,8 @@ afterEach(() => {
   skipAudit = false;
 });
 
-function errCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
-function reap(p: TaskHandle, c: TaskHandle): number {
-  const r = k.wait4(p, k.pidIn(p, c));
-  if ('blocked' in r) throw new Error('reap blocked');
-  return r.status;
-}
+const reap = (p: TaskHandle, c: TaskHandle): number => reapStatus(k, p, c);
 
 describe('seed 003: pidns_exec', () => {
   it('-N 32: clone(CLONE_NEWPID) nested to depth 32, refused (ENOSPC) at 33', () => {

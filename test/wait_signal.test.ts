@@ -8,27 +8,15 @@ import { __ptrace_link, PTRACE_ATTACH, PTRACE_DETACH } from '../src/kernel/ptrac
 import { PT_PTRACED } from '../src/kernel/sched_task.js';
 import { TASK } from '../src/mm/layout.js';
 import { mem } from '../src/mm/memory.js';
+import { errCode, reapStatus } from './support.js';
 
 let k: Kernel;
 afterEach(() => {
   expect(k.audit()).toEqual([]);
 });
 
-function errCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
-function reap(p: TaskHandle, c: TaskHandle): number {
-  const r = k.wait4(p, k.pidIn(p, c));
-  if ('blocked' in r) throw new Error('reap blocked');
-  return r.status;
-}
+const reap = (p: TaskHandle, c: TaskHandle): number => reapStatus(k, p, c);
 
 describe('wait4', () => {
   it('WNOHANG returns 0 while children live, ECHILD without children', () => {
