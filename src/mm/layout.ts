@@ -260,7 +260,7 @@ export const TASK_SPEC = {
     L('id', 'write-once', 'serial number for reports'),
     L('usage', 'Atomics (refcount_t)', 'get_task_struct references'),
     L('on_cpu', 'Atomics', 'cpu+1 while a CPU runs it (p->on_cpu); a CPU taking it waits until 0'),
-    L('on_rq', 'rq_lock of the runqueue', '1 while queued on a runqueue or running (p->on_rq: cleared when it blocks; a waker and the blocking CPU settle who queues it with one CAS)'),
+    L('on_rq', 'Atomics (CAS between a waker and the CPU that blocks the task)', '1 while queued on a runqueue or running (p->on_rq: cleared when it blocks; a waker and the blocking CPU settle who queues it with one CAS)'),
     L('rq_next', 'rq_lock', 'runqueue link'),
     L('cpu', 'rq_lock', 'CPU whose runqueue it was last put on'),
     L('pid', 'tasklist_lock (write)', 'struct pid of PIDTYPE_PID (task->thread_pid)'),
