@@ -329,15 +329,13 @@ export class Machine {
     return read_violations(m, regions.violations.base, regions.violations.words, Atomics.load(m, kg + G.violations));
   }
 
-  /** Run every CPU as a worker thread until the tasks are done, time is up, or the run breaks. */
-  async run(opts: RunOptions = {}): Promise<RunResult> {
-    this.attach();
+  /**
+   * Every CPU online and with no leftover wait, abort or freeze: runInProcess takes the other CPUs
+   * offline, and a previous run may have left them parked. A worker run starts from here.
+   */
+  bringUpCpus(): void {
     const m = this.mem;
-    const n = this.config.ncpus;
-    const controlled = m[kg + G.mode] === MODE_CONTROLLED;
-    if (controlled && opts.control) this.control(opts.control);
-    // runInProcess takes the other CPUs offline; a worker run starts with all of them online.
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < this.config.ncpus; i++) {
       const c = cpu_addr(i);
       m[c + CPU.online] = 1;
       m[c + CPU.abort] = 0;
@@ -346,6 +344,16 @@ export class Machine {
       m[c + CPU.wait_addr] = 0;
     }
     m[kg + G.freeze] = 0;
+  }
+
+  /** Run every CPU as a worker thread until the tasks are done, time is up, or the run breaks. */
+  async run(opts: RunOptions = {}): Promise<RunResult> {
+    this.attach();
+    const m = this.mem;
+    const n = this.config.ncpus;
+    const controlled = m[kg + G.mode] === MODE_CONTROLLED;
+    if (controlled && opts.control) this.control(opts.control);
+    this.bringUpCpus();
     // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
     // start below, or one could run (and even crash) before the others are there.
     Atomics.store(m, kg + G.run_state, RUN_SETUP);

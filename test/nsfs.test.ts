@@ -15,6 +15,7 @@ import { NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } fro
 import { audit_nsproxy } from '../src/kernel/nsproxy.js';
 import { PIDFD_NONBLOCK, PIDFD_THREAD } from '../src/kernel/pidfd.js';
 import { SYS_PIDNS_GET_PARENT, SYS_UNSHARE_USER } from '../src/kernel/syscalls.js';
+import { reapAll, finish } from './support.js';
 
 const CLONE_VM = 0x100;
 const CLONE_SIGHAND = 0x800;
@@ -53,24 +54,7 @@ function inUse(k: Kernel, kind: number): number {
   return mem[slab_addr(kind) + SLAB.in_use]!;
 }
 
-function reapAll(k: Kernel, parent: TaskHandle): void {
-  for (let i = 0; i < 1000; i++) {
-    let r;
-    try {
-      r = k.wait4(parent, -1, { nohang: true, all: true });
-    } catch (e) {
-      if (e instanceof KernelError && e.code === 'ECHILD') return;
-      throw e;
-    }
-    if ('blocked' in r || r.pid <= 0) return;
-  }
-}
 
-function finish(k: Kernel, tasks: TaskHandle[]): void {
-  for (const t of tasks) if (k.alive(t)) k.exit(t);
-  reapAll(k, k.init);
-  expect(k.audit()).toEqual([]);
-}
 
 /** Linux 6.18's inode numbers of the initial namespaces (ls -l /proc/self/ns as root). */
 const INIT_INO: Record<string, number> = {

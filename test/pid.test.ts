@@ -23,6 +23,7 @@ import {
 } from '../src/kernel/pid.js';
 import { CLONE_NEWPID, create_pid_namespace, put_pid_ns } from '../src/kernel/pid_namespace.js';
 import { CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN, create_user_ns } from '../src/kernel/user_namespace.js';
+import { flushRcu, inUse } from './support.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -65,21 +66,7 @@ function boot(cfg: ConstructorParameters<typeof Machine>[0] = {}, opts: Construc
   return m;
 }
 
-/** Run RCU callbacks: a kthread's context switch ends the grace period, the CPU loop runs them. */
-function flushRcu(m: Machine): void {
-  const prog = m.program([[SYS_LOG, 0]]);
-  for (let i = 0; i < 8 && (m.attach(), rcu_callbacks_pending() > 0); i++) {
-    m.kthread(prog);
-    m.runInProcess();
-  }
-  m.attach();
-  expect(rcu_callbacks_pending()).toBe(0);
-}
 
-function inUse(m: Machine, kind: number): number {
-  m.attach();
-  return slab_usage(mem, regions.slabs)[kind]!.in_use;
-}
 
 /** Nested pid namespaces below init_pid_ns, all owned by init_user_ns: [init, ns1, ..., nsN]. */
 function chain(depth: number, user = initUserNs()): number[] {

@@ -38,6 +38,7 @@ import {
 import '../src/kernel/exit.js'; // installs kernel_wait4 / do_exit / exit_tasks_rcu_* for zap and reboot
 import { exit_tasks_rcu_start } from '../src/rcu/tasks.js';
 import { EXIT_ZOMBIE, SIGNAL_GROUP_EXIT } from '../src/kernel/sched_task.js';
+import { flushRcu, inUse } from './support.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -89,20 +90,7 @@ function boot(cfg: ConstructorParameters<typeof Machine>[0] = {}, opts: Construc
   return m;
 }
 
-function flushRcu(m: Machine): void {
-  const prog = m.program([[SYS_LOG, 0]]);
-  for (let i = 0; i < 8 && (m.attach(), rcu_callbacks_pending() > 0); i++) {
-    m.kthread(prog);
-    m.runInProcess();
-  }
-  m.attach();
-  expect(rcu_callbacks_pending()).toBe(0);
-}
 
-function inUse(m: Machine, kind: number): number {
-  m.attach();
-  return slab_usage(mem, regions.slabs)[kind]!.in_use;
-}
 
 function chain(depth: number, user = initUserNs(), from = initPidNs()): number[] {
   const out = [from];

@@ -18,6 +18,7 @@ import { OP_LOOP } from '../src/kernel/entry.js';
 import { NSK_NET, NSK_UTS } from '../src/kernel/nsfs.js';
 import { CAP_FULL_SET, CAP_SYS_PTRACE } from '../src/kernel/user_namespace.js';
 import { set_current } from '../src/sched/core.js';
+import { reapAll, finish } from './support.js';
 
 const CLONE_VM = 0x100;
 const CLONE_SIGHAND = 0x800;
@@ -85,24 +86,7 @@ function forkInheriting(k: Kernel, parent: TaskHandle, flags = 0): TaskHandle {
   return c;
 }
 
-function reapAll(k: Kernel, parent: TaskHandle): void {
-  for (let i = 0; i < 1000; i++) {
-    let r;
-    try {
-      r = k.wait4(parent, -1, { nohang: true, all: true });
-    } catch (e) {
-      if (e instanceof KernelError && e.code === 'ECHILD') return;
-      throw e;
-    }
-    if ('blocked' in r || r.pid <= 0) return;
-  }
-}
 
-function finish(k: Kernel, tasks: TaskHandle[]): void {
-  for (const t of tasks) if (k.alive(t)) k.exit(t);
-  reapAll(k, k.init);
-  expect(k.audit()).toEqual([]);
-}
 
 describe('setns by pidfd', () => {
   it('joins several namespaces at once (lockdep on: no lock-order report)', () => {

@@ -54,8 +54,8 @@ export const FKP_UNSHARE = 2;
 /** TASK_NEW (include/linux/sched.h): a child not yet woken; no waker matches it. */
 export const TASK_NEW = 0x0800;
 
-/** E2BIG (include/uapi/asm-generic/errno-base.h; not in errno.ts). */
-export const E2BIG = 7;
+export { E2BIG } from './errno.js';
+import { E2BIG } from './errno.js';
 
 /** Scheduling-hook sites of the fork path. */
 export const SITE_FORK_START = 210;

@@ -11,7 +11,7 @@ import { write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { EINVAL, EPERM, ESRCH } from './errno.js';
+import { EINVAL, EIO, EPERM, ESRCH } from './errno.js';
 import { SYS_PTRACE } from './syscalls.js';
 import { find_task_by_vpid } from './pid.js';
 import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './ns_common.js';
@@ -21,8 +21,6 @@ import {
 } from './sched_task.js';
 import { do_notify_parent, release_task } from './exit.js';
 
-/** EIO (include/uapi/asm-generic/errno-base.h; not in errno.ts): an unsupported request. */
-const EIO_ERRNO = 5;
 
 export const PTRACE_TRACEME = 0;
 export const PTRACE_ATTACH = 16;
@@ -159,7 +157,7 @@ export function sys_ptrace(request: number, pid: number): number {
   if (!child) return -ESRCH;
   if (request === PTRACE_ATTACH || request === PTRACE_SEIZE) return ptrace_attach(child);
   if (request === PTRACE_DETACH) return ptrace_detach(child);
-  return request < 0 ? -EINVAL : -EIO_ERRNO;
+  return request < 0 ? -EINVAL : -EIO;
 }
 
 register_syscall(SYS_PTRACE, 'ptrace', (req, pid) => sys_ptrace(req, pid));

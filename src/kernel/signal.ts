@@ -41,8 +41,8 @@ export const SEND_SIG_NOINFO = 0;
 export const SEND_SIG_PRIV = 1;
 export const SI_USER = 2;
 
-/** ERESTARTNOHAND (include/linux/errno.h; not in errno.ts). */
-export const ERESTARTNOHAND = 514;
+export { ERESTARTNOHAND } from './errno.js';
+import { ERESTARTNOHAND } from './errno.js';
 
 /** Model system call: deliver pending signals on return to user mode (get_signal). Internal. */
 export const SYS_GET_SIGNAL = 33;

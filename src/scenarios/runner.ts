@@ -200,15 +200,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   }
   const mm = m.mem;
   const n = sc.ncpus;
-  for (let i = 0; i < n; i++) {
-    const c = cpu_addr(i);
-    mm[c + CPU.online] = 1;
-    mm[c + CPU.abort] = 0;
-    mm[c + CPU.hotplug] = 0;
-    mm[c + CPU.idle] = 0;
-    mm[c + CPU.wait_addr] = 0;
-  }
-  mm[kg + G.freeze] = 0;
+  m.bringUpCpus();
   if (mode === 'controlled') Atomics.store(mm, kg + G.ctl_turn, 0);
   Atomics.store(mm, kg + G.run_state, RUN_RUNNING);
   const slot = await acquire_pool(n, o.slots ?? DEFAULT_PARALLEL);
