@@ -3,6 +3,7 @@
  *
  *   node dist/bench/run.js [--quick] [--scale | --no-scale] [--only a,b,...] [--reps N] [--no-write] [--out DIR]
  *
+ * --cpus 1,2,8 and --depths 0,31 measure only those points (forkrate, lockdep, kernel sections).
  * Sections: primitives (tinybench), forkrate (model fork+exit+wait cycles across CPUs x depths,
  * with the lock breakdown), lockdep (the same cycle with lockdep on), kernel (the real kernel's
  * fork/vfork/pthread at the same points), alternatives (piscina / postMessage per operation),
@@ -45,6 +46,10 @@ export interface BenchOptions {
   write?: boolean;
   /** Output directory (default <project>/bench/results). */
   outDir?: string;
+  /** Measure only these model CPU counts (and kernel looper counts): `--cpus 1,2,8`. */
+  cpus?: readonly number[];
+  /** Measure only these namespace depths: `--depths 0,31`. */
+  depths?: readonly number[];
   /** Progress and tables go here (default console.log). */
   log?: Logger;
 }
@@ -126,13 +131,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const machine = machineInfo();
   const report: BenchReport = {
     date: new Date().toISOString(),
-    command: `npm run bench${quick || opts.scale !== undefined || opts.only ? ' --' : ''}${quick ? ' --quick' : ''}${opts.scale === true && quick ? ' --scale' : ''}${opts.scale === false && !quick ? ' --no-scale' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}`,
-    machine, options: { quick, reps, scale, only: opts.only ?? null }, durationSec: 0, targets: [],
+    command: `npm run bench${quick || opts.scale !== undefined || opts.only || opts.cpus || opts.depths ? ' --' : ''}${quick ? ' --quick' : ''}${opts.scale === true && quick ? ' --scale' : ''}${opts.scale === false && !quick ? ' --no-scale' : ''}${opts.only ? ` --only ${opts.only.join(',')}` : ''}${opts.cpus ? ` --cpus ${opts.cpus.join(',')}` : ''}${opts.depths ? ` --depths ${opts.depths.join(',')}` : ''}`,
+    machine, options: { quick, reps, scale, only: opts.only ?? null, cpus: opts.cpus ?? null, depths: opts.depths ?? null }, durationSec: 0, targets: [],
   };
   log(`pidrace bench on ${machine.cpuModel} x${machine.cpus}, Node ${machine.node}, Linux ${machine.kernel}${quick ? '  (quick)' : ''}`);
 
-  const cpusList = quick ? [1, 2, 8] : [1, 2, 4, 8];
-  const depths = quick ? [0, 31] : [0, 1, 4, 16, 31];
+  const cpusList = opts.cpus ? [...opts.cpus] : quick ? [1, 2, 8] : [1, 2, 4, 8];
+  const depths = opts.depths ? [...opts.depths] : quick ? [0, 31] : [0, 1, 4, 16, 31];
   const win = quick ? { warmupMs: 150, measureMs: 400 } : { warmupMs: 300, measureMs: 1000 };
 
   if (want('primitives')) await section(report, 'primitives', log, async () => {
@@ -194,14 +199,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const k = await benchKernel({
       modes: ['fork', 'vfork', 'thread'],
       depths,
-      loopers: quick ? [1, 2, 8] : cpusList,
+      loopers: cpusList,
       reps,
       millis: quick ? 250 : 500,
       log,
     });
     report.kernel = k;
     if (k.available) {
-      log(table(['mode', 'loopers', ...depths.map((d) => `depth ${d}`)], ['fork', 'vfork', 'thread'].flatMap((mode) => (quick ? [1, 2, 8] : cpusList).map((l) => [mode, l, ...depths.map((d) => {
+      log(table(['mode', 'loopers', ...depths.map((d) => `depth ${d}`)], ['fork', 'vfork', 'thread'].flatMap((mode) => cpusList.map((l) => [mode, l, ...depths.map((d) => {
         const p = k.points.find((q) => q.mode === mode && q.loopers === l && q.depth === d);
         return p && p.rate.n ? fmtRate(p.rate.median) : '-';
       })]))));
@@ -371,10 +376,14 @@ function markdownOf(r: BenchReport): string {
   return L.join('\n');
 }
 
+/** Bounds of --cpus (model CPUs, as `pidrace stress --cpus`) and --depths (MAX_PID_NS_LEVEL - 1). */
+export const BENCH_MAX_CPUS = 64;
+export const BENCH_MAX_DEPTH = 31;
+
 /** Bad bench arguments: the caller prints the message and exits 2. */
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--scale | --no-scale] [--only ${SECTIONS.join(',')}] [--reps N] [--no-write] [--out DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--scale | --no-scale] [--only ${SECTIONS.join(',')}] [--reps N] [--cpus 1,2,8] [--depths 0,31] [--no-write] [--out DIR]`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = {};
@@ -392,6 +401,18 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       const v = a === '--reps' ? argv[++i] : a.slice(7);
       if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 50) throw new BenchUsageError(`--reps: "${v ?? ''}" is not a whole number from 1 to 50`);
       o.reps = Number(v);
+    }
+    else if (a === '--cpus' || a.startsWith('--cpus=') || a === '--depths' || a.startsWith('--depths=')) {
+      const name = a.startsWith('--cpus') ? '--cpus' : '--depths';
+      const v = a === name ? argv[++i] : a.slice(name.length + 1);
+      const [lo, hi] = name === '--cpus' ? [1, BENCH_MAX_CPUS] : [0, BENCH_MAX_DEPTH];
+      const list = (v ?? '').split(',');
+      if (!v || list.some((x) => !/^\d+$/.test(x) || Number(x) < lo || Number(x) > hi)) {
+        throw new BenchUsageError(`${name}: "${v ?? ''}" is not a comma-separated list of whole numbers from ${lo} to ${hi}`);
+      }
+      const nums = [...new Set(list.map(Number))].sort((x, y) => x - y);
+      if (name === '--cpus') o.cpus = nums;
+      else o.depths = nums;
     }
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] ?? '' : a.slice(7);

@@ -6,7 +6,7 @@ import { UsageError, type Command } from './common.js';
 export const command: Command = {
   name: 'bench',
   summary: 'fork rate across CPUs and namespace depths beside the real kernel, primitives, alternatives',
-  usage: 'pidrace bench [--quick] [--scale | --no-scale] [--only SECTIONS] [--reps N] [--no-write] [--out DIR]',
+  usage: 'pidrace bench [--quick] [--scale | --no-scale] [--only SECTIONS] [--reps N] [--cpus 1,2,8] [--depths 0,31] [--no-write] [--out DIR]',
   async run(argv: string[]): Promise<number> {
     // bench/ compiles next to src/ (dist/bench/run.js); it is main-side code like this CLI.
     const b = await import('../../bench/run.js');

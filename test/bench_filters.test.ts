@@ -1,0 +1,42 @@
+/**
+ * `pidrace bench --cpus 1,2,8 --depths 0,31` (and `npm run bench -- ...`): one point of the sweep
+ * without the whole sweep, the JSON still written to --out, misuse exits 2.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../src/machine.js';
+import { BenchUsageError, parseArgs } from '../bench/run.js';
+
+const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
+const RUN = join(projectRoot(), 'dist', 'bench', 'run.js');
+
+describe('bench filters', () => {
+  it('parses --cpus and --depths as sorted sets; rejects what is not a list in range', () => {
+    expect(parseArgs(['--cpus', '8,1,2,2', '--depths=31,0'])).toMatchObject({ cpus: [1, 2, 8], depths: [0, 31] });
+    for (const bad of [['--cpus'], ['--cpus', '0'], ['--cpus', '1,,2'], ['--cpus', '65'], ['--depths', '32'], ['--depths', 'x'], ['--cpus=1.5']]) {
+      expect(() => parseArgs(bad), bad.join(' ')).toThrow(BenchUsageError);
+    }
+  });
+
+  it('misuse exits 2 with a message, from the CLI and from npm run bench', () => {
+    const a = spawnSync(process.execPath, [CLI, 'bench', '--cpus', '0'], { encoding: 'utf8', timeout: 30_000 });
+    expect(a.status).toBe(2);
+    expect(a.stderr).toContain('--cpus');
+    const b = spawnSync(process.execPath, [RUN, '--depths', '1,99'], { encoding: 'utf8', timeout: 30_000 });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain('--depths');
+  });
+
+  it('measures only the asked point and writes the JSON to --out', () => {
+    const out = mkdtempSync(join(tmpdir(), 'pidrace-bench-'));
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--only', 'forkrate', '--cpus', '1', '--depths', '2', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { command: string; forkrate: { points: Array<{ cpus: number; depth: number; rate: { median: number } }> } };
+    expect(rep.forkrate.points.map((p) => [p.cpus, p.depth])).toEqual([[1, 2]]);
+    expect(rep.forkrate.points[0]!.rate.median).toBeGreaterThan(0);
+    expect(rep.command).toContain('--cpus 1 --depths 2');
+  });
+});
