@@ -172,6 +172,8 @@ function lockdep_check_order(newCls: number, mode: number, site: number): void {
     if ((mem[key]! & EDGE_SEEN) !== 0) record_violation(V_LOCKDEP_IRQ_INVERSION, newCls, 0, 0);
   } else if (mem[c + CPU.irqs_off]! === 0 && mem[c + CPU.in_irq]! === 0 && mode !== HELD_MUTEX) {
     const key = base + newCls * MAX_LOCK_CLASSES + 0;
+    // An atomic OR, not a plain store: other CPUs OR other bits into the same word (no lost
+    // update). The plain peek before it only skips the RMW; a stale 0 just ORs again.
     if ((mem[key]! & EDGE_SEEN) === 0) Atomics.or(mem, key, EDGE_SEEN);
   }
 }
@@ -191,6 +193,12 @@ function lockdep_add_edge(heldCls: number, heldMode: number, newCls: number, mod
   const old = mem[idx]!;
   if ((old & EDGE_SEEN) !== 0 && (old & type) !== 0) return; // known dependency: nothing new
   const info = (old & EDGE_SEEN) !== 0 ? 0 : ((site & 0xff) << 8) | ((this_cpu_id & 0x3f) << 16);
+  // Publish the edge before searching for the reverse path (the plain reads of find_strong_path).
+  // Two CPUs adding A->B and B->A at once each OR first, then search: sequentially consistent
+  // ORs give them a total order, so the later one's search sees the earlier one's edge and at
+  // least one of them reports the cycle (store-buffering pattern: both cannot miss). Strictly the
+  // JS memory model promises that only to Atomics.load; the search reads plainly, so a miss is
+  // possible in principle and is caught at the next acquisition of either order.
   Atomics.or(mem, idx, EDGE_SEEN | type | info);
   // New dependency heldCls -(type)-> newCls: a strong path newCls ->* heldCls closes a cycle.
   const path = find_strong_path(newCls, heldCls, type);

@@ -45,11 +45,16 @@ export function mutex_lock(m: number, site = 0): number {
   const cls = mem[m + MX_CLASS]!;
   if (mem[t + TASK.wait_chan] === WCHAN_MUTEX && mem[t + TASK.wait_obj] === m) {
     // Resumed after sleeping on m: the unlocker handed it over, or this was a spurious wake.
+    // ACQUIRE of the hand-off: pairs with the Atomics.store of MX_OWNER = w in mutex_unlock, so
+    // the previous owner's critical-section stores are visible once we read ourselves as owner.
     if (Atomics.load(mem, m + MX_OWNER) === t) {
       set_running();
       held_push(t, m);
       return 0;
     }
+    // Spurious wake: state first, then the owner test (set_current_state's store pairs with
+    // mutex_unlock's owner store + wake_up_process: either we see the hand-off here, or the
+    // waker's try_to_wake_up sees us sleeping and wakes us).
     set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
     if (Atomics.load(mem, m + MX_OWNER) === t) { set_running(); held_push(t, m); return 0; }
     return SLEEP;
@@ -58,13 +63,19 @@ export function mutex_lock(m: number, site = 0): number {
   lock_acquired_mutex(m, cls, site); // lockdep: order check before the lock is taken (or waited for)
   sched_hook(site);
   stats[stat_index(cls) + STAT_ACQ]++;
+  // __mutex_trylock_fast's cmpxchg_acquire: ACQUIRE, pairs with mutex_unlock's Atomics.store of
+  // MX_OWNER (0 when nobody waits): the last owner's stores are visible to us.
   if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {
     held_push(t, m);
     return 0;
   }
+  // Diagnostic only: only we can have stored t, so this load needs no pairing.
   if (Atomics.load(mem, m + MX_OWNER) === t) record_violation(V_RECURSIVE_LOCK, m, t, 0);
   stats[stat_index(cls) + STAT_CONTENDED]++;
   spin_lock(m + MX_WAIT_LOCK);
+  // Re-try under wait_lock: mutex_unlock decides "no waiter, owner = 0" under the same wait_lock,
+  // so either this cmpxchg sees that 0 (and takes it, ACQUIRE as above), or the unlocker will find
+  // us on MX_WQ_FIRST (the queue below is plain, guarded by wait_lock) and hand the mutex over.
   if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {
     spin_unlock(m + MX_WAIT_LOCK);
     held_push(t, m);
@@ -80,6 +91,8 @@ export function mutex_lock(m: number, site = 0): number {
   }
   mem[t + TASK.wq_head] = m;
   mem[m + MX_NWAIT]++;
+  // Sleeping state before wait_lock is released: the unlocker's wake_up_process runs after it
+  // took wait_lock (pairs with spin_unlock's release), so it finds us TASK_UNINTERRUPTIBLE.
   set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
   spin_unlock(m + MX_WAIT_LOCK);
   return SLEEP;
@@ -87,6 +100,7 @@ export function mutex_lock(m: number, site = 0): number {
 
 export function mutex_unlock(m: number): void {
   const t = current;
+  // Diagnostic only (we are the owner, or the caller is buggy): orders nothing.
   if (Atomics.load(mem, m + MX_OWNER) !== t) record_violation(V_BAD_UNLOCK, m, mem[m + MX_OWNER]!, t);
   held_pop(t, m);
   spin_lock(m + MX_WAIT_LOCK);
@@ -98,12 +112,16 @@ export function mutex_unlock(m: number): void {
     mem[m + MX_NWAIT]--;
   }
   // Hand-off: the first waiter becomes owner before it runs, so no newcomer can barge in.
+  // RELEASE of the critical section: pairs with the fast-path compareExchange (w === 0) or the
+  // resumed waiter's Atomics.load of MX_OWNER (w !== 0). Made under wait_lock, against the
+  // waiter's queueing under it (see the re-try in mutex_lock).
   Atomics.store(mem, m + MX_OWNER, w);
   spin_unlock(m + MX_WAIT_LOCK);
   if (w) wake_up_process(w);
   sched_hook(0);
 }
 
+/** Snapshot of the owner (reports, assertions): orders nothing. */
 export function mutex_owner(m: number): number {
   return Atomics.load(mem, m + MX_OWNER);
 }

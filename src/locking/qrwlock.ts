@@ -34,7 +34,10 @@ export function rwlock_init(lock: number, cls: number): void {
 }
 
 function wake_sleepers(lock: number): void {
-  // Pairs with the Atomics.add of RW_SLEEPERS in spin_wait before a waiter parks.
+  // Pairs with the Atomics.add of RW_SLEEPERS in spin_wait before a waiter parks. Our caller's
+  // release (the sub/and of cnts, the add of wait_owner) comes first and the waiter's add comes
+  // before its re-check of the word: both are sequentially consistent, so either we see the
+  // sleeper here and notify, or its re-check sees our release and it does not park.
   if (Atomics.load(mem, lock + RW_SLEEPERS) !== 0) notify_sleepers(lock);
 }
 
@@ -64,6 +67,8 @@ function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: num
     for (let i = 0; i < PRESPIN; i++) if (wait_cond(op, addr, arg)) return;
     const m = mem;
     for (let n = 0; n < NAPS; n++) {
+      // Load, test, then wait on the loaded value: a change in between makes the wait return at
+      // once. No notify is needed (timed nap); the ACQUIRE is the caller's RMW after we return.
       const v = Atomics.load(m, addr);
       if (wait_cond(op, addr, arg)) return;
       Atomics.wait(m, addr, v, NAP_MS);
@@ -74,11 +79,15 @@ function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: num
 }
 
 function wait_lock_acquire(lock: number, mode: number): void {
+  // arch_spin_lock(&lock->wait_lock) as a ticket lock: take a ticket, wait until wait_owner shows
+  // it. The load that sees our ticket pairs with the add of wait_owner in wait_lock_release.
   const ticket = Atomics.add(mem, lock + RW_WAIT_NEXT, 1);
   qrw_wait(lock, mode, lock + RW_WAIT_OWNER, WAIT_EQ, ticket);
 }
 
 function wait_lock_release(lock: number): void {
+  // arch_spin_unlock(&lock->wait_lock): RELEASE, pairs with the next ticket holder's load in
+  // wait_lock_acquire (the queue head's cnts updates come before it is handed on).
   Atomics.add(mem, lock + RW_WAIT_OWNER, 1);
   wake_sleepers(lock);
 }
@@ -91,6 +100,8 @@ export function read_lock(lock: number, site = 0): void {
   const w = lock + RW_CNTS;
   let cnts: number;
   if (cpu_up(m)) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
+  // queued_read_lock's atomic_add_return_acquire: ACQUIRE, pairs with write_unlock's Atomics.and
+  // clearing QW_LOCKED. No writer bits in the result means the last writer's stores are visible.
   else cnts = (Atomics.add(m, w, QR_BIAS) + QR_BIAS) | 0;
   const irq = m[c + CPU.in_irq]! > 0;
   if ((cnts & QW_WMASK) !== 0) queued_read_lock_slowpath(lock, cls, irq);
@@ -105,12 +116,18 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
   const t0 = performance.now();
   const mode = irq ? HELD_READ_IRQ : HELD_READ;
   if (irq && (mem[kg + G.bug_switches]! & BUG_QRWLOCK_IRQ_FAIR) === 0) {
-    // Readers in interrupt context only wait for an active writer, never a waiting one.
+    // Readers in interrupt context only wait for an active writer, never a waiting one. Our bias
+    // stays in cnts, so the writer cannot take the lock meanwhile; the load that sees QW_LOCKED
+    // clear is the ACQUIRE (atomic_cond_read_acquire), paired with write_unlock's Atomics.and.
     qrw_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED);
   } else {
+    // Back our bias out (a waiting writer waits for cnts == _QW_WAITING), queue behind it on
+    // wait_lock, then add the bias again: from here a writer cannot move WAITING -> LOCKED.
     Atomics.sub(mem, lock + RW_CNTS, QR_BIAS);
     wait_lock_acquire(lock, mode);
     Atomics.add(mem, lock + RW_CNTS, QR_BIAS);
+    // "The ACQUIRE semantics of the following spinning code ensure that accesses can't leak
+    // upwards" (qrwlock.c): the load that sees QW_LOCKED clear pairs with write_unlock's and.
     qrw_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED);
     wait_lock_release(lock);
   }
@@ -125,6 +142,9 @@ export function read_unlock(lock: number): void {
     m[lock + RW_CNTS] = (m[lock + RW_CNTS]! - QR_BIAS) | 0;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {
+    // queued_read_unlock's atomic_sub_return_release: RELEASE, pairs with the writer's
+    // compareExchange 0/_QW_WAITING -> _QW_LOCKED: the writer sees no readers only after every
+    // reader's accesses inside the section are done.
     Atomics.sub(m, lock + RW_CNTS, QR_BIAS);
     wake_sleepers(lock);
   }
@@ -141,6 +161,8 @@ export function write_lock(lock: number, site = 0): void {
     busy = m[w] !== 0; // one CPU: plain (see above)
     if (!busy) m[w] = QW_LOCKED;
   } else {
+    // queued_write_lock's atomic_try_cmpxchg_acquire: ACQUIRE, pairs with read_unlock's sub and
+    // write_unlock's and (cnts == 0: no reader or writer inside, their accesses are visible).
     busy = Atomics.compareExchange(m, w, 0, QW_LOCKED) !== 0;
   }
   if (busy) queued_write_lock_slowpath(lock, cls);
@@ -159,9 +181,14 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
   stats[si + STAT_W_CONTENDED]++;
   const t0 = performance.now();
   wait_lock_acquire(lock, HELD_WRITE);
+  // ACQUIRE as in the fast path (pairs with read_unlock's sub / write_unlock's and).
   if (Atomics.compareExchange(mem, lock + RW_CNTS, 0, QW_LOCKED) !== 0) {
+    // Set the waiting flag: new readers' fast-path add sees it and they queue on wait_lock
+    // (behind us, who hold it), so cnts can only drain to _QW_WAITING.
     Atomics.or(mem, lock + RW_CNTS, QW_WAITING);
     for (;;) {
+      // atomic_cond_read_relaxed then atomic_try_cmpxchg_acquire: the wait only says when to try;
+      // the compareExchange is the ACQUIRE, paired with the last reader's sub in read_unlock.
       qrw_wait(lock, HELD_WRITE, lock + RW_CNTS, WAIT_EQ, QW_WAITING);
       if (Atomics.compareExchange(mem, lock + RW_CNTS, QW_WAITING, QW_LOCKED) === QW_WAITING) break;
     }
@@ -181,7 +208,9 @@ export function write_unlock(lock: number): void {
     m[lock + RW_CNTS] = m[lock + RW_CNTS]! & ~QW_LOCKED;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {
-    // smp_store_release(&lock->wlocked, 0): clear the writer byte only.
+    // smp_store_release(&lock->wlocked, 0): clear the writer byte only. RELEASE, pairs with the
+    // readers' add (fast path) / load (slow path) and the next writer's compareExchange: the
+    // critical section's plain stores (and RW_WRITER = 0 above) are visible to them.
     Atomics.and(m, lock + RW_CNTS, ~QW_LOCKED);
     wake_sleepers(lock);
   }
@@ -198,6 +227,7 @@ export function write_unlock_irq(lock: number): void {
   mem[this_cpu + CPU.irqs_off]--;
 }
 
+/** Snapshots for assertions and reports: they order nothing. */
 export function rwlock_readers(lock: number): number {
   return Atomics.load(mem, lock + RW_CNTS) >>> 9;
 }

@@ -54,6 +54,9 @@ export function spin_lock(lock: number, site = 0): void {
     busy = m[w] !== SPIN_UNLOCKED; // one CPU: nobody else writes the word
     if (!busy) m[w] = SPIN_LOCKED;
   } else {
+    // ACQUIRE (queued_spin_lock's atomic_try_cmpxchg_acquire): pairs with the Atomics.exchange
+    // to SPIN_UNLOCKED in spin_unlock. Seeing UNLOCKED here means the previous owner's plain stores
+    // to the data this lock guards are visible, and ours below cannot move above the take.
     busy = Atomics.compareExchange(m, w, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED;
   }
   if (busy) spin_lock_slowpath(lock, m[lock + SL_CLASS]!);
@@ -72,11 +75,15 @@ function spin_lock_slowpath(lock: number, cls: number): void {
   const w = lock + SL_VAL;
   if (is_controlled()) {
     // One CPU runs at a time: wait (yielding the turn) until the word is free, then take it.
+    // The compareExchange is the ACQUIRE, paired with spin_unlock's exchange as in the fast path;
+    // spin_wait's look at the word only says when to try.
     do spin_wait(lock, HELD_SPIN, w, WAIT_EQ, SPIN_UNLOCKED, 0);
     while (Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED);
   } else {
     let got = false;
     for (let i = 0; i < SPIN_TRIES && !got; i++) {
+      // Test-and-test-and-set: the load only avoids bouncing the line with failed CASes; the
+      // compareExchange is the ACQUIRE (pairs with spin_unlock's exchange).
       got = Atomics.load(mem, w) === SPIN_UNLOCKED && Atomics.compareExchange(mem, w, SPIN_UNLOCKED, SPIN_LOCKED) === SPIN_UNLOCKED;
     }
     if (!got) {
@@ -85,14 +92,22 @@ function spin_lock_slowpath(lock: number, cls: number): void {
       mem[c + CPU.wait_mode] = HELD_SPIN;
       mem[c + CPU.wait_op] = WAIT_EQ;
       mem[c + CPU.wait_arg] = SPIN_UNLOCKED;
+      // Publish the wait: the plain wait_lock/mode/op/arg stores above are ordered before it.
+      // Pairs with the Atomics.load of wait_addr in cpu_enabled (hook.ts); the wait-for graph
+      // (detect/waitfor.ts) reads it on the main thread with the CPUs frozen (G.freeze).
       Atomics.store(mem, c + CPU.wait_addr, w);
       try {
-        // Take the lock as "contended" so our unlock notifies the next sleeper too.
+        // Take the lock as "contended" so our unlock notifies the next sleeper too. The exchange
+        // that returns UNLOCKED is the ACQUIRE (pairs with spin_unlock's exchange). The wait
+        // compares the word with CONTENDED atomically against spin_unlock's exchange + notify:
+        // an unlock between our exchange and the wait makes the wait return at once (no lost
+        // wake-up); the slice bounds it anyway.
         while (Atomics.exchange(mem, w, SPIN_CONTENDED) !== SPIN_UNLOCKED) {
           Atomics.wait(mem, w, SPIN_CONTENDED, PARK_SLICE_MS);
           check_abort();
         }
       } finally {
+        // Unpublish (pairs with the wait-for graph's load of wait_addr, as above).
         Atomics.store(mem, c + CPU.wait_addr, 0);
         mem[c + CPU.wait_lock] = 0;
       }
@@ -103,6 +118,7 @@ function spin_lock_slowpath(lock: number, cls: number): void {
 
 export function spin_trylock(lock: number, site = 0): boolean {
   sched_hook(site);
+  // ACQUIRE on success, paired with spin_unlock's exchange (as spin_lock's fast path).
   if (Atomics.compareExchange(mem, lock + SL_VAL, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED) return false;
   const cls = mem[lock + SL_CLASS]!;
   mem[lock + SL_OWNER] = this_cpu_id + 1;
@@ -125,7 +141,10 @@ export function spin_unlock(lock: number): void {
     m[w] = SPIN_UNLOCKED;
     if (v === SPIN_CONTENDED) Atomics.notify(m, w, 1);
   } else if (Atomics.exchange(m, w, SPIN_UNLOCKED) === SPIN_CONTENDED) {
-    // Release: pairs with the acquiring compareExchange of the next owner.
+    // RELEASE (queued_spin_unlock's smp_store_release): pairs with the acquiring compareExchange
+    // or exchange of the next owner. Every plain store of the critical section (and SL_OWNER = 0
+    // above) is ordered before the word reads UNLOCKED. The notify pairs with the Atomics.wait of
+    // a parked waiter; the exchange returned CONTENDED, so one may be parked on the word.
     Atomics.notify(m, w, 1);
   }
   sched_hook(0);
@@ -143,6 +162,7 @@ export function spin_unlock_irq(lock: number): void {
 }
 
 export function spin_is_locked(lock: number): boolean {
+  // A snapshot, like the kernel's spin_is_locked: orders nothing, callers only assert with it.
   return Atomics.load(mem, lock + SL_VAL) !== SPIN_UNLOCKED;
 }
 

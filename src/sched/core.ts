@@ -130,6 +130,9 @@ function dequeue_first_to(cpu: number, to: number): number {
 /** Kick a parked CPU (the model's reschedule IPI). */
 export function kick_cpu(id: number): void {
   const c = cpu_addr(id);
+  // Pairs with cpu_idle's Atomics.load of CPU.park before it checks for work: if that load came
+  // before this add, the Atomics.wait on the old value returns at once (or this notify wakes it);
+  // if after, the work our caller published before kicking is seen by its checks.
   Atomics.add(mem, c + CPU.park, 1);
   Atomics.notify(mem, c + CPU.park);
 }
@@ -146,6 +149,10 @@ export function activate_task(p: number): void {
   const tc = cpu_addr(target);
   enqueue_task(tc, p);
   if (n === 1 || is_controlled()) return; // nobody to kick: this CPU runs it next
+  // Pairs with rcu_idle_enter's Atomics.store of CPU.idle = 1: we added rq_nr (enqueue_task) and
+  // then load idle; the idle CPU stores idle and then loads rq_nr (any_runnable). Store-buffering
+  // with sequentially consistent accesses on both sides: at least one sees the other, so the task
+  // is never left queued behind a CPU that parks.
   if (Atomics.load(m, tc + CPU.idle) === 1) kick_cpu(target);
   else {
     // The target is busy: let an idle CPU steal it rather than wait for the target.
@@ -184,7 +191,7 @@ export function try_to_wake_up(p: number, states: number): boolean {
   if (up(m)) {
     if (m[p + TASK.on_rq] !== 0) return true;
     m[p + TASK.on_rq] = 1;
-  } else if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true;
+  } else if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true; // vs task_blocked's CAS
   activate_task(p);
   return true;
 }
@@ -271,6 +278,8 @@ function run_task(runner: TaskRunner, p: number): void {
   rcu_note_context_switch();
   if ((how & SLICE_BLOCKED) !== 0) task_blocked(m, p);
   if ((how & SLICE_DEAD) !== 0) {
+    // A dead task is never woken (try_to_wake_up refuses TASK_DEAD before it touches on_rq):
+    // this store pairs with nothing, it only keeps on_rq meaningful for reports and audit.
     if (up(m)) m[p + TASK.on_rq] = 0;
     else Atomics.store(m, p + TASK.on_rq, 0);
     runner.task_dead(p);
@@ -289,6 +298,9 @@ function task_blocked(m: Int32Array, p: number): void {
     else m[p + TASK.on_rq] = 0;
     return;
   }
+  // Store on_rq = 0, then look at state; try_to_wake_up CASes state to RUNNING, then CASes on_rq
+  // 0 -> 1. Sequentially consistent both sides: if its on_rq CAS failed (saw our 1 still), our
+  // load of state comes after its state CAS and sees RUNNING; then the on_rq CAS picks one of us.
   Atomics.store(m, p + TASK.on_rq, 0);
   if (Atomics.load(m, p + TASK.state) === TASK_RUNNING && Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) === 0) activate_task(p);
 }
@@ -351,6 +363,8 @@ function progress_add(m: Int32Array, n: number): void {
 
 function progress_flush(m: Int32Array): void {
   if (progress_pending === 0) return;
+  // A counter (no lost update between CPUs); the hung-task watchdog only compares samples of it,
+  // so it orders nothing.
   Atomics.add(m, kg + G.progress, progress_pending);
   progress_pending = 0;
 }
@@ -399,6 +413,8 @@ function cpu_idle(): void {
       ctl_idle_wait(c + CPU.park);
       return;
     }
+    // Sample the kick word BEFORE looking for work, and park only on that value: pairs with
+    // kick_cpu's Atomics.add (a kick after the sample makes the wait return at once).
     const v = Atomics.load(mem, c + CPU.park);
     // After publishing idle (rcu_idle_enter): work queued, or callbacks whose grace period ended
     // meanwhile (rcu_gp_done kicks only CPUs it sees idle), means no parking.
@@ -428,6 +444,8 @@ function idle_poll(c: number, v: number): boolean {
   const m = mem;
   const t0 = performance.now();
   for (let i = 1; ; i++) {
+    // Same pairings as cpu_idle: park word vs kick_cpu, rq_nr vs enqueue_task, RCU_GP_SEQ vs the
+    // CAS that completes a grace period (rcu_cbs_ready).
     if (Atomics.load(m, c + CPU.park) !== v || any_runnable() || rcu_cbs_ready()) {
       poll_ns = Math.min(IDLE_POLL_MAX_NS, budget * 2);
       return true;
@@ -443,6 +461,8 @@ function idle_poll(c: number, v: number): boolean {
 
 function any_runnable(): boolean {
   const n = mem[kg + G.ncpus]!;
+  // Pairs with enqueue_task's Atomics.add of rq_nr (see activate_task: the idle side stored
+  // CPU.idle before this load).
   for (let i = 0; i < n; i++) if (Atomics.load(mem, cpu_addr(i) + CPU.rq_nr) > 0) return true;
   return false;
 }

@@ -126,6 +126,7 @@ function inject_delay(): void {
   // A short busy delay (up to ~20 µs) or, rarely, a yield of the core with a 0-1 ms sleep.
   const r = delay_rand();
   if (r < 50) {
+    // A timed sleep, nobody notifies: hook_seq never holds 0x7fffffff. Orders nothing.
     Atomics.wait(mem, this_cpu + CPU.hook_seq, 0x7fffffff, r % 2);
   } else {
     const until = performance.now() + r / 50_000;
@@ -136,6 +137,10 @@ function inject_delay(): void {
 // ---- spin waits -----------------------------------------------------------------------------
 
 export function wait_cond(op: number, addr: number, arg: number): boolean {
+  // The load that finds the condition true is the waiter's ACQUIRE (atomic_cond_read_acquire):
+  // it pairs with the releasing Atomics RMW/store of whoever made it true (spin_unlock's exchange,
+  // write_unlock's and, wait_lock_release's add, switch_out's store of on_cpu), so what that CPU
+  // wrote before it is visible to the caller once this returns true.
   switch (op) {
     case WAIT_EQ: return Atomics.load(mem, addr) === arg;
     case WAIT_MASK_ZERO: return (Atomics.load(mem, addr) & arg) === 0;
@@ -164,6 +169,9 @@ export function spin_wait(lock: number, mode: number, addr: number, op: number, 
   mem[c + CPU.wait_op] = op;
   mem[c + CPU.wait_arg] = arg;
   mem[c + CPU.wait_since] = now_ms31();
+  // Publish the wait after its plain details (lock/mode/op/arg/since): pairs with the
+  // Atomics.load of wait_addr in cpu_enabled and any_cpu_spinning, which read the details after
+  // it; the wait-for graph reads them with the CPUs frozen.
   Atomics.store(mem, c + CPU.wait_addr, addr);
   try {
     if (controlled) {
@@ -172,6 +180,11 @@ export function spin_wait(lock: number, mode: number, addr: number, op: number, 
     }
     for (let i = 0; i < SPINS; i++) if (wait_cond(op, addr, arg)) return;
     for (;;) {
+      // Announce the sleeper, THEN sample and test the word: pairs with the releaser's update of
+      // the word followed by its load of `sleepers` (qrwlock's wake_sleepers). Both sides are
+      // sequentially consistent (store-buffering): either the releaser sees us and notifies, or
+      // our test sees its update. Waiting on the sampled value v closes the rest: a change after
+      // the sample makes Atomics.wait return at once. The slice bounds it regardless.
       if (sleepers) Atomics.add(mem, sleepers, 1);
       const v = Atomics.load(mem, addr);
       const ok = wait_cond(op, addr, arg);
@@ -182,6 +195,7 @@ export function spin_wait(lock: number, mode: number, addr: number, op: number, 
       for (let i = 0; i < SPINS; i++) if (wait_cond(op, addr, arg)) return;
     }
   } finally {
+    // Unpublish (pairs with cpu_enabled's load of wait_addr: 0 means "can run").
     Atomics.store(mem, c + CPU.wait_addr, 0);
     mem[c + CPU.wait_lock] = 0;
   }
@@ -196,17 +210,22 @@ const FREEZE_MAX_MS = 30_000;
  * holds and waits for is still in shared memory when the report is built.
  */
 export function check_abort(): void {
+  // Pairs with ctl_end's compareExchange of run_state (after its exchange of G.freeze) and the
+  // main thread's stop(): seeing the new state here, freeze_wait then sees the freeze set.
   const st = Atomics.load(mem, kg + G.run_state);
   if (st !== RUN_RUNNING) {
     freeze_wait();
     throw new KernelAbort(`run state ${st}`);
   }
+  // Pairs with the main thread's Atomics.store of CPU.abort (a request; no data rides on it).
   if (Atomics.load(mem, this_cpu + CPU.abort) === ABORT_LEAVE) throw new KernelAbort('cpu abort');
 }
 
 /** Park while the main thread holds the world still (bounded). */
 export function freeze_wait(): void {
   const until = Date.now() + FREEZE_MAX_MS;
+  // Load, then wait on the value 1: the main thread's store of 0 + notify (after its snapshot)
+  // either is seen by the load or makes the wait return; the slice bounds it anyway.
   while (Atomics.load(mem, kg + G.freeze) !== 0 && Date.now() < until) Atomics.wait(mem, kg + G.freeze, 1, 50);
 }
 
@@ -241,6 +260,9 @@ export function ctl_seed(seed: number): void {
 export function cpu_enabled(id: number): boolean {
   const c = cpu_addr(id);
   if (mem[c + CPU.online]! < 0) return false; // left its loop
+  // Pairs with spin_wait's / ctl_idle_wait's Atomics.store of wait_addr: the plain wait_op and
+  // wait_arg read below were stored before it. In controlled mode that CPU also handed us the
+  // turn since (ctl_turn), which orders them anyway.
   const addr = Atomics.load(mem, c + CPU.wait_addr);
   if (addr === 0) return true;
   const op = mem[c + CPU.wait_op]!;
@@ -257,6 +279,7 @@ export function set_idle_has_work(f: (id: number) => boolean): void {
 function idle_can_run(id: number): boolean {
   for (let i = 0; i < ncpus; i++) {
     const c = cpu_addr(i);
+    // Pairs with enqueue_task's Atomics.add of rq_nr (written before the waker handed the turn on).
     if (mem[c + CPU.online] === 1 && Atomics.load(mem, c + CPU.rq_nr) > 0) return true;
   }
   return idle_has_work(id);
@@ -281,6 +304,7 @@ export function set_blocked_tasks(f: () => number): void {
 function any_cpu_spinning(): boolean {
   for (let i = 0; i < ncpus; i++) {
     const c = cpu_addr(i);
+    // wait_addr before wait_op, as in cpu_enabled.
     if (mem[c + CPU.online]! >= 0 && Atomics.load(mem, c + CPU.wait_addr) !== 0 && mem[c + CPU.wait_op] !== WAIT_IDLE) return true;
   }
   return false;
@@ -296,6 +320,7 @@ export function ctl_schedule(): void {
   const me = this_cpu_id;
   check_abort();
   const flags = mem[kg + G.ctl_flags]!;
+  // Pairs with record_violation's Atomics update of G.violations (made by whoever held the turn).
   if ((flags & CTL_STOP_ON_VIOLATION) !== 0 && Atomics.load(mem, kg + G.violations) !== 0) {
     ctl_end(RUN_VIOLATION);
     freeze_wait();
@@ -334,6 +359,11 @@ export function ctl_schedule(): void {
   }
   if (next === me) return;
   mem[kg + G.ctl_switches] = mem[kg + G.ctl_switches]! + 1;
+  // The turn hand-off is the RELEASE of everything this CPU wrote with plain stores while it held
+  // the turn (kernel data, the ctl_* counters, the choice record): pairs with the Atomics.load of
+  // ctl_turn in ctl_wait_turn that sees `next`, the ACQUIRE of the next CPU. This pairing is why
+  // plain accesses in controlled mode see each other exactly as one thread would. The notify
+  // wakes a CPU parked in that wait (which waits on the value it loaded, so none is lost).
   Atomics.store(mem, kg + G.ctl_turn, next);
   Atomics.notify(mem, kg + G.ctl_turn);
   ctl_wait_turn(me);
@@ -374,12 +404,16 @@ function ctl_choose(me: number, meEnabled: boolean, n: number, flags: number): n
  */
 export function ctl_end(state: number): void {
   const freeze = state === RUN_DEADLOCK || state === RUN_LIMIT || state === RUN_VIOLATION;
-  // Freeze before the state changes: a CPU that sees the new state then finds the freeze set.
+  // Freeze before the state changes: a CPU that sees the new state then finds the freeze set
+  // (the exchange is ordered before the compareExchange; check_abort loads state, then freeze).
   const had = freeze ? Atomics.exchange(mem, kg + G.freeze, 1) : 1;
+  // One winner ends the run: the CAS makes concurrent ctl_end / stop() calls agree on the state.
   if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING && had === 0) {
     // Somebody else ended the run first: do not leave our freeze behind.
     Atomics.store(mem, kg + G.freeze, 0);
   }
+  // Release every CPU waiting for the turn (-1: nobody's turn); they see run_state (stored
+  // before this) in check_abort when ctl_wait_turn returns from its wait.
   Atomics.store(mem, kg + G.ctl_turn, -1);
   Atomics.notify(mem, kg + G.ctl_turn);
   Atomics.notify(mem, kg + G.run_state);
@@ -391,12 +425,15 @@ const TURN_SPINS = 4000;
 /** Wait for the turn (bounded slices; the main thread's watchdog ends a stuck run). */
 export function ctl_wait_turn(me: number): void {
   const w = kg + G.ctl_turn;
+  // ACQUIRE of the turn: the load that sees `me` pairs with the Atomics.store of ctl_turn in
+  // ctl_schedule of the CPU that handed it over, so its plain stores are visible from here on.
   for (let i = 0; i < TURN_SPINS; i++) if (Atomics.load(mem, w) === me) return;
   for (;;) {
     const t = Atomics.load(mem, w);
     if (t === me) return;
     check_abort();
     if (t === -1) throw new KernelAbort('controlled run ended');
+    // Waits on the value loaded above: a hand-off after that load makes it return at once.
     Atomics.wait(mem, w, t, SLEEP_SLICE_MS * 5);
   }
 }
@@ -406,10 +443,11 @@ export function ctl_idle_wait(parkAddr: number): void {
   const c = this_cpu;
   mem[c + CPU.wait_op] = WAIT_IDLE;
   mem[c + CPU.wait_lock] = 0;
+  // Publish "idle" after wait_op (pairs with cpu_enabled's load of wait_addr, as in spin_wait).
   Atomics.store(mem, c + CPU.wait_addr, parkAddr);
   try {
     ctl_schedule();
   } finally {
-    Atomics.store(mem, c + CPU.wait_addr, 0);
+    Atomics.store(mem, c + CPU.wait_addr, 0); // unpublish (as in spin_wait)
   }
 }

@@ -22,6 +22,8 @@ export const HP_ONLINE = 2;
 
 /** Take the first task off this CPU's runqueue (dequeue under the rq lock). */
 function rq_pop(c: number): number {
+  // Pairs with enqueue_task's Atomics.add of rq_nr: a waker that queued here after reading
+  // online = 1 is seen by this load (or by the next pass of the offline loop).
   if (Atomics.load(mem, c + CPU.rq_nr) === 0) return 0;
   spin_lock(c + CPU.rq_lock);
   const p = mem[c + CPU.rq_first]!;
@@ -30,6 +32,7 @@ function rq_pop(c: number): number {
     mem[c + CPU.rq_first] = n;
     if (!n) mem[c + CPU.rq_last] = 0;
     mem[p + TASK.rq_next] = 0; // on_rq stays 1: it is requeued at once
+    // Under rq_lock like every writer; atomic only because dequeue_first's peers peek lock-free.
     Atomics.sub(mem, c + CPU.rq_nr, 1);
   }
   spin_unlock(c + CPU.rq_lock);
@@ -48,6 +51,7 @@ function migrate_tasks(c: number): number {
 
 /** The CPU asked to go offline left cpu_loop with CPU.abort = ABORT_HOTPLUG: true if it should. */
 export function hotplug_requested(): boolean {
+  // Pairs with the main thread's Atomics.store of CPU.abort (Machine's hotplug request).
   return Atomics.load(mem, this_cpu + CPU.abort) === ABORT_HOTPLUG;
 }
 
@@ -58,6 +62,10 @@ export function hotplug_requested(): boolean {
 export function cpu_offline_until_online(): boolean {
   const c = this_cpu;
   Atomics.store(mem, c + CPU.abort, 0);
+  // takedown_cpu: no new tasks come here. Pairs with activate_task's read of online: a waker that
+  // still read 1 queues here after this store at worst, and migrate_tasks below (which runs on
+  // every pass of the loop) moves it on. rcu_idle_enter's store of CPU.idle comes after this one,
+  // so a grace-period scan skips this CPU from then on (offline or idle).
   Atomics.store(mem, c + CPU.online, 0); // takedown_cpu: no new tasks come here
   mem[c + CPU.hotplugs]++;
   rcu_idle_enter(); // no readers from here on: an extended quiescent state
@@ -66,13 +74,20 @@ export function cpu_offline_until_online(): boolean {
     // A waker that read online = 1 just before the flip may still have queued a task here.
     migrate_tasks(c);
     rcu_do_batch();
+    // The main thread stores run_state / CPU.hotplug and then kicks CPU.park: the park word is
+    // sampled after those loads, so a request made after them changes it and the wait returns at
+    // once (else it ends after its 10 ms slice and loops).
     if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return false;
     if (Atomics.load(mem, c + CPU.hotplug) === HP_ONLINE) break;
     const v = Atomics.load(mem, c + CPU.park);
     Atomics.wait(mem, c + CPU.park, v, 10);
   }
   // Coming up: this CPU has no reader older than the running grace period, so it is quiescent
-  // for it (rcu_cpu_starting).
+  // for it (rcu_cpu_starting). Order: the quiescent-state report, then idle = 0, then online = 1,
+  // and readers only after that (cpu_loop). A grace-period scan (rcu_try_complete_gp) that sees
+  // this CPU online and not idle therefore also sees rcu_qs_gp >= any grace period that started
+  // before our load of RCU_GP_STARTED; one that started after it waits for our next quiescent
+  // state, as it must (our readers may have begun before it).
   Atomics.store(mem, c + CPU.rcu_qs_gp, Atomics.load(mem, kg + G.rcu + RCU_GP_STARTED));
   Atomics.store(mem, c + CPU.hotplug, HP_NONE);
   Atomics.store(mem, c + CPU.idle, 0);

@@ -61,6 +61,10 @@ export function raise_irq(cpu: number, vec: number, arg: number, count = 1, perm
   mem[c + CPU.irq_arg] = arg;
   mem[c + CPU.irq_permille] = permille;
   mem[c + CPU.irq_deferred] = 0;
+  // Publishes the plain vec/arg/permille stores above: pairs with the target CPU's read of
+  // irq_pending in sched_hook and do_IRQ's reads of vec/arg after it. That read is a plain peek
+  // (the hook is the hot path): a late sight only delivers the interrupt at a later hook, and on
+  // the hosts we run (x86-64/arm64 V8) a plain load does not pass the later plain loads of vec/arg.
   Atomics.store(mem, c + CPU.irq_pending, count);
 }
 
@@ -98,6 +102,10 @@ function ctl_irq_decide(permille: number): boolean {
  * Hard-interrupt context: in_irq > 0 for the handler's duration (in_interrupt()).
  */
 function do_IRQ(c: number): void {
+  // Not an atomic decrement: a raise_irq from another CPU between the read and this store is
+  // overwritten, and its vec/arg (read below, after the store) are what the handler gets, so the
+  // two raises coalesce into one delivery, as a level-triggered line raised twice before its
+  // handler ran. The store orders nothing else.
   const left = mem[c + CPU.irq_pending]! - 1;
   Atomics.store(mem, c + CPU.irq_pending, left < 0 ? 0 : left);
   mem[c + CPU.irq_deferred] = 0;
@@ -115,6 +123,8 @@ function do_IRQ(c: number): void {
 /** Called by sched_hook when this CPU has an interrupt pending. */
 function irq_entry(c: number): void {
   if (mem[c + CPU.in_irq] !== 0 || mem[c + CPU.irqs_off] !== 0) return; // masked: stays pending
+  // run_state is written by ctl_end / the main thread with Atomics: a stale RUNNING only delivers
+  // one more interrupt before the CPU's next check_abort sees the end. Orders nothing.
   if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return; // setup, or the run is over
   const permille = mem[c + CPU.irq_permille]! || IRQ_DEFAULT_PERMILLE;
   let deliver: boolean;

@@ -71,6 +71,8 @@ export function prepare_to_wait(wq: number, state: number, wchan: number, obj: n
 export function finish_wait(wq: number): void {
   const t = current;
   set_running();
+  // Plain peek: only our own append writes wq here, and a waker that unlinks us writes 0 under
+  // the lock; a stale wq is re-checked under the lock, and 0 means we were really unlinked.
   if (mem[t + TASK.wq_head] === wq) {
     spin_lock(wq + WQ_LOCK);
     if (mem[t + TASK.wq_head] === wq) wq_unlink(wq, t);
