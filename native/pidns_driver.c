@@ -57,6 +57,10 @@
 //   close F                      the driver drops fd handle F.
 //   lastpid_read T               read  ns_last_pid as T (ret = value).
 //   lastpid_write T VALUE        write ns_last_pid as T (ret = 0).
+//   pidmax_read T                read  <T's /proc>/sys/kernel/pid_max (ret =
+//                                value): the pid_max of T's active pid ns.
+//   pidmax_write T VALUE         write it (ret = 0); EACCES when T may only
+//                                read it, EINVAL outside 301..4194304.
 //   getpid T                     getpid() in T; also T's NSpid.
 //   getppid T                    getppid() in T, mapped to a handle.
 //   nspid T TARGET               NSpid line of <T's /proc>/<pid>/status.
@@ -158,7 +162,7 @@
 enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
-	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT,
+	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -497,15 +501,20 @@ static void task_loop(void)
 			}
 			break;
 		case C_LPREAD:
-		case C_LPWRITE: {
-			const char *p = t_procfd >= 0 ? "sys/kernel/ns_last_pid" : "/proc/sys/kernel/ns_last_pid";
-			int lfd = openat(t_dirfd(), p, (c.op == C_LPREAD ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+		case C_LPWRITE:
+		case C_PMREAD:
+		case C_PMWRITE: {
+			int pm = c.op == C_PMREAD || c.op == C_PMWRITE;
+			int rd = c.op == C_LPREAD || c.op == C_PMREAD;
+			const char *p = pm ? (t_procfd >= 0 ? "sys/kernel/pid_max" : "/proc/sys/kernel/pid_max")
+					   : (t_procfd >= 0 ? "sys/kernel/ns_last_pid" : "/proc/sys/kernel/ns_last_pid");
+			int lfd = openat(t_dirfd(), p, (rd ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
 			if (lfd < 0) {
 				ret = -1;
 				err = errno;
 				break;
 			}
-			if (c.op == C_LPREAD) {
+			if (rd) {
 				char b[32];
 				ssize_t k = read(lfd, b, sizeof b - 1);
 				if (k < 0) {
@@ -711,12 +720,12 @@ struct result {
 enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
-	O_REBOOT, O_STATE, O_SLEEP,
+	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
-	"nspid", "reboot", "state", "sleep",
+	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write",
 };
 
 struct op {
@@ -917,6 +926,7 @@ static int parse_line(char *line, struct op *o)
 		break;
 	case O_DROPCAPS:
 	case O_LPREAD:
+	case O_PMREAD:
 	case O_GETPID:
 	case O_GETPPID:
 		NEED(2);
@@ -995,10 +1005,11 @@ static int parse_line(char *line, struct op *o)
 		FHANDLE(1);
 		break;
 	case O_LPWRITE:
+	case O_PMWRITE:
 		NEED(3);
 		HANDLE(1, t);
 		if (parse_int(tok[2], -0x7fffffffL, 0x7fffffffL, &o->v))
-			return PERR("lastpid_write: bad value");
+			return PERR("%s: bad value", opnames[o->kind]);
 		break;
 	case O_NSPID:
 		NEED(3);
@@ -1550,9 +1561,13 @@ static void run_op(int i, struct op *o)
 	case O_GETPPID:
 	case O_LPREAD:
 	case O_LPWRITE:
+	case O_PMREAD:
+	case O_PMWRITE:
 		c.op = o->kind == O_DROPCAPS ? C_DROPCAPS
 		       : o->kind == O_GETPPID ? C_GETPPID
 		       : o->kind == O_LPREAD  ? C_LPREAD
+		       : o->kind == O_PMREAD  ? C_PMREAD
+		       : o->kind == O_PMWRITE ? C_PMWRITE
 					      : C_LPWRITE;
 		c.a[0] = o->v;
 		if ((k = rpc(o->t, &c, -1, &r, NULL, RPC_MS))) {
@@ -1560,7 +1575,7 @@ static void run_op(int i, struct op *o)
 			return;
 		}
 		jhead(i, o);
-		if (o->kind == O_LPWRITE)
+		if (o->kind == O_LPWRITE || o->kind == O_PMWRITE)
 			jint("value", o->v);
 		jreterr(res, r.ret, r.err);
 		if (o->kind == O_GETPPID) {

@@ -24,7 +24,7 @@ import { EINTR, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.j
 const ERESTARTNOHAND = 514;
 import {
   SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID,
-  SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PIDFD_OPEN,
+  SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
   SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_SET_SIGCHLD_IGN, SYS_SETNS, SYS_SETUID,
   SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4,
 } from './kernel/syscalls.js';
@@ -454,6 +454,16 @@ export class Kernel {
 
   setNsLastPid(t: TaskHandle, v: number): void {
     this.call(t, 'ns_last_pid', SYS_NS_LAST_PID_WRITE, v);
+  }
+
+  /** read /proc/sys/kernel/pid_max as t: the pid_max of t's active pid namespace (6.14+). */
+  pidMax(t: TaskHandle): number {
+    return this.call(t, 'pid_max', SYS_PID_MAX_READ);
+  }
+
+  /** write /proc/sys/kernel/pid_max as t (EACCES read-only, EINVAL outside pid_max_min..PID_MAX_LIMIT). */
+  setPidMax(t: TaskHandle, v: number): void {
+    this.call(t, 'pid_max', SYS_PID_MAX_WRITE, v);
   }
 
   /** ioctl(fd, PIDNS_REQ_SET_LAST_PID_VEC, "p3:p2:p1") (seed 001). */

@@ -219,3 +219,42 @@ describe('clone3 (copy_clone_args_from_user, clone3_args_valid, alloc_pid set_ti
     }
   });
 });
+
+describe('pid_max per pid namespace (kernel/pid.c pid_table; 6.14+)', () => {
+  it('reads and writes the caller\'s active namespace; a new namespace starts at PID_MAX_LIMIT; every level bounds its forks', () => {
+    k = Kernel.create({ pidMax: 4096, maxTasks: 64 });
+    expect(k.pidMax(k.init)).toBe(4096); // init_pid_ns: the configured pid_max
+    const init2 = k.fork(k.init, { flags: CLONE_NEWPID });
+    expect(k.pidMax(init2)).toBe(4 * 1024 * 1024); // not the parent's value
+    expect(err(() => k.setPidMax(init2, 300)).code).toBe('EINVAL');
+    expect(err(() => k.setPidMax(init2, 4 * 1024 * 1024 + 1)).code).toBe('EINVAL');
+    k.setPidMax(init2, 301);
+    expect(k.pidMax(init2)).toBe(301);
+    expect(k.pidMax(k.init)).toBe(4096); // the parent's is untouched
+    expect(err(() => k.setNsLastPid(init2, 302)).code).toBe('EINVAL'); // ns_last_pid <= own pid_max
+    k.setNsLastPid(init2, 300); // cursor past RESERVED_PIDS: only 300 is left below 301
+    const c = k.fork(init2);
+    expect(k.nspid(c)[1]).toBe(300);
+    expect(err(() => k.fork(init2)).code).toBe('EAGAIN'); // the level is full
+    // A parent's limit bounds the forks below it: fill init_pid_ns's level.
+    k.setPidMax(k.init, 301);
+    k.setNsLastPid(k.init, 300);
+    const held = k.fork(k.init); // takes 300 at level 0
+    expect(k.getpid(held)).toBe(300);
+    expect(err(() => k.fork(c)).code).toBe('EAGAIN'); // level 1 has room, level 0 has none
+    expect(err(() => k.fork(c, { setTid: [301] })).code).toBe('EINVAL'); // set_tid >= its level's pid_max
+  });
+
+  it('the pid bitmaps are the configured size: a namespace whose own pid_max is higher runs out there', () => {
+    k = Kernel.create({ pidMax: 310, maxTasks: 400 });
+    const init2 = k.fork(k.init, { flags: CLONE_NEWPID });
+    expect(k.pidMax(init2)).toBe(4 * 1024 * 1024);
+    k.setNsLastPid(k.init, 305);
+    k.setNsLastPid(init2, 305);
+    const a = k.fork(init2);
+    expect(k.nspid(a)).toEqual([306, 306]);
+    for (let i = 0; i < 3; i++) k.fork(init2); // 307, 308, 309
+    // The kernel would hand out 310 in init2's namespace; the model's bitmap ends there and wraps.
+    expect(k.nspid(k.fork(init2))).toEqual([300, 300]);
+  });
+});

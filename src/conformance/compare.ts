@@ -38,9 +38,10 @@
 //    leader of its own process group (kill(0) must not reach the driver).
 //  * the SIGALRM that ends a blocking wait after 2 s: the adapter wakes the
 //    model task with TIF_SIGPENDING and no signal (wait4 returns -EINTR).
-//  * pid_max: the model has one pid_max; the adapter boots it with
-//    PID_MAX_LIMIT, which is what every namespace of the tree has on Linux
-//    >= 6.14 (the host's sysctl only governs the initial namespace).
+//  * the size of the pid bitmaps: the model keeps pid_max per namespace as
+//    Linux >= 6.14 does, but every bitmap has the configured number of bits;
+//    the adapter configures PID_MAX_LIMIT, the most any namespace allows, so
+//    the bitmaps never bound a namespace of the tree before its pid_max does.
 //
 // Documented differences are kept as corpus cases whose header says
 // `# model-differs: REASON` (test/conformance/): the real kernel must still

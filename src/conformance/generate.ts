@@ -110,6 +110,8 @@ const KINDS = [
   ['reboot', 1],
   ['state', 2],
   ['chain', 1],
+  ['pidmax_read', 1],
+  ['pidmax_write', 2],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -493,6 +495,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
       case 'getppid':
       case 'dropcaps':
       case 'lastpid_read':
+      case 'pidmax_read':
         ops.push({ op: kind, t: actor.h });
         if (kind === 'dropcaps') actor.caps = false;
         break;
@@ -768,6 +771,15 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         const vals = [0, 1, 2, 50, 99, 299, 300, 1000, PID_MAX_DEFAULT - 1, PID_MAX_DEFAULT, PID_MAX_DEFAULT + 1, pidMax - 2, pidMax - 1, pidMax, pidMax + 1, -1];
         const value = chance(s.b, 30) ? 2 + (s.c % 500) : vals[s.c % vals.length]!;
         ops.push({ op: 'lastpid_write', t: actor.h, value });
+        break;
+      }
+      case 'pidmax_write': {
+        // /proc/sys/kernel/pid_max of the actor's active namespace (per namespace since 6.14):
+        // the bounds 301..PID_MAX_LIMIT and values that fill a level (a level whose cursor is past
+        // RESERVED_PIDS allocates only between 300 and its pid_max).
+        const vals = [0, -1, 300, 301, 302, 310, 1000, PID_MAX_DEFAULT, pidMax - 1, pidMax, pidMax + 1];
+        const value = chance(s.b, 25) ? 301 + (s.c % 2000) : vals[s.c % vals.length]!;
+        ops.push({ op: 'pidmax_write', t: actor.h, value });
         break;
       }
       case 'nspid': {

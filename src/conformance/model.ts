@@ -51,9 +51,10 @@ export interface ModelRunOptions {
   /** 'host' (default): the model's init plays the driver process, task 0 is forked into a new pid namespace. */
   mode?: 'host' | 'init';
   /**
-   * The model's pid_max.  The model has ONE pid_max for every namespace; on
-   * Linux >= 6.14 every namespace below the initial one has PID_MAX_LIMIT,
-   * which is all the tree ever sees, so that is the default.
+   * The model's configured pid_max: the size of every pid bitmap and the
+   * initial namespace's pid_max.  The namespaces of the tree keep their own
+   * pid_max (PID_MAX_LIMIT when created, Linux >= 6.14), so the default is
+   * PID_MAX_LIMIT: the bitmaps then never run out before a namespace's limit.
    */
   pidMax?: number;
   /** Run k.audit() after tearing the tree down; problems are reported on the last result as `audit`. Default true. */
@@ -420,6 +421,14 @@ class ModelDriver {
       }
       case 'lastpid_write': {
         const [ret, errno] = this.sys(() => k.setNsLastPid(t, o.value));
+        return head({ value: o.value, ret, errno });
+      }
+      case 'pidmax_read': {
+        const [ret, errno] = this.sys(() => k.pidMax(t));
+        return head({ ret, errno });
+      }
+      case 'pidmax_write': {
+        const [ret, errno] = this.sys(() => k.setPidMax(t, o.value));
         return head({ value: o.value, ret, errno });
       }
       case 'getpid': {

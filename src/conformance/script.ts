@@ -16,6 +16,7 @@
 //   close F                         lastpid_read T
 //   lastpid_write T VALUE           getpid T
 //   getppid T                       nspid T TARGET
+//   pidmax_read T                   pidmax_write T VALUE
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -69,6 +70,8 @@ export type Op =
   | { op: 'close'; f: number }
   | { op: 'lastpid_read'; t: Handle }
   | { op: 'lastpid_write'; t: Handle; value: number }
+  | { op: 'pidmax_read'; t: Handle }
+  | { op: 'pidmax_write'; t: Handle; value: number }
   | { op: 'getpid'; t: Handle }
   | { op: 'getppid'; t: Handle }
   | { op: 'nspid'; t: Handle; target: TargetSpec }
@@ -80,6 +83,7 @@ export type OpName = Op['op'];
 export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
+  'pidmax_read', 'pidmax_write',
 ];
 
 export const h = (handle: Handle): Target => ({ handle });
@@ -221,6 +225,7 @@ export function formatOp(o: Op): string {
       return `unshare ${handleTok(o.t)} ${flagsTok(o.flags)}`;
     case 'dropcaps':
     case 'lastpid_read':
+    case 'pidmax_read':
     case 'getpid':
     case 'getppid':
       return `${o.op} ${handleTok(o.t)}`;
@@ -243,7 +248,8 @@ export function formatOp(o: Op): string {
     case 'close':
       return `close ${fdTok(o.f)}`;
     case 'lastpid_write':
-      return `lastpid_write ${handleTok(o.t)} ${checkInt('value', o.value, -0x7fffffff, 0x7fffffff)}`;
+    case 'pidmax_write':
+      return `${o.op} ${handleTok(o.t)} ${checkInt('value', o.value, -0x7fffffff, 0x7fffffff)}`;
     case 'nspid':
       return `nspid ${handleTok(o.t)} ${targetTok(o.target)}`;
     case 'reboot':
@@ -320,6 +326,7 @@ export function parseOpLine(line: string): Op | undefined {
       return { op: 'unshare', t: H(a1), flags: parseFlagsTok(a2) };
     case 'dropcaps':
     case 'lastpid_read':
+    case 'pidmax_read':
     case 'getpid':
     case 'getppid':
       need(2);
@@ -352,8 +359,9 @@ export function parseOpLine(line: string): Op | undefined {
       need(2);
       return { op: 'close', f: F(a1) };
     case 'lastpid_write':
+    case 'pidmax_write':
       need(3);
-      return { op: 'lastpid_write', t: H(a1), value: parseIntTok(a2, 'value', -0x7fffffff, 0x7fffffff) };
+      return { op: name, t: H(a1), value: parseIntTok(a2, 'value', -0x7fffffff, 0x7fffffff) };
     case 'nspid':
       need(3);
       return { op: 'nspid', t: H(a1), target: parseTargetTok(a2) };

@@ -25,10 +25,13 @@
  *    section, so the window that disable_pid_allocation races with is the kernel's.
  *  - pidmap_lock is taken with spin_lock_irq (older kernels; today's takes plain spin_lock): the
  *    stricter irq discipline for lockdep.
- *  - pid_max is the one G.pid_max of the machine (6.14+ has a per-namespace pid_max).
+ *  - pid_max is per namespace (PIDNS.pid_max, 6.14+), but every namespace's bitmap has G.pid_max
+ *    bits (the configured pid_max, PID_MAX_LIMIT in the conformance runs): a level allocates below
+ *    min(its pid_max, G.pid_max) (pidns_pid_max). With the default configuration a namespace whose
+ *    pid_max is PID_MAX_LIMIT runs out of numbers at the configured size, a capacity of the model.
  */
 import { CPU, G, HELD_WORDS, PID, PIDNS, POISON_FREED, POISON_LIVE, TASK, UPID_HASH_NEXT, UPID_NR, UPID_NS, UPID_WORDS, USERNS } from '../mm/layout.js';
-import { kg, mem, obj_addr, obj_index, regions, RESERVED_PIDS, SLAB_PID, SLAB_PIDNS, this_cpu } from '../mm/memory.js';
+import { config, kg, mem, obj_addr, obj_index, PID_MAX_LIMIT, regions, RESERVED_PIDS, SLAB_PID, SLAB_PIDNS, this_cpu } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
@@ -36,8 +39,10 @@ import { call_rcu, rcu_dereference_check, register_rcu_callback } from '../rcu/r
 import { current, wake_up_process } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { BUG_FREE_WITHOUT_GP } from './bugs.js';
-import { EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
-import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, user_ns_boot_init } from './user_namespace.js';
+import { EACCES, EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
+import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, make_kuid, ns_capable, user_ns_boot_init } from './user_namespace.js';
+import { register_syscall } from './entry.js';
+import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './syscalls.js';
 // pid_namespace.ts imports this module too: only function declarations cross the cycle (the shared
 // constants are in the leaf pid_types.ts), so either module may be loaded first.
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
@@ -283,6 +288,70 @@ export function pid_nr_ns(pid: number, ns: number): number {
   return 0;
 }
 
+/**
+ * READ_ONCE(ns->pid_max) as alloc_pid uses it: the namespace's own pid_max, capped by the size of
+ * the model's pid bitmaps (G.pid_max, the configured pid_max). Pairs with pid_max_write's store.
+ */
+export function pidns_pid_max(ns: number): number {
+  const own = Atomics.load(mem, ns + PIDNS.pid_max);
+  const cap = mem[kg + G.pid_max]!;
+  return own < cap ? own : cap;
+}
+
+// ---- /proc/sys/kernel/pid_max (kernel/pid.c pid_table, pid_table_root; 6.14+) -----------------
+/** include/linux/threads.h PIDS_PER_CPU_MIN (pid_idr_init raises pid_max_min to 8 per CPU). */
+export const PIDS_PER_CPU_MIN = 8;
+
+/** pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * num_possible_cpus()) (pid_idr_init). */
+export function pid_max_min(): number {
+  const m = PIDS_PER_CPU_MIN * config.ncpus;
+  return m > RESERVED_PIDS + 1 ? m : RESERVED_PIDS + 1;
+}
+
+/**
+ * The pid_max sysctl resolves to the caller's active pid namespace whatever procfs instance the
+ * path goes through (pid_table_root_lookup: task_active_pid_ns(current)->set). Kernel threads
+ * without a pid see init_pid_ns.
+ */
+function sysctl_pid_ns(): number {
+  return (current ? task_active_pid_ns(current) : 0) || mem[kg + G.init_pid_ns]!;
+}
+
+/**
+ * pid_table_root_permissions (kernel/pid.c): the owner bits of the 0644 table mode (read-write)
+ * for CAP_SYS_ADMIN in the namespace's user namespace or an euid that is the namespace's root
+ * (make_kuid(user_ns, 0)); otherwise the group bits for a member of its root group, else the other
+ * bits: read-only either way. Returns whether the caller may write.
+ */
+function pid_table_root_writable(pidns: number): boolean {
+  if (current === 0) return true;
+  const user_ns = mem[pidns + PIDNS.user_ns]!;
+  return ns_capable(current, user_ns, CAP_SYS_ADMIN) || mem[current + TASK.cred_uid] === make_kuid(user_ns, 0);
+}
+
+/** read /proc/sys/kernel/pid_max: the caller's active namespace's pid_max. */
+export function pid_max_read(): number {
+  return Atomics.load(mem, sysctl_pid_ns() + PIDNS.pid_max);
+}
+
+/**
+ * write /proc/sys/kernel/pid_max: EACCES when the table's permissions leave the caller read-only
+ * (the open for writing fails: sysctl_perm), EINVAL outside pid_max_min..PID_MAX_LIMIT
+ * (proc_dointvec_minmax with extra1 = &pid_max_min, extra2 = &pid_max_max). The store is the
+ * sysctl's plain int store (WRITE_ONCE here), read by alloc_pid with READ_ONCE: a fork racing with
+ * the write uses either value.
+ */
+export function pid_max_write(value: number): number {
+  const ns = sysctl_pid_ns();
+  if (!pid_table_root_writable(ns)) return -EACCES;
+  if (value < pid_max_min() || value > PID_MAX_LIMIT) return -EINVAL;
+  Atomics.store(mem, ns + PIDNS.pid_max, value);
+  return 0;
+}
+
+register_syscall(SYS_PID_MAX_READ, 'pid_max_read', () => pid_max_read());
+register_syscall(SYS_PID_MAX_WRITE, 'pid_max_write', (v) => pid_max_write(v));
+
 /** pid_vnr: pid_nr_ns in current's active namespace. */
 export function pid_vnr(pid: number): number {
   return pid_nr_ns(pid, task_active_pid_ns(current));
@@ -411,7 +480,6 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
   const pid = kmem_cache_alloc(SLAB_PID);
   if (!pid) return -ENOMEM;
   const lock = kg + G.pidmap_lock;
-  const pid_max = mem[kg + G.pid_max]!;
   let retval = -ENOMEM;
   let tmp = ns;
   let set_tid_size = req_size;
@@ -422,6 +490,8 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
   spin_lock_irq(lock, SITE_PID_ALLOC_LEVEL);
   for (; i >= 0; i--) {
     let tid = 0;
+    // Every level allocates within its own pid_max (READ_ONCE(tmp->pid_max)).
+    const pid_max = pidns_pid_max(tmp);
     if (mode === REQ_SET_TID) {
       if (set_tid_size) {
         tid = req![level - i]!;

@@ -7,7 +7,7 @@
  * pid_allocated wait; the caller returns SLEEP up and calls again with the same arguments.
  */
 import { G, MAX_PID_NS_LEVEL, NSPROXY, PIDNS, SIG, TASK } from '../mm/layout.js';
-import { config, kg, mem, regions, SLAB_PIDNS } from '../mm/memory.js';
+import { config, kg, mem, PID_MAX_LIMIT, regions, SLAB_PIDNS } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
@@ -21,7 +21,7 @@ import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
 // pid.ts imports this module too: only function declarations cross the cycle (constants come from
 // the leaf pid_types.ts), so either module may be loaded first.
-import { disable_pid_allocation, idr_get_next_pid, idr_init, idr_nextid, pid_task, should_fail_alloc, task_active_pid_ns } from './pid.js';
+import { disable_pid_allocation, idr_get_next_pid, idr_init, idr_nextid, pid_task, pidns_pid_max, should_fail_alloc, task_active_pid_ns } from './pid.js';
 import { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PID, RCB_DELAYED_FREE_PIDNS } from './pid_types.js';
 import {
   CAP_SYS_ADMIN, CAP_SYS_BOOT, checkpoint_restore_ns_capable, dec_pid_namespaces, get_user_ns, in_userns, inc_pid_namespaces,
@@ -208,6 +208,9 @@ export function create_pid_namespace(user_ns: number, parent: number): number {
   mem[ns + PIDNS.child_reaper] = 0;
   mem[ns + PIDNS.reboot] = 0;
   mem[ns + PIDNS.pid_allocated] = PIDNS_ADDING;
+  // 6.14+: a new namespace has no limit of its own ("pid: Do not set pid_max in new pid
+  // namespaces", Fixes: 7863dcc72d0f4): every ancestor's pid_max still bounds its level.
+  mem[ns + PIDNS.pid_max] = PID_MAX_LIMIT;
   Atomics.store(mem, ns + PIDNS.kref, 1); // kref_init
   mark_live(ns, PIDNS.poison);
   return ns;
@@ -240,6 +243,8 @@ export function init_pid_ns_boot(): number {
   mem[ns + PIDNS.child_reaper] = 0;
   mem[ns + PIDNS.pid_allocated] = PIDNS_ADDING;
   mem[ns + PIDNS.inum] = PROC_PID_INIT_INO;
+  // init_pid_ns.pid_max: PID_MAX_DEFAULT raised by pid_idr_init; here the configured pid_max.
+  mem[ns + PIDNS.pid_max] = config.pidMax;
   mark_live(ns, PIDNS.poison);
   mem[kg + G.init_pid_ns] = ns;
   mem[pid_cache_slot(0)] = 1;
@@ -348,13 +353,15 @@ export function ns_last_pid_read(): number {
 
 /**
  * write /proc/sys/kernel/ns_last_pid: EPERM without checkpoint_restore_ns_capable in the
- * namespace's user namespace, EINVAL outside 0..pid_max (proc_dointvec_minmax); sets the cursor to
- * value + 1 (written without pidmap_lock, as the kernel's idr_set_cursor).
+ * namespace's user namespace, EINVAL outside 0..pid_max of that namespace (proc_dointvec_minmax;
+ * the bound is the namespace's own pid_max on 6.18: checked on this machine, pid_max 1000 accepts
+ * 1000 and refuses 1001); sets the cursor to value + 1 (written without pidmap_lock, as the
+ * kernel's idr_set_cursor).
  */
 export function ns_last_pid_write(value: number): number {
   const pid_ns = active_ns_of(current);
   if (!checkpoint_restore_ns_capable(current, mem[pid_ns + PIDNS.user_ns]!)) return -EPERM;
-  if (value < 0 || value > mem[kg + G.pid_max]!) return -EINVAL;
+  if (value < 0 || value > pidns_pid_max(pid_ns)) return -EINVAL;
   Atomics.store(mem, pid_ns + PIDNS.idr_next, value + 1);
   return 0;
 }

@@ -33,6 +33,55 @@ export const PROC_USER_INIT_INO = 0xeffffffd | 0;
 
 export const init_user_ns = (): number => mem[kg + G.init_user_ns]!;
 
+// ---- id maps (kernel/user_namespace.c map_id_down / map_id_up, include/linux/uidgid.h) ----------
+/** INVALID_UID / INVALID_GID: (uid_t)-1. */
+export const INVALID_ID = -1;
+/** The extent count that stands for init_user_ns's "0 0 4294967295": every id maps to itself. */
+export const ID_MAP_ALL = -1;
+/** include/linux/user_namespace.h: USERNS_SETGROUPS_ALLOWED (set in a new namespace). */
+export const USERNS_SETGROUPS_ALLOWED = 1;
+
+/** The USERNS words of one struct uid_gid_map (one extent). */
+export interface IdMapFields { readonly count: number; readonly first: number; readonly lower: number }
+export const UID_MAP: IdMapFields = { count: USERNS.uid_map_count, first: USERNS.uid_map_first, lower: USERNS.uid_map_lower };
+export const GID_MAP: IdMapFields = { count: USERNS.gid_map_count, first: USERNS.gid_map_first, lower: USERNS.gid_map_lower };
+
+/**
+ * map_id_down for one extent: the kernel id of `id` seen in `ns`, or INVALID_ID (make_kuid /
+ * make_kgid). The count is loaded first, acquire-ordered: it pairs with map_write's store of the
+ * count after the extent (the kernel's smp_wmb before publishing nr_extents, smp_rmb in
+ * map_id_range_down), so a reader that sees the count sees the extent.
+ */
+function map_id_down(ns: number, m: IdMapFields, id: number): number {
+  const count = Atomics.load(mem, ns + m.count);
+  if (count === ID_MAP_ALL) return id;
+  const first = mem[ns + m.first]!;
+  if (count > 0 && id >= first && id - first < count) return (mem[ns + m.lower]! + (id - first)) | 0;
+  return INVALID_ID;
+}
+
+/** map_id_up: the id in `ns` of kernel id `kid`, or INVALID_ID (from_kuid / from_kgid). */
+function map_id_up(ns: number, m: IdMapFields, kid: number): number {
+  const count = Atomics.load(mem, ns + m.count);
+  if (count === ID_MAP_ALL) return kid;
+  const lower = mem[ns + m.lower]!;
+  if (count > 0 && kid >= lower && kid - lower < count) return (mem[ns + m.first]! + (kid - lower)) | 0;
+  return INVALID_ID;
+}
+
+/** make_kuid (kernel/user_namespace.c). */
+export const make_kuid = (ns: number, uid: number): number => map_id_down(ns, UID_MAP, uid);
+/** make_kgid. */
+export const make_kgid = (ns: number, gid: number): number => map_id_down(ns, GID_MAP, gid);
+/** from_kuid: INVALID_ID when the kuid has no mapping in ns. */
+export const from_kuid = (ns: number, kuid: number): number => map_id_up(ns, UID_MAP, kuid);
+/** from_kgid. */
+export const from_kgid = (ns: number, kgid: number): number => map_id_up(ns, GID_MAP, kgid);
+/** kuid_has_mapping (include/linux/uidgid.h). */
+export const kuid_has_mapping = (ns: number, kuid: number): boolean => from_kuid(ns, kuid) !== INVALID_ID;
+/** kgid_has_mapping. */
+export const kgid_has_mapping = (ns: number, kgid: number): boolean => from_kgid(ns, kgid) !== INVALID_ID;
+
 /**
  * Boot: init_user_ns (kernel/user.c). Level 0, owner GLOBAL_ROOT_UID, never freed (its count
  * starts at 3 as in the kernel, so puts can not bring it to zero).
@@ -47,6 +96,10 @@ export function user_ns_boot_init(): number {
   mem[ns + USERNS.max_pid_ns] = UCOUNT_MAX_DEFAULT;
   mem[ns + USERNS.nr_pid_ns] = 0;
   mem[ns + USERNS.inum] = PROC_USER_INIT_INO;
+  // init_user_ns's maps: "0 0 4294967295" (kernel/user.c); USERNS_SETGROUPS_ALLOWED.
+  mem[ns + USERNS.uid_map_count] = ID_MAP_ALL;
+  mem[ns + USERNS.gid_map_count] = ID_MAP_ALL;
+  mem[ns + USERNS.flags] = USERNS_SETGROUPS_ALLOWED;
   mark_live(ns, USERNS.poison);
   mem[kg + G.init_user_ns] = ns;
   return ns;
@@ -92,6 +145,8 @@ export function create_user_ns(parent: number, owner_uid: number): number {
   mem[ns + USERNS.max_pid_ns] = UCOUNT_MAX_DEFAULT;
   mem[ns + USERNS.nr_pid_ns] = 0;
   mem[ns + USERNS.inum] = ns_alloc_inum(SLAB_USERNS, ns);
+  // No maps yet (uid_map_count = gid_map_count = 0 from the zeroed slab object).
+  mem[ns + USERNS.flags] = USERNS_SETGROUPS_ALLOWED;
   Atomics.store(mem, ns + USERNS.count, 1);
   mark_live(ns, USERNS.poison);
   return ns;
