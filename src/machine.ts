@@ -7,7 +7,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { CPU, G, TASK, TORTURE } from './mm/layout.js';
+import { CPU, G, GUARD, TASK, TORTURE } from './mm/layout.js';
+
+/** Checked build defaults: one plain access in this many gets a watchpoint, for this long (µs). */
+export const KCSAN_SAMPLE_EVERY = 2000;
+export const KCSAN_DELAY_US = 40;
 import {
   attachMemory, cpu_addr, createMemory, defaultConfig, kg, mem, regions, set_this_cpu,
   type KernelConfig, type SharedKernel,
@@ -75,8 +79,9 @@ export function projectRoot(): string {
   throw new Error('pidrace: cannot find the project root (package.json)');
 }
 
-export function workerPath(): string {
-  const p = join(projectRoot(), 'dist', 'workers', 'cpu.js');
+/** The CPU worker of the normal build, or of the checked build (dist-checked/, --check-guards). */
+export function workerPath(checked = false): string {
+  const p = join(projectRoot(), checked ? 'dist-checked' : 'dist', 'workers', 'cpu.js');
   if (!existsSync(p)) throw new Error(`pidrace: ${p} is missing: run "npm run build" first`);
   return p;
 }
@@ -88,9 +93,9 @@ export function workerPath(): string {
  * imported again after being required"), which killed a CPU at start now and then. With
  * require(esm) off in the workers, require() fails at once and import() loads it cleanly.
  */
-export function cpuPoolOptions(n: number, idleTimeout = 1000): ConstructorParameters<typeof Piscina>[0] {
+export function cpuPoolOptions(n: number, idleTimeout = 1000, checked = false): ConstructorParameters<typeof Piscina>[0] {
   return {
-    filename: workerPath(), minThreads: n, maxThreads: n, idleTimeout, concurrentTasksPerWorker: 1,
+    filename: workerPath(checked), minThreads: n, maxThreads: n, idleTimeout, concurrentTasksPerWorker: 1,
     execArgv: [...process.execArgv.filter((a) => !a.startsWith('--experimental-require-module')), '--no-experimental-require-module'],
   };
 }
@@ -149,6 +154,12 @@ export class Machine {
     this.shared = createMemory(this.config);
     this.boot = boot;
     boot_kernel(this.shared, boot);
+    if (this.config.checkGuards) {
+      // The KCSAN-style sampler of the checked build (src/locking/guard_check.ts).
+      const g = new Int32Array(this.shared.sab);
+      g[regions.guard + GUARD.sample_every] = this.config.kcsanSampleEvery ?? KCSAN_SAMPLE_EVERY;
+      g[regions.guard + GUARD.delay_us] = this.config.kcsanDelayUs ?? KCSAN_DELAY_US;
+    }
     this.bootTasks = Atomics.load(new Int32Array(this.shared.sab), kg + G.nr_threads);
   }
 
@@ -359,7 +370,7 @@ export class Machine {
     Atomics.store(m, kg + G.run_state, RUN_SETUP);
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const hungMs = opts.hungMs ?? m[kg + G.hung_timeout_ms]!;
-    const pool = new Piscina(cpuPoolOptions(n));
+    const pool = new Piscina(cpuPoolOptions(n, 1000, this.config.checkGuards === true));
     const t0 = performance.now();
     let interrupted = false;
     let hotplugs = 0;

@@ -44,6 +44,7 @@ switches, reproduced from the state of the model (the wait-for graph, the violat
   --parallel N          controlled: machines run at once, each on its own CPU workers (default 1)
   --json FILE           write the JSON report (atomically)
   --quiet               verdict lines only
+  --check-guards        run the checked build: lock, RCU and poison guard violations are reported too
   replay TOKEN|FILE     re-run a controlled run from its token exactly; --shrink looks for a
                         schedule with fewer preemptions that fails the same way
   table                 measure every variant (controlled: schedules to first hit over --seeds
@@ -174,12 +175,12 @@ async function run_entry(id: string, v: Record<string, string | boolean | undefi
   try {
     for (const variant of variants) {
       if (mode === 'controlled') {
-        const r = await searchSchedules(s, variant, { schedules, seed, parallel });
+        const r = await searchSchedules(s, variant, { schedules, seed, parallel, checkGuards: !!v['check-guards'] });
         for (const line of search_lines(s, r, quiet)) say(line);
         ok &&= r.asExpected;
         out.push({ variant: variant.name, expect: variant.expect, mode, schedules: r.schedules, first_at: r.firstAt, outcomes: r.outcomes, as_expected: r.asExpected, ms: Math.round(r.ms), token: r.token, first: record_json(r.first) });
       } else {
-        const r = await freeRun(s, variant, { timeMs });
+        const r = await freeRun(s, variant, { timeMs, checkGuards: !!v['check-guards'] });
         for (const line of free_lines(s, r, quiet)) say(line);
         ok &&= r.asExpected;
         out.push({ variant: variant.name, expect: variant.expect, mode, attempts: r.attempts, hits: r.hits, hit_rate: r.hitRate, other_failures: r.otherFailures, hangs: r.hangs, first_hit_ms: r.firstHitMs, as_expected: r.asExpected, ms: Math.round(r.ms), first: record_json(r.first ?? r.firstFailure) });
@@ -236,7 +237,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       variant: { type: 'string' }, mode: { type: 'string' }, schedules: { type: 'string' }, seed: { type: 'string' },
       time: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-      shrink: { type: 'boolean' }, seeds: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      shrink: { type: 'boolean' }, seeds: { type: 'string' }, 'check-guards': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }

@@ -19,6 +19,7 @@ same run state, same failure, same kernel-state hash.
   --shrink-time D       shrink: time budget (default 60s)
   --json FILE           write the JSON report (atomically)
   --quiet               only the verdict lines
+  --check-guards        replay on the checked build (guard checks; the recorded hash may then differ)
 
 exit: the replayed run's verdict (0 SUCCESS, 1 FAILURE), 2 usage error, 3 the replay did not
 reproduce the recorded result.`;
@@ -26,7 +27,7 @@ reproduce the recorded result.`;
 async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { shrink: { type: 'boolean' }, 'max-runs': { type: 'string' }, 'shrink-time': { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { shrink: { type: 'boolean' }, 'max-runs': { type: 'string' }, 'shrink-time': { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give one token or file' : 'missing TOKEN or FILE');
@@ -36,6 +37,7 @@ async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (v['check-guards']) tok = { ...tok, config: { ...tok.config, checkGuards: true } };
   const say = (s: string): void => { process.stdout.write(s + '\n'); };
   say(`replaying a ${tok.kind} run: seed ${tok.seed}, ${tok.strategy}, ${tok.ncpus} CPUs, ${tok.choices.length} choices (${count_preemptions(tok.choices)} preemptions), tail ${tok.tail}${tok.shrunk ? ` [shrunk from ${tok.shrunk.from} preemptions]` : ''}`);
   const { outcome, match } = await replay_stress(tok);

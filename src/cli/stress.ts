@@ -37,6 +37,8 @@ injection and checking:
   --hotplug D           free-running: a CPU goes offline / comes back every D (e.g. 200ms)
   --hung D              hung-task watchdog: no progress for D ends the run as hung (default 10s)
   --lockdep             lock-order validator on
+  --check-guards        run the checked build: every field access checked against its guard
+                        (locks, RCU, poison), KCSAN-style watchpoints when free-running
   --bug NAME            compile in a documented kernel bug (repeatable): ${Object.keys(BUG_NAMES).join(', ')}
   --plant NAME          plant a torture bug (repeatable): ${PLANTS.join(', ')}
   --stop-on-violation   controlled: end the run at the first violation
@@ -57,7 +59,7 @@ const OPTIONS = {
   mode: { type: 'string' }, strategy: { type: 'string' }, 'pct-depth': { type: 'string' }, tasks: { type: 'string' },
   'max-tasks': { type: 'string' }, timeout: { type: 'string' }, mix: { type: 'string' }, 'max-depth': { type: 'string' },
   'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
-  lockdep: { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
+  lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
   quiet: { type: 'boolean' }, every: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
@@ -111,6 +113,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v.hotplug) over.hotplugMs = parse_duration(v.hotplug, '--hotplug');
   if (v.hung) over.hungMs = parse_duration(v.hung, '--hung');
   if (v.lockdep) over.lockdep = true;
+  if (v['check-guards']) over.checkGuards = true;
   if (v.bug) over.bugs = v.bug;
   if (v.plant) over.plant = v.plant;
   if (v['stop-on-violation']) over.stopOnViolation = true;

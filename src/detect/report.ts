@@ -4,6 +4,7 @@
  * same content as JSON for machines.
  */
 import { RCU_GP_SEQ, G } from '../mm/layout.js';
+import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SL_CLASS } from '../mm/layout.js';
@@ -163,13 +164,20 @@ export function violations_report(v: StateView, violations: Violation[]): Violat
   const counts = new Map<string, { n: number; first: Violation }>();
   for (const x of violations) {
     if (lockdep.length && [1, 3, 4, 10].includes(x.kind)) continue;
-    const key = x.kind === V_INVARIANT ? `${x.kind}:${x.a}` : String(x.kind);
+    const key = x.kind === V_INVARIANT ? `${x.kind}:${x.a}` : is_guard_violation(x.kind) ? `${x.kind}:${x.b}` : String(x.kind);
     const c = counts.get(key);
     if (c) c.n++;
     else counts.set(key, { n: 1, first: x });
   }
   for (const { n, first: x } of counts.values()) {
     const name = violation_title(x);
+    if (is_guard_violation(x.kind)) {
+      // Checked build: the kernel's own report format, one per access site.
+      lines.push(...guard_violation_text(v.m, x, who(v, x.task)));
+      if (n > 1) lines.push(`(${n} times from this site)`, '');
+      json.push({ kind: VIOLATION_NAMES[x.kind] ?? x.kind, title: name, count: n, cpu: x.cpu, task: x.task ? who(v, x.task) : null, a: x.a, b: x.b, c: x.c, site: site_of(x.b) ?? null });
+      continue;
+    }
     lines.push(`BUG: ${name}${n > 1 ? ` (${n} times)` : ''}`, `  ${violation_detail(v, x)}`, `  CPU: ${x.cpu} task: ${who(v, x.task)}`, '');
     json.push({ kind: VIOLATION_NAMES[x.kind] ?? x.kind, title: name, count: n, cpu: x.cpu, task: x.task ? who(v, x.task) : null, a: x.a, b: x.b, c: x.c });
   }

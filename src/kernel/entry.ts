@@ -77,6 +77,7 @@ export function task_step(t: number): number {
   const r = fn(mem[u + 1]!, mem[u + 2]!, mem[u + 3]!);
   if (r === SLEEP) return STEP_SLEEP;
   if (r === EXITED) return STEP_DEAD;
+  /* @guard-hook syscall_end(t) */
   mem[u] = OP_NONE;
   mem[t + TASK.last_ret] = r;
   if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc]++;

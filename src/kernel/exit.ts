@@ -190,6 +190,8 @@ function __exit_signal(p: number): number {
   }
   mem[p + TASK.tgid_pid] = 0;
   thread_ring_del(p);
+  // "Do this under ->siglock": a sender that got p's siglock before us may still be queueing.
+  mem[p + TASK.pending] = 0; // flush_sigqueue(&tsk->pending)
   mem[p + TASK.sighand] = 0; // lock_task_sighand(p) fails from now on
   spin_unlock(sh + SIG.siglock);
   return mem[pid + PID.task_pid] === 0 && mem[pid + PID.task_tgid] === 0 ? pid : 0;
@@ -216,7 +218,6 @@ export function release_task(p: number): void {
     }
     write_unlock_irq(tl);
     if (pid) free_pid(pid);
-    mem[p + TASK.pending] = 0; // flush_sigqueue(&p->pending): nobody can signal p any more
     put_task_struct_rcu_user(p);
     if (!zap_leader) return;
     p = leader;

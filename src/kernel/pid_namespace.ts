@@ -348,7 +348,7 @@ function active_ns_of(t: number): number {
 
 /** read /proc/sys/kernel/ns_last_pid: idr cursor - 1 of current's active pid namespace. */
 export function ns_last_pid_read(): number {
-  return mem[active_ns_of(current) + PIDNS.idr_next]! - 1;
+  return Atomics.load(mem, active_ns_of(current) + PIDNS.idr_next) - 1; // idr_get_cursor: READ_ONCE
 }
 
 /**

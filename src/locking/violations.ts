@@ -27,6 +27,14 @@ export const V_BAD_UNLOCK = 8;
 export const V_INVARIANT = 9;
 /** recursive locking: a task took a mutex it already holds, or (lockdep) a lock of a class it holds. */
 export const V_RECURSIVE_LOCK = 10;
+/** Guard check (--check-guards): a field accessed without the lock its guard names (a = object, b = site, c = report + 1). */
+export const V_GUARD_LOCK = 11;
+/** Guard check: an RCU-protected field read outside rcu_read_lock and without its update lock ("suspicious RCU usage"). */
+export const V_GUARD_RCU = 12;
+/** Guard check: a field of a freed (poisoned) object read or written (a = object, b = site, c = report + 1). */
+export const V_GUARD_USE_AFTER_FREE = 13;
+/** KCSAN-style sampler: two CPUs accessed one word at once, one of them a plain write (c = report + 1). */
+export const V_KCSAN_RACE = 14;
 
 export const VIOLATION_NAMES: Record<number, string> = {
   [V_LOCKDEP_CYCLE]: 'possible circular locking dependency',
@@ -39,6 +47,10 @@ export const VIOLATION_NAMES: Record<number, string> = {
   [V_BAD_UNLOCK]: 'bad unlock balance',
   [V_INVARIANT]: 'kernel invariant violated',
   [V_RECURSIVE_LOCK]: 'possible recursive locking',
+  [V_GUARD_LOCK]: 'field accessed without its lock',
+  [V_GUARD_RCU]: 'suspicious RCU usage',
+  [V_GUARD_USE_AFTER_FREE]: 'use-after-free of a poisoned object',
+  [V_KCSAN_RACE]: 'data race',
 };
 
 /** Record a violation; never throws, drops records past the log's capacity (the count goes on). */

@@ -10,13 +10,17 @@
  * SharedArrayBuffer.md is generated from this schema (`renderLayoutDoc`) and a test checks that
  * the committed document equals the rendered one.
  */
+import { all_of, CURRENT, init_only, lock, locked, MARKED, RCU_READ, rcu, written_under, type Guard } from './guard.js';
 
 /** One int32 field (or an inline array of `words` int32s). */
 export interface FieldSpec {
   readonly name: string;
   readonly words?: number;
-  /** Which lock (or ordering rule) guards the field. */
-  readonly guard: string;
+  /**
+   * Which lock (or ordering rule) guards the field: a structured Guard (src/mm/guard.ts) the
+   * checked build tests on every access, or text for rules it cannot decide (see guard_of).
+   */
+  readonly guard: Guard | string;
   readonly doc: string;
   /** Start the field at a multiple of this many words (16 = a 64-byte cache line). */
   readonly align?: number;
@@ -138,8 +142,23 @@ export const MAX_LOCK_CLASSES = 32;
 // Structures.
 // ---------------------------------------------------------------------------------------------
 
-const L = (name: string, guard: string, doc: string): FieldSpec => ({ name, guard, doc });
-const A = (name: string, words: number, guard: string, doc: string): FieldSpec => ({ name, words, guard, doc });
+const L = (name: string, guard: Guard | string, doc: string): FieldSpec => ({ name, guard, doc });
+const A = (name: string, words: number, guard: Guard | string, doc: string): FieldSpec => ({ name, words, guard, doc });
+
+// Guards of the kernel records (src/mm/guard.ts): the lock classes are lockdep's names.
+const TASKLIST_W = lock('tasklist_lock', 'write');
+/** Written under tasklist_lock held for write; read under it (any mode). */
+const TL = locked(TASKLIST_W);
+/** Written under tasklist_lock (write); read under it, or RCU, or by current itself. */
+const TL_RCU_CUR = locked(TASKLIST_W, [RCU_READ, CURRENT]);
+/** An RCU-protected pointer or list link written under tasklist_lock (write). */
+const TL_RCU = rcu(TASKLIST_W);
+/** task_lock(p): p->alloc_lock of the same task. */
+const TASK_LOCK = lock('&p->alloc_lock', 'write', { self: 'alloc_lock' });
+/** p->sighand->siglock. */
+const TASK_SIGLOCK = lock('&sighand->siglock', 'write', { ptr: 'sighand', struct: 'signal_struct', field: 'siglock' });
+/** The siglock of the same signal_struct/sighand record. */
+const SIGLOCK = lock('&sighand->siglock', 'write', { self: 'siglock' });
 
 export const GLOBAL_SPEC = {
   name: 'kernel',
@@ -255,7 +274,7 @@ export const TASK_SPEC = {
   doc: 'A task is a record, not a thread: any CPU may run it. A task that sleeps keeps its kernel state in the restart block and gives its CPU back.',
   fields: [
     L('state', 'Atomics (try_to_wake_up CAS)', 'TASK_RUNNING / TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE / TASK_DEAD (__state)'),
-    L('exit_state', 'tasklist_lock (write); read under read lock or RCU', 'EXIT_ZOMBIE / EXIT_DEAD'),
+    L('exit_state', locked([TASKLIST_W, all_of(lock('tasklist_lock', 'held'), MARKED)], [RCU_READ, CURRENT], 'wait_task_zombie: cmpxchg under the read lock'), 'EXIT_ZOMBIE / EXIT_DEAD'),
     L('flags', 'current only', 'PF_EXITING, PF_KTHREAD ...'),
     L('id', 'write-once', 'serial number for reports'),
     L('usage', 'Atomics (refcount_t)', 'get_task_struct references'),
@@ -263,31 +282,31 @@ export const TASK_SPEC = {
     L('on_rq', 'Atomics (CAS between a waker and the CPU that blocks the task)', '1 while queued on a runqueue or running (p->on_rq: cleared when it blocks; a waker and the blocking CPU settle who queues it with one CAS)'),
     L('rq_next', 'rq_lock', 'runqueue link'),
     L('cpu', 'rq_lock', 'CPU whose runqueue it was last put on'),
-    L('pid', 'tasklist_lock (write)', 'struct pid of PIDTYPE_PID (task->thread_pid)'),
-    L('tgid_pid', 'tasklist_lock (write)', 'struct pid of the thread group (PIDTYPE_TGID)'),
-    L('group_leader', 'tasklist_lock (write)', 'thread-group leader'),
-    L('thread_next', 'tasklist_lock (write)', 'next thread of the group (signal->thread_head list)'),
-    L('real_parent', 'tasklist_lock (write)', 'real_parent'),
-    L('parent', 'tasklist_lock (write)', 'parent (the tracer while ptraced)'),
-    L('children', 'tasklist_lock (write)', 'first child'),
-    L('sibling_next', 'tasklist_lock (write)', 'next sibling in real_parent->children'),
-    L('sibling_prev', 'tasklist_lock (write)', 'previous sibling'),
-    L('ptraced', 'tasklist_lock (write)', 'first tracee (task->ptraced)'),
-    L('ptrace_next', 'tasklist_lock (write)', 'next in the tracer ptraced list (ptrace_entry)'),
-    L('ptrace', 'tasklist_lock (write)', 'PT_PTRACED when traced'),
-    L('tasks_next', 'tasklist_lock (write)', 'next in the global task list (init_task.tasks)'),
-    L('tasks_prev', 'tasklist_lock (write)', 'previous in the global task list'),
+    L('pid', TL_RCU_CUR, 'struct pid of PIDTYPE_PID (task->thread_pid)'),
+    L('tgid_pid', TL_RCU_CUR, 'struct pid of the thread group (PIDTYPE_TGID)'),
+    L('group_leader', TL_RCU_CUR, 'thread-group leader'),
+    L('thread_next', TL_RCU, 'next thread of the group (signal->thread_head list)'),
+    L('real_parent', TL_RCU_CUR, 'real_parent'),
+    L('parent', TL_RCU_CUR, 'parent (the tracer while ptraced)'),
+    L('children', TL, 'first child'),
+    L('sibling_next', TL, 'next sibling in real_parent->children'),
+    L('sibling_prev', TL, 'previous sibling'),
+    L('ptraced', TL, 'first tracee (task->ptraced)'),
+    L('ptrace_next', TL, 'next in the tracer ptraced list (ptrace_entry)'),
+    L('ptrace', TL_RCU_CUR, 'PT_PTRACED when traced'),
+    L('tasks_next', TL_RCU, 'next in the global task list (init_task.tasks)'),
+    L('tasks_prev', TL, 'previous in the global task list'),
     L('signal', 'write-once', 'struct signal_struct (shared by a thread group)'),
     L('sighand', 'write-once', 'struct sighand_struct (siglock, SIGCHLD disposition)'),
-    L('pending', 'sighand->siglock', 'private pending signal mask (bit n-1 for signal n)'),
-    L('sigpending', 'sighand->siglock', 'TIF_SIGPENDING'),
-    L('exit_code', 'tasklist_lock (write)', 'exit code (status for wait4)'),
-    L('exit_signal', 'tasklist_lock (write)', 'signal to the parent at exit (-1 for threads)'),
-    L('nsproxy', 'task_lock', 'struct nsproxy'),
+    L('pending', written_under(TASK_SIGLOCK, '__fatal_signal_pending reads it locklessly'), 'private pending signal mask (bit n-1 for signal n)'),
+    L('sigpending', written_under([TASK_SIGLOCK, CURRENT], 'set by senders under siglock, cleared by current; signal_pending reads it locklessly'), 'TIF_SIGPENDING'),
+    L('exit_code', locked([TASKLIST_W, CURRENT], [RCU_READ], 'do_exit stores current\'s own'), 'exit code (status for wait4)'),
+    L('exit_signal', TL_RCU_CUR, 'signal to the parent at exit (-1 for threads)'),
+    L('nsproxy', locked(TASK_LOCK, [CURRENT], 'current may read its own without it'), 'struct nsproxy'),
     A('alloc_lock', SPINLOCK_WORDS, 'itself', 'task_lock(): spinlock_t alloc_lock'),
-    L('cred_uid', 'task_lock (commit_creds)', 'cred->euid'),
-    L('cred_user_ns', 'task_lock (commit_creds)', 'cred->user_ns'),
-    L('cred_caps', 'task_lock (commit_creds)', 'cred->cap_effective (CAP_* bits of the model)'),
+    L('cred_uid', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->euid'),
+    L('cred_user_ns', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->user_ns'),
+    L('cred_caps', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->cap_effective (CAP_* bits of the model)'),
     L('wait_chan', 'current (set before sleeping)', 'WCHAN_* kind of what the task sleeps on'),
     L('wait_obj', 'current', 'object it sleeps on (lock, wait queue, namespace, task)'),
     L('wq_head', 'the wait queue lock', 'wait queue it is linked on, 0 if none'),
@@ -313,8 +332,8 @@ export const TASK_SPEC = {
     L('free_next', 'slab lock', 'slab free-list link'),
     L('nvcsw', 'current', 'voluntary context switches (rcu-tasks holdout rule)'),
     // ---- process lifecycle (fork.ts, exit.ts, signal.ts, ptrace.ts, rcu/tasks.ts) ----
-    L('children_last', 'tasklist_lock (write)', 'last child (list_add_tail on real_parent->children)'),
-    L('pgrp', 'tasklist_lock (write)', 'process group: struct pid of PIDTYPE_PGID (a get_pid reference is held)'),
+    L('children_last', TL, 'last child (list_add_tail on real_parent->children)'),
+    L('pgrp', TL_RCU_CUR, 'process group: struct pid of PIDTYPE_PGID (a get_pid reference is held)'),
     L('last_status', 'current', 'wait4 status word of the last reaped child (exit code << 8 | signal)'),
     L('exit_phase', 'current', 'do_exit restart phase (EXP_* in exit.ts), 0 when not exiting'),
     L('exit_flags', 'current', 'do_exit locals: EXF_GROUP_DEAD'),
@@ -327,7 +346,7 @@ export const TASK_SPEC = {
     L('rcu_tasks_gp', 'current', 'normal grace period synchronize_rcu_tasks polls with'),
     L('rcu_tasks_holdout', 'Atomics', '1 while an rcu-tasks grace period waits for this task (t->rcu_tasks_holdout)'),
     L('rcu_tasks_nvcsw', 'rcu-tasks scanner', 'nvcsw snapshot taken when made a holdout (t->rcu_tasks_nvcsw)'),
-    L('thread_prev', 'tasklist_lock (write) + siglock', 'previous thread of the group (the thread ring is doubly linked, as signal->thread_head: O(1) add and delete)'),
+    L('thread_prev', TL, 'previous thread of the group (the thread ring is doubly linked, as signal->thread_head: O(1) add and delete)'),
   ],
 } as const satisfies StructSpec;
 
@@ -344,8 +363,8 @@ export const PID_SPEC = {
   fields: [
     L('count', 'Atomics (refcount_t)', 'references (get_pid/put_pid)'),
     L('level', 'write-once', 'level of the namespace it was allocated in'),
-    L('task_pid', 'tasklist_lock (write)', 'task using it as PIDTYPE_PID'),
-    L('task_tgid', 'tasklist_lock (write)', 'thread-group leader using it as PIDTYPE_TGID'),
+    L('task_pid', TL_RCU, 'task using it as PIDTYPE_PID'),
+    L('task_tgid', TL_RCU, 'thread-group leader using it as PIDTYPE_TGID'),
     L('pidfds', 'tasklist_lock', 'pidfds open on it (for the leak check)'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free: RCU readers check it'),
     A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),
@@ -362,9 +381,9 @@ export const PIDNS_SPEC = {
     L('level', 'write-once', 'depth (init_pid_ns is 0)'),
     L('parent', 'write-once', 'parent namespace (a reference is held)'),
     L('user_ns', 'write-once', 'owning user namespace (a reference is held)'),
-    L('child_reaper', 'tasklist_lock (write)', 'init of the namespace'),
-    L('pid_allocated', 'pidmap_lock', 'pids allocated, plus PIDNS_ADDING while new pids may be added'),
-    L('idr_next', 'pidmap_lock', 'idr cursor: the next number idr_alloc_cyclic tries (ns_last_pid + 1)'),
+    L('child_reaper', written_under(TASKLIST_W, 'free_pid reads it under pidmap_lock, zap and fork without locks'), 'init of the namespace'),
+    L('pid_allocated', written_under(lock('pidmap_lock'), 'copy_process and the zap wait read it plainly'), 'pids allocated, plus PIDNS_ADDING while new pids may be added'),
+    L('idr_next', locked([lock('pidmap_lock'), MARKED], [], 'the ns_last_pid sysctl reads and sets the idr cursor without it'), 'idr cursor: the next number idr_alloc_cyclic tries (ns_last_pid + 1)'),
     L('bitmap', 'write-once', 'address of the pid bitmap (pid_max bits)'),
     L('reboot', 'write-once by reboot_pid_ns', 'signal for the init group exit code (SIGHUP/SIGINT)'),
     L('inum', 'write-once', 'ns_common inode number'),
@@ -386,7 +405,7 @@ export const USERNS_SPEC = {
     L('parent', 'write-once', 'parent user namespace'),
     L('owner', 'write-once', 'euid of the creator'),
     L('max_pid_ns', 'write-once', 'ucount limit UCOUNT_PID_NAMESPACES'),
-    L('nr_pid_ns', 'ucounts_lock', 'pid namespaces charged to this user namespace'),
+    L('nr_pid_ns', locked(lock('ucounts_lock')), 'pid namespaces charged to this user namespace'),
     L('inum', 'write-once', 'ns_common inode number'),
     L('uid_map_count', 'userns_state_mutex; published with smp_wmb (map_write)', 'uid_map: extent length, 0 while the map is unwritten (init_user_ns: the whole 32-bit range); one extent is modelled'),
     L('uid_map_first', 'write-once (map_write)', 'uid_map: first id inside the namespace'),
@@ -406,14 +425,14 @@ export const NSPROXY_SPEC = {
   doc: 'Shared by tasks (count); never modified once a task uses it: setns/unshare build a new one and switch_task_namespaces swaps it under task_lock. Namespaces other than pid are ns_common objects. Each namespace slot holds a reference.',
   fields: [
     L('count', 'Atomics (refcount_t)', 'references: tasks using it (task->nsproxy) plus the static pin of init_nsproxy'),
-    L('pid_ns_for_children', 'write-once (set before it is published)', 'pid namespace for children (a reference is held)'),
-    L('uts_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('ipc_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('mnt_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('net_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('cgroup_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('time_ns', 'write-once (set before it is published)', 'ns_common (a reference is held)'),
-    L('time_ns_for_children', 'write-once (set before it is published)', 'time namespace for children (a reference is held)'),
+    L('pid_ns_for_children', init_only('set before it is published'), 'pid namespace for children (a reference is held)'),
+    L('uts_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('ipc_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('mnt_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('net_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('cgroup_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('time_ns', init_only('set before it is published'), 'ns_common (a reference is held)'),
+    L('time_ns_for_children', init_only('set before it is published'), 'time namespace for children (a reference is held)'),
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED (free_nsproxy)'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
@@ -441,13 +460,13 @@ export const SIGNAL_SPEC = {
   fields: [
     L('count', 'Atomics', 'references (sighand->count)'),
     A('siglock', SPINLOCK_WORDS, 'itself', 'sighand->siglock'),
-    L('sigchld_ign', 'siglock', 'action[SIGCHLD-1] is SIG_IGN'),
-    L('shared_pending', 'siglock', 'shared pending signal mask'),
-    L('flags', 'siglock', 'SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE ...'),
-    L('group_exit_code', 'siglock', 'group exit code'),
-    L('nr_threads', 'tasklist_lock (write)', 'threads in the group'),
+    L('sigchld_ign', locked(SIGLOCK, [RCU_READ, CURRENT]), 'action[SIGCHLD-1] is SIG_IGN'),
+    L('shared_pending', locked(SIGLOCK), 'shared pending signal mask'),
+    L('flags', written_under(SIGLOCK, 'signal->flags & SIGNAL_GROUP_EXIT is tested locklessly'), 'SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE ...'),
+    L('group_exit_code', written_under([SIGLOCK, CURRENT], 'zap stores current\'s own; the reaper reads a zombie\'s after the cmpxchg'), 'group exit code'),
+    L('nr_threads', TL_RCU_CUR, 'threads in the group'),
     L('live', 'Atomics', 'threads not yet exited (signal->live)'),
-    L('quick_threads', 'siglock', 'threads not yet past synchronize_group_exit (signal->quick_threads)'),
+    L('quick_threads', locked(SIGLOCK), 'threads not yet past synchronize_group_exit (signal->quick_threads)'),
     L('is_child_subreaper', 'current', 'PR_SET_CHILD_SUBREAPER'),
     L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
     A('wait_chldexit', WAITQ_WORDS, 'its lock', 'parent waits here in do_wait'),
@@ -553,6 +572,65 @@ export const FASYNC_SPEC = {
   ],
 } as const satisfies StructSpec;
 
+/** KCSAN-style watchpoints published at once (kernel/kcsan: CONFIG_KCSAN_NUM_WATCHPOINTS is 64). */
+export const KCSAN_WATCHPOINTS = 8;
+/** Guard reports with stacks kept (past this only the violation log records them). */
+export const GUARD_REPORTS = 64;
+/** Frames of a recorded stack (function ids of the checked build's site table). */
+export const GUARD_STACK_FRAMES = 10;
+/** Objects a task allocated in its current system call (exempt until it returns: init before publication). */
+export const GUARD_FRESH = 8;
+
+export const GUARD_SPEC = {
+  name: 'guard',
+  kernel: 'the guard checker and the KCSAN watchpoint sampler (kernel/kcsan/core.c in spirit): region header',
+  doc: 'The checked build (--check-guards) only: header of the guard region, followed by KCSAN_WATCHPOINTS watchpoints, GUARD_REPORTS reports and GUARD_FRESH words per task slot.',
+  fields: [
+    L('reports', 'Atomics.add', 'guard reports recorded (the violation log points at them)'),
+    L('nwatch', 'Atomics.add', 'watchpoints published now (accesses scan the slots only when non-zero)'),
+    L('sample_every', 'write-once per run', 'accesses between two sampled ones on a CPU (0: the sampler is off)'),
+    L('delay_us', 'write-once per run', 'how long a sampled access keeps its watchpoint (the widened window)'),
+    L('samples', 'Atomics.add', 'watchpoints published so far (statistics)'),
+    L('races', 'Atomics.add', 'data races seen (statistics)'),
+    L('checks', 'Atomics.add', 'guard checks made, counted per CPU batch (statistics)'),
+  ],
+} as const satisfies StructSpec;
+
+export const WATCHPOINT_SPEC = {
+  name: 'kcsan_watchpoint',
+  kernel: 'a KCSAN watchpoint (kernel/kcsan/core.c: watchpoints[]), plus the racing access it caught',
+  doc: 'Published by a CPU that sampled a plain access, for the widened window; a CPU whose access hits it fills the racer fields.',
+  fields: [
+    L('addr', 'Atomics (compareExchange 0 -> address claims the slot)', 'word address watched, 0 when free'),
+    L('site', 'the watcher (before addr)', 'site id of the sampled access (id * 4 + write + 2 * marked)'),
+    L('cpu', 'the watcher (before addr)', 'watching CPU'),
+    L('task', 'the watcher (before addr)', 'task it runs'),
+    A('stack', GUARD_STACK_FRAMES, 'the watcher (before addr)', 'function ids of the watcher\'s stack'),
+    L('racer_site', 'Atomics (compareExchange 0 -> site)', 'site of the conflicting access, 0 if none'),
+    L('racer_cpu', 'the racer (before racer_site)', 'CPU of the conflicting access'),
+    L('racer_task', 'the racer (before racer_site)', 'task of the conflicting access'),
+    A('racer_stack', GUARD_STACK_FRAMES, 'the racer (before racer_site)', 'function ids of the racer\'s stack'),
+  ],
+} as const satisfies StructSpec;
+
+export const GUARD_REPORT_SPEC = {
+  name: 'guard_report',
+  kernel: 'what the kernel prints with a lockdep_assert_held / suspicious RCU usage / KCSAN report',
+  doc: 'One guard violation with both stacks where the kernel prints two; the violation log record points at it (c = index + 1).',
+  fields: [
+    L('kind', 'the reporter (before G.violations)', 'V_GUARD_* / V_KCSAN_RACE'),
+    L('site', 'the reporter', 'site id of the access (id * 4 + write + 2 * marked)'),
+    L('field', 'the reporter', 'field id (checked-build field table)'),
+    L('obj', 'the reporter', 'record the field belongs to'),
+    L('other_site', 'the reporter', 'KCSAN: site of the other access'),
+    L('other_cpu', 'the reporter', 'KCSAN: CPU of the other access'),
+    L('other_task', 'the reporter', 'KCSAN: task of the other access'),
+    L('held', 'the reporter', 'locks the CPU held (count)'),
+    A('stack', GUARD_STACK_FRAMES, 'the reporter', 'function ids of the reporting access\'s stack'),
+    A('other_stack', GUARD_STACK_FRAMES, 'the reporter', 'KCSAN: function ids of the other access\'s stack'),
+  ],
+} as const satisfies StructSpec;
+
 export const TASK = offsetsOf(TASK_SPEC.fields);
 export const CPU = offsetsOf(CPU_SPEC.fields);
 export const G = offsetsOf(GLOBAL_SPEC.fields);
@@ -567,6 +645,9 @@ export const RCUOBJ = offsetsOf(RCUOBJ_SPEC.fields);
 export const SLAB = offsetsOf(SLAB_SPEC.fields);
 export const TORTURE = offsetsOf(TORTURE_SPEC.fields);
 export const FASYNC = offsetsOf(FASYNC_SPEC.fields);
+export const GUARD = offsetsOf(GUARD_SPEC.fields);
+export const WATCHPOINT = offsetsOf(WATCHPOINT_SPEC.fields);
+export const GUARD_REPORT = offsetsOf(GUARD_REPORT_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = 0; // last completed grace period
@@ -601,4 +682,5 @@ export const STRESS_TASKS = 15; // stress processes the reaper keeps alive as it
 export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
   NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC, FASYNC_SPEC,
+  GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC,
 ];

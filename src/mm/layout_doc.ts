@@ -7,6 +7,7 @@ import {
   ALL_STRUCTS, HELD_WORDS, MAX_LOCK_CLASSES, MAX_LOCK_DEPTH, MAX_PID_NS_LEVEL, MUTEX_WORDS, QR_BIAS, QW_LOCKED,
   QW_WAITING, RCU_HEAD_WORDS, RWLOCK_WORDS, SPINLOCK_WORDS, UPID_WORDS, WAITQ_WORDS, type StructSpec,
 } from './layout.js';
+import { guard_of } from './guard.js';
 import { computeRegions, defaultConfig, NR_SLABS, SLAB_NAMES, STAT_WORDS } from './memory.js';
 
 function structTable(s: StructSpec): string {
@@ -16,7 +17,9 @@ function structTable(s: StructSpec): string {
     const w = f.words ?? 1;
     if (f.align) off = Math.ceil(off / f.align) * f.align;
     const line = f.align ? ' (starts a 64-byte cache line)' : '';
-    rows.push(`| ${off} | \`${f.name}\` | ${w} | ${f.guard} | ${f.doc}${line} |`);
+    const g = guard_of(f.guard);
+    const checked = [g.read ? 'r' : '', g.write ? 'w' : ''].join('') || '-';
+    rows.push(`| ${off} | \`${f.name}\` | ${w} | ${g.text} | ${checked} | ${f.doc}${line} |`);
     off += w;
   }
   if (s.fields.some((f) => f.align)) off = Math.ceil(off / 16) * 16;
@@ -27,8 +30,8 @@ function structTable(s: StructSpec): string {
     '',
     `Size: ${off} words.`,
     '',
-    '| offset | field | words | guarded by | meaning |',
-    '|---:|---|---:|---|---|',
+    '| offset | field | words | guarded by | checked | meaning |',
+    '|---:|---|---:|---|:-:|---|',
     ...rows,
     '',
   ].join('\n');
@@ -73,6 +76,9 @@ export function renderLayoutDoc(): string {
     '- RCU-protected objects (struct pid, pid_namespace, task_struct) carry a poison word: `POISON_LIVE`',
     '  while allocated, `POISON_FREED` after the call_rcu callback freed them. A reader that sees',
     '  `POISON_FREED` records a use-after-free violation.',
+    '- The guards are data (src/mm/guard.ts). The `checked` column says which accesses the checked',
+    '  build (`--check-guards`) tests against the acting CPU\'s held locks, its RCU read side and',
+    '  current: `r` reads, `w` writes. Each requirement list is any-of; `+` joins an all-of set.',
     '- A task\'s `state` moves from sleeping to `TASK_RUNNING` only by compareExchange (try_to_wake_up),',
     '  after the sleeper stored its sleeping state and before it tests its wait condition again.',
     '- A CPU that takes a task waits until the task\'s `on_cpu` is 0 (stored last by the CPU that ran',

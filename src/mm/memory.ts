@@ -9,7 +9,7 @@
  */
 import {
   CPU, FILE, G, MAX_LOCK_CLASSES, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
-  TASK, TORTURE, UPID_WORDS, USERNS,
+  TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT,
 } from './layout.js';
 
 /** kernel/pid.c: PID_MAX_LIMIT on 64-bit. */
@@ -42,6 +42,12 @@ export interface KernelConfig {
   readonly violationWords: number;
   /** Words for the controlled-mode choice record (replay). */
   readonly choiceWords: number;
+  /** Run the CPUs from the checked build (dist-checked/, `--check-guards`): every field access checked against its guard. */
+  readonly checkGuards?: boolean;
+  /** Checked build, free-running: a CPU samples one plain access in this many for a KCSAN watchpoint (0: no sampler). */
+  readonly kcsanSampleEvery?: number;
+  /** How long a watchpoint stays published (microseconds). */
+  readonly kcsanDelayUs?: number;
 }
 
 export function defaultConfig(over: Partial<KernelConfig> = {}): KernelConfig {
@@ -112,6 +118,8 @@ export interface Regions {
   readonly lockdep: Region;
   readonly choices: Region;
   readonly torture: number;
+  /** Guard checker (checked build): GUARD header, watchpoints, reports, per-task-slot fresh lists. */
+  readonly guard: number;
   readonly totalWords: number;
   readonly pidStride: number;
   readonly bitmapWords: number;
@@ -149,8 +157,9 @@ export function computeRegions(c: KernelConfig): Regions {
   const lockdep = take('lockdep', 1, MAX_LOCK_CLASSES * MAX_LOCK_CLASSES);
   const choices = take('choices', 1, c.choiceWords);
   const torture = take('torture', TORTURE.SIZE, 1).base;
+  const guard = take('guard', 1, GUARD.SIZE + KCSAN_WATCHPOINTS * WATCHPOINT.SIZE + GUARD_REPORTS * GUARD_REPORT.SIZE + c.maxTasks * GUARD_FRESH).base;
   return {
-    global, cpus, slabs, objects, pidHash, bitmaps, programs, violations, lockdep, choices, torture,
+    global, cpus, slabs, objects, pidHash, bitmaps, programs, violations, lockdep, choices, torture, guard,
     totalWords: align(at), pidStride, bitmapWords,
   };
 }

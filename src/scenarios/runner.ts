@@ -94,15 +94,15 @@ const pools = new Map<string, Piscina>();
 const busy = new Set<string>();
 const slotWaiters: Array<() => void> = [];
 
-async function acquire_pool(n: number, maxSlots: number): Promise<{ pool: Piscina; release: () => void }> {
+async function acquire_pool(n: number, maxSlots: number, checked = false): Promise<{ pool: Piscina; release: () => void }> {
   for (;;) {
     for (let s = 0; s < maxSlots; s++) {
-      const key = `${n}:${s}`;
+      const key = `${n}:${s}${checked ? ':checked' : ''}`;
       if (busy.has(key)) continue;
       busy.add(key);
       let p = pools.get(key);
       if (!p) {
-        p = new Piscina(cpuPoolOptions(n, 60_000));
+        p = new Piscina(cpuPoolOptions(n, 60_000, checked));
         pools.set(key, p);
       }
       return {
@@ -148,6 +148,8 @@ export interface RunOptions {
   report?: boolean;
   /** Worker-pool slots this run may use (runs beyond it wait for a free slot). */
   slots?: number;
+  /** Run the CPUs from the checked build (--check-guards). */
+  checkGuards?: boolean;
 }
 
 /** Tasks blocked in the kernel for good (not runnable, not a zombie, not idle in pause). */
@@ -185,7 +187,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   const seed = (o.seed ?? 1) >>> 0 || 1;
   const strategy = o.strategy ?? 'pct';
   const t0 = performance.now();
-  const m = new Machine(scenarioConfig(sc), {
+  const m = new Machine({ ...scenarioConfig(sc), checkGuards: o.checkGuards }, {
     mode, seed, bugs: v.bugs, lockdep: false,
     injectDelayPermille: mode === 'free' ? (o.delayPermille ?? sc.freeDelayPermille ?? 40) : 0,
     hungTimeoutMs: o.hungMs ?? 250,
@@ -203,7 +205,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   m.bringUpCpus();
   if (mode === 'controlled') Atomics.store(mm, kg + G.ctl_turn, 0);
   Atomics.store(mm, kg + G.run_state, RUN_RUNNING);
-  const slot = await acquire_pool(n, o.slots ?? DEFAULT_PARALLEL);
+  const slot = await acquire_pool(n, o.slots ?? DEFAULT_PARALLEL, o.checkGuards === true);
   const p = slot.pool;
   const tasks = Array.from({ length: n }, (_, cpu) => p.run({ shared: m.shared, cpu, startTimeoutMs: 30_000 }) as Promise<CpuResult>);
   const results: Array<CpuResult | undefined> = new Array(n);
@@ -348,6 +350,8 @@ export interface SearchOptions {
   parallel?: number;
   report?: boolean;
   onRun?: (r: RunRecord, i: number) => void;
+  /** Run the checked build (--check-guards). */
+  checkGuards?: boolean;
 }
 
 export interface SearchResult {
@@ -386,7 +390,7 @@ export async function searchSchedules(sc: Scenario, v: Variant, o: SearchOptions
   let stop = false;
   const launch = (i: number): void => {
     const strategy = strat === 'both' ? strategy_of(sc, i) : strat;
-    inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par }));
+    inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par, checkGuards: o.checkGuards }));
   };
   for (let i = 0; i < N; i++) {
     while (!stop && next < N && next < i + par && (o.timeMs === undefined || performance.now() - t0 <= o.timeMs)) launch(next++);
@@ -460,6 +464,8 @@ export interface FreeOptions {
   maxAttempts?: number;
   report?: boolean;
   onAttempt?: (r: RunRecord, i: number) => void;
+  /** Run the checked build (--check-guards). */
+  checkGuards?: boolean;
 }
 
 export interface FreeResult {
@@ -499,7 +505,7 @@ export async function freeRun(sc: Scenario, v: Variant, o: FreeOptions = {}): Pr
     if (performance.now() - t0 >= timeMs || (o.maxAttempts !== undefined && i >= o.maxAttempts)) break;
     const r = await runOnce(sc, v, {
       mode: 'free', seed: scheduleSeed(0x5eed, i), timeoutMs: o.attemptTimeoutMs ?? 5_000, hungMs: o.hungMs ?? 250,
-      delayPermille: o.delayPermille, report: o.report,
+      delayPermille: o.delayPermille, report: o.report, checkGuards: o.checkGuards,
     });
     res.attempts++;
     if (r.state === 'hung' || r.state === 'deadlock') res.hangs++;

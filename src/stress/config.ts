@@ -39,6 +39,8 @@ export interface StressConfig {
   hungMs: number;
   /** Controlled: stop at the first violation (shorter failing schedules). */
   stopOnViolation: boolean;
+  /** Run the checked build (dist-checked/): every field access checked against its guard, KCSAN sampler free-running. */
+  checkGuards?: boolean;
 }
 
 export const PLANTS = ['busted-spin', 'busted-rcu', 'crash'];
