@@ -20,10 +20,10 @@ import {
 } from '../scenarios/runner.js';
 import { bug_names } from '../scenarios/report.js';
 import { catalog_markdown, measureCatalog } from '../scenarios/measure.js';
-import type { CommitRef, Scenario, Variant } from '../scenarios/types.js';
+import { buggyVariant, DETECTOR_OF, findVariant, fixedVariant, idStatusOf, verifiedFixIds, type CommitRef, type Scenario, type Variant } from '../scenarios/types.js';
 import { parse_duration, parse_int, UsageError, write_json_atomic, type Command } from './common.js';
 
-export const USAGE = `usage: pidrace deadlock list [--json FILE]
+export const USAGE = `usage: pidrace deadlock list [--json FILE|-]
        pidrace deadlock ID [options]
        pidrace deadlock replay TOKEN|FILE [--shrink] [--json FILE]
        pidrace deadlock table [--seeds N] [--time D] [--json FILE]
@@ -31,10 +31,13 @@ export const USAGE = `usage: pidrace deadlock list [--json FILE]
 Documented kernel deadlocks and races, each with its buggy and fixed code paths behind named bug
 switches, reproduced from the state of the model (the wait-for graph, the violation log).
 
-  list                  the catalog: id, title, upstream commits (? = not verified), year,
-                        variants and what each is expected to do
-  ID                    a catalog id (1 .. 8, 7a, 7b) or its short name
-  --variant NAME        the variant to run (default: the entry's buggy variant); "all" runs each
+  list                  the catalog: id, kind (upstream-bug or design-study), title, upstream
+                        commits (? = not verified) with their role, year, variants and what each
+                        is expected to do; --json FILE (or -) gives it as JSON
+  ID                    a catalog id (1 .. 8, 7a, 7b, ...) or its short name
+  --variant NAME        the variant to run (default: the entry's buggy variant): one of the
+                        entry's variant names, "buggy" (its default buggy variant), "fixed"
+                        (today's kernel: no bug switch), or "all"
   --mode M              controlled (default): search schedules (PCT and seeded random) until the
                         documented failure shows or N schedules pass;
                         free: real threads race with delay injection for --time, hit rate reported
@@ -82,8 +85,8 @@ export function list_text(): string {
   const L: string[] = [];
   L.push('pidrace deadlock catalog (docs/catalog-sources.md: after an id, ? = the id is unverified, ~ = the id is verified but part of the record is not)', '');
   for (const s of CATALOG) {
-    L.push(`${s.id.padEnd(3)} ${s.title}`);
-    L.push(`    slug: ${s.slug}   year: ${s.year}   commits: ${commit_text(s) || '-'}   CPUs: ${s.ncpus}`);
+    L.push(`${s.id.padEnd(3)} ${s.kind === 'design-study' ? '[DESIGN STUDY, not an upstream bug] ' : ''}${s.title}`);
+    L.push(`    kind: ${s.kind}   slug: ${s.slug}   year: ${s.year}   commits: ${commit_text(s) || '-'}   CPUs: ${s.ncpus}`);
     for (const c of s.commits) {
       L.push(`      ${(c.id || '(no id)').padEnd(13)} ${status_text(c).padEnd(14)} ${c.role.padEnd(7)} "${c.subject}"${c.author ? `, ${c.author}` : ''} (${c.year})${c.note ? `\n${' '.repeat(35)}${c.note}` : ''}`);
     }
@@ -98,18 +101,26 @@ export function list_text(): string {
 
 export function list_json(): Record<string, unknown>[] {
   return CATALOG.map((s) => ({
-    id: s.id, slug: s.slug, title: s.title, year: s.year, ncpus: s.ncpus,
-    commits: s.commits.map((c) => ({ ...c, idStatus: c.idStatus ?? (c.status === 'unverified' ? 'unverified' : 'verified') })),
-    variants: s.variants.map((v) => ({ name: v.name, expect: v.expect, bugs: bug_names(v.bugs), summary: v.summary, default: v.name === s.defaultVariant })),
+    id: s.id, slug: s.slug, kind: s.kind, title: s.title, year: s.year, ncpus: s.ncpus,
+    verifiedFixIds: verifiedFixIds(s),
+    detector: DETECTOR_OF[buggyVariant(s).expect],
+    commits: s.commits.map((c) => ({
+      id: c.id || null, subject: c.subject, author: c.author, year: c.year, role: c.role, idStatus: idStatusOf(c),
+      recordStatus: c.status, source: c.source ?? c.note ?? null, note: c.note,
+    })),
+    variants: s.variants.map((v) => ({
+      name: v.name, expect: v.expect, bugs: bug_names(v.bugs), summary: v.summary,
+      default: v.name === s.defaultVariant, buggy: v.name === buggyVariant(s).name, fixed: v.name === fixedVariant(s).name,
+    })),
     interleaving: s.interleaving, documented: s.expected,
   }));
 }
 
 function pick_variants(s: Scenario, name: string | undefined): Variant[] {
-  if (!name) return [s.variants.find((v) => v.name === s.defaultVariant) ?? s.variants[0]!];
+  if (!name) return [buggyVariant(s)];
   if (name === 'all') return s.variants;
-  const v = s.variants.find((x) => x.name === name);
-  if (!v) throw new UsageError(`entry ${s.id} has no variant "${name}" (variants: ${s.variants.map((x) => x.name).join(', ')}, all)`);
+  const v = findVariant(s, name);
+  if (!v) throw new UsageError(`entry ${s.id} has no variant "${name}" (variants: ${s.variants.map((x) => x.name).join(', ')}, buggy, fixed, all)`);
   return [v];
 }
 
@@ -245,6 +256,10 @@ async function run(argv: string[]): Promise<number> {
   if (!first) throw new UsageError('missing "list", an entry id, or "replay TOKEN"');
   if (first === 'list') {
     if (rest.length) throw new UsageError('list takes no arguments');
+    if (v.json === '-') {
+      process.stdout.write(JSON.stringify({ command: 'deadlock list', catalog: list_json() }, null, 2) + '\n');
+      return 0;
+    }
     process.stdout.write(list_text() + '\n');
     if (v.json) write_json_atomic(v.json, { command: 'deadlock list', catalog: list_json() });
     return 0;

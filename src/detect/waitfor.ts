@@ -17,7 +17,12 @@
  * - a task in synchronize_rcu_tasks -> the task it waits for (wait_obj);
  * - a task in do_wait (wait4) -> each of its children that is alive (any may change state);
  * - a task in zap_pid_ns_processes -> every other task whose pid is in the namespace;
- * - a zombie -> its parent (it waits to be reaped).
+ * - a zombie -> its parent (it waits to be reaped); a zombie group leader -> each of its live
+ *   threads (delay_group_leader: the leader is not reaped before its last thread is gone);
+ * - an EXIT_DEAD task on an exiting task's exit_notify dead list (TASK.exit_dead) -> that task,
+ *   whose release_task of the list frees its pid - only while the owner is still in exit_notify
+ *   (exit_phase EXP_NOTIFY / EXP_ZAP) and can still release it; a list whose owner went past it
+ *   is a leak for the audit, not a wait.
  * A cycle is a deadlock; chains that end at a task waiting for an event nobody will send
  * (pause, a wait queue) are reported as blocked without a cycle.
  */
@@ -34,6 +39,7 @@ import {
 } from '../sched/core.js';
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
+import { EXP_NOTIFY, EXP_ZAP } from '../kernel/exit.js';
 
 /** exit_state values (include/linux/sched.h). */
 export const EXIT_DEAD = 0x10;
@@ -294,6 +300,15 @@ export function build_waitfor(v: StateView): WaitForGraph {
   const tasks = live_tasks(v);
   const gpStarted = m[v.kg + G.rcu + RCU_GP_STARTED]!;
   const gpDone = m[v.kg + G.rcu + RCU_GP_SEQ]!;
+  // exit_notify dead lists whose owner can still release them (see the header).
+  const deadListOwner = new Map<number, number>();
+  for (const u of tasks) {
+    const ph = m[u + TASK.exit_phase]!;
+    if (ph !== EXP_NOTIFY && ph !== EXP_ZAP) continue;
+    for (let d = m[u + TASK.exit_dead]!, k = 0; d && k < 100_000; d = m[d + TASK.dead_next]!, k++) {
+      if (d !== u && m[d + TASK.exit_state] === EXIT_DEAD) deadListOwner.set(d, u);
+    }
+  }
   for (const t of tasks) {
     if (runningOn.has(t)) continue;
     const st = m[t + TASK.state]!;
@@ -305,6 +320,22 @@ export function build_waitfor(v: StateView): WaitForGraph {
       node.waiting = 'zombie, waiting to be reaped';
       const p = m[t + TASK.parent]!;
       if (p) addEdge(node.key, keyOfTask(p), 'reap (wait4 by the parent)');
+      if (m[t + TASK.group_leader] === t) {
+        // delay_group_leader: a zombie leader with live threads is reaped after its last thread.
+        for (let th = m[t + TASK.thread_next]!, k = 0; th && th !== t && k < 100_000; th = m[th + TASK.thread_next]!, k++) {
+          if (m[th + TASK.exit_state] === 0) {
+            addEdge(node.key, keyOfTask(th), 'thread group not empty: a zombie leader is reaped after its last thread (delay_group_leader)');
+            node.blocked = true;
+          }
+        }
+      }
+      continue;
+    }
+    const owner = es === EXIT_DEAD ? deadListOwner.get(t) : undefined;
+    if (owner !== undefined) {
+      node.waiting = 'EXIT_DEAD on an exiting task\'s exit_notify dead list, waiting for its release_task';
+      node.blocked = true;
+      addEdge(node.key, keyOfTask(owner), 'EXIT_DEAD on the exiting task\'s local dead list: freed by its release_task of the list');
       continue;
     }
     if (st === 0 || st === TASK_DEAD) {

@@ -13,11 +13,16 @@ export const BUG_RCU_TASKS_EXIT_SRCU = 1 << 2;
 export const BUG_SETNS_FORK_NO_RECHECK = 1 << 3;
 /** zap_pid_ns_processes waits for pid_allocated == 1 even in a non-leader thread (before 751c644b95bb). */
 export const BUG_ZAP_INIT_PIDS_ONE = 1 << 4;
-/** zap_pid_ns_processes does not wait for pid_allocated at all (before 6347e9009104). */
+/** zap_pid_ns_processes does not wait after kernel_wait4's -ECHILD at all (before 6347e9009104). */
 export const BUG_ZAP_NO_PID_WAIT = 1 << 5;
+/**
+ * zap_pid_ns_processes waits for its children list to empty, woken by __unhash_process (the design
+ * of 6347e9009104, v3.5's kernel/pid_namespace.c and exit.c), not for the pid count (today's).
+ */
+export const BUG_ZAP_WAIT_CHILDREN = 1 << 9;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
-/** struct pid / pid_namespace freed without waiting for a grace period (before 1adfcb03e31b). */
+/** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
 export const BUG_FREE_WITHOUT_GP = 1 << 7;
 /** Planted for tests: reparenting without tasklist_lock held for write. */
 export const BUG_PLANT_REPARENT_NO_LOCK = 1 << 8;
@@ -31,6 +36,7 @@ export const BUG_NAMES: Record<string, number> = {
   setns_fork_no_recheck: BUG_SETNS_FORK_NO_RECHECK,
   zap_init_pids_one: BUG_ZAP_INIT_PIDS_ONE,
   zap_no_pid_wait: BUG_ZAP_NO_PID_WAIT,
+  zap_wait_children: BUG_ZAP_WAIT_CHILDREN,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

@@ -22,10 +22,10 @@ import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../loc
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
 import { exit_tasks_rcu_finish, exit_tasks_rcu_start, exit_tasks_rcu_stop } from '../rcu/tasks.js';
 import { sched_hook } from '../sched/hook.js';
-import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_WAIT4 } from '../sched/core.js';
+import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PTRACE_DEAD_LIST } from './bugs.js';
+import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './syscalls.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -186,6 +186,13 @@ function __exit_signal(p: number): number {
     tasks_del(p);
     const rp = mem[p + TASK.real_parent]!;
     if (rp) children_del(rp, p);
+    if (rp && (mem[kg + G.bug_switches]! & BUG_ZAP_WAIT_CHILDREN) !== 0) {
+      // 6347e9009104 (v3.5 __unhash_process): if we are the last child process in a pid namespace
+      // to be reaped, notify the reaper sleeping in zap_pid_ns_processes (its children-list wait).
+      const rns = task_active_pid_ns(rp);
+      if (rns && mem[rns + PIDNS.child_reaper] === rp && mem[rp + TASK.children] === 0 &&
+          (mem[rp + TASK.flags]! & PF_EXITING) !== 0) wake_up_process(rp);
+    }
     mem[s + SIG.shared_pending] = 0; // flush_sigqueue(&p->signal->shared_pending)
   }
   mem[p + TASK.tgid_pid] = 0;
@@ -216,8 +223,13 @@ export function release_task(p: number): void {
       zap_leader = do_notify_parent(leader, mem[leader + TASK.exit_signal]!);
       if (zap_leader) mem[leader + TASK.exit_state] = EXIT_DEAD;
     }
+    // v3.5 (the BUG_ZAP_WAIT_CHILDREN design) freed the pid in __unhash_process's detach_pid,
+    // under tasklist_lock, together with the ->children removal its zap wait relies on; today's
+    // kernel frees it after dropping the lock.
+    const pid_under_lock = (mem[kg + G.bug_switches]! & BUG_ZAP_WAIT_CHILDREN) !== 0;
+    if (pid && pid_under_lock) free_pid(pid);
     write_unlock_irq(tl);
-    if (pid) free_pid(pid);
+    if (pid && !pid_under_lock) free_pid(pid);
     put_task_struct_rcu_user(p);
     if (!zap_leader) return;
     p = leader;

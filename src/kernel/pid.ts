@@ -38,13 +38,13 @@ import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { call_rcu, rcu_dereference_check, register_rcu_callback } from '../rcu/rcu.js';
 import { current, wake_up_process } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
-import { BUG_FREE_WITHOUT_GP } from './bugs.js';
 import { EACCES, EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, make_kuid, ns_capable, user_ns_boot_init } from './user_namespace.js';
 import { register_syscall } from './entry.js';
 import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './syscalls.js';
 // pid_namespace.ts imports this module too: only function declarations cross the cycle (the shared
 // constants are in the leaf pid_types.ts), so either module may be loaded first.
+import { BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
 import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 
@@ -573,11 +573,13 @@ function this_cpu_holds(lock: number): boolean {
  * pid_allocated drops by one; at 2 or 1 the namespace's child reaper is woken (it may sleep in
  * zap_pid_ns_processes waiting for exactly that); at PIDNS_ADDING (the first process of the
  * namespace failed to fork) the namespace is closed (0). The struct pid is put after a grace
- * period (call_rcu(delayed_put_pid)); BUG_FREE_WITHOUT_GP puts it at once.
+ * period (call_rcu(delayed_put_pid)), as it has been since RCU pid lookups exist.
  * Must not be called with tasklist_lock held.
  */
 export function free_pid(pid: number): void {
-  if (mem[kg + G.lockdep_on] !== 0 && this_cpu_holds(kg + G.tasklist_lock)) {
+  // lockdep_assert_not_held(&tasklist_lock): today's rule; v3.5 freed pids under it (the
+  // BUG_ZAP_WAIT_CHILDREN design of catalog entry 5).
+  if (mem[kg + G.lockdep_on] !== 0 && (mem[kg + G.bug_switches]! & BUG_ZAP_WAIT_CHILDREN) === 0 && this_cpu_holds(kg + G.tasklist_lock)) {
     record_violation(V_INVARIANT, INV_FREE_PID_TASKLIST_HELD, pid, current);
   }
   const lock = kg + G.pidmap_lock;
@@ -606,8 +608,7 @@ export function free_pid(pid: number): void {
     idr_clear(ns, nr);
   }
   spin_unlock_irq(lock);
-  if ((mem[kg + G.bug_switches]! & BUG_FREE_WITHOUT_GP) !== 0) delayed_put_pid(pid);
-  else call_rcu(pid + PID.rcu, RCB_DELAYED_PUT_PID, pid);
+  call_rcu(pid + PID.rcu, RCB_DELAYED_PUT_PID, pid);
 }
 
 /** free_pids: free_pid of each non-zero entry (highest type first, as the kernel). */

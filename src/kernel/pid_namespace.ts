@@ -13,10 +13,10 @@ import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locki
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
-import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
+import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { ns_alloc_inum } from './ns_common.js';
-import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT } from './bugs.js';
+import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
 // pid.ts imports this module too: only function declarations cross the cycle (constants come from
@@ -274,7 +274,9 @@ function thread_group_leader(t: number): boolean {
  *     story (BUG_RCU_TASKS_EXIT_SRCU without BUG_ZAP_HOLDS_SRCU: 28319d6dc5e2 applied, not yet
  *     reverted by 9855c37edf00) drops tasks_rcu_exit_srcu around the sleep
  *     (exit_tasks_rcu_stop/start); BUG_ZAP_INIT_PIDS_ONE waits for 1 always; BUG_ZAP_NO_PID_WAIT
- *     skips the wait;
+ *     skips the wait (before 6347e9009104); BUG_ZAP_WAIT_CHILDREN waits instead, uninterruptibly,
+ *     until current->children is empty (6347e9009104's design: "sys_wait4() above can't reap the
+ *     TASK_DEAD children", v3.5), woken by __unhash_process (exit.ts __exit_signal);
  *  6. a reboot_pid_ns'd namespace sets the group exit code.
  */
 export function zap_pid_ns_processes(pid_ns: number): number {
@@ -315,7 +317,16 @@ export function zap_pid_ns_processes(pid_ns: number): number {
     phase = ZAP_PIDS;
     mem[me + TASK.zap_phase] = phase;
   }
-  if ((bugs & BUG_ZAP_NO_PID_WAIT) === 0) {
+  if ((bugs & BUG_ZAP_WAIT_CHILDREN) !== 0 && (bugs & BUG_ZAP_NO_PID_WAIT) === 0) {
+    // v3.5: the EXIT_DEAD children stay on ->children until __unhash_process, which wakes us when
+    // it takes the last one off (the sleep is published under tasklist_lock: it pairs with that
+    // wake-up, made under write_lock_irq(tasklist_lock)).
+    read_lock(kg + G.tasklist_lock);
+    const need_wait = mem[me + TASK.children] !== 0;
+    if (need_wait) set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_ZAP_PIDS, pid_ns);
+    read_unlock(kg + G.tasklist_lock);
+    if (need_wait) return SLEEP;
+  } else if ((bugs & BUG_ZAP_NO_PID_WAIT) === 0) {
     const init_pids = (bugs & BUG_ZAP_INIT_PIDS_ONE) !== 0 ? 1 : thread_group_leader(me) ? 1 : 2;
     const srcu_stop = (bugs & BUG_RCU_TASKS_EXIT_SRCU) !== 0 && (bugs & BUG_ZAP_HOLDS_SRCU) === 0;
     if (phase === ZAP_PIDS_SRCU_STOPPED) {

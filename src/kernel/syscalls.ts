@@ -43,3 +43,6 @@ export const SYS_RAISE_IRQ = 162; // (cpu or -1 for this CPU, vector, arg): a de
 export const SYS_KPROBE_OPTIMIZER = 163; // (): kprobe_optimizer: kprobe_mutex held across synchronize_rcu_tasks
 export const SYS_PERF_KPROBE_INIT = 164; // (): perf_kprobe_init: takes kprobe_mutex
 export const SYS_PIDNS_ASSERT_EMPTY = 165; // (): user-space check: pid_ns_for_children has no pids left
+export const SYS_MOUNT_PROC = 166; // (): mount -t proc proc /proc (the caller's active pid namespace)
+export const SYS_UMOUNT_PROC = 167; // (): umount -l /proc (the last mntput kills the superblock)
+export const SYS_PROC_LOOKUP = 168; // (nr): RCU path walk of /proc/NR: proc_pid_permission + proc_pid_lookup

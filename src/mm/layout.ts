@@ -219,6 +219,7 @@ export const GLOBAL_SPEC = {
     A('test_spin', 2 * SPINLOCK_WORDS, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
     A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
+    L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
   ],
 } as const satisfies StructSpec;
 

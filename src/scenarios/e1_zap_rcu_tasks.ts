@@ -37,6 +37,7 @@ export const E1: Scenario = {
   slug: 'zap-vs-rcu-tasks',
   title: 'zap_pid_ns_processes() vs synchronize_rcu_tasks(): the reaper sleeps in the tasks_rcu_exit_srcu read side',
   year: '2023',
+  kind: 'upstream-bug',
   commits: [COMMITS_RCU_TASKS.first!, COMMITS_RCU_TASKS.origin!, COMMITS_RCU_TASKS.lists!, COMMITS_RCU_TASKS.eliminate!, COMMITS_RCU_TASKS.revert!],
   variants: VARIANTS_1,
   defaultVariant: 'before-fix',

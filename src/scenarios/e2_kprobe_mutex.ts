@@ -39,6 +39,7 @@ export const E2: Scenario = {
   slug: 'kprobe-mutex-rcu-tasks',
   title: 'the hole left by 28319d6dc5e2: kprobe_mutex held across synchronize_rcu_tasks, the reaper in kernel_wait4',
   year: '2024',
+  kind: 'upstream-bug',
   commits: [COMMITS_RCU_TASKS.eliminate!, COMMITS_RCU_TASKS.lists!, COMMITS_RCU_TASKS.revert!, COMMITS_RCU_TASKS.first!, COMMITS_RCU_TASKS.rt!, COMMITS_RCU_TASKS.report!],
   variants: VARIANTS_2,
   defaultVariant: 'first-fix',

@@ -39,6 +39,7 @@ export const E3: Scenario = {
   slug: 'setns-fork-dying-ns',
   title: 'setns()+fork() into a dying pid namespace vs zap_pid_ns_processes(): a child attached after the kill pass',
   year: '2017',
+  kind: 'upstream-bug',
   commits: [
     {
       id: '3fd372262166', subject: "pid_ns: Fix race between setns'ed fork() and zap_pid_ns_processes()", author: 'Kirill Tkhai', year: 2017,

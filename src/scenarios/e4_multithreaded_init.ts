@@ -27,6 +27,7 @@ export const E4: Scenario = {
   slug: 'multithreaded-init',
   title: 'multi-threaded pid-namespace init: the last thread zaps while the zombie leader keeps pid 1',
   year: '2013',
+  kind: 'upstream-bug',
   commits: [
     {
       id: '751c644b95bb', subject: 'pid: Handle the exit of a multi-threaded init.', author: 'Eric W. Biederman', year: 2013, role: 'fix', status: 'partial', idStatus: 'unverified',

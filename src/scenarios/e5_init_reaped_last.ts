@@ -1,14 +1,16 @@
 /**
  * Catalog entry 5: the namespace's init must be reaped last ("pidns: guarantee that the pidns init
- * will be the last pidns process reaped", 2012; id unverified). Without the wait for the pid count,
- * zap_pid_ns_processes returns as soon as kernel_wait4 says -ECHILD, which it also says while
+ * will be the last pidns process reaped", 2012; id unverified). Three designs: before the fix
+ * (no wait after kernel_wait4), the fix as it was (v3.5: zap waits for its ->children list to empty,
+ * __unhash_process wakes it) and today's (the pid_allocated count, free_pid wakes it). Without a
+ * wait, zap_pid_ns_processes returns as soon as kernel_wait4 says -ECHILD, which it also says while
  * autoreaped (EXIT_DEAD) children are still being released: waitpid() on the init then returns
  * while pids of the namespace still exist. The observation is user space's (SYS_PIDNS_ASSERT_EMPTY,
  * src/kernel/catalog_user.ts, right after waitpid returned).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_PIDNS_ASSERT_EMPTY, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
-import { BUG_ZAP_NO_PID_WAIT } from '../kernel/bugs.js';
+import { BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../kernel/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/catalog_user.js';
 import { V_INVARIANT } from '../locking/violations.js';
@@ -32,15 +34,19 @@ export const E5: Scenario = {
   slug: 'init-reaped-last',
   title: 'the pid-namespace init must be reaped last: waitpid() returns while pids of the namespace remain',
   year: '2012',
+  kind: 'upstream-bug',
   commits: [
     {
       id: '6347e9009104', subject: 'pidns: guarantee that the pidns init will be the last pidns process reaped', author: 'Eric W. Biederman', year: 2012,
-      role: 'fix', status: 'unverified', note: 'neither the id nor the subject was found in the stored sources; the mechanism (the pid-count wait) is verified from code',
+      role: 'fix', status: 'partial', idStatus: 'unverified',
+      note: 'id and subject not found in the stored sources; the code it added (the ->children wait in zap_pid_ns_processes, the wake-up in __unhash_process) read in a v3.5 tree (garghub/TROVON linux_kernel/v3.5 pid_namespace.c, exit.c), absent from v3.4 (00c10bc13cdb)',
+      source: 'garghub/TROVON dataset/codebase_cleansed/linux_kernel/v3.5/{pid_namespace,exit}.c (read_file ids 24603113584, 25008923786)',
     },
   ],
   variants: [
     { name: 'no-pid-wait', bugs: BUG_ZAP_NO_PID_WAIT, expect: 'violation', summary: 'zap returns after kernel_wait4 says -ECHILD (no wait for pid_allocated)' },
-    { name: 'pid-wait', bugs: 0, expect: 'clean', summary: 'zap waits until pid_allocated == init_pids (free_pid wakes it)' },
+    { name: 'children-wait', bugs: BUG_ZAP_WAIT_CHILDREN, expect: 'clean', summary: 'the cited fix (v3.5): zap sleeps until current->children is empty; __unhash_process wakes the exiting child_reaper' },
+    { name: 'pid-wait', bugs: 0, expect: 'clean', summary: 'today: zap waits until pid_allocated == init_pids (free_pid wakes it)' },
   ],
   defaultVariant: 'no-pid-wait',
   ncpus: 2,

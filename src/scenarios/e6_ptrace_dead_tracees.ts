@@ -26,6 +26,7 @@ export const E6: Scenario = {
   slug: 'ptrace-dead-tracees',
   title: 'ptraced EXIT_DEAD children on the exiting reaper\'s local list: zap_pid_ns_processes waits for itself',
   year: '2017',
+  kind: 'upstream-bug',
   commits: [
     {
       id: '8fb335e07837', subject: 'kernel/exit.c: release ptraced tasks before zap_pid_ns_processes', author: 'Andrei Vagin', year: 2017,

@@ -1,5 +1,7 @@
 /**
- * Catalog entry 7a: the queued rwlock's interrupt-reader rule (70af2f8a4f48, 2014). A reader in
+ * Catalog entry 7a, a DESIGN STUDY (not an upstream bug): the queued rwlock's interrupt-reader rule
+ * (70af2f8a4f48, 2014) and Eric Dumazet's 2022 RFC "locking/rwlocks: do not starve writers", which
+ * removed it and was not merged ("This is known to break tasklist_lock", Peter Zijlstra). A reader in
  * interrupt context ignores a writer that is only waiting. Without the rule (BUG_QRWLOCK_IRQ_FAIR) a
  * CPU that holds read_lock(tasklist_lock) and takes an interrupt whose handler wants read_lock too
  * queues behind the writer that waits for the very reader it interrupted: two CPUs, a cycle. Tasks
@@ -7,17 +9,18 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
-import { build_fasync, check_7a, COMMIT_QRWLOCK, IRQ } from './tasklist_irq_common.js';
+import { build_fasync, check_7a, COMMIT_QRWLOCK, COMMIT_RWLOCK_RFC, IRQ } from './tasklist_irq_common.js';
 import type { Scenario } from './types.js';
 
 export const E7A: Scenario = {
   id: '7a',
   slug: 'qrwlock-irq-reader',
-  title: 'tasklist_lock read in an interrupt on a CPU that holds it for read, with a writer waiting (qrwlock interrupt-reader rule)',
-  year: '2014',
-  commits: [COMMIT_QRWLOCK],
+  title: 'design study: qrwlock without the interrupt-reader rule (the unmerged 2022 RFC) deadlocks tasklist_lock',
+  year: '2014/2022',
+  kind: 'design-study',
+  commits: [COMMIT_RWLOCK_RFC, COMMIT_QRWLOCK],
   variants: [
-    { name: 'irq-fair', bugs: BUG_QRWLOCK_IRQ_FAIR | 0, expect: 'deadlock', summary: 'interrupt readers queue behind a waiting writer like task-context readers (no in_interrupt() rule)' },
+    { name: 'irq-fair', bugs: BUG_QRWLOCK_IRQ_FAIR | 0, expect: 'deadlock', summary: 'the 2022 RFC applied: interrupt readers queue behind a waiting writer like task-context readers (no in_interrupt() rule)' },
     { name: 'qrwlock', bugs: 0, expect: 'clean', summary: 'queued rwlock as designed: an interrupt reader waits only for a writer that holds the lock' },
   ],
   defaultVariant: 'irq-fair',

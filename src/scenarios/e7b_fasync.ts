@@ -15,6 +15,7 @@ export const E7B: Scenario = {
   slug: 'fasync',
   title: 'kill_fasync in task and interrupt context: fa_lock spinlock vs tasklist_lock (three CPUs)',
   year: '2018',
+  kind: 'upstream-bug',
   commits: [COMMIT_FASYNC, COMMIT_QRWLOCK],
   variants: [
     { name: 'spinlock', bugs: BUG_FASYNC_SPINLOCK, expect: 'deadlock', summary: 'fa_lock is a spinlock (before 7a107c0f55a3)' },

@@ -7,7 +7,7 @@
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { CATALOG, findScenario } from './catalog.js';
 import { freeRun, searchSchedules, type FreeResult } from './runner.js';
-import type { Scenario, Variant } from './types.js';
+import { buggyVariant, DETECTOR_OF, verifiedFixIds, type Scenario, type Variant } from './types.js';
 
 export interface VariantFigures {
   id: string;
@@ -89,9 +89,11 @@ export function figures_line(r: VariantFigures): string {
 /** The README table (markdown) from measured figures. */
 export function catalog_markdown(rows: VariantFigures[], o: { seeds: number; freeMs: number; cpus: string }): string {
   const L: string[] = [];
-  L.push('| id | documented bug | upstream commits | variant | expected | controlled: schedules to first hit (median / max) | free-running (' + (o.freeMs / 1000) + ' s, ' + o.cpus + '): hit rate |');
-  L.push('|---|---|---|---|---|---|---|');
-  for (const s of CATALOG) {
+  L.push('| id | kind | documented bug | verified fix id | upstream commits | detector | variant | expected | controlled: schedules to first hit (median / max) | free-running (' + (o.freeMs / 1000) + ' s, ' + o.cpus + '): hit rate |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  // Documented upstream bugs first, then the design studies (proposals that were not merged).
+  const entries = [...CATALOG.filter((s) => s.kind === 'upstream-bug'), ...CATALOG.filter((s) => s.kind !== 'upstream-bug')];
+  for (const s of entries) {
     const ids = s.commits.filter((c) => c.id).map((c) => {
       const idOk = (c.idStatus ?? (c.status === 'unverified' ? 'unverified' : 'verified')) === 'verified';
       return `\`${c.id}\`${idOk ? (c.status === 'verified' ? '' : '~') : '?'}`;
@@ -104,10 +106,13 @@ export function catalog_markdown(rows: VariantFigures[], o: { seeds: number; fre
       const free = !r?.free ? '-' : v.expect === 'clean'
         ? `${r.free.attempts} runs, ${r.free.otherFailures + r.free.hangs} failed/hung`
         : `${r.free.hits}/${r.free.attempts} (${(r.free.hitRate * 100).toFixed(1)}%), first hit ${((r.free.firstHitMs ?? NaN) / 1000).toFixed(2)} s`;
-      L.push(`| ${i === 0 ? s.id : ''} | ${i === 0 ? `${s.title} (${s.year})` : ''} | ${i === 0 ? ids : ''} | ${v.name} | ${v.expect} | ${ctl} | ${free} |`);
+      const fixIds = verifiedFixIds(s).map((x) => `\`${x}\``).join(' ') || '-';
+      const kind = s.kind === 'design-study' ? '**design study**' : 'upstream bug';
+      const det = DETECTOR_OF[buggyVariant(s).expect];
+      L.push(`| ${i === 0 ? s.id : ''} | ${i === 0 ? kind : ''} | ${i === 0 ? `${s.title} (${s.year})` : ''} | ${i === 0 ? fixIds : ''} | ${i === 0 ? ids : ''} | ${i === 0 ? det : ''} | ${v.name} | ${v.expect} | ${ctl} | ${free} |`);
     });
   }
-  L.push('', `Controlled: ${o.seeds} search seeds per buggy variant (PCT and seeded random), 1,000 schedules per fixed variant. After an id: ? = id unverified, ~ = id verified, part of the record not (docs/catalog-sources.md).`);
+  L.push('', `Controlled: ${o.seeds} search seeds per buggy variant (PCT and seeded random), 1,000 schedules per fixed variant. After an id: ? = id unverified, ~ = id verified, part of the record not (docs/catalog-sources.md). A design study models a proposal that was not merged; it is not counted among the upstream bugs.`);
   return L.join('\n');
 }
 

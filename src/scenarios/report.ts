@@ -1,64 +1,18 @@
 /**
  * The report of a catalogued run, read from the frozen state of the model:
- * - the wait-for graph of src/detect/waitfor.ts, plus two exit-state edges the catalog needs
- *   (a zombie group leader waits for its live threads, delay_group_leader; an EXIT_DEAD task on
- *   an exiting task's local dead list waits for that task's release_task) when the graph does not
- *   have them already;
+ * - the generic wait-for graph of src/detect/waitfor.ts (the one pidrace stress uses; it has the
+ *   exit-state edges too: delay_group_leader, exit_notify dead lists);
  * - the violation log (use-after-free, invariants);
  * - a header naming the documented cycle, then each node of the cycle found: the task with its pid
  *   at every pid-namespace level (NSpid), the kernel function it waits in, what it holds (spin and
  *   rw locks, mutexes, the tasks_rcu_exit_srcu read side, interrupt context), and whom it waits for;
  * - the kernel-style log of src/detect/report.ts (hung tasks, soft lockups, BUG lines).
  */
-import { CPU, G, TASK } from '../mm/layout.js';
-import { build_waitfor, find_cycles, hex, type StateView, type WaitEdge, type WaitForGraph, type WaitNode } from '../detect/waitfor.js';
+import { CPU, G } from '../mm/layout.js';
+import { hex, type StateView, type WaitForGraph, type WaitNode } from '../detect/waitfor.js';
 import { stuck_json, stuck_report, violations_report } from '../detect/report.js';
 import { BUG_NAMES } from '../kernel/bugs.js';
 import type { Expectation, RunView, Scenario, Variant } from './types.js';
-
-const EXIT_ZOMBIE = 0x20;
-const EXIT_DEAD = 0x10;
-
-function node_key_of_task(g: WaitForGraph, t: number): string | undefined {
-  return g.nodes.find((n) => n.task?.addr === t)?.key;
-}
-
-/** The wait-for graph of a state, with the catalog's exit-state edges added (see the header). */
-export function scenario_graph(v: StateView): WaitForGraph {
-  const g = build_waitfor(v);
-  const m = v.m;
-  const extra: WaitEdge[] = [];
-  const add = (from: string | undefined, to: string | undefined, why: string): void => {
-    if (!from || !to) return;
-    if (g.edges.some((e) => e.from === from && e.to === to)) return;
-    extra.push({ from, to, why });
-  };
-  for (const n of g.nodes) {
-    const t = n.task?.addr;
-    if (!t) continue;
-    const es = m[t + TASK.exit_state]!;
-    if (es === EXIT_ZOMBIE && m[t + TASK.group_leader] === t) {
-      // delay_group_leader: a zombie leader with live threads is not reaped before them.
-      for (let th = m[t + TASK.thread_next]!, k = 0; th && th !== t && k < 1024; th = m[th + TASK.thread_next]!, k++) {
-        add(n.key, node_key_of_task(g, th), 'thread group not empty: a zombie leader is reaped after its last thread (delay_group_leader)');
-      }
-    }
-    // Tasks on t's exit_notify dead list (EXIT_DEAD, pid still allocated) wait for t's release_task.
-    for (let d = m[t + TASK.exit_dead]!, k = 0; d && k < 1024; d = m[d + TASK.dead_next]!, k++) {
-      if (d !== t && m[d + TASK.exit_state] === EXIT_DEAD) {
-        add(node_key_of_task(g, d), n.key, 'EXIT_DEAD on the exiting task\'s local dead list: released by its release_task (after zap_pid_ns_processes returns)');
-      }
-    }
-  }
-  if (!extra.length) return g;
-  const edges = [...g.edges, ...extra];
-  for (const e of extra) {
-    const from = g.nodes.find((x) => x.key === e.from);
-    if (from) from.blocked = true;
-  }
-  const cycles = find_cycles(g.nodes.map((n) => n.key), edges);
-  return { ...g, edges, cycles, blocked: g.nodes.filter((n) => n.blocked).map((n) => n.key) };
-}
 
 /** Names of the BUG_* bits of a variant. */
 export function bug_names(bits: number): string[] {
@@ -134,8 +88,6 @@ export function scenario_report(sc: Scenario, v: Variant, r: RunView, outcome: E
       L.push(...cycle_lines(r.view, g, keys, outcome !== 'hang'));
       L.push('');
     }
-    const extra = g.edges.filter((e) => e.why.includes('delay_group_leader') || e.why.includes('dead list'));
-    if (extra.length) L.push('(edges from the exit state added by the catalog: delay_group_leader, exit_notify dead lists)', '');
   }
   if (r.violations.length) {
     L.push(violations_report(r.view, r.violations).text.trimEnd(), '');

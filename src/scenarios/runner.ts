@@ -28,7 +28,8 @@ import { read_violations } from '../locking/violations.js';
 import { encode_token, decode_token, count_preemptions, type ReplayToken } from '../ctl/replay.js';
 import type { CpuResult } from '../../workers/cpu.js';
 import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
-import { scenario_graph, scenario_report } from './report.js';
+import { scenario_report } from './report.js';
+import { build_waitfor } from '../detect/waitfor.js';
 
 const EXIT_ZOMBIE = 0x20;
 
@@ -246,7 +247,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   const violations = read_violations(snap, regions.violations.base, regions.violations.words, Atomics.load(snap, kg + G.violations));
   const crashed = results.find((r) => r?.error);
   const stuck = state === 'deadlock' || state === 'hung' || state === 'decision-limit' || state === 'crashed';
-  const graph = stuck ? scenario_graph(view) : undefined;
+  const graph = stuck ? build_waitfor(view) : undefined;
   const roles = roles_of(m, snap);
   const rv: RunView = { state, view, graph, violations, roles };
   const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0);
@@ -313,7 +314,7 @@ async function watch_free(m: Machine, hungMs: number, timeoutMs: number): Promis
       // No progress: stuck for real only if the CPUs' published waits form a wait-for cycle (a
       // spinning deadlock). Otherwise the host starved the workers: keep watching.
       m.attach();
-      const g = scenario_graph(m.view(mm.slice()));
+      const g = build_waitfor(m.view(mm.slice()));
       if (g.cycles.length > 0) { m.stop(RUN_HUNG, true); return; }
       lastChange = now;
     }

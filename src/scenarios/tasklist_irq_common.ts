@@ -102,10 +102,19 @@ export function check_7b(r: RunView): CheckResult {
 
 export const COMMIT_QRWLOCK = {
   id: '70af2f8a4f48', subject: "locking/rwlocks: Introduce 'qrwlocks' - fair, queued rwlocks", author: 'Waiman Long', year: 2014,
-  role: 'design' as const, status: 'verified' as const,
-  note: 'Fixes: tag of Eric Dumazet\'s 2022 RFC and a RHEL backport table (docs/catalog-sources.md 7a)',
+  role: 'related' as const, status: 'verified' as const,
+  note: 'the design with the interrupt-reader rule (in_interrupt() readers ignore a waiting writer)',
+  source: 'Fixes: tag of Eric Dumazet\'s 2022 RFC (find_string id 17067952509) and a RHEL backport table (id 70507768491)',
+};
+/** Eric Dumazet's RFC removing the interrupt-reader rule (not merged): entry 7a studies it. */
+export const COMMIT_RWLOCK_RFC = {
+  id: '', subject: '[PATCH] locking/rwlocks: do not starve writers (RFC, not merged)', author: 'Eric Dumazet', year: 2022,
+  role: 'report' as const, status: 'verified' as const,
+  note: 'posted 2022-06-17, Message-Id <20220617091039.2257083-1-eric.dumazet@gmail.com>, removes the in_interrupt() branch of queued_read_lock_slowpath (soft lockups of writers under softirq readers); Peter Zijlstra: "This is known to break tasklist_lock." Not merged: no commit id',
+  source: 'LKML mail (find_string id 17067952509: message and diff); Peter Zijlstra\'s reply (id 17582940035)',
 };
 export const COMMIT_FASYNC = {
   id: '7a107c0f55a3', subject: 'fasync: Fix deadlock between task-context and interrupt-context kill_fasync()', author: 'Kirill Tkhai', year: 2018,
-  role: 'fix' as const, status: 'verified' as const, note: 'gitiles mirror commit page (docs/catalog-sources.md 7b)',
+  role: 'fix' as const, status: 'verified' as const, note: 'message: the three-task interleaving; fa_lock becomes an rwlock',
+  source: 'gitiles mirror commit page gerrit-public.fairphone.software kernel/msm-5.4 7a107c0f55a3b4c6f84a4323df5610360bde1684 (docs/catalog-sources.md 7b)',
 };

@@ -18,14 +18,21 @@ export interface CommitRef {
   author?: string;
   year: number;
   /** What the commit is to this entry. */
-  role: 'fix' | 'bug' | 'design' | 'revert' | 'related' | 'report';
+  role: CommitRole;
   /** How much of the record (id, subject, author, message) was read in a stored source (docs/catalog-sources.md). */
   status: Verification;
   /** Whether the id itself was read in a source (default: verified unless status is 'unverified'). */
   idStatus?: Verification;
   /** What was read, or what is missing. */
   note?: string;
+  /** The stored source that was read (docs/catalog-sources.md has the quotes). */
+  source?: string;
 }
+
+export type CommitRole = 'bug' | 'fix' | 'revert' | 'related' | 'report';
+
+/** An upstream bug with a merged fix, or a study of a design (a proposal that was not merged). */
+export type EntryKind = 'upstream-bug' | 'design-study';
 
 /** What a variant is expected to do. */
 export type Expectation =
@@ -70,6 +77,7 @@ export interface Scenario {
   slug: string;
   title: string;
   year: string;
+  kind: EntryKind;
   commits: CommitRef[];
   variants: Variant[];
   /** The variant `pidrace deadlock ID` runs without --variant (a buggy one). */
@@ -94,6 +102,44 @@ export interface Scenario {
   /** Is a failed run the documented failure? */
   check(r: RunView): CheckResult;
 }
+
+/** Whether the commit's id itself was read in a source. */
+export function idStatusOf(c: CommitRef): 'verified' | 'unverified' {
+  if (!c.id) return 'unverified';
+  return (c.idStatus ?? (c.status === 'unverified' ? 'unverified' : 'verified')) === 'verified' ? 'verified' : 'unverified';
+}
+
+/** The fix ids of an entry that were read in a source. */
+export function verifiedFixIds(s: Scenario): string[] {
+  return s.commits.filter((c) => c.role === 'fix' && c.id && idStatusOf(c) === 'verified').map((c) => c.id);
+}
+
+/** The entry's default buggy variant. */
+export function buggyVariant(s: Scenario): Variant {
+  return s.variants.find((v) => v.name === s.defaultVariant) ?? s.variants[0]!;
+}
+
+/** Today's kernel: the variant with no bug switch. */
+export function fixedVariant(s: Scenario): Variant {
+  const v = s.variants.find((x) => x.bugs === 0);
+  if (!v) throw new Error(`catalog entry ${s.id} has no variant without bug switches`);
+  return v;
+}
+
+/** A variant by name; "buggy" and "fixed" name the default buggy variant and today's kernel. */
+export function findVariant(s: Scenario, name: string): Variant | undefined {
+  if (name === 'buggy') return buggyVariant(s);
+  if (name === 'fixed') return fixedVariant(s);
+  return s.variants.find((v) => v.name === name);
+}
+
+/** Which generic detector reports a failure of this kind. */
+export const DETECTOR_OF: Record<Expectation, string> = {
+  deadlock: 'wait-for graph: cycle',
+  hang: 'wait-for graph: blocked chain',
+  violation: 'violation log',
+  clean: '-',
+};
 
 /** Helpers for checks. */
 export function nodeOfRole(r: RunView, role: string): WaitNode | undefined {
