@@ -11,6 +11,7 @@
  * Until the process model registers SYS_FORK, the harness runs a stand-in workload (kthreads
  * looping over the torture lock calls) so that the machinery is exercised; the JSON says which.
  */
+import { availableParallelism } from 'node:os';
 import { Machine } from '../src/machine.js';
 import { CPU, G, MAX_LOCK_CLASSES, SLAB, TASK } from '../src/mm/layout.js';
 import {
@@ -35,6 +36,11 @@ export interface ForkRateOptions {
   warmupMs: number;
   measureMs: number;
   lockdep?: boolean;
+  /**
+   * Also measure every point with more CPUs than host cores with --host-preemption (no run tokens),
+   * interleaved with the token runs: today's and the old behaviour side by side in one run.
+   */
+  hostPreemptionToo?: boolean;
   /** Force the stand-in workload even when fork exists (harness tests). */
   workload?: Workload;
   log?: Logger;
@@ -68,6 +74,13 @@ export interface ForkRateSample {
   cyclesPerCpuSec: number;
   /** Process CPU time over wall time in the window (how many cores the run had on average). */
   coresUsed: number;
+  /**
+   * Fairness: the least any CPU did in the window, as a share of its fair share (its syscalls over
+   * the mean per CPU; 1 = even, 0.5 = half its share).
+   */
+  minCpuShare: number;
+  /** Run tokens handed on at the end of a slice in the window (all CPUs; 0 when tokens are off). */
+  tokenYields: number;
   /** Completed syscalls per cycle over all CPUs (2.0 when every fork succeeds). */
   syscallsPerCycle: number;
   /** Most task_struct objects in use at once (slab high water). */
@@ -83,6 +96,8 @@ export interface ForkRatePoint {
   cpus: number;
   depth: number;
   lockdep: boolean;
+  /** Measured with --host-preemption (no run tokens). */
+  hostPreemption: boolean;
   samples: ForkRateSample[];
   rate: Summary;
   /** Median rate / CPUs. */
@@ -148,14 +163,19 @@ interface Snapshot {
   cpuUs: number;
   forks: number;
   syscalls: number[];
+  tokenYields: number;
   stats: Float64Array;
 }
 
 function snapshot(m: Machine, mem: Int32Array, stats: Float64Array, n: number): Snapshot {
   const syscalls: number[] = [];
-  for (let i = 0; i < n; i++) syscalls.push(mem[cpu_addr(i) + CPU.syscalls]!);
+  let tokenYields = 0;
+  for (let i = 0; i < n; i++) {
+    syscalls.push(mem[cpu_addr(i) + CPU.syscalls]!);
+    tokenYields += mem[cpu_addr(i) + CPU.tok_yields]!;
+  }
   const u = process.cpuUsage();
-  return { t: performance.now(), cpuUs: u.user + u.system, forks: mem[kg + G.total_forks]!, syscalls, stats: stats.slice() };
+  return { t: performance.now(), cpuUs: u.user + u.system, forks: mem[kg + G.total_forks]!, syscalls, tokenYields, stats: stats.slice() };
 }
 
 function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): LockRow[] {
@@ -188,7 +208,7 @@ function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): Lock
 }
 
 /** One measured run: a fresh machine, the setup program, warm-up, a timed window. */
-export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; measureMs: number; lockdep: boolean }): Promise<ForkRateSample> {
+export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; measureMs: number; lockdep: boolean; hostPreemption?: boolean }): Promise<ForkRateSample> {
   // Room for the objects that wait for a grace period: a fork that fails for want of a task or
   // pid would count as work without being a cycle.
   const m = new Machine({ ncpus: cpus, maxTasks: 8192, maxPidNs: Math.max(64, depth + 8), choiceWords: 1024 }, { lockdep: o.lockdep, hungTimeoutMs: 30_000 });
@@ -211,6 +231,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
     signal: ac.signal,
     statsEveryMs: 5,
     stopWhenNoTasks: false,
+    hostPreemption: o.hostPreemption ?? false,
     hungMs: 30_000,
     timeoutMs: 60_000 + o.warmupMs + o.measureMs,
     onTick: () => {
@@ -234,6 +255,8 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
     perCpuSyscallsPerSec: sys.map((x) => x / seconds),
     cyclesPerCpuSec: cycles / ((s1.cpuUs - s0.cpuUs) / 1e6),
     coresUsed: (s1.cpuUs - s0.cpuUs) / 1e6 / seconds,
+    minCpuShare: Math.min(...sys) / (sys.reduce((p, q) => p + q, 0) / cpus || 1),
+    tokenYields: s1.tokenYields - s0.tokenYields,
     syscallsPerCycle: cycles > 0 ? sys.reduce((p, q) => p + q, 0) / cycles : NaN,
     taskHighWater: mem[slab_addr(SLAB_TASK) + SLAB.high_water]!,
     state: res.state,
@@ -244,7 +267,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
   return out;
 }
 
-export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[]; errors: string[] }> {
+export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[]; hostPreemptionPoints: ForkRatePoint[]; errors: string[] }> {
   const log = o.log ?? (() => {});
   const workload: Workload = o.workload ?? ((await forkAvailable()) ? 'fork' : 'kthread-torture');
   const depths = workload === 'fork' ? o.depths : [0];
@@ -254,34 +277,41 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
   // Repetitions are interleaved across points so that drift on a shared machine spreads evenly.
   const acc = new Map<string, ForkRateSample[]>();
   const errors: string[] = [];
-  const key = (c: number, d: number) => `${c}/${d}`;
+  const key = (c: number, d: number, hp: boolean) => `${c}/${d}${hp ? '/hp' : ''}`;
+  const cores = availableParallelism();
+  const hostPreemptionPoints: ForkRatePoint[] = [];
   for (let r = 0; r < o.reps; r++) {
     for (const d of depths) {
       for (const c of o.cpus) {
-        const k = key(c, d);
-        if (!acc.has(k)) acc.set(k, []);
-        let s: ForkRateSample;
-        try {
-          s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep });
-        } catch (e) {
-          // A broken run is reported with the point, not the end of the benchmark.
-          errors.push(`cpus ${c} depth ${d}: ${(e as Error).message}`);
-          log(`  rep ${r + 1}/${o.reps}  cpus ${c}  depth ${d}: FAILED: ${(e as Error).message}`);
-          continue;
+        for (const hp of o.hostPreemptionToo && c > cores ? [false, true] : [false]) {
+          const k = key(c, d, hp);
+          if (!acc.has(k)) acc.set(k, []);
+          let s: ForkRateSample;
+          const what = `cpus ${String(c).padStart(2)}  depth ${String(d).padStart(2)}${hp ? '  --host-preemption' : ''}`;
+          try {
+            s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep, hostPreemption: hp });
+          } catch (e) {
+            // A broken run is reported with the point, not the end of the benchmark.
+            errors.push(`${what}: ${(e as Error).message}`);
+            log(`  rep ${r + 1}/${o.reps}  ${what}: FAILED: ${(e as Error).message}`);
+            continue;
+          }
+          acc.get(k)!.push(s);
+          log(`  rep ${r + 1}/${o.reps}  ${what}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s  (${Math.round(s.cyclesPerCpuSec).toLocaleString('en-US')} per CPU-second, fairness ${s.minCpuShare.toFixed(2)})${s.violations ? `  (${s.violations} violations)` : ''}`);
         }
-        acc.get(k)!.push(s);
-        log(`  rep ${r + 1}/${o.reps}  cpus ${String(c).padStart(2)}  depth ${String(d).padStart(2)}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s${s.violations ? `  (${s.violations} violations)` : ''}`);
       }
     }
   }
-  for (const d of depths) {
-    for (const c of o.cpus) {
-      const samples = acc.get(key(c, d)) ?? [];
-      if (samples.length === 0) continue;
-      const rate = summarize(samples.map((s) => s.cyclesPerSec));
-      const sorted = [...samples].sort((a, b) => a.cyclesPerSec - b.cyclesPerSec);
-      const med = sorted[(sorted.length - 1) >> 1]!;
-      points.push({ workload, cpus: c, depth: d, lockdep, samples, rate, perCpu: rate.median / c, locks: med.locks, nsPerCycle: (1e9 * c) / rate.median });
+  for (const hp of [false, true]) {
+    for (const d of depths) {
+      for (const c of o.cpus) {
+        const samples = acc.get(key(c, d, hp)) ?? [];
+        if (samples.length === 0) continue;
+        const rate = summarize(samples.map((s) => s.cyclesPerSec));
+        const sorted = [...samples].sort((a, b) => a.cyclesPerSec - b.cyclesPerSec);
+        const med = sorted[(sorted.length - 1) >> 1]!;
+        (hp ? hostPreemptionPoints : points).push({ workload, cpus: c, depth: d, lockdep, hostPreemption: hp, samples, rate, perCpu: rate.median / c, locks: med.locks, nsPerCycle: (1e9 * c) / rate.median });
+      }
     }
   }
   for (const p of points) {
@@ -291,5 +321,5 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
       p.efficiency = p.speedup / p.cpus;
     }
   }
-  return { workload, points, errors };
+  return { workload, points, hostPreemptionPoints, errors };
 }

@@ -4,6 +4,7 @@
  * Workers never import this module.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -27,6 +28,7 @@ import {
   CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM, ABORT_HOTPLUG,
 } from './sched/hook.js';
 import { HP_OFFLINE, HP_ONLINE } from './sched/hotplug.js';
+import { run_tokens_setup } from './sched/run_token.js';
 import { PF_KTHREAD } from './kernel/kthread.js';
 import { stuck_report, type StuckReport } from './detect/report.js';
 import type { StateView } from './detect/waitfor.js';
@@ -120,6 +122,13 @@ export interface RunOptions {
   hotplug?: HotplugOptions;
   /** Free-running: end the run (stopped) once this holds (checked every poll, e.g. "only init is left"). */
   until?: (m: Machine) => boolean;
+  /**
+   * Free-running: no run tokens (src/sched/run_token.ts); with more CPUs than host cores, the host
+   * may deschedule a CPU anywhere, also while it holds a lock (vCPU-style preemption).
+   */
+  hostPreemption?: boolean;
+  /** Free-running: how many CPUs run kernel code at once (default: the host's cores). */
+  runTokens?: number;
 }
 
 export interface RunResult {
@@ -365,6 +374,7 @@ export class Machine {
     const controlled = m[kg + G.mode] === MODE_CONTROLLED;
     if (controlled && opts.control) this.control(opts.control);
     this.bringUpCpus();
+    run_tokens_setup(m, controlled || opts.hostPreemption ? 0 : opts.runTokens ?? availableParallelism(), n);
     // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
     // start below, or one could run (and even crash) before the others are there.
     Atomics.store(m, kg + G.run_state, RUN_SETUP);

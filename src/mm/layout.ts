@@ -125,6 +125,9 @@ export const RH_OBJ = 3;
 // Limits of the model (the kernel's where it has one).
 // ---------------------------------------------------------------------------------------------
 
+/** Slots of G.tok_ring: at least the most CPUs a machine has (ncpus <= 64), a power of two. */
+export const TOK_RING_WORDS = 64;
+
 /** include/linux/pid_namespace.h: MAX_PID_NS_LEVEL. The initial namespace is level 0. */
 export const MAX_PID_NS_LEVEL = 32;
 /** Entries of a CPU's held-lock stack (lockdep's MAX_LOCK_DEPTH is 48). */
@@ -220,6 +223,10 @@ export const GLOBAL_SPEC = {
     A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
+    { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
+    L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
+    L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
+    A('tok_ring', TOK_RING_WORDS, 'Atomics', 'waiter of ticket t: cpu+1 at tok_ring[t % TOK_RING_WORDS], so a release wakes exactly the CPU it lets in'),
   ],
 } as const satisfies StructSpec;
 
@@ -266,6 +273,9 @@ export const CPU_SPEC = {
     L('irq_permille', 'raise_irq (before irq_pending)', 'chance per eligible scheduling hook that the pending interrupt is delivered there (free-running, random strategy)'),
     L('irq_deferred', 'own CPU', 'eligible hooks the pending interrupt was not delivered at (delivery is forced at IRQ_MAX_DEFER)'),
     L('irq_delivered', 'own CPU', 'interrupts delivered on this CPU'),
+    L('tok_wait', 'own CPU (Atomics.store)', '1 while this CPU waits for a run token: runnable, never blocked in the wait-for graph'),
+    L('tok_wake', 'Atomics.wait/notify', 'word a CPU waiting for a run token parks on; the release that lets it in stores 1'),
+    L('tok_yields', 'own CPU', 'run tokens handed on at the end of a time slice'),
   ],
 } as const satisfies StructSpec;
 

@@ -20,6 +20,7 @@ import { cpu_up } from '../locking/lock_flags.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
+import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_tokens_busy } from './run_token.js';
 
 /** Task states (include/linux/sched.h). */
 export const TASK_RUNNING = 0;
@@ -378,6 +379,9 @@ export interface CpuLoopOptions {
 export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
   const c = this_cpu;
   progress_pending = 0;
+  // Kernel code runs only with a run token (src/sched/run_token.ts; off unless CPUs > cores).
+  run_token_attach(!opts.returnWhenIdle); // in-process: one thread, no tokens
+  if (!run_token_get()) return;
   try {
     for (let n = 0; ; n++) {
       // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
@@ -386,6 +390,9 @@ export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
       // so a stop is seen a few switches late.
       if (((n & 7) === 0 || mem[c + CPU.rq_nr] === 0) && mem[kg + G.run_state] !== RUN_RUNNING) return;
       if (mem[c + CPU.abort] !== 0) return;
+      // schedule() between two tasks: preempt_count 0, nothing held, no task on this CPU. Hand the
+      // token on when the slice is over and another CPU waits (a quiescent state while waiting).
+      if (run_token_should_yield() && !token_yield()) return;
       sched_hook(1);
       rcu_do_batch();
       const p = pick_next_task();
@@ -397,10 +404,23 @@ export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
       if (opts.returnWhenIdle) return;
       progress_flush(mem);
       cpu_idle();
+      if (!run_token_held()) return; // the run ended while this CPU waited for a token
     }
   } finally {
     progress_flush(mem);
+    run_token_put(true);
   }
+}
+
+/** The end of a time slice with others waiting: back of the token queue. False: the run ended. */
+function token_yield(): boolean {
+  run_token_count_yield();
+  progress_flush(mem);
+  rcu_idle_enter();
+  run_token_put();
+  const ok = run_token_get(); // at once if it kept its token (run_token_put)
+  rcu_idle_exit();
+  return ok;
 }
 
 /** Nothing to run: an extended quiescent state for RCU, parked until kicked (bounded slices). */
@@ -419,12 +439,17 @@ function cpu_idle(): void {
     // After publishing idle (rcu_idle_enter): work queued, or callbacks whose grace period ended
     // meanwhile (rcu_gp_done kicks only CPUs it sees idle), means no parking.
     if (any_runnable() || rcu_cbs_ready()) return;
-    if (idle_poll(c, v)) return;
+    // Idle: the run token goes to a CPU that has work. A CPU without a token does not poll while
+    // every token is in use: it would take a host core from a CPU that holds locks.
+    run_token_put();
+    if (!run_tokens_busy() && idle_poll(c, v)) return;
     Atomics.wait(mem, c + CPU.park, v, 10);
     check_abort();
   } catch (e) {
     if (!(e instanceof KernelAbort)) throw e;
   } finally {
+    // Back to work only with a token (a no-op when this CPU kept it); cpu_loop sees the run end.
+    run_token_get();
     rcu_idle_exit();
   }
 }

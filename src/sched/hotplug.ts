@@ -10,7 +10,8 @@
 import { CPU, G, RCU_GP_STARTED } from '../mm/layout.js';
 import { kg, mem, this_cpu } from '../mm/memory.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
-import { rcu_do_batch, rcu_idle_enter, rcu_try_complete_gp } from '../rcu/rcu.js';
+import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_try_complete_gp } from '../rcu/rcu.js';
+import { run_token_get, run_token_put } from './run_token.js';
 import { activate_task } from './core.js';
 import { ABORT_HOTPLUG, RUN_RUNNING } from './hook.js';
 import { TASK } from '../mm/layout.js';
@@ -71,9 +72,13 @@ export function cpu_offline_until_online(): boolean {
   rcu_idle_enter(); // no readers from here on: an extended quiescent state
   rcu_try_complete_gp();
   for (;;) {
-    // A waker that read online = 1 just before the flip may still have queued a task here.
-    migrate_tasks(c);
-    rcu_do_batch();
+    // A waker that read online = 1 just before the flip may still have queued a task here. That
+    // and the callbacks are kernel code: they run with a run token (src/sched/run_token.ts).
+    if ((Atomics.load(mem, c + CPU.rq_nr) !== 0 || rcu_cbs_ready()) && run_token_get()) {
+      migrate_tasks(c);
+      rcu_do_batch();
+      run_token_put();
+    }
     // The main thread stores run_state / CPU.hotplug and then kicks CPU.park: the park word is
     // sampled after those loads, so a request made after them changes it and the wait returns at
     // once (else it ends after its 10 ms slice and loops).

@@ -35,6 +35,10 @@ export interface StressConfig {
   plant: string[];
   /** Free-running: CPU hotplug every this many ms (0: off). */
   hotplugMs: number;
+  /** Free-running: no run tokens, the host may deschedule a CPU that holds a lock (src/sched/run_token.ts). */
+  hostPreemption: boolean;
+  /** Free-running: run tokens (CPUs running kernel code at once); 0: as many as the host has cores. */
+  runTokens: number;
   /** Free-running hung-task watchdog bound (ms without progress). */
   hungMs: number;
   /** Controlled: stop at the first violation (shorter failing schedules). */
@@ -74,6 +78,8 @@ export function default_config(over: Partial<StressConfig> = {}): StressConfig {
     bugs: [],
     plant: [],
     hotplugMs: 0,
+    hostPreemption: false,
+    runTokens: 0,
     hungMs: 10_000,
     stopOnViolation: false,
     ...over,
@@ -95,6 +101,7 @@ export function validate_config(c: StressConfig): void {
   int(c.injectDelay, 0, 1000, '--inject-delay (per mille)');
   int(c.pctDepth, 1, 9, '--pct-depth');
   int(c.hotplugMs, 0, 3_600_000, '--hotplug');
+  int(c.runTokens, 0, 64, 'runTokens');
   int(c.hungMs, 10, 3_600_000, '--hung');
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) throw new RangeError(`--seed must be an integer in 0..4294967295 (got ${c.seed})`);
   if (c.mode !== 'free' && c.mode !== 'controlled') throw new RangeError(`--mode must be free or controlled (got ${c.mode})`);

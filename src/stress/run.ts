@@ -132,6 +132,8 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
       statsEveryMs: io.statsEveryMs ?? 1000,
       signal: hard.signal,
       hotplug: cfg.hotplugMs > 0 && !controlled ? { everyMs: cfg.hotplugMs } : undefined,
+      hostPreemption: cfg.hostPreemption,
+      runTokens: cfg.runTokens || undefined,
       stopWhenNoTasks: false,
       until: kthreadsOnly ? (mm) => Atomics.load(mm.mem, kg + G.nr_threads) <= baseTasks : (mm) => process_done(mm),
       onTick: (mm, el) => {
@@ -170,7 +172,9 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
     if (!kthreadsOnly) failures.push(...(await process_teardown(m)));
     failures.push(...check_leaks(m, baseline, { kthreadsOnly }));
   }
+  // The final figures; the fairness over windows is the periodic samples' (the last one carries it).
   const stats = sample_stats(m, elapsed, undefined);
+  if (lastStats) stats.min_window_share = lastStats.min_window_share;
   const verdict: 'SUCCESS' | 'FAILURE' = failures.length ? 'FAILURE' : 'SUCCESS';
   const exitCode = failures.length ? 1 : interrupted ? 130 : 0;
   const signature = signature_of(failures);
@@ -222,6 +226,10 @@ function format_text(cfg: StressConfig, state: string, elapsed: number, s: Stats
   const contended = s.locks.filter((l) => l.contended > 0).sort((a, b) => b.wait_ms - a.wait_ms).slice(0, 6);
   if (contended.length) L.push(`  locks: ${contended.map((l) => `${l.class} ${l.acquisitions} acq ${l.contended} cont ${l.wait_ms} ms`).join('; ')}`);
   L.push(`  cpus: ${s.cpus.map((c) => `${c.cpu}:${c.syscalls}`).join(' ')}${s.cpu_balance_flag ? '  (uneven)' : ''}${r.hotplugs ? `  hotplug transitions ${r.hotplugs}` : ''}`);
+  if (s.cpus.length > 1 && !r.control) {
+    L.push(`  fairness: least CPU share of its fair share in any stats window ${s.min_window_share < 0 ? 'n/a (no full window)' : s.min_window_share.toFixed(2)}; ` +
+      `${s.run_tokens ? `${s.run_tokens} run tokens, ${s.cpus.reduce((a, c) => a + c.token_yields, 0)} hand-offs at slice end` : 'no run tokens'}`);
+  }
   if (r.control) L.push(`  controlled: ${r.control.decisions} decisions, ${r.control.switches} switches, ${r.control.preemptions} preemptions`);
   if (failures.length) {
     L.push('', 'failures:');

@@ -18,7 +18,7 @@ import type { Machine } from '../machine.js';
 
 export interface OpStats { ok: number; errors: Record<string, number>; skipped: number }
 export interface LockClassStats { class: string; acquisitions: number; contended: number; wait_ms: number }
-export interface CpuStats { cpu: number; syscalls: number; switches: number; online: number; hotplugs: number }
+export interface CpuStats { cpu: number; syscalls: number; switches: number; online: number; hotplugs: number; token_yields: number }
 
 export interface StatsSample {
   t_ms: number;
@@ -39,6 +39,16 @@ export interface StatsSample {
   /** max/min syscalls over online CPUs (1 = perfectly even). */
   cpu_imbalance: number;
   cpu_balance_flag: boolean;
+  /**
+   * Fairness since the previous sample (a window of statsEveryMs): the least syscalls any CPU that
+   * was online through the window completed, as a share of the mean per such CPU (1 = even;
+   * the target is at least 0.5). -1 before there is a window with work in it.
+   */
+  window_min_share: number;
+  /** The least window_min_share of the run so far. */
+  min_window_share: number;
+  /** Run tokens in use this run (0: off; src/sched/run_token.ts). */
+  run_tokens: number;
   decisions?: number;
   slabs: Record<string, { in_use: number; high_water: number }>;
 }
@@ -78,8 +88,22 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
   const cpus: CpuStats[] = [];
   for (let i = 0; i < n; i++) {
     const c = cpu_addr(i);
-    cpus.push({ cpu: i, syscalls: w[c + CPU.syscalls]!, switches: w[c + CPU.switches]!, online: w[c + CPU.online]!, hotplugs: w[c + CPU.hotplugs]! });
+    cpus.push({ cpu: i, syscalls: w[c + CPU.syscalls]!, switches: w[c + CPU.switches]!, online: w[c + CPU.online]!, hotplugs: w[c + CPU.hotplugs]!, token_yields: w[c + CPU.tok_yields]! });
   }
+  // Fairness over the window since the previous sample: CPUs online at both ends, not hotplugged.
+  let window_min_share = -1;
+  if (prev && prev.cpus.length === n) {
+    const d: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = prev.cpus[i]!, b = cpus[i]!;
+      if (a.online === 1 && b.online === 1 && a.hotplugs === b.hotplugs) d.push(b.syscalls - a.syscalls);
+    }
+    const sum = d.reduce((x, y) => x + y, 0);
+    // Judge only windows with real work (>= 100 syscalls per CPU): the start and the wind-down are not.
+    if (d.length > 1 && sum >= 100 * d.length) window_min_share = Math.round((100 * Math.min(...d) * d.length) / sum) / 100;
+  }
+  const prevMin = prev?.min_window_share ?? -1;
+  const min_window_share = window_min_share < 0 ? prevMin : prevMin < 0 ? window_min_share : Math.min(prevMin, window_min_share);
   const sys = cpus.map((c) => c.syscalls);
   const total = sys.reduce((a, b) => a + b, 0);
   const min = Math.min(...sys);
@@ -108,6 +132,9 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
     cpu_imbalance: Number.isFinite(imbalance) ? Math.round(imbalance * 100) / 100 : -1,
     // Flag an uneven spread once there is enough work to judge (rcutorture prints per-CPU counts).
     cpu_balance_flag: total > 1000 * n && (imbalance > 4 || !Number.isFinite(imbalance)),
+    window_min_share,
+    min_window_share,
+    run_tokens: w[kg + G.run_tokens]!,
     decisions: w[kg + G.mode] === 1 ? w[kg + G.ctl_decisions]! : undefined,
     slabs,
   };
