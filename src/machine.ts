@@ -34,6 +34,7 @@ import { stuck_report, type StuckReport } from './detect/report.js';
 import type { StateView } from './detect/waitfor.js';
 import { read_violations, type Violation } from './locking/violations.js';
 import { rcu_callbacks_pending } from './rcu/rcu.js';
+import { capture_trace, type TraceCapture } from './trace/capture.js';
 import type { CpuResult } from '../workers/cpu.js';
 
 export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit', 'violation'];
@@ -145,6 +146,8 @@ export interface RunResult {
   stuck?: StuckReport;
   /** CPU hotplug transitions done (free-running). */
   hotplugs?: number;
+  /** The trace rings, read at the freeze or the end (machines created with traceEvents > 0). */
+  trace?: TraceCapture;
 }
 
 export class Machine {
@@ -157,6 +160,8 @@ export class Machine {
   private progNames = new Map<number, string>();
   /** Memory as the main thread saw it when a broken run was frozen (for reports). */
   snapshot?: Int32Array;
+  /** performance.now() when the snapshot was taken (the end of its trace). */
+  snapshotAt = 0;
 
   constructor(config: Partial<KernelConfig> = {}, boot: BootOptions = {}) {
     this.config = defaultConfig(config);
@@ -296,6 +301,9 @@ export class Machine {
     for (let i = 0; i < tr.count; i++) mark(tr.base + i * tr.stride + TASK.sleep_since);
     // The controller's own state (strategy, PCT priorities, replay setup) is not kernel state.
     for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); mark(cpu_addr(i) + CPU.pct_prio); }
+    // Tracing is an observer: its setup, clock and rings are not kernel state.
+    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.trace_ring); mark(cpu_addr(i) + CPU.trace_head); }
+    mark(kg + G.trace_events); mark(kg + G.trace_epoch);
     mark(regions.torture + TORTURE.rw_writer_max_wait_us);
     for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]);
     for (let i = 0; i < 4; i++) mark(kg + G.ctl_rng + i);
@@ -303,7 +311,7 @@ export class Machine {
     const rc = regions.choices;
     let h = 0x811c9dc5;
     for (let i = 0; i < m.length; i++) {
-      if (skip[i] || (i >= rc.base && i < rc.base + rc.words)) continue;
+      if (skip[i] || (i >= rc.base && i < rc.base + rc.words) || (i >= regions.trace.base && i < regions.trace.base + regions.trace.words)) continue;
       const w = m[i]!;
       if (w === 0) { h = Math.imul(h ^ 0x9e, 0x01000193); continue; }
       h = Math.imul(h ^ (w & 0xff), 0x01000193);
@@ -440,9 +448,10 @@ export class Machine {
           // CPUs park at their next check (spin waits re-check every 20 ms); give them the time.
           await sleep(controlled ? 10 : 60);
           this.snapshot = m.slice();
+          this.snapshotAt = performance.now();
           Atomics.store(m, kg + G.freeze, 0);
           Atomics.notify(m, kg + G.freeze);
-        } else this.snapshot = m.slice();
+        } else { this.snapshot = m.slice(); this.snapshotAt = performance.now(); }
       }
       // Every CPU leaves its loop at its next check; bound the wait for them.
       const until = performance.now() + 10_000;
@@ -464,6 +473,7 @@ export class Machine {
     };
     if (interrupted) res.interrupted = true;
     if (controlled) res.control = this.controlStats();
+    res.trace = capture_trace(this.view(this.snapshot ?? m), this.snapshot ? this.snapshotAt : elapsedMs + t0);
     if (hotplugs) res.hotplugs = hotplugs;
     if (this.snapshot && res.state !== 'stopped') {
       res.stuck = stuck_report(this.view(this.snapshot), res.state, res.state === 'hung' ? hungMs : 0);

@@ -46,7 +46,12 @@ export function parse_permille(s: string, what: string): number {
 
 /** Write JSON atomically: a temporary file in the same directory, then rename over the target. */
 export function write_json_atomic(path: string, data: unknown): void {
+  write_file_atomic(path, JSON.stringify(data, null, 2) + '\n');
+}
+
+/** Write a file atomically (a temporary file in the same directory, then rename). */
+export function write_file_atomic(path: string, text: string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }

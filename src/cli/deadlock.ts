@@ -22,6 +22,7 @@ import { bug_names } from '../scenarios/report.js';
 import { catalog_markdown, measureCatalog } from '../scenarios/measure.js';
 import { buggyVariant, DETECTOR_OF, findVariant, fixedVariant, idStatusOf, verifiedFixIds, type CommitRef, type Scenario, type Variant } from '../scenarios/types.js';
 import { parse_duration, parse_int, UsageError, write_json_atomic, type Command } from './common.js';
+import { TRACE_RING_EVENTS, write_trace_file } from '../trace/output.js';
 
 export const USAGE = `usage: pidrace deadlock list [--json FILE|-]
        pidrace deadlock ID [options]
@@ -46,6 +47,9 @@ switches, reproduced from the state of the model (the wait-for graph, the violat
   --time D              free: time budget per variant (default 10s)
   --parallel N          controlled: machines run at once, each on its own CPU workers (default 1)
   --json FILE           write the JSON report (atomically)
+  --trace FILE          write the run's trace as Chrome trace-event JSON (Perfetto, chrome://tracing):
+                        the first run that shows the documented failure, else the last run
+  --html FILE           write a self-contained HTML report of that run (timeline, wait-for graph)
   --quiet               verdict lines only
   --check-guards        run the checked build: lock, RCU and poison guard violations are reported too
   replay TOKEN|FILE     re-run a controlled run from its token exactly; --shrink looks for a
@@ -183,15 +187,22 @@ async function run_entry(id: string, v: Record<string, string | boolean | undefi
   const say = (t: string): void => { process.stdout.write(t + '\n'); };
   let ok = true;
   const out: Record<string, unknown>[] = [];
+  const trace = v.trace || v.html ? TRACE_RING_EVENTS : 0;
+  /** The run the trace and the HTML report show: the first documented failure, else the last run. */
+  let shown: { rec: RunRecord; variant: Variant; token?: string } | undefined;
   try {
     for (const variant of variants) {
       if (mode === 'controlled') {
-        const r = await searchSchedules(s, variant, { schedules, seed, parallel, checkGuards: !!v['check-guards'] });
+        const r = await searchSchedules(s, variant, { schedules, seed, parallel, trace, checkGuards: !!v['check-guards'] });
+        const rec = r.first ?? r.last;
+        if (rec && (!shown || (!shown.rec.failed && rec.failed))) shown = { rec, variant, token: r.token };
         for (const line of search_lines(s, r, quiet)) say(line);
         ok &&= r.asExpected;
         out.push({ variant: variant.name, expect: variant.expect, mode, schedules: r.schedules, first_at: r.firstAt, outcomes: r.outcomes, as_expected: r.asExpected, ms: Math.round(r.ms), token: r.token, first: record_json(r.first) });
       } else {
-        const r = await freeRun(s, variant, { timeMs, checkGuards: !!v['check-guards'] });
+        const r = await freeRun(s, variant, { timeMs, trace, checkGuards: !!v['check-guards'] });
+        const rec = r.first ?? r.firstFailure ?? r.last;
+        if (rec && (!shown || (!shown.rec.failed && rec.failed))) shown = { rec, variant };
         for (const line of free_lines(s, r, quiet)) say(line);
         ok &&= r.asExpected;
         out.push({ variant: variant.name, expect: variant.expect, mode, attempts: r.attempts, hits: r.hits, hit_rate: r.hitRate, other_failures: r.otherFailures, hangs: r.hangs, first_hit_ms: r.firstHitMs, as_expected: r.asExpected, ms: Math.round(r.ms), first: record_json(r.first ?? r.firstFailure) });
@@ -202,7 +213,14 @@ async function run_entry(id: string, v: Record<string, string | boolean | undefi
     await closePools();
   }
   if (v.json) write_json_atomic(v.json as string, { command: 'deadlock', id: s.id, title: s.title, commits: s.commits, documented: s.expected, runs: out, verdict: ok ? 'AS EXPECTED' : 'UNEXPECTED' });
+  if (v.trace) write_run_trace(v.trace as string, s, shown);
   return ok ? 0 : 1;
+}
+
+function write_run_trace(path: string, s: Scenario, shown: { rec: RunRecord; variant: Variant } | undefined): void {
+  if (!shown?.rec.trace) throw new Error('no traced run to write');
+  write_trace_file(path, shown.rec.trace, { command: 'deadlock', id: s.id, variant: shown.variant.name, outcome: shown.rec.outcome, seed: shown.rec.seed });
+  process.stdout.write(`trace: ${path} (${shown.rec.trace.events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)\n`);
 }
 
 async function run_replay(arg: string, v: Record<string, string | boolean | undefined>): Promise<number> {
@@ -215,7 +233,7 @@ async function run_replay(arg: string, v: Record<string, string | boolean | unde
   }
   const say = (t: string): void => { process.stdout.write(t + '\n'); };
   try {
-    const { record, same, token } = await replayToken(tokText, findScenario);
+    const { record, same, token } = await replayToken(tokText, findScenario, v.trace || v.html ? TRACE_RING_EVENTS : 0);
     const s = findScenario(String(token.config.id))!;
     say(`replaying catalog entry ${s.id} variant ${record.variant}: seed ${token.seed}, ${token.strategy}, ${token.choices.length} choices (${count_preemptions(token.choices)} preemptions)`);
     if (record.report && !v.quiet) say(record.report);
@@ -236,6 +254,7 @@ async function run_replay(arg: string, v: Record<string, string | boolean | unde
     }
     if (!same) code = 1;
     if (v.json) write_json_atomic(v.json as string, report);
+    if (v.trace) write_run_trace(v.trace as string, s, { rec: record, variant: v0 });
     return code;
   } finally {
     await closePools();
@@ -249,11 +268,13 @@ async function run(argv: string[]): Promise<number> {
       variant: { type: 'string' }, mode: { type: 'string' }, schedules: { type: 'string' }, seed: { type: 'string' },
       time: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
       shrink: { type: 'boolean' }, seeds: { type: 'string' }, 'check-guards': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      trace: { type: 'string' }, html: { type: 'string' },
     },
   });
   if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
   const [first, ...rest] = positionals;
   if (!first) throw new UsageError('missing "list", an entry id, or "replay TOKEN"');
+  if ((v.trace || v.html) && (first === 'list' || first === 'table')) throw new UsageError(`--trace and --html are for a run ("pidrace deadlock ID" or "pidrace deadlock replay TOKEN"), not "${first}"`);
   if (first === 'list') {
     if (rest.length) throw new UsageError('list takes no arguments');
     if (v.json === '-') {

@@ -57,6 +57,8 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.violation_log] = regions.violations.base;
   mem[kg + G.lockdep_graph] = regions.lockdep.base;
   mem[kg + G.ctl_max_decisions] = 0x7fffffff;
+  mem[kg + G.trace_events] = c.traceEvents;
+  if (c.traceEvents > 0) mem[kg + G.trace_epoch] = Math.floor((performance.timeOrigin + performance.now()) / 1000);
   ctl_seed(opts.seed ?? 1);
   rwlock_init(kg + G.tasklist_lock, LC_TASKLIST);
   spin_lock_init(kg + G.pidmap_lock, LC_PIDMAP);
@@ -68,6 +70,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
     const p = cpu_addr(i);
     mem[p + CPU.id] = i;
     mem[p + CPU.online] = 1;
+    mem[p + CPU.trace_ring] = c.traceEvents > 0 ? regions.trace.base + i * regions.trace.stride : 0;
     rq_init(p);
   }
   hook_attach(true);

@@ -10,6 +10,7 @@
  */
 import { TASK } from '../mm/layout.js';
 import { mem } from '../mm/memory.js';
+import { tracing, trace_event, TR_SYS_ENTER, TR_SYS_EXIT } from './trace.js';
 import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, set_running, WCHAN_PAUSE } from '../sched/core.js';
 
 export const INSN_WORDS = 4;
@@ -74,7 +75,9 @@ export function task_step(t: number): number {
   const op = mem[u]!;
   const fn = syscall_table[op];
   if (!fn) throw new Error(`task ${mem[t + TASK.id]}: no system call ${op}`);
+  if (tracing) trace_event(TR_SYS_ENTER, op, t, 0);
   const r = fn(mem[u + 1]!, mem[u + 2]!, mem[u + 3]!);
+  if (tracing) trace_event(TR_SYS_EXIT, mem[u]!, t, r);
   if (r === SLEEP) return STEP_SLEEP;
   if (r === EXITED) return STEP_DEAD;
   /* @guard-hook syscall_end(t) */

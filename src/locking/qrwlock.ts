@@ -25,6 +25,7 @@ import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZER
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
 import { cpu_up } from './lock_flags.js';
+import { tracing, trace_event, TR_LOCK_CONTENDED } from '../kernel/trace.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 
 
@@ -115,6 +116,7 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
   stats[si + STAT_CONTENDED]++;
   const t0 = performance.now();
   const mode = irq ? HELD_READ_IRQ : HELD_READ;
+  if (tracing) trace_event(TR_LOCK_CONTENDED, mode | (cls << 8), lock, 0);
   if (irq && (mem[kg + G.bug_switches]! & BUG_QRWLOCK_IRQ_FAIR) === 0) {
     // Readers in interrupt context only wait for an active writer, never a waiting one. Our bias
     // stays in cnts, so the writer cannot take the lock meanwhile; the load that sees QW_LOCKED
@@ -179,6 +181,7 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
   stats[si + STAT_CONTENDED]++;
   stats[si + STAT_W_CONTENDED]++;
+  if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_WRITE | (cls << 8), lock, 0);
   const t0 = performance.now();
   wait_lock_acquire(lock, HELD_WRITE);
   // ACQUIRE as in the fast path (pairs with read_unlock's sub / write_unlock's and).

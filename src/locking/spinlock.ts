@@ -23,6 +23,7 @@ import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
 import { cpu_up } from './lock_flags.js';
+import { tracing, trace_event, TR_LOCK_CONTENDED } from '../kernel/trace.js';
 import { record_violation, V_BAD_UNLOCK } from './violations.js';
 
 /** Initialise a spinlock_t at `lock` with a lockdep class. */
@@ -71,6 +72,7 @@ export function spin_lock(lock: number, site = 0): void {
 function spin_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
   stats[si + STAT_CONTENDED]++;
+  if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_SPIN | (cls << 8), lock, 0);
   const t0 = performance.now();
   const w = lock + SL_VAL;
   if (is_controlled()) {

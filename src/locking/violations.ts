@@ -4,6 +4,7 @@
  */
 import { CPU, G } from '../mm/layout.js';
 import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { tracing, trace_event, TR_VIOLATION } from '../kernel/trace.js';
 
 /** Words per record: kind, a, b, c, cpu, task (the task the CPU was running, 0 if none). */
 export const V_WORDS = 6;
@@ -55,6 +56,7 @@ export const VIOLATION_NAMES: Record<number, string> = {
 
 /** Record a violation; never throws, drops records past the log's capacity (the count goes on). */
 export function record_violation(kind: number, a: number, b: number, c: number): void {
+  if (tracing) trace_event(TR_VIOLATION, kind, a, b);
   const n = Atomics.add(mem, kg + G.violations, 1);
   const r = regions.violations;
   const at = n * V_WORDS;

@@ -223,6 +223,8 @@ export const GLOBAL_SPEC = {
     A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
+    L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/kernel/trace.ts)'),
+    L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),
     { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
     L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
     L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
@@ -273,6 +275,8 @@ export const CPU_SPEC = {
     L('irq_permille', 'raise_irq (before irq_pending)', 'chance per eligible scheduling hook that the pending interrupt is delivered there (free-running, random strategy)'),
     L('irq_deferred', 'own CPU', 'eligible hooks the pending interrupt was not delivered at (delivery is forced at IRQ_MAX_DEFER)'),
     L('irq_delivered', 'own CPU', 'interrupts delivered on this CPU'),
+    L('trace_ring', 'write-once', 'address of this CPU\'s trace ring (G.trace_events records of trace_event), 0 when tracing is off'),
+    L('trace_head', 'own CPU (plain; read by the main thread once the CPUs are frozen or gone)', 'trace events written since boot: the next record is trace_ring + (trace_head % G.trace_events) * trace_event.SIZE'),
     L('tok_wait', 'own CPU (Atomics.store)', '1 while this CPU waits for a run token: runnable, never blocked in the wait-for graph'),
     L('tok_wake', 'Atomics.wait/notify', 'word a CPU waiting for a run token parks on; the release that lets it in stores 1'),
     L('tok_yields', 'own CPU', 'run tokens handed on at the end of a time slice'),
@@ -642,6 +646,19 @@ export const GUARD_REPORT_SPEC = {
   ],
 } as const satisfies StructSpec;
 
+/** Words of one trace_event record: a power of two, so a ring slot is an index times it. */
+export const TRACE_EVENT_SPEC = {
+  name: 'trace_event',
+  kernel: 'a ring_buffer_event with its trace-event payload (kernel/trace/ring_buffer.c, include/trace/events/*.h)',
+  doc: 'One record of a per-CPU trace ring (region trace, CPU.trace_ring): written only by its CPU, oldest overwritten first; the main thread reads the rings once the CPUs are frozen or gone (src/trace/capture.ts). Event types and the meaning of arg/a/b are the TR_* constants of src/kernel/trace.ts.',
+  fields: [
+    L('ts', 'own CPU', 'trace clock: ticks (TRACE_TICKS_PER_MS) since G.trace_epoch, modulo 2^32'),
+    L('info', 'own CPU', 'event type TR_* in bits 0-7, a 24-bit argument in bits 8-31 (syscall nr, lock class and mode, wchan ...)'),
+    L('a', 'own CPU', 'first operand (task, lock address, grace period ...)'),
+    L('b', 'own CPU', 'second operand'),
+  ],
+} as const satisfies StructSpec;
+
 export const TASK = offsetsOf(TASK_SPEC.fields);
 export const CPU = offsetsOf(CPU_SPEC.fields);
 export const G = offsetsOf(GLOBAL_SPEC.fields);
@@ -659,6 +676,7 @@ export const FASYNC = offsetsOf(FASYNC_SPEC.fields);
 export const GUARD = offsetsOf(GUARD_SPEC.fields);
 export const WATCHPOINT = offsetsOf(WATCHPOINT_SPEC.fields);
 export const GUARD_REPORT = offsetsOf(GUARD_REPORT_SPEC.fields);
+export const TRACE_EV = offsetsOf(TRACE_EVENT_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = 0; // last completed grace period
@@ -693,5 +711,5 @@ export const STRESS_TASKS = 15; // stress processes the reaper keeps alive as it
 export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
   NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC, FASYNC_SPEC,
-  GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC,
+  GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
 ];

@@ -52,6 +52,7 @@ export function renderLayoutDoc(): string {
     ['lockdep', r.lockdep.base, r.lockdep.words, `${MAX_LOCK_CLASSES}x${MAX_LOCK_CLASSES} lock-order matrix`],
     ['choices', r.choices.base, r.choices.words, 'controlled-mode choice record (replay)'],
     ['torture', r.torture, 1, 'locktorture/rcutorture state'],
+    ['trace', r.trace.base, r.trace.count, `per-CPU trace rings of config.traceEvents trace_event records (${r.trace.count ? `stride ${r.trace.stride}` : 'none: tracing is off by default'})`],
   ];
   return [
     '<!-- Generated from src/mm/layout.ts by `npm run gen:layout-doc`. Do not edit by hand: test/layout_doc.test.ts checks it. -->',

@@ -8,7 +8,7 @@
  * per CPU.
  */
 import {
-  CPU, FILE, G, MAX_LOCK_CLASSES, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
+  CPU, FILE, G, MAX_LOCK_CLASSES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
   TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT,
 } from './layout.js';
 
@@ -48,6 +48,8 @@ export interface KernelConfig {
   readonly kcsanSampleEvery?: number;
   /** How long a watchpoint stays published (microseconds). */
   readonly kcsanDelayUs?: number;
+  /** Records per CPU trace ring (a power of two), 0 for no tracing (src/kernel/trace.ts). */
+  readonly traceEvents: number;
 }
 
 export function defaultConfig(over: Partial<KernelConfig> = {}): KernelConfig {
@@ -68,6 +70,7 @@ export function defaultConfig(over: Partial<KernelConfig> = {}): KernelConfig {
     programWords: 1 << 16,
     violationWords: 4096,
     choiceWords: 1 << 20,
+    traceEvents: 0,
     ...over,
   };
   validateConfig(c);
@@ -80,6 +83,7 @@ export function validateConfig(c: KernelConfig): void {
   if (!Number.isInteger(c.pidMax) || c.pidMax < 301 + 1 || c.pidMax > PID_MAX_LIMIT) bad(`pidMax ${c.pidMax} (302..${PID_MAX_LIMIT})`);
   if (!Number.isInteger(c.maxLevel) || c.maxLevel < 0 || c.maxLevel > MAX_PID_NS_LEVEL) bad(`maxLevel ${c.maxLevel} (0..${MAX_PID_NS_LEVEL})`);
   if ((c.pidHashBuckets & (c.pidHashBuckets - 1)) !== 0) bad('pidHashBuckets must be a power of two');
+  if (!Number.isInteger(c.traceEvents) || c.traceEvents < 0 || (c.traceEvents & (c.traceEvents - 1)) !== 0 || c.traceEvents > 1 << 22) bad(`traceEvents ${c.traceEvents} (0, or a power of two up to ${1 << 22})`);
   for (const k of ['maxTasks', 'maxPids', 'maxPidNs', 'maxUserNs', 'maxNsproxy', 'maxNsCommon', 'maxFiles'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) bad(`${k} ${c[k]}`);
   }
@@ -120,6 +124,8 @@ export interface Regions {
   readonly torture: number;
   /** Guard checker (checked build): GUARD header, watchpoints, reports, per-task-slot fresh lists. */
   readonly guard: number;
+  /** Per-CPU trace rings (empty when tracing is off): CPU i's ring is base + i * stride. */
+  readonly trace: Region;
   readonly totalWords: number;
   readonly pidStride: number;
   readonly bitmapWords: number;
@@ -158,8 +164,9 @@ export function computeRegions(c: KernelConfig): Regions {
   const choices = take('choices', 1, c.choiceWords);
   const torture = take('torture', TORTURE.SIZE, 1).base;
   const guard = take('guard', 1, GUARD.SIZE + KCSAN_WATCHPOINTS * WATCHPOINT.SIZE + GUARD_REPORTS * GUARD_REPORT.SIZE + c.maxTasks * GUARD_FRESH).base;
+  const trace = take('trace', c.traceEvents * TRACE_EV.SIZE, c.traceEvents > 0 ? c.ncpus : 0);
   return {
-    global, cpus, slabs, objects, pidHash, bitmaps, programs, violations, lockdep, choices, torture, guard,
+    global, cpus, slabs, objects, pidHash, bitmaps, programs, violations, lockdep, choices, torture, guard, trace,
     totalWords: align(at), pidStride, bitmapWords,
   };
 }

@@ -18,6 +18,7 @@ import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '../sched/wait.js';
+import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
 export const RCU_GP_REQUESTED = 4;
@@ -92,6 +93,7 @@ export function rcu_gp_request(): number {
     const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) {
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
+        if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
         if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
         return s + 1;
       }
@@ -104,7 +106,7 @@ export function rcu_gp_request(): number {
     }
     // The running GP may have completed meanwhile without seeing our request: start ours then.
     if (ld(m, r + RCU_GP_SEQ) === s) {
-      cas(m, r + RCU_GP_STARTED, s, s + 1);
+      if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s && tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
       if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
     }
     return want;
@@ -141,7 +143,8 @@ export function rcu_try_complete_gp(): void {
     }
     if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
     add(m, r + RCU_GPS_COMPLETED, 1);
-    if (ld(m, r + RCU_GP_REQUESTED) > s) cas(m, r + RCU_GP_STARTED, s, s + 1);
+    if (tracing) trace_event(TR_GP_END, TRF_RCU, s, 0);
+    if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s && tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
     rcu_gp_done(s);
   }
 }

@@ -13,6 +13,7 @@ import { sched_hook } from '../sched/hook.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_SRCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
+import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_SRCU } from '../kernel/trace.js';
 
 /** The one srcu_struct of the model: tasks_rcu_exit_srcu. */
 export const srcu_exit = (): number => kg + G.srcu_exit;
@@ -45,6 +46,7 @@ export function synchronize_srcu(ssp: number): number {
       const old = Atomics.load(mem, ssp + SRCU_IDX) & 1;
       Atomics.store(mem, ssp + SRCU_GP_WAIT_IDX, old);
       Atomics.store(mem, ssp + SRCU_IDX, old ^ 1);
+      if (tracing) trace_event(TR_GP_START, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ) + 1, t);
       sched_hook(0);
     } else if (owner !== t) {
       // Another task runs a grace period: wait for it to finish, then run ours.
@@ -57,6 +59,7 @@ export function synchronize_srcu(ssp: number): number {
     if (Atomics.load(mem, ssp + SRCU_READERS0 + old) !== 0) return SLEEP;
     finish_wait(wq);
     Atomics.add(mem, ssp + SRCU_GP_SEQ, 1);
+    if (tracing) trace_event(TR_GP_END, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ), t);
     Atomics.store(mem, ssp + SRCU_GP_OWNER, 0);
     wake_up(wq);
     return 0;

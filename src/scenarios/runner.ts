@@ -30,6 +30,7 @@ import type { CpuResult } from '../../workers/cpu.js';
 import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
 import { scenario_report } from './report.js';
 import { build_waitfor } from '../detect/waitfor.js';
+import { capture_trace, type TraceCapture } from '../trace/capture.js';
 
 const EXIT_ZOMBIE = 0x20;
 
@@ -58,6 +59,8 @@ export interface RunRecord {
   report?: string;
   json?: Record<string, unknown>;
   crash?: string;
+  /** The trace rings at the freeze or the end (runs with RunOptions.trace). */
+  trace?: TraceCapture;
 }
 
 // ---- configuration --------------------------------------------------------------------------
@@ -151,6 +154,8 @@ export interface RunOptions {
   slots?: number;
   /** Run the CPUs from the checked build (--check-guards). */
   checkGuards?: boolean;
+  /** Trace ring records per CPU (a power of two); 0 or absent: no tracing. */
+  trace?: number;
 }
 
 /** Tasks blocked in the kernel for good (not runnable, not a zombie, not idle in pause). */
@@ -188,7 +193,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   const seed = (o.seed ?? 1) >>> 0 || 1;
   const strategy = o.strategy ?? 'pct';
   const t0 = performance.now();
-  const m = new Machine({ ...scenarioConfig(sc), checkGuards: o.checkGuards }, {
+  const m = new Machine({ ...scenarioConfig(sc), checkGuards: o.checkGuards, traceEvents: o.trace ?? 0 }, {
     mode, seed, bugs: v.bugs, lockdep: false,
     injectDelayPermille: mode === 'free' ? (o.delayPermille ?? sc.freeDelayPermille ?? 40) : 0,
     hungTimeoutMs: o.hungMs ?? 250,
@@ -227,9 +232,11 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   // A broken run is frozen: copy the state before the CPUs unwind, then let them go.
   const end = Atomics.load(mm, kg + G.run_state);
   let snap: Int32Array | undefined;
+  let snapAt = 0;
   if (Atomics.load(mm, kg + G.freeze) !== 0) {
     if (mode === 'free') await sleep(25); // spinning CPUs park at their next check (20 ms slices)
     snap = mm.slice();
+    snapAt = performance.now();
     Atomics.store(mm, kg + G.freeze, 0);
     Atomics.notify(mm, kg + G.freeze);
   }
@@ -260,6 +267,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
     check, asExpected, failed, decisions: stats?.decisions ?? 0, preemptions: stats?.preemptions ?? 0, ms,
   };
   if (mode === 'controlled') rec.choices = m.recordedChoices();
+  if (o.trace) rec.trace = capture_trace(view, snapAt || performance.now());
   if (crashed?.error) rec.crash = crashed.error.message;
   else if (workerError) rec.crash = workerError;
   if (failed && o.report !== false) {
@@ -353,6 +361,8 @@ export interface SearchOptions {
   onRun?: (r: RunRecord, i: number) => void;
   /** Run the checked build (--check-guards). */
   checkGuards?: boolean;
+  /** Trace every schedule (ring records per CPU); the result keeps the traced run it reports. */
+  trace?: number;
 }
 
 export interface SearchResult {
@@ -370,6 +380,8 @@ export interface SearchResult {
   outcomes: Record<string, number>;
   ms: number;
   token?: string;
+  /** The last run (kept when tracing, so a clean search still has a trace to show). */
+  last?: RunRecord;
 }
 
 /**
@@ -391,7 +403,7 @@ export async function searchSchedules(sc: Scenario, v: Variant, o: SearchOptions
   let stop = false;
   const launch = (i: number): void => {
     const strategy = strat === 'both' ? strategy_of(sc, i) : strat;
-    inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par, checkGuards: o.checkGuards }));
+    inflight.set(i, runOnce(sc, v, { mode: 'controlled', seed: scheduleSeed(base, i), strategy, report: o.report, slots: par, checkGuards: o.checkGuards, trace: o.trace }));
   };
   for (let i = 0; i < N; i++) {
     while (!stop && next < N && next < i + par && (o.timeMs === undefined || performance.now() - t0 <= o.timeMs)) launch(next++);
@@ -401,6 +413,7 @@ export async function searchSchedules(sc: Scenario, v: Variant, o: SearchOptions
     inflight.delete(i);
     res.schedules = i + 1;
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    if (o.trace) res.last = r;
     o.onRun?.(r, i);
     const hit = v.expect === 'clean' ? r.failed : r.asExpected;
     if (hit) {
@@ -433,7 +446,7 @@ export function token_of(sc: Scenario, r: RunRecord): string | undefined {
 }
 
 /** Replay a scenario token: the same machine, bugs, seed, strategy and choices. */
-export async function replayToken(tokenText: string, find: (id: string) => Scenario | undefined): Promise<{ record: RunRecord; same: boolean; token: ReplayToken }> {
+export async function replayToken(tokenText: string, find: (id: string) => Scenario | undefined, trace = 0): Promise<{ record: RunRecord; same: boolean; token: ReplayToken }> {
   const tok = decode_token(tokenText);
   if (tok.kind !== TOKEN_KIND) throw new Error(`token of kind "${tok.kind}" is not a catalog scenario token`);
   const id = String(tok.config.id);
@@ -442,7 +455,7 @@ export async function replayToken(tokenText: string, find: (id: string) => Scena
   const v = sc.variants.find((x) => x.name === tok.config.variant);
   if (!v) throw new Error(`token names variant ${String(tok.config.variant)} of scenario ${id}, which does not exist`);
   const record = await runOnce(sc, v, {
-    mode: 'controlled', seed: tok.seed, strategy: tok.strategy === 'random' ? 'random' : 'pct', replay: tok.choices, tail: tok.tail,
+    mode: 'controlled', seed: tok.seed, strategy: tok.strategy === 'random' ? 'random' : 'pct', replay: tok.choices, tail: tok.tail, trace,
   });
   const failure = record.failed ? `${record.outcome}:${record.check.matched ? 'documented' : 'other'}` : '';
   return { record, same: record.state === tok.expect?.state && failure === tok.expect?.failure, token: tok };
@@ -464,6 +477,8 @@ export interface FreeOptions {
   stopAtFirstHit?: boolean;
   maxAttempts?: number;
   report?: boolean;
+  /** Trace every attempt (ring records per CPU). */
+  trace?: number;
   onAttempt?: (r: RunRecord, i: number) => void;
   /** Run the checked build (--check-guards). */
   checkGuards?: boolean;
@@ -488,6 +503,8 @@ export interface FreeResult {
   firstFailure?: RunRecord;
   ms: number;
   asExpected: boolean;
+  /** The last attempt (kept when tracing). */
+  last?: RunRecord;
 }
 
 /**
@@ -506,9 +523,10 @@ export async function freeRun(sc: Scenario, v: Variant, o: FreeOptions = {}): Pr
     if (performance.now() - t0 >= timeMs || (o.maxAttempts !== undefined && i >= o.maxAttempts)) break;
     const r = await runOnce(sc, v, {
       mode: 'free', seed: scheduleSeed(0x5eed, i), timeoutMs: o.attemptTimeoutMs ?? 5_000, hungMs: o.hungMs ?? 250,
-      delayPermille: o.delayPermille, report: o.report, checkGuards: o.checkGuards,
+      delayPermille: o.delayPermille, report: o.report, checkGuards: o.checkGuards, trace: o.trace,
     });
     res.attempts++;
+    if (o.trace) res.last = r;
     if (r.state === 'hung' || r.state === 'deadlock') res.hangs++;
     o.onAttempt?.(r, i);
     if (v.expect !== 'clean' && r.asExpected) {

@@ -23,6 +23,7 @@
 import { CPU, G, RW_CLASS, SL_CLASS } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { HELD_SPIN, HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquire_check } from '../locking/lockdep.js';
+import { trace_attach } from '../kernel/trace.js';
 
 export const MODE_FREE = 0;
 export const MODE_CONTROLLED = 1;
@@ -85,6 +86,7 @@ export function hook_attach(setup = false): void {
   controlled = !setup && mem[kg + G.mode] === MODE_CONTROLLED;
   delay_permille = mem[kg + G.inject_delay_permille]!;
   ncpus = mem[kg + G.ncpus]!;
+  trace_attach();
 }
 
 export function is_controlled(): boolean {

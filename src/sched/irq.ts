@@ -27,6 +27,7 @@ import { cpu_addr, kg, mem, regions } from '../mm/memory.js';
 import {
   CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_TAIL_NONPREEMPT, ctl_rand, is_controlled, RUN_RUNNING, set_irq_entry,
 } from './hook.js';
+import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../kernel/trace.js';
 
 /** Handler ids (CPU.irq_vec). */
 export const IRQV_NONE = 0;
@@ -113,9 +114,11 @@ function do_IRQ(c: number): void {
   const arg = mem[c + CPU.irq_arg]!;
   mem[c + CPU.irq_delivered]++;
   mem[c + CPU.in_irq]++;
+  if (tracing) trace_event(TR_IRQ_ENTRY, mem[c + CPU.irq_vec]!, arg, 0);
   try {
     if (fn) fn(arg);
   } finally {
+    if (tracing) trace_event(TR_IRQ_EXIT, mem[c + CPU.irq_vec]!, arg, 0);
     mem[c + CPU.in_irq]--;
   }
 }

@@ -1,0 +1,159 @@
+/**
+ * The per-CPU trace rings (src/kernel/trace.ts) and what is built from them: the capture, the
+ * timeline, the Chrome trace-event JSON. Runs catalogued deadlocks on real CPU workers.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { findScenario } from '../src/scenarios/catalog.js';
+import { closePools, runOnce, searchSchedules, type RunRecord } from '../src/scenarios/runner.js';
+import { chrome_trace, PID_CPUS, type ChromeEvent, type ChromeTrace } from '../src/trace/chrome.js';
+import { build_timeline } from '../src/trace/timeline.js';
+import { Machine } from '../src/machine.js';
+import { CPU } from '../src/mm/layout.js';
+import { cpu_addr } from '../src/mm/memory.js';
+import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT } from '../src/kernel/trace.js';
+import type { TraceCapture } from '../src/trace/capture.js';
+
+afterAll(async () => { await closePools(); });
+
+/** Structural checks of a Chrome trace (the JSON Object Format), returning the problems found. */
+export function chrome_trace_problems(t: ChromeTrace, ncpus: number): string[] {
+  const bad: string[] = [];
+  if (!Array.isArray(t.traceEvents)) return ['traceEvents is not an array'];
+  const names = new Map<number, string>();
+  const flows = new Map<number, string[]>();
+  const xByTid = new Map<number, ChromeEvent[]>();
+  for (const e of t.traceEvents) {
+    if (typeof e.ph !== 'string' || typeof e.name !== 'string' || !Number.isInteger(e.pid) || !Number.isInteger(e.tid)) { bad.push(`malformed ${JSON.stringify(e)}`); continue; }
+    if (e.ph === 'M') {
+      if (e.name === 'thread_name' && e.pid === PID_CPUS) names.set(e.tid, String((e.args as { name?: string })?.name));
+      continue;
+    }
+    if (typeof e.ts !== 'number' || !Number.isFinite(e.ts) || e.ts < 0) bad.push(`bad ts ${JSON.stringify(e)}`);
+    if (e.ph === 'X') {
+      if (typeof e.dur !== 'number' || e.dur < 0) bad.push(`bad dur ${JSON.stringify(e)}`);
+      if (e.pid === PID_CPUS) {
+        let l = xByTid.get(e.tid);
+        if (!l) xByTid.set(e.tid, (l = []));
+        l.push(e);
+      }
+    } else if (e.ph === 'i') {
+      if (!['t', 'p', 'g'].includes(e.s ?? '')) bad.push(`instant without scope ${JSON.stringify(e)}`);
+    } else if (e.ph === 's' || e.ph === 'f') {
+      if (!Number.isInteger(e.id)) bad.push(`flow without id ${JSON.stringify(e)}`);
+      const l = flows.get(e.id!) ?? [];
+      l.push(e.ph);
+      flows.set(e.id!, l);
+    } else bad.push(`unexpected phase ${e.ph}`);
+  }
+  for (let cpu = 0; cpu < ncpus; cpu++) if (names.get(cpu) !== `CPU ${cpu}`) bad.push(`no thread_name for CPU ${cpu}`);
+  for (const [id, l] of flows) if (l.join() !== 's,f') bad.push(`flow ${id}: ${l.join()}`);
+  // Complete events on one thread must nest: each one ends before the enclosing one does.
+  const eps = 1e-6;
+  for (const [tid, l] of xByTid) {
+    const sorted = [...l].sort((a, b) => a.ts! - b.ts! || b.dur! - a.dur!);
+    const stack: ChromeEvent[] = [];
+    for (const e of sorted) {
+      while (stack.length && stack[stack.length - 1]!.ts! + stack[stack.length - 1]!.dur! <= e.ts! + eps) stack.pop();
+      const top = stack[stack.length - 1];
+      if (top && e.ts! + e.dur! > top.ts! + top.dur! + eps) bad.push(`tid ${tid}: "${e.name}" [${e.ts}, ${e.ts! + e.dur!}] overlaps "${top.name}" [${top.ts}, ${top.ts! + top.dur!}]`);
+      stack.push(e);
+    }
+  }
+  return bad;
+}
+
+async function tracedHit(id: string, trace = 1 << 14): Promise<RunRecord> {
+  const s = findScenario(id)!;
+  const v = s.variants.find((x) => x.name === s.defaultVariant)!;
+  const r = await searchSchedules(s, v, { trace, schedules: 200 });
+  expect(r.asExpected).toBe(true);
+  return r.first!;
+}
+
+describe('trace rings', () => {
+  it('catalog entry 1: every CPU writes its ring; the Chrome trace is well formed and names the cycle\'s tasks with NSpid', async () => {
+    const rec = await tracedHit('1');
+    const cap = rec.trace!;
+    expect(cap.ncpus).toBe(2);
+    for (let cpu = 0; cpu < cap.ncpus; cpu++) expect(cap.events.some((e) => e[0] === cpu)).toBe(true);
+    // Times are in order and inside the trace.
+    for (let i = 1; i < cap.events.length; i++) expect(cap.events[i]![1]).toBeGreaterThanOrEqual(cap.events[i - 1]![1]);
+    expect(cap.endUs).toBeGreaterThanOrEqual(cap.events[cap.events.length - 1]![1]);
+    const types = new Set(cap.events.map((e) => TR_NAMES[e[2]]));
+    for (const t of ['sys_enter', 'sys_exit', 'lock_acquired', 'lock_released', 'switch_in', 'switch_out', 'sleep', 'wakeup', 'gp_start']) expect(types).toContain(t);
+    const t = chrome_trace(cap);
+    expect(chrome_trace_problems(t, cap.ncpus)).toEqual([]);
+    // Round trip through JSON, as a file would be read.
+    const back = JSON.parse(JSON.stringify(t)) as ChromeTrace;
+    expect(back.traceEvents.length).toBe(t.traceEvents.length);
+    for (let cpu = 0; cpu < cap.ncpus; cpu++) expect(t.traceEvents.some((e) => e.ph === 'X' && e.tid === cpu && e.pid === PID_CPUS)).toBe(true);
+    const taskNames = t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'task').map((e) => e.name);
+    // B is pid 1 of the namespace it created: NSpid 3 1.
+    expect(taskNames.some((n) => /^B:3 \[NSpid 3 1\]/.test(n))).toBe(true);
+    expect(t.traceEvents.some((e) => e.ph === 's')).toBe(true);
+  });
+
+  it('a spinning deadlock leaves the spinning CPUs\' wait slices open at the freeze (entry 7a)', async () => {
+    const rec = await tracedHit('7a');
+    const tl = build_timeline(rec.trace!);
+    const open = tl.cpus.flatMap((c) => c.slices.filter((s) => s.cat === 'wait' && s.args.open));
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((s) => s.end === tl.endUs)).toBe(true);
+    expect(open.some((s) => String(s.args.class) === 'tasklist_lock')).toBe(true);
+    expect(chrome_trace_problems(chrome_trace(rec.trace!), rec.trace!.ncpus)).toEqual([]);
+  });
+
+  it('a small ring keeps the newest records, counts the lost ones, and still gives a well-formed trace', async () => {
+    const s = findScenario('3')!;
+    const v = s.variants.find((x) => x.name === s.defaultVariant)!;
+    const rec = await runOnce(s, v, { mode: 'controlled', seed: 7, trace: 16 });
+    const cap = rec.trace!;
+    expect(cap.lost.some((n) => n > 0)).toBe(true);
+    for (let cpu = 0; cpu < cap.ncpus; cpu++) expect(cap.events.filter((e) => e[0] === cpu).length).toBeLessThanOrEqual(16);
+    expect(chrome_trace_problems(chrome_trace(cap), cap.ncpus)).toEqual([]);
+  });
+
+  it('off unless asked: no ring, nothing written, no capture', async () => {
+    const s = findScenario('1')!;
+    const v = s.variants.find((x) => x.name === s.defaultVariant)!;
+    const rec = await runOnce(s, v, { mode: 'controlled', seed: 3 });
+    expect(rec.trace).toBeUndefined();
+    const m = new Machine({ ncpus: 2 });
+    m.attach();
+    for (let i = 0; i < 2; i++) {
+      expect(m.mem[cpu_addr(i) + CPU.trace_ring]).toBe(0);
+      expect(m.mem[cpu_addr(i) + CPU.trace_head]).toBe(0);
+    }
+  });
+
+  it('locks released out of order still give nested slices (the inner one is closed and re-opened)', () => {
+    const ev = (ts: number, type: number, arg: number, a: number, b = 0): [number, number, number, number, number, number] => [0, ts, type, arg, a, b];
+    const cap: TraceCapture = {
+      v: 1, ncpus: 1, epochMs: 0, endUs: 100, lost: [0], classes: ['(none)', 'lock_a', 'lock_b'], syscalls: { 20: 'test_call' },
+      tasks: { 1000: { name: 'T', id: 5, nspid: [7, 1], alive: true } },
+      events: [
+        ev(1, TR_SWITCH_IN, 5, 1000, 7), ev(2, TR_SYS_ENTER, 20, 1000),
+        ev(3, TR_LOCK_ACQUIRED, 1 | (1 << 8), 500), ev(4, TR_LOCK_ACQUIRED, 1 | (2 << 8), 600),
+        ev(5, TR_LOCK_RELEASED, 0, 500), ev(6, TR_LOCK_RELEASED, 0, 600),
+        ev(7, TR_SYS_EXIT, 20, 1000, 0), ev(8, TR_SWITCH_OUT, 0, 1000),
+      ],
+    };
+    const t = chrome_trace(cap);
+    expect(chrome_trace_problems(t, 1)).toEqual([]);
+    const b = t.traceEvents.filter((e) => e.ph === 'X' && e.name.startsWith('lock_b'));
+    expect(b.map((e) => [e.ts, e.dur])).toEqual([[3, 1], [4, 1]]);
+    expect(t.traceEvents.some((e) => e.name === 'T:7 [NSpid 7 1]')).toBe(true);
+  });
+
+  it('the nesting check catches overlapping slices on one track', () => {
+    const t: ChromeTrace = {
+      displayTimeUnit: 'ns', otherData: {},
+      traceEvents: [
+        { ph: 'M', name: 'thread_name', pid: PID_CPUS, tid: 0, args: { name: 'CPU 0' } },
+        { ph: 'X', name: 'a', pid: PID_CPUS, tid: 0, ts: 0, dur: 10 },
+        { ph: 'X', name: 'b', pid: PID_CPUS, tid: 0, ts: 5, dur: 10 },
+      ],
+    };
+    expect(chrome_trace_problems(t, 1).length).toBe(1);
+  });
+});
