@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { G, MX_OWNER, NSPROXY, PID, PIDNS, POISON_FREED, POISON_LIVE, SIG, SRCU_READERS0, TASK, USERNS } from '../src/mm/layout.js';
+import { G, MX_OWNER, NSPROXY, PID, PIDNS, POISON_FREED, POISON_LIVE, SIG, TASK, USERNS } from '../src/mm/layout.js';
 import { kg, mem, regions, SLAB_NSPROXY, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../src/mm/memory.js';
 import { kmem_cache_alloc, mark_live, slab_usage } from '../src/mm/slab.js';
 import { LC_SIGLOCK } from '../src/locking/lockdep.js';
@@ -15,7 +15,7 @@ import { mutex_lock, mutex_unlock } from '../src/locking/mutex.js';
 import { init_waitqueue_head } from '../src/sched/wait.js';
 import { current, set_current, SLEEP, TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up, WCHAN_ZAP_PIDS } from '../src/sched/core.js';
 import { rcu_callbacks_pending } from '../src/rcu/rcu.js';
-import { srcu_exit } from '../src/rcu/srcu.js';
+import { srcu_exit, srcu_readers } from '../src/rcu/srcu.js';
 import { OP_HALT, register_syscall, set_ucall } from '../src/kernel/entry.js';
 import { SYS_LOG } from '../src/kernel/torture.js';
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_REBOOT, SYS_WAIT4 } from '../src/kernel/syscalls.js';
@@ -661,7 +661,7 @@ describe('zap_pid_ns_processes', () => {
   });
 
   it('tasks_rcu_exit_srcu is dropped across the sleep only in the first-fix variant', () => {
-    const readers = (): number => mem[srcu_exit() + SRCU_READERS0]! + mem[srcu_exit() + SRCU_READERS0 + 1]!;
+    const readers = (): number => srcu_readers(srcu_exit(), 0) + srcu_readers(srcu_exit(), 1);
     const cases: Array<[number, number]> = [
       [BUG_RCU_TASKS_EXIT_SRCU, 0], // 28319d6dc5e2: exit_tasks_rcu_stop() before schedule()
       [BUG_RCU_TASKS_EXIT_SRCU | BUG_ZAP_HOLDS_SRCU, 1], // before it: sleeps holding the read side

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { TORTURE, G, SRCU_READERS0 } from '../src/mm/layout.js';
+import { TORTURE, G } from '../src/mm/layout.js';
+import { srcu_readers } from '../src/rcu/srcu.js';
 import { kg } from '../src/mm/memory.js';
 import {
   SYS_LOG, SYS_SET_FLAG, SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_SRCU_READ_SLEEP,
@@ -25,7 +26,7 @@ describe('SRCU (tasks_rcu_exit_srcu)', () => {
     expect(log(m)).toEqual([10, 20, 5, 11, 30]); // S did not wait for R2, which still sleeps
     m.attach();
     const ssp = kg + G.srcu_exit;
-    expect(m.mem[ssp + SRCU_READERS0]! + m.mem[ssp + SRCU_READERS0 + 1]!).toBe(1);
+    expect(srcu_readers(ssp, 0) + srcu_readers(ssp, 1)).toBe(1);
     m.kthread(m.program([[SYS_SET_FLAG, 1, 7]]));
     m.runInProcess();
     expect(log(m)).toEqual([10, 20, 5, 11, 30, 7, 21]);

@@ -30,7 +30,7 @@
  */
 import {
   CPU, G, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED,
-  RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, SRCU_GP_WAIT_IDX, TASK, UPID_NR,
+  RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, TASK, UPID_NR,
   UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
 import { SLAB_TASK, type Regions } from '../mm/memory.js';
@@ -381,7 +381,7 @@ export function build_waitfor(v: StateView): WaitForGraph {
           node.waiting = 'sleeping in synchronize_srcu for the running SRCU grace period';
           if (owner && owner !== t) addEdge(node.key, keyOfTask(owner), 'srcu grace period owner (tasks_rcu_exit_srcu)');
         } else {
-          const idx = arg === -1 ? m[ssp + SRCU_GP_WAIT_IDX]! : arg;
+          const idx = arg; // the index the owner's scan (SCAN1 or SCAN2) waits to drain
           node.waiting = `sleeping in synchronize_srcu(tasks_rcu_exit_srcu) draining readers of index ${idx}`;
           for (const u of tasks) {
             if (u !== t && m[u + TASK.srcu_idx] === idx + 1) addEdge(node.key, keyOfTask(u), `srcu read side (tasks_rcu_exit_srcu idx ${idx})`);

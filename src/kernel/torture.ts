@@ -30,6 +30,8 @@ export const SYS_WAIT_FLAG = 109;
 export const SYS_SET_FLAG = 110;
 export const SYS_LOG = 111;
 export const SYS_PINGPONG = 112;
+export const SYS_TORTURE_SRCU_READER = 113;
+export const SYS_TORTURE_SRCU_WRITE = 114;
 
 /** rcu_head callback id for rcu_torture objects. */
 export const RCB_TORTURE_FREE = 1;
@@ -165,6 +167,61 @@ function torture_srcu_read_sleep(flag: number, logTag: number): number {
   return 0;
 }
 
+/**
+ * rcutorture's SRCU reader with a hand-shake (a = flag to set once inside, b = flag to wait for,
+ * c = log tag): srcu_read_lock, srcu_dereference the torture object, log c + idx, set flag[a],
+ * sleep until flag[b], then check the object (use-after-free) and srcu_read_unlock.
+ * restart[0] holds the index, restart[1] the object, while it sleeps.
+ */
+function torture_srcu_reader(wake: number, wait: number, logTag: number): number {
+  const t = current;
+  const tt = T();
+  if (mem[t + TASK.restart_phase] === 0) {
+    const idx = srcu_read_lock(srcu_exit(), 20);
+    mem[t + TASK.restart] = idx;
+    mem[t + TASK.restart + 1] = Atomics.load(mem, tt + TORTURE.rcu_ptr); // srcu_dereference
+    mem[t + TASK.restart_phase] = 1;
+    if (logTag) log_event(logTag + idx);
+    set_flag(wake, 0);
+  }
+  prepare_to_wait(tt + TORTURE.wq, TASK_INTERRUPTIBLE, WCHAN_WAITQ, tt + TORTURE.flags + wait, 0);
+  if (Atomics.load(mem, tt + TORTURE.flags + wait) === 0) return SLEEP;
+  finish_wait(tt + TORTURE.wq);
+  rcu_dereference_check(mem[t + TASK.restart + 1]!, RCUOBJ.poison);
+  Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
+  srcu_read_unlock(srcu_exit(), mem[t + TASK.restart]!);
+  mem[t + TASK.restart_phase] = 0;
+  return 0;
+}
+
+/**
+ * rcutorture's SRCU writer: publish a new object, synchronize_srcu, free the old one at once
+ * (a = log tag when done). restart[0] holds the old object across the grace period.
+ */
+function torture_srcu_write(logTag: number): number {
+  const t = current;
+  const tt = T();
+  if (mem[t + TASK.restart_phase] === 0) {
+    const p = kmem_cache_alloc(SLAB_TORTURE);
+    if (!p) {
+      Atomics.add(mem, tt + TORTURE.rcu_alloc_fail, 1);
+      return -12;
+    }
+    mark_live(p, RCUOBJ.poison);
+    mem[t + TASK.restart] = Atomics.exchange(mem, tt + TORTURE.rcu_ptr, p); // rcu_assign_pointer
+    mem[t + TASK.restart_phase] = 1;
+  }
+  if (synchronize_srcu(srcu_exit()) === SLEEP) return SLEEP;
+  const old = mem[t + TASK.restart]!;
+  mem[t + TASK.restart_phase] = 0;
+  if (old) {
+    Atomics.add(mem, tt + TORTURE.rcu_retired, 1);
+    rcu_torture_free(old);
+  }
+  if (logTag) log_event(logTag);
+  return 0;
+}
+
 function sys_synchronize_srcu(logTag: number): number {
   const r = synchronize_srcu(srcu_exit());
   if (r === 0 && logTag) log_event(logTag);
@@ -204,6 +261,8 @@ register_syscall(SYS_TORTURE_RCU_READ, 'torture_rcu_read', torture_rcu_read);
 register_syscall(SYS_TORTURE_RCU_WRITE, 'torture_rcu_write', torture_rcu_write);
 register_syscall(SYS_TORTURE_SRCU_READ_SLEEP, 'torture_srcu_read_sleep', torture_srcu_read_sleep);
 register_syscall(SYS_SYNCHRONIZE_SRCU, 'synchronize_srcu', sys_synchronize_srcu);
+register_syscall(SYS_TORTURE_SRCU_READER, 'torture_srcu_reader', torture_srcu_reader);
+register_syscall(SYS_TORTURE_SRCU_WRITE, 'torture_srcu_write', torture_srcu_write);
 register_syscall(SYS_SYNCHRONIZE_RCU, 'synchronize_rcu', sys_synchronize_rcu);
 register_syscall(SYS_WAIT_FLAG, 'wait_flag', wait_flag);
 register_syscall(SYS_SET_FLAG, 'set_flag', set_flag);

@@ -683,13 +683,13 @@ export const RCU_GP_SEQ = 0; // last completed grace period
 export const RCU_GP_STARTED = 1; // grace period in progress (> RCU_GP_SEQ when one is)
 export const RCU_CBS_PENDING = 2; // callbacks queued and not yet run (all CPUs)
 export const RCU_GPS_COMPLETED = 3; // statistics
-/** Offsets inside G.srcu_exit (srcu_struct). */
-export const SRCU_IDX = 0; // current reader index (0/1)
-export const SRCU_READERS0 = 1; // readers on index 0
-export const SRCU_READERS1 = 2; // readers on index 1
+/** Offsets inside G.srcu_exit (srcu_struct, kernel/rcu/srcutree.c). */
+export const SRCU_IDX = 0; // ->srcu_idx: flipped by each grace period; readers count on SRCU_IDX & 1
+export const SRCU_LOCK_COUNT0 = 1; // ->srcu_lock_count[0..1]: srcu_read_lock calls per index (2 words, only grow)
 export const SRCU_GP_OWNER = 3; // task running the grace period, 0 if none
 export const SRCU_GP_SEQ = 4; // completed SRCU grace periods
-export const SRCU_GP_WAIT_IDX = 5; // index the running grace period drains
+export const SRCU_GP_STATE = 5; // SRCU_STATE_IDLE / _SCAN1 / _SCAN2 of the running grace period
+export const SRCU_UNLOCK_COUNT0 = 6; // ->srcu_unlock_count[0..1]: srcu_read_unlock calls per index (2 words)
 /** Offsets inside G.stress (pidrace stress run control, src/stress). */
 export const STRESS_OPS_LEFT = 0; // operations still to start (Atomics.sub; <= 0: tasks wind down)
 export const STRESS_STOP = 1; // 1: stop starting operations (duration over, Ctrl-C)
