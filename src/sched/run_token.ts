@@ -43,8 +43,15 @@ import { CPU, G, TOK_RING_WORDS } from '../mm/layout.js';
 import { cpu_addr, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { ABORT_LEAVE, freeze_wait, RUN_RUNNING } from './hook.js';
 
-/** Wall-clock slice a CPU keeps its token for while others wait (Linux's sched_base_slice is 3 ms). */
-export const TOKEN_SLICE_MS = 2;
+/**
+ * A CPU keeps its token while others wait for this many completed syscalls (about a millisecond of
+ * fork cycles), or at most TOKEN_SLICE_MS of wall time. Counting work rather than time keeps the
+ * turns fair in syscalls even when the host takes a token holder's core away for a while (a
+ * shared machine); the time bound covers a CPU that completes few syscalls.
+ */
+export const TOKEN_SLICE_SYSCALLS = 512;
+/** Wall-clock bound of a slice (Linux's sched_base_slice is 3 ms). */
+export const TOKEN_SLICE_MS = 4;
 /** Longest single park of a waiter: it re-checks the run state after each. */
 const TOK_PARK_MS = 20;
 /** Polls of tok_head before parking (a release by a running CPU often comes within them). */
@@ -54,6 +61,7 @@ const TOK_SPINS = 64;
 let ntok = 0;
 let held = false;
 let since = 0;
+let since_syscalls = 0;
 
 /**
  * Main thread, before the CPUs start: how many tokens this run has (0: off). Resets the ticket
@@ -127,6 +135,7 @@ export function run_token_get(): boolean {
 function got(): boolean {
   held = true;
   since = performance.now();
+  since_syscalls = mem[this_cpu + CPU.syscalls]!;
   return true;
 }
 
@@ -153,13 +162,16 @@ export function run_token_put(leaving = false): void {
 
 /**
  * At schedule() with preempt_count 0: is this CPU's slice over while another CPU waits for a token?
- * Two loads of words written only at token hand-offs, plus a clock read when somebody waits.
+ * Two loads of words written only at token hand-offs, and when somebody waits this CPU's syscall
+ * count and a clock read.
  */
 export function run_token_should_yield(): boolean {
   if (ntok === 0) return false;
   const m = mem;
   if (((Atomics.load(m, kg + G.tok_tail) - Atomics.load(m, kg + G.tok_head)) | 0) <= ntok) return false;
-  return performance.now() - since >= TOKEN_SLICE_MS && m[this_cpu + CPU.preempt_count] === 0;
+  const c = this_cpu;
+  if (m[c + CPU.preempt_count] !== 0) return false;
+  return m[c + CPU.syscalls]! - since_syscalls >= TOKEN_SLICE_SYSCALLS || performance.now() - since >= TOKEN_SLICE_MS;
 }
 
 /** Does anybody wait for a token (every token in use)? Idle CPUs then do not poll. */
