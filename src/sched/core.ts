@@ -155,11 +155,14 @@ export function activate_task(p: number): void {
   // then load idle; the idle CPU stores idle and then loads rq_nr (any_runnable). Store-buffering
   // with sequentially consistent accesses on both sides: at least one sees the other, so the task
   // is never left queued behind a CPU that parks.
-  if (Atomics.load(m, tc + CPU.idle) === 1) kick_cpu(target);
+  // A CPU waiting for a run token is idle for RCU but not parked in the idle loop: a kick does
+  // not help it (it runs its queue once it has a token), so an idle CPU that can steal is kicked.
+  if (Atomics.load(m, tc + CPU.idle) === 1 && m[tc + CPU.tok_wait] === 0) kick_cpu(target);
   else {
     // The target is busy: let an idle CPU steal it rather than wait for the target.
     for (let i = 0; i < n; i++) {
-      if (i !== target && Atomics.load(m, cpu_addr(i) + CPU.idle) === 1) { kick_cpu(i); break; }
+      const ic = cpu_addr(i);
+      if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0) { kick_cpu(i); break; }
     }
   }
 }
