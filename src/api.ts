@@ -14,7 +14,7 @@
  * reaped (and whose record may have been reused) is recognised as gone.
  */
 import { Machine, type RunOptions, type RunResult } from './machine.js';
-import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TASK } from './mm/layout.js';
+import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TARGET_PID_SET, TASK } from './mm/layout.js';
 import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from './mm/memory.js';
 import { type BootOptions } from './kernel/boot.js';
 import { BUG_NAMES } from './kernel/bugs.js';
@@ -343,8 +343,8 @@ export class Kernel {
   cloneWithPids(t: TaskHandle, pids: readonly number[], flags = 0, prog = 0): TaskHandle {
     this.machine.attach();
     const a = this.scratch + 128;
-    mem[a] = pids.length;
-    pids.forEach((v, i) => { mem[a + 1 + i] = v; });
+    mem[a + TARGET_PID_SET.num_pids] = pids.length;
+    pids.forEach((v, i) => { mem[a + TARGET_PID_SET.SIZE + i] = v; });
     this.call(t, 'clone_with_pids', SYS_CLONE_WITH_PIDS, flags, pids.length ? a : 0, prog);
     return this.child(t);
   }

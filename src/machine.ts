@@ -36,6 +36,7 @@ import { read_violations, type Violation } from './locking/violations.js';
 import { rcu_callbacks_pending } from './rcu/rcu.js';
 import { capture_trace, type TraceCapture } from './trace/capture.js';
 import type { CpuResult } from '../workers/cpu.js';
+import { prng_below, prng_seed, PRNG_STREAM_PCT } from './lib/prng.js';
 
 export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit', 'violation'];
 
@@ -252,11 +253,8 @@ export class Machine {
     // uniform in [0, k). Drawn from the run seed, so the token's seed rebuilds them.
     const depth = Math.max(1, Math.min(9, o.pctDepth ?? 3));
     mem[kg + G.ctl_pct_depth] = depth;
-    let x = (seed ^ 0x5bd1e995) >>> 0 || 1;
-    const rnd = (n: number): number => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      return x % n;
-    };
+    const pct_rng = Int32Array.of(prng_seed(seed, PRNG_STREAM_PCT));
+    const rnd = (n: number): number => prng_below(pct_rng, 0, n);
     const n = this.config.ncpus;
     const perm = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) { const j = rnd(i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
@@ -306,7 +304,8 @@ export class Machine {
     mark(kg + G.trace_events); mark(kg + G.trace_epoch);
     mark(regions.torture + TORTURE.rw_writer_max_wait_us);
     for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]);
-    for (let i = 0; i < 4; i++) mark(kg + G.ctl_rng + i);
+    mark(kg + G.ctl_rng);
+    mark(kg + G.hotplug_rng); // seeded from the run seed: the hotplug driver's state, not the kernel's
     for (let i = 0; i < 8; i++) mark(kg + G.ctl_pct_points + i);
     const rc = regions.choices;
     let h = 0x811c9dc5;
@@ -522,7 +521,7 @@ export class Machine {
     const m = this.mem;
     const n = this.config.ncpus;
     if (n < 2) return 0;
-    const id = 1 + Math.floor(Math.random() * (n - 1));
+    const id = 1 + prng_below(m, kg + G.hotplug_rng, n - 1); // seeded at boot: a seed replays its hotplug steps
     const c = cpu_addr(id);
     const off = Array.from({ length: n }, (_, i) => m[cpu_addr(i) + CPU.online] === 0).filter(Boolean).length;
     const kick = (): void => { Atomics.add(m, c + CPU.park, 1); Atomics.notify(m, c + CPU.park); };

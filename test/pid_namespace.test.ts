@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { G, MX_OWNER, NSPROXY, PID, PIDNS, POISON_FREED, POISON_LIVE, SIG, TASK, USERNS } from '../src/mm/layout.js';
+import { G, MX_OWNER, NSPROXY, PID, PIDNS, POISON_FREED, POISON_LIVE, SIG, TASK, UPID_NS, UPID_WORDS, USERNS } from '../src/mm/layout.js';
+
+/** pid_cache_created[] index of level 3 (the level these tests create). */
+const LEVEL3 = 3;
 import { kg, mem, regions, SLAB_NSPROXY, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../src/mm/memory.js';
 import { kmem_cache_alloc, mark_live, slab_usage } from '../src/mm/slab.js';
 import { LC_SIGLOCK } from '../src/locking/lockdep.js';
@@ -198,7 +201,7 @@ describe('create_pid_namespace', () => {
     const uc = ucount(initUserNs());
     const [, , ns2] = chain(2);
     expect(create_pid_namespace(initUserNs(), ns2!)).toBe(-ENOMEM); // struct pid holds 3 levels only
-    expect(mem[kg + G.pid_cache_created + 3]).toBe(0);
+    expect(mem[kg + G.pid_cache_created + LEVEL3]).toBe(0);
     expect(ucount(initUserNs())).toBe(uc + 2);
     const x = create_pid_namespace(initUserNs(), initPidNs()); // the 4th and last slot
     expect(x).toBeGreaterThan(0);
@@ -217,7 +220,7 @@ describe('create_pid_namespace', () => {
   it('sleeps on a contended pid_caches_mutex with nothing charged, and completes when restarted', () => {
     const m = boot();
     const [, , ns2] = chain(2);
-    expect(mem[kg + G.pid_cache_created + 3]).toBe(0);
+    expect(mem[kg + G.pid_cache_created + LEVEL3]).toBe(0);
     const holder = fakeTask();
     const creator = fakeTask();
     const mx = kg + G.pid_caches_mutex;
@@ -235,7 +238,7 @@ describe('create_pid_namespace', () => {
     const ns3 = create_pid_namespace(initUserNs(), ns2!);
     expect(ns3).toBeGreaterThan(0);
     expect(mem[ns3 + PIDNS.level]).toBe(3);
-    expect(mem[kg + G.pid_cache_created + 3]).toBe(1);
+    expect(mem[kg + G.pid_cache_created + LEVEL3]).toBe(1);
     expect(Atomics.load(mem, mx + MX_OWNER)).toBe(0);
     expect(mem[creator + TASK.held_depth]).toBe(0);
     set_current(0);
@@ -708,7 +711,7 @@ describe('end to end with fork and exit', () => {
     const nrA = initCall(m, SYS_FORK, CLONE_NEWPID, progA);
     expect(nrA).toBeGreaterThan(1);
     const pidA = find_pid_ns(nrA, initPidNs());
-    const ns1 = mem[pidA + PID.SIZE + 1 * 3 + 1]!; // numbers[1].ns
+    const ns1 = mem[pidA + PID.SIZE + 1 * UPID_WORDS + UPID_NS]!; // numbers[1].ns
     expect(mem[ns1 + PIDNS.level]).toBe(1);
     expect(pid_nr_ns(pidA, ns1)).toBe(1);
     // A exited: its two children were killed and reaped inside zap; only A's zombie pid is left
@@ -734,7 +737,7 @@ describe('end to end with fork and exit', () => {
     const progA = m.program([[SYS_FORK, 0, progB], [OP_HALT]]);
     const nrA = initCall(m, SYS_FORK, CLONE_NEWPID, progA);
     const pidA = find_pid_ns(nrA, initPidNs());
-    const ns1 = mem[pidA + PID.SIZE + 1 * 3 + 1]!;
+    const ns1 = mem[pidA + PID.SIZE + 1 * UPID_WORDS + UPID_NS]!;
     expect(mem[ns1 + PIDNS.reboot]).toBe(SIGHUP);
     expect(initCall(m, SYS_WAIT4, -1, 0)).toBe(nrA);
     expect(mem[mem[kg + G.init_task]! + TASK.last_status]).toBe(SIGHUP);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { TORTURE, G } from '../src/mm/layout.js';
+import { TORTURE, G, RCU_GPS_COMPLETED } from '../src/mm/layout.js';
 import { srcu_readers } from '../src/rcu/srcu.js';
 import { kg } from '../src/mm/memory.js';
 import {
@@ -9,8 +9,8 @@ import {
 
 function log(m: Machine): number[] {
   m.attach();
-  const l = m.tortureBase() + TORTURE.log;
-  return Array.from({ length: m.mem[l]! }, (_, i) => m.mem[l + 1 + i]!);
+  const t = m.tortureBase();
+  return Array.from({ length: m.mem[t + TORTURE.log_len]! }, (_, i) => m.mem[t + TORTURE.log + i]!);
 }
 
 describe('SRCU (tasks_rcu_exit_srcu)', () => {
@@ -44,6 +44,6 @@ describe('RCU grace periods', () => {
     // CPU's context switch.
     expect(log(m)).toEqual([1, 2, 3]);
     m.attach();
-    expect(m.mem[kg + G.rcu + 3]).toBeGreaterThan(0); // grace periods completed
+    expect(m.mem[kg + G.rcu + RCU_GPS_COMPLETED]).toBeGreaterThan(0); // grace periods completed
   });
 });

@@ -14,8 +14,8 @@ describe('CPUs and tasks', () => {
     m.kthread(b);
     m.runInProcess();
     const mem = m.mem;
-    const log = regions.torture + TORTURE.log;
-    const events = Array.from({ length: mem[log]! }, (_, i) => mem[log + 1 + i]);
+    const tt = regions.torture;
+    const events = Array.from({ length: mem[tt + TORTURE.log_len]! }, (_, i) => mem[tt + TORTURE.log + i]);
     // A slept (it could not log 1 before B ran), B ran on the same CPU, then A resumed.
     expect(events).toEqual([2, 3, 1]);
     expect(m.liveTasks()).toBe(m.bootTasks);

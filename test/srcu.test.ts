@@ -16,8 +16,8 @@ import { kg } from '../src/mm/memory.js';
 
 function log(m: Machine): number[] {
   m.attach();
-  const l = m.tortureBase() + TORTURE.log;
-  return Array.from({ length: m.mem[l]! }, (_, i) => m.mem[l + 1 + i]!);
+  const t = m.tortureBase();
+  return Array.from({ length: m.mem[t + TORTURE.log_len]! }, (_, i) => m.mem[t + TORTURE.log + i]!);
 }
 
 /** Log tags: the writer's two grace periods, the reader inside (+ its index), the waker. */

@@ -29,7 +29,7 @@
  * (pause, a wait queue) are reported as blocked without a cycle.
  */
 import {
-  CPU, G, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED,
+  CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED,
   RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, TASK, UPID_NR,
   UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
@@ -183,7 +183,8 @@ export function cpu_held(v: StateView, cpu: number): HeldLock[] {
   const d = Math.min(m[c + CPU.held_depth]!, 64);
   for (let i = 0; i < d; i++) {
     const e = c + CPU.held + i * HELD_WORDS;
-    out.push({ addr: m[e]!, cls: lock_class_name(held_class(m[e + 1]!)), mode: HELD_MODE_NAMES[held_mode(m[e + 1]!)] ?? '?', site: m[e + 2]!, by: 'cpu' });
+    const mc = m[e + HELD_LOCK.mode_class]!;
+    out.push({ addr: m[e + HELD_LOCK.lock]!, cls: lock_class_name(held_class(mc)), mode: HELD_MODE_NAMES[held_mode(mc)] ?? '?', site: m[e + HELD_LOCK.site]!, by: 'cpu' });
   }
   if (m[c + CPU.rcu_nesting]! > 0) out.push({ addr: v.kg + G.rcu, cls: 'rcu_read_lock', mode: 'read', site: 0, by: 'cpu' });
   return out;
@@ -229,9 +230,9 @@ export function build_waitfor(v: StateView): WaitForGraph {
     const d = Math.min(m[c + CPU.held_depth]!, 64);
     for (let k = 0; k < d; k++) {
       const e = c + CPU.held + k * HELD_WORDS;
-      const l = m[e]!;
+      const l = m[e + HELD_LOCK.lock]!;
       if (!heldBy.has(l)) heldBy.set(l, []);
-      heldBy.get(l)!.push({ cpu: i, mode: held_mode(m[e + 1]!) });
+      heldBy.get(l)!.push({ cpu: i, mode: held_mode(m[e + HELD_LOCK.mode_class]!) });
     }
   }
   for (let i = 0; i < ncpus; i++) {

@@ -15,6 +15,7 @@ import { mutex_init } from '../locking/mutex.js';
 import { init_waitqueue_head } from '../sched/wait.js';
 import { rq_init } from '../sched/core.js';
 import { MODE_CONTROLLED, MODE_FREE, RUN_SETUP, ctl_seed, hook_attach } from '../sched/hook.js';
+import { prng_seed, PRNG_STREAM_HOTPLUG } from '../lib/prng.js';
 
 void MUTEX_WORDS; void MAX_PID_NS_LEVEL;
 
@@ -60,6 +61,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.trace_events] = c.traceEvents;
   if (c.traceEvents > 0) mem[kg + G.trace_epoch] = Math.floor((performance.timeOrigin + performance.now()) / 1000);
   ctl_seed(opts.seed ?? 1);
+  mem[kg + G.hotplug_rng] = prng_seed(opts.seed ?? 1, PRNG_STREAM_HOTPLUG);
   rwlock_init(kg + G.tasklist_lock, LC_TASKLIST);
   spin_lock_init(kg + G.pidmap_lock, LC_PIDMAP);
   mutex_init(kg + G.pid_caches_mutex, LC_PID_CACHES_MUTEX);

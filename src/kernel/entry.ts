@@ -8,12 +8,12 @@
  * says where it was), and only when it completes does the program counter move on. Scripted tasks
  * (prog = 0, driven by the in-process API) get their ucall written by the API.
  */
-import { TASK } from '../mm/layout.js';
+import { INSN, TASK, UCALL } from '../mm/layout.js';
 import { mem } from '../mm/memory.js';
 import { tracing, trace_event, TR_SYS_ENTER, TR_SYS_EXIT } from './trace.js';
 import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, set_running, WCHAN_PAUSE } from '../sched/core.js';
 
-export const INSN_WORDS = 4;
+export const INSN_WORDS = INSN.SIZE;
 
 /** Control instructions handled by the interpreter itself. */
 export const OP_NONE = 0;
@@ -69,19 +69,19 @@ const MAX_CONTROL_OPS = 64;
 /** Run a task's pending call, or its next user instruction: the CPU loop's TaskRunner.step. */
 export function task_step(t: number): number {
   const u = t + TASK.ucall;
-  if (mem[u] === OP_NONE) {
+  if (mem[u + UCALL.op] === OP_NONE) {
     if (!fetch(t)) return idle_or_dead(t);
   }
-  const op = mem[u]!;
+  const op = mem[u + UCALL.op]!;
   const fn = syscall_table[op];
   if (!fn) throw new Error(`task ${mem[t + TASK.id]}: no system call ${op}`);
   if (tracing) trace_event(TR_SYS_ENTER, op, t, 0);
-  const r = fn(mem[u + 1]!, mem[u + 2]!, mem[u + 3]!);
-  if (tracing) trace_event(TR_SYS_EXIT, mem[u]!, t, r);
+  const r = fn(mem[u + UCALL.a]!, mem[u + UCALL.b]!, mem[u + UCALL.c]!);
+  if (tracing) trace_event(TR_SYS_EXIT, mem[u + UCALL.op]!, t, r);
   if (r === SLEEP) return STEP_SLEEP;
   if (r === EXITED) return STEP_DEAD;
   /* @guard-hook syscall_end(t) */
-  mem[u] = OP_NONE;
+  mem[u + UCALL.op] = OP_NONE;
   mem[t + TASK.last_ret] = r;
   if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc]++;
   hooks.exit_to_user_mode(t);
@@ -111,40 +111,39 @@ function fetch(t: number): boolean {
   for (let n = 0; n < MAX_CONTROL_OPS; n++) {
     const pc = mem[t + TASK.pc]!;
     const i = prog + pc * INSN_WORDS;
-    const op = mem[i]!;
+    const op = mem[i + INSN.op]!;
     switch (op) {
       case OP_NONE:
         if (!hooks.program_end(t)) return false;
-        return mem[t + TASK.ucall] !== OP_NONE;
+        return mem[t + TASK.ucall + UCALL.op] !== OP_NONE;
       case OP_JMP:
-        mem[t + TASK.pc] = mem[i + 1]!;
+        mem[t + TASK.pc] = mem[i + INSN.a]!;
         continue;
       case OP_LOOP: {
         const k = mem[t + TASK.user_arg]! + 1;
-        if (k < mem[i + 2]!) { mem[t + TASK.user_arg] = k; mem[t + TASK.pc] = mem[i + 1]!; }
+        if (k < mem[i + INSN.b]!) { mem[t + TASK.user_arg] = k; mem[t + TASK.pc] = mem[i + INSN.a]!; }
         else { mem[t + TASK.user_arg] = 0; mem[t + TASK.pc] = pc + 1; }
         continue;
       }
       case OP_HALT:
         return false;
-      default: {
-        const u = t + TASK.ucall;
-        mem[u] = op;
-        mem[u + 1] = mem[i + 1]!;
-        mem[u + 2] = mem[i + 2]!;
-        mem[u + 3] = mem[i + 3]!;
+      default:
+        set_ucall(t, op, mem[i + INSN.a]!, mem[i + INSN.b]!, mem[i + INSN.c]!);
         return true;
-      }
     }
   }
   return false;
 }
 
-/** Set the pending call of a scripted task (the in-process API). */
+/**
+ * Set a task's pending call (fetch, the in-process API, entry hooks, stress sub-calls). The
+ * arguments go first and `op` last: the task (or a report reading it) sees a complete call once op
+ * is set.
+ */
 export function set_ucall(t: number, op: number, a: number, b: number, c: number): void {
   const u = t + TASK.ucall;
-  mem[u + 1] = a;
-  mem[u + 2] = b;
-  mem[u + 3] = c;
-  mem[u] = op;
+  mem[u + UCALL.a] = a;
+  mem[u + UCALL.b] = b;
+  mem[u + UCALL.c] = c;
+  mem[u + UCALL.op] = op;
 }

@@ -9,7 +9,7 @@
  *
  * The fork/exit/wait fast path allocates no JS objects: plain field writes on shared memory.
  */
-import { G, NSPROXY, PID, PIDNS, SIG, TASK, WAITQ_WORDS } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { config, kg, mem, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { LC_SIGLOCK, LC_TASK_LOCK, LC_WAITQ } from '../locking/lockdep.js';
@@ -64,17 +64,17 @@ export const SITE_FORK_WAKE = 212;
 
 // ---- struct clone_args (include/uapi/linux/sched.h) in the program region ---------------------
 // One int32 word per __aligned_u64 field; sizes are the kernel's byte sizes (8 per field).
-export const CA_FLAGS = 0;
-export const CA_PIDFD = 1;
-export const CA_CHILD_TID = 2;
-export const CA_PARENT_TID = 3;
-export const CA_EXIT_SIGNAL = 4;
-export const CA_STACK = 5;
-export const CA_STACK_SIZE = 6;
-export const CA_TLS = 7;
-export const CA_SET_TID = 8;
-export const CA_SET_TID_SIZE = 9;
-export const CA_CGROUP = 10;
+export const CA_FLAGS = CLONE_ARGS.flags;
+export const CA_PIDFD = CLONE_ARGS.pidfd;
+export const CA_CHILD_TID = CLONE_ARGS.child_tid;
+export const CA_PARENT_TID = CLONE_ARGS.parent_tid;
+export const CA_EXIT_SIGNAL = CLONE_ARGS.exit_signal;
+export const CA_STACK = CLONE_ARGS.stack;
+export const CA_STACK_SIZE = CLONE_ARGS.stack_size;
+export const CA_TLS = CLONE_ARGS.tls;
+export const CA_SET_TID = CLONE_ARGS.set_tid;
+export const CA_SET_TID_SIZE = CLONE_ARGS.set_tid_size;
+export const CA_CGROUP = CLONE_ARGS.cgroup;
 export const CLONE_ARGS_SIZE_VER0 = 64;
 export const CLONE_ARGS_SIZE_VER1 = 80;
 export const CLONE_ARGS_SIZE_VER2 = 88;
@@ -156,7 +156,6 @@ function init_signal_struct(s: number): void {
   mem[s + SIG.live] = 1;
   mem[s + SIG.quick_threads] = 1;
   mark_live(s, SIG.poison);
-  void WAITQ_WORDS;
 }
 
 /** exit_creds for a child that never ran. */

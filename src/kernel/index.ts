@@ -9,7 +9,7 @@ import { type TaskRunner } from '../sched/core.js';
 import { set_live_tasks } from '../sched/hook.js';
 import { G } from '../mm/layout.js';
 import { kg } from '../mm/memory.js';
-import { set_entry_hooks, task_step } from './entry.js';
+import { set_entry_hooks, set_ucall, task_step } from './entry.js';
 import { kthread_exit, kthread_free, PF_KTHREAD } from './kthread.js';
 import './torture.js';
 import '../stress/syscalls.js'; // stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
@@ -51,11 +51,7 @@ set_entry_hooks({
       kthread_exit(t);
       return false;
     }
-    const u = t + TASK.ucall;
-    mem[u + 1] = 0;
-    mem[u + 2] = 0;
-    mem[u + 3] = 0;
-    mem[u] = SYS_EXIT;
+    set_ucall(t, SYS_EXIT, 0, 0, 0);
     return true;
   },
 });

@@ -30,7 +30,7 @@
  *    min(its pid_max, G.pid_max) (pidns_pid_max). With the default configuration a namespace whose
  *    pid_max is PID_MAX_LIMIT runs out of numbers at the configured size, a capacity of the model.
  */
-import { CPU, G, HELD_WORDS, PID, PIDNS, POISON_FREED, POISON_LIVE, TASK, UPID_HASH_NEXT, UPID_NR, UPID_NS, UPID_WORDS, USERNS } from '../mm/layout.js';
+import { CPU, G, HELD_WORDS, PID, PIDNS, POISON_FREED, POISON_LIVE, TARGET_PID_SET, TASK, UPID_HASH_NEXT, UPID_NR, UPID_NS, UPID_WORDS, USERNS } from '../mm/layout.js';
 import { config, kg, mem, obj_addr, obj_index, PID_MAX_LIMIT, regions, RESERVED_PIDS, SLAB_PID, SLAB_PIDNS, this_cpu } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
@@ -47,6 +47,7 @@ import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './syscalls.js';
 import { BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
 import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
+import { prng_below, prng_seed, PRNG_SEED_FAULT } from '../lib/prng.js';
 
 export { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 
@@ -430,20 +431,16 @@ export function nspid_from(pid: number, ns: number): number[] {
 
 /**
  * Injected allocation failure (G.inject_enomem_permille): true means "kmem_cache_alloc returned
- * NULL here". The draw comes from the task's own random state (TASK.rng word 1, a splitmix-style
- * counter mixed with the task id), so a controlled run that replays the same schedule replays the
+ * NULL here". The draw comes from the task's own random state (TASK.fault_rng, src/lib/prng.ts, a stream
+ * per task id), so a controlled run that replays the same schedule replays the
  * same failures. No task (the main thread) and boot (no init_task yet) never fail.
  */
 export function should_fail_alloc(t: number): boolean {
   const permille = mem[kg + G.inject_enomem_permille]!;
   if (permille <= 0 || t === 0 || mem[kg + G.init_task] === 0) return false;
-  const s = (mem[t + TASK.rng + 1]! + 0x6d2b79f5) | 0;
-  mem[t + TASK.rng + 1] = s;
-  let z = s ^ Math.imul(mem[t + TASK.id]!, 0x9e3779b1);
-  z = Math.imul(z ^ (z >>> 15), z | 1);
-  z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-  z = (z ^ (z >>> 14)) >>> 0;
-  return z % 1000 < permille;
+  // A fresh task's state is 0: start its stream (a state that steps onto 0 restarts it, harmlessly).
+  if (mem[t + TASK.fault_rng] === 0) mem[t + TASK.fault_rng] = prng_seed(PRNG_SEED_FAULT, mem[t + TASK.id]!);
+  return prng_below(mem, t + TASK.fault_rng, 1000) < permille;
 }
 
 // ---- alloc_pid / free_pid -------------------------------------------------------------------------
@@ -692,11 +689,12 @@ export function read_target_pid_set(addr: number): { num_pids: number; pids: num
   if (addr === 0) return { num_pids: 0, pids: [] };
   const r = regions.programs;
   if (addr < r.base || addr >= r.base + r.words) return -EFAULT;
-  const n = mem[addr]!;
+  const n = mem[addr + TARGET_PID_SET.num_pids]!;
   if (n <= 0) return { num_pids: n, pids: [] }; // 0: normal clone; < 0: EINVAL from copy_target_pids
-  if (n > 64 || addr + 1 + n > r.base + r.words) return n > 64 ? { num_pids: n, pids: [] } : -EFAULT;
+  const target_pids = addr + TARGET_PID_SET.SIZE;
+  if (n > 64 || target_pids + n > r.base + r.words) return n > 64 ? { num_pids: n, pids: [] } : -EFAULT;
   const pids: number[] = [];
-  for (let k = 0; k < n; k++) pids.push(mem[addr + 1 + k]!);
+  for (let k = 0; k < n; k++) pids.push(mem[target_pids + k]!);
   return { num_pids: n, pids };
 }
 

@@ -19,7 +19,7 @@ import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { sched_hook } from '../sched/hook.js';
 import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, try_to_wake_up, WCHAN_PAUSE } from '../sched/core.js';
-import { OP_NONE, register_syscall } from './entry.js';
+import { OP_NONE, register_syscall, set_ucall } from './entry.js';
 import { EINVAL, EPERM, ESRCH } from './errno.js';
 import { SYS_KILL, SYS_PAUSE, SYS_SET_SIGCHLD_IGN } from './syscalls.js';
 import { CAP_KILL, ns_capable } from './user_namespace.js';
@@ -403,11 +403,7 @@ export function get_signal(): number {
 export function exit_to_user_mode(t: number): void {
   if (mem[t + TASK.rcu_tasks_holdout] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
   if (mem[t + TASK.sigpending] !== 0 && (mem[t + TASK.flags]! & PF_KTHREAD) === 0) {
-    const u = t + TASK.ucall;
-    mem[u + 1] = 0;
-    mem[u + 2] = 0;
-    mem[u + 3] = 0;
-    mem[u] = SYS_GET_SIGNAL;
+    set_ucall(t, SYS_GET_SIGNAL, 0, 0, 0);
   }
 }
 

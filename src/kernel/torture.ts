@@ -3,7 +3,7 @@
  * (kernel/rcu/rcutorture.c). Each call is one critical section, so a program loops over it and
  * every CPU interleaves them with its other tasks.
  */
-import { G, RCUOBJ, TASK, TORTURE } from '../mm/layout.js';
+import { G, RCUOBJ, TASK, TORTURE, TORTURE_LOG_ENTRIES } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_TORTURE } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_lock_busted, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
@@ -39,9 +39,8 @@ export const RCB_TORTURE_FREE = 1;
 const T = (): number => regions.torture;
 
 function log_event(v: number): void {
-  const l = T() + TORTURE.log;
-  const n = Atomics.add(mem, l, 1);
-  if (n < 15) Atomics.store(mem, l + 1 + n, v);
+  const n = Atomics.add(mem, T() + TORTURE.log_len, 1);
+  if (n < TORTURE_LOG_ENTRIES) Atomics.store(mem, T() + TORTURE.log + n, v);
 }
 
 /** One spinlock critical section: a plain read-modify-write of the counter with a window inside. */
@@ -161,7 +160,7 @@ function torture_srcu_read_sleep(flag: number, logTag: number): number {
   prepare_to_wait(tt + TORTURE.wq, TASK_INTERRUPTIBLE, WCHAN_WAITQ, tt + TORTURE.flags + flag, 0);
   if (Atomics.load(mem, tt + TORTURE.flags + flag) === 0) return SLEEP;
   finish_wait(tt + TORTURE.wq);
-  srcu_read_unlock(srcu_exit(), mem[t + TASK.restart]!);
+  srcu_read_unlock(srcu_exit(), mem[t + TASK.restart + SR_IDX]!);
   mem[t + TASK.restart_phase] = 0;
   if (logTag) log_event(logTag + 1);
   return 0;
@@ -173,13 +172,17 @@ function torture_srcu_read_sleep(flag: number, logTag: number): number {
  * sleep until flag[b], then check the object (use-after-free) and srcu_read_unlock.
  * restart[0] holds the index, restart[1] the object, while it sleeps.
  */
+/** Restart locals of torture_srcu_reader: the srcu index and the pointer it dereferenced. */
+const SR_IDX = 0;
+const SR_PTR = 1;
+
 function torture_srcu_reader(wake: number, wait: number, logTag: number): number {
   const t = current;
   const tt = T();
   if (mem[t + TASK.restart_phase] === 0) {
     const idx = srcu_read_lock(srcu_exit(), 20);
-    mem[t + TASK.restart] = idx;
-    mem[t + TASK.restart + 1] = Atomics.load(mem, tt + TORTURE.rcu_ptr); // srcu_dereference
+    mem[t + TASK.restart + SR_IDX] = idx;
+    mem[t + TASK.restart + SR_PTR] = Atomics.load(mem, tt + TORTURE.rcu_ptr); // srcu_dereference
     mem[t + TASK.restart_phase] = 1;
     if (logTag) log_event(logTag + idx);
     set_flag(wake, 0);
@@ -187,9 +190,9 @@ function torture_srcu_reader(wake: number, wait: number, logTag: number): number
   prepare_to_wait(tt + TORTURE.wq, TASK_INTERRUPTIBLE, WCHAN_WAITQ, tt + TORTURE.flags + wait, 0);
   if (Atomics.load(mem, tt + TORTURE.flags + wait) === 0) return SLEEP;
   finish_wait(tt + TORTURE.wq);
-  rcu_dereference_check(mem[t + TASK.restart + 1]!, RCUOBJ.poison);
+  rcu_dereference_check(mem[t + TASK.restart + SR_PTR]!, RCUOBJ.poison);
   Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
-  srcu_read_unlock(srcu_exit(), mem[t + TASK.restart]!);
+  srcu_read_unlock(srcu_exit(), mem[t + TASK.restart + SR_IDX]!);
   mem[t + TASK.restart_phase] = 0;
   return 0;
 }

@@ -16,7 +16,7 @@
  */
 import {
   CPU, FASYNC, FASYNC_SPEC, FILE, FILE_SPEC, G, GLOBAL_SPEC, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS,
-  GUARD_STACK_FRAMES, HELD_WORDS, KCSAN_WATCHPOINTS, MX_CLASS, NSCOMMON, NSCOMMON_SPEC, NSPROXY, NSPROXY_SPEC, PID,
+  GUARD_STACK_FRAMES, HELD_LOCK, HELD_WORDS, KCSAN_WATCHPOINTS, MX_CLASS, NSCOMMON, NSCOMMON_SPEC, NSPROXY, NSPROXY_SPEC, PID,
   PID_SPEC, PIDNS, PIDNS_SPEC, POISON_FREED, SIG, SIGNAL_SPEC, TASK, TASK_SPEC, USERNS, USERNS_SPEC, WATCHPOINT,
   type StructSpec,
 } from '../mm/layout.js';
@@ -143,9 +143,9 @@ function lock_held(cls: number, exclusive: boolean, addr: number): boolean {
   const d = mem[c + CPU.held_depth]!;
   for (let i = 0; i < d; i++) {
     const e = c + CPU.held + i * HELD_WORDS;
-    const w = mem[e + 1]!;
+    const w = mem[e + HELD_LOCK.mode_class]!;
     if (((w >>> 8) & 0xff) !== cls) continue;
-    if (addr !== 0 && mem[e] !== addr) continue;
+    if (addr !== 0 && mem[e + HELD_LOCK.lock] !== addr) continue;
     const mode = w & 0xff;
     if (exclusive && (mode === HELD_READ || mode === HELD_READ_IRQ)) continue;
     return true;
@@ -219,7 +219,8 @@ export function __guard_alloc(p: number): number {
       return p;
     }
   }
-  mem[l + GUARD_FRESH - 1] = p; // full: the newest object wins (the oldest are published by now)
+  const newest = GUARD_FRESH - 1;
+  mem[l + newest] = p; // full: the newest object wins (the oldest are published by now)
   return p;
 }
 

@@ -7,7 +7,7 @@
  * class-by-class matrix and looks for the reverse path: a possible circular dependency is then
  * reported even though this run did not hang.
  */
-import { CPU, G, HELD_WORDS, MAX_LOCK_CLASSES, MAX_LOCK_DEPTH, MAX_TASK_HELD, MX_CLASS, TASK } from '../mm/layout.js';
+import { CPU, G, HELD_LOCK, HELD_WORDS, MAX_LOCK_CLASSES, MAX_LOCK_DEPTH, MAX_TASK_HELD, MX_CLASS, TASK } from '../mm/layout.js';
 import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import {
   record_violation, V_LOCKDEP_CYCLE, V_LOCKDEP_DEPTH, V_LOCKDEP_IRQ_INVERSION, V_RECURSIVE_LOCK, V_SLEEP_IN_ATOMIC,
@@ -75,9 +75,9 @@ export function lock_acquired(lock: number, cls: number, mode: number, site: num
   }
   if (lockdep_enabled(mem)) lockdep_check_order(cls, mode, site);
   const e = c + CPU.held + d * HELD_WORDS;
-  mem[e] = lock;
-  mem[e + 1] = mode | (cls << 8);
-  mem[e + 2] = site;
+  mem[e + HELD_LOCK.lock] = lock;
+  mem[e + HELD_LOCK.mode_class] = mode | (cls << 8);
+  mem[e + HELD_LOCK.site] = site;
   mem[c + CPU.held_depth] = d + 1;
 }
 
@@ -87,19 +87,16 @@ export function lock_released(lock: number): void {
   const c = this_cpu;
   const d = mem[c + CPU.held_depth]!;
   // Fast path: the innermost lock goes first (the usual nesting order).
-  if (d > 0 && mem[c + CPU.held + (d - 1) * HELD_WORDS] === lock) {
+  if (d > 0 && mem[c + CPU.held + (d - 1) * HELD_WORDS + HELD_LOCK.lock] === lock) {
     mem[c + CPU.held_depth] = d - 1;
     return;
   }
   for (let i = d - 2; i >= 0; i--) {
     const e = c + CPU.held + i * HELD_WORDS;
-    if (mem[e] === lock) {
-      for (let j = i; j < d - 1; j++) {
-        const a = c + CPU.held + j * HELD_WORDS;
-        mem[a] = mem[a + HELD_WORDS]!;
-        mem[a + 1] = mem[a + HELD_WORDS + 1]!;
-        mem[a + 2] = mem[a + HELD_WORDS + 2]!;
-      }
+    if (mem[e + HELD_LOCK.lock] === lock) {
+      // Close the gap: move the entries above it down by one.
+      const from = c + CPU.held + (i + 1) * HELD_WORDS;
+      mem.copyWithin(e, from, c + CPU.held + d * HELD_WORDS);
       mem[c + CPU.held_depth] = d - 1;
       return;
     }
@@ -157,7 +154,7 @@ function lockdep_check_order(newCls: number, mode: number, site: number): void {
   const d = mem[c + CPU.held_depth]!;
   for (let i = 0; i < d; i++) {
     const e = c + CPU.held + i * HELD_WORDS;
-    lockdep_add_edge(held_class(mem[e + 1]!), held_mode(mem[e + 1]!), newCls, mode, site);
+    lockdep_add_edge(held_class(mem[e + HELD_LOCK.mode_class]!), held_mode(mem[e + HELD_LOCK.mode_class]!), newCls, mode, site);
   }
   const t = task_held_mutexes();
   if (t) {

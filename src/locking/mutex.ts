@@ -35,7 +35,8 @@ function held_pop(t: number, m: number): void {
   const d = mem[t + TASK.held_depth]!;
   for (let i = Math.min(d, MAX_TASK_HELD) - 1; i >= 0; i--) {
     if (mem[t + TASK.held + i] === m) {
-      for (let j = i; j < Math.min(d, MAX_TASK_HELD) - 1; j++) mem[t + TASK.held + j] = mem[t + TASK.held + j + 1]!;
+      const held = t + TASK.held;
+      mem.copyWithin(held + i, held + i + 1, held + Math.min(d, MAX_TASK_HELD)); // close the gap
       break;
     }
   }

@@ -15,8 +15,8 @@
  * spinlock.ts does there (one thread takes locks); the slow paths are the same on every machine.
  */
 import {
-  CPU, G, MAX_LOCK_CLASSES, QR_BIAS, QW_LOCKED, QW_WAITING, QW_WMASK, RW_CLASS, RW_CNTS, RW_SLEEPERS,
-  RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER,
+  CPU, G, MAX_LOCK_CLASSES, QR_BIAS, QR_SHIFT, QW_LOCKED, QW_WAITING, QW_WMASK, RW_CLASS, RW_CNTS, RW_SLEEPERS,
+  RW_WAIT_NEXT, RW_WAIT_OWNER, RW_WRITER, RWLOCK_WORDS,
 } from '../mm/layout.js';
 import {
   kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_W_ACQ, STAT_W_CONTENDED, STAT_W_WAIT_NS, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id,
@@ -30,7 +30,7 @@ import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 
 
 export function rwlock_init(lock: number, cls: number): void {
-  for (let i = 0; i < 6; i++) mem[lock + i] = 0;
+  mem.fill(0, lock, lock + RWLOCK_WORDS);
   mem[lock + RW_CLASS] = cls;
 }
 
@@ -232,7 +232,7 @@ export function write_unlock_irq(lock: number): void {
 
 /** Snapshots for assertions and reports: they order nothing. */
 export function rwlock_readers(lock: number): number {
-  return Atomics.load(mem, lock + RW_CNTS) >>> 9;
+  return Atomics.load(mem, lock + RW_CNTS) >>> QR_SHIFT;
 }
 
 export function rwlock_write_locked(lock: number): boolean {

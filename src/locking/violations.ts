@@ -1,13 +1,14 @@
 /**
  * The violation log: invariant failures and validator reports recorded by any CPU, in shared
- * memory, so the main thread's report reads the model's own findings (four words a record).
+ * memory, so the main thread's report reads the model's own findings (one VIOLATION record each,
+ * src/mm/layout.ts).
  */
-import { CPU, G } from '../mm/layout.js';
+import { CPU, G, VIOLATION } from '../mm/layout.js';
 import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { tracing, trace_event, TR_VIOLATION } from '../kernel/trace.js';
 
 /** Words per record: kind, a, b, c, cpu, task (the task the CPU was running, 0 if none). */
-export const V_WORDS = 6;
+export const V_WORDS = VIOLATION.SIZE;
 /** lockdep: possible circular locking dependency (a = held class, b = new class, c = packed path). */
 export const V_LOCKDEP_CYCLE = 1;
 /** lockdep: held-lock stack overflow. */
@@ -62,12 +63,12 @@ export function record_violation(kind: number, a: number, b: number, c: number):
   const at = n * V_WORDS;
   if (at + V_WORDS > r.words) return;
   const p = r.base + at;
-  mem[p + 1] = a;
-  mem[p + 2] = b;
-  mem[p + 3] = c;
-  mem[p + 4] = this_cpu_id;
-  mem[p + 5] = this_cpu ? mem[this_cpu + CPU.curr]! : 0;
-  Atomics.store(mem, p, kind); // publish last: readers skip records whose kind is still 0
+  mem[p + VIOLATION.a] = a;
+  mem[p + VIOLATION.b] = b;
+  mem[p + VIOLATION.c] = c;
+  mem[p + VIOLATION.cpu] = this_cpu_id;
+  mem[p + VIOLATION.task] = this_cpu ? mem[this_cpu + CPU.curr]! : 0;
+  Atomics.store(mem, p + VIOLATION.kind, kind); // publish last: readers skip records whose kind is still 0
 }
 
 export interface Violation { kind: number; name: string; a: number; b: number; c: number; cpu: number; task: number }
@@ -76,9 +77,12 @@ export function read_violations(m: Int32Array, base: number, words: number, coun
   const out: Violation[] = [];
   for (let i = 0; i < count && (i + 1) * V_WORDS <= words; i++) {
     const p = base + i * V_WORDS;
-    const kind = Atomics.load(m, p);
+    const kind = Atomics.load(m, p + VIOLATION.kind);
     if (!kind) continue;
-    out.push({ kind, name: VIOLATION_NAMES[kind] ?? `violation ${kind}`, a: m[p + 1]!, b: m[p + 2]!, c: m[p + 3]!, cpu: m[p + 4]!, task: m[p + 5]! });
+    out.push({
+      kind, name: VIOLATION_NAMES[kind] ?? `violation ${kind}`, a: m[p + VIOLATION.a]!, b: m[p + VIOLATION.b]!,
+      c: m[p + VIOLATION.c]!, cpu: m[p + VIOLATION.cpu]!, task: m[p + VIOLATION.task]!,
+    });
   }
   return out;
 }

@@ -24,6 +24,9 @@ export interface FieldSpec {
   readonly doc: string;
   /** Start the field at a multiple of this many words (16 = a 64-byte cache line). */
   readonly align?: number;
+  /** The field embeds a record (or `count` records) of the spec with this name. */
+  readonly of?: string;
+  readonly count?: number;
 }
 
 export interface StructSpec {
@@ -39,16 +42,33 @@ export type Offsets<F extends readonly FieldSpec[]> = { readonly [K in F[number]
   readonly SIZE: number;
 };
 
-function offsetsOf<const F extends readonly FieldSpec[]>(fields: F): Offsets<F> {
-  const o: Record<string, number> = {};
+/** Where each field of a record starts, and the record's stride: the one computation of offsets. */
+export interface RecordLayout {
+  readonly fields: readonly { readonly field: FieldSpec; readonly offset: number; readonly words: number }[];
+  readonly size: number;
+}
+
+export function layoutOf(fields: readonly FieldSpec[]): RecordLayout {
+  const out: { field: FieldSpec; offset: number; words: number }[] = [];
   let off = 0;
   for (const f of fields) {
-    if (f.name in o) throw new Error(`duplicate field ${f.name}`);
     if (f.align) off = Math.ceil(off / f.align) * f.align;
-    o[f.name] = off;
-    off += f.words ?? 1;
+    const words = f.words ?? 1;
+    out.push({ field: f, offset: off, words });
+    off += words;
   }
-  o.SIZE = fields.some((f) => f.align) ? Math.ceil(off / 16) * 16 : off;
+  // A record with a cache-line-aligned field is padded to whole cache lines (16 words).
+  return { fields: out, size: fields.some((f) => f.align) ? Math.ceil(off / 16) * 16 : off };
+}
+
+function offsetsOf<const F extends readonly FieldSpec[]>(fields: F): Offsets<F> {
+  const o: Record<string, number> = {};
+  const l = layoutOf(fields);
+  for (const { field, offset } of l.fields) {
+    if (field.name in o) throw new Error(`duplicate field ${field.name}`);
+    o[field.name] = offset;
+  }
+  o.SIZE = l.size;
   Object.freeze(o);
   // An object with this many dynamically added keys lives in V8's dictionary mode, where every
   // `TASK.state` is a hash lookup (~8 ns). Making it a prototype once switches V8 to its
@@ -68,11 +88,34 @@ function offsetsOf<const F extends readonly FieldSpec[]>(fields: F): Offsets<F> 
 export const SPIN_UNLOCKED = 0;
 export const SPIN_LOCKED = 1;
 export const SPIN_CONTENDED = 2;
+
+const L = (name: string, guard: Guard | string, doc: string): FieldSpec => ({ name, guard, doc });
+const A = (name: string, words: number, guard: Guard | string, doc: string): FieldSpec => ({ name, words, guard, doc });
+/** A field that embeds a record of another spec (its width is that record's size). */
+function E(name: string, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec {
+  return { name, words: offsetsOf(spec.fields).SIZE, of: spec.name, guard, doc };
+}
+/** An inline array of `n` records of another spec. */
+function AE(name: string, n: number, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec {
+  return { name, words: n * offsetsOf(spec.fields).SIZE, of: spec.name, count: n, guard, doc };
+}
+
+export const SPINLOCK_SPEC = {
+  name: 'spinlock_t',
+  kernel: 'spinlock_t (include/linux/spinlock_types.h)',
+  doc: 'Embedded in the structure that owns the lock.',
+  fields: [
+    L('val', 'Atomics', 'SPIN_UNLOCKED (0), SPIN_LOCKED (1), SPIN_CONTENDED (2: locked with sleepers parked on the word)'),
+    L('owner', 'the lock holder', 'cpu+1 of the holder (for reports)'),
+    L('class', 'write-once (spin_lock_init)', 'lockdep class id'),
+  ],
+} as const satisfies StructSpec;
+export const SPINLOCK = offsetsOf(SPINLOCK_SPEC.fields);
 /** Words of a spinlock_t: val, owner (cpu+1), class (lockdep class id). */
-export const SPINLOCK_WORDS = 3;
-export const SL_VAL = 0;
-export const SL_OWNER = 1;
-export const SL_CLASS = 2;
+export const SPINLOCK_WORDS = SPINLOCK.SIZE;
+export const SL_VAL = SPINLOCK.val;
+export const SL_OWNER = SPINLOCK.owner;
+export const SL_CLASS = SPINLOCK.class;
 
 /**
  * rwlock_t as the kernel's queued rwlock (include/asm-generic/qrwlock_types.h):
@@ -85,41 +128,290 @@ export const QW_WAITING = 0x100;
 export const QW_WMASK = 0x1ff;
 export const QR_SHIFT = 9;
 export const QR_BIAS = 1 << QR_SHIFT;
-export const RWLOCK_WORDS = 6;
-export const RW_CNTS = 0;
-export const RW_WAIT_NEXT = 1;
-export const RW_WAIT_OWNER = 2;
+export const RWLOCK_SPEC = {
+  name: 'rwlock_t',
+  kernel: 'rwlock_t as struct qrwlock (include/asm-generic/qrwlock_types.h)',
+  doc: 'The queued rwlock: `cnts` = readers x _QR_BIAS + _QW_WAITING + writer byte _QW_LOCKED; `wait_next`/`wait_owner` form the FIFO ticket lock standing in for the arch spinlock `wait_lock`.',
+  fields: [
+    L('cnts', 'Atomics', 'reader count (bits QR_SHIFT..), _QW_WAITING, _QW_LOCKED'),
+    L('wait_next', 'Atomics.add', 'wait_lock ticket: next ticket handed out'),
+    L('wait_owner', 'Atomics.add', 'wait_lock ticket: ticket now served'),
+    L('writer', 'the write holder', 'cpu+1 of the writer that holds the lock, 0 otherwise (for reports; readers are in held-lock stacks)'),
+    L('class', 'write-once (rwlock_init)', 'lockdep class id'),
+    L('sleepers', 'Atomics', 'CPUs parked (Atomics.wait) on cnts or wait_owner: unlockers notify only when non-zero'),
+  ],
+} as const satisfies StructSpec;
+export const RWLOCK = offsetsOf(RWLOCK_SPEC.fields);
+export const RWLOCK_WORDS = RWLOCK.SIZE;
+export const RW_CNTS = RWLOCK.cnts;
+export const RW_WAIT_NEXT = RWLOCK.wait_next;
+export const RW_WAIT_OWNER = RWLOCK.wait_owner;
 /** cpu+1 of the writer that holds the lock, 0 otherwise (for reports; readers are in held-lock stacks). */
-export const RW_WRITER = 3;
-export const RW_CLASS = 4;
+export const RW_WRITER = RWLOCK.writer;
+export const RW_CLASS = RWLOCK.class;
 /** CPUs parked (Atomics.wait) on cnts or wait_owner: unlockers notify only when non-zero. */
-export const RW_SLEEPERS = 5;
+export const RW_SLEEPERS = RWLOCK.sleepers;
 
 /** struct mutex: owner is a task pointer (0 free); waiters sleep on the embedded wait queue. */
-export const MUTEX_WORDS = 3 + 3 + 1;
-export const MX_OWNER = 0;
-export const MX_CLASS = 1;
+export const MUTEX_SPEC = {
+  name: 'mutex',
+  kernel: 'struct mutex (include/linux/mutex_types.h)',
+  doc: 'A sleeping lock: waiters are tasks on a FIFO list linked through `task.wq_next`; unlock hands the lock to the first waiter.',
+  fields: [
+    L('owner', 'Atomics (CAS)', 'task that holds it, 0 when free'),
+    L('class', 'write-once (mutex_init)', 'lockdep class id'),
+    L('nwait', 'wait_lock', 'number of waiters (a hint for the unlock fast path)'),
+    E('wait_lock', SPINLOCK_SPEC, 'itself', 'spinlock_t wait_lock'),
+    L('wq_first', 'wait_lock', 'first waiter (the list is linked through task.wq_next)'),
+  ],
+} as const satisfies StructSpec;
+export const MUTEX = offsetsOf(MUTEX_SPEC.fields);
+export const MUTEX_WORDS = MUTEX.SIZE;
+export const MX_OWNER = MUTEX.owner;
+export const MX_CLASS = MUTEX.class;
 /** Number of waiters (a hint for the unlock fast path). */
-export const MX_NWAIT = 2;
-/** Embedded wait_lock spinlock (3 words) then the waiter list head/tail. */
-export const MX_WAIT_LOCK = 3;
-export const MX_WQ_FIRST = 6;
+export const MX_NWAIT = MUTEX.nwait;
+/** Embedded wait_lock spinlock then the waiter list head. */
+export const MX_WAIT_LOCK = MUTEX.wait_lock;
+export const MX_WQ_FIRST = MUTEX.wq_first;
+
 /** wait_queue_head_t: a spinlock then first/last task of the FIFO list (linked by TASK.wq_next). */
-export const WAITQ_WORDS = SPINLOCK_WORDS + 2;
-export const WQ_LOCK = 0;
-export const WQ_FIRST = 3;
-export const WQ_LAST = 4;
+export const WAITQ_SPEC = {
+  name: 'wait_queue_head_t',
+  kernel: 'struct wait_queue_head (include/linux/wait.h)',
+  doc: 'A spinlock and a FIFO list of sleeping tasks linked through `task.wq_next`.',
+  fields: [
+    E('lock', SPINLOCK_SPEC, 'itself', 'spinlock_t lock'),
+    L('first', 'lock', 'first waiter'),
+    L('last', 'lock', 'last waiter'),
+  ],
+} as const satisfies StructSpec;
+export const WAITQ = offsetsOf(WAITQ_SPEC.fields);
+export const WAITQ_WORDS = WAITQ.SIZE;
+export const WQ_LOCK = WAITQ.lock;
+export const WQ_FIRST = WAITQ.first;
+export const WQ_LAST = WAITQ.last;
 
 /**
  * struct rcu_head, embedded in every RCU-freed object: next (address of the next rcu_head on the
  * CPU's callback queue), gp (grace period that must complete first), func (RCB_* callback id),
  * obj (address of the enclosing object).
  */
-export const RCU_HEAD_WORDS = 4;
-export const RH_NEXT = 0;
-export const RH_GP = 1;
-export const RH_FUNC = 2;
-export const RH_OBJ = 3;
+export const RCU_HEAD_SPEC = {
+  name: 'rcu_head',
+  kernel: 'struct rcu_head (include/linux/types.h)',
+  doc: 'Embedded in every RCU-freed object and queued on the CPU that called call_rcu.',
+  fields: [
+    L('next', 'own CPU', 'address of the next rcu_head on the CPU\'s callback queue'),
+    L('gp', 'own CPU', 'grace period that must complete before the callback runs'),
+    L('func', 'own CPU', 'RCB_* callback id'),
+    L('obj', 'own CPU', 'address of the enclosing object'),
+  ],
+} as const satisfies StructSpec;
+export const RCU_HEAD = offsetsOf(RCU_HEAD_SPEC.fields);
+export const RCU_HEAD_WORDS = RCU_HEAD.SIZE;
+export const RH_NEXT = RCU_HEAD.next;
+export const RH_GP = RCU_HEAD.gp;
+export const RH_FUNC = RCU_HEAD.func;
+export const RH_OBJ = RCU_HEAD.obj;
+
+/** A CPU's call_rcu queue (rcu_data's segmented callback list, one segment in the model). */
+export const RCU_CBLIST_SPEC = {
+  name: 'rcu_cblist',
+  kernel: 'struct rcu_segcblist (include/linux/rcu_segcblist.h), one segment',
+  doc: 'Per-CPU callback queue of embedded rcu_heads, in call_rcu order (grace periods are non-decreasing along it).',
+  fields: [
+    L('head', 'own CPU', 'first rcu_head (the oldest callback)'),
+    L('tail', 'own CPU', 'last rcu_head'),
+    L('len', 'own CPU (read racily by kick_cpu)', 'callbacks queued'),
+    L('pad', 'none', 'unused'),
+  ],
+} as const satisfies StructSpec;
+export const RCU_CBLIST = offsetsOf(RCU_CBLIST_SPEC.fields);
+
+/** rcu_state in G.rcu (kernel/rcu/tree.h). */
+export const RCU_STATE_SPEC = {
+  name: 'rcu_state',
+  kernel: 'struct rcu_state (kernel/rcu/tree.h)',
+  doc: 'The grace-period sequence of the model\'s Tree RCU (one node).',
+  fields: [
+    L('gp_seq', 'Atomics', 'last completed grace period'),
+    L('gp_started', 'Atomics (CAS)', 'grace period in progress (> gp_seq when one is)'),
+    L('cbs_pending', 'Atomics.add', 'callbacks queued and not yet run (all CPUs)'),
+    L('gps_completed', 'Atomics.add', 'grace periods completed (statistics)'),
+    L('gp_requested', 'Atomics (max)', 'newest grace period a caller asked for'),
+  ],
+} as const satisfies StructSpec;
+export const RCU_STATE = offsetsOf(RCU_STATE_SPEC.fields);
+
+/** srcu_struct in G.srcu_exit (tasks_rcu_exit_srcu). */
+export const SRCU_SPEC = {
+  name: 'srcu_struct',
+  kernel: 'struct srcu_struct (include/linux/srcutree.h), one srcu_data for all CPUs',
+  doc: 'Per-index lock and unlock counts selected by `idx`; a grace period scans the old index, flips `idx`, and scans again (srcu_readers_active_idx_check).',
+  fields: [
+    L('idx', 'Atomics', '->srcu_idx: flipped by each grace period; readers count on idx & 1'),
+    A('lock_count', 2, 'Atomics.add', '->srcu_lock_count[0..1]: srcu_read_lock calls per index (only grow)'),
+    L('gp_owner', 'Atomics (CAS)', 'task running the grace period, 0 if none'),
+    L('gp_seq', 'Atomics', 'completed SRCU grace periods'),
+    L('gp_state', 'gp_owner', 'SRCU_STATE_IDLE / _SCAN1 / _SCAN2 of the running grace period'),
+    A('unlock_count', 2, 'Atomics.add', '->srcu_unlock_count[0..1]: srcu_read_unlock calls per index'),
+  ],
+} as const satisfies StructSpec;
+export const SRCU = offsetsOf(SRCU_SPEC.fields);
+
+/** G.stress: the run control words of `pidrace stress` (src/stress). */
+export const STRESS_SPEC = {
+  name: 'stress',
+  kernel: 'pidrace stress run control (no kernel counterpart)',
+  doc: 'Written by the main thread before a stress run and by the CPUs running the stress programs.',
+  fields: [
+    L('ops_left', 'Atomics.sub', 'operations still to start (<= 0: tasks wind down)'),
+    L('stop', 'Atomics', '1: stop starting operations (duration over, Ctrl-C)'),
+    L('mix', 'write-once per run', 'bit per operation of the mix (src/stress/ops.ts)'),
+    L('max_depth', 'write-once per run', 'deepest pid namespace level the mix creates'),
+    L('prog', 'write-once per run', 'address of the stress program (tasks fork children running it)'),
+    L('table', 'write-once per run', 'address of the per-operation result table (program region)'),
+    L('depth_seen', 'Atomics (max)', 'deepest level reached'),
+    L('ns_seen', 'Atomics.add', 'pid namespaces created'),
+    L('max_tasks', 'write-once per run', 'soft bound on live tasks (fork is skipped above it)'),
+    L('active_ns', 'write-once per run', 'address of the per-task-slot active-namespace table (invariant)'),
+    L('ops_done', 'Atomics.add', 'operations completed'),
+    L('busted', 'write-once per run', 'planted torture bugs for the foundation mix (STRESS_BUST_*)'),
+    L('seed', 'write-once per run', 'run seed (each task\'s PRNG starts from it and the task id)'),
+    L('audit_every', 'write-once per run', 'ops between in-run audits by a CPU (0: none)'),
+    L('tasks', 'write-once per run', 'stress processes the reaper keeps alive as its own children'),
+  ],
+} as const satisfies StructSpec;
+export const STRESS = offsetsOf(STRESS_SPEC.fields);
+
+/** Per-task-slot side table of a stress run (program region, one record per task slot). */
+export const STRESS_SLOT_SPEC = {
+  name: 'stress_slot',
+  kernel: 'pidrace stress per-task bookkeeping (no kernel counterpart)',
+  doc: 'Indexed by task slot; written by the task the slot describes (its CPU), read by the invariant checks.',
+  fields: [
+    L('id', 'the task', 'task id the slot describes (a reused slot has a new id)'),
+    L('active_ns', 'the task', 'its active pid namespace (the invariant)'),
+    L('cont', 'the task', 'pending continuation of a compound op (op id + 1), 0 none'),
+    L('cont_step', 'the task', 'step of the continuation'),
+    L('cont_arg', 'the task', 'its operand (an fd ...)'),
+    L('newpid_child', 'the task', 'pid (in the caller\'s ns) of the last namespace init it created'),
+    { ...A('scratch', 16, 'the task', 'user memory: pid sets, clone_args + set_tid, strings'), align: 16 },
+  ],
+} as const satisfies StructSpec;
+export const STRESS_SLOT = offsetsOf(STRESS_SLOT_SPEC.fields);
+
+/** Counters of the stress lock sections (program region, after the result table). */
+export const STRESS_COUNTERS_SPEC = {
+  name: 'stress_counters',
+  kernel: 'locktorture-style counters of the stress lock sections (no kernel counterpart)',
+  doc: 'Plain counters guarded by the lock under test, plus Atomics counts that catch two CPUs inside at once.',
+  fields: [
+    L('spin_counter', 'test spinlock (plain read-modify-write)', 'incremented inside every spinlock section'),
+    L('spin_acq', 'Atomics.add', 'spinlock sections entered'),
+    L('spin_inside', 'Atomics', 'CPUs inside the spinlock section now'),
+    L('mutex_counter', 'test mutex (plain read-modify-write)', 'incremented inside every mutex section'),
+    L('mutex_acq', 'Atomics.add', 'mutex sections entered'),
+    L('mutex_inside', 'Atomics', 'tasks inside the mutex section now'),
+  ],
+} as const satisfies StructSpec;
+export const STRESS_COUNTERS = offsetsOf(STRESS_COUNTERS_SPEC.fields);
+
+/** One entry of a CPU's held-lock stack (lockdep's struct held_lock). */
+export const HELD_LOCK_SPEC = {
+  name: 'held_lock',
+  kernel: 'struct held_lock (include/linux/lockdep_types.h)',
+  doc: 'Entries of `cpu.held`, innermost last; `cpu.held_depth` counts them.',
+  fields: [
+    L('lock', 'own CPU', 'address of the lock'),
+    L('mode_class', 'own CPU', 'HELD_* mode | lockdep class << 8'),
+    L('site', 'own CPU', 'acquire site id'),
+  ],
+} as const satisfies StructSpec;
+export const HELD_LOCK = offsetsOf(HELD_LOCK_SPEC.fields);
+
+/** A user-program instruction, and a task's pending system call (task.ucall) of the same shape. */
+export const INSN_SPEC = {
+  name: 'insn',
+  kernel: 'a system call instruction (syscall number and its arguments in registers)',
+  doc: 'User programs are arrays of these in the program region; `task.ucall` holds the call being executed (re-run on resume until it completes).',
+  fields: [
+    L('op', 'current', 'SYS_* or OP_* (OP_NONE: no call pending)'),
+    L('a', 'current', 'first argument (OP_JMP/OP_LOOP: target)'),
+    L('b', 'current', 'second argument (OP_LOOP: count)'),
+    L('c', 'current', 'third argument'),
+  ],
+} as const satisfies StructSpec;
+export const INSN = offsetsOf(INSN_SPEC.fields);
+/** The pending call in task.ucall (same fields as an instruction). */
+export const UCALL = INSN;
+
+/** One record of the violation log region (src/locking/violations.ts). */
+export const VIOLATION_SPEC = {
+  name: 'violation',
+  kernel: 'a kernel splat (WARN/BUG/lockdep report) recorded in shared memory',
+  doc: 'Written by the CPU that found it; `kind` is stored last, so a reader skips a record whose kind is still 0.',
+  fields: [
+    L('kind', 'Atomics.store (published last)', 'V_* kind'),
+    L('a', 'writer, before kind', 'first operand (see the V_* constant)'),
+    L('b', 'writer, before kind', 'second operand'),
+    L('c', 'writer, before kind', 'third operand'),
+    L('cpu', 'writer, before kind', 'CPU that recorded it'),
+    L('task', 'writer, before kind', 'task that CPU was running, 0 if none'),
+  ],
+} as const satisfies StructSpec;
+export const VIOLATION = offsetsOf(VIOLATION_SPEC.fields);
+
+/** struct upid: the numbers[] that follow a struct pid inline (level+1 of them). */
+export const UPID_SPEC = {
+  name: 'upid',
+  kernel: 'struct upid (include/linux/pid.h)',
+  doc: 'A struct pid is followed by numbers[level+1] of these; `hash_next` chains the global pid hash.',
+  fields: [
+    L('nr', 'write-once', 'the pid number in that namespace'),
+    L('ns', 'write-once', 'the pid namespace'),
+    L('hash_next', 'pidmap_lock', 'next upid in the same pid-hash chain (address, 0 for end)'),
+  ],
+} as const satisfies StructSpec;
+export const UPID = offsetsOf(UPID_SPEC.fields);
+export const UPID_WORDS = UPID.SIZE;
+export const UPID_NR = UPID.nr;
+export const UPID_NS = UPID.ns;
+/** Next upid in the same pid-hash chain (address of the next upid, 0 for end). */
+export const UPID_HASH_NEXT = UPID.hash_next;
+
+/** struct clone_args (include/uapi/linux/sched.h) in user memory: one int32 word per __aligned_u64. */
+export const CLONE_ARGS_SPEC = {
+  name: 'clone_args',
+  kernel: 'struct clone_args (include/uapi/linux/sched.h)',
+  doc: 'User memory read by clone3; sizes passed to clone3 are the kernel\'s byte sizes (8 per field).',
+  fields: [
+    L('flags', 'caller', 'clone flags'),
+    L('pidfd', 'caller', 'where to store the pidfd'),
+    L('child_tid', 'caller', 'child tid pointer'),
+    L('parent_tid', 'caller', 'parent tid pointer'),
+    L('exit_signal', 'caller', 'signal to the parent at exit'),
+    L('stack', 'caller', 'stack base'),
+    L('stack_size', 'caller', 'stack size'),
+    L('tls', 'caller', 'TLS'),
+    L('set_tid', 'caller', 'address of the set_tid array'),
+    L('set_tid_size', 'caller', 'entries of set_tid'),
+    L('cgroup', 'caller', 'cgroup fd'),
+  ],
+} as const satisfies StructSpec;
+export const CLONE_ARGS = offsetsOf(CLONE_ARGS_SPEC.fields);
+
+/** struct target_pid_set (seed 002's clone_with_pids) in user memory. */
+export const TARGET_PID_SET_SPEC = {
+  name: 'target_pid_set',
+  kernel: 'struct target_pid_set (the clone_with_pids patch set, seed 002)',
+  doc: 'User memory read by clone_with_pids: the count, then target_pids[num_pids] inline.',
+  fields: [
+    L('num_pids', 'caller', 'entries that follow (target_pids[], oldest namespace first)'),
+  ],
+} as const satisfies StructSpec;
+export const TARGET_PID_SET = offsetsOf(TARGET_PID_SET_SPEC.fields);
 
 // ---------------------------------------------------------------------------------------------
 // Limits of the model (the kernel's where it has one).
@@ -132,8 +424,8 @@ export const TOK_RING_WORDS = 64;
 export const MAX_PID_NS_LEVEL = 32;
 /** Entries of a CPU's held-lock stack (lockdep's MAX_LOCK_DEPTH is 48). */
 export const MAX_LOCK_DEPTH = 16;
-/** Words per held-lock entry: lock address, mode (HELD_*), acquire site id. */
-export const HELD_WORDS = 3;
+/** Words per held-lock entry: lock address, mode (HELD_*) | class << 8, acquire site id. */
+export const HELD_WORDS = HELD_LOCK.SIZE;
 /** Sleeping locks a task may hold at once (mutexes and SRCU read sides). */
 export const MAX_TASK_HELD = 4;
 /** Local words of the restart block (the model's kernel stack frame of a sleeping call). */
@@ -144,9 +436,6 @@ export const MAX_LOCK_CLASSES = 32;
 // ---------------------------------------------------------------------------------------------
 // Structures.
 // ---------------------------------------------------------------------------------------------
-
-const L = (name: string, guard: Guard | string, doc: string): FieldSpec => ({ name, guard, doc });
-const A = (name: string, words: number, guard: Guard | string, doc: string): FieldSpec => ({ name, words, guard, doc });
 
 // Guards of the kernel records (src/mm/guard.ts): the lock classes are lockdep's names.
 const TASKLIST_W = lock('tasklist_lock', 'write');
@@ -199,28 +488,29 @@ export const GLOBAL_SPEC = {
     L('crash_task', 'Atomics', 'task it was running'),
     L('freeze', 'Atomics', '1 while the main thread snapshots a stopped run (deadlock, hang, crash): CPUs park in check_abort instead of unwinding'),
     L('violations', 'Atomics.add', 'number of invariant violations recorded in the violation log'),
-    { ...A('tasklist_lock', RWLOCK_WORDS, 'itself', 'rwlock_t tasklist_lock (queued rwlock)'), align: 16 },
+    { ...E('tasklist_lock', RWLOCK_SPEC, 'itself', 'rwlock_t tasklist_lock (queued rwlock)'), align: 16 },
     L('nr_threads', 'tasklist_lock (write)', 'number of live tasks (kernel nr_threads)'),
     L('total_forks', 'tasklist_lock (write)', 'forks since boot'),
     L('seq_tasks', 'Atomics.add', 'task ids handed out (for reports)'),
-    { ...A('pidmap_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t pidmap_lock: guards every pid_namespace idr and pid_allocated'), align: 16 },
-    { ...A('rcu', 8, 'Atomics', 'rcu_state: see RCU_* offsets'), align: 16 },
-    A('rcu_gp_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_rcu'),
-    { ...A('srcu_exit', 8, 'Atomics', 'tasks_rcu_exit_srcu: see SRCU_* offsets'), align: 16 },
-    A('srcu_wq', WAITQ_WORDS, 'its lock', 'tasks sleeping in synchronize_srcu'),
+    { ...E('pidmap_lock', SPINLOCK_SPEC, 'itself', 'spinlock_t pidmap_lock: guards every pid_namespace idr and pid_allocated'), align: 16 },
+    { ...E('rcu', RCU_STATE_SPEC, 'Atomics', 'rcu_state: see RCU_* offsets'), align: 16 },
+    E('rcu_gp_wq', WAITQ_SPEC, 'its lock', 'tasks sleeping in synchronize_rcu'),
+    { ...E('srcu_exit', SRCU_SPEC, 'Atomics', 'tasks_rcu_exit_srcu: see SRCU_* offsets'), align: 16 },
+    E('srcu_wq', WAITQ_SPEC, 'its lock', 'tasks sleeping in synchronize_srcu'),
     { ...L('ctl_turn', 'Atomics (controlled mode)', 'the CPU allowed to run now, in controlled mode'), align: 16 },
     L('ctl_decisions', 'ctl_turn holder', 'scheduling decisions taken so far'),
-    A('ctl_rng', 4, 'ctl_turn holder', 'xoroshiro128+ state of the controlled-mode strategy'),
+    L('ctl_rng', 'ctl_turn holder', 'PRNG state of the controlled-mode strategy (src/lib/prng.ts)'),
+    L('hotplug_rng', 'main thread', 'PRNG state of the hotplug driver (which CPU goes offline or online next)'),
     L('ctl_pct_next_change', 'ctl_turn holder', 'decision number of the next PCT priority change'),
     L('ctl_switches', 'ctl_turn holder', 'context switches between CPUs in controlled mode'),
     L('ctl_preemptions', 'ctl_turn holder', 'controlled mode: switches away from a CPU that could have gone on'),
-    { ...A('pid_caches_mutex', MUTEX_WORDS, 'itself', 'struct mutex pid_caches_mutex (kernel/pid_namespace.c)'), align: 16 },
+    { ...E('pid_caches_mutex', MUTEX_SPEC, 'itself', 'struct mutex pid_caches_mutex (kernel/pid_namespace.c)'), align: 16 },
     A('pid_cache_created', MAX_PID_NS_LEVEL + 1, 'pid_caches_mutex (written), READ_ONCE (read)', 'pid_cache[level] created flags (create_pid_cachep)'),
-    A('ucounts_lock', SPINLOCK_WORDS, 'itself', 'spinlock_t ucounts_lock (kernel/ucount.c)'),
-    A('stress', 16, 'Atomics', 'pidrace stress run control: see STRESS_* offsets'),
-    A('test_mutex', 2 * MUTEX_WORDS, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
-    A('test_spin', 2 * SPINLOCK_WORDS, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
-    A('kprobe_mutex', MUTEX_WORDS, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
+    E('ucounts_lock', SPINLOCK_SPEC, 'itself', 'spinlock_t ucounts_lock (kernel/ucount.c)'),
+    E('stress', STRESS_SPEC, 'Atomics', 'pidrace stress run control: see STRESS_* offsets'),
+    AE('test_mutex', 2, MUTEX_SPEC, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
+    AE('test_spin', 2, SPINLOCK_SPEC, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
+    E('kprobe_mutex', MUTEX_SPEC, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
     L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/kernel/trace.ts)'),
@@ -246,16 +536,16 @@ export const CPU_SPEC = {
     L('preempt_count', 'own CPU', 'spinlocks/rwlocks held (sleeping while this is non-zero is a bug)'),
     L('rcu_nesting', 'own CPU', 'rcu_read_lock nesting'),
     L('rcu_qs_gp', 'own CPU (Atomics.store), read by GP completers', 'last grace period for which this CPU reported a quiescent state'),
-    A('rcu_cb', 4, 'own CPU', 'call_rcu queue: first, last, count, pad (addresses of embedded rcu_heads)'),
+    E('rcu_cb', RCU_CBLIST_SPEC, 'own CPU', 'call_rcu queue of embedded rcu_heads'),
     L('held_depth', 'own CPU', 'lockdep: number of held spin/rw locks'),
-    A('held', MAX_LOCK_DEPTH * HELD_WORDS, 'own CPU', 'lockdep held_locks: (lock address, HELD_* mode, site) per entry'),
+    AE('held', MAX_LOCK_DEPTH, HELD_LOCK_SPEC, 'own CPU', 'lockdep held_locks'),
     L('wait_addr', 'own CPU', 'address of the word this CPU spins on, 0 if none'),
     L('wait_op', 'own CPU', 'WAIT_* condition that lets the spin end'),
     L('wait_arg', 'own CPU', 'operand of the condition'),
     L('wait_lock', 'own CPU', 'lock being acquired while spinning (for the wait-for graph)'),
     L('wait_mode', 'own CPU', 'HELD_* mode being acquired'),
     L('wait_since', 'own CPU', 'ms timestamp (low 31 bits) the spin started'),
-    A('rq_lock', SPINLOCK_WORDS, 'itself', 'runqueue lock (rq->__lock)'),
+    E('rq_lock', SPINLOCK_SPEC, 'itself', 'runqueue lock (rq->__lock)'),
     L('rq_first', 'rq_lock', 'first runnable task'),
     L('rq_last', 'rq_lock', 'last runnable task'),
     L('rq_nr', 'rq_lock (Atomics for lock-free peeks)', 'rq->nr_running'),
@@ -318,7 +608,7 @@ export const TASK_SPEC = {
     L('exit_code', locked([TASKLIST_W, CURRENT], [RCU_READ], 'do_exit stores current\'s own'), 'exit code (status for wait4)'),
     L('exit_signal', TL_RCU_CUR, 'signal to the parent at exit (-1 for threads)'),
     L('nsproxy', locked(TASK_LOCK, [CURRENT], 'current may read its own without it'), 'struct nsproxy'),
-    A('alloc_lock', SPINLOCK_WORDS, 'itself', 'task_lock(): spinlock_t alloc_lock'),
+    E('alloc_lock', SPINLOCK_SPEC, 'itself', 'task_lock(): spinlock_t alloc_lock'),
     L('cred_uid', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->euid'),
     L('cred_user_ns', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->user_ns'),
     L('cred_caps', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->cap_effective (CAP_* bits of the model)'),
@@ -335,14 +625,16 @@ export const TASK_SPEC = {
     L('zap_phase', 'current', 'zap_pid_ns_processes restart phase (ZAP_* in pid_namespace.ts), 0 when not inside it'),
     L('held_depth', 'current', 'sleeping locks held (mutexes)'),
     A('held', MAX_TASK_HELD, 'current', 'addresses of the mutexes it holds'),
-    A('ucall', 4, 'current', 'the pending system call: op, a, b, c (re-run on resume until it completes)'),
+    E('ucall', INSN_SPEC, 'current', 'the pending system call (re-run on resume until it completes)'),
     L('prog', 'current', 'user program (address in the program region) or 0 when scripted'),
     L('pc', 'current', 'user program counter'),
-    A('rng', 2, 'current', 'per-task random state (stress mixes)'),
+    L('stress_rng', 'current', 'PRNG state of the stress mix, seeded from the run seed and the task id'),
+    L('stress_seeded', 'current', '1 once stress_rng was seeded'),
+    L('fault_rng', 'current', 'PRNG state of the fault injector (should_fail_alloc), so a replayed schedule replays the same failures'),
     L('last_ret', 'current', 'result of the last syscall'),
     L('user_arg', 'current', 'argument the program keeps between steps (e.g. child to wait for)'),
     L('rcu_tasks_exiting', 'per-CPU exit list lock', 'on a per-CPU list of exiting tasks (rcu-tasks final fix)'),
-    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_put_task_struct)'),
+    E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head (delayed_put_task_struct)'),
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
     L('free_next', 'slab lock', 'slab free-list link'),
     L('nvcsw', 'current', 'voluntary context switches (rcu-tasks holdout rule)'),
@@ -365,12 +657,6 @@ export const TASK_SPEC = {
   ],
 } as const satisfies StructSpec;
 
-export const UPID_WORDS = 3;
-export const UPID_NR = 0;
-export const UPID_NS = 1;
-/** Next upid in the same pid-hash chain (address of the next upid, 0 for end). */
-export const UPID_HASH_NEXT = 2;
-
 export const PID_SPEC = {
   name: 'pid',
   kernel: 'struct pid (include/linux/pid.h); struct upid numbers[] follow inline',
@@ -382,7 +668,7 @@ export const PID_SPEC = {
     L('task_tgid', TL_RCU, 'thread-group leader using it as PIDTYPE_TGID'),
     L('pidfds', 'tasklist_lock', 'pidfds open on it (for the leak check)'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free: RCU readers check it'),
-    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),
+    E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
 } as const satisfies StructSpec;
@@ -405,7 +691,7 @@ export const PIDNS_SPEC = {
     L('ucounts_uid', 'write-once', 'uid charged for UCOUNT_PID_NAMESPACES'),
     L('pid_max', 'READ_ONCE/WRITE_ONCE (the pid_max sysctl)', 'pid_max of this namespace (6.14+): init_pid_ns starts at the configured pid_max, every other namespace at PID_MAX_LIMIT; alloc_pid bounds each level by its own'),
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED (delayed_free_pidns)'),
-    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head (delayed_free_pidns)'),
+    E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head (delayed_free_pidns)'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
 } as const satisfies StructSpec;
@@ -474,7 +760,7 @@ export const SIGNAL_SPEC = {
   doc: 'sighand and signal share a record in the model: CLONE_SIGHAND without CLONE_THREAD is not modelled.',
   fields: [
     L('count', 'Atomics', 'references (sighand->count)'),
-    A('siglock', SPINLOCK_WORDS, 'itself', 'sighand->siglock'),
+    E('siglock', SPINLOCK_SPEC, 'itself', 'sighand->siglock'),
     L('sigchld_ign', locked(SIGLOCK, [RCU_READ, CURRENT]), 'action[SIGCHLD-1] is SIG_IGN'),
     L('shared_pending', locked(SIGLOCK), 'shared pending signal mask'),
     L('flags', written_under(SIGLOCK, 'signal->flags & SIGNAL_GROUP_EXIT is tested locklessly'), 'SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE ...'),
@@ -484,7 +770,7 @@ export const SIGNAL_SPEC = {
     L('quick_threads', locked(SIGLOCK), 'threads not yet past synchronize_group_exit (signal->quick_threads)'),
     L('is_child_subreaper', 'current', 'PR_SET_CHILD_SUBREAPER'),
     L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
-    A('wait_chldexit', WAITQ_WORDS, 'its lock', 'parent waits here in do_wait'),
+    E('wait_chldexit', WAITQ_SPEC, 'its lock', 'parent waits here in do_wait'),
     L('chld_events', 'Atomics.add under tasklist_lock (write)', '__wake_up_parent calls on this group (do_wait re-scans only when it moved: see exit.ts)'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after the last put_signal_struct'),
     L('free_next', 'slab lock', 'slab free-list link'),
@@ -513,7 +799,7 @@ export const RCUOBJ_SPEC = {
   kernel: 'struct rcu_torture (kernel/rcu/rcutorture.c)',
   doc: 'Objects for the RCU torture test: readers check the poison word of what they dereference.',
   fields: [
-    A('rcu', RCU_HEAD_WORDS, 'call_rcu', 'embedded rcu_head'),
+    E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head'),
     L('poison', 'Atomics', 'POISON_LIVE / POISON_FREED'),
     L('pipe', 'writer', 'rtort_pipe_count: grace periods seen since retirement'),
     L('free_next', 'slab lock', 'slab free-list link'),
@@ -525,7 +811,7 @@ export const SLAB_SPEC = {
   kernel: 'struct kmem_cache (one per object type)',
   doc: 'Slab-like allocator: a spinlock-guarded free list threaded through each object free_next field.',
   fields: [
-    A('lock', SPINLOCK_WORDS, 'itself', 'list lock'),
+    E('lock', SPINLOCK_SPEC, 'itself', 'list lock'),
     L('free', 'lock', 'first free object'),
     L('base', 'write-once', 'address of object 0'),
     L('stride', 'write-once', 'words per object'),
@@ -540,15 +826,18 @@ export const SLAB_SPEC = {
 export const POISON_LIVE = 0x4c495645;
 export const POISON_FREED = 0x6b6b6b6b;
 
+/** Entries of the torture event log. */
+export const TORTURE_LOG_ENTRIES = 15;
+
 export const TORTURE_SPEC = {
   name: 'torture',
   kernel: 'locktorture / rcutorture state (kernel/locking/locktorture.c, kernel/rcu/rcutorture.c)',
   doc: 'One instance: the locks under torture, the plain counters they guard and the RCU-protected pointer.',
   fields: [
-    A('spin', SPINLOCK_WORDS, 'itself', 'spinlock under torture'),
-    A('rw', RWLOCK_WORDS, 'itself', 'rwlock under torture'),
-    A('mutex', MUTEX_WORDS, 'itself', 'mutex under torture'),
-    A('wq', WAITQ_WORDS, 'its lock', 'wait queue of the sleep/wake tests'),
+    E('spin', SPINLOCK_SPEC, 'itself', 'spinlock under torture'),
+    E('rw', RWLOCK_SPEC, 'itself', 'rwlock under torture'),
+    E('mutex', MUTEX_SPEC, 'itself', 'mutex under torture'),
+    E('wq', WAITQ_SPEC, 'its lock', 'wait queue of the sleep/wake tests'),
     L('busted', 'write-once', '1: use the broken lock (locktorture lock_busted)'),
     L('counter', 'spin / mutex (plain read-modify-write)', 'incremented inside every critical section'),
     L('acquisitions', 'Atomics.add', 'critical sections entered'),
@@ -564,7 +853,8 @@ export const TORTURE_SPEC = {
     L('rcu_freed', 'Atomics.add', 'objects freed by callbacks'),
     L('rcu_alloc_fail', 'Atomics.add', 'writer found the torture cache empty'),
     A('flags', 8, 'Atomics', 'event flags for sleep/wake tests'),
-    A('log', 16, 'Atomics', 'ordered event log (index 0 is the length)'),
+    L('log_len', 'Atomics.add', 'events logged (entries past the log\'s size are dropped)'),
+    A('log', TORTURE_LOG_ENTRIES, 'Atomics', 'ordered event log'),
   ],
 } as const satisfies StructSpec;
 
@@ -574,12 +864,12 @@ export const FASYNC_SPEC = {
   doc: 'One O_ASYNC registration: kill_fasync walks it (in task or interrupt context) and send_sigio signals the owner. fa_lock is a spinlock before 7a107c0f55a3 and an rwlock after; both words are here and BUG_FASYNC_SPINLOCK picks one. Lives in the program region (scenario data).',
   fields: [
     L('magic', 'write-once', 'FASYNC_MAGIC (0x4601) while the entry is live'),
-    A('fa_lock_spin', SPINLOCK_WORDS, 'itself', 'fa->fa_lock as spinlock_t (BUG_FASYNC_SPINLOCK)'),
-    A('fa_lock_rw', RWLOCK_WORDS, 'itself', 'fa->fa_lock as rwlock_t (7a107c0f55a3)'),
+    E('fa_lock_spin', SPINLOCK_SPEC, 'itself', 'fa->fa_lock as spinlock_t (BUG_FASYNC_SPINLOCK)'),
+    E('fa_lock_rw', RWLOCK_SPEC, 'itself', 'fa->fa_lock as rwlock_t (7a107c0f55a3)'),
     L('fa_next', 'fasync_lock (RCU readers)', 'next fasync_struct on the list'),
     L('fa_fd', 'fa_lock', 'fd number reported in the siginfo'),
     L('fa_file', 'fa_lock', '1 while the file is set (0: being removed, kill_fasync skips it)'),
-    A('fown_lock', RWLOCK_WORDS, 'itself', 'file->f_owner.lock (rwlock_t)'),
+    E('fown_lock', RWLOCK_SPEC, 'itself', 'file->f_owner.lock (rwlock_t)'),
     L('fown_pid', 'fown_lock', 'struct pid of the owner (F_SETOWN), a reference is held'),
     L('fown_pid_type', 'fown_lock', 'PIDTYPE_PID / PIDTYPE_TGID / PIDTYPE_PGID of the owner'),
     L('signum', 'write-once', 'F_SETSIG signal (0: SIGIO)'),
@@ -679,37 +969,44 @@ export const GUARD_REPORT = offsetsOf(GUARD_REPORT_SPEC.fields);
 export const TRACE_EV = offsetsOf(TRACE_EVENT_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
-export const RCU_GP_SEQ = 0; // last completed grace period
-export const RCU_GP_STARTED = 1; // grace period in progress (> RCU_GP_SEQ when one is)
-export const RCU_CBS_PENDING = 2; // callbacks queued and not yet run (all CPUs)
-export const RCU_GPS_COMPLETED = 3; // statistics
+export const RCU_GP_SEQ = RCU_STATE.gp_seq;
+export const RCU_GP_STARTED = RCU_STATE.gp_started;
+export const RCU_CBS_PENDING = RCU_STATE.cbs_pending;
+export const RCU_GPS_COMPLETED = RCU_STATE.gps_completed;
+export const RCU_GP_REQUESTED = RCU_STATE.gp_requested;
 /** Offsets inside G.srcu_exit (srcu_struct, kernel/rcu/srcutree.c). */
-export const SRCU_IDX = 0; // ->srcu_idx: flipped by each grace period; readers count on SRCU_IDX & 1
-export const SRCU_LOCK_COUNT0 = 1; // ->srcu_lock_count[0..1]: srcu_read_lock calls per index (2 words, only grow)
-export const SRCU_GP_OWNER = 3; // task running the grace period, 0 if none
-export const SRCU_GP_SEQ = 4; // completed SRCU grace periods
-export const SRCU_GP_STATE = 5; // SRCU_STATE_IDLE / _SCAN1 / _SCAN2 of the running grace period
-export const SRCU_UNLOCK_COUNT0 = 6; // ->srcu_unlock_count[0..1]: srcu_read_unlock calls per index (2 words)
+export const SRCU_IDX = SRCU.idx;
+export const SRCU_LOCK_COUNT0 = SRCU.lock_count;
+export const SRCU_GP_OWNER = SRCU.gp_owner;
+export const SRCU_GP_SEQ = SRCU.gp_seq;
+export const SRCU_GP_STATE = SRCU.gp_state;
+export const SRCU_UNLOCK_COUNT0 = SRCU.unlock_count;
 /** Offsets inside G.stress (pidrace stress run control, src/stress). */
-export const STRESS_OPS_LEFT = 0; // operations still to start (Atomics.sub; <= 0: tasks wind down)
-export const STRESS_STOP = 1; // 1: stop starting operations (duration over, Ctrl-C)
-export const STRESS_MIX = 2; // bit per operation of the mix (src/stress/ops.ts)
-export const STRESS_MAX_DEPTH = 3; // deepest pid namespace level the mix creates
-export const STRESS_PROG = 4; // address of the stress program (tasks fork children running it)
-export const STRESS_TABLE = 5; // address of the per-operation result table (program region)
-export const STRESS_DEPTH_SEEN = 6; // deepest level reached (Atomics max)
-export const STRESS_NS_SEEN = 7; // pid namespaces created
-export const STRESS_MAX_TASKS = 8; // soft bound on live tasks (fork is skipped above it)
-export const STRESS_ACTIVE_NS = 9; // address of the per-task-slot active-namespace table (invariant)
-export const STRESS_OPS_DONE = 10; // operations completed
-export const STRESS_BUSTED = 11; // planted torture bugs for the foundation mix (STRESS_BUST_*)
-export const STRESS_SEED = 12; // run seed (each task's RNG starts from it and the task id)
-export const STRESS_AUDIT_EVERY = 13; // ops between in-run audits by a CPU (0: none)
-export const STRESS_SPAWN_DEBT = 14; // (unused) reserved
-export const STRESS_TASKS = 15; // stress processes the reaper keeps alive as its own children
+export const STRESS_OPS_LEFT = STRESS.ops_left;
+export const STRESS_STOP = STRESS.stop;
+export const STRESS_MIX = STRESS.mix;
+export const STRESS_MAX_DEPTH = STRESS.max_depth;
+export const STRESS_PROG = STRESS.prog;
+export const STRESS_TABLE = STRESS.table;
+export const STRESS_DEPTH_SEEN = STRESS.depth_seen;
+export const STRESS_NS_SEEN = STRESS.ns_seen;
+export const STRESS_MAX_TASKS = STRESS.max_tasks;
+export const STRESS_ACTIVE_NS = STRESS.active_ns;
+export const STRESS_OPS_DONE = STRESS.ops_done;
+export const STRESS_BUSTED = STRESS.busted;
+export const STRESS_SEED = STRESS.seed;
+export const STRESS_AUDIT_EVERY = STRESS.audit_every;
+export const STRESS_TASKS = STRESS.tasks;
 
+/**
+ * Every record of the schema, in document order: the top-level objects, then the records embedded
+ * in them or laid out in a region (test/layout.test.ts checks that every exported *_SPEC is here).
+ */
 export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
   NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC, FASYNC_SPEC,
   GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
+  SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, RCU_STATE_SPEC,
+  SRCU_SPEC, STRESS_SPEC, HELD_LOCK_SPEC, UPID_SPEC, VIOLATION_SPEC, INSN_SPEC, CLONE_ARGS_SPEC,
+  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC,
 ];

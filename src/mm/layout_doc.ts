@@ -4,25 +4,22 @@
  * (regenerate with `npm run gen:layout-doc`).
  */
 import {
-  ALL_STRUCTS, HELD_WORDS, MAX_LOCK_CLASSES, MAX_LOCK_DEPTH, MAX_PID_NS_LEVEL, MUTEX_WORDS, QR_BIAS, QW_LOCKED,
+  ALL_STRUCTS, HELD_WORDS, INSN, layoutOf, VIOLATION, MAX_LOCK_CLASSES, MAX_LOCK_DEPTH, MAX_PID_NS_LEVEL, MUTEX_WORDS, QR_BIAS, QW_LOCKED,
   QW_WAITING, RCU_HEAD_WORDS, RWLOCK_WORDS, SPINLOCK_WORDS, UPID_WORDS, WAITQ_WORDS, type StructSpec,
 } from './layout.js';
 import { guard_of } from './guard.js';
 import { computeRegions, defaultConfig, NR_SLABS, SLAB_NAMES, STAT_WORDS } from './memory.js';
 
 function structTable(s: StructSpec): string {
-  const rows: string[] = [];
-  let off = 0;
-  for (const f of s.fields) {
-    const w = f.words ?? 1;
-    if (f.align) off = Math.ceil(off / f.align) * f.align;
+  const l = layoutOf(s.fields);
+  const rows = l.fields.map(({ field: f, offset, words }) => {
     const line = f.align ? ' (starts a 64-byte cache line)' : '';
+    const of = f.of ? ` (${f.count ? `${f.count} x ` : ''}\`${f.of}\`)` : '';
     const g = guard_of(f.guard);
     const checked = [g.read ? 'r' : '', g.write ? 'w' : ''].join('') || '-';
-    rows.push(`| ${off} | \`${f.name}\` | ${w} | ${g.text} | ${checked} | ${f.doc}${line} |`);
-    off += w;
-  }
-  if (s.fields.some((f) => f.align)) off = Math.ceil(off / 16) * 16;
+    return `| ${offset} | \`${f.name}\` | ${words} | ${g.text} | ${checked} | ${f.doc}${of}${line} |`;
+  });
+  const off = l.size;
   return [
     `### \`${s.name}\` — ${s.kernel}`,
     '',
@@ -47,8 +44,8 @@ export function renderLayoutDoc(): string {
     ...r.objects.map((o, i) => [SLAB_NAMES[i]!, o.base, o.count, `stride ${o.stride}`]),
     ['pid_hash', r.pidHash.base, r.pidHash.count, 'bucket heads (address of the first upid)'],
     ['pid_bitmap', r.bitmaps.base, r.bitmaps.count, `${r.bitmapWords} words per pid namespace slot`],
-    ['programs', r.programs.base, r.programs.words, 'user programs, 4 words an instruction'],
-    ['violations', r.violations.base, r.violations.words, 'violation log, 5 words a record'],
+    ['programs', r.programs.base, r.programs.words, `user programs, ${INSN.SIZE} words an instruction (\`insn\`)`],
+    ['violations', r.violations.base, r.violations.words, `violation log: records of ${VIOLATION.SIZE} words (\`violation\`)`],
     ['lockdep', r.lockdep.base, r.lockdep.words, `${MAX_LOCK_CLASSES}x${MAX_LOCK_CLASSES} lock-order matrix`],
     ['choices', r.choices.base, r.choices.words, 'controlled-mode choice record (replay)'],
     ['torture', r.torture, 1, 'locktorture/rcutorture state'],

@@ -9,7 +9,7 @@
  */
 import {
   CPU, FILE, G, MAX_LOCK_CLASSES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
-  TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT,
+  TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT, VIOLATION,
 } from './layout.js';
 
 /** kernel/pid.c: PID_MAX_LIMIT on 64-bit. */
@@ -159,7 +159,7 @@ export function computeRegions(c: KernelConfig): Regions {
   const pidHash = take('pid_hash', 1, c.pidHashBuckets);
   const bitmaps = take('pid_bitmap', bitmapWords, c.maxPidNs);
   const programs = take('programs', 1, c.programWords);
-  const violations = take('violations', 1, c.violationWords);
+  const violations = take('violations', VIOLATION.SIZE, Math.floor(c.violationWords / VIOLATION.SIZE));
   const lockdep = take('lockdep', 1, MAX_LOCK_CLASSES * MAX_LOCK_CLASSES);
   const choices = take('choices', 1, c.choiceWords);
   const torture = take('torture', TORTURE.SIZE, 1).base;

@@ -10,7 +10,7 @@
  * them once the grace period they were queued for is complete, so an object retired with call_rcu
  * is never freed under a reader that began before the retirement.
  */
-import { CPU, G, RCU_CBS_PENDING, RCU_GP_SEQ, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
+import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
 import { cpu_up } from '../locking/lock_flags.js';
@@ -21,7 +21,6 @@ import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '
 import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
-export const RCU_GP_REQUESTED = 4;
 
 const rcu = (): number => kg + G.rcu;
 
@@ -164,7 +163,7 @@ function rcu_gp_done(g: number): void {
       if (i === this_cpu_id) continue;
       const c = cpu_addr(i);
       // idle first: seeing its store also shows what that CPU queued before it went idle.
-      if (Atomics.load(m, c + CPU.idle) === 1 && m[c + CPU.rcu_cb + 2]! > 0) kick_cpu(i);
+      if (Atomics.load(m, c + CPU.idle) === 1 && m[c + CPU.rcu_cb + RCU_CBLIST.len]! > 0) kick_cpu(i);
     }
   }
 }
@@ -172,7 +171,7 @@ function rcu_gp_done(g: number): void {
 /** This CPU has callbacks whose grace period is complete (the idle loop must not park). */
 export function rcu_cbs_ready(): boolean {
   const m = mem;
-  const h = m[this_cpu + CPU.rcu_cb]!;
+  const h = m[this_cpu + CPU.rcu_cb + RCU_CBLIST.head]!;
   return h !== 0 && m[h + RH_GP]! <= ld(m, rcu() + RCU_GP_SEQ);
 }
 
@@ -193,11 +192,12 @@ export function call_rcu(head: number, func: number, obj: number): void {
   mem[head + RH_OBJ] = obj;
   mem[head + RH_NEXT] = 0;
   mem[head + RH_GP] = rcu_gp_request();
-  const last = mem[c + CPU.rcu_cb + 1]!;
+  const cbs = c + CPU.rcu_cb;
+  const last = mem[cbs + RCU_CBLIST.tail]!;
   if (last) mem[last + RH_NEXT] = head;
-  else mem[c + CPU.rcu_cb] = head;
-  mem[c + CPU.rcu_cb + 1] = head;
-  mem[c + CPU.rcu_cb + 2]++;
+  else mem[cbs + RCU_CBLIST.head] = head;
+  mem[cbs + RCU_CBLIST.tail] = head;
+  mem[cbs + RCU_CBLIST.len]++;
   add(mem, rcu() + RCU_CBS_PENDING, 1);
 }
 
@@ -205,15 +205,16 @@ export function call_rcu(head: number, func: number, obj: number): void {
 export function rcu_do_batch(): number {
   const c = this_cpu;
   let ran = 0;
-  if (mem[c + CPU.rcu_cb]! === 0) return 0;
+  const cbs = c + CPU.rcu_cb;
+  if (mem[cbs + RCU_CBLIST.head]! === 0) return 0;
   const done = ld(mem, rcu() + RCU_GP_SEQ);
   for (;;) {
-    const h = mem[c + CPU.rcu_cb]!;
+    const h = mem[cbs + RCU_CBLIST.head]!;
     if (!h || mem[h + RH_GP]! > done) break;
     const next = mem[h + RH_NEXT]!;
-    mem[c + CPU.rcu_cb] = next;
-    if (!next) mem[c + CPU.rcu_cb + 1] = 0;
-    mem[c + CPU.rcu_cb + 2]--;
+    mem[cbs + RCU_CBLIST.head] = next;
+    if (!next) mem[cbs + RCU_CBLIST.tail] = 0;
+    mem[cbs + RCU_CBLIST.len]--;
     add(mem, rcu() + RCU_CBS_PENDING, -1);
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
@@ -225,7 +226,7 @@ export function rcu_do_batch(): number {
 
 set_idle_has_work((id: number) => {
   const c = cpu_addr(id);
-  const h = mem[c + CPU.rcu_cb]!;
+  const h = mem[c + CPU.rcu_cb + RCU_CBLIST.head]!;
   return h !== 0 && mem[h + RH_GP]! <= Atomics.load(mem, rcu() + RCU_GP_SEQ);
 });
 

@@ -31,6 +31,7 @@ import type { CheckResult, Expectation, RunView, Scenario, Variant } from './typ
 import { scenario_report } from './report.js';
 import { build_waitfor } from '../detect/waitfor.js';
 import { capture_trace, type TraceCapture } from '../trace/capture.js';
+import { prng_seed } from '../lib/prng.js';
 
 const EXIT_ZOMBIE = 0x20;
 
@@ -338,12 +339,9 @@ export function strategy_of(sc: Scenario, i: number): 'pct' | 'random' {
   return Math.floor((i + 1) * share) > Math.floor(i * share) ? 'pct' : 'random';
 }
 
-/** Seed of the i-th schedule of a search from `base` (splitmix32). */
+/** Seed of the i-th schedule of a search from `base` (stream i of the base seed). */
 export function scheduleSeed(base: number, i: number): number {
-  let z = (Math.imul(base | 0, 0x9e3779b9) + Math.imul(i + 1, 0x85ebca6b)) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
-  return ((z ^ (z >>> 15)) >>> 0) || 1;
+  return prng_seed(base, i);
 }
 
 export interface SearchOptions {

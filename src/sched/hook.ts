@@ -24,6 +24,7 @@ import { CPU, G, RW_CLASS, SL_CLASS } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { HELD_SPIN, HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquire_check } from '../locking/lockdep.js';
 import { trace_attach } from '../kernel/trace.js';
+import { local_prng_state, prng_below, prng_next, prng_seed, PRNG_STREAM_CTL, PRNG_STREAM_DELAY } from '../lib/prng.js';
 
 export const MODE_FREE = 0;
 export const MODE_CONTROLLED = 1;
@@ -95,12 +96,10 @@ export function is_controlled(): boolean {
 
 // ---- free-running delay injection -----------------------------------------------------------
 
-let delay_rng = 0x9e3779b9 ^ (Date.now() | 0);
+// Free-running delays are not reproducible anyway: a thread-local generator state.
+const delay_rng = local_prng_state(PRNG_STREAM_DELAY);
 function delay_rand(): number {
-  delay_rng ^= delay_rng << 13;
-  delay_rng ^= delay_rng >>> 17;
-  delay_rng ^= delay_rng << 5;
-  return (delay_rng >>> 0) % 1000;
+  return prng_below(delay_rng, 0, 1000);
 }
 
 /**
@@ -233,29 +232,13 @@ export function freeze_wait(): void {
 
 // ---- controlled mode ------------------------------------------------------------------------
 
-/** xorshift128 on four shared words: the strategy's state lives in shared memory for replay. */
+/** The strategy's draws: its generator state is G.ctl_rng, in shared memory for replay. */
 export function ctl_rand(): number {
-  const s = kg + G.ctl_rng;
-  let t = mem[s]!;
-  const w = mem[s + 3]!;
-  t ^= t << 11;
-  t ^= t >>> 8;
-  mem[s] = mem[s + 1]!;
-  mem[s + 1] = mem[s + 2]!;
-  mem[s + 2] = w;
-  const r = (w ^ (w >>> 19) ^ t ^ (t >>> 8)) | 0;
-  mem[s + 3] = r;
-  return r >>> 0;
+  return prng_next(mem, kg + G.ctl_rng);
 }
 
 export function ctl_seed(seed: number): void {
-  const s = kg + G.ctl_rng;
-  let x = (seed | 0) || 1;
-  for (let i = 0; i < 4; i++) {
-    x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) | 0;
-    x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) | 0;
-    mem[s + i] = (x ^ (x >>> 16)) || (i + 1);
-  }
+  mem[kg + G.ctl_rng] = prng_seed(seed, PRNG_STREAM_CTL);
 }
 
 /** Can CPU `id` make progress now? Reads only the published state of that CPU and the runqueues. */

@@ -28,6 +28,7 @@ import {
   CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_TAIL_NONPREEMPT, ctl_rand, is_controlled, RUN_RUNNING, set_irq_entry,
 } from './hook.js';
 import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../kernel/trace.js';
+import { local_prng_state, prng_below, PRNG_STREAM_IRQ } from '../lib/prng.js';
 
 /** Handler ids (CPU.irq_vec). */
 export const IRQV_NONE = 0;
@@ -69,13 +70,10 @@ export function raise_irq(cpu: number, vec: number, arg: number, count = 1, perm
   Atomics.store(mem, c + CPU.irq_pending, count);
 }
 
-// Free-running draws: a per-thread xorshift (delivery timing is not reproducible there anyway).
-let free_rng = (0x2545f491 ^ (Date.now() | 0)) | 1;
+// Free-running draws: a thread-local generator state (delivery timing is not reproducible there anyway).
+const free_rng = local_prng_state(PRNG_STREAM_IRQ);
 function free_rand1000(): number {
-  free_rng ^= free_rng << 13;
-  free_rng ^= free_rng >>> 17;
-  free_rng ^= free_rng << 5;
-  return (free_rng >>> 0) % 1000;
+  return prng_below(free_rng, 0, 1000);
 }
 
 /** The strategy's decision at an eligible hook (controlled mode), recorded for replay. */

@@ -10,7 +10,7 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { G, NSPROXY, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TASK } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
@@ -20,7 +20,7 @@ import { task_active_pid_ns } from '../kernel/pid.js';
 import { CLONE_NEWPID, SIGCHLD, SIGKILL, SIGTERM, SIGUSR1, WNOHANG, __WALL } from '../kernel/sched_task.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
-import { CA_EXIT_SIGNAL, CA_FLAGS, CA_SET_TID, CA_SET_TID_SIZE, CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
+import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
 import { OP_IDS, OPS, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
 import { task_slot } from './checks.js';
 import type { SubCall } from './syscalls.js';
@@ -102,20 +102,21 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
     case 'clone-with-pids': {
       if (!can_fork()) return null;
       const set = slot + SLOT_SCRATCH;
-      mem[set] = 1;
-      mem[set + 1] = 2 + (rand(t) % 400);
+      mem[set + TARGET_PID_SET.num_pids] = 1;
+      mem[set + TARGET_PID_SET.SIZE] = 2 + (rand(t) % 400);
       return call(op, SYS_CLONE_WITH_PIDS, 0, set, prog);
     }
     case 'set-tid': {
       if (!can_fork()) return null;
-      // struct clone_args (one word per u64 field) in the task's scratch, set_tid right after it.
+      // struct clone_args (one word per u64 field) in the task's scratch, set_tid[1] right after it.
       const a = slot + SLOT_SCRATCH;
-      mem.fill(0, a, a + 12);
-      mem[a + CA_FLAGS] = 0;
-      mem[a + CA_EXIT_SIGNAL] = SIGCHLD;
-      mem[a + 11] = 2 + (rand(t) % 400);
-      mem[a + CA_SET_TID] = a + 11;
-      mem[a + CA_SET_TID_SIZE] = 1;
+      const set_tid = a + CLONE_ARGS.SIZE;
+      mem.fill(0, a, set_tid + 1);
+      mem[a + CLONE_ARGS.flags] = 0;
+      mem[a + CLONE_ARGS.exit_signal] = SIGCHLD;
+      mem[set_tid] = 2 + (rand(t) % 400);
+      mem[a + CLONE_ARGS.set_tid] = set_tid;
+      mem[a + CLONE_ARGS.set_tid_size] = 1;
       return call(op, SYS_CLONE3, a, CLONE_ARGS_SIZE_VER2, prog);
     }
     case 'reboot':

@@ -3,6 +3,7 @@
  * Shared by the CPUs (src/stress/syscalls.ts, which executes the operations) and the main side
  * (option parsing, stats, the verdict).
  */
+import { STRESS_SLOT } from '../mm/layout.js';
 
 export interface OpDef {
   readonly name: string;
@@ -61,14 +62,14 @@ export const RES_SKIPPED = 63;
 export const RES_TABLE_WORDS = 32 * RES_BUCKETS;
 
 /** Per-task-slot side table (program region): words per task slot. */
-export const SLOT_WORDS = 32;
-export const SLOT_ID = 0; // task id the slot describes (a reused slot has a new id)
-export const SLOT_ACTIVE_NS = 1; // its active pid namespace (the invariant)
-export const SLOT_CONT = 2; // pending continuation of a compound op (op id + 1), 0 none
-export const SLOT_CONT_STEP = 3; // step of the continuation
-export const SLOT_CONT_ARG = 4; // its operand (an fd ...)
-export const SLOT_NEWPID_CHILD = 5; // pid (in the caller's ns) of the last namespace init it created
-export const SLOT_SCRATCH = 16; // 16 words of scratch (pid sets, clone_args + set_tid, strings)
+export const SLOT_WORDS = STRESS_SLOT.SIZE;
+export const SLOT_ID = STRESS_SLOT.id;
+export const SLOT_ACTIVE_NS = STRESS_SLOT.active_ns;
+export const SLOT_CONT = STRESS_SLOT.cont;
+export const SLOT_CONT_STEP = STRESS_SLOT.cont_step;
+export const SLOT_CONT_ARG = STRESS_SLOT.cont_arg;
+export const SLOT_NEWPID_CHILD = STRESS_SLOT.newpid_child;
+export const SLOT_SCRATCH = STRESS_SLOT.scratch;
 
 /** G.stress[STRESS_BUSTED] bits: planted bugs in the torture mix (the foundation's busted variants). */
 export const STRESS_BUST_SPIN = 1; // locktorture lock_busted: no mutual exclusion

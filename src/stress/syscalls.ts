@@ -2,7 +2,7 @@
  * System calls of the stress tool and of the detection tests (numbers 120..159), run by the CPUs.
  *
  * SYS_STRESS_OP is the whole stress program of a task: each call accounts the result of the
- * previous operation, picks the next one from the mix with the task's own RNG (TASK.rng, seeded
+ * previous operation, picks the next one from the mix with the task's own RNG (TASK.stress_rng, seeded
  * from the run seed and the task id, so a controlled run is reproducible), writes it into the
  * task's ucall and executes it as a sub-call. If the operation sleeps, the task resumes in the
  * sub-call itself (the ucall now names it), exactly as if the program had issued it; when it
@@ -26,7 +26,7 @@ import { record_violation, V_MUTUAL_EXCLUSION } from '../locking/violations.js';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../locking/qrwlock.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_PAUSE, WCHAN_WAITQ, set_current_state } from '../sched/core.js';
 import { sched_hook, set_blocked_tasks } from '../sched/hook.js';
-import { register_syscall, syscall_fn } from '../kernel/entry.js';
+import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
 import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/syscalls.js';
 
@@ -39,8 +39,9 @@ import {
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
-import { POISON_LIVE } from '../mm/layout.js';
+import { POISON_LIVE, STRESS_COUNTERS } from '../mm/layout.js';
 import { SLAB_TASK } from '../mm/memory.js';
+import { prng_next, prng_seed } from '../lib/prng.js';
 
 /** exit_state EXIT_ZOMBIE (include/linux/sched.h). */
 const EXIT_ZOMBIE = 0x20;
@@ -173,13 +174,13 @@ function sys_test_sleep_in_atomic(): number {
 // ---- the stress mix ---------------------------------------------------------------------------
 
 /** Counters of the stress lock sections, after the result table (program region). */
-export const CNT_SPIN_COUNTER = 0;
-export const CNT_SPIN_ACQ = 1;
-export const CNT_SPIN_INSIDE = 2;
-export const CNT_MUTEX_COUNTER = 3;
-export const CNT_MUTEX_ACQ = 4;
-export const CNT_MUTEX_INSIDE = 5;
-export const CNT_WORDS = 8;
+export const CNT_SPIN_COUNTER = STRESS_COUNTERS.spin_counter;
+export const CNT_SPIN_ACQ = STRESS_COUNTERS.spin_acq;
+export const CNT_SPIN_INSIDE = STRESS_COUNTERS.spin_inside;
+export const CNT_MUTEX_COUNTER = STRESS_COUNTERS.mutex_counter;
+export const CNT_MUTEX_ACQ = STRESS_COUNTERS.mutex_acq;
+export const CNT_MUTEX_INSIDE = STRESS_COUNTERS.mutex_inside;
+export const CNT_WORDS = STRESS_COUNTERS.SIZE;
 const cnt = (): number => mem[kg + G.stress + STRESS_TABLE]! + RES_TABLE_WORDS;
 
 /**
@@ -221,17 +222,13 @@ function sys_stress_mutex(): number {
 
 const S = (): number => kg + G.stress;
 
-/** mulberry32 on TASK.rng[0]; rng[1] = 1 once seeded from the run seed and the task id. */
+/** The task's stress draws (TASK.stress_rng), a stream seeded from the run seed and the task id on first use. */
 export function task_rand(t: number): number {
-  if (mem[t + TASK.rng + 1] === 0) {
-    mem[t + TASK.rng] = (Math.imul(mem[S() + STRESS_SEED]! ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(mem[t + TASK.id]!, 0x85ebca6b)) | 0;
-    mem[t + TASK.rng + 1] = 1;
+  if (mem[t + TASK.stress_seeded] === 0) {
+    mem[t + TASK.stress_rng] = prng_seed(mem[S() + STRESS_SEED]!, mem[t + TASK.id]!);
+    mem[t + TASK.stress_seeded] = 1;
   }
-  let s = (mem[t + TASK.rng]! + 0x6d2b79f5) | 0;
-  mem[t + TASK.rng] = s;
-  s = Math.imul(s ^ (s >>> 15), s | 1);
-  s ^= s + Math.imul(s ^ (s >>> 7), s | 61);
-  return (s ^ (s >>> 14)) >>> 0;
+  return prng_next(mem, t + TASK.stress_rng);
 }
 
 /** Count the result of an operation (errno buckets) in the shared result table. */
@@ -269,11 +266,7 @@ function torture_op(op: number): SubCall | null {
 function dispatch(t: number, op: number, sc: SubCall): number {
   const fn = syscall_fn(sc.nr);
   if (!fn) { account_skip(op); return 0; }
-  const u = t + TASK.ucall;
-  mem[u + 1] = sc.a;
-  mem[u + 2] = sc.b;
-  mem[u + 3] = sc.c;
-  mem[u] = sc.nr;
+  set_ucall(t, sc.nr, sc.a, sc.b, sc.c);
   // exit never returns to be accounted: count it now.
   if (sc.nr === SYS_EXIT || sc.nr === SYS_REBOOT) account(op, 0);
   else mem[t + TASK.user_arg] = op + 1;
@@ -372,11 +365,7 @@ function sys_stress_reap(): number {
   if (mark === REAP_MARK && mem[t + TASK.last_ret] === -ECHILD && !stopping) {
     const sync = syscall_fn(SYS_SYNCHRONIZE_RCU);
     if (sync) {
-      const u = t + TASK.ucall;
-      mem[u + 1] = 0;
-      mem[u + 2] = 0;
-      mem[u + 3] = 0;
-      mem[u] = SYS_SYNCHRONIZE_RCU;
+      set_ucall(t, SYS_SYNCHRONIZE_RCU, 0, 0, 0);
       mem[t + TASK.user_arg] = GP_MARK;
       return sync(0, 0, 0);
     }
@@ -388,21 +377,13 @@ function sys_stress_reap(): number {
   const failed = mark === SPAWN_MARK && mem[t + TASK.last_ret]! < 0; // wait a little before retrying
   if (!stopping && fork && !failed && live_children(t) < mem[g + STRESS_TASKS]!) {
     const prog = mem[g + STRESS_PROG]!;
-    const u = t + TASK.ucall;
-    mem[u + 1] = 0;
-    mem[u + 2] = prog;
-    mem[u + 3] = 0;
-    mem[u] = SYS_FORK;
+    set_ucall(t, SYS_FORK, 0, prog, 0);
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
   }
   const wait = syscall_fn(SYS_WAIT4);
   if (!wait) return -38;
-  const u = t + TASK.ucall;
-  mem[u + 1] = -1;
-  mem[u + 2] = __WALL;
-  mem[u + 3] = 0;
-  mem[u] = SYS_WAIT4;
+  set_ucall(t, SYS_WAIT4, -1, __WALL, 0);
   mem[t + TASK.user_arg] = REAP_MARK;
   return wait(-1, __WALL, 0);
 }
