@@ -22,7 +22,7 @@ afterAll(async () => {
 
 const SEEDS = 20;
 const SLOW = process.env.PIDRACE_SLOW_TESTS === '1';
-const FIXED_SCHEDULES = SLOW ? 1000 : 100;
+const FIXED_SCHEDULES = SLOW ? 1000 : 50;
 /** Bound on one buggy search (hit rates are 5-90 % per schedule: misses would be ~1e-5). */
 const BUGGY_BOUND = 400;
 
@@ -37,6 +37,8 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '7a': [/read_lock \(in irq\) on tasklist_lock/, /in interrupt/, /write_lock on tasklist_lock/, /tasklist_lock \{read\}/],
   '7b': [/spinning on &new->fa_lock/, /in interrupt/, /read_lock on tasklist_lock/, /&new->fa_lock \{spin\}/, /write_lock on tasklist_lock/, /in fork/],
   '8': [/RCU reader saw a freed object/, /struct pid_namespace/, /proc_pid_lookup/],
+  '9': [/leak audit at the quiescent end/, /ns \d+: kref \d+, references found \d+/],
+  '10': [/rcu: INFO: rcu_preempt detected stalls on CPUs\/tasks:/, /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+ hooks! \[R:\d+\]/],
 };
 
 const buggy: Array<[string, Scenario, Variant]> = [];

@@ -64,6 +64,8 @@ const EXPECT_TEXT: Record<string, string> = {
   deadlock: 'deadlocks (wait-for cycle)',
   hang: 'hangs (blocked, no cycle)',
   violation: 'violation (caught by a model check)',
+  leak: 'leak (the kernel audit at the quiescent end)',
+  stall: 'stall (RCU CPU stall / soft lockup, the stall detector)',
   clean: 'clean',
 };
 

@@ -16,7 +16,7 @@
  * - with a boot baseline: when only the init task remains, every cache is back to it.
  */
 import {
-  CPU, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, SLAB, TASK, UPID_NR, UPID_NS,
+  CPU, FASYNC, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, SLAB, TASK, UPID_NR, UPID_NS,
   UPID_WORDS, USERNS, WQ_FIRST, WQ_LAST,
 } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, regions, slab_addr, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
@@ -203,6 +203,11 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   }
 
   // ---- struct pid reference counts ---------------------------------------------------------------------
+  // Open files' f_owner references (fasync registrations, src/kernel/fasync.ts).
+  for (let fa = mem[kg + G.fasync_owners]!, k = 0; fa && k < 4096; fa = mem[fa + FASYNC.owned_next]!, k++) {
+    const op = mem[fa + FASYNC.fown_pid]!;
+    if (op) pgrpRefs.set(op, (pgrpRefs.get(op) ?? 0) + 1);
+  }
   for (const pid of live(SLAB_PID, PID.poison)) {
     const attached = mem[pid + PID.task_pid] !== 0 || mem[pid + PID.task_tgid] !== 0 ? 1 : 0;
     const want = attached + (pgrpRefs.get(pid) ?? 0) + Atomics.load(mem, pid + PID.pidfds);

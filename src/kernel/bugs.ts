@@ -20,6 +20,10 @@ export const BUG_ZAP_NO_PID_WAIT = 1 << 5;
  * of 6347e9009104, v3.5's kernel/pid_namespace.c and exit.c), not for the pid count (today's).
  */
 export const BUG_ZAP_WAIT_CHILDREN = 1 << 9;
+/** alloc_pid does not put_pid_ns(ns) when PIDNS_ADDING is cleared (before 24c037ebf572). */
+export const BUG_ALLOC_PID_NS_LEAK = 1 << 10;
+/** zap_pid_ns_processes clears TIF_SIGPENDING but not TIF_NOTIFY_SIGNAL in its kernel_wait4 loop (before 7fea700e04bd). */
+export const BUG_ZAP_KEEPS_NOTIFY_SIGNAL = 1 << 11;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -37,6 +41,8 @@ export const BUG_NAMES: Record<string, number> = {
   zap_init_pids_one: BUG_ZAP_INIT_PIDS_ONE,
   zap_no_pid_wait: BUG_ZAP_NO_PID_WAIT,
   zap_wait_children: BUG_ZAP_WAIT_CHILDREN,
+  alloc_pid_ns_leak: BUG_ALLOC_PID_NS_LEAK,
+  zap_keeps_notify_signal: BUG_ZAP_KEEPS_NOTIFY_SIGNAL,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

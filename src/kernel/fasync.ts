@@ -72,6 +72,9 @@ export function fasync_init(fa: number, fd: number, owner_pid: number, pid_type:
   mem[fa + FASYNC.fown_pid] = get_pid(owner_pid);
   mem[fa + FASYNC.fown_pid_type] = pid_type;
   mem[fa + FASYNC.signum] = signum;
+  // The f_owner's pid reference is visible to the audit (kernel/audit.ts) through G.fasync_owners.
+  mem[fa + FASYNC.owned_next] = mem[kg + G.fasync_owners]!;
+  mem[kg + G.fasync_owners] = fa;
   Atomics.store(mem, fa + FASYNC.magic, FASYNC_MAGIC);
 }
 

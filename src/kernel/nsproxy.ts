@@ -544,11 +544,12 @@ export function audit_nsproxy(): string[] {
 
 /**
  * References on pid namespace `ns` held by the namespace code (for audit_pids' extraRefs in
- * pid.ts): nsproxy pid_ns_for_children slots and open nsfs pid files. (init_pid_ns is not counted
- * by get_pid_ns, so its number means nothing.)
+ * pid.ts): nsproxy pid_ns_for_children slots, open nsfs pid files and the mounted proc superblock
+ * (G.proc_mnt_ns, src/kernel/proc_root.ts). (init_pid_ns is not counted by get_pid_ns, so its
+ * number means nothing.)
  */
 export function pidns_extra_refs(ns: number): number {
-  let n = 0;
+  let n = Atomics.load(mem, kg + G.proc_mnt_ns) === ns ? 1 : 0;
   for (const np of live_objects(SLAB_NSPROXY, NSPROXY.poison)) if (mem[np + NSPROXY.pid_ns_for_children] === ns) n++;
   for (const f of live_objects(SLAB_FILE, FILE.poison)) {
     if (mem[f + FILE.kind] === FILE_NSFS && mem[f + FILE.ns_type] === CLONE_NEWPID && mem[f + FILE.obj] === ns) n++;

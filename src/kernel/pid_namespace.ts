@@ -16,7 +16,7 @@ import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from 
 import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { ns_alloc_inum } from './ns_common.js';
-import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
+import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_KEEPS_NOTIFY_SIGNAL, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
 // pid.ts imports this module too: only function declarations cross the cycle (constants come from
@@ -279,6 +279,16 @@ function thread_group_leader(t: number): boolean {
  *     TASK_DEAD children", v3.5), woken by __unhash_process (exit.ts __exit_signal);
  *  6. a reboot_pid_ns'd namespace sets the group exit code.
  */
+/**
+ * clear_thread_flag(TIF_SIGPENDING) and, since 7fea700e04bd, clear_thread_flag(TIF_NOTIFY_SIGNAL):
+ * kernel_wait4 returns -ERESTARTSYS at once while signal_pending() is true, so a flag left set turns
+ * the wait loop into a busy loop (BUG_ZAP_KEEPS_NOTIFY_SIGNAL).
+ */
+function clear_zap_signal_flags(me: number, bugs: number): void {
+  mem[me + TASK.sigpending] = 0;
+  if ((bugs & BUG_ZAP_KEEPS_NOTIFY_SIGNAL) === 0) Atomics.store(mem, me + TASK.notify_signal, 0);
+}
+
 export function zap_pid_ns_processes(pid_ns: number): number {
   const me = current;
   const bugs = mem[kg + G.bug_switches]!;
@@ -304,7 +314,7 @@ export function zap_pid_ns_processes(pid_ns: number): number {
     rcu_read_unlock();
     phase = ZAP_WAIT4;
     mem[me + TASK.zap_phase] = phase;
-    mem[me + TASK.sigpending] = 0; // clear_thread_flag(TIF_SIGPENDING)
+    clear_zap_signal_flags(me, bugs);
   }
   if (phase === ZAP_WAIT4) {
     // Reap the EXIT_ZOMBIE children we had before we ignored SIGCHLD.
@@ -312,7 +322,7 @@ export function zap_pid_ns_processes(pid_ns: number): number {
       const rc = ops.kernel_wait4(-1, __WALL);
       if (rc === SLEEP) return SLEEP;
       if (rc === -ECHILD) break;
-      mem[me + TASK.sigpending] = 0; // clear_thread_flag(TIF_SIGPENDING) before the next call
+      clear_zap_signal_flags(me, bugs); // before the next call
     }
     phase = ZAP_PIDS;
     mem[me + TASK.zap_phase] = phase;

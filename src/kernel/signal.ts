@@ -62,7 +62,8 @@ export function set_do_group_exit(f: (code: number) => number): void {
  * sigpending before its try_to_wake_up, and a plain load is not ordered after that store.
  */
 export function signal_pending(t: number): boolean {
-  return Atomics.load(mem, t + TASK.sigpending) !== 0;
+  // TIF_SIGPENDING or TIF_NOTIFY_SIGNAL (task_work_add(TWA_SIGNAL), src/kernel/task_work.ts).
+  return Atomics.load(mem, t + TASK.sigpending) !== 0 || Atomics.load(mem, t + TASK.notify_signal) !== 0;
 }
 
 /** __fatal_signal_pending: SIGKILL in the task's private pending set. */
@@ -402,6 +403,8 @@ export function get_signal(): number {
  */
 export function exit_to_user_mode(t: number): void {
   if (mem[t + TASK.rcu_tasks_holdout] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
+  // tracehook_notify_signal: clear TIF_NOTIFY_SIGNAL, then task_work_run (nothing queued in the model).
+  if (mem[t + TASK.notify_signal] !== 0) Atomics.store(mem, t + TASK.notify_signal, 0);
   if (mem[t + TASK.sigpending] !== 0 && (mem[t + TASK.flags]! & PF_KTHREAD) === 0) {
     set_ucall(t, SYS_GET_SIGNAL, 0, 0, 0);
   }

@@ -46,3 +46,5 @@ export const SYS_PIDNS_ASSERT_EMPTY = 165; // (): user-space check: pid_ns_for_c
 export const SYS_MOUNT_PROC = 166; // (): mount -t proc proc /proc (the caller's active pid namespace)
 export const SYS_UMOUNT_PROC = 167; // (): umount -l /proc (the last mntput kills the superblock)
 export const SYS_PROC_LOOKUP = 168; // (nr): RCU path walk of /proc/NR: proc_pid_permission + proc_pid_lookup
+export const SYS_TASK_WORK_ADD = 169; // (nr): io_uring-style task_work_add(task of pid nr, TWA_SIGNAL)
+export const SYS_MEMBARRIER = 170; // (cmd): membarrier(MEMBARRIER_CMD_GLOBAL): synchronize_rcu

@@ -240,6 +240,7 @@ export const RCU_STATE_SPEC = {
     L('cbs_pending', 'Atomics.add', 'callbacks queued and not yet run (all CPUs)'),
     L('gps_completed', 'Atomics.add', 'grace periods completed (statistics)'),
     L('gp_requested', 'Atomics (max)', 'newest grace period a caller asked for'),
+    L('gp_stamp', 'the grace period\'s starter (Atomics.store)', 'stall clock (stall_clock) when the running grace period started: the RCU CPU stall detector reads it (src/detect/stall.ts)'),
   ],
 } as const satisfies StructSpec;
 export const RCU_STATE = offsetsOf(RCU_STATE_SPEC.fields);
@@ -499,6 +500,7 @@ export const GLOBAL_SPEC = {
     E('srcu_wq', WAITQ_SPEC, 'its lock', 'tasks sleeping in synchronize_srcu'),
     { ...L('ctl_turn', 'Atomics (controlled mode)', 'the CPU allowed to run now, in controlled mode'), align: 16 },
     L('ctl_decisions', 'ctl_turn holder', 'scheduling decisions taken so far'),
+    L('ctl_hooks', 'ctl_turn holder', 'scheduling hooks passed so far, with or without a choice: the controlled-mode stall clock, bounded at CTL_HOOKS_PER_DECISION x ctl_max_decisions (a one-CPU livelock takes no decisions)'),
     L('ctl_rng', 'ctl_turn holder', 'PRNG state of the controlled-mode strategy (src/lib/prng.ts)'),
     L('hotplug_rng', 'main thread', 'PRNG state of the hotplug driver (which CPU goes offline or online next)'),
     L('ctl_pct_next_change', 'ctl_turn holder', 'decision number of the next PCT priority change'),
@@ -512,6 +514,7 @@ export const GLOBAL_SPEC = {
     AE('test_spin', 2, SPINLOCK_SPEC, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
     E('kprobe_mutex', MUTEX_SPEC, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
+    L('fasync_owners', 'write-once per registration (setup)', 'fasync_structs whose f_owner holds a struct pid reference (linked by owned_next), for the audit'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
     L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/kernel/trace.ts)'),
     L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),
@@ -551,6 +554,8 @@ export const CPU_SPEC = {
     L('rq_nr', 'rq_lock (Atomics for lock-free peeks)', 'rq->nr_running'),
     L('park', 'Atomics.wait/notify', 'word the CPU parks on when idle; wake_up bumps it'),
     L('switches', 'own CPU', 'context switches'),
+    L('switch_stamp', 'own CPU', 'stall clock (stall_clock: decisions in controlled mode, ms free-running) at the last context switch: the soft-lockup detector reads it'),
+    L('qs_stamp', 'own CPU', 'stall clock when this CPU last reported a quiescent state for a new grace period (RCU CPU stall detector)'),
     L('syscalls', 'own CPU', 'syscalls completed'),
     L('hook_seq', 'own CPU', 'scheduling-hook passes'),
     L('site', 'own CPU', 'site id of the last scheduling hook (where it is)'),
@@ -605,6 +610,7 @@ export const TASK_SPEC = {
     L('sighand', 'write-once', 'struct sighand_struct (siglock, SIGCHLD disposition)'),
     L('pending', written_under(TASK_SIGLOCK, '__fatal_signal_pending reads it locklessly'), 'private pending signal mask (bit n-1 for signal n)'),
     L('sigpending', written_under([TASK_SIGLOCK, CURRENT], 'set by senders under siglock, cleared by current; signal_pending reads it locklessly'), 'TIF_SIGPENDING'),
+    L('notify_signal', 'set by task_work_add(TWA_SIGNAL) (Atomics), cleared by current', 'TIF_NOTIFY_SIGNAL: task work to run; signal_pending is true while it is set (src/kernel/task_work.ts)'),
     L('exit_code', locked([TASKLIST_W, CURRENT], [RCU_READ], 'do_exit stores current\'s own'), 'exit code (status for wait4)'),
     L('exit_signal', TL_RCU_CUR, 'signal to the parent at exit (-1 for threads)'),
     L('nsproxy', locked(TASK_LOCK, [CURRENT], 'current may read its own without it'), 'struct nsproxy'),
@@ -874,6 +880,7 @@ export const FASYNC_SPEC = {
     L('fown_pid_type', 'fown_lock', 'PIDTYPE_PID / PIDTYPE_TGID / PIDTYPE_PGID of the owner'),
     L('signum', 'write-once', 'F_SETSIG signal (0: SIGIO)'),
     L('sent', 'Atomics.add', 'signals send_sigio delivered (statistics)'),
+    L('owned_next', 'write-once (setup)', 'next registration on G.fasync_owners: the audit counts each fown_pid reference'),
   ],
 } as const satisfies StructSpec;
 
@@ -974,6 +981,7 @@ export const RCU_GP_STARTED = RCU_STATE.gp_started;
 export const RCU_CBS_PENDING = RCU_STATE.cbs_pending;
 export const RCU_GPS_COMPLETED = RCU_STATE.gps_completed;
 export const RCU_GP_REQUESTED = RCU_STATE.gp_requested;
+export const RCU_GP_STAMP = RCU_STATE.gp_stamp;
 /** Offsets inside G.srcu_exit (srcu_struct, kernel/rcu/srcutree.c). */
 export const SRCU_IDX = SRCU.idx;
 export const SRCU_LOCK_COUNT0 = SRCU.lock_count;

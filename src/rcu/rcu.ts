@@ -10,12 +10,12 @@
  * them once the grace period they were queued for is complete, so an object retired with call_rcu
  * is never freed under a reader that began before the retirement.
  */
-import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
+import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
 import { cpu_up } from '../locking/lock_flags.js';
 import { might_sleep } from '../locking/lockdep.js';
-import { sched_hook, set_idle_has_work } from '../sched/hook.js';
+import { sched_hook, set_idle_has_work, stall_clock } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '../sched/wait.js';
 import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
@@ -65,6 +65,7 @@ export function rcu_note_context_switch(): void {
   // to the next quiescent state; the report itself is the Atomics.store below.
   const s = m[kg + G.rcu + RCU_GP_STARTED]!;
   if (m[c + CPU.rcu_qs_gp]! < s) {
+    m[c + CPU.qs_stamp] = stall_clock();
     st(m, c + CPU.rcu_qs_gp, s);
     rcu_try_complete_gp();
   }
@@ -92,6 +93,7 @@ export function rcu_gp_request(): number {
     const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) {
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
+        st(m, r + RCU_GP_STAMP, stall_clock()); // for the RCU CPU stall detector only
         if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
         if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
         return s + 1;
@@ -105,7 +107,10 @@ export function rcu_gp_request(): number {
     }
     // The running GP may have completed meanwhile without seeing our request: start ours then.
     if (ld(m, r + RCU_GP_SEQ) === s) {
-      if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s && tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+      if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
+        st(m, r + RCU_GP_STAMP, stall_clock());
+        if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+      }
       if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
     }
     return want;
@@ -143,7 +148,10 @@ export function rcu_try_complete_gp(): void {
     if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
     add(m, r + RCU_GPS_COMPLETED, 1);
     if (tracing) trace_event(TR_GP_END, TRF_RCU, s, 0);
-    if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s && tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+    if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
+      st(m, r + RCU_GP_STAMP, stall_clock());
+      if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+    }
     rcu_gp_done(s);
   }
 }

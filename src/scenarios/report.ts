@@ -89,8 +89,14 @@ export function scenario_report(sc: Scenario, v: Variant, r: RunView, outcome: E
       L.push('');
     }
   }
+  if (r.stalls.length) {
+    L.push('stall detector (src/detect/stall.ts, from the frozen state):', ...r.stalls, '');
+  }
   if (r.violations.length) {
     L.push(violations_report(r.view, r.violations).text.trimEnd(), '');
+  }
+  if (r.audit.length) {
+    L.push('leak audit at the quiescent end (src/kernel/audit.ts, RCU drained; as pidrace stress after its final reap):', ...r.audit.slice(0, 20).map((x) => `  ${x}`), '');
   }
   if (crash) L.push(`crash: ${crash}`, '');
   let stuckJson: Record<string, unknown> | undefined;
@@ -109,6 +115,8 @@ export function scenario_report(sc: Scenario, v: Variant, r: RunView, outcome: E
       return { key: k, task: n.task ? { name: n.task.name, pid: n.task.pid, nspid: n.task.nspid, wchan: n.task.wchan, syscall: n.task.syscall } : null, cpu: n.cpu, waiting: waits_in(r.view, n), holds: n.holds.map((h) => ({ lock: hex(h.addr), class: h.cls, mode: h.mode })) };
     }) : undefined,
     violations: r.violations.length ? violations_report(r.view, r.violations).json : undefined,
+    audit: r.audit.length ? r.audit : undefined,
+    stalls: r.stalls.length ? r.stalls : undefined,
     stuck: stuckJson,
     rcu: { completed: m[r.view.kg + G.rcu]! },
   };

@@ -32,6 +32,9 @@ import { scenario_report } from './report.js';
 import { build_waitfor } from '../detect/waitfor.js';
 import { capture_trace, type TraceCapture } from '../trace/capture.js';
 import { prng_seed } from '../lib/prng.js';
+import { stall_report } from '../detect/stall.js';
+import { audit_kernel } from '../kernel/audit.js';
+import { quiesce } from '../stress/processes.js';
 
 const EXIT_ZOMBIE = 0x20;
 
@@ -175,11 +178,12 @@ export function blocked_tasks_of(m: Int32Array): number {
   return n;
 }
 
-function outcome_of(state: string, nviol: number, cycles: number): Outcome {
+function outcome_of(state: string, nviol: number, cycles: number, audit: number, stalls: number): Outcome {
   if (state === 'crashed') return 'crash';
-  if (state === 'decision-limit') return 'limit';
-  if (state === 'deadlock' || state === 'hung') return cycles > 0 ? 'deadlock' : 'hang';
+  if (state === 'decision-limit') return stalls > 0 ? 'stall' : 'limit';
+  if (state === 'deadlock' || state === 'hung') return cycles > 0 ? 'deadlock' : stalls > 0 ? 'stall' : 'hang';
   if (nviol > 0 || state === 'violation') return 'violation';
+  if (audit > 0) return 'leak';
   return 'clean';
 }
 
@@ -257,8 +261,16 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   const stuck = state === 'deadlock' || state === 'hung' || state === 'decision-limit' || state === 'crashed';
   const graph = stuck ? build_waitfor(view) : undefined;
   const roles = roles_of(m, snap);
-  const rv: RunView = { state, view, graph, violations, roles };
-  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0);
+  // A run that ended by itself with nothing recorded: the audit at the quiescent end (RCU drained),
+  // as pidrace stress does after its final reap - references left over are a leak.
+  let audit: string[] = [];
+  if (state === 'stopped' && violations.length === 0) {
+    quiesce(m);
+    audit = audit_kernel();
+  }
+  const stalls = state === 'decision-limit' || state === 'hung' ? stall_report(view, mode === 'controlled' ? sc.stallHooks : undefined).lines : [];
+  const rv: RunView = { state, view, graph, violations, roles, audit, stalls };
+  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0, audit.length, stalls.length);
   const failed = outcome !== 'clean';
   const check: CheckResult = failed ? sc.check(rv) : { matched: v.expect === 'clean', detail: 'every task finished, no violation' };
   const asExpected = v.expect === 'clean' ? outcome === 'clean' : outcome === v.expect && check.matched;

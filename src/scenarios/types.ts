@@ -39,6 +39,8 @@ export type Expectation =
   | 'deadlock' // a wait-for cycle (controlled: no CPU can run; free: all stuck)
   | 'hang' // tasks blocked for good without a cycle (a chain ending at a wait nobody ends)
   | 'violation' // an invariant / use-after-free caught by the model's checks
+  | 'leak' // the run ended, but the kernel audit at the quiescent end finds references left (kmemleak-like)
+  | 'stall' // a CPU spins in the kernel without a quiescent state: RCU CPU stall / soft lockup
   | 'clean'; // every schedule finishes, no violation
 
 export interface Variant {
@@ -57,6 +59,10 @@ export interface RunView {
   view: StateView;
   graph?: WaitForGraph;
   violations: Violation[];
+  /** The kernel audit at the end of a run that stopped by itself (RCU drained first). */
+  audit: string[];
+  /** Stall reports (RCU CPU stall, soft lockup) of a run cut by the decision bound. */
+  stalls: string[];
   /** Task address by role (program name), from the state. */
   roles: Map<string, number>;
 }
@@ -93,6 +99,8 @@ export interface Scenario {
   pctDepth?: number;
   pctSteps?: number;
   maxDecisions?: number;
+  /** Stall bound (scheduling hooks) for the stall detector on runs cut by the bound (controlled). */
+  stallHooks?: number;
   /** Share of a search's schedules run with PCT (the rest: seeded random); default 0.5. */
   pctShare?: number;
   /** Free-running delay injection (per mille of hooks). */
@@ -138,6 +146,8 @@ export const DETECTOR_OF: Record<Expectation, string> = {
   deadlock: 'wait-for graph: cycle',
   hang: 'wait-for graph: blocked chain',
   violation: 'violation log',
+  leak: 'leak audit',
+  stall: 'stall detector',
   clean: '-',
 };
 

@@ -19,7 +19,7 @@ import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { cpu_up } from '../locking/lock_flags.js';
 import { tracing, trace_event, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../kernel/trace.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
-import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, WAIT_EQ } from './hook.js';
+import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
 import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_tokens_busy } from './run_token.js';
 
@@ -273,6 +273,7 @@ function run_task(runner: TaskRunner, p: number): void {
   m[c + CPU.curr] = p;
   current = p;
   m[c + CPU.switches]++;
+  m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
   let how: number;
   try {

@@ -29,6 +29,18 @@ import { local_prng_state, prng_below, prng_next, prng_seed, PRNG_STREAM_CTL, PR
 export const MODE_FREE = 0;
 export const MODE_CONTROLLED = 1;
 
+/**
+ * The clock of the stall detectors (src/detect/stall.ts): scheduling hooks passed in controlled
+ * mode (G.ctl_hooks: kernel work done, whoever runs), milliseconds (low 31 bits) free-running. Read only at grace-period
+ * starts, quiescent-state reports for a new grace period and context switches.
+ */
+export function stall_clock(): number {
+  return mem[kg + G.mode] === MODE_CONTROLLED ? mem[kg + G.ctl_hooks]! : now_ms31();
+}
+
+/** Controlled mode: hooks allowed per decision of the bound before a run is cut (a livelock guard). */
+export const CTL_HOOKS_PER_DECISION = 64;
+
 export const RUN_SETUP = 0;
 export const RUN_RUNNING = 1;
 export const RUN_STOPPING = 2;
@@ -310,6 +322,15 @@ export function ctl_schedule(): void {
     ctl_end(RUN_VIOLATION);
     freeze_wait();
     throw new KernelAbort('violation recorded');
+  }
+  // The stall clock (stall_clock): every hook counts, with or without a choice to make; a CPU that
+  // livelocks alone takes no decisions, so the hooks are bounded too.
+  const hooks = mem[kg + G.ctl_hooks]! + 1;
+  mem[kg + G.ctl_hooks] = hooks;
+  if (hooks >= mem[kg + G.ctl_max_decisions]! * CTL_HOOKS_PER_DECISION) {
+    ctl_end(RUN_LIMIT);
+    freeze_wait();
+    throw new KernelAbort('hook bound reached');
   }
   enabled_buf.length = 0;
   let meEnabled = false;

@@ -74,7 +74,8 @@ export function process_done(m: Machine): boolean {
 }
 
 /** Drain RCU on every CPU (as Kernel.quiesce does). */
-function quiesce(m: Machine): void {
+/** Run what is runnable in-process and drain RCU until nothing is left (the audit's quiescent point). */
+export function quiesce(m: Machine): void {
   const n = m.config.ncpus;
   for (let round = 0; round < 64; round++) {
     m.runInProcess();
