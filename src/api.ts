@@ -13,7 +13,9 @@
  * Task handles carry the task record's address and its serial id, so a handle whose task was
  * reaped (and whose record may have been reused) is recognised as gone.
  */
-import { Machine, type RunOptions, type RunResult } from './machine.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Machine, projectRoot, type RunOptions, type RunResult } from './machine.js';
 import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TARGET_PID_SET, TASK } from './mm/layout.js';
 import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from './mm/memory.js';
 import { type BootOptions } from './kernel/boot.js';
@@ -63,6 +65,16 @@ export class KernelError extends Error {
     this.errno = errno;
     this.syscall = syscall;
   }
+}
+
+/**
+ * The scripting API of the checked build (`--check-guards`): this module as built into
+ * dist-checked/ (by `npm run build`), whose kernel checks every field access against its guard
+ * (src/locking/guard_check.ts). Its Kernel, KernelError ... are that module's own classes; what the
+ * checks find is in `k.machine.violations()` like any other violation.
+ */
+export async function loadCheckedApi(): Promise<typeof import('./api.js')> {
+  return (await import(pathToFileURL(join(projectRoot(), 'dist-checked', 'src', 'api.js')).href)) as typeof import('./api.js');
 }
 
 export interface KernelOptions {

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GUARD, GUARD_REPORT, GUARD_STACK_FRAMES, KCSAN_WATCHPOINTS, WATCHPOINT } from '../mm/layout.js';
-import { regions } from '../mm/memory.js';
+import { GUARD, GUARD_REPORT, GUARD_REPORTS, GUARD_STACK_FRAMES, KCSAN_WATCHPOINTS, WATCHPOINT } from '../mm/layout.js';
+import type { Regions } from '../mm/memory.js';
 import { GUARD_FIELDS, SITE_MARKED, SITE_WRITE } from '../locking/guard_check.js';
 import { V_GUARD_LOCK, V_GUARD_RCU, V_GUARD_USE_AFTER_FREE, V_KCSAN_RACE, type Violation } from '../locking/violations.js';
 import { guard_of, req_text } from '../mm/guard.js';
@@ -66,11 +66,11 @@ function field_name(fid: number): string {
 }
 
 /**
- * One report: `who` names the task and CPU, `m` is the memory view (live or snapshot) laid out
- * as `regions` (the attached machine's).
+ * One report: `who` names the task, `m` is the memory view (live or snapshot) laid out as `regions`
+ * (its machine's).
  */
-export function guard_violation_text(m: Int32Array, x: Violation, who: string): string[] {
-  const r = x.c > 0 ? regions.guard + report_offset(x.c - 1) : 0;
+export function guard_violation_text(m: Int32Array, regions: Regions, x: Violation, who: string): string[] {
+  const r = x.c > 0 && x.c <= GUARD_REPORTS ? regions.guard + report_offset(x.c - 1) : 0;
   const site = x.b;
   const s = site_of(site);
   const where = s ? `${s.fn} (${s.file}:${s.line})` : `site#${site >>> 2}`;

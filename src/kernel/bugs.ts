@@ -30,6 +30,17 @@ export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 export const BUG_FREE_WITHOUT_GP = 1 << 7;
 /** Planted for tests: reparenting without tasklist_lock held for write. */
 export const BUG_PLANT_REPARENT_NO_LOCK = 1 << 8;
+/**
+ * Planted for the guard checks (--check-guards), one per class of locking mistake the plain run
+ * misses: reparenting under tasklist_lock held for read (the kernel holds it for write); the last
+ * task reference freed at once, without call_rcu (delayed_put_task_struct); kill(pid) looking the
+ * pid and its task up outside rcu_read_lock; setns(pidfd) reading the target's nsproxy without
+ * task_lock.
+ */
+export const BUG_PLANT_REPARENT_READ_LOCK = 1 << 16;
+export const BUG_PLANT_TASK_FREE_NO_GP = 1 << 17;
+export const BUG_PLANT_KILL_NO_RCU = 1 << 18;
+export const BUG_PLANT_NSPROXY_NO_TASK_LOCK = 1 << 19;
 /** kill_fasync takes fa->fa_lock as a spinlock, also from interrupt context (before 7a107c0f55a3). */
 export const BUG_FASYNC_SPINLOCK = 1 << 20;
 
@@ -46,5 +57,9 @@ export const BUG_NAMES: Record<string, number> = {
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,
+  plant_reparent_read_lock: BUG_PLANT_REPARENT_READ_LOCK,
+  plant_task_free_no_gp: BUG_PLANT_TASK_FREE_NO_GP,
+  plant_kill_no_rcu: BUG_PLANT_KILL_NO_RCU,
+  plant_nsproxy_no_task_lock: BUG_PLANT_NSPROXY_NO_TASK_LOCK,
   fasync_spinlock: BUG_FASYNC_SPINLOCK,
 };

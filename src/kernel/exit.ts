@@ -25,7 +25,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
+import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './syscalls.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -90,7 +90,10 @@ export function get_task_struct(t: number): number {
  */
 export function put_task_struct_rcu_user(t: number): void {
   const old = Atomics.sub(mem, t + TASK.usage, 1);
-  if (old === 1) call_rcu(t + TASK.rcu, RCB_DELAYED_PUT_TASK, t);
+  if (old !== 1) return;
+  // Planted bug: no grace period; RCU readers that found the task (pid_task) read freed memory.
+  if ((mem[kg + G.bug_switches]! & BUG_PLANT_TASK_FREE_NO_GP) !== 0) delayed_put_task_struct(t);
+  else call_rcu(t + TASK.rcu, RCB_DELAYED_PUT_TASK, t);
 }
 
 /** put_signal_struct + __cleanup_sighand (one record in the model). */
@@ -361,6 +364,13 @@ function exit_notify(tsk: number): number {
       sched_hook(SITE_EXIT_REPARENT);
       reparent_children(tsk, reaper);
       sched_hook(SITE_EXIT_REPARENT);
+      write_lock_irq(tl, SITE_EXIT_NOTIFY);
+    } else if ((bugs & BUG_PLANT_REPARENT_READ_LOCK) !== 0) {
+      // Planted bug: the lock in the wrong mode; readers exclude writers, not each other.
+      write_unlock_irq(tl);
+      read_lock(tl, SITE_EXIT_NOTIFY);
+      reparent_children(tsk, reaper);
+      read_unlock(tl);
       write_lock_irq(tl, SITE_EXIT_NOTIFY);
     } else {
       reparent_children(tsk, reaper);

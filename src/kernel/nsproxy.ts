@@ -13,6 +13,7 @@
  * cred->user_ns. setns(CLONE_NEWUSER) prepares a private cred (struct nsset) and commits it.
  */
 import { FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, TASK } from '../mm/layout.js';
+import { BUG_PLANT_NSPROXY_NO_TASK_LOCK } from './bugs.js';
 import { kg, mem, regions, SLAB_FILE, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
@@ -321,10 +322,13 @@ export function validate_nsset(nsset: NsSet, pid: number): number {
     rcu_read_unlock();
     return -EPERM;
   }
-  task_lock(tsk);
+  // Planted bug (BUG_PLANT_NSPROXY_NO_TASK_LOCK): the target's nsproxy read without task_lock,
+  // racing its switch_task_namespaces (which may drop the last reference).
+  const planted = (mem[kg + G.bug_switches]! & BUG_PLANT_NSPROXY_NO_TASK_LOCK) !== 0;
+  if (!planted) task_lock(tsk);
   const nsp = mem[tsk + TASK.nsproxy]!;
   if (nsp) get_nsproxy(nsp);
-  task_unlock(tsk);
+  if (!planted) task_unlock(tsk);
   if (!nsp) {
     rcu_read_unlock();
     return -ESRCH;

@@ -13,6 +13,7 @@
  * real-time signals are fatal and never stay pending. Signals are never blocked.
  */
 import { G, SIG, TASK } from '../mm/layout.js';
+import { BUG_PLANT_KILL_NO_RCU } from './bugs.js';
 import { kg, mem } from '../mm/memory.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
@@ -327,6 +328,11 @@ function __kill_pgrp_info(sig: number, info: number, pgrp: number): number {
  */
 export function kill_something_info(sig: number, info: number, pid: number): number {
   if (pid > 0) {
+    if ((mem[kg + G.bug_switches]! & BUG_PLANT_KILL_NO_RCU) !== 0) {
+      // Planted bug: the lookups outside rcu_read_lock; the pid and its task may be freed under us.
+      const t = pid_task(find_vpid(pid), PIDTYPE_PID);
+      return t ? group_send_sig_info(sig, info, t, PIDTYPE_TGID) : -ESRCH;
+    }
     rcu_read_lock();
     const p = find_vpid(pid);
     const r = kill_pid_info(sig, info, p);

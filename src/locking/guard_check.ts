@@ -17,7 +17,7 @@
 import {
   CPU, FASYNC, FASYNC_SPEC, FILE, FILE_SPEC, G, GLOBAL_SPEC, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS,
   GUARD_STACK_FRAMES, HELD_LOCK, HELD_WORDS, KCSAN_WATCHPOINTS, MX_CLASS, NSCOMMON, NSCOMMON_SPEC, NSPROXY, NSPROXY_SPEC, PID,
-  PID_SPEC, PIDNS, PIDNS_SPEC, POISON_FREED, SIG, SIGNAL_SPEC, TASK, TASK_SPEC, USERNS, USERNS_SPEC, WATCHPOINT,
+  PID_SPEC, PIDNS, PIDNS_SPEC, POISON_FREED, SIG, SIGNAL_SPEC, TASK, TASK_SPEC, TORTURE, TORTURE_SPEC, USERNS, USERNS_SPEC, WATCHPOINT,
   type StructSpec,
 } from '../mm/layout.js';
 import { guard_of, type Guard, type GuardReq } from '../mm/guard.js';
@@ -41,6 +41,7 @@ export const GUARDED_STRUCTS: readonly { ident: string; spec: StructSpec; offset
   { ident: 'FILE', spec: FILE_SPEC, offsets: FILE },
   { ident: 'FASYNC', spec: FASYNC_SPEC, offsets: FASYNC },
   { ident: 'G', spec: GLOBAL_SPEC, offsets: G },
+  { ident: 'TORTURE', spec: TORTURE_SPEC, offsets: TORTURE },
 ];
 
 /** Fields of a record the poison check skips: the poison word itself, the slab link, the rcu_head. */
@@ -128,8 +129,11 @@ const RACY_OK: boolean[] = [];
 /** Field offset per id and poison offset per id (-1: none). */
 const OFF: number[] = [];
 const POISON: number[] = [];
+/** Offset of the record's reference count (task usage, other records' count), -1 if none. */
+const REFS: number[] = [];
 for (const f of GUARD_FIELDS) {
   const own = GUARDED_STRUCTS.find((s) => s.ident === f.ident)!.offsets;
+  REFS.push('usage' in own ? own.usage! : 'count' in own ? own.count! : -1);
   READ_REQS.push(f.guard.read ? f.guard.read.map((r) => compile(r, own)) : null);
   WRITE_REQS.push(f.guard.write ? f.guard.write.map((r) => compile(r, own)) : null);
   RACY_OK.push(f.guard.kind === 'atomic' || f.guard.kind === 'lock_word');
@@ -229,9 +233,12 @@ export function __guard_syscall_end(t: number): void {
   mem.fill(0, fresh_list(t), fresh_list(t) + GUARD_FRESH);
 }
 
-function is_fresh(base: number): boolean {
+function is_fresh(base: number, fid: number): boolean {
   const t = mem[this_cpu + CPU.curr]!;
   if (t === 0) return true; // no task: boot, idle loop, RCU callbacks of freed objects
+  // The last reference was dropped: its holder tears the record down alone (free_task).
+  const refs = REFS[fid]!;
+  if (refs >= 0 && Atomics.load(mem, base + refs) === 0) return true;
   if (base === t) return false;
   const l = fresh_list(t);
   for (let i = 0; i < GUARD_FRESH; i++) if (mem[l + i] === base) return true;
@@ -261,7 +268,7 @@ export function __guard_access(base: number, fid: number, site: number): number 
   const poison = POISON[fid]!;
   if (poison >= 0 && mem[base + poison] === POISON_FREED) guard_report(V_GUARD_USE_AFTER_FREE, base, fid, site);
   const rs = (site & SITE_WRITE) !== 0 ? WRITE_REQS[fid]! : READ_REQS[fid]!;
-  if (rs !== null && !any_ok(rs, base, site) && !is_fresh(base)) {
+  if (rs !== null && !any_ok(rs, base, site) && !is_fresh(base, fid)) {
     const rcuField = READ_REQS[fid]?.some((q) => q.k === RQ_RCU) === true;
     guard_report((site & SITE_WRITE) === 0 && rcuField ? V_GUARD_RCU : V_GUARD_LOCK, base, fid, site);
   }
@@ -338,7 +345,8 @@ function kcsan_check(addr: number, fid: number, site: number): void {
     mem[w + WATCHPOINT.racer_cpu] = this_cpu_id;
     mem[w + WATCHPOINT.racer_task] = mem[this_cpu + CPU.curr]!;
     save_stack(w + WATCHPOINT.racer_stack);
-    Atomics.compareExchange(mem, w + WATCHPOINT.racer_site, 0, site); // pairs with the watcher's load after its delay
+    // Pairs with the watcher's Atomics.wait/load on racer_site: it reads the racer fields after.
+    if (Atomics.compareExchange(mem, w + WATCHPOINT.racer_site, 0, site) === 0) Atomics.notify(mem, w + WATCHPOINT.racer_site);
   }
 }
 
@@ -374,12 +382,13 @@ function kcsan_sample(addr: number, fid: number, site: number): void {
   Atomics.store(mem, w + WATCHPOINT.addr, addr); // publish last: racers read the fields above
   Atomics.add(mem, g + GUARD.nwatch, 1);
   Atomics.add(mem, g + GUARD.samples, 1);
-  const until = performance.now() + mem[g + GUARD.delay_us]! / 1000;
-  while (performance.now() < until && Atomics.load(mem, w + WATCHPOINT.racer_site) === 0) { /* the widened window */ }
+  // The widened window: sleep (the core goes to the other CPUs) until a racer notifies or it ends.
+  Atomics.wait(mem, w + WATCHPOINT.racer_site, 0, mem[g + GUARD.delay_us]! / 1000);
   Atomics.store(mem, w + WATCHPOINT.addr, 0);
   Atomics.sub(mem, g + GUARD.nwatch, 1);
   const racer = Atomics.load(mem, w + WATCHPOINT.racer_site);
-  const changed = (site & SITE_WRITE) === 0 && mem[addr] !== before;
+  // The access has not happened yet (the check runs first), so a changed word is another CPU's write.
+  const changed = mem[addr] !== before;
   if (racer !== 0 || changed) {
     Atomics.add(mem, g + GUARD.races, 1);
     const i = new_report(V_KCSAN_RACE, addr - OFF[fid]!, fid, site);

@@ -98,10 +98,11 @@ export function written_under(write: GuardReq | readonly GuardReq[], note = ''):
   return { kind: 'lock', write: w, read: null, text: `${list_text(w)}; lockless reads${note ? ` (${note})` : ''}` };
 }
 
-/** RCU: written under `write`, readable under rcu_read_lock or the same locks in any mode. */
-export function rcu(write: GuardReq | readonly GuardReq[], note = ''): Guard {
+/** RCU: written under `write`, readable under rcu_read_lock or the same locks in any mode (or `alsoRead`). */
+export function rcu(write: GuardReq | readonly GuardReq[], note = '', alsoRead: readonly GuardReq[] = []): Guard {
   const w = Array.isArray(write) ? (write as readonly GuardReq[]) : [write as GuardReq];
-  return { kind: 'rcu', write: w, read: [RCU_READ, ...w.map(relax)], text: `RCU: written under ${list_text(w)}, read under rcu_read_lock or it${note ? ` (${note})` : ''}` };
+  const more = alsoRead.length ? ` or ${list_text(alsoRead)}` : '';
+  return { kind: 'rcu', write: w, read: [RCU_READ, ...w.map(relax), ...alsoRead], text: `RCU: written under ${list_text(w)}, read under rcu_read_lock or it${more}${note ? ` (${note})` : ''}` };
 }
 
 /** Written by current only; any task may read it (READ_ONCE). */

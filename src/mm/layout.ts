@@ -670,8 +670,8 @@ export const PID_SPEC = {
   fields: [
     L('count', 'Atomics (refcount_t)', 'references (get_pid/put_pid)'),
     L('level', 'write-once', 'level of the namespace it was allocated in'),
-    L('task_pid', TL_RCU, 'task using it as PIDTYPE_PID'),
-    L('task_tgid', TL_RCU, 'thread-group leader using it as PIDTYPE_TGID'),
+    L('task_pid', rcu(TASKLIST_W, 'pid_has_task tests it with READ_ONCE', [MARKED]), 'task using it as PIDTYPE_PID'),
+    L('task_tgid', rcu(TASKLIST_W, 'pid_has_task tests it with READ_ONCE', [MARKED]), 'thread-group leader using it as PIDTYPE_TGID'),
     L('pidfds', 'tasklist_lock', 'pidfds open on it (for the leak check)'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free: RCU readers check it'),
     E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),

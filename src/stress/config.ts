@@ -45,6 +45,10 @@ export interface StressConfig {
   stopOnViolation: boolean;
   /** Run the checked build (dist-checked/): every field access checked against its guard, KCSAN sampler free-running. */
   checkGuards?: boolean;
+  /** Checked build: one plain access in this many gets a KCSAN watchpoint (default KCSAN_SAMPLE_EVERY of src/machine.ts). */
+  kcsanSampleEvery?: number;
+  /** Checked build: how long a watchpoint stays out, microseconds (default KCSAN_DELAY_US). */
+  kcsanDelayUs?: number;
 }
 
 export const PLANTS = ['busted-spin', 'busted-rcu', 'crash'];

@@ -67,7 +67,7 @@ export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsO
   // Slab capacity well above the soft bound: zombies and namespace inits come on top of it.
   const maxTasks = Math.max(64, 2 * cfg.maxTasks + (cfg.tasks || cfg.cpus * 2) + 64);
   const m = new Machine(
-    { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards },
+    { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards, kcsanSampleEvery: cfg.kcsanSampleEvery, kcsanDelayUs: cfg.kcsanDelayUs },
     {
       mode: cfg.mode, lockdep: cfg.lockdep, bugs: bug_mask(cfg.bugs), seed: cfg.seed,
       injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, hungTimeoutMs: cfg.hungMs,
