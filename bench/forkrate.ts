@@ -208,10 +208,10 @@ function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): Lock
 }
 
 /** One measured run: a fresh machine, the setup program, warm-up, a timed window. */
-export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; measureMs: number; lockdep: boolean; hostPreemption?: boolean }): Promise<ForkRateSample> {
+export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; measureMs: number; lockdep: boolean; hostPreemption?: boolean; checkGuards?: boolean }): Promise<ForkRateSample> {
   // Room for the objects that wait for a grace period: a fork that fails for want of a task or
   // pid would count as work without being a cycle.
-  const m = new Machine({ ncpus: cpus, maxTasks: 8192, maxPidNs: Math.max(64, depth + 8), choiceWords: 1024 }, { lockdep: o.lockdep, hungTimeoutMs: 30_000 });
+  const m = new Machine({ ncpus: cpus, maxTasks: 8192, maxPidNs: Math.max(64, depth + 8), choiceWords: 1024, checkGuards: o.checkGuards }, { lockdep: o.lockdep, hungTimeoutMs: 30_000 });
   m.attach();
   let perCycleSyscalls = 2;
   if (workload === 'fork') {

@@ -23,6 +23,7 @@ import { projectRoot } from '../src/machine.js';
 import { buildNative, findCompiler, isRoot } from '../src/native/build.js';
 import { benchPrimitives, type PrimitiveFigure } from './primitives.js';
 import { benchForkRate, type ForkRatePoint, type Workload } from './forkrate.js';
+import { benchGuards, type GuardCost } from './guards.js';
 import { benchKernel, type KernelBenchResult } from './kernel.js';
 import { benchAlternatives, type AltResult } from './alternatives.js';
 import { benchControlled, type ControlledResult } from './controlled.js';
@@ -30,7 +31,7 @@ import { benchScale, type ScaleResult } from './scale.js';
 import { renderForkChart, type ChartSeries } from './chart.js';
 import { leastSquares, ns, si, summarize, table, type Logger } from './util.js';
 
-export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'kernel', 'alternatives', 'controlled', 'scale'] as const;
+export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'guards', 'kernel', 'alternatives', 'controlled', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -82,6 +83,8 @@ export interface BenchReport {
     modelSlopeBest?: { interceptNs: number; perLevelNs: number; r2: number };
   };
   lockdep?: { points: ForkRatePoint[]; costRatio: Record<string, number> };
+  /** The checked build (--check-guards) against the normal one: fork cycle and stress ops/s. */
+  guards?: GuardCost;
   kernel?: KernelBenchResult;
   ratios?: Array<{ cpus: number; depth: number; model: number; kernel: Record<string, number | null>; modelOverKernelFork: number | null }>;
   alternatives?: AltResult & { modelForkCycleUs?: number };
@@ -203,6 +206,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       log(`  depth ${p.depth}: lockdep on ${fmtRate(p.rate.median)} cycles/s${off ? ` vs off ${fmtRate(off.rate.median)}: ${(off.rate.median / p.rate.median).toFixed(2)}x the cost` : ''}`);
     }
     report.lockdep = { points: on.points, costRatio };
+  }
+
+  if (want('guards')) {
+    log('\n== Checked build (--check-guards) cost: fork cycle (1 CPU) and stress ops/s (4 CPUs, full mix) ==');
+    const g = await benchGuards({ reps, depths: depths.filter((d) => d === 0 || d === 31), ...win, stressMs: quick ? 2_000 : 5_000, log });
+    for (const f of g.fork) log(`  fork cycle depth ${f.depth}: normal ${fmtRate(f.off.median)} cycles/s, checked ${fmtRate(f.on.median)}: ${f.ratio.toFixed(2)}x the cost`);
+    log(`  stress: normal ${fmtRate(g.stress.off.median)} ops/s, checked ${fmtRate(g.stress.on.median)}: ${g.stress.ratio.toFixed(2)}x the cost (${g.stress.onViolations} violations)`);
+    report.guards = g;
   }
 
   if (want('kernel')) {
@@ -351,6 +362,9 @@ export function evaluateTargets(r: BenchReport): TargetResult[] {
   atLeast('fair-8', 'least CPU share of its fair share (8 CPUs, depth 0, every window)', fair, 0.5, 'x', p80 ? `windows of ${(p80.samples[0]?.seconds ?? 0).toFixed(1)} s` : '');
   const lr = r.lockdep?.costRatio.depth0;
   atMost('lockdep', 'lockdep on / off cost (fork cycle, 1 CPU, depth 0)', lr, 3, 'x', stand);
+  const gf = r.guards?.fork.find((f) => f.depth === 0);
+  atMost('guards-fork', 'checked / normal build cost (fork cycle, 1 CPU, depth 0)', gf?.ratio, 3, 'x', stand);
+  atMost('guards-stress', 'checked / normal build cost (stress ops/s, 4 CPUs, full mix)', r.guards?.stress.ratio, 3, 'x', stand);
   return out;
 }
 

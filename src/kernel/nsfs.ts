@@ -38,6 +38,7 @@ import { get_user_ns, init_user_ns, put_user_ns } from './user_namespace.js';
 /** errno values missing from errno.ts (include/uapi/asm-generic/errno-base.h). */
 export { ENFILE, ENOTTY } from './errno.js';
 import { ENFILE, ENOTTY } from './errno.js';
+import { data_race } from './compiler.js';
 
 /** FILE.kind */
 export const FILE_NSFS = 1;
@@ -171,7 +172,9 @@ function owned_files(owner: number): readonly number[] {
   const r = regions.objects[SLAB_FILE]!;
   for (let i = 0; i < r.count; i++) {
     const f = r.base + i * r.stride;
-    if (Atomics.load(mem, f + FILE.poison) === POISON_LIVE && mem[f + FILE.owner] === owner) out.push(f);
+    // Records of other tasks change under the scan (and may be freed after the poison test): a
+    // value read from one of them is never `owner`, whichever it is.
+    if (Atomics.load(mem, f + FILE.poison) === POISON_LIVE && data_race(mem[f + FILE.owner]) === owner) out.push(f);
   }
   return out;
 }

@@ -334,14 +334,24 @@ function watchpoint(i: number): number {
   return regions.guard + GUARD.SIZE + i * WATCHPOINT.SIZE;
 }
 
-/** An access while watchpoints are out: a conflicting one (another CPU, one side a write) is a race. */
+const plain_read = (site: number): boolean => (site & (SITE_WRITE | SITE_MARKED)) === 0;
+
+/**
+ * Do two accesses of one word from two CPUs race? KCSAN's default rules
+ * (CONFIG_KCSAN_ASSUME_PLAIN_WRITES_ATOMIC=y): aligned word writes, plain or marked, are atomic,
+ * so only a plain read against a write is a data race; two reads never are.
+ */
+function kcsan_conflict(a: number, b: number): boolean {
+  return (plain_read(a) && (b & SITE_WRITE) !== 0) || (plain_read(b) && (a & SITE_WRITE) !== 0);
+}
+
+/** An access while watchpoints are out: a conflicting one from another CPU is a race. */
 function kcsan_check(addr: number, fid: number, site: number): void {
   if (RACY_OK[fid]) return;
   for (let i = 0; i < KCSAN_WATCHPOINTS; i++) {
     const w = watchpoint(i);
     if (mem[w + WATCHPOINT.addr] !== addr || mem[w + WATCHPOINT.cpu] === this_cpu_id + 1) continue;
-    const theirs = mem[w + WATCHPOINT.site]!;
-    if (((site | theirs) & SITE_WRITE) === 0) continue; // two reads do not race
+    if (!kcsan_conflict(site, mem[w + WATCHPOINT.site]!)) continue;
     mem[w + WATCHPOINT.racer_cpu] = this_cpu_id;
     mem[w + WATCHPOINT.racer_task] = mem[this_cpu + CPU.curr]!;
     save_stack(w + WATCHPOINT.racer_stack);
@@ -387,8 +397,9 @@ function kcsan_sample(addr: number, fid: number, site: number): void {
   Atomics.store(mem, w + WATCHPOINT.addr, 0);
   Atomics.sub(mem, g + GUARD.nwatch, 1);
   const racer = Atomics.load(mem, w + WATCHPOINT.racer_site);
-  // The access has not happened yet (the check runs first), so a changed word is another CPU's write.
-  const changed = mem[addr] !== before;
+  // A plain read whose word changed in the window raced a write (the access has not happened yet:
+  // the check runs first). Racers record themselves only when they conflict.
+  const changed = plain_read(site) && mem[addr] !== before;
   if (racer !== 0 || changed) {
     Atomics.add(mem, g + GUARD.races, 1);
     const i = new_report(V_KCSAN_RACE, addr - OFF[fid]!, fid, site);

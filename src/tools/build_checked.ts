@@ -11,6 +11,7 @@
  *   rcu_dereference_check(p, ...)        -> rcu_dereference_check(__guard_rcu_dereference(p, SITE), ...)
  *   kmem_cache_alloc(...)                -> __guard_alloc(kmem_cache_alloc(...))
  *   / * @guard-hook NAME(ARGS) * /       -> __guard_NAME(ARGS);
+ *   data_race(...)                       -> unchanged: the accesses inside are not checked
  *
  * __guard_access returns B, so the access is the same one; only the check is added. The normal
  * build (dist/) is not touched and pays nothing. FID numbers GUARD_FIELDS of
@@ -19,7 +20,7 @@
  *
  * Usage: node dist/src/tools/build_checked.js   (run by `npm run build` after tsc)
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type Node } from 'acorn';
@@ -92,9 +93,11 @@ export function transform_module(src: string, file: string, table: GuardSiteTabl
     s.prependRight(b.end, `, ${FIELD_ID.get(key)}, ${sid})`);
     used = true;
   };
+  /** Inside data_race(...): a deliberate race, not instrumented (KCSAN's rule). */
+  const racy = (anc: AnyNode[]): boolean => anc.some((a) => a.type === 'CallExpression' && a.callee.type === 'Identifier' && a.callee.name === 'data_race');
   ancestor(ast, {
     MemberExpression(node: AnyNode, _st: unknown, anc: AnyNode[]) {
-      if (!node.computed || node.object.type !== 'Identifier') return;
+      if (!node.computed || node.object.type !== 'Identifier' || racy(anc)) return;
       const t = field_term(node.property);
       if (!t) return;
       const parent = anc[anc.length - 2];
@@ -105,7 +108,7 @@ export function transform_module(src: string, file: string, table: GuardSiteTabl
       const c = node.callee;
       if (c.type === 'MemberExpression' && c.object.type === 'Identifier' && c.object.name === 'Atomics' && c.property.type === 'Identifier') {
         const op = c.property.name;
-        if (op === 'wait' || op === 'notify' || op === 'waitAsync' || node.arguments.length < 2) return;
+        if (op === 'wait' || op === 'notify' || op === 'waitAsync' || node.arguments.length < 2 || racy(anc)) return;
         const t = field_term(node.arguments[1]);
         if (!t) return;
         wrap(t.plus, t.key, site(anc, t.key, op !== 'load', true, (node.loc?.start.line ?? 0)));
@@ -156,7 +159,10 @@ function js_files(dir: string): string[] {
 /** Copy dist/ to dist-checked/ and rewrite the kernel modules. Returns the site table. */
 export function build_checked(root: string): GuardSiteTable {
   const dist = join(root, 'dist');
-  const out = join(root, 'dist-checked');
+  const final = join(root, 'dist-checked');
+  // Built beside the old tree and swapped in at the end: a run that starts meanwhile loads one
+  // whole tree or the other.
+  const out = `${final}.${process.pid}.tmp`;
   if (!existsSync(dist)) throw new Error(`${dist} is missing: run tsc first`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -184,6 +190,8 @@ export function build_checked(root: string): GuardSiteTable {
   writeFileSync(gc, `${readFileSync(gc, 'utf8')}\nset_guard_fn_table(${JSON.stringify(table.fns)});\n`);
   writeFileSync(join(out, 'guard_sites.json'), JSON.stringify(table));
   writeFileSync(join(out, 'package.json'), '{ "type": "module" }\n');
+  rmSync(final, { recursive: true, force: true });
+  renameSync(out, final);
   return table;
 }
 

@@ -1,0 +1,51 @@
+/**
+ * Cost of the checked build (`--check-guards`, dist-checked/): the fork cycle (fork -> exit ->
+ * wait4, one looper, 1 CPU) and stress operations per second (the full mix, free-running), each
+ * measured with the normal build and the checked build alternately in the same run (so drift on a
+ * shared machine falls on both), medians of the repetitions. The checked build's KCSAN sampler
+ * runs in the stress measurement (it needs two CPUs) with its defaults (src/machine.ts).
+ */
+import { measureOnce, type Workload } from './forkrate.js';
+import { run_stress } from '../src/stress/run.js';
+import { default_config } from '../src/stress/config.js';
+import { summarize, type Logger, type Summary } from './util.js';
+
+export interface GuardCost {
+  fork: Array<{ depth: number; off: Summary; on: Summary; ratio: number }>;
+  stress: { cpus: number; seconds: number; off: Summary; on: Summary; ratio: number; onViolations: number };
+}
+
+export async function benchGuards(o: { reps: number; depths: readonly number[]; warmupMs: number; measureMs: number; stressMs: number; log?: Logger }): Promise<GuardCost> {
+  const log = o.log ?? (() => {});
+  const workload: Workload = 'fork';
+  const fork: GuardCost['fork'] = [];
+  for (const depth of o.depths) {
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let r = 0; r < o.reps; r++) {
+      for (const checkGuards of [false, true]) {
+        const s = await measureOnce(1, depth, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep: false, checkGuards });
+        (checkGuards ? on : off).push(s.cyclesPerSec);
+        log(`  rep ${r + 1}/${o.reps}  depth ${String(depth).padStart(2)}  ${checkGuards ? 'checked' : 'normal '}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(10)} cycles/s${s.violations ? `  (${s.violations} violations)` : ''}`);
+      }
+    }
+    const a = summarize(off);
+    const b = summarize(on);
+    fork.push({ depth, off: a, on: b, ratio: a.median / b.median });
+  }
+  const cpus = 4;
+  const off: number[] = [];
+  const on: number[] = [];
+  let onViolations = 0;
+  for (let r = 0; r < o.reps; r++) {
+    for (const checkGuards of [false, true]) {
+      const s = await run_stress(default_config({ cpus, durationMs: o.stressMs, checkGuards }));
+      (checkGuards ? on : off).push(s.stats.ops_per_s);
+      if (checkGuards) onViolations += s.result.violations.length;
+      log(`  rep ${r + 1}/${o.reps}  stress ${cpus} CPUs  ${checkGuards ? 'checked' : 'normal '}  ${Math.round(s.stats.ops_per_s).toLocaleString('en-US').padStart(8)} ops/s  ${s.verdict}`);
+    }
+  }
+  const a = summarize(off);
+  const b = summarize(on);
+  return { fork, stress: { cpus, seconds: o.stressMs / 1000, off: a, on: b, ratio: a.median / b.median, onViolations } };
+}
