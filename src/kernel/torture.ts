@@ -12,6 +12,7 @@ import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { record_violation, V_MUTUAL_EXCLUSION } from '../locking/violations.js';
 import { call_rcu, rcu_dereference_check, rcu_read_lock, rcu_read_unlock, register_rcu_callback, synchronize_rcu } from '../rcu/rcu.js';
 import { srcu_exit, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from '../rcu/srcu.js';
+import { exit_tasks_rcu_finish, exit_tasks_rcu_start, synchronize_rcu_tasks } from '../rcu/tasks.js';
 import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_WAITQ } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
@@ -32,6 +33,9 @@ export const SYS_LOG = 111;
 export const SYS_PINGPONG = 112;
 export const SYS_TORTURE_SRCU_READER = 113;
 export const SYS_TORTURE_SRCU_WRITE = 114;
+export const SYS_TORTURE_RCU_READER = 115;
+export const SYS_TORTURE_TASKS_EXIT_READER = 116;
+export const SYS_TORTURE_TASKS_WRITE = 117;
 
 /** rcu_head callback id for rcu_torture objects. */
 export const RCB_TORTURE_FREE = 1;
@@ -225,6 +229,76 @@ function torture_srcu_write(logTag: number): number {
   return 0;
 }
 
+/**
+ * rcutorture's RCU reader with a hand-shake (a = flag to set once inside, b = log tag): log b,
+ * rcu_read_lock, rcu_dereference the torture object, log b + 1, set flag[a] (its wake-up's hooks
+ * lie inside the read-side section), check the object, rcu_read_unlock, log b + 2. The only hook
+ * between the first two logs is rcu_read_lock's.
+ */
+function torture_rcu_reader(wake: number, logTag: number): number {
+  const tt = T();
+  if (logTag) log_event(logTag);
+  rcu_read_lock(18);
+  const p = Atomics.load(mem, tt + TORTURE.rcu_ptr); // rcu_dereference
+  if (logTag) log_event(logTag + 1);
+  set_flag(wake, 0);
+  sched_hook(19);
+  rcu_dereference_check(p, RCUOBJ.poison);
+  rcu_read_unlock();
+  Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
+  if (logTag) log_event(logTag + 2);
+  return 0;
+}
+
+/**
+ * A Tasks RCU reader on the exit path (a = flag to set once inside, b = log tag): logs b, then
+ * between exit_tasks_rcu_start and exit_tasks_rcu_finish, as the tail of do_exit runs, it
+ * dereferences the torture object, logs b + 1, sets flag[a] and checks the object; b + 2 after
+ * the finish. The only hooks between the first two logs are exit_tasks_rcu_start's.
+ */
+function torture_tasks_exit_reader(wake: number, logTag: number): number {
+  const tt = T();
+  if (logTag) log_event(logTag);
+  exit_tasks_rcu_start();
+  const p = Atomics.load(mem, tt + TORTURE.rcu_ptr);
+  if (logTag) log_event(logTag + 1);
+  set_flag(wake, 0);
+  sched_hook(19);
+  rcu_dereference_check(p, RCUOBJ.poison);
+  exit_tasks_rcu_finish();
+  Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
+  if (logTag) log_event(logTag + 2);
+  return 0;
+}
+
+/**
+ * Tasks RCU writer: publish a new object, synchronize_rcu_tasks (its phase lives in
+ * TASK.rcu_tasks_phase), free the old one (a = log tag when done). restart[0] holds the old one.
+ */
+function torture_tasks_write(logTag: number): number {
+  const t = current;
+  const tt = T();
+  if (mem[t + TASK.restart_phase] === 0) {
+    const p = kmem_cache_alloc(SLAB_TORTURE);
+    if (!p) {
+      Atomics.add(mem, tt + TORTURE.rcu_alloc_fail, 1);
+      return -12;
+    }
+    mark_live(p, RCUOBJ.poison);
+    mem[t + TASK.restart] = Atomics.exchange(mem, tt + TORTURE.rcu_ptr, p); // rcu_assign_pointer
+    mem[t + TASK.restart_phase] = 1;
+  }
+  if (synchronize_rcu_tasks() === SLEEP) return SLEEP;
+  const old = mem[t + TASK.restart]!;
+  mem[t + TASK.restart_phase] = 0;
+  if (old) {
+    Atomics.add(mem, tt + TORTURE.rcu_retired, 1);
+    rcu_torture_free(old);
+  }
+  if (logTag) log_event(logTag);
+  return 0;
+}
+
 function sys_synchronize_srcu(logTag: number): number {
   const r = synchronize_srcu(srcu_exit());
   if (r === 0 && logTag) log_event(logTag);
@@ -266,6 +340,9 @@ register_syscall(SYS_TORTURE_SRCU_READ_SLEEP, 'torture_srcu_read_sleep', torture
 register_syscall(SYS_SYNCHRONIZE_SRCU, 'synchronize_srcu', sys_synchronize_srcu);
 register_syscall(SYS_TORTURE_SRCU_READER, 'torture_srcu_reader', torture_srcu_reader);
 register_syscall(SYS_TORTURE_SRCU_WRITE, 'torture_srcu_write', torture_srcu_write);
+register_syscall(SYS_TORTURE_RCU_READER, 'torture_rcu_reader', torture_rcu_reader);
+register_syscall(SYS_TORTURE_TASKS_EXIT_READER, 'torture_tasks_exit_reader', torture_tasks_exit_reader);
+register_syscall(SYS_TORTURE_TASKS_WRITE, 'torture_tasks_write', torture_tasks_write);
 register_syscall(SYS_SYNCHRONIZE_RCU, 'synchronize_rcu', sys_synchronize_rcu);
 register_syscall(SYS_WAIT_FLAG, 'wait_flag', wait_flag);
 register_syscall(SYS_SET_FLAG, 'set_flag', set_flag);

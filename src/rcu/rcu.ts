@@ -9,6 +9,24 @@
  * grace-period machinery reads other CPUs' state. call_rcu callbacks run on the CPU that queued
  * them once the grace period they were queued for is complete, so an object retired with call_rcu
  * is never freed under a reader that began before the retirement.
+ *
+ * Windows between a load and what depends on it (checked for the SRCU index-flip kind of bug;
+ * test/rcu_windows.test.ts puts a schedule in each one that has a scheduling hook):
+ * - rcu_note_context_switch loads RCU_GP_STARTED and then reports a quiescent state for it. No
+ *   hook lies between, and the nesting test before them reads this CPU's own word: no reader can
+ *   open on this CPU in between. A grace period that starts after the load waits for the next
+ *   quiescent state.
+ * - rcu_read_lock's hook comes before the nesting increment, and a reader loads the protected
+ *   pointer only after it. Besides, a grace period cannot end while this CPU is inside a step of
+ *   a task at all (quiescent states are reported between steps): the hook window is closed twice.
+ * - synchronize_rcu (and the rcu-tasks holdout poll) asks for a grace period, then queues itself
+ *   (prepare_to_wait: hooks) and then tests RCU_GP_SEQ: a grace period that ended in between is
+ *   seen by the test. It cannot even end there: the caller's CPU has not passed a quiescent state
+ *   for a grace period that started after its step began (this_cpu_blocks_gp).
+ * - rcu_gp_request, when a grace period is running, asks for the next one (the running one may
+ *   have begun before the caller's update): REQUESTED vs the completer's load of it below.
+ * - idle entry/exit against a scan of CPU.idle, and hotplug's quiescent-state report on the way
+ *   up (sched/hotplug.ts): store-buffering pairs, commented where they are.
  */
 import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
@@ -27,6 +45,8 @@ const rcu = (): number => kg + G.rcu;
 // The grace-period words are shared by every CPU and updated with Atomics; on a machine with one
 // CPU (G.ncpus === 1) one thread runs the kernel, and the same state machine runs on plain reads
 // and writes (as the lock words do there: see spinlock.ts).
+// Each wrapper is one sequentially consistent Atomics operation with several CPUs; the pairing of
+// each use is commented at the call.
 const up = cpu_up;
 const ld = (m: Int32Array, i: number): number => (up(m) ? m[i]! : Atomics.load(m, i));
 function st(m: Int32Array, i: number, v: number): void {
@@ -48,10 +68,15 @@ function add(m: Int32Array, i: number, v: number): number {
 
 export function rcu_read_lock(site = 0): void {
   sched_hook(site);
+  // Plain: only this CPU reads or writes its nesting (the grace-period machinery reads quiescent
+  // states, never this word); the scans' reads of it are for reports. No barrier is needed, as in
+  // a non-preemptible kernel's rcu_read_lock: the CPU reports no quiescent state inside.
   mem[this_cpu + CPU.rcu_nesting]++;
 }
 
 export function rcu_read_unlock(): void {
+  // Plain, this CPU's own word (see rcu_read_lock): the section's accesses are ordered before the
+  // grace period by the Atomics.store of rcu_qs_gp at the next quiescent state.
   mem[this_cpu + CPU.rcu_nesting]--;
   sched_hook(0);
 }
@@ -65,7 +90,11 @@ export function rcu_note_context_switch(): void {
   // to the next quiescent state; the report itself is the Atomics.store below.
   const s = m[kg + G.rcu + RCU_GP_STARTED]!;
   if (m[c + CPU.rcu_qs_gp]! < s) {
-    m[c + CPU.qs_stamp] = stall_clock();
+    m[c + CPU.qs_stamp] = stall_clock(); // the stall detector's clock (plain, this CPU's own)
+    // The report: RELEASE of every read-side section this CPU ended before it (they are all
+    // before this store in program order). Pairs with the ld of rcu_qs_gp in rcu_try_complete_gp:
+    // a scanner that sees s here completes s only after those sections. The value stored depends
+    // on the plain load of STARTED above, so it cannot be seen before that load was made.
     st(m, c + CPU.rcu_qs_gp, s);
     rcu_try_complete_gp();
   }
@@ -73,11 +102,20 @@ export function rcu_note_context_switch(): void {
 
 export function rcu_idle_enter(): void {
   rcu_note_context_switch();
+  // Extended quiescent state: no reader is open from here to rcu_idle_exit. Pairs with the ld of
+  // CPU.idle in rcu_try_complete_gp (a scanner that sees 1 skips us) and with activate_task's and
+  // rcu_gp_done's loads of it (wake-ups of an idle CPU: store-buffering with their enqueue or
+  // CAS of RCU_GP_SEQ against our later looks at the runqueues and callbacks in cpu_idle).
   st(mem, this_cpu + CPU.idle, 1);
   rcu_try_complete_gp();
 }
 
 export function rcu_idle_exit(): void {
+  // Leave the extended quiescent state before any reader opens. Store-buffering with an updater:
+  // we store idle = 0 and then (in a reader) load a protected pointer; the updater removes the
+  // object, starts a grace period and a scanner loads our idle word. All sequentially
+  // consistent, so either the scanner sees 0 (and waits for our next quiescent state) or our
+  // reader loads the pointer after the removal (and cannot reach the retired object).
   st(mem, this_cpu + CPU.idle, 0);
 }
 
@@ -89,9 +127,12 @@ export function rcu_gp_request(): number {
   const r = rcu();
   const m = mem;
   for (;;) {
+    // Both loads come after the caller's update (the removal of what it retires): a grace period
+    // that starts from the values they see starts after that update.
     const s = ld(m, r + RCU_GP_STARTED);
     const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) {
+      // Start s + 1 (one starter wins; the loser loops and finds it running).
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
         st(m, r + RCU_GP_STAMP, stall_clock()); // for the RCU CPU stall detector only
         if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
@@ -106,6 +147,9 @@ export function rcu_gp_request(): number {
       if (q >= want || cas(m, r + RCU_GP_REQUESTED, q, want) === q) break;
     }
     // The running GP may have completed meanwhile without seeing our request: start ours then.
+    // Store-buffering with rcu_try_complete_gp: we publish REQUESTED, then load RCU_GP_SEQ; the
+    // completer CASes RCU_GP_SEQ, then loads REQUESTED. Either it sees our request and starts
+    // s + 1, or we see s completed here and start it (the CAS lets only one of us do it).
     if (ld(m, r + RCU_GP_SEQ) === s) {
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
         st(m, r + RCU_GP_STAMP, stall_clock());
@@ -141,15 +185,24 @@ export function rcu_try_complete_gp(): void {
     const done = ld(m, r + RCU_GP_SEQ);
     if (s === done) return;
     for (let i = 0, c = base; i < n; i++, c += stride) {
+      // online is a plain read: it changes only at hotplug (free-running). A CPU going down is
+      // idle first (rcu_idle_enter). A CPU coming up stores online = 1 with Atomics before its
+      // first reader, and this load comes after our Atomics load of RCU_GP_STARTED: on the hosts
+      // we run (x86-64, arm64 V8, where those loads are acquire loads) it cannot be satisfied
+      // earlier and see a stale 0; the JS memory model alone does not promise that.
       if (m[c + CPU.online] !== 1) continue; // offline CPUs run no readers
-      if (ld(m, c + CPU.idle) === 1) continue;
-      if (ld(m, c + CPU.rcu_qs_gp) < s) return;
+      if (ld(m, c + CPU.idle) === 1) continue; // pairs with rcu_idle_enter / rcu_idle_exit
+      if (ld(m, c + CPU.rcu_qs_gp) < s) return; // ACQUIRE: pairs with the report's store
     }
+    // Complete s. The CAS orders the loads of the scan before it, and it is what rcu_do_batch,
+    // rcu_cbs_ready and synchronize_rcu load (RCU_GP_SEQ): seeing s there means every CPU's
+    // read-side sections that began before s started had ended (the chain report -> scan -> CAS).
     if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
-    add(m, r + RCU_GPS_COMPLETED, 1);
+    add(m, r + RCU_GPS_COMPLETED, 1); // statistics
     if (tracing) trace_event(TR_GP_END, TRF_RCU, s, 0);
+    // Pairs with rcu_gp_request's CAS of REQUESTED + load of RCU_GP_SEQ (store-buffering, above).
     if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
-      st(m, r + RCU_GP_STAMP, stall_clock());
+      st(m, r + RCU_GP_STAMP, stall_clock()); // the stall detector's clock: orders nothing
       if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
     }
     rcu_gp_done(s);
@@ -179,7 +232,9 @@ function rcu_gp_done(g: number): void {
 /** This CPU has callbacks whose grace period is complete (the idle loop must not park). */
 export function rcu_cbs_ready(): boolean {
   const m = mem;
-  const h = m[this_cpu + CPU.rcu_cb + RCU_CBLIST.head]!;
+  const h = m[this_cpu + CPU.rcu_cb + RCU_CBLIST.head]!; // this CPU's own list: plain
+  // Pairs with the CAS of RCU_GP_SEQ that completes a grace period (after rcu_idle_enter stored
+  // CPU.idle: rcu_gp_done kicks only CPUs it sees idle, so the idle loop looks here itself).
   return h !== 0 && m[h + RH_GP]! <= ld(m, rcu() + RCU_GP_SEQ);
 }
 
@@ -196,6 +251,9 @@ export function register_rcu_callback(id: number, fn: RcuCallback): void {
 /** call_rcu(head, func): run func(obj) after a full grace period. */
 export function call_rcu(head: number, func: number, obj: number): void {
   const c = this_cpu;
+  // The rcu_head and this CPU's list are plain: only this CPU walks them (rcu_do_batch); other
+  // CPUs read only the count RCU_CBLIST.len (rcu_gp_done, after their load of our CPU.idle) and, in
+  // controlled mode, the head (idle_has_work, after the turn hand-off that orders everything).
   mem[head + RH_FUNC] = func;
   mem[head + RH_OBJ] = obj;
   mem[head + RH_NEXT] = 0;
@@ -206,7 +264,7 @@ export function call_rcu(head: number, func: number, obj: number): void {
   else mem[cbs + RCU_CBLIST.head] = head;
   mem[cbs + RCU_CBLIST.tail] = head;
   mem[cbs + RCU_CBLIST.len]++;
-  add(mem, rcu() + RCU_CBS_PENDING, 1);
+  add(mem, rcu() + RCU_CBS_PENDING, 1); // a count (leak checks, rcu_gp_done's look): orders nothing
 }
 
 /** rcu_do_batch: run this CPU's callbacks whose grace period has completed. */
@@ -215,6 +273,8 @@ export function rcu_do_batch(): number {
   let ran = 0;
   const cbs = c + CPU.rcu_cb;
   if (mem[cbs + RCU_CBLIST.head]! === 0) return 0;
+  // ACQUIRE of the grace period: pairs with the CAS of RCU_GP_SEQ in rcu_try_complete_gp, so a
+  // callback that frees an object runs after every reader that could still hold it has ended.
   const done = ld(mem, rcu() + RCU_GP_SEQ);
   for (;;) {
     const h = mem[cbs + RCU_CBLIST.head]!;
@@ -223,7 +283,7 @@ export function rcu_do_batch(): number {
     mem[cbs + RCU_CBLIST.head] = next;
     if (!next) mem[cbs + RCU_CBLIST.tail] = 0;
     mem[cbs + RCU_CBLIST.len]--;
-    add(mem, rcu() + RCU_CBS_PENDING, -1);
+    add(mem, rcu() + RCU_CBS_PENDING, -1); // the count only (see call_rcu)
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
     fn(mem[h + RH_OBJ]!);
@@ -233,6 +293,8 @@ export function rcu_do_batch(): number {
 }
 
 set_idle_has_work((id: number) => {
+  // Controlled mode (cpu_enabled): another CPU's list read plainly, ordered by the turn hand-off;
+  // RCU_GP_SEQ pairs with the completing CAS as in rcu_cbs_ready.
   const c = cpu_addr(id);
   const h = mem[c + CPU.rcu_cb + RCU_CBLIST.head]!;
   return h !== 0 && mem[h + RH_GP]! <= Atomics.load(mem, rcu() + RCU_GP_SEQ);
@@ -240,9 +302,10 @@ set_idle_has_work((id: number) => {
 
 /** The grace period every callback queued so far waits for is complete (for leak checks). */
 export function rcu_callbacks_pending(): number {
-  return Atomics.load(mem, rcu() + RCU_CBS_PENDING);
+  return Atomics.load(mem, rcu() + RCU_CBS_PENDING); // a count for leak checks: orders nothing
 }
 
+/** RCU_GP_SEQ: the ACQUIRE of a grace period's end (pairs with rcu_try_complete_gp's CAS). */
 export function rcu_completed(): number {
   return Atomics.load(mem, rcu() + RCU_GP_SEQ);
 }
@@ -256,6 +319,9 @@ export function synchronize_rcu(): number {
   might_sleep();
   const target = mem[t + TASK.wait_chan] === WCHAN_RCU_GP ? mem[t + TASK.wq_arg]! : rcu_gp_request();
   const wq = kg + G.rcu_gp_wq;
+  // Queued (prepare_to_wait publishes WQ_FIRST with Atomics) before the test of RCU_GP_SEQ:
+  // pairs with rcu_gp_done, which CASes RCU_GP_SEQ before its waitqueue_active look. Either we
+  // see the grace period done, or its look sees us queued and wakes us.
   prepare_to_wait(wq, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, 0, target);
   if (rcu_completed() >= target) {
     finish_wait(wq);
@@ -269,6 +335,8 @@ export function synchronize_rcu(): number {
  * say live. Any reader that finds POISON_FREED saw memory freed under it.
  */
 export function rcu_dereference_check(obj: number, poisonOff: number): number {
+  // Pairs with kmem_cache_free's store of POISON_FREED: a free that a grace period did not order
+  // after this reader is seen here (the model's use-after-free detector).
   if (obj !== 0 && Atomics.load(mem, obj + poisonOff) === POISON_FREED) {
     record_violation(V_RCU_USE_AFTER_FREE, obj, mem[this_cpu + CPU.rcu_nesting]!, rcu_completed());
   }

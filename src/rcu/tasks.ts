@@ -25,6 +25,23 @@
  * Concurrent callers each run their own grace period (the kernel shares one kthread's). The
  * holdout flag is per task, so a caller also waits for holdouts another caller marked: longer, never
  * shorter than its own scan requires, except that a task marked by both keeps the first snapshot.
+ *
+ * Windows (checked for the SRCU index-flip kind of bug; see test/rcu_windows.test.ts):
+ * - exit_tasks_rcu_start, today: the hook comes before the exit-list store, and the task is still
+ *   on the tasklist and running there, so a scan at the hook makes it a holdout. The store comes
+ *   before exit_notify unhashes the task under write_lock(tasklist_lock): a scan (under
+ *   read_lock) that no longer finds it on the tasklist comes after that unlock, and postscan's
+ *   load then sees the store.
+ * - exit_tasks_rcu_start, SRCU design: srcu_read_lock's own window between the index load and the
+ *   count (fixed in srcu.ts). Through rcu-tasks alone it needs two concurrent callers: pregp's
+ *   synchronize_rcu waits for the step that holds the load and the count, but a second caller
+ *   already past its pregp can flip in the window.
+ * - check_all_holdouts tests "running" by state, not by on_rq as rcu_tasks_is_holdout does: a
+ *   holdout caught between set_current_state and its switch (prepare_to_wait's hooks) is let go
+ *   even if its condition then holds and it runs on. In the model that cannot let a reader
+ *   escape: a task is preempted only between steps (user mode or a voluntary sleep), so its
+ *   read-side section is within one step, and rcu_tasks_postgp's synchronize_rcu waits for every
+ *   step in progress (pregp's for every step that began before the caller).
  */
 import { G, POISON_LIVE, TASK } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
@@ -64,6 +81,9 @@ export function exit_tasks_rcu_start(): void {
     return;
   }
   sched_hook(SITE_RCU_TASKS_EXIT_START);
+  // Join the exit list (the plain test reads our own word). Ordered before exit_notify's
+  // write_lock(tasklist_lock): pairs with postscan's load through the scan's read_lock (a scan
+  // that misses us on the tasklist came after our unhash, and so after this store).
   if (mem[t + TASK.rcu_tasks_exiting] === 0) Atomics.store(mem, t + TASK.rcu_tasks_exiting, this_cpu_id + 1);
 }
 
@@ -76,6 +96,8 @@ export function exit_tasks_rcu_stop(): void {
   const t = current;
   const idx = mem[t + TASK.srcu_idx]!;
   if (idx !== 0) srcu_read_unlock(srcu_exit(), idx - 1);
+  // Leave the exit list. Orders nothing a grace period relies on: a postscan that still sees us
+  // only makes us a holdout, and check_all_holdouts lets us go at our next voluntary switch.
   if (mem[t + TASK.rcu_tasks_exiting] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_exiting, 0);
 }
 
@@ -89,7 +111,11 @@ export function exit_tasks_rcu_finish(): void {
  * asleep) delays the grace period. The model's on_rq is "state TASK_RUNNING".
  */
 function rcu_tasks_is_holdout(t: number): boolean {
+  // A freed task record (poison, stored by kmem_cache_free) is no holdout.
   if (Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) return false;
+  // READ_ONCE(t->on_rq) in the kernel. Pairs with set_current_state's Atomics.store and
+  // try_to_wake_up's CAS: a sleeping state seen here was stored by the task itself before it
+  // tested its wait condition (see the window note above).
   const s = Atomics.load(mem, t + TASK.state);
   return s === TASK_RUNNING;
 }
@@ -98,6 +124,10 @@ function rcu_tasks_is_holdout(t: number): boolean {
 function rcu_tasks_pertask(t: number): void {
   if (t === current || !rcu_tasks_is_holdout(t)) return;
   if (Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) {
+    // Snapshot first, then the flag (t->rcu_tasks_nvcsw = READ_ONCE(t->nvcsw); WRITE_ONCE(
+    // t->rcu_tasks_holdout, true)): the store publishes the plain snapshot to check_all_holdouts
+    // of another caller, whose load of the flag comes first. nvcsw is written plainly by the CPU
+    // running t (run_slice); a stale value here or there only keeps t a holdout one poll longer.
     mem[t + TASK.rcu_tasks_nvcsw] = mem[t + TASK.nvcsw]!;
     Atomics.store(mem, t + TASK.rcu_tasks_holdout, 1);
   }
@@ -130,6 +160,7 @@ function rcu_tasks_postscan_lists(): void {
   const r = regions.objects[SLAB_TASK]!;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
+    // exiting pairs with exit_tasks_rcu_start's store (through tasklist_lock, see there).
     if (Atomics.load(mem, t + TASK.rcu_tasks_exiting) !== 0 && Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) {
       rcu_tasks_pertask(t);
     }
@@ -146,9 +177,14 @@ function check_all_holdouts(): number {
   let left = 0;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
+    // The flag's load is the ACQUIRE of the snapshot (pairs with rcu_tasks_pertask's store) and of
+    // a clear by the task's return to user mode (rcu_tasks_classic_qs, kernel/signal.ts) or exit.
     if (Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) continue;
+    // poison pairs with kmem_cache_free, state with do_exit's store of TASK_DEAD.
     const dead = Atomics.load(mem, t + TASK.poison) !== POISON_LIVE || Atomics.load(mem, t + TASK.state) === TASK_DEAD;
     if (dead || mem[t + TASK.rcu_tasks_nvcsw] !== mem[t + TASK.nvcsw] || !rcu_tasks_is_holdout(t)) {
+      // Done with t (WRITE_ONCE(t->rcu_tasks_holdout, false)): orders nothing, it is our own
+      // bookkeeping; the wait-for graph reads it to name the holdouts.
       Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
       continue;
     }
