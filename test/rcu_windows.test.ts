@@ -28,8 +28,8 @@ function field(m: Machine, f: keyof typeof TORTURE): number {
 
 function log(m: Machine): number[] {
   m.attach();
-  const l = m.tortureBase() + TORTURE.log;
-  return Array.from({ length: m.mem[l]! }, (_, i) => m.mem[l + 1 + i]!);
+  const t = m.tortureBase();
+  return Array.from({ length: m.mem[t + TORTURE.log_len]! }, (_, i) => m.mem[t + TORTURE.log + i]!);
 }
 
 interface Case { reader: number[][]; writer: number[][]; bugs?: number }
