@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   merge: async () => (await import('./cli/merge.js')).command,
   deadlock: async () => (await import('./cli/deadlock.js')).command,
   bench: async () => (await import('./cli/bench.js')).command,
+  report: async () => (await import('./cli/report.js')).command,
 };
 
 /** One-line summaries for `pidrace --help` (kept here so the help does not load every module). */
@@ -25,6 +26,7 @@ const SUMMARIES: Record<string, string> = {
   merge: 'combine shard reports (pidrace stress --shard i/n --json ...) into one verdict',
   deadlock: 'the catalog of documented kernel deadlocks: list them, reproduce one (buggy vs fixed)',
   bench: 'fork rate across CPUs and namespace depths beside the real kernel (same as npm run bench)',
+  report: 'the self-contained HTML report of a saved run (pidrace report RUN.json -o FILE.html)',
 };
 
 export function main_usage(): string {

@@ -21,8 +21,9 @@ import {
 import { bug_names } from '../scenarios/report.js';
 import { catalog_markdown, measureCatalog } from '../scenarios/measure.js';
 import { buggyVariant, DETECTOR_OF, findVariant, fixedVariant, idStatusOf, verifiedFixIds, type CommitRef, type Scenario, type Variant } from '../scenarios/types.js';
-import { parse_duration, parse_int, UsageError, write_json_atomic, type Command } from './common.js';
-import { TRACE_RING_EVENTS, write_trace_file } from '../trace/output.js';
+import { parse_duration, parse_int, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
+import { json_with_model, TRACE_RING_EVENTS, write_html_file, write_trace_file } from '../trace/output.js';
+import { model_from_scenario } from '../trace/report_model.js';
 
 export const USAGE = `usage: pidrace deadlock list [--json FILE|-]
        pidrace deadlock ID [options]
@@ -214,8 +215,13 @@ async function run_entry(id: string, v: Record<string, string | boolean | undefi
   } finally {
     await closePools();
   }
-  if (v.json) write_json_atomic(v.json as string, { command: 'deadlock', id: s.id, title: s.title, commits: s.commits, documented: s.expected, runs: out, verdict: ok ? 'AS EXPECTED' : 'UNEXPECTED' });
+  if (v.json) {
+    const report = { command: 'deadlock', id: s.id, title: s.title, commits: s.commits, documented: s.expected, runs: out, verdict: ok ? 'AS EXPECTED' : 'UNEXPECTED' };
+    if (shown?.rec.trace) write_file_atomic(v.json as string, json_with_model(report, model_from_scenario(s, shown.variant, shown.rec, shown.token)));
+    else write_json_atomic(v.json as string, report);
+  }
   if (v.trace) write_run_trace(v.trace as string, s, shown);
+  if (v.html) await write_run_html(v.html as string, s, shown);
   return ok ? 0 : 1;
 }
 
@@ -223,6 +229,12 @@ function write_run_trace(path: string, s: Scenario, shown: { rec: RunRecord; var
   if (!shown?.rec.trace) throw new Error('no traced run to write');
   write_trace_file(path, shown.rec.trace, { command: 'deadlock', id: s.id, variant: shown.variant.name, outcome: shown.rec.outcome, seed: shown.rec.seed });
   process.stdout.write(`trace: ${path} (${shown.rec.trace.events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)\n`);
+}
+
+async function write_run_html(path: string, s: Scenario, shown: { rec: RunRecord; variant: Variant; token?: string } | undefined): Promise<void> {
+  if (!shown) throw new Error('no run to report');
+  await write_html_file(path, model_from_scenario(s, shown.variant, shown.rec, shown.token));
+  process.stdout.write(`report: ${path}\n`);
 }
 
 async function run_replay(arg: string, v: Record<string, string | boolean | undefined>): Promise<number> {
@@ -257,6 +269,7 @@ async function run_replay(arg: string, v: Record<string, string | boolean | unde
     if (!same) code = 1;
     if (v.json) write_json_atomic(v.json as string, report);
     if (v.trace) write_run_trace(v.trace as string, s, { rec: record, variant: v0 });
+    if (v.html) await write_run_html(v.html as string, s, { rec: record, variant: v0, token: tokText });
     return code;
   } finally {
     await closePools();

@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { count_preemptions, read_token_arg } from '../ctl/replay.js';
 import { replay_stress, shrink_stress } from '../stress/replay_run.js';
-import { parse_duration, parse_int, UsageError, write_json_atomic, type Command } from './common.js';
+import { parse_duration, parse_int, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
+import { json_with_model, TRACE_RING_EVENTS, write_html_file, write_trace_file } from '../trace/output.js';
+import { model_from_stress } from '../trace/report_model.js';
 
 export const USAGE = `usage: pidrace replay TOKEN|FILE [options]
 
@@ -18,6 +20,8 @@ same run state, same failure, same kernel-state hash.
   --max-runs N          shrink: at most N re-runs (default 200)
   --shrink-time D       shrink: time budget (default 60s)
   --json FILE           write the JSON report (atomically)
+  --trace FILE          trace the replayed run: Chrome trace-event JSON (Perfetto, chrome://tracing)
+  --html FILE           write a self-contained HTML report of the replayed run
   --quiet               only the verdict lines
   --check-guards        replay on the checked build (guard checks; the recorded hash may then differ)
 
@@ -27,7 +31,7 @@ reproduce the recorded result.`;
 async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { shrink: { type: 'boolean' }, 'max-runs': { type: 'string' }, 'shrink-time': { type: 'string' }, json: { type: 'string' }, quiet: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { shrink: { type: 'boolean' }, 'max-runs': { type: 'string' }, 'shrink-time': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, quiet: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give one token or file' : 'missing TOKEN or FILE');
@@ -40,7 +44,7 @@ async function run(argv: string[]): Promise<number> {
   if (v['check-guards']) tok = { ...tok, config: { ...tok.config, checkGuards: true } };
   const say = (s: string): void => { process.stdout.write(s + '\n'); };
   say(`replaying a ${tok.kind} run: seed ${tok.seed}, ${tok.strategy}, ${tok.ncpus} CPUs, ${tok.choices.length} choices (${count_preemptions(tok.choices)} preemptions), tail ${tok.tail}${tok.shrunk ? ` [shrunk from ${tok.shrunk.from} preemptions]` : ''}`);
-  const { outcome, match } = await replay_stress(tok);
+  const { outcome, match } = await replay_stress(tok, {}, v.trace || v.html ? TRACE_RING_EVENTS : 0);
   if (!v.quiet) say(outcome.text);
   let code = outcome.exitCode === 1 ? 1 : 0;
   const report: Record<string, unknown> = { ...outcome.report, command: 'replay', replayed: { expect: tok.expect, match } };
@@ -64,7 +68,18 @@ async function run(argv: string[]): Promise<number> {
       report.shrunk = { token: s.token, preemptions: s.shrink.shrunk.preemptions, decisions: s.shrink.shrunk.decisions, runs: s.shrink.runs, signature: s.outcome.signature };
     }
   }
-  if (v.json) write_json_atomic(v.json, report);
+  if (v.json) {
+    if (outcome.result.trace) write_file_atomic(v.json, json_with_model(report, model_from_stress(outcome, 'replay')));
+    else write_json_atomic(v.json, report);
+  }
+  if (v.trace && outcome.result.trace) {
+    write_trace_file(v.trace, outcome.result.trace, { command: 'replay', verdict: outcome.verdict, state: outcome.state });
+    say(`trace: ${v.trace} (${outcome.result.trace.events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
+  if (v.html) {
+    await write_html_file(v.html, model_from_stress(outcome, 'replay'));
+    say(`report: ${v.html}`);
+  }
   return code;
 }
 

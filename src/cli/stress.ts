@@ -9,7 +9,9 @@ import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';
 import { progress_line, type StatsSample } from '../stress/stats.js';
 import { decode_token } from '../ctl/replay.js';
 import { shrink_stress } from '../stress/replay_run.js';
-import { parse_duration, parse_int, parse_permille, UsageError, write_json_atomic, type Command } from './common.js';
+import { parse_duration, parse_int, parse_permille, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
+import { json_with_model, TRACE_RING_EVENTS, write_html_file, write_trace_file } from '../trace/output.js';
+import { model_from_stress } from '../trace/report_model.js';
 
 export const USAGE = `usage: pidrace stress [options]
 
@@ -47,7 +49,11 @@ injection and checking:
   --stop-on-violation   controlled: end the run at the first violation
   --shrink              controlled: on FAILURE, shrink the schedule and print the shorter token
 output:
-  --json FILE           write the JSON report (atomically: temporary file + rename)
+  --json FILE           write the JSON report (atomically: temporary file + rename); with --trace or
+                        --html it carries the trace too, for "pidrace report FILE -o FILE.html"
+  --trace FILE          trace the CPUs (per-CPU rings, the newest events kept) and write Chrome
+                        trace-event JSON (open it in https://ui.perfetto.dev or chrome://tracing)
+  --html FILE           write a self-contained HTML report (timeline, wait-for graph, locks)
   --ndjson              stats as NDJSON on stdout even on a terminal (the default when stdout is not one)
   --quiet               no periodic stats
   --every D             stats period (default 1s)
@@ -64,12 +70,14 @@ const OPTIONS = {
   'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
   lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
-  quiet: { type: 'boolean' }, every: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface ParsedStress {
   cfg: StressConfig;
   json?: string;
+  trace?: string;
+  html?: string;
   ndjson: boolean;
   quiet: boolean;
   everyMs: number;
@@ -142,7 +150,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   }
   const runs = v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
   return {
-    cfg, json: v.json, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
+    cfg, json: v.json, trace: v.trace, html: v.html, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
     timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help,
   };
 }
@@ -183,7 +191,7 @@ async function run(argv: string[]): Promise<number> {
           process.stderr.write(`\r${last}\x1b[K`);
         }
       };
-      const o = await run_stress(cfg, { onStats, statsEveryMs: a.everyMs, signal: ac.signal, log: (m) => process.stderr.write(`\n${m}\n`) }, { timeoutMs: a.timeoutMs });
+      const o = await run_stress(cfg, { onStats, statsEveryMs: a.everyMs, signal: ac.signal, log: (m) => process.stderr.write(`\n${m}\n`) }, { timeoutMs: a.timeoutMs, traceEvents: a.trace || a.html ? TRACE_RING_EVENTS : 0 });
       if (tty && last) process.stderr.write('\n');
       let shrunk: string | undefined;
       if (a.shrink && o.verdict === 'FAILURE' && o.token) {
@@ -211,7 +219,18 @@ async function run(argv: string[]): Promise<number> {
     human(`\nshard ${a.shard ? `${a.shard.index}/${a.shard.count}` : '-'}: ${results.length} runs, ${failed.length} failed: ${failed.length ? 'FAILURE' : 'SUCCESS'}`);
     if (a.json) write_json_atomic(a.json, report);
   } else if (a.json && results[0]) {
-    write_json_atomic(a.json, results[0].o.report);
+    if (results[0].o.result.trace) write_file_atomic(a.json, json_with_model(results[0].o.report, model_from_stress(results[0].o)));
+    else write_json_atomic(a.json, results[0].o.report);
+  }
+  // The trace and the report show the first failing run, else the last one.
+  const shown = failed[0] ?? results[results.length - 1];
+  if (shown && a.trace && shown.o.result.trace) {
+    write_trace_file(a.trace, shown.o.result.trace, { command: 'stress', seed: shown.seed, verdict: shown.o.verdict, state: shown.o.state });
+    human(`trace: ${a.trace} (${shown.o.result.trace.events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
+  if (shown && a.html) {
+    await write_html_file(a.html, model_from_stress(shown.o));
+    human(`report: ${a.html}`);
   }
   return exit;
 }

@@ -19,9 +19,9 @@ export function token_config(t: ReplayToken): StressConfig {
   return default_config(t.config as Partial<StressConfig>);
 }
 
-export async function replay_stress(t: ReplayToken, io: StressIO = {}): Promise<{ outcome: StressOutcome; match?: ReplayMatch }> {
+export async function replay_stress(t: ReplayToken, io: StressIO = {}, traceEvents = 0): Promise<{ outcome: StressOutcome; match?: ReplayMatch }> {
   const cfg = token_config(t);
-  const outcome = await run_stress(cfg, io, { replay: t.choices, tail: t.tail });
+  const outcome = await run_stress(cfg, io, { replay: t.choices, tail: t.tail, traceEvents });
   if (!t.expect) return { outcome };
   const rec = outcome.choices ?? new Uint8Array(0);
   let exact = rec.length >= t.choices.length;

@@ -35,6 +35,8 @@ export interface StressRunOptions {
   tail?: 'strategy' | 'nonpreempt';
   /** Hard bound on the run (ms). */
   timeoutMs?: number;
+  /** Trace ring records per CPU (--trace, --html); 0 or absent: no tracing. */
+  traceEvents?: number;
 }
 
 export interface StressOutcome {
@@ -60,14 +62,14 @@ function bug_mask(names: string[]): number {
 }
 
 /** Build and set up the machine of a stress config (the same every time: replay relies on it). */
-export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsOnly: boolean; baseTasks: number } {
+export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: Machine; kthreadsOnly: boolean; baseTasks: number } {
   let baseTasks = 0;
   validate_config(cfg);
   const procs = uses_processes(cfg);
   // Slab capacity well above the soft bound: zombies and namespace inits come on top of it.
   const maxTasks = Math.max(64, 2 * cfg.maxTasks + (cfg.tasks || cfg.cpus * 2) + 64);
   const m = new Machine(
-    { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards, kcsanSampleEvery: cfg.kcsanSampleEvery, kcsanDelayUs: cfg.kcsanDelayUs },
+    { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards, kcsanSampleEvery: cfg.kcsanSampleEvery, kcsanDelayUs: cfg.kcsanDelayUs, traceEvents },
     {
       mode: cfg.mode, lockdep: cfg.lockdep, bugs: bug_mask(cfg.bugs), seed: cfg.seed,
       injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, hungTimeoutMs: cfg.hungMs,
@@ -98,7 +100,7 @@ export function build_stress_machine(cfg: StressConfig): { m: Machine; kthreadsO
 }
 
 export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: StressRunOptions = {}): Promise<StressOutcome> {
-  const { m, kthreadsOnly, baseTasks } = build_stress_machine(cfg);
+  const { m, kthreadsOnly, baseTasks } = build_stress_machine(cfg, o.traceEvents);
   m.attach();
   const w = m.mem;
   // The baseline for the leak check: what exists before any stress task ran, minus the tasks.
