@@ -63,6 +63,6 @@ export function chrome_trace(cap: TraceCapture, meta: Record<string, unknown> = 
   return {
     traceEvents: ev,
     displayTimeUnit: 'ns',
-    otherData: { tool: 'pidrace', epoch_ms: cap.epochMs, start_us_after_epoch: t0, lost_per_cpu: cap.lost, ...meta },
+    otherData: { tool: 'pidrace', epoch_ms: cap.epochMs, start_us_after_epoch: t0, lost_per_cpu: cap.lost, clipped_before_common_span: tl.clipped, ...meta },
   };
 }

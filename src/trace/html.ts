@@ -48,7 +48,7 @@ function timeline_data(m: ReportModel): Record<string, unknown> | undefined {
   });
   const flows = tl.flows.filter((f) => f.toTs >= from && f.fromTs >= from).map((f) => [f.fromCpu, r(f.fromTs), f.toCpu, r(f.toTs)]);
   const gps = tl.gps.filter((g) => g.end >= from).map((g) => [g.flavour === 'rcu' ? 0 : 1, g.gp, r(Math.max(g.start, from)), r(g.end), g.open ? 1 : 0]);
-  const lost = m.trace.lost.reduce((a, b) => a + b, 0);
+  const lost = m.trace.lost.reduce((a, b) => a + b, 0) + tl.clipped;
   return {
     ncpus: m.trace.ncpus, span: r(tl.endUs), strings, slices, instants, flows, gps,
     note: `${m.trace.events.length} events${lost ? ` (the rings kept the newest; ${lost} older ones were overwritten)` : ''}${from > tl.startUs ? `; the page shows the last ${((tl.endUs - from) / 1000).toFixed(2)} ms (the newest ${HTML_MAX_SLICES} slices), the --trace file has all` : ''}`,
@@ -155,7 +155,7 @@ var laneY=[],y=AX+4;for(i=0;i<n;i++){laneY.push(y);y+=(Math.min(depth[i],9)+1)*R
 var gpY=y,H=gpY+2*ROW+8;svg.setAttribute('height',H);
 var v0=0,v1=Math.max(D.span,1e-3),W=800;
 function hue(s){var h=0;for(var k=0;k<s.length;k++)h=(h*31+s.charCodeAt(k))|0;return 'hsl('+(Math.abs(h)%360)+',42%,82%)';}
-function fmt(us){var a=Math.abs(us);return a>=1e6?(us/1e6).toFixed(3)+' s':a>=1e3?(us/1e3).toFixed(a>=1e4?1:3)+' ms':us.toFixed(a>=10?1:2)+' µs';}
+function fmt(us){var a=Math.abs(us);if(a<1e-9)return '0';return a>=1e6?(us/1e6).toFixed(3)+' s':a>=1e3?(us/1e3).toFixed(a>=1e4?1:3)+' ms':us.toFixed(a>=10?1:2)+' µs';}
 function mk(t,a,p){var e=document.createElementNS(NS,t);for(var k in a)e.setAttribute(k,a[k]);(p||svg).appendChild(e);return e;}
 function draw(){W=svg.clientWidth||800;svg.setAttribute('viewBox','0 0 '+W+' '+H);while(svg.firstChild)svg.removeChild(svg.firstChild);
 var sx=(W-LBL-8)/(v1-v0),X=function(t){return LBL+(t-v0)*sx;};
@@ -164,14 +164,16 @@ for(var t=Math.ceil(v0/step)*step;t<=v1;t+=step){mk('line',{x1:X(t),x2:X(t),y1:A
 for(var c=0;c<n;c++){var g=mk('g',{'class':'cpu-track','data-cpu':c});mk('rect',{x:0,y:laneY[c]-2,width:W,height:(Math.min(depth[c],9)+1)*ROW+4,fill:c%2?'#f7f9fb':'#fff'},g);
 mk('text',{x:6,y:laneY[c]+11,'font-size':12,'font-weight':600,fill:'#323f4b'},g).textContent='CPU '+c;}
 var gg=mk('g',{'class':'gp-track'});mk('text',{x:6,y:gpY+11,'font-size':11,fill:'#52606d'},gg).textContent='RCU / SRCU';
-var body=mk('g',{'class':'tl-body'});var drawn=0;
-D.slices.forEach(function(s,k){var a=s[1],b=s[1]+s[2];if(b<v0||a>v1)return;var x0=Math.max(X(a),LBL),x1=Math.min(X(b),W-8),w=x1-x0;if(w<0.4&&s[4]!==4)return;
+var body=mk('g',{'class':'tl-body'});var drawn=0,dens={},upp=(v1-v0)/(W-LBL-8);
+D.slices.forEach(function(s,k){var a=s[1],b=s[1]+s[2];if(b<v0||a>v1)return;var x0=Math.max(X(a),LBL),x1=Math.min(X(b),W-8),w=x1-x0;
+if(w<0.6){var px=Math.floor(x0),key=s[0]+':'+Math.min(s[3],9)+':'+px,d=dens[key];if(!d)d=dens[key]={c:s[0],dep:Math.min(s[3],9),px:px,t:0,cat:s[4],n:''};d.t+=b-a;if(s[4]>=d.cat){d.cat=s[4];d.n=D.strings[s[5]];}return;}
 var cat=s[4],dep=Math.min(s[3],9),yy=laneY[s[0]]+dep*ROW;var name=D.strings[s[5]];
 var r=mk('rect',{x:x0,y:yy,width:Math.max(w,1),height:ROW-2,rx:2,fill:COL[cat]||hue(name),'data-tip':s[6],'class':'sl c'+cat},body);drawn++;
 if(w>46){var tx=mk('text',{x:x0+3,y:yy+10,'font-size':10,fill:cat===0?'#1f2933':'#fff','pointer-events':'none'},body);var maxc=Math.floor((w-6)/5.6);tx.textContent=name.length>maxc?name.slice(0,Math.max(maxc-1,1))+'…':name;}});
+for(var key in dens){var d=dens[key];mk('rect',{x:d.px,y:laneY[d.c]+d.dep*ROW,width:1,height:ROW-2,fill:COL[d.cat]||'#9fb3c8',opacity:Math.min(1,0.3+d.t/upp)},body);}
 D.gps.forEach(function(p){var a=Math.max(p[2],v0),b=Math.min(p[3],v1);if(b<a)return;var yy=gpY+p[0]*ROW,x0=Math.max(X(a),LBL),w=Math.max(X(b)-x0,1);
 mk('rect',{x:x0,y:yy,width:w,height:ROW-3,rx:2,fill:p[0]?'#b794f4':'#90cdf4','data-tip-text':(p[0]?'SRCU':'RCU')+' grace period '+p[1]+(p[4]?' (not completed)':'')},body);});
-var fl=D.flows.filter(function(f){return f[3]>=v0&&f[1]<=v1;});if(fl.length<400)fl.forEach(function(f){var x0=X(f[1]),y0=laneY[f[0]]+2,x1=X(f[3]),y1=laneY[f[2]]+2;
+var fl=D.flows.filter(function(f){return f[3]>=v0&&f[1]<=v1;});if(fl.length<=80)fl.forEach(function(f){var x0=X(f[1]),y0=laneY[f[0]]+2,x1=X(f[3]),y1=laneY[f[2]]+2;
 mk('path',{d:'M'+x0+','+y0+' C'+(x0+20)+','+y0+' '+(x1-20)+','+y1+' '+x1+','+y1,fill:'none',stroke:'#2f855a','stroke-width':1,opacity:0.7,'marker-end':'url(#arr)'},body);});
 D.instants.forEach(function(e){if(e[1]<v0||e[1]>v1)return;var x=X(e[1]),yy=laneY[e[0]];var h=(Math.min(depth[e[0]],9)+1)*ROW;
 if(e[2]===2){mk('line',{x1:x,x2:x,y1:yy-2,y2:yy+h,stroke:'#c0392b','stroke-width':2,'data-tip':e[4],'class':'violation'},body);mk('path',{d:'M'+(x-5)+','+(yy-4)+' L'+(x+5)+','+(yy-4)+' L'+x+','+(yy+4)+'Z',fill:'#c0392b','data-tip':e[4]},body);}

@@ -68,6 +68,8 @@ export interface Timeline {
   gps: GracePeriod[];
   /** Task address -> label. */
   labels: Map<number, string>;
+  /** Records left out before the span every ring covers. */
+  clipped: number;
 }
 
 interface Open {
@@ -89,8 +91,18 @@ export function build_timeline(cap: TraceCapture): Timeline {
   const cls = (arg: number): string => cap.classes[(arg >>> 8) & 0xff] ?? `class#${(arg >>> 8) & 0xff}`;
   const mode = (arg: number): string => HELD_MODE_NAMES[arg & 0xff] ?? '?';
   const sys = (nr: number): string => cap.syscalls[String(nr)] ?? `sys#${nr}`;
-  const startUs = cap.events.length ? cap.events[0]![1] : cap.endUs;
-  const endUs = Math.max(cap.endUs, cap.events.length ? cap.events[cap.events.length - 1]![1] : cap.endUs);
+  // Rings that overwrote records cover different spans (a busy CPU's ring reaches back less far):
+  // the timeline starts where every such ring has its records, so no CPU looks idle for want of
+  // data (the kernel's trace-cmd shows the same "CPU n buffer started" edge).
+  let coverFrom = -Infinity;
+  for (let cpu = 0; cpu < cap.ncpus; cpu++) {
+    if (!cap.lost[cpu]) continue;
+    const first = cap.events.find((e) => e[0] === cpu);
+    if (first && first[1] > coverFrom) coverFrom = first[1];
+  }
+  const events = coverFrom === -Infinity ? cap.events : cap.events.filter((e) => e[1] >= coverFrom);
+  const startUs = events.length ? events[0]![1] : cap.endUs;
+  const endUs = Math.max(cap.endUs, events.length ? events[events.length - 1]![1] : cap.endUs);
   const cpus = Array.from({ length: cap.ncpus }, () => ({ slices: [] as Slice[], instants: [] as Instant[] }));
   const stacks: Open[][] = Array.from({ length: cap.ncpus }, () => []);
   const running: number[] = new Array(cap.ncpus).fill(0);
@@ -135,7 +147,7 @@ export function build_timeline(cap: TraceCapture): Timeline {
     stacks[cpu]!.unshift({ name: label(t), cat: 'task', start: ts, key: `task:${t}`, args: { task: label(t), note: 'was running when the ring begins' } });
   };
 
-  for (const [cpu, ts, type, arg, a, b] of cap.events) {
+  for (const [cpu, ts, type, arg, a, b] of events) {
     const inst = cpus[cpu]!.instants;
     switch (type) {
       case TR_SWITCH_IN: {
@@ -205,8 +217,9 @@ export function build_timeline(cap: TraceCapture): Timeline {
       case TR_GP_END: {
         const f = arg === TRF_SRCU ? 'srcu' : 'rcu';
         const g = openGp.get(`${f}:${a}`);
+        // A start the rings no longer hold: the grace period is left out rather than drawn from
+        // the beginning of the trace.
         if (g) { g.end = ts; g.open = false; openGp.delete(`${f}:${a}`); }
-        else gps.push({ flavour: f, gp: a, start: startUs, end: ts, open: false });
         break;
       }
       case TR_VIOLATION:
@@ -236,5 +249,5 @@ export function build_timeline(cap: TraceCapture): Timeline {
     if (!to) continue;
     flows.push({ id: id++, fromCpu: w.cpu, fromTs: w.ts, toCpu: to.cpu, toTs: to.ts, name: `wake_up ${label(w.task)}` });
   }
-  return { startUs, endUs, cpus, flows, gps, labels };
+  return { startUs, endUs, cpus, flows, gps, labels, clipped: cap.events.length - events.length };
 }
