@@ -11,7 +11,7 @@ import { build_timeline } from '../src/trace/timeline.js';
 import { Machine } from '../src/machine.js';
 import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
-import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT } from '../src/kernel/trace.js';
+import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_WAKEUP } from '../src/kernel/trace.js';
 import type { TraceCapture } from '../src/trace/capture.js';
 
 afterAll(async () => { await closePools(); });
@@ -44,7 +44,9 @@ describe('trace rings', () => {
     const taskNames = t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'task').map((e) => e.name);
     // B is pid 1 of the namespace it created: NSpid 3 1.
     expect(taskNames.some((n) => /^B:3 \[NSpid 3 1\]/.test(n))).toBe(true);
-    expect(t.traceEvents.some((e) => e.ph === 's')).toBe(true);
+    // A wake-up whose task ran again afterwards has its flow arrow.
+    const woken = cap.events.filter((e) => e[2] === TR_WAKEUP).some((w) => cap.events.some((e) => e[2] === TR_SWITCH_IN && e[4] === w[4] && e[1] >= w[1]));
+    expect(t.traceEvents.some((e) => e.ph === 's')).toBe(woken);
   });
 
   it('a spinning deadlock leaves the spinning CPUs\' wait slices open at the freeze (entry 7a)', async () => {
@@ -84,12 +86,13 @@ describe('trace rings', () => {
     const ev = (ts: number, type: number, arg: number, a: number, b = 0): [number, number, number, number, number, number] => [0, ts, type, arg, a, b];
     const cap: TraceCapture = {
       v: 1, ncpus: 1, epochMs: 0, endUs: 100, lost: [0], classes: ['(none)', 'lock_a', 'lock_b'], syscalls: { 20: 'test_call' },
-      tasks: { 1000: { name: 'T', id: 5, nspid: [7, 1], alive: true } },
+      tasks: { 1000: { name: 'T', id: 5, nspid: [7, 1], alive: true }, 2000: { name: 'U', id: 6, nspid: [8], alive: true } },
       events: [
         ev(1, TR_SWITCH_IN, 5, 1000, 7), ev(2, TR_SYS_ENTER, 20, 1000),
         ev(3, TR_LOCK_ACQUIRED, 1 | (1 << 8), 500), ev(4, TR_LOCK_ACQUIRED, 1 | (2 << 8), 600),
         ev(5, TR_LOCK_RELEASED, 0, 500), ev(6, TR_LOCK_RELEASED, 0, 600),
-        ev(7, TR_SYS_EXIT, 20, 1000, 0), ev(8, TR_SWITCH_OUT, 0, 1000),
+        ev(7, TR_SYS_EXIT, 20, 1000, 0), ev(7.5, TR_WAKEUP, 0, 2000, 1000), ev(8, TR_SWITCH_OUT, 0, 1000),
+        ev(9, TR_SWITCH_IN, 6, 2000, 8),
       ],
     };
     const t = chrome_trace(cap);
@@ -97,6 +100,8 @@ describe('trace rings', () => {
     const b = t.traceEvents.filter((e) => e.ph === 'X' && e.name.startsWith('lock_b'));
     expect(b.map((e) => [e.ts, e.dur])).toEqual([[3, 1], [4, 1]]);
     expect(t.traceEvents.some((e) => e.name === 'T:7 [NSpid 7 1]')).toBe(true);
+    // The wake-up at 7.5 flows to the switch-in at 9.
+    expect(t.traceEvents.filter((e) => e.ph === 's' || e.ph === 'f').map((e) => [e.ph, e.ts])).toEqual([['s', 6.5], ['f', 8]]);
   });
 
   it('the nesting check catches overlapping slices on one track', () => {
