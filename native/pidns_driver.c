@@ -61,6 +61,17 @@
 //                                value): the pid_max of T's active pid ns.
 //   pidmax_write T VALUE         write it (ret = 0); EACCES when T may only
 //                                read it, EINVAL outside 301..4194304.
+//   sigaction T SIG dfl|ign|catch [restart] [nocldstop] [nocldwait]
+//                                sigaction(SIG): SIG_DFL, SIG_IGN, or a handler
+//                                that only records the delivery; sa_flags
+//                                SA_RESTART, SA_NOCLDSTOP, SA_NOCLDWAIT.
+//                                SIGALRM is the driver's (parse error).
+//   sigmask T block|unblock|setmask SIGS
+//                                sigprocmask(); SIGS: comma list of signals
+//                                (names or numbers 1..31, not ALRM) or "-".
+//   caught T                     the signals whose handler ran in T since the
+//                                last "caught" (then forgotten): "caught":
+//                                [sorted numbers].  A child starts with none.
 //   getpid T                     getpid() in T; also T's NSpid.
 //   getppid T                    getppid() in T, mapped to a handle.
 //   nspid T TARGET               NSpid line of <T's /proc>/<pid>/status.
@@ -162,7 +173,8 @@
 enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
-	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE,
+	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE, C_SIGACTION,
+	C_SIGMASK, C_CAUGHT,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -309,6 +321,14 @@ static void t_on_alarm(int sig)
 	t_alarm = 1;
 }
 
+// Signals whose (script-installed) handler ran: bit sig-1.
+static volatile uint64_t t_caught;
+
+static void t_on_sig(int sig)
+{
+	__atomic_or_fetch(&t_caught, 1ULL << (sig - 1), __ATOMIC_SEQ_CST);
+}
+
 static void t_reply(uint32_t seq, int kind, int64_t ret, int err, int passfd, struct rep *r)
 {
 	struct rep z;
@@ -413,6 +433,7 @@ static void task_loop(void)
 			fd = -1;
 			pid_t p = t_create(&c);
 			if (p == 0) {
+				t_caught = 0; // the record is the parent's, not the child's
 				close(t_chan);
 				t_chan = newchan;
 				t_hello();
@@ -467,6 +488,28 @@ static void task_loop(void)
 		case C_KILL:
 			ret = kill((pid_t)c.a[0], (int)c.a[1]);
 			err = ret < 0 ? errno : 0;
+			break;
+		case C_SIGACTION: {
+			struct sigaction sa;
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = c.a[1] == 0 ? SIG_DFL : c.a[1] == 1 ? SIG_IGN : t_on_sig;
+			sa.sa_flags = (int)c.a[2];
+			ret = sigaction((int)c.a[0], &sa, NULL);
+			err = ret < 0 ? errno : 0;
+			break;
+		}
+		case C_SIGMASK: {
+			sigset_t set;
+			sigemptyset(&set);
+			for (int k = 1; k <= 31; k++)
+				if (c.a[1] & (1L << (k - 1)))
+					sigaddset(&set, k);
+			ret = sigprocmask((int)c.a[0], &set, NULL);
+			err = ret < 0 ? errno : 0;
+			break;
+		}
+		case C_CAUGHT:
+			r.x[0] = (int64_t)__atomic_exchange_n(&t_caught, 0, __ATOMIC_SEQ_CST);
 			break;
 		case C_OPENNS: {
 			int nfd = -1;
@@ -720,12 +763,13 @@ struct result {
 enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
-	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE,
+	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE, O_SIGACTION, O_SIGMASK, O_CAUGHT,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
-	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write",
+	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write", "sigaction",
+	"sigmask", "caught",
 };
 
 struct op {
@@ -735,6 +779,8 @@ struct op {
 	int tgt_is_raw;
 	long tgt; // handle or raw
 	long v;   // code, sig, value, flags, ms, reboot cmd
+	long v2;  // sigaction: handler; sigmask: the set
+	long v3;  // sigaction: sa_flags
 	int newpid;
 	int ntid;
 	int tids[MAXLV];
@@ -927,6 +973,7 @@ static int parse_line(char *line, struct op *o)
 	case O_DROPCAPS:
 	case O_LPREAD:
 	case O_PMREAD:
+	case O_CAUGHT:
 	case O_GETPID:
 	case O_GETPPID:
 		NEED(2);
@@ -1017,6 +1064,53 @@ static int parse_line(char *line, struct op *o)
 		if (parse_target(tok[2], o))
 			return PERR("nspid: bad target '%s'", tok[2]);
 		break;
+	case O_SIGACTION:
+		NEED(4);
+		HANDLE(1, t);
+		if (parse_sig(tok[2], &o->v) || o->v < 1 || o->v > 31 || o->v == SIGALRM)
+			return PERR("sigaction: bad signal '%s' (1..31, not ALRM)", tok[2]);
+		if (!strcmp(tok[3], "dfl"))
+			o->v2 = 0;
+		else if (!strcmp(tok[3], "ign"))
+			o->v2 = 1;
+		else if (!strcmp(tok[3], "catch"))
+			o->v2 = 2;
+		else
+			return PERR("sigaction: bad handler '%s'", tok[3]);
+		for (int k = 4; k < nt; k++) {
+			if (!strcmp(tok[k], "restart"))
+				o->v3 |= SA_RESTART;
+			else if (!strcmp(tok[k], "nocldstop"))
+				o->v3 |= SA_NOCLDSTOP;
+			else if (!strcmp(tok[k], "nocldwait"))
+				o->v3 |= SA_NOCLDWAIT;
+			else
+				return PERR("sigaction: unknown flag '%s'", tok[k]);
+		}
+		break;
+	case O_SIGMASK: {
+		NEED(4);
+		HANDLE(1, t);
+		if (!strcmp(tok[2], "block"))
+			o->v = SIG_BLOCK;
+		else if (!strcmp(tok[2], "unblock"))
+			o->v = SIG_UNBLOCK;
+		else if (!strcmp(tok[2], "setmask"))
+			o->v = SIG_SETMASK;
+		else
+			return PERR("sigmask: bad how '%s'", tok[2]);
+		if (strcmp(tok[3], "-")) {
+			char buf[256];
+			snprintf(buf, sizeof buf, "%s", tok[3]);
+			for (char *sv, *p = strtok_r(buf, ",", &sv); p; p = strtok_r(NULL, ",", &sv)) {
+				long sg;
+				if (parse_sig(p, &sg) || sg < 1 || sg > 31 || sg == SIGALRM)
+					return PERR("sigmask: bad signal '%s' (1..31, not ALRM)", p);
+				o->v2 |= 1L << (sg - 1);
+			}
+		}
+		break;
+	}
 	case O_REBOOT: {
 		NEED(3);
 		HANDLE(1, t);
@@ -1780,6 +1874,30 @@ static void run_op(int i, struct op *o)
 		jint("f", o->f);
 		jstr("flags", o->kind_s);
 		jreterr(res, r.ret, r.err);
+		jend();
+		return;
+	case O_SIGACTION:
+	case O_SIGMASK:
+	case O_CAUGHT:
+		c.op = o->kind == O_SIGACTION ? C_SIGACTION : o->kind == O_SIGMASK ? C_SIGMASK : C_CAUGHT;
+		c.a[0] = o->v;
+		c.a[1] = o->v2;
+		c.a[2] = o->v3;
+		if ((k = rpc(o->t, &c, -1, &r, NULL, RPC_MS))) {
+			rpc_fail(i, o, res, k);
+			return;
+		}
+		jhead(i, o);
+		if (o->kind == O_SIGACTION)
+			jint("sig", o->v);
+		jreterr(res, r.ret, r.err);
+		if (o->kind == O_CAUGHT) {
+			int sigs[32], n = 0;
+			for (int sg = 1; sg <= 31; sg++)
+				if ((uint64_t)r.x[0] & (1ULL << (sg - 1)))
+					sigs[n++] = sg;
+			jarr("caught", sigs, n);
+		}
 		jend();
 		return;
 	case O_NSPID: {

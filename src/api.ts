@@ -20,14 +20,15 @@ import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TARGET_PID_SET, TASK } from './m
 import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from './mm/memory.js';
 import { type BootOptions } from './kernel/boot.js';
 import { BUG_NAMES } from './kernel/bugs.js';
-import { OP_NONE, set_ucall } from './kernel/entry.js';
+import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
 import { EINTR, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
 
 const ERESTARTNOHAND = 514;
 import {
   SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID,
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
-  SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_SET_SIGCHLD_IGN, SYS_SETNS, SYS_SETUID,
+  SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN,
+  SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT,
   SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4,
 } from './kernel/syscalls.js';
 import {
@@ -36,7 +37,7 @@ import {
 import { audit_kernel } from './kernel/audit.js';
 import { nspid_of, pid_nr_ns, task_active_pid_ns } from './kernel/pid.js';
 import { NSK_CGROUP, NSK_IPC, NSK_MNT, NSK_NET, NSK_PID, NSK_PID_FOR_CHILDREN, NSK_TIME, NSK_TIME_FOR_CHILDREN, NSK_USER, NSK_UTS } from './kernel/nsfs.js';
-import { __WALL, __WCLONE, __WNOTHREAD, EXIT_ZOMBIE, PF_EXITING, WNOHANG } from './kernel/sched_task.js';
+import { __WALL, __WCLONE, __WNOTHREAD, EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIG_CAUGHT, SIG_DFL, SIG_IGN, WNOHANG } from './kernel/sched_task.js';
 import { rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch, rcu_try_complete_gp } from './rcu/rcu.js';
 import { set_current, TASK_DEAD, TASK_INTERRUPTIBLE, try_to_wake_up, WCHAN_PAUSE } from './sched/core.js';
 
@@ -141,7 +142,7 @@ export const NS_KIND: Record<string, number> = {
 };
 
 /** last_ret while a call has not completed (no system call returns it). */
-const PENDING = 0x7eadbeef;
+const PENDING = RET_IN_PROGRESS;
 /** Scratch words for call arguments: clone_args, set_tid, target pid sets (the first 1024), and a
  *  last-pid vector string up to one page and a bit (PIDNS_REQ_SET_LAST_PID_VEC checks < PAGE_SIZE). */
 const SCRATCH_WORDS = 1024 + 4200;
@@ -394,6 +395,35 @@ export class Kernel {
   /** sigaction(SIGCHLD, SIG_IGN or SIG_DFL). */
   sigchldIgnore(t: TaskHandle, on = true): void {
     this.call(t, 'sigaction', SYS_SET_SIGCHLD_IGN, on ? 1 : 0);
+  }
+
+  /**
+   * rt_sigaction(sig, handler, flags): handler 'default' | 'ignore' | 'catch' (a handler: the model
+   * records its delivery, see sigCaught); flags SA_RESTART, and SA_NOCLDSTOP / SA_NOCLDWAIT for SIGCHLD.
+   */
+  sigaction(t: TaskHandle, sig: number, handler: 'default' | 'ignore' | 'catch', flags = 0): void {
+    this.call(t, 'rt_sigaction', SYS_RT_SIGACTION, sig, handler === 'ignore' ? SIG_IGN : handler === 'catch' ? SIG_CAUGHT : SIG_DFL, flags);
+  }
+
+  /** rt_sigprocmask(how, set): SIG_BLOCK / SIG_UNBLOCK / SIG_SETMASK with a mask (bit sig-1); returns the old mask. */
+  sigprocmask(t: TaskHandle, how: number, set: number): number {
+    return this.call(t, 'rt_sigprocmask', SYS_RT_SIGPROCMASK, how, set);
+  }
+
+  /** The signals whose handler ran in t since the last call (a mask, bit sig-1), then cleared. */
+  sigCaught(t: TaskHandle): number {
+    return this.call(t, 'sig_caught', SYS_SIG_CAUGHT);
+  }
+
+  /** setsid(): the new session id. */
+  setsid(t: TaskHandle): number {
+    return this.call(t, 'setsid', SYS_SETSID);
+  }
+
+  /** Stopped by a job-control signal (task_is_stopped: JOBCTL_STOPPED): it runs no call until SIGCONT. */
+  isStopped(t: TaskHandle): boolean {
+    this.machine.attach();
+    return this.exists(t) && (mem[t.addr + TASK.jobctl]! & JOBCTL_STOPPED) !== 0;
   }
 
   /** pause(): blocks until a signal. */

@@ -36,8 +36,9 @@
 //    CAP_SETFCAP (verify_root_map, parent_could_setfcap), the others succeed.
 //  * task 0's setsid(): the model has no setsid; the adapter makes task 0 the
 //    leader of its own process group (kill(0) must not reach the driver).
-//  * the SIGALRM that ends a blocking wait after 2 s: the adapter wakes the
-//    model task with TIF_SIGPENDING and no signal (wait4 returns -EINTR).
+//  * the SIGALRM that ends a blocking wait after 2 s: as the driver's task
+//    does, the adapter installs a SIGALRM handler without SA_RESTART around
+//    the wait and sends the task SIGALRM (wait4 returns -EINTR).
 //  * the size of the pid bitmaps: the model keeps pid_max per namespace as
 //    Linux >= 6.14 does, but every bitmap has the configured number of bits;
 //    the adapter configures PID_MAX_LIMIT, the most any namespace allows, so

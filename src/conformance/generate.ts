@@ -33,7 +33,7 @@
 // property is "real and model agree", which any script can be checked for),
 // and src/conformance/run.ts finishes with a greedy pass over concrete ops.
 import fc from 'fast-check';
-import type { Handle, NsFlag, NsKind, Op, RebootCmd, WaitOption } from './script.js';
+import type { Handle, NsFlag, NsKind, Op, RebootCmd, SaFlag, WaitOption } from './script.js';
 
 /** One abstract step: `k` picks the op kind (by weight), a..e pick its arguments. */
 export interface Step {
@@ -50,15 +50,13 @@ export interface Step {
  * corpus case marked `model-differs` (test/conformance/).  By default the
  * generator steers around them so that random runs find NEW disagreements;
  * remove an entry when the model is fixed (and the marker from its case).
- *  - 'job-control': the model has no stopped tasks (prepare_signal drops stop
- *    signals): no SIGSTOP in random sequences.  Case: stop_cont.txt.
  *  - 'uid-maps': the model has no uid maps; a task that unshared a user
  *    namespace without CAP_SETFCAP has an unmapped uid there and may not
  *    create another one (EPERM): no unshare(CLONE_NEWUSER) by such a task or
  *    its children.  Case: userns_unmapped.txt.
  */
-export type KnownGap = 'job-control' | 'uid-maps';
-export const KNOWN_MODEL_GAPS: readonly KnownGap[] = ['job-control', 'uid-maps'];
+export type KnownGap = 'uid-maps';
+export const KNOWN_MODEL_GAPS: readonly KnownGap[] = ['uid-maps'];
 
 export interface GenOptions {
   /** Model gaps to steer around (default KNOWN_MODEL_GAPS; [] generates everything). */
@@ -112,6 +110,9 @@ const KINDS = [
   ['chain', 1],
   ['pidmax_read', 1],
   ['pidmax_write', 2],
+  ['sigaction', 4],
+  ['sigmask', 2],
+  ['caught', 2],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -162,6 +163,8 @@ interface STask {
   /** full capabilities in its own user namespace */
   caps: boolean;
   stopped: boolean;
+  /** signals that do not kill it: caught, ignored or blocked (inherited at fork) */
+  soft: Set<string>;
   /** created after setns: its parent lives in an ancestor namespace */
   outsideParent: boolean;
   /**
@@ -212,7 +215,8 @@ const SIG_CHOICES: readonly (readonly [string, number])[] = [
   ['WINCH', 2],
   ['URG', 2],
   ['CONT', 5],
-  ['STOP', 2],
+  ['STOP', 3],
+  ['TSTP', 1],
 ];
 const SIG_TOTAL = SIG_CHOICES.reduce((s, [, w]) => s + w, 0);
 
@@ -260,6 +264,7 @@ class Shadow {
       user: 0,
       caps: true,
       stopped: false,
+      soft: new Set(),
       outsideParent: false,
       sure: true,
       unmapped: false,
@@ -348,6 +353,7 @@ class Shadow {
       user: parent.user,
       caps: parent.caps,
       stopped: false,
+      soft: new Set(parent.soft),
       outsideParent: ns !== parent.ns && !newpid,
       sure: parent.sure,
       unmapped: parent.unmapped,
@@ -496,6 +502,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
       case 'dropcaps':
       case 'lastpid_read':
       case 'pidmax_read':
+      case 'caught':
         ops.push({ op: kind, t: actor.h });
         if (kind === 'dropcaps') actor.caps = false;
         break;
@@ -650,6 +657,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         const sig = pickWeighted(SIG_CHOICES, SIG_TOTAL, s.b);
         const { target, task: x } = chooseTarget(actor, s.c, s.d);
         const fatal = FATAL_SIGS.includes(sig);
+        const killedBy = (y: STask): boolean => fatal && (sig === 'KILL' || !y.soft.has(sig));
         // victims (rough)
         let victims: STask[] = [];
         let tgt = target;
@@ -668,13 +676,13 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
           if (sh.nsAncestorOrSelf(y.ns, actor.ns)) return false;
           return sig === 'KILL' || sig === 'STOP';
         });
-        if (fatal && effective.some((y) => sh.isInit(y) && sh.wouldHang(y.ns)) && !allowHang(s.e)) break;
+        if (effective.some((y) => killedBy(y) && sh.isInit(y) && sh.wouldHang(y.ns)) && !allowHang(s.e)) break;
         // rarer still, and only at another single task: a task that stops
         // itself never answers the driver (5 s RPC timeout) and nobody would
         // continue a whole stopped process group
-        if (sig === 'STOP' && (avoid.has('job-control') || !chance(s.e, 30) || x === undefined || x === actor)) break;
+        if ((sig === 'STOP' || sig === 'TSTP') && (!chance(s.e, 30) || x === undefined || x === actor)) break;
         ops.push({ op: 'kill', t: actor.h, target: tgt, sig });
-        if (fatal) for (const y of effective) sh.die(y);
+        for (const y of effective) if (killedBy(y)) sh.die(y);
         if (sig === 'STOP') {
           for (const y of effective) y.stopped = true;
           // usually continue it right away (a stopped task slows the driver down)
@@ -771,6 +779,33 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         const vals = [0, 1, 2, 50, 99, 299, 300, 1000, PID_MAX_DEFAULT - 1, PID_MAX_DEFAULT, PID_MAX_DEFAULT + 1, pidMax - 2, pidMax - 1, pidMax, pidMax + 1, -1];
         const value = chance(s.b, 30) ? 2 + (s.c % 500) : vals[s.c % vals.length]!;
         ops.push({ op: 'lastpid_write', t: actor.h, value });
+        break;
+      }
+      case 'sigaction': {
+        // dispositions of the signals the kill steps send (and SIGKILL/SIGSTOP: EINVAL)
+        const sigs = ['TERM', 'USR1', 'CHLD', 'HUP', 'INT', 'USR2', 'PIPE', 'CONT', 'TSTP', 'KILL', 'STOP'];
+        const sig = sigs[s.b % sigs.length]!;
+        const handler = (['catch', 'catch', 'ign', 'dfl'] as const)[s.c % 4]!;
+        const flags: SaFlag[] = [];
+        if (chance(s.d, 40)) flags.push('restart');
+        if (sig === 'CHLD' && chance(s.d >> 7, 40)) flags.push('nocldstop');
+        if (sig === 'CHLD' && chance(s.d >> 10, 25)) flags.push('nocldwait');
+        ops.push({ op: 'sigaction', t: actor.h, sig, handler, ...(flags.length ? { flags } : {}) });
+        if (sig !== 'KILL' && sig !== 'STOP') {
+          if (handler === 'dfl') actor.soft.delete(sig);
+          else actor.soft.add(sig);
+        }
+        break;
+      }
+      case 'sigmask': {
+        const hows = ['block', 'unblock', 'setmask'] as const;
+        const how = hows[s.b % 3]!;
+        const pool = ['TERM', 'USR1', 'HUP', 'CHLD', 'INT', 'KILL'];
+        const sigs = pool.filter((_, j) => ((s.c >> j) & 1) !== 0 && chance(s.d >> j, 50));
+        ops.push({ op: 'sigmask', t: actor.h, how, sigs });
+        // unblocking may deliver a fatal pending signal: the shadow can no longer be sure of it
+        if (how !== 'block') actor.stat = 'unknown';
+        else for (const x of sigs) actor.soft.add(x);
         break;
       }
       case 'pidmax_write': {

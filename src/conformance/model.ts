@@ -26,8 +26,9 @@
 // (the model has no id maps; uid_map is refused exactly when the unsharing
 // task lacked CAP_SETFCAP, kernel/user_namespace.c verify_root_map:
 // parent_could_setfcap), and the interruption of a blocking wait4 after the
-// driver's 2 s bound (the driver's SIGALRM handler: the model task is woken
-// with TIF_SIGPENDING and no signal, so wait4 returns -EINTR).
+// driver's 2 s bound (the driver's SIGALRM handler without SA_RESTART: the
+// adapter installs one on the model task too and sends SIGALRM, so wait4
+// returns -EINTR), and the driver's unresponsive verdict for a stopped task.
 import { Kernel, KernelError, type CallResult, type KernelOptions, type TaskHandle } from '../api.js';
 import { FILE, PIDNS, TASK, NSPROXY } from '../mm/layout.js';
 import { mem, regions, SLAB_FILE } from '../mm/memory.js';
@@ -39,7 +40,8 @@ import {
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
 } from '../kernel/pid_namespace.js';
 import { CAP_FULL_SET } from '../kernel/user_namespace.js';
-import { EXIT_ZOMBIE, PF_EXITING } from '../kernel/sched_task.js';
+import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM } from '../kernel/sched_task.js';
+import { send_sig } from '../kernel/signal.js';
 import { TASK_DEAD, TASK_INTERRUPTIBLE, try_to_wake_up } from '../sched/core.js';
 import type { Runner } from './run.js';
 import { normTarget, signalNumber, type NsFlag, type Op, type OpResult, type TargetSpec, type TaskState, type WaitStatus } from './script.js';
@@ -149,15 +151,12 @@ class ModelDriver {
 
   /**
    * Task 0 calls setsid() in the driver, so that kill(0, sig) inside the tree
-   * (its process group) cannot reach the driver.  The model has no setsid():
-   * the adapter makes task 0 the leader of a new process group the same way
-   * (TASK.pgrp holds a pid reference).
+   * (its process group) cannot reach the driver, and the tree's process group
+   * is orphaned (its only outside parent is in another session: SIGTSTP,
+   * SIGTTIN and SIGTTOU do not stop it).  The model's task 0 does the same.
    */
   setsid(t0: TaskHandle): void {
-    this.k.machine.attach();
-    const old = mem[t0.addr + TASK.pgrp]!;
-    mem[t0.addr + TASK.pgrp] = get_pid(mem[t0.addr + TASK.pid]!);
-    if (old) put_pid(old);
+    this.k.setsid(t0);
   }
 
   // ------------------------------------------------------------ bookkeeping
@@ -226,11 +225,17 @@ class ModelDriver {
     const b = this.T[x];
     if (!b || b.st === 'none') return `task ${x} does not exist`;
     if (b.st !== 'alive') return `task ${x} is dead`;
-    if (b.unresponsive) {
-      // the model has no stopped state: a task is never unresponsive for long
-      b.unresponsive = false;
-    }
+    // The driver finds a stopped task unresponsive (its settle pings and re-ping go unanswered).
+    if (this.k.isStopped(b.t)) return `task ${x} is unresponsive (stopped?)`;
     return undefined;
+  }
+
+  /** The acting task did not come back from its call (the driver's rpc_fail: its channel closed). */
+  diedDuring(x: number): boolean {
+    const b = this.T[x]!;
+    if (this.phase(b.t) === 'alive') return false;
+    b.st = 'exited';
+    return true;
   }
 
   /** resolve_target(): pid as t sees it, or undefined when a handle target is not visible. */
@@ -290,16 +295,21 @@ class ModelDriver {
     return nfd;
   }
 
-  /** The driver's SIGALRM: wake a task blocked in wait4 with TIF_SIGPENDING and no signal; wait4 returns -EINTR. */
+  /**
+   * The driver's wait timer: its task installed a SIGALRM handler without SA_RESTART before the
+   * blocking wait4 (the adapter did the same, alarmHandler); the itimer's SIGALRM, a kernel
+   * signal, interrupts the wait and wait4 returns -EINTR. The handler's run is not a script's.
+   */
   interrupt(t: TaskHandle): void {
     this.k.machine.attach();
-    mem[t.addr + TASK.sigpending] = 1;
-    try_to_wake_up(t.addr, TASK_INTERRUPTIBLE);
+    send_sig(SIGALRM, t.addr, true);
     try {
       this.k.result(t);
     } catch {
-      /* -EINTR (or the get_signal that follows it) */
+      /* -EINTR */
     }
+    this.k.machine.attach();
+    mem[t.addr + TASK.sig_caught] = mem[t.addr + TASK.sig_caught]! & ~(1 << (SIGALRM - 1));
   }
 
   /** pid_for_children of every live tree task must be its active pid namespace or a descendant. */
@@ -423,6 +433,30 @@ class ModelDriver {
         const [ret, errno] = this.sys(() => k.setNsLastPid(t, o.value));
         return head({ value: o.value, ret, errno });
       }
+      case 'sigaction': {
+        const sig = signalNumber(o.sig);
+        const flags = o.flags ?? [];
+        const sa = (flags.includes('restart') ? SA_RESTART : 0) | (flags.includes('nocldstop') ? SA_NOCLDSTOP : 0) |
+          (flags.includes('nocldwait') ? SA_NOCLDWAIT : 0);
+        const [ret, errno] = this.sys(() => k.sigaction(t, sig, o.handler === 'dfl' ? 'default' : o.handler === 'ign' ? 'ignore' : 'catch', sa));
+        if (this.diedDuring(o.t)) return error(`task ${o.t} died during the op`);
+        return head({ sig, ret, errno });
+      }
+      case 'sigmask': {
+        const how = o.how === 'block' ? SIG_BLOCK : o.how === 'unblock' ? SIG_UNBLOCK : SIG_SETMASK;
+        const set = o.sigs.reduce<number>((m, x) => m | (1 << (signalNumber(x) - 1)), 0);
+        const [ret, errno] = this.sys(() => { k.sigprocmask(t, how, set); });
+        // unblocking a pending fatal signal kills the task before its reply (the driver's rpc_fail)
+        if (this.diedDuring(o.t)) return error(`task ${o.t} died during the op`);
+        return head({ ret, errno });
+      }
+      case 'caught': {
+        // the driver's own SIGALRM handler (the wait timer) is not a script handler
+        const m = k.sigCaught(t) & ~(1 << (SIGALRM - 1));
+        const caught: number[] = [];
+        for (let sig = 1; sig <= 31; sig++) if ((m & (1 << (sig - 1))) !== 0) caught.push(sig);
+        return head({ ret: 0, errno: null, caught });
+      }
       case 'pidmax_read': {
         const [ret, errno] = this.sys(() => k.pidMax(t));
         return head({ ret, errno });
@@ -470,6 +504,9 @@ class ModelDriver {
         let ret: number | null;
         let errno: string | null = null;
         let timeout = false;
+        const blocking = !opts.includes('wnohang');
+        // the driver's task: sigaction(SIGALRM, handler without SA_RESTART) around the wait
+        if (blocking) k.sigaction(t, SIGALRM, 'catch');
         try {
           const w = k.wait4(t, pid, {
             nohang: opts.includes('wnohang'),
@@ -490,6 +527,7 @@ class ModelDriver {
           ret = -1;
           errno = this.errOf(e);
         }
+        if (blocking && this.phase(t) === 'alive' && !k.isStopped(t)) k.sigaction(t, SIGALRM, 'default');
         const r = head({ pid, ret, errno, timeout });
         if (ret !== null && ret > 0) {
           const who = this.handleOfVpid(o.t, ret);
@@ -580,7 +618,7 @@ class ModelDriver {
       let ppid: number | null = null;
       if (b.st === 'reaped' || ph === 'gone') state = 'reaped';
       else {
-        state = ph === 'zombie' ? 'zombie' : 'alive';
+        state = ph === 'zombie' ? 'zombie' : this.k.isStopped(b.t) ? 'stopped' : 'alive';
         ppid = this.handleOfTask(mem[b.t.addr + TASK.real_parent]!);
       }
       out.push({ h: x, state, ppid, nspid: b.nspid });

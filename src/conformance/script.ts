@@ -17,6 +17,8 @@
 //   lastpid_write T VALUE           getpid T
 //   getppid T                       nspid T TARGET
 //   pidmax_read T                   pidmax_write T VALUE
+//   sigaction T SIG dfl|ign|catch [restart] [nocldstop] [nocldwait]
+//   sigmask T block|unblock|setmask SIGS|-                caught T
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -72,6 +74,9 @@ export type Op =
   | { op: 'lastpid_write'; t: Handle; value: number }
   | { op: 'pidmax_read'; t: Handle }
   | { op: 'pidmax_write'; t: Handle; value: number }
+  | { op: 'sigaction'; t: Handle; sig: Sig; handler: SigHandler; flags?: readonly SaFlag[] }
+  | { op: 'sigmask'; t: Handle; how: SigHow; sigs: readonly Sig[] }
+  | { op: 'caught'; t: Handle }
   | { op: 'getpid'; t: Handle }
   | { op: 'getppid'; t: Handle }
   | { op: 'nspid'; t: Handle; target: TargetSpec }
@@ -83,8 +88,17 @@ export type OpName = Op['op'];
 export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
-  'pidmax_read', 'pidmax_write',
+  'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught',
 ];
+
+export const SIG_HANDLERS = ['dfl', 'ign', 'catch'] as const;
+export type SigHandler = (typeof SIG_HANDLERS)[number];
+export const SA_FLAGS = ['restart', 'nocldstop', 'nocldwait'] as const;
+export type SaFlag = (typeof SA_FLAGS)[number];
+export const SIG_HOWS = ['block', 'unblock', 'setmask'] as const;
+export type SigHow = (typeof SIG_HOWS)[number];
+/** Signals a script may give a disposition or block: 1..31 but SIGALRM (the driver's wait timer). */
+export const scriptableSignal = (n: number): boolean => n >= 1 && n <= 31 && n !== 14;
 
 export const h = (handle: Handle): Target => ({ handle });
 export const raw = (pid: number): Target => ({ raw: pid });
@@ -172,6 +186,8 @@ export interface OpResult {
   maps?: { setgroups: string | null; uid_map: string | null; gid_map: string | null };
   // lastpid_write
   value?: number;
+  // caught: the signals whose handler ran since the last `caught`, ascending
+  caught?: number[];
   // getpid / getppid
   view?: number[] | null;
   parent?: Handle | null;
@@ -226,9 +242,23 @@ export function formatOp(o: Op): string {
     case 'dropcaps':
     case 'lastpid_read':
     case 'pidmax_read':
+    case 'caught':
     case 'getpid':
     case 'getppid':
       return `${o.op} ${handleTok(o.t)}`;
+    case 'sigaction': {
+      const n = signalNumber(o.sig);
+      if (!scriptableSignal(n)) throw new Error(`sigaction: signal ${n} (1..31, not ALRM)`);
+      if (!SIG_HANDLERS.includes(o.handler)) throw new Error(`bad handler '${String(o.handler)}'`);
+      for (const f of o.flags ?? []) if (!SA_FLAGS.includes(f)) throw new Error(`bad sa flag '${String(f)}'`);
+      return [`sigaction ${handleTok(o.t)} ${n} ${o.handler}`, ...(o.flags ?? [])].join(' ');
+    }
+    case 'sigmask': {
+      if (!SIG_HOWS.includes(o.how)) throw new Error(`bad how '${String(o.how)}'`);
+      const ns = o.sigs.map(signalNumber);
+      for (const n of ns) if (!scriptableSignal(n)) throw new Error(`sigmask: signal ${n} (1..31, not ALRM)`);
+      return `sigmask ${handleTok(o.t)} ${o.how} ${ns.length ? ns.join(',') : '-'}`;
+    }
     case 'exit':
       return `exit ${handleTok(o.t)} ${checkInt('exit code', o.code, -0x7fffffff, 0x7fffffff)}`;
     case 'wait': {
@@ -327,6 +357,7 @@ export function parseOpLine(line: string): Op | undefined {
     case 'dropcaps':
     case 'lastpid_read':
     case 'pidmax_read':
+    case 'caught':
     case 'getpid':
     case 'getppid':
       need(2);
@@ -365,6 +396,27 @@ export function parseOpLine(line: string): Op | undefined {
     case 'nspid':
       need(3);
       return { op: 'nspid', t: H(a1), target: parseTargetTok(a2) };
+    case 'sigaction': {
+      need(4);
+      const sig = signalNumber(a2 ?? '');
+      if (!scriptableSignal(sig)) throw new Error(`sigaction: bad signal '${a2 ?? ''}' (1..31, not ALRM)`);
+      if (!(SIG_HANDLERS as readonly string[]).includes(a3 ?? '')) throw new Error(`sigaction: bad handler '${a3 ?? ''}'`);
+      const flags = tk.slice(4).map((w) => {
+        if (!(SA_FLAGS as readonly string[]).includes(w)) throw new Error(`sigaction: unknown flag '${w}'`);
+        return w as SaFlag;
+      });
+      return { op: 'sigaction', t: H(a1), sig, handler: a3 as SigHandler, ...(flags.length ? { flags } : {}) };
+    }
+    case 'sigmask': {
+      need(4);
+      if (!(SIG_HOWS as readonly string[]).includes(a2 ?? '')) throw new Error(`sigmask: bad how '${a2 ?? ''}'`);
+      const sigs = a3 === '-' ? [] : (a3 ?? '').split(',').map((x) => {
+        const n = signalNumber(x);
+        if (!scriptableSignal(n)) throw new Error(`sigmask: bad signal '${x}' (1..31, not ALRM)`);
+        return n;
+      });
+      return { op: 'sigmask', t: H(a1), how: a2 as SigHow, sigs };
+    }
     case 'reboot':
       need(3);
       if (!(REBOOT_CMDS as readonly string[]).includes(a2 ?? '')) throw new Error(`reboot: bad cmd '${a2 ?? ''}'`);

@@ -37,7 +37,7 @@ import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_MUTEX, HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
   TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
-  WCHAN_RCU_TASKS, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS,
+  WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
 } from '../sched/core.js';
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
@@ -126,6 +126,7 @@ function task_state_name(s: number): string {
   if (s === TASK_DEAD) return 'X';
   if (s & TASK_UNINTERRUPTIBLE) return 'D';
   if (s & TASK_INTERRUPTIBLE) return 'S';
+  if (s & __TASK_STOPPED) return 'T';
   return `?${s}`;
 }
 
@@ -422,6 +423,11 @@ export function build_waitfor(v: StateView): WaitForGraph {
       }
       case WCHAN_PAUSE:
         node.waiting = 'sleeping in pause (waits for a signal)';
+        node.blocked = false;
+        break;
+      case WCHAN_SIGNAL_STOP:
+        // A job-control stop is a state of the process, not a kernel wait: SIGCONT or SIGKILL ends it.
+        node.waiting = 'stopped (do_signal_stop: waits for SIGCONT or SIGKILL)';
         node.blocked = false;
         break;
       case WCHAN_WAITQ:

@@ -100,6 +100,8 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     if (uns) bump(userRefs, uns);
     const pg = mem[t + TASK.pgrp]!;
     if (pg) bump(pgrpRefs, pg);
+    const sid = mem[t + TASK.session]!;
+    if (sid) bump(pgrpRefs, sid); // the session pid's reference counts the same way
     const pid = mem[t + TASK.pid]!;
     const es = mem[t + TASK.exit_state]!;
     const dead = Atomics.load(mem, t + TASK.state) === TASK_DEAD;

@@ -11,6 +11,7 @@
 import { INSN, TASK, UCALL } from '../mm/layout.js';
 import { mem } from '../mm/memory.js';
 import { tracing, trace_event, TR_SYS_ENTER, TR_SYS_EXIT } from './trace.js';
+import { ERESTARTNOHAND, ERESTARTSYS } from './errno.js';
 import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, set_running, WCHAN_PAUSE } from '../sched/core.js';
 
 export const INSN_WORDS = INSN.SIZE;
@@ -25,16 +26,26 @@ export const SYS_BASE = 16;
 
 /** Value the call returned when it ended the task (do_exit never returns). */
 export const EXITED = -0x10001;
+/** TASK.last_ret of a call that has not completed yet (issued, or restarted by get_signal). */
+export const RET_IN_PROGRESS = 0x7eadbeef;
 
 export type SyscallFn = (a: number, b: number, c: number) => number;
 const syscall_table: Array<SyscallFn | undefined> = [];
 const syscall_names: string[] = [];
+/** Calls that are the kernel's own work on the way to user mode (get_signal), not a user instruction. */
+const entry_work: boolean[] = [];
 
-export function register_syscall(nr: number, name: string, fn: SyscallFn): void {
+/**
+ * Register system call `nr`. `entry_work`: the call is exit-to-user-mode work the kernel queued
+ * (get_signal), not a user instruction: its result is not the task's last_ret, the program counter
+ * does not move, and it may re-arm ucall with a restarted call.
+ */
+export function register_syscall(nr: number, name: string, fn: SyscallFn, o: { entry_work?: boolean } = {}): void {
   if (nr < SYS_BASE) throw new RangeError(`syscall ${name}: number ${nr} below SYS_BASE`);
   if (syscall_table[nr] && syscall_names[nr] !== name) throw new Error(`syscall ${nr} registered twice (${syscall_names[nr]}, ${name})`);
   syscall_table[nr] = fn;
   syscall_names[nr] = name;
+  entry_work[nr] = o.entry_work === true;
 }
 
 /** The handler of a system call (the stress mix dispatches its chosen operation as a sub-call). */
@@ -80,8 +91,22 @@ export function task_step(t: number): number {
   if (tracing) trace_event(TR_SYS_EXIT, mem[u + UCALL.op]!, t, r);
   if (r === SLEEP) return STEP_SLEEP;
   if (r === EXITED) return STEP_DEAD;
+  if (entry_work[op]) {
+    // get_signal may have re-armed ucall with the interrupted call (a restart): keep that.
+    if (mem[u + UCALL.op] === op) mem[u + UCALL.op] = OP_NONE;
+    hooks.exit_to_user_mode(t);
+    return STEP_DONE;
+  }
   /* @guard-hook syscall_end(t) */
   mem[u + UCALL.op] = OP_NONE;
+  if (r <= -ERESTARTSYS && r >= -ERESTARTNOHAND) { // -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND
+    // regs->orig_ax: kept for get_signal's restart decision (the slow path only).
+    const o = t + TASK.orig_ucall;
+    mem[o + UCALL.op] = op;
+    mem[o + UCALL.a] = mem[u + UCALL.a]!;
+    mem[o + UCALL.b] = mem[u + UCALL.b]!;
+    mem[o + UCALL.c] = mem[u + UCALL.c]!;
+  }
   mem[t + TASK.last_ret] = r;
   if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc]++;
   hooks.exit_to_user_mode(t);

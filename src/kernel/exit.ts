@@ -35,15 +35,16 @@ import { exit_task_namespaces } from './nsproxy.js';
 import { exit_files } from './nsfs.js';
 import { __ptrace_unlink, exit_ptrace } from './ptrace.js';
 import {
-  __fatal_signal_pending, __send_signal_locked, group_send_sig_info, send_sig, SEND_SIG_PRIV, set_do_group_exit,
-  signal_pending, zap_other_threads,
+  __fatal_signal_pending, __kill_pgrp_info, __send_signal_locked, do_notify_parent_cldstop, group_send_sig_info,
+  retarget_shared_pending, send_sig, SEND_SIG_PRIV, set_do_group_exit, set_is_current_pgrp_orphaned, signal_pending,
+  task_participate_group_stop, zap_other_threads,
 } from './signal.js';
 import {
-  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, delay_group_leader,
-  EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, PF_EXITING, pid_nr_ns_fast, PIDTYPE_MAX,
-  PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, same_thread_group, SIGCHLD, SIGNAL_GROUP_EXIT,
-  tasks_del, thread_group_empty, thread_group_leader, thread_ring_del, valid_signal, WCONTINUED, WEXITED, WNOHANG,
-  WUNTRACED,
+  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, CLD_STOPPED, delay_group_leader,
+  EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, JOBCTL_STOP_PENDING, PF_EXITING, pid_nr_ns_fast,
+  PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, SA_NOCLDWAIT, same_thread_group, SIGCHLD,
+  SIGCONT, SIGHUP, sigmask, SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, tasks_del, thread_group_empty,
+  thread_group_leader, thread_ring_del, valid_signal, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from './sched_task.js';
 
 /** do_exit restart phases (TASK.exit_phase). */
@@ -103,13 +104,18 @@ export function put_signal_struct(s: number): void {
 
 /**
  * free_task / __put_task_struct (kernel/fork.c): drop what the task record still references (its
- * process-group pid, its cred's user namespace, its signal_struct) and free it.
+ * process-group and session pids, its cred's user namespace, its signal_struct) and free it.
  */
 export function free_task(t: number): void {
   const pg = mem[t + TASK.pgrp]!;
   if (pg) {
     mem[t + TASK.pgrp] = 0;
     put_pid(pg);
+  }
+  const sid = mem[t + TASK.session]!;
+  if (sid) {
+    mem[t + TASK.session] = 0;
+    put_pid(sid);
   }
   const uns = mem[t + TASK.cred_user_ns]!;
   if (uns) {
@@ -154,12 +160,15 @@ export function do_notify_parent(tsk: number, sig: number): boolean {
   if (!psig) return true;
   spin_lock(psig + SIG.siglock);
   let autoreap = false;
-  if (mem[tsk + TASK.ptrace] === 0 && sig === SIGCHLD && mem[psig + SIG.sigchld_ign] !== 0) {
-    // We are exiting and our parent doesn't care.
+  const ign = (mem[psig + SIG.action_ign]! & sigmask(SIGCHLD)) !== 0;
+  if (mem[tsk + TASK.ptrace] === 0 && sig === SIGCHLD && (ign || (mem[psig + SIG.chld_flags]! & SA_NOCLDWAIT) !== 0)) {
+    // We are exiting and our parent doesn't care. POSIX.1 says a SIGCHLD handler (with
+    // SA_NOCLDWAIT) still gets the signal; SIG_IGN gets none.
     autoreap = true;
-    sig = 0;
+    if (ign) sig = 0;
   }
-  if (sig > 0 && sig !== SIGCHLD && valid_signal(sig)) __send_signal_locked(sig, parent, PIDTYPE_TGID, false);
+  // Sent with __send_signal_locked: prepare_signal drops a SIGCHLD whose handler is SIG_DFL.
+  if (sig > 0 && valid_signal(sig)) __send_signal_locked(sig, parent, PIDTYPE_TGID, false);
   __wake_up_parent(parent);
   spin_unlock(psig + SIG.siglock);
   return autoreap;
@@ -282,8 +291,66 @@ function find_new_reaper(father: number, child_reaper: number): number {
 }
 
 /**
+ * will_become_orphaned_pgrp (kernel/exit.c): a process group is orphaned when no member (but
+ * `ignored`, dead ones, and children of the global init) has a parent in another process group of
+ * the same session. The model walks the process list for the members (do_each_pid_task PGID).
+ * Caller holds tasklist_lock.
+ */
+function will_become_orphaned_pgrp(pgrp: number, ignored: number): boolean {
+  const head = init_task();
+  let p = head;
+  do {
+    if (mem[p + TASK.pgrp] === pgrp && p !== ignored && !(mem[p + TASK.exit_state] !== 0 && thread_group_empty(p))) {
+      const rp = mem[p + TASK.real_parent]!;
+      if (rp && rp !== head && mem[rp + TASK.pgrp] !== pgrp && mem[rp + TASK.session] === mem[p + TASK.session]) return false;
+    }
+    p = mem[p + TASK.tasks_next]!;
+  } while (p !== head && p !== 0);
+  return true;
+}
+
+/** is_current_pgrp_orphaned (kernel/exit.c): get_signal's test before a SIGTSTP/SIGTTIN/SIGTTOU stop. */
+export function is_current_pgrp_orphaned(): boolean {
+  read_lock(kg + G.tasklist_lock);
+  const r = will_become_orphaned_pgrp(mem[mem[current + TASK.group_leader]! + TASK.pgrp]!, 0);
+  read_unlock(kg + G.tasklist_lock);
+  return r;
+}
+
+/** has_stopped_jobs (kernel/exit.c): a member of the process group is stopped. */
+function has_stopped_jobs(pgrp: number): boolean {
+  const head = init_task();
+  let p = head;
+  do {
+    if (mem[p + TASK.pgrp] === pgrp && (mem[mem[p + TASK.signal]! + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0) return true;
+    p = mem[p + TASK.tasks_next]!;
+  } while (p !== head && p !== 0);
+  return false;
+}
+
+/**
+ * kill_orphaned_pgrp (kernel/exit.c): POSIX 3.2.2.2: a process group that becomes orphaned while
+ * a member is stopped gets SIGHUP and SIGCONT. `parent` 0: tsk's group exits (its real parent is
+ * the link outside); otherwise tsk is a child being reparented away from `parent`.
+ * Caller holds tasklist_lock for write.
+ */
+function kill_orphaned_pgrp(tsk: number, parent: number): void {
+  const pgrp = mem[tsk + TASK.pgrp]!;
+  let ignored = tsk;
+  if (!parent) parent = mem[tsk + TASK.real_parent]!;
+  else ignored = 0;
+  if (!parent || !pgrp) return;
+  if (mem[parent + TASK.pgrp] !== pgrp && mem[parent + TASK.session] === mem[tsk + TASK.session] &&
+      will_become_orphaned_pgrp(pgrp, ignored) && has_stopped_jobs(pgrp)) {
+    __kill_pgrp_info(SIGHUP, SEND_SIG_PRIV, pgrp);
+    __kill_pgrp_info(SIGCONT, SEND_SIG_PRIV, pgrp);
+  }
+}
+
+/**
  * reparent_leader (kernel/exit.c): a zombie child that is not traced is announced to its new
- * parent; if that one ignores SIGCHLD it goes on the dead list.
+ * parent; if that one ignores SIGCHLD it goes on the dead list. A stopped process group that the
+ * reparenting orphans is sent SIGHUP and SIGCONT.
  */
 function reparent_leader(father: number, p: number): void {
   if (mem[p + TASK.exit_state] === EXIT_DEAD) return;
@@ -296,6 +363,7 @@ function reparent_leader(father: number, p: number): void {
       dead_list_add(father, p);
     }
   }
+  kill_orphaned_pgrp(p, father);
 }
 
 /** The reparenting loop of forget_original_parent: every child (and its threads) to reaper. */
@@ -376,7 +444,7 @@ function exit_notify(tsk: number): number {
       reparent_children(tsk, reaper);
     }
   }
-  // kill_orphaned_pgrp: the model has no job control (no stopped process groups).
+  if ((mem[tsk + TASK.exit_flags]! & EXF_GROUP_DEAD) !== 0) kill_orphaned_pgrp(mem[tsk + TASK.group_leader]!, 0);
   mem[tsk + TASK.exit_state] = EXIT_ZOMBIE;
   let autoreap: boolean;
   if (mem[tsk + TASK.ptrace] !== 0) {
@@ -415,8 +483,10 @@ function synchronize_group_exit(tsk: number, code: number): void {
 }
 
 /**
- * exit_signals (kernel/signal.c): PF_EXITING, so group-wide signals stop choosing this thread
- * (under siglock unless the task is alone or the group is exiting anyway).
+ * exit_signals (kernel/signal.c): PF_EXITING, so group-wide signals and group stops stop choosing
+ * this thread (under siglock unless the task is alone or the group is exiting anyway); its share
+ * of the shared pending signals goes to another thread, and a group stop it owed completes without
+ * it (the parent is told if it was the last).
  */
 function exit_signals(tsk: number): void {
   const s = mem[tsk + TASK.signal]!;
@@ -426,7 +496,18 @@ function exit_signals(tsk: number): void {
   }
   spin_lock_irq(s + SIG.siglock);
   mem[tsk + TASK.flags] = mem[tsk + TASK.flags]! | PF_EXITING;
+  let group_stop = 0;
+  if (signal_pending(tsk)) {
+    retarget_shared_pending(tsk, ~mem[tsk + TASK.blocked]!);
+    if ((mem[tsk + TASK.jobctl]! & JOBCTL_STOP_PENDING) !== 0 && task_participate_group_stop(tsk)) group_stop = CLD_STOPPED;
+  }
   spin_unlock_irq(s + SIG.siglock);
+  // If group stop has completed, deliver the notification (to the real parent of the leader).
+  if (group_stop) {
+    read_lock(kg + G.tasklist_lock);
+    do_notify_parent_cldstop(tsk, group_stop);
+    read_unlock(kg + G.tasklist_lock);
+  }
 }
 
 /**
@@ -566,7 +647,58 @@ function wait_task_zombie(p: number): number {
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
-/** wait_consider_task (kernel/exit.c), for exits only (no stopped/continued states). */
+/**
+ * wait_task_stopped (kernel/exit.c) for the real parent (WUNTRACED): a group in SIGNAL_STOP_STOPPED
+ * with its stop signal still in group_exit_code is reported once ((sig << 8) | 0x7f); the code is
+ * consumed under the siglock (unless WNOWAIT). Drops tasklist_lock and returns the pid (or
+ * REAPED_NO_PID), or 0. (A tracer's view of a ptrace stop is not modelled: see signal.ts.)
+ */
+function wait_task_stopped(ptrace: boolean, p: number): number {
+  if (ptrace || (wo_flags & WUNTRACED) === 0) return 0;
+  const s = mem[p + TASK.signal]!;
+  if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) return 0;
+  const sh = mem[p + TASK.sighand]!;
+  if (!sh) return 0;
+  let exit_code = 0;
+  spin_lock_irq(sh + SIG.siglock);
+  if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0) {
+    exit_code = mem[s + SIG.group_exit_code]!;
+    if (exit_code && (wo_flags & WNOWAIT) === 0) mem[s + SIG.group_exit_code] = 0;
+  }
+  spin_unlock_irq(sh + SIG.siglock);
+  if (!exit_code) return 0;
+  const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
+  read_unlock(kg + G.tasklist_lock);
+  mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
+  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+}
+
+/**
+ * wait_task_continued (kernel/exit.c) (WCONTINUED): SIGNAL_STOP_CONTINUED is reported once
+ * (status 0xffff) and cleared under the siglock unless WNOWAIT. Drops tasklist_lock and returns
+ * the pid (or REAPED_NO_PID), or 0.
+ */
+function wait_task_continued(p: number): number {
+  if ((wo_flags & WCONTINUED) === 0) return 0;
+  const s = mem[p + TASK.signal]!;
+  if ((mem[s + SIG.flags]! & SIGNAL_STOP_CONTINUED) === 0) return 0;
+  const sh = mem[p + TASK.sighand]!;
+  if (!sh) return 0;
+  spin_lock_irq(sh + SIG.siglock);
+  // Re-check with the lock held.
+  if ((mem[s + SIG.flags]! & SIGNAL_STOP_CONTINUED) === 0) {
+    spin_unlock_irq(sh + SIG.siglock);
+    return 0;
+  }
+  if ((wo_flags & WNOWAIT) === 0) mem[s + SIG.flags] = mem[s + SIG.flags]! & ~SIGNAL_STOP_CONTINUED;
+  spin_unlock_irq(sh + SIG.siglock);
+  const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
+  read_unlock(kg + G.tasklist_lock);
+  mem[current + TASK.last_status] = 0xffff;
+  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+}
+
+/** wait_consider_task (kernel/exit.c): zombies, then stopped, then continued children. */
 function wait_consider_task(ptrace: boolean, p: number): number {
   const exit_state = Atomics.load(mem, p + TASK.exit_state);
   if (exit_state === EXIT_DEAD) return 0;
@@ -586,12 +718,17 @@ function wait_consider_task(ptrace: boolean, p: number): number {
       // A zombie ptracee is only visible to its ptracer.
       if (ptrace || mem[p + TASK.ptrace] === 0) return wait_task_zombie(p);
     }
-    notask_error = 0; // (WEXITED is always set: kernel_wait4 adds it)
+    if (!ptrace || (wo_flags & (WCONTINUED | WEXITED)) !== 0) notask_error = 0;
   } else {
     // @p is alive and it's gonna stop, continue or exit, so there always is something to wait for.
     notask_error = 0;
   }
-  return 0;
+  // Wait for stopped. Depending on @ptrace, different stopped state is used.
+  const r = wait_task_stopped(ptrace, p);
+  if (r) return r;
+  // Wait for continued. There's only one continued state and the ptracer can consume it which can
+  // confuse the real parent. Don't use it for now.
+  return wait_task_continued(p);
 }
 
 /** do_wait_thread: tsk's children. */
@@ -748,6 +885,7 @@ export function sys_wait4(upid: number, options: number): number {
 // ---- wiring ---------------------------------------------------------------------------------------
 
 set_do_group_exit(do_group_exit);
+set_is_current_pgrp_orphaned(is_current_pgrp_orphaned);
 set_pidns_process_ops({
   kernel_wait4: (pid, options) => kernel_wait4(pid, options),
   group_send_sig_info: (sig, task) => group_send_sig_info(sig, SEND_SIG_PRIV, task, PIDTYPE_MAX),

@@ -24,9 +24,9 @@ import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { BUG_SETNS_FORK_NO_RECHECK } from './bugs.js';
 import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
-import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETUID, SYS_UNSHARE } from './syscalls.js';
+import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './syscalls.js';
 import {
-  alloc_pid, alloc_pid_targets, copy_target_pids, free_pid, get_pid, pid_nr_ns, PIDNS_ADDING, read_target_pid_set,
+  alloc_pid, alloc_pid_targets, copy_target_pids, free_pid, get_pid, pid_nr_ns, PIDNS_ADDING, put_pid, read_target_pid_set,
   should_fail_alloc, task_active_pid_ns,
 } from './pid.js';
 import { init_pid_ns } from './pid_namespace.js';
@@ -110,6 +110,7 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
   mem[p + TASK.cpu] = this_cpu_id;
   mem[p + TASK.prog] = prog;
   mem[p + TASK.user_arg] = arg;
+  mem[p + TASK.blocked] = mem[cur + TASK.blocked]!; // the struct copy keeps the blocked mask
   spin_lock_init(p + TASK.alloc_lock, LC_TASK_LOCK);
   mark_live(p, TASK.poison);
   // copy_creds
@@ -140,7 +141,13 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
     }
     init_signal_struct(s);
     const cs = mem[cur + TASK.sighand]!;
-    mem[s + SIG.sigchld_ign] = cs ? mem[cs + SIG.sigchld_ign]! : 0;
+    if (cs) {
+      // copy_sighand: the child starts with the parent's actions.
+      mem[s + SIG.action_ign] = mem[cs + SIG.action_ign]!;
+      mem[s + SIG.action_caught] = mem[cs + SIG.action_caught]!;
+      mem[s + SIG.action_restart] = mem[cs + SIG.action_restart]!;
+      mem[s + SIG.chld_flags] = mem[cs + SIG.chld_flags]!;
+    }
     mem[p + TASK.signal] = s;
     mem[p + TASK.sighand] = s;
   }
@@ -307,6 +314,7 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     const s = mem[p + TASK.signal]!;
     mem[p + TASK.tgid_pid] = pid;
     mem[p + TASK.pgrp] = get_pid(mem[mem[cur + TASK.group_leader]! + TASK.pgrp]!);
+    mem[p + TASK.session] = get_pid(mem[mem[cur + TASK.group_leader]! + TASK.session]!);
     if (is_child_reaper(pid)) {
       mem[ns_of_pid(pid) + PIDNS.child_reaper] = p;
       mem[s + SIG.flags] = mem[s + SIG.flags]! | SIGNAL_UNKILLABLE;
@@ -534,6 +542,46 @@ export function sys_getppid(): number {
   return rp ? pid_nr_ns(mem[rp + TASK.tgid_pid]!, task_active_pid_ns(cur)) : 0;
 }
 
+/**
+ * setsid(2) (kernel/sys.c ksys_setsid): the caller's group becomes the leader of a new session
+ * and of a new process group, both named by its pid. EPERM when it already leads a session, or
+ * when a process group of that number exists (pid_task(sid, PIDTYPE_PGID): the model walks the
+ * process list). Returns the session id as the caller sees it.
+ */
+export function sys_setsid(): number {
+  const leader = mem[current + TASK.group_leader]!;
+  const sid = mem[leader + TASK.pid]!;
+  const session = pid_nr_ns(sid, task_active_pid_ns(current));
+  const tl = kg + G.tasklist_lock;
+  write_lock_irq(tl);
+  const s = mem[leader + TASK.signal]!;
+  let err = -EPERM;
+  let taken = mem[s + SIG.leader] !== 0;
+  if (!taken) {
+    const head = init_task();
+    let p = head;
+    do {
+      if (mem[p + TASK.pgrp] === sid) { taken = true; break; }
+      p = mem[p + TASK.tasks_next]!;
+    } while (p !== head && p !== 0);
+  }
+  let put_pg = 0;
+  let put_sid = 0;
+  if (!taken) {
+    mem[s + SIG.leader] = 1;
+    // set_special_pids(sid): change_pid of PIDTYPE_SID and PIDTYPE_PGID.
+    put_pg = mem[leader + TASK.pgrp]!;
+    put_sid = mem[leader + TASK.session]!;
+    mem[leader + TASK.pgrp] = get_pid(sid);
+    mem[leader + TASK.session] = get_pid(sid);
+    err = session;
+  }
+  write_unlock_irq(tl);
+  if (put_pg) put_pid(put_pg);
+  if (put_sid) put_pid(put_sid);
+  return err;
+}
+
 // ---- prctl / setuid / capset (kernel/sys.c, kernel/capability.c) ------------------------------
 
 /** include/uapi/linux/prctl.h */
@@ -646,6 +694,7 @@ export function init_task_boot(): void {
     mem[t + TASK.pid] = pid;
     mem[t + TASK.tgid_pid] = pid;
     mem[t + TASK.pgrp] = get_pid(pid);
+    mem[t + TASK.session] = get_pid(pid);
     Atomics.store(mem, pid + PID.task_pid, t);
     Atomics.store(mem, pid + PID.task_tgid, t);
     mem[ns + PIDNS.child_reaper] = t;
@@ -669,5 +718,6 @@ register_syscall(SYS_GETPPID, 'getppid', () => sys_getppid());
 register_syscall(SYS_PRCTL, 'prctl', (option, arg) => sys_prctl(option, arg));
 register_syscall(SYS_SETUID, 'setuid', (uid) => sys_setuid(uid));
 register_syscall(SYS_CAPSET, 'capset', (caps) => sys_capset(caps));
+register_syscall(SYS_SETSID, 'setsid', () => sys_setsid());
 
 void spin_lock_irq; void spin_unlock_irq;

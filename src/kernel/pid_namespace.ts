@@ -15,6 +15,7 @@ import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
 import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
 import { register_syscall } from './entry.js';
+import { SIGCHLD, sigmask } from './sched_task.js';
 import { ns_alloc_inum } from './ns_common.js';
 import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_KEEPS_NOTIFY_SIGNAL, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
@@ -300,7 +301,9 @@ export function zap_pid_ns_processes(pid_ns: number): number {
     const sighand = mem[me + TASK.sighand]! || mem[me + TASK.signal]!;
     if (sighand) {
       spin_lock_irq(sighand + SIG.siglock);
-      mem[sighand + SIG.sigchld_ign] = 1;
+      // me->sighand->action[SIGCHLD - 1].sa.sa_handler = SIG_IGN
+      mem[sighand + SIG.action_ign] = mem[sighand + SIG.action_ign]! | sigmask(SIGCHLD);
+      mem[sighand + SIG.action_caught] = mem[sighand + SIG.action_caught]! & ~sigmask(SIGCHLD);
       spin_unlock_irq(sighand + SIG.siglock);
     }
     // Signal every remaining pid of the namespace (threads too).

@@ -18,6 +18,7 @@ import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './
 import {
   __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, PF_KTHREAD, PT_PTRACED, same_thread_group, thread_group_empty,
   thread_group_leader,
+  sigmask, SIGCHLD,
 } from './sched_task.js';
 import { do_notify_parent, release_task } from './exit.js';
 
@@ -55,7 +56,7 @@ export function __ptrace_unlink(child: number): void {
 /** ignoring_children (kernel/ptrace.c): the tracer's SIGCHLD is SIG_IGN. */
 function ignoring_children(tracer: number): boolean {
   const sh = mem[tracer + TASK.sighand]!;
-  return sh !== 0 && mem[sh + SIG.sigchld_ign] !== 0;
+  return sh !== 0 && (mem[sh + SIG.action_ign]! & sigmask(SIGCHLD)) !== 0;
 }
 
 /**

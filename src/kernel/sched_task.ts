@@ -30,8 +30,47 @@ export const PT_PTRACED = 0x00000001;
 
 // ---- signal_struct flags (include/linux/sched/signal.h) ----------------------------------------
 
+export const SIGNAL_STOP_STOPPED = 0x00000001; // job control stop in effect
+export const SIGNAL_STOP_CONTINUED = 0x00000002; // SIGCONT since WCONTINUED reap
 export const SIGNAL_GROUP_EXIT = 0x00000004;
+export const SIGNAL_CLD_STOPPED = 0x00000010; // pending notifications to the parent
+export const SIGNAL_CLD_CONTINUED = 0x00000020;
+export const SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
 export const SIGNAL_UNKILLABLE = 0x00000040;
+/** SIGNAL_STOP_MASK: the flags signal_set_stop_flags replaces. */
+export const SIGNAL_STOP_MASK = SIGNAL_CLD_MASK | SIGNAL_STOP_STOPPED | SIGNAL_STOP_CONTINUED;
+
+// ---- task->jobctl (include/linux/sched/jobctl.h) ------------------------------------------------
+
+export const JOBCTL_STOP_SIGMASK = 0xffff; // signr of the last group stop
+export const JOBCTL_STOP_DEQUEUED = 1 << 16; // stop signal dequeued
+export const JOBCTL_STOP_PENDING = 1 << 17; // task should stop for group stop
+export const JOBCTL_STOP_CONSUME = 1 << 18; // consume group stop count
+export const JOBCTL_STOPPED = 1 << 26; // do_signal_stop()
+export const JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING; // (the ptrace trap bits are not modelled)
+
+// ---- si_code of SIGCHLD (include/uapi/asm-generic/siginfo.h) -------------------------------------
+
+export const CLD_EXITED = 1;
+export const CLD_KILLED = 2;
+export const CLD_DUMPED = 3;
+export const CLD_TRAPPED = 4;
+export const CLD_STOPPED = 5;
+export const CLD_CONTINUED = 6;
+
+// ---- sigaction (include/uapi/asm-generic/signal-defs.h, x86 signal.h) ---------------------------
+
+export const SA_NOCLDSTOP = 0x00000001;
+export const SA_NOCLDWAIT = 0x00000002;
+export const SA_RESTART = 0x10000000;
+/** The handler values of struct sigaction the model distinguishes (a handler address is "caught"). */
+export const SIG_DFL = 0;
+export const SIG_IGN = 1;
+export const SIG_CAUGHT = 2;
+/** sigprocmask how (include/uapi/asm-generic/signal-defs.h). */
+export const SIG_BLOCK = 0;
+export const SIG_UNBLOCK = 1;
+export const SIG_SETMASK = 2;
 
 // ---- signals (include/uapi/asm-generic/signal.h, x86-64 numbering) -------------------------------
 
@@ -66,8 +105,10 @@ const IGNORE_MASK = sigmask(SIGCHLD) | sigmask(SIGCONT) | sigmask(SIGURG) | sigm
 const STOP_MASK = sigmask(SIGSTOP) | sigmask(SIGTSTP) | sigmask(SIGTTIN) | sigmask(SIGTTOU);
 /** sig_kernel_ignore: default action "ignore". */
 export const sig_kernel_ignore = (sig: number): boolean => (sigmask(sig) & IGNORE_MASK) !== 0;
-/** sig_kernel_stop: default action "stop" (job control is not modelled: see signal.ts). */
+/** sig_kernel_stop: default action "stop". */
 export const sig_kernel_stop = (sig: number): boolean => (sigmask(sig) & STOP_MASK) !== 0;
+/** SIG_KERNEL_STOP_MASK. */
+export const SIG_KERNEL_STOP_MASK = STOP_MASK;
 
 // ---- clone flags (include/uapi/linux/sched.h) ---------------------------------------------------
 

@@ -1,35 +1,45 @@
 /**
  * Signals (kernel/signal.c): kill(2), group_send_sig_info / send_sig_info under siglock, the
  * pid-namespace init protection (sig_task_ignored with SIGNAL_UNKILLABLE), complete_signal's group
- * exit for fatal signals, signal_wake_up, get_signal -> do_group_exit on return to user mode,
- * pause(2), and sigaction(SIGCHLD, SIG_IGN).
+ * exit for fatal signals, signal_wake_up, job control (prepare_signal's stop/continue handling,
+ * do_signal_stop's group stop, do_notify_parent_cldstop), get_signal on return to user mode with
+ * the syscall-restart rules, sigaction, sigprocmask and pause(2).
  *
- * What the model keeps of the signal machinery: no task has a handler, so every signal has its
- * default action. "Ignore" signals (SIGCHLD, SIGCONT, SIGURG, SIGWINCH) are dropped at send time
- * (sig_ignored), as are stop signals (job control is not modelled); every other signal is fatal,
- * and complete_signal turns it at once into a group exit: SIGNAL_GROUP_EXIT, group_exit_code = sig,
- * SIGKILL pending in every thread. Core-dumping signals take the same path (as with RLIMIT_CORE 0:
- * the wait status is the bare signal number). Pending masks hold signals 1..31 (bit sig-1);
- * real-time signals are fatal and never stay pending. Signals are never blocked.
+ * What the model keeps of the signal machinery: a disposition per signal (SIG_DFL, SIG_IGN, or a
+ * handler: "caught") with SA_RESTART, and SA_NOCLDSTOP / SA_NOCLDWAIT for SIGCHLD. No user code
+ * runs: a caught signal's delivery is recorded in TASK.sig_caught, it interrupts interruptible
+ * sleeps (wait4 returns -EINTR, or restarts under SA_RESTART) and the task lives on. A fatal
+ * signal turns at once into a group exit in complete_signal: SIGNAL_GROUP_EXIT, group_exit_code =
+ * sig, SIGKILL pending in every thread. Core-dumping signals take the same path (as with
+ * RLIMIT_CORE 0: the wait status is the bare signal number). Pending and blocked masks hold
+ * signals 1..31 (bit sig-1); real-time signals keep their default action (fatal) and never stay
+ * pending. No siginfo is queued (legacy signals coalesce as in the kernel). ptrace's signal traps
+ * are not modelled: a traced task stops and continues as an untraced one.
  */
-import { G, SIG, TASK } from '../mm/layout.js';
+import { G, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from './bugs.js';
 import { kg, mem } from '../mm/memory.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { sched_hook } from '../sched/hook.js';
-import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, try_to_wake_up, WCHAN_PAUSE } from '../sched/core.js';
-import { OP_NONE, register_syscall, set_ucall } from './entry.js';
-import { EINVAL, EPERM, ESRCH } from './errno.js';
-import { SYS_KILL, SYS_PAUSE, SYS_SET_SIGCHLD_IGN } from './syscalls.js';
+import {
+  __TASK_STOPPED, current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_STOPPED, TASK_WAKEKILL, try_to_wake_up,
+  WCHAN_PAUSE, WCHAN_SIGNAL_STOP,
+} from '../sched/core.js';
+import { OP_NONE, register_syscall, RET_IN_PROGRESS, set_ucall } from './entry.js';
+import { EINTR, EINVAL, EPERM, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
+import { SYS_KILL, SYS_PAUSE, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './syscalls.js';
 import { CAP_KILL, ns_capable } from './user_namespace.js';
 import { find_vpid, pid_task } from './pid.js';
 import { task_active_pid_ns } from './pid_namespace.js';
 import {
-  init_task, PF_EXITING, PF_KTHREAD, pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID,
-  same_thread_group, SIGCHLD, SIGCONT, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop, sigmask, SIGNAL_GROUP_EXIT,
-  SIGNAL_UNKILLABLE, thread_group_empty, valid_signal,
+  __wake_up_parent, CLD_CONTINUED, CLD_STOPPED, init_task, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
+  JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING, PF_KTHREAD, pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID,
+  PIDTYPE_PID, PIDTYPE_TGID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, same_thread_group, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN,
+  SIG_KERNEL_STOP_MASK, SIG_SETMASK, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop,
+  sigmask, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_MASK,
+  SIGNAL_STOP_STOPPED, SIGNAL_UNKILLABLE, SIGSTOP, thread_group_empty, valid_signal,
 } from './sched_task.js';
 
 /**
@@ -56,6 +66,11 @@ let do_group_exit_fn: (code: number) => number = () => 0;
 export function set_do_group_exit(f: (code: number) => number): void {
   do_group_exit_fn = f;
 }
+// is_current_pgrp_orphaned lives in exit.ts (with will_become_orphaned_pgrp), installed likewise.
+let is_current_pgrp_orphaned_fn: () => boolean = () => false;
+export function set_is_current_pgrp_orphaned(f: () => boolean): void {
+  is_current_pgrp_orphaned_fn = f;
+}
 
 /**
  * signal_pending (include/linux/sched/signal.h): TIF_SIGPENDING. An atomic load: a sleeper tests it
@@ -77,69 +92,163 @@ export function fatal_signal_pending(t: number): boolean {
   return signal_pending(t) && __fatal_signal_pending(t);
 }
 
-/**
- * sig_task_ignored (kernel/signal.c). A task with SIGNAL_UNKILLABLE (a pid-namespace init, the
- * global init) ignores every signal whose handler is SIG_DFL - all of them in the model - except
- * SIGKILL/SIGSTOP when `force` (sent from an ancestor namespace, or by the kernel). Otherwise a
- * signal whose default action is "ignore" is ignored.
- */
-export function sig_task_ignored(t: number, sig: number, force: boolean): boolean {
-  const sig_rec = mem[t + TASK.signal]!;
-  if ((mem[sig_rec + SIG.flags]! & SIGNAL_UNKILLABLE) !== 0 && !(force && sig_kernel_only(sig))) return true;
-  // SIGKILL and SIGSTOP may not be sent to the global init (is_global_init && sig_kernel_only).
-  if (t === init_task() && sig_kernel_only(sig)) return true;
-  if (sig === SIGCHLD && mem[sig_rec + SIG.sigchld_ign] !== 0) return true;
-  return sig_kernel_ignore(sig);
+/** task_is_stopped (include/linux/sched.h): JOBCTL_STOPPED. */
+export function task_is_stopped(t: number): boolean {
+  return (mem[t + TASK.jobctl]! & JOBCTL_STOPPED) !== 0;
 }
 
-/** sig_ignored: blocked signals are never ignored here (nothing is blocked in the model). */
+/**
+ * sig_handler: sighand->action[sig-1].sa.sa_handler as SIG_DFL, SIG_IGN or SIG_CAUGHT (a handler
+ * address). Caller holds the siglock or reads a value that only the task's own group changes.
+ */
+export function sig_handler(t: number, sig: number): number {
+  const sh = mem[t + TASK.sighand]!;
+  const m = sigmask(sig);
+  if (!sh || !m) return SIG_DFL;
+  if ((mem[sh + SIG.action_ign]! & m) !== 0) return SIG_IGN;
+  if ((mem[sh + SIG.action_caught]! & m) !== 0) return SIG_CAUGHT;
+  return SIG_DFL;
+}
+
+/** sig_handler_ignored (kernel/signal.c). */
+function sig_handler_ignored(handler: number, sig: number): boolean {
+  return handler === SIG_IGN || (handler === SIG_DFL && sig_kernel_ignore(sig));
+}
+
+/**
+ * sig_task_ignored (kernel/signal.c): SIGKILL and SIGSTOP may not be sent to the global init; a
+ * task with SIGNAL_UNKILLABLE (a pid-namespace init) ignores every signal whose handler is SIG_DFL,
+ * except SIGKILL/SIGSTOP when `force` (sent from an ancestor namespace, or by the kernel); then a
+ * signal whose handler is SIG_IGN, or SIG_DFL with the default action "ignore", is ignored.
+ */
+export function sig_task_ignored(t: number, sig: number, force: boolean): boolean {
+  const handler = sig_handler(t, sig);
+  if (t === init_task() && sig_kernel_only(sig)) return true;
+  if ((mem[mem[t + TASK.signal]! + SIG.flags]! & SIGNAL_UNKILLABLE) !== 0 && handler === SIG_DFL && !(force && sig_kernel_only(sig))) return true;
+  return sig_handler_ignored(handler, sig);
+}
+
+/**
+ * sig_ignored (kernel/signal.c): blocked signals are never ignored, since the handler may change
+ * by the time it is unblocked; a tracer wants every signal but SIGKILL.
+ */
 function sig_ignored(t: number, sig: number, force: boolean): boolean {
+  if ((mem[t + TASK.blocked]! & sigmask(sig)) !== 0) return false;
+  if (mem[t + TASK.ptrace] !== 0 && sig !== SIGKILL) return false;
   return sig_task_ignored(t, sig, force);
 }
 
+/** flush_sigqueue_mask on the shared queue and every thread's private one. Caller holds siglock. */
+function flush_sigqueue_mask_all(p: number, m: number): void {
+  const s = mem[p + TASK.signal]!;
+  mem[s + SIG.shared_pending] = mem[s + SIG.shared_pending]! & ~m;
+  const leader = mem[p + TASK.group_leader]!;
+  let t = leader;
+  do {
+    mem[t + TASK.pending] = mem[t + TASK.pending]! & ~m;
+    t = mem[t + TASK.thread_next]!;
+  } while (t !== leader && t !== 0);
+}
+
 /**
- * prepare_signal (kernel/signal.c): a group in the middle of exiting drops the signal; stop
- * signals have no job control to drive and are dropped (the model's simplification).
+ * task_clear_jobctl_pending (kernel/signal.c): clearing JOBCTL_STOP_PENDING also clears
+ * STOP_CONSUME and STOP_DEQUEUED. Caller holds siglock.
+ */
+function task_clear_jobctl_pending(t: number, mask: number): void {
+  if ((mask & JOBCTL_STOP_PENDING) !== 0) mask |= JOBCTL_STOP_CONSUME | JOBCTL_STOP_DEQUEUED;
+  mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~mask;
+}
+
+/** signal_set_stop_flags (include/linux/sched/signal.h): replace the stop/notify flags. */
+function signal_set_stop_flags(sig: number, flags: number): void {
+  mem[sig + SIG.flags] = (mem[sig + SIG.flags]! & ~SIGNAL_STOP_MASK) | flags;
+}
+
+/**
+ * prepare_signal (kernel/signal.c): a group in the middle of exiting drops the signal. A stop
+ * signal removes SIGCONT from every queue. SIGCONT removes every stop signal, ends the group stop
+ * (each thread: JOBCTL_STOP_PENDING cleared, JOBCTL_STOPPED cleared and woken from
+ * __TASK_STOPPED), and records the notification the parent is owed (SIGNAL_CLD_CONTINUED if the
+ * group was stopped, SIGNAL_CLD_STOPPED if a stop was still in progress, with
+ * SIGNAL_STOP_CONTINUED for WCONTINUED) - whether SIGCONT itself is then ignored or not.
+ * Caller holds p's siglock.
  */
 function prepare_signal(sig: number, p: number, force: boolean): boolean {
   const s = mem[p + TASK.signal]!;
   if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) return false;
-  if (sig_kernel_stop(sig)) return false;
+  if (sig_kernel_stop(sig)) {
+    // This is a stop signal. Remove SIGCONT from all queues.
+    flush_sigqueue_mask_all(p, sigmask(SIGCONT));
+  } else if (sig === SIGCONT) {
+    // Remove all stop signals from all queues, wake all threads.
+    flush_sigqueue_mask_all(p, SIG_KERNEL_STOP_MASK);
+    const leader = mem[p + TASK.group_leader]!;
+    let t = leader;
+    do {
+      task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
+      mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_STOPPED;
+      try_to_wake_up(t, __TASK_STOPPED); // wake_up_state(t, __TASK_STOPPED)
+      t = mem[t + TASK.thread_next]!;
+    } while (t !== leader && t !== 0);
+    // Notify the parent with CLD_CONTINUED if we were stopped; with CLD_STOPPED if a stop was
+    // still in progress (group_stop_count): the stop completed as far as the parent can tell.
+    let why = 0;
+    if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0) why |= SIGNAL_CLD_CONTINUED;
+    else if (mem[s + SIG.group_stop_count] !== 0) why |= SIGNAL_CLD_STOPPED;
+    if (why) {
+      signal_set_stop_flags(s, why | SIGNAL_STOP_CONTINUED);
+      mem[s + SIG.group_stop_count] = 0;
+      mem[s + SIG.group_exit_code] = 0;
+    }
+  }
   return !sig_ignored(p, sig, force);
 }
 
-/** sig_fatal: the default action terminates (every signal that survived prepare_signal here). */
-function sig_fatal(sig: number): boolean {
-  return !sig_kernel_ignore(sig) && !sig_kernel_stop(sig);
+/** sig_fatal (kernel/signal.c): the handler is SIG_DFL and the default action terminates. */
+function sig_fatal(t: number, sig: number): boolean {
+  return !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && sig_handler(t, sig) === SIG_DFL;
 }
 
 /**
  * signal_wake_up (include/linux/sched/signal.h): TIF_SIGPENDING, then wake the task if it sleeps
- * interruptibly. A scripted task (or a halted program) sleeping idle in pause() has no system call
- * to return from: give it get_signal as its pending call, so the woken task delivers the signal.
- * Caller holds the task's siglock.
+ * interruptibly; a fatal signal also wakes it from a job-control stop (TASK_WAKEKILL, and
+ * JOBCTL_STOPPED cleared). A scripted task (or a halted program) sleeping idle in pause() has no
+ * system call to return from: give it get_signal as its pending call, so the woken task delivers
+ * the signal. Caller holds the task's siglock.
  */
-export function signal_wake_up(t: number, _fatal: boolean): void {
+export function signal_wake_up(t: number, fatal: boolean): void {
+  let state = 0;
+  if (fatal) {
+    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_STOPPED;
+    state = TASK_WAKEKILL;
+  }
   // Sequentially consistent store: pairs with the idle path's load of sigpending after it set
   // TASK_INTERRUPTIBLE (entry.ts), so either it sees the signal or we see it sleeping.
   Atomics.store(mem, t + TASK.sigpending, 1);
-  if (mem[t + TASK.wait_chan] === WCHAN_PAUSE && mem[t + TASK.ucall] === OP_NONE &&
+  if (mem[t + TASK.wait_chan] === WCHAN_PAUSE && mem[t + TASK.ucall + UCALL.op] === OP_NONE &&
       Atomics.load(mem, t + TASK.state) === TASK_INTERRUPTIBLE) {
-    mem[t + TASK.ucall] = SYS_GET_SIGNAL;
+    mem[t + TASK.ucall + UCALL.op] = SYS_GET_SIGNAL;
   }
-  try_to_wake_up(t, TASK_INTERRUPTIBLE);
+  try_to_wake_up(t, state | TASK_INTERRUPTIBLE);
 }
 
-/** wants_signal (kernel/signal.c), with nothing blocked and no stopped/traced states. */
+/**
+ * wants_signal (kernel/signal.c): not a thread that blocks it or is exiting; SIGKILL goes to
+ * anyone else; a stopped thread takes nothing else; otherwise a thread that runs or has no
+ * signal pending yet.
+ */
 function wants_signal(sig: number, p: number): boolean {
+  if ((mem[p + TASK.blocked]! & sigmask(sig)) !== 0) return false;
   if ((mem[p + TASK.flags]! & PF_EXITING) !== 0) return false;
   if (sig === SIGKILL) return true;
+  if (task_is_stopped(p)) return false;
   return !signal_pending(p) || mem[p + TASK.on_cpu] !== 0;
 }
 
 /**
  * complete_signal (kernel/signal.c): find a thread to take the signal; a fatal one takes the
- * whole group down at once (SIGNAL_GROUP_EXIT, SIGKILL to every thread).
+ * whole group down at once (SIGNAL_GROUP_EXIT, any group stop abandoned, SIGKILL to every thread).
+ * Core-dumping signals take the same path (as with RLIMIT_CORE 0: no dump is written).
  */
 function complete_signal(sig: number, p: number, type: number): void {
   const s = mem[p + TASK.signal]!;
@@ -154,13 +263,15 @@ function complete_signal(sig: number, p: number, type: number): void {
     }
     if (!t) return;
   }
-  if (sig_fatal(sig) && (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) === 0 && (sig === SIGKILL || mem[p + TASK.ptrace] === 0)) {
+  if (sig_fatal(p, sig) && (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) === 0 && (sig === SIGKILL || mem[p + TASK.ptrace] === 0)) {
     // "Start a group exit and wake everybody up." (flags = SIGNAL_GROUP_EXIT drops UNKILLABLE.)
     mem[s + SIG.flags] = SIGNAL_GROUP_EXIT;
     mem[s + SIG.group_exit_code] = sig;
+    mem[s + SIG.group_stop_count] = 0;
     const leader = mem[p + TASK.group_leader]!;
     let x = leader;
     do {
+      task_clear_jobctl_pending(x, JOBCTL_PENDING_MASK);
       mem[x + TASK.pending] = mem[x + TASK.pending]! | sigmask(SIGKILL);
       signal_wake_up(x, true);
       x = mem[x + TASK.thread_next]!;
@@ -195,7 +306,9 @@ export function __send_signal_locked(sig: number, t: number, type: number, force
  */
 export function zap_other_threads(p: number): number {
   let count = 0;
+  mem[mem[p + TASK.signal]! + SIG.group_stop_count] = 0;
   for (let t = mem[p + TASK.thread_next]!; t !== p && t !== 0; t = mem[t + TASK.thread_next]!) {
+    task_clear_jobctl_pending(t, JOBCTL_PENDING_MASK);
     count++;
     // Don't bother with already dead threads.
     if (mem[t + TASK.exit_state] !== 0) continue;
@@ -304,7 +417,7 @@ export function kill_pid_info(sig: number, info: number, pid: number): number {
  * __kill_pgrp_info (kernel/signal.c): every process whose process group is `pgrp`. Caller holds
  * tasklist_lock for read. The model walks the process list (there is no per-pid task list).
  */
-function __kill_pgrp_info(sig: number, info: number, pgrp: number): number {
+export function __kill_pgrp_info(sig: number, info: number, pgrp: number): number {
   if (!pgrp) return -ESRCH;
   let success = false;
   let retval = -ESRCH;
@@ -372,46 +485,281 @@ export function sys_kill(pid: number, sig: number): number {
   return kill_something_info(sig, SI_USER, pid);
 }
 
+// ---- delivery: get_signal and job-control stops ----------------------------------------------------
+
 /**
- * get_signal (kernel/signal.c), reduced to the fatal path: a group exit in progress, or a pending
- * fatal signal, ends in do_group_exit. Nothing else stays pending in the model.
+ * recalc_sigpending_tsk (kernel/signal.c): TIF_SIGPENDING while an unblocked signal is queued or
+ * a group stop is pending for t. Only sets the flag (a sleeping task is not woken). Caller holds
+ * t's siglock.
+ */
+export function recalc_sigpending_tsk(t: number): boolean {
+  const blocked = mem[t + TASK.blocked]!;
+  const s = mem[t + TASK.signal]!;
+  if ((mem[t + TASK.jobctl]! & JOBCTL_PENDING_MASK) !== 0 || (mem[t + TASK.pending]! & ~blocked) !== 0 ||
+      (mem[s + SIG.shared_pending]! & ~blocked) !== 0) {
+    Atomics.store(mem, t + TASK.sigpending, 1);
+    return true;
+  }
+  return false;
+}
+
+/** recalc_sigpending (kernel/signal.c) for current: set or clear TIF_SIGPENDING. */
+function recalc_sigpending(): void {
+  if (!recalc_sigpending_tsk(current)) Atomics.store(mem, current + TASK.sigpending, 0);
+}
+
+/**
+ * dequeue_signal (kernel/signal.c) without siginfo: the lowest unblocked signal of the private
+ * queue, else of the shared queue; a stop signal sets JOBCTL_STOP_DEQUEUED (do_signal_stop starts
+ * a group stop only for a dequeued one: a SIGCONT in between clears it). Caller holds siglock.
+ */
+function dequeue_signal(t: number): number {
+  const blocked = mem[t + TASK.blocked]!;
+  const s = mem[t + TASK.signal]!;
+  let set = mem[t + TASK.pending]! & ~blocked;
+  let off: number = TASK.pending;
+  let base = t;
+  if (set === 0) {
+    set = mem[s + SIG.shared_pending]! & ~blocked;
+    off = SIG.shared_pending;
+    base = s;
+  }
+  if (set === 0) return 0;
+  const sig = 31 - Math.clz32(set & -set) + 1;
+  mem[base + off] = mem[base + off]! & ~sigmask(sig);
+  if (sig_kernel_stop(sig)) mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! | JOBCTL_STOP_DEQUEUED;
+  recalc_sigpending();
+  return sig;
+}
+
+/**
+ * task_participate_group_stop (kernel/signal.c): t stops for the group stop; true when it was the
+ * last thread of a fresh group stop (SIGNAL_STOP_STOPPED is set now and the parent must be told).
+ * Caller holds siglock.
+ */
+export function task_participate_group_stop(t: number): boolean {
+  const s = mem[t + TASK.signal]!;
+  const consume = (mem[t + TASK.jobctl]! & JOBCTL_STOP_CONSUME) !== 0;
+  task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
+  if (!consume) return false;
+  if (mem[s + SIG.group_stop_count] !== 0) mem[s + SIG.group_stop_count] = mem[s + SIG.group_stop_count]! - 1;
+  // Tell the caller to notify completion iff we are entering into a fresh group stop.
+  if (mem[s + SIG.group_stop_count] === 0 && (mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) {
+    signal_set_stop_flags(s, SIGNAL_STOP_STOPPED);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * do_notify_parent_cldstop (kernel/signal.c): SIGCHLD (CLD_STOPPED / CLD_CONTINUED) to the real
+ * parent of tsk's group leader unless that parent's SIGCHLD is SIG_IGN or has SA_NOCLDSTOP; its
+ * wait4 sleepers are woken either way. Caller holds tasklist_lock for read (__wake_up_parent's
+ * event count covers a reader-side caller too: the stop/continue flags are stored before the count
+ * moves, and a waiter that read the old count rescans after queueing). `why` is CLD_STOPPED or
+ * CLD_CONTINUED (the model's siginfo carries no more than the signal).
+ */
+export function do_notify_parent_cldstop(tsk: number, why: number): void {
+  const leader = mem[tsk + TASK.group_leader]!;
+  const parent = mem[leader + TASK.real_parent]!;
+  void why;
+  if (!parent) return;
+  const sh = mem[parent + TASK.sighand]!;
+  if (!sh) return;
+  spin_lock_irq(sh + SIG.siglock);
+  if (sig_handler(parent, SIGCHLD) !== SIG_IGN && (mem[sh + SIG.chld_flags]! & SA_NOCLDSTOP) === 0) {
+    __send_signal_locked(SIGCHLD, parent, PIDTYPE_TGID, false);
+  }
+  // Even if SIGCHLD is not generated, we must wake up wait4 calls.
+  __wake_up_parent(parent);
+  spin_unlock_irq(sh + SIG.siglock);
+}
+
+/**
+ * do_signal_stop (kernel/signal.c). Caller holds siglock; it is released on every return.
+ * A first stop signal (JOBCTL_STOP_DEQUEUED, no group exit) starts a group stop: group_exit_code
+ * = signr unless already stopped, JOBCTL_STOP_PENDING|CONSUME on every thread not yet stopped,
+ * counted in group_stop_count, the others woken to take part. current then stops: the last one
+ * sets SIGNAL_STOP_STOPPED and tells the parent (CLD_STOPPED); JOBCTL_STOPPED, TASK_STOPPED, and
+ * it does not run again until SIGCONT or SIGKILL. Returns false (did not stop), or SLEEP.
+ * A traced task stops the same way (ptrace's signal-delivery and group-stop traps are not
+ * modelled).
+ */
+function do_signal_stop(signr: number): number | false {
+  const me = current;
+  const s = mem[me + TASK.signal]!;
+  if ((mem[me + TASK.jobctl]! & JOBCTL_STOP_PENDING) === 0) {
+    const gstop = JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME;
+    if ((mem[me + TASK.jobctl]! & JOBCTL_STOP_DEQUEUED) === 0 || (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+      spin_unlock_irq(s + SIG.siglock);
+      return false;
+    }
+    // There is no group stop already in progress: initiate one now.
+    if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) mem[s + SIG.group_exit_code] = signr;
+    mem[s + SIG.group_stop_count] = 0;
+    mem[me + TASK.jobctl] = (mem[me + TASK.jobctl]! & ~JOBCTL_STOP_SIGMASK) | signr | gstop;
+    mem[s + SIG.group_stop_count] = 1;
+    for (let t = mem[me + TASK.thread_next]!; t !== me && t !== 0; t = mem[t + TASK.thread_next]!) {
+      // task_set_jobctl_pending refuses an exiting thread (PF_EXITING).
+      if (!task_is_stopped(t) && (mem[t + TASK.flags]! & PF_EXITING) === 0) {
+        mem[t + TASK.jobctl] = (mem[t + TASK.jobctl]! & ~JOBCTL_STOP_SIGMASK) | signr | gstop;
+        mem[s + SIG.group_stop_count] = mem[s + SIG.group_stop_count]! + 1;
+        signal_wake_up(t, false);
+      }
+    }
+  }
+  // If there are no other threads in the group, or if there is a group stop in progress and we
+  // are the last to stop, report to the parent.
+  const notify = task_participate_group_stop(me);
+  mem[me + TASK.jobctl] = mem[me + TASK.jobctl]! | JOBCTL_STOPPED;
+  // set_special_state(TASK_STOPPED) under siglock: SIGCONT and SIGKILL (prepare_signal /
+  // signal_wake_up, also under siglock) either run before it, and the thread is not stopped any
+  // more (JOBCTL_STOPPED cleared, see below), or find it TASK_STOPPED and wake it.
+  set_current_state(TASK_STOPPED, WCHAN_SIGNAL_STOP, 0);
+  spin_unlock_irq(s + SIG.siglock);
+  if (notify) {
+    read_lock(kg + G.tasklist_lock);
+    do_notify_parent_cldstop(me, CLD_STOPPED);
+    read_unlock(kg + G.tasklist_lock);
+  }
+  // Now we don't run again until woken by SIGCONT or SIGKILL (both clear JOBCTL_STOPPED first).
+  if ((mem[me + TASK.jobctl]! & JOBCTL_STOPPED) === 0) {
+    set_running();
+    return false;
+  }
+  return SLEEP;
+}
+
+/**
+ * The syscall restart rules of arch signal delivery (arch/x86/kernel/signal.c handle_signal and
+ * arch_do_signal_or_restart), applied to the call that was interrupted (TASK.orig_ucall, its result
+ * in TASK.last_ret): with a handler run, -ERESTARTNOHAND becomes -EINTR, -ERESTARTSYS becomes
+ * -EINTR unless the handler has SA_RESTART, -ERESTARTNOINTR restarts; without one, all three
+ * restart. A restart re-arms the call (regs->ip -= 2: the program counter steps back) and leaves
+ * its result RET_IN_PROGRESS.
+ */
+function syscall_restart(t: number, handled: number): void {
+  const ret = mem[t + TASK.last_ret]!;
+  if (ret !== -ERESTARTSYS && ret !== -ERESTARTNOINTR && ret !== -ERESTARTNOHAND) return;
+  let restart = true;
+  if (handled) {
+    if (ret === -ERESTARTNOHAND) restart = false;
+    else if (ret === -ERESTARTSYS) restart = (mem[mem[t + TASK.sighand]! + SIG.action_restart]! & sigmask(handled)) !== 0;
+  }
+  if (!restart) {
+    mem[t + TASK.last_ret] = -EINTR;
+    return;
+  }
+  const o = t + TASK.orig_ucall;
+  set_ucall(t, mem[o + UCALL.op]!, mem[o + UCALL.a]!, mem[o + UCALL.b]!, mem[o + UCALL.c]!);
+  mem[t + TASK.last_ret] = RET_IN_PROGRESS;
+  if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc] = mem[t + TASK.pc]! - 1;
+}
+
+/**
+ * get_signal (kernel/signal.c) with arch_do_signal_or_restart's restart decision. Runs as the
+ * task's entry work on the way back to user mode (SYS_GET_SIGNAL):
+ *  - a stopped thread that was woken reports SIGNAL_CLD_* to the parent first (the flags
+ *    prepare_signal(SIGCONT) left);
+ *  - a group exit in progress ends in do_group_exit;
+ *  - JOBCTL_STOP_PENDING (another thread started a group stop): stop;
+ *  - dequeued signals: SIG_IGN skipped; a handler is "run": the model records the delivery in
+ *    TASK.sig_caught and runs no user code (every pending caught signal is recorded in one pass,
+ *    the first one decides the restart of an interrupted call, as the kernel's first
+ *    handle_signal does); default "ignore" skipped; a namespace init skips what is not
+ *    SIGKILL/SIGSTOP; a stop signal stops the group (SIGTSTP/SIGTTIN/SIGTTOU are dropped in an
+ *    orphaned process group); anything else is fatal: do_group_exit.
+ * Restartable: when it stops it returns SLEEP, and the woken task runs it again from the top (the
+ * kernel's "goto relock" after schedule()).
  */
 export function get_signal(): number {
   const t = current;
   const s = mem[t + TASK.signal]!;
   if (mem[t + TASK.exit_phase] !== 0) return do_group_exit_fn(0); // resumed inside do_exit
-  spin_lock_irq(s + SIG.siglock);
-  let fatal = false;
-  let code = 0;
-  if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
-    // A group exit is under way (its code may be 0: exit_group(0) of another thread).
-    mem[t + TASK.pending] = mem[t + TASK.pending]! & ~sigmask(SIGKILL);
-    fatal = true;
-    code = mem[s + SIG.group_exit_code]!;
-  } else {
-    const pend = mem[t + TASK.pending]! | mem[s + SIG.shared_pending]!;
-    for (let sig = 1; sig <= 31; sig++) {
-      if ((pend & sigmask(sig)) !== 0 && sig_fatal(sig)) { fatal = true; code = sig; break; }
+  let handled = 0;
+  for (;;) {
+    // relock:
+    spin_lock_irq(s + SIG.siglock);
+    // Every stopped thread goes here after wakeup. Check to see if we should notify the parent:
+    // prepare_signal(SIGCONT) encodes the CLD_ si_code into SIGNAL_CLD_MASK bits.
+    const cld = mem[s + SIG.flags]! & SIGNAL_CLD_MASK;
+    if (cld !== 0) {
+      const why = (cld & SIGNAL_CLD_CONTINUED) !== 0 ? CLD_CONTINUED : CLD_STOPPED;
+      mem[s + SIG.flags] = mem[s + SIG.flags]! & ~SIGNAL_CLD_MASK;
+      spin_unlock_irq(s + SIG.siglock);
+      read_lock(kg + G.tasklist_lock);
+      do_notify_parent_cldstop(t, why);
+      read_unlock(kg + G.tasklist_lock);
+      continue;
     }
-    mem[t + TASK.pending] = 0;
-    mem[s + SIG.shared_pending] = 0;
+    let fatal = 0;
+    let relock = false;
+    for (;;) {
+      if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+        // A group exit is under way (its code may be 0: exit_group(0) of another thread).
+        mem[t + TASK.pending] = mem[t + TASK.pending]! & ~sigmask(SIGKILL);
+        fatal = -1;
+        break;
+      }
+      if ((mem[t + TASK.jobctl]! & JOBCTL_STOP_PENDING) !== 0) {
+        const r = do_signal_stop(0);
+        if (r === SLEEP) return SLEEP;
+        relock = true; // do_signal_stop released the siglock
+        break;
+      }
+      const signr = dequeue_signal(t);
+      if (!signr) break;
+      const handler = sig_handler(t, signr);
+      if (handler === SIG_IGN) continue;
+      if (handler === SIG_CAUGHT) {
+        // Run the handler: the model records the delivery. The first decides the restart.
+        mem[t + TASK.sig_caught] = mem[t + TASK.sig_caught]! | sigmask(signr);
+        if (!handled) handled = signr;
+        continue;
+      }
+      // Now we are doing the default action for this signal.
+      if (sig_kernel_ignore(signr)) continue;
+      // A container init gets no signals it doesn't want from its own namespace: a
+      // sig_kernel_only signal here came from an ancestor namespace or the kernel.
+      if ((mem[s + SIG.flags]! & SIGNAL_UNKILLABLE) !== 0 && !sig_kernel_only(signr)) continue;
+      if (sig_kernel_stop(signr)) {
+        // The job control signals do nothing in an orphaned process group; SIGSTOP always works.
+        // (The kernel drops the siglock around the orphan check; the model's check reads
+        // tasklist-protected links under the siglock's irq-off section as a reader would.)
+        if (signr !== SIGSTOP && is_current_pgrp_orphaned_fn()) continue;
+        const r = do_signal_stop(signr);
+        if (r === SLEEP) return SLEEP;
+        relock = true;
+        break;
+      }
+      fatal = signr;
+      break;
+    }
+    if (relock) continue;
+    if (fatal) {
+      Atomics.store(mem, t + TASK.sigpending, 0);
+      spin_unlock_irq(s + SIG.siglock);
+      return do_group_exit_fn(fatal < 0 ? mem[s + SIG.group_exit_code]! : fatal);
+    }
+    recalc_sigpending();
+    spin_unlock_irq(s + SIG.siglock);
+    syscall_restart(t, handled);
+    return 0;
   }
-  mem[t + TASK.sigpending] = 0;
-  spin_unlock_irq(s + SIG.siglock);
-  if (!fatal) return 0;
-  return do_group_exit_fn(code);
 }
 
 /**
  * exit_to_user_mode (kernel/entry/common.c exit_to_user_mode_loop): with TIF_SIGPENDING, the next
- * thing the task does is get_signal. Returning to user mode is also an RCU-tasks quiescent state
- * (rcu_tasks_classic_qs: the holdout flag is cleared). Kernel threads keep their behaviour.
+ * thing the task does is get_signal; a call that returned -ERESTART* is kept as orig_ucall for
+ * the restart decision (entry.ts stores it). Returning to user mode is also an RCU-tasks quiescent
+ * state (rcu_tasks_classic_qs: the holdout flag is cleared). Kernel threads keep their behaviour.
  */
 export function exit_to_user_mode(t: number): void {
   if (mem[t + TASK.rcu_tasks_holdout] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
   // tracehook_notify_signal: clear TIF_NOTIFY_SIGNAL, then task_work_run (nothing queued in the model).
   if (mem[t + TASK.notify_signal] !== 0) Atomics.store(mem, t + TASK.notify_signal, 0);
   if (mem[t + TASK.sigpending] !== 0 && (mem[t + TASK.flags]! & PF_KTHREAD) === 0) {
+    if (mem[t + TASK.ucall + UCALL.op] !== OP_NONE) return; // get_signal re-armed a restarted call: it runs first
     set_ucall(t, SYS_GET_SIGNAL, 0, 0, 0);
   }
 }
@@ -424,27 +772,111 @@ export function sys_pause(): number {
   set_current_state(TASK_INTERRUPTIBLE, WCHAN_PAUSE, 0);
   if (signal_pending(current)) {
     set_running();
-    return -ERESTARTNOHAND; // never seen by user space: the (fatal) signal kills the task first
+    return -ERESTARTNOHAND; // a handler makes it -EINTR; without one pause() sleeps again
   }
   return SLEEP;
 }
 
 /**
- * sigaction(SIGCHLD, SIG_IGN / SIG_DFL) (kernel/signal.c do_sigaction): children of a group that
- * ignores SIGCHLD are reaped at exit (do_notify_parent). Setting SIG_IGN discards a pending SIGCHLD.
+ * do_sigaction (kernel/signal.c) for the model's dispositions: EINVAL for an invalid signal and
+ * for any action on SIGKILL/SIGSTOP. `handler` is SIG_DFL, SIG_IGN or SIG_CAUGHT; `flags` may have
+ * SA_RESTART, and for SIGCHLD SA_NOCLDSTOP / SA_NOCLDWAIT. POSIX 3.3.1.3: setting SIG_IGN, or
+ * SIG_DFL for a signal whose default is "ignore", discards it from every queue, blocked or not.
+ * Real-time signals (32..64) keep their default action: the model's masks hold 1..31 (EINVAL).
+ * Returns the old handler (SIG_*), for the model's callers.
+ */
+export function do_sigaction(sig: number, handler: number, flags: number): number {
+  if (!valid_signal(sig) || sig < 1 || sig_kernel_only(sig)) return -EINVAL;
+  if (sig > 31 || handler < SIG_DFL || handler > SIG_CAUGHT) return -EINVAL;
+  const p = current;
+  const sh = mem[p + TASK.sighand]!;
+  const m = sigmask(sig);
+  spin_lock_irq(sh + SIG.siglock);
+  const old = sig_handler(p, sig);
+  mem[sh + SIG.action_ign] = handler === SIG_IGN ? mem[sh + SIG.action_ign]! | m : mem[sh + SIG.action_ign]! & ~m;
+  mem[sh + SIG.action_caught] = handler === SIG_CAUGHT ? mem[sh + SIG.action_caught]! | m : mem[sh + SIG.action_caught]! & ~m;
+  mem[sh + SIG.action_restart] = (flags & SA_RESTART) !== 0 ? mem[sh + SIG.action_restart]! | m : mem[sh + SIG.action_restart]! & ~m;
+  if (sig === SIGCHLD) mem[sh + SIG.chld_flags] = flags & (SA_NOCLDSTOP | SA_NOCLDWAIT);
+  if (sig_handler_ignored(handler, sig)) flush_sigqueue_mask_all(p, m);
+  spin_unlock_irq(sh + SIG.siglock);
+  return old;
+}
+
+/** rt_sigaction(2) as the model's system call: (sig, handler SIG_*, sa_flags) -> 0. */
+export function sys_rt_sigaction(sig: number, handler: number, flags: number): number {
+  const r = do_sigaction(sig, handler, flags);
+  return r < 0 ? r : 0;
+}
+
+/**
+ * sigaction(SIGCHLD, SIG_IGN / SIG_DFL): children of a group that ignores SIGCHLD are reaped at
+ * exit (do_notify_parent).
  */
 export function sys_set_sigchld_ign(on: number): number {
-  const s = mem[current + TASK.sighand]!;
+  return sys_rt_sigaction(SIGCHLD, on ? SIG_IGN : SIG_DFL, 0);
+}
+
+/**
+ * retarget_shared_pending (kernel/signal.c): shared signals in `which` that current now blocks
+ * (or leaves by exiting) are handed to another thread that wants them. Caller holds siglock.
+ */
+export function retarget_shared_pending(tsk: number, which: number): void {
+  const s = mem[tsk + TASK.signal]!;
+  let retarget = mem[s + SIG.shared_pending]! & which;
+  if (retarget === 0) return;
+  for (let t = mem[tsk + TASK.thread_next]!; t !== tsk && t !== 0 && retarget !== 0; t = mem[t + TASK.thread_next]!) {
+    if ((mem[t + TASK.flags]! & PF_EXITING) !== 0) continue;
+    const wanted = retarget & ~mem[t + TASK.blocked]!;
+    if (wanted === 0) continue;
+    retarget &= ~wanted; // remove the signals this thread can handle
+    if (!signal_pending(t)) signal_wake_up(t, false);
+  }
+}
+
+/**
+ * rt_sigprocmask(2) (kernel/signal.c sigprocmask + __set_current_blocked): SIG_BLOCK,
+ * SIG_UNBLOCK or SIG_SETMASK with `set` (bit sig-1); SIGKILL and SIGSTOP can not be blocked.
+ * Newly blocked shared signals go to another thread; TIF_SIGPENDING is recomputed, so a signal
+ * that became unblocked is delivered on the way back to user mode. Returns the old mask.
+ */
+export function sys_rt_sigprocmask(how: number, set: number): number {
+  const t = current;
+  const old = mem[t + TASK.blocked]!;
+  let next: number;
+  if (how === SIG_BLOCK) next = old | set;
+  else if (how === SIG_UNBLOCK) next = old & ~set;
+  else if (how === SIG_SETMASK) next = set;
+  else return -EINVAL;
+  next &= ~(sigmask(SIGKILL) | sigmask(SIGSTOP));
+  const s = mem[t + TASK.sighand]!;
   spin_lock_irq(s + SIG.siglock);
-  mem[s + SIG.sigchld_ign] = on ? 1 : 0;
-  if (on) mem[s + SIG.shared_pending] = mem[s + SIG.shared_pending]! & ~sigmask(SIGCHLD);
+  if (signal_pending(t)) retarget_shared_pending(t, next & ~old);
+  mem[t + TASK.blocked] = next;
+  recalc_sigpending();
   spin_unlock_irq(s + SIG.siglock);
-  return 0;
+  return old & 0x7fffffff;
+}
+
+/**
+ * The model's record of handler runs: the signals caught since the last call, cleared (what a
+ * program's handlers would have noted in a variable of their own). Not a kernel interface.
+ */
+export function sys_sig_caught(): number {
+  const t = current;
+  const s = mem[t + TASK.sighand]!;
+  spin_lock_irq(s + SIG.siglock);
+  const v = mem[t + TASK.sig_caught]!;
+  mem[t + TASK.sig_caught] = 0;
+  spin_unlock_irq(s + SIG.siglock);
+  return v & 0x7fffffff;
 }
 
 register_syscall(SYS_KILL, 'kill', (pid, sig) => sys_kill(pid, sig));
 register_syscall(SYS_PAUSE, 'pause', () => sys_pause());
 register_syscall(SYS_SET_SIGCHLD_IGN, 'sigaction_sigchld', (on) => sys_set_sigchld_ign(on));
-register_syscall(SYS_GET_SIGNAL, 'get_signal', () => get_signal());
+register_syscall(SYS_RT_SIGACTION, 'rt_sigaction', (sig, handler, flags) => sys_rt_sigaction(sig, handler, flags));
+register_syscall(SYS_RT_SIGPROCMASK, 'rt_sigprocmask', (how, set) => sys_rt_sigprocmask(how, set));
+register_syscall(SYS_SIG_CAUGHT, 'sig_caught', () => sys_sig_caught());
+register_syscall(SYS_GET_SIGNAL, 'get_signal', () => get_signal(), { entry_work: true });
 
-void sched_hook; void spin_lock; void spin_unlock; void PIDTYPE_PGID;
+void sched_hook; void spin_lock; void spin_unlock; void PIDTYPE_PGID; void SIGSTOP;

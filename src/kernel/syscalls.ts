@@ -21,6 +21,10 @@ export const SYS_SYNCHRONIZE_RCU_TASKS = 29; // ()
 export const SYS_PAUSE = 30;
 export const SYS_SETUID = 31; // (uid) drop to an unprivileged uid (and capabilities)
 export const SYS_CAPSET = 32; // (caps) set effective capabilities
+export const SYS_RT_SIGACTION = 34; // (sig, handler SIG_DFL/SIG_IGN/SIG_CAUGHT, sa_flags)
+export const SYS_RT_SIGPROCMASK = 35; // (how, set) -> old mask
+export const SYS_SIG_CAUGHT = 36; // () -> signals whose handler ran since the last call (cleared)
+export const SYS_SETSID = 37; // () -> new session id
 // Pid namespaces and checkpoint/restore (pid.ts, pid_namespace.ts)
 export const SYS_CLONE_WITH_PIDS = 40; // (flags, target pid set address, prog) seed 002
 export const SYS_NS_LAST_PID_READ = 41; // () -> value

@@ -27,7 +27,11 @@ import { run_token_attach, run_token_count_yield, run_token_get, run_token_held,
 export const TASK_RUNNING = 0;
 export const TASK_INTERRUPTIBLE = 1;
 export const TASK_UNINTERRUPTIBLE = 2;
+export const __TASK_STOPPED = 4;
 export const TASK_DEAD = 0x80;
+export const TASK_WAKEKILL = 0x100;
+/** TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED: SIGCONT (wake_up_state __TASK_STOPPED) or a fatal signal wakes it. */
+export const TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED;
 export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 
 /** What a sleeping task waits on (its wait channel, the model's wchan). */
@@ -41,7 +45,8 @@ export const WCHAN_PAUSE = 6;
 export const WCHAN_WAITQ = 7;
 export const WCHAN_RCU_TASKS = 8;
 export const WCHAN_VFORK = 9;
-export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done'];
+export const WCHAN_SIGNAL_STOP = 10;
+export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop'];
 
 /** Returned by a kernel path that went to sleep; the CPU switches away and resumes it later. */
 export const SLEEP = -0x10000;
