@@ -62,7 +62,7 @@ export function hotplug_requested(): boolean {
  */
 export function cpu_offline_until_online(): boolean {
   const c = this_cpu;
-  Atomics.store(mem, c + CPU.abort, 0);
+  Atomics.store(mem, c + CPU.abort, 0); // the request is taken (main thread's store): orders nothing
   // takedown_cpu: no new tasks come here. Pairs with activate_task's read of online: a waker that
   // still read 1 queues here after this store at worst, and migrate_tasks below (which runs on
   // every pass of the loop) moves it on. rcu_idle_enter's store of CPU.idle comes after this one,
@@ -74,6 +74,7 @@ export function cpu_offline_until_online(): boolean {
   for (;;) {
     // A waker that read online = 1 just before the flip may still have queued a task here. That
     // and the callbacks are kernel code: they run with a run token (src/sched/run_token.ts).
+    // rq_nr pairs with enqueue_task's Atomics.add (as in rq_pop).
     if ((Atomics.load(mem, c + CPU.rq_nr) !== 0 || rcu_cbs_ready()) && run_token_get()) {
       migrate_tasks(c);
       rcu_do_batch();
