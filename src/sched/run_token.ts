@@ -44,14 +44,17 @@ import { cpu_addr, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { ABORT_LEAVE, freeze_wait, RUN_RUNNING } from './hook.js';
 
 /**
- * A CPU keeps its token while others wait for this many completed syscalls (about a millisecond of
- * fork cycles), or at most TOKEN_SLICE_MS of wall time. Counting work rather than time keeps the
+ * A CPU keeps its token while others wait for this many completed syscalls (several milliseconds
+ * of fork cycles), or at most TOKEN_SLICE_MS of wall time. Counting work rather than time keeps the
  * turns fair in syscalls even when the host takes a token holder's core away for a while (a
- * shared machine); the time bound covers a CPU that completes few syscalls.
+ * shared machine); the time bound covers a CPU that completes few syscalls. Each hand-off costs a
+ * futex wake of the next CPU (tens of µs, milliseconds on a loaded host) during which its token
+ * does no work, so slices are long enough to amortize that.
  */
-export const TOKEN_SLICE_SYSCALLS = 512;
-/** Wall-clock bound of a slice (Linux's sched_base_slice is 3 ms). */
-export const TOKEN_SLICE_MS = 4;
+export const TOKEN_SLICE_SYSCALLS = 2048;
+/** Wall-clock bound of a slice: Go's forcePreemptNS (runtime/proc.go) is 10 ms. */
+export const TOKEN_SLICE_MS = 10;
+
 /** Longest single park of a waiter: it re-checks the run state after each. */
 const TOK_PARK_MS = 20;
 /** Polls of tok_head before parking (a release by a running CPU often comes within them). */
