@@ -104,3 +104,19 @@ describe('RCU Tasks: an exiting task preempted in exit_tasks_rcu_start or after 
     await expect_closed(tasks_srcu, AT_ENTRY, 4);
   });
 });
+
+/**
+ * PIDRACE_SLOW_TESTS=1: every single preemption of CPU 0 in its first 16 decisions, for every
+ * case. Wherever the writer retired the object before the reader left, its grace period (and the
+ * free) came after the reader left, and no reader saw a freed object.
+ */
+describe.runIf(process.env.PIDRACE_SLOW_TESTS === '1')('every single preemption (slow)', () => {
+  it.each([['rcu', rcu], ['tasks', tasks], ['tasks_srcu', tasks_srcu]] as const)('%s', async (_name, c) => {
+    for (let k = 0; k < 16; k++) {
+      const { r, log: l } = await preempt_at(c, k);
+      expect(r.state, `k=${k}`).toBe('stopped');
+      expect(r.violations.filter((v) => v.kind === V_RCU_USE_AFTER_FREE), `k=${k}`).toEqual([]);
+      expect(l.indexOf(GP), `k=${k}: ${l.join(',')}`).toBeGreaterThan(l.indexOf(INSIDE + 2));
+    }
+  }, 600_000);
+});
