@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { CPU, G, GUARD, TASK, TORTURE } from './mm/layout.js';
 
-/** Checked build defaults: one plain access in this many gets a watchpoint, for this long (µs). */
-export const KCSAN_SAMPLE_EVERY = 2000;
+/**
+ * Checked build defaults: one plain access in this many gets a watchpoint, kept for this long
+ * (µs); kernel/kcsan's defaults are CONFIG_KCSAN_SKIP_WATCH=4000 and CONFIG_KCSAN_UDELAY_TASK=80.
+ */
+export const KCSAN_SAMPLE_EVERY = 4000;
 export const KCSAN_DELAY_US = 40;
 import {
   attachMemory, cpu_addr, createMemory, defaultConfig, kg, mem, regions, set_this_cpu,

@@ -46,6 +46,19 @@ describe('guard table', () => {
   });
 });
 
+describe("today's kernel under the checks", () => {
+  // The full mix, controlled, 4 CPUs: no guard violation. PIDRACE_SLOW_TESTS=1 runs the 16-seed
+  // campaign of the README (2,000 operations each); the default suite runs one short seed.
+  const slow = process.env.PIDRACE_SLOW_TESTS === '1';
+  it(slow ? '16 controlled seeds of the full mix, 2,000 operations each: SUCCESS' : 'one controlled seed of the full mix: SUCCESS', async () => {
+    for (const seed of slow ? Array.from({ length: 16 }, (_, i) => i + 1) : [7]) {
+      const o = await run_stress(default_config({ mode: 'controlled', cpus: 4, ops: slow ? 2_000 : 400, seed, checkGuards: true }));
+      expect(o.verdict, o.text).toBe('SUCCESS');
+      expect(o.text).toContain('guards: every field access checked');
+    }
+  }, slow ? 900_000 : 60_000);
+});
+
 describe('the four classes of planted locking mistakes, caught in controlled mode', () => {
   it('reparenting under tasklist_lock held for read: the plain run passes, the checked one reports the write without the write lock', async () => {
     const cfg = { mix: ['fork', 'exit', 'wait'], bugs: ['plant_reparent_read_lock'] };
@@ -63,7 +76,7 @@ describe('the four classes of planted locking mistakes, caught in controlled mod
   });
 
   it('reparenting with no lock at all (BUG_PLANT_REPARENT_NO_LOCK): reads of the children list are reported too', async () => {
-    const o = await run_stress(controlled({ mix: ['fork', 'exit', 'wait'], bugs: ['plant_reparent_no_lock'] }));
+    const o = await run_stress(controlled({ mix: ['fork', 'exit', 'wait'], bugs: ['plant_reparent_no_lock'], ops: 150 }));
     expect(o.verdict).toBe('FAILURE');
     const sites = violations(o).map((x) => `${x.site?.fn}:${x.site?.field}:${x.site?.write ? 'w' : 'r'}`);
     expect(sites).toContain('reparent_children:TASK.sibling_next:r');
@@ -149,10 +162,10 @@ describe('the four classes of planted locking mistakes, caught in controlled mod
 describe('KCSAN-style watchpoints (free-running)', () => {
   /** locktorture's spinlock section on 2 CPUs, 2 kthreads each, in the checked build. */
   async function torture(busted: boolean): Promise<{ races: Violation[]; text: string; samples: number }> {
-    const m = new Machine({ ncpus: 2, maxTasks: 16, checkGuards: true, kcsanSampleEvery: 4, kcsanDelayUs: 300 });
+    const m = new Machine({ ncpus: 2, maxTasks: 16, checkGuards: true, kcsanSampleEvery: 8, kcsanDelayUs: 100 });
     m.attach();
     m.mem[m.tortureBase() + TORTURE.busted] = busted ? 1 : 0;
-    const prog = m.program([[SYS_TORTURE_SPIN, 0], [OP_LOOP, 0, 800]]);
+    const prog = m.program([[SYS_TORTURE_SPIN, 0], [OP_LOOP, 0, 500]]);
     for (let i = 0; i < 4; i++) m.kthread(prog, i % 2);
     const r = await m.run({ timeoutMs: 30_000, hungMs: 10_000 });
     const races = r.violations.filter((x) => x.kind === V_KCSAN_RACE);

@@ -69,7 +69,8 @@ function field_name(fid: number): string {
  * One report: `who` names the task, `m` is the memory view (live or snapshot) laid out as `regions`
  * (its machine's).
  */
-export function guard_violation_text(m: Int32Array, regions: Regions, x: Violation, who: string): string[] {
+export function guard_violation_text(m: Int32Array, regions: Regions, x: Violation, whoOf: (t: number) => string): string[] {
+  const who = whoOf(x.task);
   const r = x.c > 0 && x.c <= GUARD_REPORTS ? regions.guard + report_offset(x.c - 1) : 0;
   const site = x.b;
   const s = site_of(site);
@@ -122,7 +123,7 @@ export function guard_violation_text(m: Int32Array, regions: Regions, x: Violati
         '',
       ];
       if (other) {
-        lines.push(`${access(other)} to ${field_name(fid)} of ${hex(x.a)} by task ${m[r + GUARD_REPORT.other_task]} on cpu ${m[r + GUARD_REPORT.other_cpu]}:`, ...stack(m, r + GUARD_REPORT.other_stack), '');
+        lines.push(`${access(other)} to ${field_name(fid)} of ${hex(x.a)} by task ${whoOf(m[r + GUARD_REPORT.other_task]!)} on cpu ${m[r + GUARD_REPORT.other_cpu]}:`, ...stack(m, r + GUARD_REPORT.other_stack), '');
       } else lines.push('value changed while the watchpoint was out (race at unknown origin)', '');
       return lines;
     }

@@ -173,7 +173,7 @@ export function violations_report(v: StateView, violations: Violation[]): Violat
     const name = violation_title(x);
     if (is_guard_violation(x.kind)) {
       // Checked build: the kernel's own report format, one per access site.
-      lines.push(...guard_violation_text(v.m, v.r, x, who(v, x.task)));
+      lines.push(...guard_violation_text(v.m, v.r, x, (t) => who(v, t)));
       if (n > 1) lines.push(`(${n} times from this site)`, '');
       json.push({ kind: VIOLATION_NAMES[x.kind] ?? x.kind, title: name, count: n, cpu: x.cpu, task: x.task ? who(v, x.task) : null, a: x.a, b: x.b, c: x.c, site: site_of(x.b) ?? null });
       continue;

@@ -209,8 +209,6 @@ function __exit_signal(p: number): number {
   }
   mem[p + TASK.tgid_pid] = 0;
   thread_ring_del(p);
-  // "Do this under ->siglock": a sender that got p's siglock before us may still be queueing.
-  mem[p + TASK.pending] = 0; // flush_sigqueue(&tsk->pending)
   mem[p + TASK.sighand] = 0; // lock_task_sighand(p) fails from now on
   spin_unlock(sh + SIG.siglock);
   return mem[pid + PID.task_pid] === 0 && mem[pid + PID.task_tgid] === 0 ? pid : 0;
@@ -242,6 +240,9 @@ export function release_task(p: number): void {
     if (pid && pid_under_lock) free_pid(pid);
     write_unlock_irq(tl);
     if (pid && !pid_under_lock) free_pid(pid);
+    // fb3bbcfe344e ("exit: change the release_task() paths to call flush_sigqueue() lockless"):
+    // p is unhashed and lock_task_sighand(p) fails, so nobody else touches ->pending.
+    mem[p + TASK.pending] = 0; // flush_sigqueue(&p->pending)
     put_task_struct_rcu_user(p);
     if (!zap_leader) return;
     p = leader;

@@ -172,7 +172,10 @@ function req_ok(q: Req, base: number, site: number): boolean {
       if (q.self >= 0) addr = base + q.self;
       else if (q.ptr >= 0) {
         const p = mem[base + q.ptr]!;
-        if (p === 0) return false; // no instance (p->sighand cleared): nobody can hold it
+        // No instance any more (__exit_signal cleared p->sighand): lock_task_sighand(p) fails, so
+        // the releaser is the only one left to touch the fields it guarded (release_task's
+        // lockless flush_sigqueue, fb3bbcfe344e).
+        if (p === 0) return true;
         addr = p + q.field;
       }
       return lock_held(q.cls, q.exclusive, addr);
@@ -355,8 +358,8 @@ function kcsan_check(addr: number, fid: number, site: number): void {
     mem[w + WATCHPOINT.racer_cpu] = this_cpu_id;
     mem[w + WATCHPOINT.racer_task] = mem[this_cpu + CPU.curr]!;
     save_stack(w + WATCHPOINT.racer_stack);
-    // Pairs with the watcher's Atomics.wait/load on racer_site: it reads the racer fields after.
-    if (Atomics.compareExchange(mem, w + WATCHPOINT.racer_site, 0, site) === 0) Atomics.notify(mem, w + WATCHPOINT.racer_site);
+    // Pairs with the watcher's Atomics.load of racer_site: it reads the racer fields after it.
+    Atomics.compareExchange(mem, w + WATCHPOINT.racer_site, 0, site);
   }
 }
 
@@ -392,8 +395,10 @@ function kcsan_sample(addr: number, fid: number, site: number): void {
   Atomics.store(mem, w + WATCHPOINT.addr, addr); // publish last: racers read the fields above
   Atomics.add(mem, g + GUARD.nwatch, 1);
   Atomics.add(mem, g + GUARD.samples, 1);
-  // The widened window: sleep (the core goes to the other CPUs) until a racer notifies or it ends.
-  Atomics.wait(mem, w + WATCHPOINT.racer_site, 0, mem[g + GUARD.delay_us]! / 1000);
+  // The widened window, busy-waited as KCSAN's udelay (a sleep would last a host timer tick on a
+  // loaded machine); a racer that consumes the watchpoint ends it early.
+  const until = performance.now() + mem[g + GUARD.delay_us]! / 1000;
+  while (Atomics.load(mem, w + WATCHPOINT.racer_site) === 0 && performance.now() < until) { /* udelay */ }
   Atomics.store(mem, w + WATCHPOINT.addr, 0);
   Atomics.sub(mem, g + GUARD.nwatch, 1);
   const racer = Atomics.load(mem, w + WATCHPOINT.racer_site);

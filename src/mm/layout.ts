@@ -608,7 +608,7 @@ export const TASK_SPEC = {
     L('tasks_prev', TL, 'previous in the global task list'),
     L('signal', 'write-once', 'struct signal_struct (shared by a thread group)'),
     L('sighand', 'write-once', 'struct sighand_struct (siglock, SIGCHLD disposition)'),
-    L('pending', written_under(TASK_SIGLOCK, '__fatal_signal_pending reads it locklessly'), 'private pending signal mask (bit n-1 for signal n)'),
+    L('pending', written_under(TASK_SIGLOCK, 'or none once __exit_signal cleared ->sighand: release_task flushes it lockless; __fatal_signal_pending reads it locklessly'), 'private pending signal mask (bit n-1 for signal n)'),
     L('sigpending', written_under([TASK_SIGLOCK, CURRENT], 'set by senders under siglock, cleared by current; signal_pending reads it locklessly'), 'TIF_SIGPENDING'),
     L('notify_signal', 'set by task_work_add(TWA_SIGNAL) (Atomics), cleared by current', 'TIF_NOTIFY_SIGNAL: task work to run; signal_pending is true while it is set (src/kernel/task_work.ts)'),
     L('exit_code', locked([TASKLIST_W, CURRENT], [RCU_READ], 'do_exit stores current\'s own'), 'exit code (status for wait4)'),

@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, GUARD, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -205,15 +205,18 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
     hotplugs: result.hotplugs,
     stats,
   };
-  const text = format_text(cfg, state, elapsed, stats, failures, vr.text, result, verdict, token, interrupted);
+  // The checked build's sampler statistics (src/locking/guard_check.ts).
+  const guards = cfg.checkGuards ? { watchpoints: m.mem[regions.guard + GUARD.samples]!, races: m.mem[regions.guard + GUARD.races]! } : undefined;
+  if (guards) report.guards = guards;
+  const text = format_text(cfg, state, elapsed, stats, failures, vr.text, result, verdict, token, interrupted, guards);
   return { verdict, exitCode, config: cfg, state, failures, signature, result, stats, report, text, interrupted, token, choices, hash, machine: m };
 }
 
 function format_text(cfg: StressConfig, state: string, elapsed: number, s: StatsSample, failures: Failure[], vtext: string, r: RunResult,
-  verdict: string, token: string | undefined, interrupted: boolean): string {
+  verdict: string, token: string | undefined, interrupted: boolean, guards?: { watchpoints: number; races: number }): string {
   const L: string[] = [];
   L.push(`pidrace stress: ${cfg.cpus} CPUs, ${cfg.mode === 'controlled' ? `controlled (${cfg.strategy}${cfg.strategy === 'pct' ? ` d=${cfg.pctDepth}` : ''})` : 'free-running'}, seed ${cfg.seed}, ` +
-    `${cfg.ops ? `${cfg.ops} ops` : `${(cfg.durationMs / 1000).toFixed(1)} s`}, lockdep ${cfg.lockdep ? 'on' : 'off'}` +
+    `${cfg.ops ? `${cfg.ops} ops` : `${(cfg.durationMs / 1000).toFixed(1)} s`}, lockdep ${cfg.lockdep ? 'on' : 'off'}${cfg.checkGuards ? ', guards checked' : ''}` +
     `${cfg.injectEnomem ? `, ENOMEM ${cfg.injectEnomem}‰` : ''}${cfg.injectDelay ? `, delays ${cfg.injectDelay}‰` : ''}${cfg.bugs.length ? `, bugs ${cfg.bugs.join(',')}` : ''}${cfg.plant.length ? `, planted ${cfg.plant.join(',')}` : ''}`);
   L.push(`mix: ${cfg.mix.join(' ')}`);
   if (r.stuck) L.push('', r.stuck.text);
@@ -227,6 +230,7 @@ function format_text(cfg: StressConfig, state: string, elapsed: number, s: Stats
   }
   const contended = s.locks.filter((l) => l.contended > 0).sort((a, b) => b.wait_ms - a.wait_ms).slice(0, 6);
   if (contended.length) L.push(`  locks: ${contended.map((l) => `${l.class} ${l.acquisitions} acq ${l.contended} cont ${l.wait_ms} ms`).join('; ')}`);
+  if (guards) L.push(`  guards: every field access checked; KCSAN watchpoints ${guards.watchpoints}, data races ${guards.races}`);
   L.push(`  cpus: ${s.cpus.map((c) => `${c.cpu}:${c.syscalls}`).join(' ')}${s.cpu_balance_flag ? '  (uneven)' : ''}${r.hotplugs ? `  hotplug transitions ${r.hotplugs}` : ''}`);
   if (s.cpus.length > 1 && !r.control) {
     L.push(`  fairness: least CPU share of its fair share in any stats window ${s.min_window_share < 0 ? 'n/a (no full window)' : s.min_window_share.toFixed(2)}; ` +
