@@ -23,9 +23,9 @@ import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/c
 import { SYS_EXIT, SYS_FORK, SYS_UNSHARE, SYS_WAIT4 } from '../src/kernel/syscalls.js';
 import { SYS_TORTURE_READ, SYS_TORTURE_SPIN, SYS_TORTURE_WRITE } from '../src/kernel/torture.js';
 import { summarize, type Logger, type Summary } from './util.js';
+import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 
 /** include/uapi/linux/sched.h */
-const CLONE_NEWPID = 0x20000000;
 
 export type Workload = 'fork' | 'kthread-torture';
 

@@ -20,7 +20,7 @@ import { cpus as osCpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/machine.js';
-import { buildNative, findCompiler, isRoot } from '../src/native/build.js';
+import { findCompiler, isRoot } from '../src/native/build.js';
 import { benchPrimitives, type PrimitiveFigure } from './primitives.js';
 import { benchForkRate, type ForkRatePoint, type Workload } from './forkrate.js';
 import { benchGuards, type GuardCost } from './guards.js';
@@ -29,7 +29,7 @@ import { benchAlternatives, type AltResult } from './alternatives.js';
 import { benchControlled, type ControlledResult } from './controlled.js';
 import { benchScale, type ScaleResult } from './scale.js';
 import { renderForkChart, type ChartSeries } from './chart.js';
-import { leastSquares, ns, si, summarize, table, type Logger } from './util.js';
+import { leastSquares, ns, summarize, table, type Logger } from './util.js';
 
 export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'guards', 'kernel', 'alternatives', 'controlled', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -474,4 +474,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   }
   runBench(opts).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
 }
-void buildNative; void si;

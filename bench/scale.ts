@@ -16,8 +16,8 @@ import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
 import { SYS_FORK } from '../src/kernel/syscalls.js';
 import { forkAvailable, launchProcess } from './forkrate.js';
 import type { Logger } from './util.js';
+import { EAGAIN } from '../src/kernel/errno.js';
 
-const EAGAIN = 11;
 
 export interface ScaleResult {
   ran: boolean;

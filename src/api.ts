@@ -21,9 +21,8 @@ import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr
 import { type BootOptions } from './kernel/boot.js';
 import { BUG_NAMES } from './kernel/bugs.js';
 import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
-import { EINTR, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
+import { EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
 
-const ERESTARTNOHAND = 514;
 import {
   SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID,
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,

@@ -32,7 +32,7 @@ import {
 } from './sched/hook.js';
 import { HP_OFFLINE, HP_ONLINE } from './sched/hotplug.js';
 import { run_tokens_setup } from './sched/run_token.js';
-import { PF_KTHREAD } from './kernel/kthread.js';
+import { PF_KTHREAD } from './kernel/sched_task.js';
 import { stuck_report, type StuckReport } from './detect/report.js';
 import type { StateView } from './detect/waitfor.js';
 import { read_violations, type Violation } from './locking/violations.js';

@@ -82,11 +82,12 @@ describe('layout schema', () => {
   it('lays out the default machine with regions that do not overlap and fit their records', () => {
     const r = computeRegions(defaultConfig());
     const regions: Region[] = [r.cpus, ...r.objects, r.pidHash, r.bitmaps, r.programs, r.violations, r.lockdep, r.choices];
-    const spans: [string, number, number][] = [
-      ['kernel', r.global, r.global + layout.G.SIZE],
-      ['kmem_cache', r.slabs, r.slabs + layout.SLAB.SIZE],
-      ['torture', r.torture, r.torture + layout.TORTURE.SIZE],
-      ...regions.map((x): [string, number, number] => [x.name, x.base, x.base + x.words]),
+    type Span = [string, number, number];
+    const spans: Span[] = [
+      ['kernel', r.global, r.global + layout.G.SIZE] as Span,
+      ['kmem_cache', r.slabs, r.slabs + layout.SLAB.SIZE] as Span,
+      ['torture', r.torture, r.torture + layout.TORTURE.SIZE] as Span,
+      ...regions.map((x): Span => [x.name, x.base, x.base + x.words]),
     ].sort((a, b) => a[1] - b[1]);
     expect(spans[0]![1]).toBeGreaterThan(0); // word 0 is NULL
     for (let i = 1; i < spans.length; i++) expect(spans[i]![1], `${spans[i]![0]} overlaps ${spans[i - 1]![0]}`).toBeGreaterThanOrEqual(spans[i - 1]![2]);

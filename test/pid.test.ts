@@ -21,7 +21,8 @@ import {
   free_pid, get_pid, idr_get_next, idr_test, is_child_reaper, live_pid_namespaces, ns_of_pid, nspid_from, nspid_of, pid_nr, pid_nr_ns,
   pid_task, pid_vnr, PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, put_pid, read_target_pid_set, task_active_pid_ns, upid_addr,
 } from '../src/kernel/pid.js';
-import { CLONE_NEWPID, create_pid_namespace, put_pid_ns } from '../src/kernel/pid_namespace.js';
+import { create_pid_namespace, put_pid_ns } from '../src/kernel/pid_namespace.js';
+import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 import { CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN, create_user_ns } from '../src/kernel/user_namespace.js';
 import { flushRcu, inUse } from './support.js';
 
@@ -225,7 +226,7 @@ describe('alloc_pid / free_pid', () => {
 
   it('set_tid: EINVAL, EPERM and EEXIST paths, and exact numbers without moving the cursor', () => {
     const m = boot({ pidMax: 5000 });
-    const [init, ns1, ns2] = chain(2);
+    const [, ns1, ns2] = chain(2);
     giveInit(ns1!);
     const root = fakeTask();
     set_current(root);
@@ -262,7 +263,6 @@ describe('alloc_pid / free_pid', () => {
     expect(alloc_pid(ns3, [50, 50], 2)).toBe(-EPERM);
     expect(idr_test(ns3, 50)).toBe(false);
     set_current(0);
-    void init;
     expect(audit_pids()).toEqual([]);
   });
 
@@ -369,7 +369,7 @@ describe('alloc_pid / free_pid', () => {
 describe('lookups', () => {
   it('find_pid_ns, pid_nr_ns, pid_vnr, task_active_pid_ns, nspid, pid_task, idr_get_next', () => {
     const m = boot();
-    const [init, ns1, ns2] = chain(2);
+    const [, ns1, ns2] = chain(2);
     const { pid: i1 } = giveInit(ns1!);
     const { pid: i2 } = giveInit(ns2!);
     const p = alloc_pid(ns2!, null, 0);
@@ -410,7 +410,6 @@ describe('lookups', () => {
     expect(audit_pids().some((s) => s.includes('bitmap bit 7'))).toBe(true);
     mem[mem[ns2! + PIDNS.bitmap]!] &= ~(1 << 7);
     expect(audit_pids()).toEqual([]);
-    void init;
   });
 
   it('removal from a hash chain keeps the removed upid\'s next, so a reader standing on it reaches the rest', () => {
@@ -507,7 +506,6 @@ describe('clone_with_pids target pid sets (seed 002)', () => {
     const ns3 = create_pid_namespace(initUserNs(), nss[2]!);
     const c = alloc_pid_target_set(ns3, [0, 78, 98], 3);
     expect(nspid_of(c).slice(1)).toEqual([78, 98, 1]);
-    void CLONE_NEWPID;
     // taken: EBUSY, and nothing stays reserved
     expect(alloc_pid_target_set(nss[2]!, [0, 77, 5], 3)).toBe(-EBUSY);
     expect(idr_test(nss[2]!, 5)).toBe(false);

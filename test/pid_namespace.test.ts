@@ -28,19 +28,21 @@ import {
 import { EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from '../src/kernel/errno.js';
 import { alloc_pid, audit_pids, find_pid_ns, free_pid, pid_nr_ns, pid_task, PIDNS_ADDING } from '../src/kernel/pid.js';
 import {
-  CLONE_NEWPID, copy_pid_ns, create_pid_namespace, get_pid_ns, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT,
+  copy_pid_ns, create_pid_namespace, get_pid_ns, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT,
   LINUX_REBOOT_CMD_POWER_OFF, LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2, ns_last_pid_read, ns_last_pid_write,
-  PAGE_SIZE, pidns_for_children_get, pidns_get, pidns_get_parent, pidns_install, pidns_ioctl_set_last_pid_vec,
-  pidns_owner, put_pid_ns, reboot_pid_ns, REBOOT_PID_NS_EXIT, SIGHUP, SIGINT, sys_reboot, zap_pid_ns_processes,
+  pidns_for_children_get, pidns_get, pidns_get_parent, pidns_install, pidns_ioctl_set_last_pid_vec,
+  pidns_owner, put_pid_ns, reboot_pid_ns, REBOOT_PID_NS_EXIT, sys_reboot, zap_pid_ns_processes,
   ZAP_IDLE, ZAP_PIDS, ZAP_PIDS_SRCU_STOPPED,
 } from '../src/kernel/pid_namespace.js';
+import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
+import { PAGE_SIZE } from '../src/mm/memory.js';
 import {
   CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN, CAP_SYS_BOOT, capable, checkpoint_restore_ns_capable, create_user_ns,
   in_userns, ns_capable, put_user_ns, set_max_pid_namespaces,
 } from '../src/kernel/user_namespace.js';
 import '../src/kernel/exit.js'; // installs kernel_wait4 / do_exit / exit_tasks_rcu_* for zap and reboot
 import { exit_tasks_rcu_start } from '../src/rcu/tasks.js';
-import { EXIT_ZOMBIE, SIGNAL_GROUP_EXIT } from '../src/kernel/sched_task.js';
+import { EXIT_ZOMBIE, SIGHUP, SIGINT, SIGNAL_GROUP_EXIT } from '../src/kernel/sched_task.js';
 import { flushRcu, inUse } from './support.js';
 
 // ---- helpers ------------------------------------------------------------------------------------

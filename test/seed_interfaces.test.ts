@@ -12,8 +12,8 @@ import fc from 'fast-check';
 import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
 import { mem } from '../src/mm/memory.js';
 import { SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from '../src/kernel/syscalls.js';
+import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 
-const CLONE_NEWPID = 0x20000000;
 
 function errno(f: () => unknown): string {
   try {

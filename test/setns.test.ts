@@ -19,10 +19,8 @@ import { NSK_NET, NSK_UTS } from '../src/kernel/nsfs.js';
 import { CAP_FULL_SET, CAP_SYS_PTRACE } from '../src/kernel/user_namespace.js';
 import { set_current } from '../src/sched/core.js';
 import { reapAll, finish } from './support.js';
+import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../src/kernel/clone_flags.js';
 
-const CLONE_VM = 0x100;
-const CLONE_SIGHAND = 0x800;
-const CLONE_THREAD = 0x10000;
 const ALL_NSPROXY = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWTIME;
 
 /** The errno name a call fails with, 'OK' when it succeeds. */

@@ -34,6 +34,7 @@
 // and src/conformance/run.ts finishes with a greedy pass over concrete ops.
 import fc from 'fast-check';
 import type { Handle, NsFlag, NsKind, Op, RebootCmd, SaFlag, WaitOption } from './script.js';
+import { PID_MAX_DEFAULT, PID_MAX_LIMIT } from '../mm/memory.js';
 
 /** One abstract step: `k` picks the op kind (by weight), a..e pick its arguments. */
 export interface Step {
@@ -412,10 +413,6 @@ class Shadow {
 }
 
 const MAX_REL_LEVEL_DEFAULT = 31;
-/** include/linux/threads.h PID_MAX_LIMIT on 64-bit: 4 * 1024 * 1024. */
-export const PID_MAX_LIMIT = 4194304;
-/** the host's default pid_max (PID_MAX_DEFAULT), a boundary of models with one global pid_max */
-export const PID_MAX_DEFAULT = 32768;
 
 // ------------------------------------------------------------- interpreter
 

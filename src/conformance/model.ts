@@ -31,7 +31,7 @@
 // returns -EINTR), and the driver's unresponsive verdict for a stopped task.
 import { Kernel, KernelError, type CallResult, type KernelOptions, type TaskHandle } from '../api.js';
 import { FILE, PIDNS, TASK, NSPROXY } from '../mm/layout.js';
-import { mem, regions, SLAB_FILE } from '../mm/memory.js';
+import { mem, PID_MAX_LIMIT, regions, SLAB_FILE } from '../mm/memory.js';
 import { task_fds } from '../kernel/nsfs.js';
 import { find_pid_ns, get_pid, nspid_from, pid_task, PIDTYPE_PID, put_pid, task_active_pid_ns } from '../kernel/pid.js';
 import { SYS_KILL, SYS_NS_LAST_PID_READ } from '../kernel/syscalls.js';
@@ -40,14 +40,13 @@ import {
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
 } from '../kernel/pid_namespace.js';
 import { CAP_FULL_SET } from '../kernel/user_namespace.js';
-import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM } from '../kernel/sched_task.js';
+import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM, WCONTINUED, WUNTRACED } from '../kernel/sched_task.js';
 import { send_sig } from '../kernel/signal.js';
 import { TASK_DEAD, TASK_INTERRUPTIBLE, try_to_wake_up } from '../sched/core.js';
 import type { Runner } from './run.js';
 import { normTarget, signalNumber, type NsFlag, type Op, type OpResult, type TargetSpec, type TaskState, type WaitStatus } from './script.js';
+import { CLONE_NEWPID } from '../kernel/clone_flags.js';
 
-/** include/linux/threads.h PID_MAX_LIMIT (64-bit): the pid_max of every non-initial pid namespace since Linux 6.14. */
-export const PID_MAX_LIMIT = 4 * 1024 * 1024;
 
 export interface ModelRunOptions {
   /** 'host' (default): the model's init plays the driver process, task 0 is forked into a new pid namespace. */
@@ -77,9 +76,6 @@ const CLONE_BITS: Record<NsFlag, number> = {
   newcgroup: 0x02000000,
   newtime: 0x00000080,
 };
-const CLONE_NEWPID = 0x20000000;
-const WUNTRACED = 0x2;
-const WCONTINUED = 0x8;
 
 const REBOOT_CMD: Record<string, number> = {
   restart: LINUX_REBOOT_CMD_RESTART,

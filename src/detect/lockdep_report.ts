@@ -3,7 +3,7 @@
  * violation log (kernel/locking/lockdep.c print_circular_bug, print_deadlock_bug;
  * kernel/sched/core.c __might_resched). Reads only the log, the order matrix and the task records.
  */
-import { MAX_LOCK_CLASSES, MX_CLASS } from '../mm/layout.js';
+import { MX_CLASS } from '../mm/layout.js';
 import { decode_path, lock_class_name, lockdep_edge_info } from '../locking/lockdep.js';
 import {
   V_LOCKDEP_CYCLE, V_LOCKDEP_IRQ_INVERSION, V_RECURSIVE_LOCK, V_SLEEP_IN_ATOMIC, type Violation,
@@ -113,7 +113,6 @@ function circular(v: StateView, x: Violation): LockdepFinding {
     `                               lock(${a});`,
     `                               lock(${H});`,
     `  lock(${N});`, '', ' *** DEADLOCK ***', '');
-  void MAX_LOCK_CLASSES;
   return {
     kind: 'circular',
     text: lines.join('\n'),

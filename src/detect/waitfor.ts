@@ -34,7 +34,7 @@ import {
   UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
 import { SLAB_TASK, type Regions } from '../mm/memory.js';
-import { HELD_MUTEX, HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
+import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
   TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
   WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
@@ -42,10 +42,7 @@ import {
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
 import { EXP_NOTIFY, EXP_ZAP } from '../kernel/exit.js';
-
-/** exit_state values (include/linux/sched.h). */
-export const EXIT_DEAD = 0x10;
-export const EXIT_ZOMBIE = 0x20;
+import { EXIT_DEAD, EXIT_ZOMBIE } from '../kernel/sched_task.js';
 
 export const HELD_MODE_NAMES = ['-', 'spin', 'read', 'write', 'read(irq)', 'mutex'];
 
@@ -441,7 +438,6 @@ export function build_waitfor(v: StateView): WaitForGraph {
         break;
     }
   }
-  void HELD_MUTEX;
   const cycles = find_cycles([...nodes.keys()], edges);
   const blocked = [...nodes.values()].filter((n) => n.blocked).map((n) => n.key);
   return { nodes: [...nodes.values()], edges, cycles, blocked, rcu: { completed: gpDone, started: gpStarted } };

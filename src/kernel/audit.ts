@@ -25,7 +25,7 @@ import { TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX } from
 import { audit_pids, find_pid_ns } from './pid.js';
 import { audit_nsproxy } from './nsproxy.js';
 import { FILE_NSFS } from './nsfs.js';
-import { EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, PF_KTHREAD } from './sched_task.js';
+import { EXIT_DEAD, PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { TASK_NEW } from './fork.js';
 import { CLONE_NEWPID, CLONE_NEWUSER } from './ns_common.js';
 
@@ -291,5 +291,3 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   }
   return out;
 }
-
-void EXIT_ZOMBIE;

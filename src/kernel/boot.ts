@@ -2,10 +2,7 @@
  * start_kernel for the model: lay out the global state, the CPUs, the caches and the first tasks.
  * Runs once on the main thread, as CPU 0, before any CPU worker starts.
  */
-import {
-  CPU, G, MUTEX_WORDS, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, FILE, TASK, TORTURE, USERNS,
-  MAX_PID_NS_LEVEL,
-} from '../mm/layout.js';
+import { CPU, G, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, FILE, TASK, TORTURE, USERNS } from '../mm/layout.js';
 import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, regions, set_this_cpu, type SharedKernel } from '../mm/memory.js';
 import { kmem_cache_init_all } from '../mm/slab.js';
 import { LC_PIDMAP, LC_PID_CACHES_MUTEX, LC_TASKLIST, LC_UCOUNTS, lock_class_register } from '../locking/lockdep.js';
@@ -16,8 +13,6 @@ import { init_waitqueue_head } from '../sched/wait.js';
 import { rq_init } from '../sched/core.js';
 import { MODE_CONTROLLED, MODE_FREE, RUN_SETUP, ctl_seed, hook_attach } from '../sched/hook.js';
 import { prng_seed, PRNG_STREAM_HOTPLUG } from '../lib/prng.js';
-
-void MUTEX_WORDS; void MAX_PID_NS_LEVEL;
 
 export interface BootOptions {
   mode?: 'free' | 'controlled';
@@ -84,5 +79,4 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mutex_init(tt + TORTURE.mutex, lock_class_register('torture_mutex'));
   init_waitqueue_head(tt + TORTURE.wq);
   for (const f of late_initcalls) f(opts);
-  void LC_UCOUNTS;
 }

@@ -901,5 +901,3 @@ register_syscall(SYS_EXIT, 'exit', (code) => sys_exit(code));
 register_syscall(SYS_EXIT_GROUP, 'exit_group', (code) => sys_exit_group(code));
 register_syscall(SYS_WAIT4, 'wait4', (pid, options) => sys_wait4(pid, options));
 register_syscall(SYS_REBOOT, 'reboot', (cmd) => sys_reboot(cmd));
-
-void rcu_read_lock; void rcu_read_unlock;

@@ -23,26 +23,25 @@
  * "ignore", so delivery never kills anyone.
  */
 import { CPU, FASYNC, G, TASK } from '../mm/layout.js';
-import { kg, mem, this_cpu } from '../mm/memory.js';
+import { kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { read_lock, read_unlock, rwlock_init } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { sched_hook } from '../sched/hook.js';
 import { IRQV_KILL_FASYNC, raise_irq, register_irq_handler } from '../sched/irq.js';
-import { this_cpu_id } from '../mm/memory.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { BUG_FASYNC_SPINLOCK } from './bugs.js';
 import { EINVAL } from './errno.js';
 import { SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ } from './syscalls.js';
-import { get_pid, pid_task, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID } from './pid.js';
+import { get_pid, pid_task, PIDTYPE_PID, PIDTYPE_TGID } from './pid.js';
 import { do_send_sig_info, SEND_SIG_PRIV } from './signal.js';
+import { SIGURG } from './sched_task.js';
 
 /** include/linux/fs.h: FASYNC_MAGIC. */
 export const FASYNC_MAGIC = 0x4601;
 /** Signals and bands (include/uapi/asm-generic/signal.h, siginfo.h). */
-export const SIGURG = 23;
 export const SIGIO = 29;
 export const POLL_IN = 1;
 
@@ -206,5 +205,3 @@ register_syscall(SYS_KILL_FASYNC, 'kill_fasync', (fa, sig, band) => {
 });
 register_syscall(SYS_MM_UPDATE_NEXT_OWNER, 'mm_update_next_owner', () => mm_update_next_owner());
 register_syscall(SYS_RAISE_IRQ, 'raise_irq', (cpu, vec, arg) => sys_raise_irq(cpu, vec, arg));
-
-void PIDTYPE_PGID;

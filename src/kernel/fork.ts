@@ -9,11 +9,11 @@
  *
  * The fork/exit/wait fast path allocates no JS objects: plain field writes on shared memory.
  */
-import { CLONE_ARGS, G, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
-import { config, kg, mem, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
+import { CLONE_ARGS, G, MAX_PID_NS_LEVEL, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
+import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { LC_SIGLOCK, LC_TASK_LOCK, LC_WAITQ } from '../locking/lockdep.js';
-import { spin_lock, spin_lock_init, spin_unlock, spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { sched_hook } from '../sched/hook.js';
 import {
@@ -23,11 +23,11 @@ import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { BUG_SETNS_FORK_NO_RECHECK } from './bugs.js';
-import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
+import { E2BIG, EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
 import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './syscalls.js';
 import {
   alloc_pid, alloc_pid_targets, copy_target_pids, free_pid, get_pid, pid_nr_ns, PIDNS_ADDING, put_pid, read_target_pid_set,
-  should_fail_alloc, task_active_pid_ns,
+  REQ_NONE, REQ_SET_TID, REQ_TARGETS, should_fail_alloc, task_active_pid_ns,
 } from './pid.js';
 import { init_pid_ns } from './pid_namespace.js';
 import { CAP_FULL_SET, CAP_SETUID, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
@@ -55,7 +55,6 @@ export const FKP_UNSHARE = 2;
 export const TASK_NEW = 0x0800;
 
 export { E2BIG } from './errno.js';
-import { E2BIG } from './errno.js';
 
 /** Scheduling-hook sites of the fork path. */
 export const SITE_FORK_START = 210;
@@ -78,14 +77,8 @@ export const CA_CGROUP = CLONE_ARGS.cgroup;
 export const CLONE_ARGS_SIZE_VER0 = 64;
 export const CLONE_ARGS_SIZE_VER1 = 80;
 export const CLONE_ARGS_SIZE_VER2 = 88;
-export const PAGE_SIZE = 4096;
-/** include/linux/pid_namespace.h. */
-export const MAX_PID_NS_LEVEL = 32;
 
 // ---- the pid request of the copy_process in progress (no per-fork allocation) ------------------
-const REQ_NONE = 0;
-const REQ_SET_TID = 1;
-const REQ_TARGETS = 2;
 let req_mode = REQ_NONE;
 let req_addr = 0;
 let req_size = 0;
@@ -719,5 +712,3 @@ register_syscall(SYS_PRCTL, 'prctl', (option, arg) => sys_prctl(option, arg));
 register_syscall(SYS_SETUID, 'setuid', (uid) => sys_setuid(uid));
 register_syscall(SYS_CAPSET, 'capset', (caps) => sys_capset(caps));
 register_syscall(SYS_SETSID, 'setsid', () => sys_setsid());
-
-void spin_lock_irq; void spin_unlock_irq;

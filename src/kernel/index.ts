@@ -3,14 +3,13 @@
  * callback, and gives the CPU loop its TaskRunner. Workers import this (never the main-side
  * orchestration).
  */
-import { TASK } from '../mm/layout.js';
-import { mem } from '../mm/memory.js';
+import { G, TASK } from '../mm/layout.js';
+import { kg, mem } from '../mm/memory.js';
 import { type TaskRunner } from '../sched/core.js';
 import { set_live_tasks } from '../sched/hook.js';
-import { G } from '../mm/layout.js';
-import { kg } from '../mm/memory.js';
 import { set_entry_hooks, set_ucall, task_step } from './entry.js';
-import { kthread_exit, kthread_free, PF_KTHREAD } from './kthread.js';
+import { kthread_exit, kthread_free } from './kthread.js';
+import { PF_KTHREAD } from './sched_task.js';
 import './torture.js';
 import '../stress/syscalls.js'; // stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
 import './pid_namespace.js'; // pid, pid_namespace, user_namespace: boot init of init_user_ns/init_pid_ns, ns_last_pid

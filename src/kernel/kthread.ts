@@ -6,10 +6,8 @@ import { G, TASK, POISON_LIVE } from '../mm/layout.js';
 import { kg, mem, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free } from '../mm/slab.js';
 import { activate_task, TASK_DEAD, TASK_RUNNING } from '../sched/core.js';
+import { PF_KTHREAD } from './sched_task.js';
 
-/** PF_KTHREAD (include/linux/sched.h). */
-export const PF_KTHREAD = 0x00200000;
-export const PF_EXITING = 0x00000004;
 
 /** Create a kernel thread running `prog` on `cpu` (or wherever): 0 when the task cache is full. */
 export function kthread_create(prog: number, cpu = 0): number {

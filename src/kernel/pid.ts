@@ -445,9 +445,10 @@ export function should_fail_alloc(t: number): boolean {
 
 // ---- alloc_pid / free_pid -------------------------------------------------------------------------
 
-const REQ_NONE = 0;
-const REQ_SET_TID = 1;
-const REQ_TARGETS = 2;
+/** How __alloc_pid picks numbers: the next free one, set_tid (clone3), or target pids (seed 002). */
+export const REQ_NONE = 0;
+export const REQ_SET_TID = 1;
+export const REQ_TARGETS = 2;
 
 /**
  * alloc_pid (kernel/pid.c, today's code) for a task about to be created in `ns`, with clone3's
@@ -832,4 +833,3 @@ export function audit_pids(extraRefs?: (ns: number) => number): string[] {
   }
   return bad;
 }
-

@@ -7,7 +7,7 @@
  * pid_allocated wait; the caller returns SLEEP up and calls again with the same arguments.
  */
 import { G, MAX_PID_NS_LEVEL, NSPROXY, PIDNS, SIG, TASK } from '../mm/layout.js';
-import { config, kg, mem, PID_MAX_LIMIT, regions, SLAB_PIDNS } from '../mm/memory.js';
+import { config, kg, mem, PAGE_SIZE, PID_MAX_LIMIT, regions, SLAB_PIDNS } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
@@ -15,8 +15,8 @@ import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
 import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { SIGCHLD, sigmask } from './sched_task.js';
-import { ns_alloc_inum } from './ns_common.js';
+import { __WALL, PF_EXITING, SIGCHLD, SIGHUP, SIGINT, SIGKILL, sigmask } from './sched_task.js';
+import { ns_alloc_inum, PROC_PID_INIT_INO } from './ns_common.js';
 import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_KEEPS_NOTIFY_SIGNAL, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
@@ -29,6 +29,7 @@ import {
   init_user_ns, ns_capable, put_user_ns,
 } from './user_namespace.js';
 import * as signal from './signal.js';
+import { CLONE_NEWPID } from './clone_flags.js';
 
 /**
  * The process-lifecycle functions zap_pid_ns_processes and reboot call (K2's signal.ts, exit.ts,
@@ -64,16 +65,6 @@ export function set_pidns_process_ops(o: Partial<PidnsProcessOps>): void {
   Object.assign(ops, o);
 }
 
-/** include/uapi/linux/sched.h: CLONE_NEWPID. */
-export const CLONE_NEWPID = 0x20000000;
-/** fs/proc: PROC_PID_INIT_INO (unsigned; stored as int32). */
-export const PROC_PID_INIT_INO = 0xeffffffc | 0;
-/** Signals used here (include/uapi/asm-generic/signal.h). */
-export const SIGHUP = 1;
-export const SIGINT = 2;
-export const SIGKILL = 9;
-/** include/uapi/linux/wait.h: __WALL. */
-export const __WALL = 0x40000000;
 /** include/uapi/linux/reboot.h commands (int32). */
 export const LINUX_REBOOT_CMD_RESTART = 0x01234567;
 export const LINUX_REBOOT_CMD_HALT = 0xcdef0123 | 0;
@@ -81,8 +72,6 @@ export const LINUX_REBOOT_CMD_CAD_ON = 0x89abcdef | 0;
 export const LINUX_REBOOT_CMD_CAD_OFF = 0;
 export const LINUX_REBOOT_CMD_POWER_OFF = 0x4321fedc;
 export const LINUX_REBOOT_CMD_RESTART2 = 0xa1b2c3d4 | 0;
-/** asm/page.h: PAGE_SIZE (the last-pid vector must be shorter). */
-export const PAGE_SIZE = 4096;
 
 export { RCB_DELAYED_FREE_PIDNS };
 
@@ -619,8 +608,6 @@ export function reboot_pid_ns(pid_ns: number, cmd: number): number {
   return REBOOT_PID_NS_EXIT;
 }
 
-/** PF_EXITING (include/linux/sched.h): set by do_exit, so a restarted reboot call resumes do_exit. */
-const PF_EXITING = 0x00000004;
 
 /**
  * sys_reboot(cmd) of the model (kernel/reboot.c): EPERM without CAP_SYS_BOOT in the active pid
@@ -644,4 +631,3 @@ export function sys_reboot(cmd: number): number {
       return -EINVAL;
   }
 }
-

@@ -162,5 +162,3 @@ export function sys_ptrace(request: number, pid: number): number {
 }
 
 register_syscall(SYS_PTRACE, 'ptrace', (req, pid) => sys_ptrace(req, pid));
-
-void EXIT_DEAD;

@@ -19,16 +19,15 @@
 import { G, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from './bugs.js';
 import { kg, mem } from '../mm/memory.js';
-import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
+import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
-import { sched_hook } from '../sched/hook.js';
 import {
   __TASK_STOPPED, current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_STOPPED, TASK_WAKEKILL, try_to_wake_up,
   WCHAN_PAUSE, WCHAN_SIGNAL_STOP,
 } from '../sched/core.js';
 import { OP_NONE, register_syscall, RET_IN_PROGRESS, set_ucall } from './entry.js';
-import { EINTR, EINVAL, EPERM, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
+import { EINTR, EINVAL, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_KILL, SYS_PAUSE, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './syscalls.js';
 import { CAP_KILL, ns_capable } from './user_namespace.js';
 import { find_vpid, pid_task } from './pid.js';
@@ -53,13 +52,9 @@ export const SEND_SIG_PRIV = 1;
 export const SI_USER = 2;
 
 export { ERESTARTNOHAND } from './errno.js';
-import { ERESTARTNOHAND } from './errno.js';
 
 /** Model system call: deliver pending signals on return to user mode (get_signal). Internal. */
 export const SYS_GET_SIGNAL = 33;
-/** PR_SET_CHILD_SUBREAPER / PR_GET_CHILD_SUBREAPER (include/uapi/linux/prctl.h). */
-export const PR_SET_CHILD_SUBREAPER = 36;
-export const PR_GET_CHILD_SUBREAPER = 37;
 
 // do_group_exit lives in exit.ts; installed there to keep the module graph acyclic at load time.
 let do_group_exit_fn: (code: number) => number = () => 0;
@@ -881,5 +876,3 @@ register_syscall(SYS_RT_SIGACTION, 'rt_sigaction', (sig, handler, flags) => sys_
 register_syscall(SYS_RT_SIGPROCMASK, 'rt_sigprocmask', (how, set) => sys_rt_sigprocmask(how, set));
 register_syscall(SYS_SIG_CAUGHT, 'sig_caught', () => sys_sig_caught());
 register_syscall(SYS_GET_SIGNAL, 'get_signal', () => get_signal(), { entry_work: true });
-
-void sched_hook; void spin_lock; void spin_unlock; void PIDTYPE_PGID; void SIGSTOP;

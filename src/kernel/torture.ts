@@ -3,8 +3,8 @@
  * (kernel/rcu/rcutorture.c). Each call is one critical section, so a program loops over it and
  * every CPU interleaves them with its other tasks.
  */
-import { G, RCUOBJ, TASK, TORTURE, TORTURE_LOG_ENTRIES } from '../mm/layout.js';
-import { kg, mem, regions, SLAB_TORTURE } from '../mm/memory.js';
+import { RCUOBJ, TASK, TORTURE, TORTURE_LOG_ENTRIES } from '../mm/layout.js';
+import { mem, regions, SLAB_TORTURE } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_lock_busted, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../locking/qrwlock.js';
@@ -17,6 +17,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_WAITQ } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
 import { register_syscall } from './entry.js';
+import { ENOMEM } from './errno.js';
 
 export const SYS_TORTURE_SPIN = 100;
 export const SYS_TORTURE_READ = 101;
@@ -132,7 +133,7 @@ function torture_rcu_write(busted: number): number {
   const p = kmem_cache_alloc(SLAB_TORTURE);
   if (!p) {
     Atomics.add(mem, t + TORTURE.rcu_alloc_fail, 1);
-    return -12;
+    return -ENOMEM;
   }
   mark_live(p, RCUOBJ.poison);
   const old = Atomics.exchange(mem, t + TORTURE.rcu_ptr, p); // rcu_assign_pointer
@@ -212,7 +213,7 @@ function torture_srcu_write(logTag: number): number {
     const p = kmem_cache_alloc(SLAB_TORTURE);
     if (!p) {
       Atomics.add(mem, tt + TORTURE.rcu_alloc_fail, 1);
-      return -12;
+      return -ENOMEM;
     }
     mark_live(p, RCUOBJ.poison);
     mem[t + TASK.restart] = Atomics.exchange(mem, tt + TORTURE.rcu_ptr, p); // rcu_assign_pointer
@@ -364,5 +365,3 @@ function pingpong(role: number): number {
 register_syscall(SYS_PINGPONG, 'pingpong', pingpong);
 register_syscall(SYS_LOG, 'log', (v) => { log_event(v); return 0; });
 register_rcu_callback(RCB_TORTURE_FREE, rcu_torture_free);
-
-void G; void kg;

@@ -5,12 +5,12 @@
  * Task credentials are three TASK words (K2 copies them at fork): cred_uid (euid), cred_user_ns
  * (cred->user_ns, a reference is held) and cred_caps (cap_effective as CAP_* bits of the model).
  */
-import { G, POISON_LIVE, TASK, USERNS } from '../mm/layout.js';
+import { G, TASK, USERNS } from '../mm/layout.js';
 import { kg, mem, SLAB_USERNS } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { ENOMEM, ENOSPC } from './errno.js';
-import { ns_alloc_inum } from './ns_common.js';
+import { ns_alloc_inum, PROC_USER_INIT_INO } from './ns_common.js';
 
 // ---- capabilities (include/uapi/linux/capability.h) --------------------------------------------
 // The model's capability set is a bit mask of the capabilities it uses (NOT the kernel's numbers:
@@ -28,8 +28,6 @@ export const CAP_FULL_SET = (1 << 6) - 1;
 export const USER_NS_MAX_LEVEL = 32;
 /** ucount_max[] default of a new user namespace (create_user_ns sets INT_MAX). */
 export const UCOUNT_MAX_DEFAULT = 0x7fffffff;
-/** fs/proc: PROC_USER_INIT_INO (an unsigned inode number; stored as int32). */
-export const PROC_USER_INIT_INO = 0xeffffffd | 0;
 
 export const init_user_ns = (): number => mem[kg + G.init_user_ns]!;
 
@@ -250,5 +248,3 @@ export function dec_pid_namespaces(ns: number): void {
 export function set_max_pid_namespaces(ns: number, max: number): void {
   mem[ns + USERNS.max_pid_ns] = max;
 }
-
-void POISON_LIVE;

@@ -120,7 +120,6 @@ const DEP_EN = 2;
 const DEP_ER = 4;
 const DEP_SN = 8;
 const DEP_SR = 16;
-const DEP_ALL = DEP_EN | DEP_ER | DEP_SN | DEP_SR;
 
 /**
  * Is an acquisition a recursive read? With queued rwlocks only a reader in interrupt context is
@@ -304,8 +303,6 @@ export function lockdep_edge_info(m: Int32Array, base: number, a: number, b: num
   if (v & DEP_SR) types.push('SR');
   return { types, site: (v >>> 8) & 0xff, cpu: (v >>> 16) & 0x3f };
 }
-
-void DEP_ALL;
 
 /** Read the order graph (for reports): list of [from, to, involves-readers-only]. */
 export function lockdep_edges(m: Int32Array = mem, base = regions.lockdep.base): Array<[number, number, boolean]> {

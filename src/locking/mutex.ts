@@ -134,5 +134,3 @@ export function mutex_owner(m: number): number {
 export function mutex_is_locked(m: number): boolean {
   return mutex_owner(m) !== 0;
 }
-
-void MX_CLASS;

@@ -14,6 +14,8 @@ import {
 
 /** kernel/pid.c: PID_MAX_LIMIT on 64-bit. */
 export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+/** asm/page.h: PAGE_SIZE (bytes; clone3's struct clone_args and the last-pid vector must fit in one). */
+export const PAGE_SIZE = 4096;
 /** kernel/pid.c: RESERVED_PIDS, skipped when the cursor wraps in the initial namespace. */
 export const RESERVED_PIDS = 300;
 export const PID_MAX_DEFAULT = 0x8000;

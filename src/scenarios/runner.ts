@@ -25,7 +25,7 @@ import {
 } from '../sched/hook.js';
 import { TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_PAUSE } from '../sched/core.js';
 import { read_violations } from '../locking/violations.js';
-import { encode_token, decode_token, count_preemptions, type ReplayToken } from '../ctl/replay.js';
+import { encode_token, decode_token, type ReplayToken } from '../ctl/replay.js';
 import type { CpuResult } from '../../workers/cpu.js';
 import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
 import { scenario_report } from './report.js';
@@ -35,8 +35,7 @@ import { prng_seed } from '../lib/prng.js';
 import { stall_report } from '../detect/stall.js';
 import { audit_kernel } from '../kernel/audit.js';
 import { quiesce } from '../stress/processes.js';
-
-const EXIT_ZOMBIE = 0x20;
+import { EXIT_ZOMBIE } from '../kernel/sched_task.js';
 
 /** What a run ended as, in the catalog's terms. */
 export type Outcome = Expectation | 'limit' | 'crash';
@@ -470,8 +469,6 @@ export async function replayToken(tokenText: string, find: (id: string) => Scena
   const failure = record.failed ? `${record.outcome}:${record.check.matched ? 'documented' : 'other'}` : '';
   return { record, same: record.state === tok.expect?.state && failure === tok.expect?.failure, token: tok };
 }
-
-void count_preemptions;
 
 // ---- free-running ---------------------------------------------------------------------------
 

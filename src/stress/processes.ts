@@ -98,11 +98,10 @@ export async function process_teardown(m: Machine): Promise<Failure[]> {
   const out: Failure[] = [];
   const left = Atomics.load(mem, kg + G.nr_threads) - 1;
   if (left > 0) init_call(m, s.init, SYS_KILL, -1, SIGKILL);
-  let reaped = 0;
   for (let i = 0; i < 100_000; i++) {
     const r = init_call(m, s.init, SYS_WAIT4, -1, __WALL | WNOHANG);
     if (r === -ECHILD) break;
-    if (r > 0) { reaped++; continue; }
+    if (r > 0) continue;
     if (r === 0) { quiesce(m); continue; } // children still exiting: let them
     out.push({ kind: 'audit', title: 'final reap failed', detail: `wait4 returned ${r}` });
     break;
@@ -112,7 +111,6 @@ export async function process_teardown(m: Machine): Promise<Failure[]> {
   for (const p of problems.slice(0, 50)) out.push({ kind: 'audit', title: 'kernel audit failed', detail: p });
   const nr = Atomics.load(mem, kg + G.nr_threads);
   if (nr !== 1) out.push({ kind: 'leak', title: 'tasks left after the final kill and reap', detail: `${nr - 1} tasks besides init` });
-  void reaped;
   return out;
 }
 

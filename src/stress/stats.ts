@@ -9,7 +9,7 @@ import {
   CPU, G, MAX_LOCK_CLASSES, RCU_CBS_PENDING, RCU_GPS_COMPLETED, SRCU_GP_SEQ, STRESS_DEPTH_SEEN, STRESS_NS_SEEN,
   STRESS_OPS_DONE, STRESS_TABLE,
 } from '../mm/layout.js';
-import { cpu_addr, kg, SLAB_PIDNS, SLAB_TASK, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS } from '../mm/memory.js';
+import { cpu_addr, kg, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { errno_name } from '../kernel/errno.js';
 import { lock_class_name } from '../locking/lockdep.js';
@@ -138,7 +138,6 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
     decisions: w[kg + G.mode] === 1 ? w[kg + G.ctl_decisions]! : undefined,
     slabs,
   };
-  void SLAB_PIDNS; void SLAB_TASK;
 }
 
 /** The one-line progress display for a terminal. */

@@ -15,10 +15,11 @@
  * user mode with a lock held).
  */
 import {
-  CPU, G, MUTEX_WORDS, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG,
-  STRESS_SEED, STRESS_STOP, STRESS_TABLE, STRESS_TASKS, TASK, TORTURE,
+  CPU, G, MUTEX_WORDS, POISON_LIVE, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_COUNTERS, STRESS_MAX_TASKS,
+  STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE,
+  STRESS_TASKS, TASK, TORTURE,
 } from '../mm/layout.js';
-import { kg, mem, regions, this_cpu } from '../mm/memory.js';
+import { kg, mem, regions, SLAB_TASK, this_cpu } from '../mm/memory.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { spin_lock, spin_lock_busted, spin_lock_init, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
@@ -31,20 +32,17 @@ import { register_boot_init } from '../kernel/boot.js';
 import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/syscalls.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
-const __WALL = 0x40000000;
-import { PF_KTHREAD } from '../kernel/kthread.js';
+import { __WALL, EXIT_ZOMBIE, PF_KTHREAD } from '../kernel/sched_task.js';
 import {
   SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
-import { POISON_LIVE, STRESS_COUNTERS } from '../mm/layout.js';
-import { SLAB_TASK } from '../mm/memory.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
+import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
 /** exit_state EXIT_ZOMBIE (include/linux/sched.h). */
-const EXIT_ZOMBIE = 0x20;
 
 export const SYS_STRESS_OP = 120;
 /** (first, second, 0): take test lock `first`, hit a race window, take `second`, release both. */
@@ -342,7 +340,6 @@ const REAP_MARK = -77;
 const SPAWN_MARK = -78;
 /** The reaper slept a grace period before retrying a fork with no child left (see below). */
 const GP_MARK = -79;
-const ECHILD = 10;
 
 /**
  * The reaper's program is [.., 3: STRESS_REAP, 4: JMP 3, 5: EXIT]: each call reaps one child with
@@ -382,7 +379,7 @@ function sys_stress_reap(): number {
     return fork(0, prog, 0);
   }
   const wait = syscall_fn(SYS_WAIT4);
-  if (!wait) return -38;
+  if (!wait) return -ENOSYS;
   set_ucall(t, SYS_WAIT4, -1, __WALL, 0);
   mem[t + TASK.user_arg] = REAP_MARK;
   return wait(-1, __WALL, 0);

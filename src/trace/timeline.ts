@@ -16,14 +16,12 @@ import {
   TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_VIOLATION, TR_WAKEUP, TRF_SRCU,
 } from '../kernel/trace.js';
 import { VIOLATION_NAMES } from '../locking/violations.js';
-import { WCHAN_NAMES } from '../sched/core.js';
+import { SLEEP, WCHAN_NAMES } from '../sched/core.js';
 import { HELD_MODE_NAMES, hex } from '../detect/waitfor.js';
 import { task_label, type TraceCapture } from './capture.js';
+import { EXITED } from '../kernel/entry.js';
+import { HELD_MUTEX } from '../locking/lockdep.js';
 
-/** SLEEP and EXITED as sys_exit returns them (src/sched/core.ts, src/kernel/entry.ts). */
-const RET_SLEEP = -0x10000;
-const RET_EXITED = -0x10001;
-const HELD_MUTEX = 5;
 
 export type SliceCat = 'task' | 'syscall' | 'irq' | 'lock' | 'wait';
 
@@ -168,7 +166,7 @@ export function build_timeline(cap: TraceCapture): Timeline {
         push(cpu, { name: sys(arg), cat: 'syscall', start: ts, key: `sys:${a}`, args: { task: label(a), syscall: sys(arg) } });
         break;
       case TR_SYS_EXIT: {
-        const ret = b === RET_SLEEP ? 'sleeps' : b === RET_EXITED ? 'task exited' : b;
+        const ret = b === SLEEP ? 'sleeps' : b === EXITED ? 'task exited' : b;
         const st = stacks[cpu]!;
         const top = [...st].reverse().find((o) => o.key === `sys:${a}`);
         if (top && top.name !== sys(arg)) top.name = `${top.name}: ${sys(arg)}`;
