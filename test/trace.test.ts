@@ -12,7 +12,10 @@ import { Machine } from '../src/machine.js';
 import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
 import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_WAKEUP } from '../src/kernel/trace.js';
-import type { TraceCapture } from '../src/trace/capture.js';
+import { capture_trace, type TraceCapture } from '../src/trace/capture.js';
+import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
+import { launchProcess } from '../bench/forkrate.js';
 
 afterAll(async () => { await closePools(); });
 
@@ -67,6 +70,34 @@ describe('trace rings', () => {
     expect(cap.lost.some((n) => n > 0)).toBe(true);
     for (let cpu = 0; cpu < cap.ncpus; cpu++) expect(cap.events.filter((e) => e[0] === cpu).length).toBeLessThanOrEqual(16);
     expect(chrome_trace_problems(chrome_trace(cap), cap.ncpus)).toEqual([]);
+  });
+
+  it('in-process fork cycles: records without a clock read land between their clocked neighbours, inside their system call', async () => {
+    const m = new Machine({ ncpus: 1, maxTasks: 256, traceEvents: 1 << 12 }, {});
+    m.attach();
+    const child = m.program([[SYS_EXIT, 0]]);
+    const loop = m.program([[SYS_FORK, 0, child, 0], [SYS_WAIT4, -1, 0], [OP_LOOP, 0, 20], [OP_HALT]]);
+    launchProcess(m, loop);
+    m.runInProcess();
+    const cap = capture_trace(m.view())!;
+    expect(cap.events.length).toBeGreaterThan(20 * 60);
+    expect(cap.events.every((e) => Number.isFinite(e[1]))).toBe(true);
+    const t = chrome_trace(cap);
+    expect(chrome_trace_problems(t, 1)).toEqual([]);
+    // Locks taken inside a system call are placed inside it (the merge sorts by time: a record
+    // placed outside its call would be counted outside).
+    let enter = -1;
+    let inside = 0;
+    for (const e of cap.events) {
+      if (e[2] === TR_SYS_ENTER) enter = e[1];
+      else if (e[2] === TR_SYS_EXIT) enter = -1;
+      else if (e[2] === TR_LOCK_ACQUIRED && enter >= 0) {
+        inside++;
+        expect(e[1]).toBeGreaterThanOrEqual(enter);
+      }
+    }
+    expect(inside).toBeGreaterThan(20 * 15);
+    expect(t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'lock').length).toBeGreaterThan(20 * 20);
   });
 
   it('off unless asked: no ring, nothing written, no capture', async () => {

@@ -14,7 +14,7 @@ import {
 } from './violations.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
 import { lockdep_enabled } from './lock_flags.js';
-import { tracing, trace_event, TR_LOCK_ACQUIRED, TR_LOCK_RELEASED } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_RELEASED } from '../kernel/trace.js';
 
 /** Held-lock modes (what lockdep calls read/write acquisitions). */
 export const HELD_SPIN = 1;
@@ -66,7 +66,7 @@ export function lock_class_name(c: number): string {
 
 /** Push a held lock: called by every lock primitive after it acquired the lock. */
 export function lock_acquired(lock: number, cls: number, mode: number, site: number): void {
-  if (tracing) trace_event(TR_LOCK_ACQUIRED, mode | (cls << 8), lock, 0);
+  if (tracing) trace_event_noclock(TR_LOCK_ACQUIRED, mode | (cls << 8), lock, 0);
   const c = this_cpu;
   const d = mem[c + CPU.held_depth]!;
   if (d >= MAX_LOCK_DEPTH) {
@@ -83,7 +83,7 @@ export function lock_acquired(lock: number, cls: number, mode: number, site: num
 
 /** Pop a held lock (it need not be the innermost: unlock order is free, as in the kernel). */
 export function lock_released(lock: number): void {
-  if (tracing) trace_event(TR_LOCK_RELEASED, 0, lock, 0);
+  if (tracing) trace_event_noclock(TR_LOCK_RELEASED, 0, lock, 0);
   const c = this_cpu;
   const d = mem[c + CPU.held_depth]!;
   // Fast path: the innermost lock goes first (the usual nesting order).

@@ -36,7 +36,7 @@ import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work, stall_clock } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '../sched/wait.js';
-import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
 
@@ -135,7 +135,7 @@ export function rcu_gp_request(): number {
       // Start s + 1 (one starter wins; the loser loops and finds it running).
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
         st(m, r + RCU_GP_STAMP, stall_clock()); // for the RCU CPU stall detector only
-        if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+        if (tracing) trace_event_noclock(TR_GP_START, TRF_RCU, s + 1, 0);
         if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
         return s + 1;
       }
@@ -153,7 +153,7 @@ export function rcu_gp_request(): number {
     if (ld(m, r + RCU_GP_SEQ) === s) {
       if (cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
         st(m, r + RCU_GP_STAMP, stall_clock());
-        if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+        if (tracing) trace_event_noclock(TR_GP_START, TRF_RCU, s + 1, 0);
       }
       if (!this_cpu_blocks_gp(s + 1)) rcu_try_complete_gp();
     }
@@ -199,11 +199,11 @@ export function rcu_try_complete_gp(): void {
     // read-side sections that began before s started had ended (the chain report -> scan -> CAS).
     if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
     add(m, r + RCU_GPS_COMPLETED, 1); // statistics
-    if (tracing) trace_event(TR_GP_END, TRF_RCU, s, 0);
+    if (tracing) trace_event_noclock(TR_GP_END, TRF_RCU, s, 0);
     // Pairs with rcu_gp_request's CAS of REQUESTED + load of RCU_GP_SEQ (store-buffering, above).
     if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
       st(m, r + RCU_GP_STAMP, stall_clock()); // the stall detector's clock: orders nothing
-      if (tracing) trace_event(TR_GP_START, TRF_RCU, s + 1, 0);
+      if (tracing) trace_event_noclock(TR_GP_START, TRF_RCU, s + 1, 0);
     }
     rcu_gp_done(s);
   }

@@ -41,7 +41,7 @@ import { sched_hook } from '../sched/hook.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_SRCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
-import { tracing, trace_event, TR_GP_END, TR_GP_START, TRF_SRCU } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_SRCU } from '../kernel/trace.js';
 
 /** The one srcu_struct of the model: tasks_rcu_exit_srcu. */
 export const srcu_exit = (): number => kg + G.srcu_exit;
@@ -148,7 +148,7 @@ function srcu_advance_state(ssp: number): number {
 /** srcu_gp_end: count the grace period, let the next owner in and wake everyone waiting. */
 function srcu_gp_end(ssp: number): void {
   Atomics.add(mem, ssp + SRCU_GP_SEQ, 1);
-  if (tracing) trace_event(TR_GP_END, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ), current);
+  if (tracing) trace_event_noclock(TR_GP_END, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ), current);
   Atomics.store(mem, ssp + SRCU_GP_STATE, SRCU_STATE_IDLE);
   // Release the grace period: pairs with the next owner's compareExchange of GP_OWNER and with a
   // waiter's load of it after prepare_to_wait (synchronize_srcu), so the waiter either sees 0 or
@@ -169,7 +169,7 @@ export function synchronize_srcu(ssp: number): number {
       // with srcu_gp_end's store of 0 by the previous owner (its flips and state are visible).
       if (Atomics.compareExchange(mem, ssp + SRCU_GP_OWNER, 0, t) !== 0) continue;
       Atomics.store(mem, ssp + SRCU_GP_STATE, SRCU_STATE_SCAN1);
-      if (tracing) trace_event(TR_GP_START, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ) + 1, t);
+      if (tracing) trace_event_noclock(TR_GP_START, TRF_SRCU, Atomics.load(mem, ssp + SRCU_GP_SEQ) + 1, t);
     } else if (owner !== t) {
       // Another task runs a grace period that may have begun before our call: wait for it to
       // end, then run ours. Queued before the look at GP_OWNER (pairs with srcu_gp_end).

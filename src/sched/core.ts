@@ -17,7 +17,7 @@ import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { cpu_up } from '../locking/lock_flags.js';
-import { tracing, trace_event, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../kernel/trace.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
@@ -203,7 +203,7 @@ export function try_to_wake_up(p: number, states: number): boolean {
     m[p + TASK.on_rq] = 1;
   } else if (Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) !== 0) return true; // vs task_blocked's CAS
   activate_task(p);
-  if (tracing) trace_event(TR_WAKEUP, m[p + TASK.cpu]! & 0xff, p, current);
+  if (tracing) trace_event_noclock(TR_WAKEUP, m[p + TASK.cpu]! & 0xff, p, current);
   return true;
 }
 
@@ -288,7 +288,7 @@ function run_task(runner: TaskRunner, p: number): void {
     throw e;
   }
   switch_out(m, c, p);
-  if (tracing) trace_event(TR_SWITCH_OUT, how, p, 0);
+  if (tracing) trace_event_noclock(TR_SWITCH_OUT, how, p, 0);
   rcu_note_context_switch();
   if ((how & SLICE_BLOCKED) !== 0) task_blocked(m, p);
   if ((how & SLICE_DEAD) !== 0) {
@@ -348,7 +348,7 @@ function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): num
         record_violation(V_SLEEP_IN_ATOMIC, m[c + CPU.preempt_count]!, m[c + CPU.rcu_nesting]!, p);
       }
       m[p + TASK.nvcsw]++;
-      if (tracing) trace_event(TR_SLEEP, m[p + TASK.wait_chan]!, p, m[p + TASK.wait_obj]!);
+      if (tracing) trace_event_noclock(TR_SLEEP, m[p + TASK.wait_chan]!, p, m[p + TASK.wait_obj]!);
       slept = 1;
       how = SLICE_BLOCKED;
     } else if (r === STEP_DEAD) how = SLICE_DEAD;

@@ -9,7 +9,7 @@ import type { StateView } from '../detect/waitfor.js';
 import { task_nspid } from '../detect/waitfor.js';
 import { lock_class_name, LOCK_CLASS_NAMES } from '../locking/lockdep.js';
 import { syscall_name } from '../kernel/entry.js';
-import { TR_SWITCH_IN, TR_SYS_ENTER, TR_SYS_EXIT, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP, TRACE_TICKS_PER_MS } from '../kernel/trace.js';
+import { TR_NOCLOCK, TRACE_NOCLOCK_STEP_US, TR_SWITCH_IN, TR_SYS_ENTER, TR_SYS_EXIT, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP, TRACE_TICKS_PER_MS } from '../kernel/trace.js';
 
 /** One event: [cpu, µs since the trace epoch, type, arg, a, b]. */
 export type TraceRecord = [number, number, number, number, number, number];
@@ -78,20 +78,24 @@ export function capture_trace(v: StateView, readAt = performance.now()): TraceCa
     if (!ring) { lost.push(0); continue; }
     const count = Math.min(head, n);
     lost.push(head - count);
+    const mine: TraceRecord[] = [];
     for (let k = head - count; k < head; k++) {
       const e = ring + (k & (n - 1)) * TRACE_EV.SIZE;
-      const age = (nowWrapped - m[e + TRACE_EV.ts]!) >>> 0;
-      const us = (nowTicks - age) * usPerTick;
       const info = m[e + TRACE_EV.info]!;
-      const type = info & 0xff;
+      const type = info & 0x7f;
       const arg = info >>> 8;
       const a = m[e + TRACE_EV.a]!;
       const b = m[e + TRACE_EV.b]!;
-      events.push([cpu, Math.round(us * 100) / 100, type, arg, a, b]);
+      // A record without a clock read gets its time below, from its clocked neighbours.
+      const us = (info & TR_NOCLOCK) !== 0 ? NaN : (nowTicks - ((nowWrapped - m[e + TRACE_EV.ts]!) >>> 0)) * usPerTick;
+      mine.push([cpu, us, type, arg, a, b]);
       if (type === TR_SYS_ENTER || type === TR_SYS_EXIT) syscalls[arg] ??= syscall_name(arg);
       if (type === TR_SWITCH_IN) seen.set(a, { id: arg, pid: b });
       else if ((type === TR_SYS_ENTER || type === TR_SYS_EXIT || type === TR_SLEEP || type === TR_SWITCH_OUT || type === TR_WAKEUP) && !seen.has(a)) seen.set(a, { id: -1, pid: 0 });
     }
+    interpolate(mine, nowTicks * usPerTick);
+    for (const r of mine) r[1] = Math.round(r[1] * 100) / 100;
+    events.push(...mine);
   }
   // Each CPU's events are in its own order; merge by time, keeping that order for equal times.
   events.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
@@ -105,6 +109,25 @@ export function capture_trace(v: StateView, readAt = performance.now()): TraceCa
   }
   return { v: 1, ncpus, epochMs: epochS * 1000, endUs: Math.round(nowTicks * usPerTick * 100) / 100, events, lost, tasks,
     classes: LOCK_CLASS_NAMES.map((_, i) => lock_class_name(i)), syscalls };
+}
+
+/**
+ * Times of the records written without a clock read: spread evenly, by position, after the
+ * clocked record before them and before the one after them on the same CPU, at most
+ * TRACE_NOCLOCK_STEP_US apart (so a switch-out before a long idle stays next to the system call
+ * that ended, not in the middle of the idle time). Leading ones take the first clocked time.
+ */
+function interpolate(r: TraceRecord[], endUs: number): void {
+  let prev = -1;
+  for (let i = 0; i <= r.length; i++) {
+    if (i < r.length && Number.isNaN(r[i]![1])) continue;
+    const t1 = i < r.length ? r[i]![1] : Math.max(endUs, prev >= 0 ? r[prev]![1] : endUs);
+    const t0 = prev >= 0 ? r[prev]![1] : t1;
+    const gap = i - prev;
+    const step = Math.min((t1 - t0) / gap, TRACE_NOCLOCK_STEP_US);
+    for (let k = prev + 1; k < i; k++) r[k]![1] = t0 + step * (k - prev);
+    prev = i;
+  }
 }
 
 /** A task's label in traces and reports: name:pid [NSpid ...] (or name:tN without a pid). */
