@@ -108,8 +108,8 @@ export function build_timeline(cap: TraceCapture): Timeline {
   const taskMutex = new Map<number, Map<number, number>>();
   const wakeups: Array<{ cpu: number; ts: number; task: number }> = [];
   const switchIns: Array<{ cpu: number; ts: number; task: number }> = [];
-  const gps: GracePeriod[] = [];
-  const openGp = new Map<string, GracePeriod>();
+  const gpStart = new Map<string, { flavour: 'rcu' | 'srcu'; gp: number; ts: number }>();
+  const gpEnd = new Map<string, number>();
 
   const close = (cpu: number, o: Open, ts: number, depth: number, extra?: Record<string, string | number | boolean>): void => {
     cpus[cpu]!.slices.push({ name: o.name, cat: o.cat, start: o.start, end: Math.max(ts, o.start), depth, args: extra ? { ...o.args, ...extra } : o.args });
@@ -205,21 +205,14 @@ export function build_timeline(cap: TraceCapture): Timeline {
       case TR_IRQ_EXIT:
         closeKey(cpu, 'irq', ts);
         break;
-      case TR_GP_START: {
-        const f = arg === TRF_SRCU ? 'srcu' : 'rcu';
-        const g: GracePeriod = { flavour: f, gp: a, start: ts, end: endUs, open: true };
-        openGp.set(`${f}:${a}`, g);
-        gps.push(g);
+      // Paired by number after the loop: a start and an end written on two CPUs without clock
+      // reads may come out of the merge in either order.
+      case TR_GP_START:
+        gpStart.set(`${arg}:${a}`, { flavour: arg === TRF_SRCU ? 'srcu' : 'rcu', gp: a, ts });
         break;
-      }
-      case TR_GP_END: {
-        const f = arg === TRF_SRCU ? 'srcu' : 'rcu';
-        const g = openGp.get(`${f}:${a}`);
-        // A start the rings no longer hold: the grace period is left out rather than drawn from
-        // the beginning of the trace.
-        if (g) { g.end = ts; g.open = false; openGp.delete(`${f}:${a}`); }
+      case TR_GP_END:
+        gpEnd.set(`${arg}:${a}`, ts);
         break;
-      }
       case TR_VIOLATION:
         inst.push({ name: `violation: ${VIOLATION_NAMES[arg] ?? `kind ${arg}`}`, cat: 'violation', ts, args: { kind: VIOLATION_NAMES[arg] ?? arg, a, b } });
         break;
@@ -231,6 +224,13 @@ export function build_timeline(cap: TraceCapture): Timeline {
     const st = stacks[cpu]!;
     while (st.length) close(cpu, st.pop()!, endUs, st.length, { open: true });
     cpus[cpu]!.slices.sort((x, y) => x.start - y.start || x.depth - y.depth);
+  }
+  // A grace period whose start the rings no longer hold is left out rather than drawn from the
+  // beginning of the trace; one that has not ended runs to the end of the trace.
+  const gps: GracePeriod[] = [];
+  for (const [key, s] of gpStart) {
+    const end = gpEnd.get(key);
+    gps.push({ flavour: s.flavour, gp: s.gp, start: end === undefined ? s.ts : Math.min(s.ts, end), end: end ?? endUs, open: end === undefined });
   }
   // A wake-up flows to the wakee's next switch-in (on whichever CPU took it).
   const flows: Flow[] = [];
