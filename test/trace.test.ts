@@ -16,6 +16,8 @@ import { capture_trace, type TraceCapture } from '../src/trace/capture.js';
 import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
 import { launchProcess } from '../bench/forkrate.js';
+import { run_stress } from '../src/stress/run.js';
+import { default_config } from '../src/stress/config.js';
 
 afterAll(async () => { await closePools(); });
 
@@ -99,6 +101,16 @@ describe('trace rings', () => {
     expect(inside).toBeGreaterThan(20 * 15);
     expect(t.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'lock').length).toBeGreaterThan(20 * 20);
   });
+
+  it('tracing is an observer: a controlled stress run traced and untraced takes the same decisions to the same state', async () => {
+    const cfg = default_config({ cpus: 2, mode: 'controlled', ops: 120, seed: 5 });
+    const plain = await run_stress(cfg);
+    const traced = await run_stress(cfg, {}, { traceEvents: 1 << 12 });
+    expect(plain.result.trace).toBeUndefined();
+    expect(traced.result.trace!.events.length).toBeGreaterThan(100);
+    expect(traced.hash).toBe(plain.hash);
+    expect(Buffer.from(traced.choices!).equals(Buffer.from(plain.choices!))).toBe(true);
+  }, 60_000);
 
   it('off unless asked: no ring, nothing written, no capture', async () => {
     const s = findScenario('1')!;
