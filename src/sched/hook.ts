@@ -123,6 +123,10 @@ export function set_irq_entry(f: (c: number) => void): void {
   irq_entry = f;
 }
 
+/** Free-running: hooks between two looks at the run state (check_abort) from sched_hook. */
+const FREE_ABORT_CHECK = 4096;
+let free_hooks = 0;
+
 /** The scheduling hook: call it before every lock operation and in named race windows. */
 export function sched_hook(site: number): void {
   const c = this_cpu;
@@ -130,6 +134,14 @@ export function sched_hook(site: number): void {
   if (mem[c + CPU.irq_pending] !== 0) irq_entry(c);
   if (!controlled) {
     if (delay_permille !== 0 && delay_rand() < delay_permille) inject_delay();
+    // A CPU livelocked in kernel code (no spin_wait, no sleep: catalog entry 10) must still park
+    // when the main thread freezes a stopped run for its snapshot, as spinning CPUs do: look at
+    // G.freeze every FREE_ABORT_CHECK hooks (a module-local count; pairs with stop()'s store of
+    // freeze, made before it waits for the CPUs to park). In-process work never runs frozen.
+    if (++free_hooks >= FREE_ABORT_CHECK) {
+      free_hooks = 0;
+      if (Atomics.load(mem, kg + G.freeze) !== 0) check_abort();
+    }
     return;
   }
   ctl_schedule();
