@@ -64,6 +64,15 @@ describe('trace rings', () => {
     expect(chrome_trace_problems(chrome_trace(rec.trace!), rec.trace!.ncpus)).toEqual([]);
   });
 
+  it('a violation is an instant event on the CPU that recorded it (entry 8: an RCU reader sees freed memory)', async () => {
+    const rec = await tracedHit('8');
+    const t = chrome_trace(rec.trace!);
+    expect(chrome_trace_problems(t, rec.trace!.ncpus)).toEqual([]);
+    const v = t.traceEvents.filter((e) => e.ph === 'i' && e.cat === 'violation');
+    expect(v.length).toBeGreaterThan(0);
+    expect(v[0]!.name).toBe('violation: RCU reader saw a freed object');
+  });
+
   it('a small ring keeps the newest records, counts the lost ones, and still gives a well-formed trace', async () => {
     const s = findScenario('3')!;
     const v = s.variants.find((x) => x.name === s.defaultVariant)!;
