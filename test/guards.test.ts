@@ -165,7 +165,7 @@ describe('KCSAN-style watchpoints (free-running)', () => {
     const m = new Machine({ ncpus: 2, maxTasks: 16, checkGuards: true, kcsanSampleEvery: 8, kcsanDelayUs: 100 });
     m.attach();
     m.mem[m.tortureBase() + TORTURE.busted] = busted ? 1 : 0;
-    const prog = m.program([[SYS_TORTURE_SPIN, 0], [OP_LOOP, 0, 500]]);
+    const prog = m.program([[SYS_TORTURE_SPIN, 0], [OP_LOOP, 0, 300]]);
     for (let i = 0; i < 4; i++) m.kthread(prog, i % 2);
     const r = await m.run({ timeoutMs: 30_000, hungMs: 10_000 });
     const races = r.violations.filter((x) => x.kind === V_KCSAN_RACE);
