@@ -19,7 +19,7 @@ import { Machine, projectRoot, type RunOptions, type RunResult } from './machine
 import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TARGET_PID_SET, TASK } from './mm/layout.js';
 import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from './mm/memory.js';
 import { type BootOptions } from './kernel/boot.js';
-import { BUG_NAMES } from './kernel/bugs.js';
+import { BUG_NAMES } from './config/bugs.js';
 import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
 import { EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
 

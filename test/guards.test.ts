@@ -1,7 +1,7 @@
 /**
  * Guard checking (--check-guards): the checked build (dist-checked/, made by `npm run build`)
  * checks every field access of the kernel against the schema's guard. Each check is shown to fail
- * on a planted mistake in a kernel path (src/kernel/bugs.ts BUG_PLANT_*), one per class of the
+ * on a planted mistake in a kernel path (src/config/bugs.ts BUG_PLANT_*), one per class of the
  * mistakes the plain run misses, and the same runs pass on today's kernel.
  */
 import { join } from 'node:path';

@@ -14,7 +14,7 @@ import { V_RCU_USE_AFTER_FREE } from '../src/locking/violations.js';
 import { SYS_LOG } from '../src/kernel/torture.js';
 import { OP_HALT, set_ucall } from '../src/kernel/entry.js';
 import { SYS_CLONE_WITH_PIDS, SYS_FORK } from '../src/kernel/syscalls.js';
-import { BUG_FREE_WITHOUT_GP } from '../src/kernel/bugs.js';
+import { BUG_FREE_WITHOUT_GP } from '../src/config/bugs.js';
 import { EAGAIN, EBUSY, EEXIST, EINVAL, ENOMEM, EPERM } from '../src/kernel/errno.js';
 import {
   alloc_pid, alloc_pid_target_set, audit_pids, copy_target_pids, disable_pid_allocation, find_pid_ns, find_vpid,

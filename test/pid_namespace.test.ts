@@ -24,7 +24,7 @@ import { SYS_LOG } from '../src/kernel/torture.js';
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_REBOOT, SYS_WAIT4 } from '../src/kernel/syscalls.js';
 import {
   BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT,
-} from '../src/kernel/bugs.js';
+} from '../src/config/bugs.js';
 import { EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from '../src/kernel/errno.js';
 import { alloc_pid, audit_pids, find_pid_ns, free_pid, pid_nr_ns, pid_task, PIDNS_ADDING } from '../src/kernel/pid.js';
 import {

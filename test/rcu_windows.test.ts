@@ -10,7 +10,7 @@ import { Machine, type RunResult } from '../src/machine.js';
 import { TORTURE } from '../src/mm/layout.js';
 import { CHOICE_STAY } from '../src/sched/hook.js';
 import { V_RCU_USE_AFTER_FREE } from '../src/locking/violations.js';
-import { BUG_RCU_TASKS_EXIT_SRCU } from '../src/kernel/bugs.js';
+import { BUG_RCU_TASKS_EXIT_SRCU } from '../src/config/bugs.js';
 import {
   SYS_LOG, SYS_SYNCHRONIZE_RCU, SYS_TORTURE_RCU_READER, SYS_TORTURE_RCU_WRITE, SYS_TORTURE_TASKS_EXIT_READER,
   SYS_TORTURE_TASKS_WRITE,

@@ -1,5 +1,5 @@
 /**
- * The per-CPU trace rings (src/kernel/trace.ts) and what is built from them: the capture, the
+ * The per-CPU trace rings (src/tracing/trace.ts) and what is built from them: the capture, the
  * timeline, the Chrome trace-event JSON. Runs catalogued deadlocks on real CPU workers.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { build_timeline } from '../src/trace/timeline.js';
 import { Machine } from '../src/machine.js';
 import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
-import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_WAKEUP } from '../src/kernel/trace.js';
+import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_WAKEUP } from '../src/tracing/trace.js';
 import { capture_trace, type TraceCapture } from '../src/trace/capture.js';
 import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';

@@ -2,7 +2,7 @@
  * `pidrace stress`: the stress run with a verdict (and shards of a seed campaign).
  */
 import { parseArgs } from 'node:util';
-import { BUG_NAMES } from '../kernel/bugs.js';
+import { BUG_NAMES } from '../config/bugs.js';
 import { KERNEL_MIX, OPS, TORTURE_MIX } from '../stress/ops.js';
 import { default_config, default_mix, kernel_ops_available, PLANTS, validate_config, type StressConfig } from '../stress/config.js';
 import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';

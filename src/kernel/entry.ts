@@ -10,7 +10,7 @@
  */
 import { INSN, TASK, UCALL } from '../mm/layout.js';
 import { mem } from '../mm/memory.js';
-import { tracing, trace_event, TR_SYS_ENTER, TR_SYS_EXIT } from './trace.js';
+import { tracing, trace_event, TR_SYS_ENTER, TR_SYS_EXIT } from '../tracing/trace.js';
 import { ERESTARTNOHAND, ERESTARTSYS } from './errno.js';
 import { SLEEP, STEP_DEAD, STEP_DONE, STEP_IDLE, STEP_SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, set_current_state, set_running, WCHAN_PAUSE } from '../sched/core.js';
 

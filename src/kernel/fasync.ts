@@ -32,7 +32,7 @@ import { sched_hook } from '../sched/hook.js';
 import { IRQV_KILL_FASYNC, raise_irq, register_irq_handler } from '../sched/irq.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { BUG_FASYNC_SPINLOCK } from './bugs.js';
+import { BUG_FASYNC_SPINLOCK } from '../config/bugs.js';
 import { EINVAL } from './errno.js';
 import { SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ } from './syscalls.js';
 import { get_pid, pid_task, PIDTYPE_PID, PIDTYPE_TGID } from './pid.js';

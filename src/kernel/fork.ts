@@ -22,7 +22,7 @@ import {
 import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
-import { BUG_SETNS_FORK_NO_RECHECK } from './bugs.js';
+import { BUG_SETNS_FORK_NO_RECHECK } from '../config/bugs.js';
 import { E2BIG, EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
 import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './syscalls.js';
 import {

@@ -13,7 +13,7 @@
  * cred->user_ns. setns(CLONE_NEWUSER) prepares a private cred (struct nsset) and commits it.
  */
 import { FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, TASK } from '../mm/layout.js';
-import { BUG_PLANT_NSPROXY_NO_TASK_LOCK } from './bugs.js';
+import { BUG_PLANT_NSPROXY_NO_TASK_LOCK } from '../config/bugs.js';
 import { kg, mem, regions, SLAB_FILE, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';

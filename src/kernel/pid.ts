@@ -44,7 +44,7 @@ import { register_syscall } from './entry.js';
 import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './syscalls.js';
 // pid_namespace.ts imports this module too: only function declarations cross the cycle (the shared
 // constants are in the leaf pid_types.ts), so either module may be loaded first.
-import { BUG_ALLOC_PID_NS_LEAK, BUG_ZAP_WAIT_CHILDREN } from './bugs.js';
+import { BUG_ALLOC_PID_NS_LEAK, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
 import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 import { prng_below, prng_seed, PRNG_SEED_FAULT } from '../lib/prng.js';

@@ -17,7 +17,7 @@
  * are not modelled: a traced task stops and continues as an untraced one.
  */
 import { G, SIG, TASK, UCALL } from '../mm/layout.js';
-import { BUG_PLANT_KILL_NO_RCU } from './bugs.js';
+import { BUG_PLANT_KILL_NO_RCU } from '../config/bugs.js';
 import { kg, mem } from '../mm/memory.js';
 import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';

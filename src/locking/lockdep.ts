@@ -12,9 +12,9 @@ import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import {
   record_violation, V_LOCKDEP_CYCLE, V_LOCKDEP_DEPTH, V_LOCKDEP_IRQ_INVERSION, V_RECURSIVE_LOCK, V_SLEEP_IN_ATOMIC,
 } from './violations.js';
-import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+import { BUG_QRWLOCK_IRQ_FAIR } from '../config/bugs.js';
 import { lockdep_enabled } from './lock_flags.js';
-import { tracing, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_RELEASED } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_RELEASED } from '../tracing/trace.js';
 
 /** Held-lock modes (what lockdep calls read/write acquisitions). */
 export const HELD_SPIN = 1;

@@ -10,7 +10,7 @@ import { MX_CLASS, MX_NWAIT, MX_OWNER, MX_WAIT_LOCK, MX_WQ_FIRST, TASK, MAX_TASK
 import { mem, STAT_ACQ, STAT_CONTENDED, stats } from '../mm/memory.js';
 import { sched_hook } from '../sched/hook.js';
 import { current, set_current_state, set_running, SLEEP, TASK_UNINTERRUPTIBLE, wake_up_process, WCHAN_MUTEX } from '../sched/core.js';
-import { tracing, trace_event, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED, TR_LOCK_RELEASED } from '../kernel/trace.js';
+import { tracing, trace_event, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED, TR_LOCK_RELEASED } from '../tracing/trace.js';
 import { HELD_MUTEX, LC_MUTEX_WAIT, lock_acquired_mutex, might_sleep } from './lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock, stat_index } from './spinlock.js';
 import { record_violation, V_BAD_UNLOCK, V_RECURSIVE_LOCK } from './violations.js';

@@ -25,8 +25,8 @@ import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZER
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
 import { cpu_up } from './lock_flags.js';
-import { tracing, trace_event, TR_LOCK_CONTENDED } from '../kernel/trace.js';
-import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+import { tracing, trace_event, TR_LOCK_CONTENDED } from '../tracing/trace.js';
+import { BUG_QRWLOCK_IRQ_FAIR } from '../config/bugs.js';
 
 
 export function rwlock_init(lock: number, cls: number): void {

@@ -23,7 +23,7 @@ import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
 import { cpu_up } from './lock_flags.js';
-import { tracing, trace_event, TR_LOCK_CONTENDED } from '../kernel/trace.js';
+import { tracing, trace_event, TR_LOCK_CONTENDED } from '../tracing/trace.js';
 import { record_violation, V_BAD_UNLOCK } from './violations.js';
 
 /** Initialise a spinlock_t at `lock` with a lockdep class. */

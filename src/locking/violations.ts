@@ -5,7 +5,7 @@
  */
 import { CPU, G, VIOLATION } from '../mm/layout.js';
 import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
-import { tracing, trace_event, TR_VIOLATION } from '../kernel/trace.js';
+import { tracing, trace_event, TR_VIOLATION } from '../tracing/trace.js';
 
 /** Words per record: kind, a, b, c, cpu, task (the task the CPU was running, 0 if none). */
 export const V_WORDS = VIOLATION.SIZE;

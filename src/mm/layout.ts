@@ -516,7 +516,7 @@ export const GLOBAL_SPEC = {
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
     L('fasync_owners', 'write-once per registration (setup)', 'fasync_structs whose f_owner holds a struct pid reference (linked by owned_next), for the audit'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
-    L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/kernel/trace.ts)'),
+    L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/tracing/trace.ts)'),
     L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),
     { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
     L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
@@ -957,7 +957,7 @@ export const GUARD_REPORT_SPEC = {
 export const TRACE_EVENT_SPEC = {
   name: 'trace_event',
   kernel: 'a ring_buffer_event with its trace-event payload (kernel/trace/ring_buffer.c, include/trace/events/*.h)',
-  doc: 'One record of a per-CPU trace ring (region trace, CPU.trace_ring): written only by its CPU, oldest overwritten first; the main thread reads the rings once the CPUs are frozen or gone (src/trace/capture.ts). Event types and the meaning of arg/a/b are the TR_* constants of src/kernel/trace.ts.',
+  doc: 'One record of a per-CPU trace ring (region trace, CPU.trace_ring): written only by its CPU, oldest overwritten first; the main thread reads the rings once the CPUs are frozen or gone (src/trace/capture.ts). Event types and the meaning of arg/a/b are the TR_* constants of src/tracing/trace.ts.',
   fields: [
     L('ts', 'own CPU', 'trace clock: ticks (TRACE_TICKS_PER_MS) since G.trace_epoch, modulo 2^32'),
     L('info', 'own CPU', 'event type TR_* in bits 0-7, a 24-bit argument in bits 8-31 (syscall nr, lock class and mode, wchan ...)'),

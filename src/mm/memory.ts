@@ -50,7 +50,7 @@ export interface KernelConfig {
   readonly kcsanSampleEvery?: number;
   /** How long a watchpoint stays published (microseconds). */
   readonly kcsanDelayUs?: number;
-  /** Records per CPU trace ring (a power of two), 0 for no tracing (src/kernel/trace.ts). */
+  /** Records per CPU trace ring (a power of two), 0 for no tracing (src/tracing/trace.ts). */
   readonly traceEvents: number;
 }
 

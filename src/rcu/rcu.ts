@@ -36,7 +36,7 @@ import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work, stall_clock } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, waitqueue_active, wake_up_arg_le } from '../sched/wait.js';
-import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_RCU } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_RCU } from '../tracing/trace.js';
 
 /** rcu_state word: highest grace period somebody asked for (the next one starts when it is higher). */
 

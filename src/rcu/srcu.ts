@@ -41,7 +41,7 @@ import { sched_hook } from '../sched/hook.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_SRCU_GP } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
-import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_SRCU } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, TR_GP_END, TR_GP_START, TRF_SRCU } from '../tracing/trace.js';
 
 /** The one srcu_struct of the model: tasks_rcu_exit_srcu. */
 export const srcu_exit = (): number => kg + G.srcu_exit;

@@ -51,7 +51,7 @@ import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { sched_hook } from '../sched/hook.js';
 import { rcu_completed, rcu_gp_request, synchronize_rcu } from './rcu.js';
 import { srcu_exit, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from './srcu.js';
-import { BUG_RCU_TASKS_EXIT_SRCU } from '../kernel/bugs.js';
+import { BUG_RCU_TASKS_EXIT_SRCU } from '../config/bugs.js';
 import { register_syscall } from '../kernel/entry.js';
 import { SYS_SYNCHRONIZE_RCU_TASKS } from '../kernel/syscalls.js';
 

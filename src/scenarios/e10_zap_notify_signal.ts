@@ -12,7 +12,7 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_MEMBARRIER, SYS_PAUSE, SYS_TASK_WORK_ADD, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
-import { BUG_ZAP_KEEPS_NOTIFY_SIGNAL } from '../kernel/bugs.js';
+import { BUG_ZAP_KEEPS_NOTIFY_SIGNAL } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { MEMBARRIER_CMD_GLOBAL } from '../kernel/task_work.js';
 import { CPU, G } from '../mm/layout.js';

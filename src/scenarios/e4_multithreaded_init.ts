@@ -8,7 +8,7 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
-import { BUG_ZAP_INIT_PIDS_ONE } from '../kernel/bugs.js';
+import { BUG_ZAP_INIT_PIDS_ONE } from '../config/bugs.js';
 import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/sched_task.js';
 import { init_program, prog, start_init } from './build.js';
 import { cycle_names, cycle_with, type CheckResult, type RunView, type Scenario } from './types.js';

@@ -10,7 +10,7 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_PIDNS_ASSERT_EMPTY, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
-import { BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../kernel/bugs.js';
+import { BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/catalog_user.js';
 import { V_INVARIANT } from '../locking/violations.js';

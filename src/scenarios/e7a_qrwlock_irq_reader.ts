@@ -8,7 +8,7 @@
  * and the interrupt: src/scenarios/tasklist_irq_common.ts.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { BUG_QRWLOCK_IRQ_FAIR } from '../kernel/bugs.js';
+import { BUG_QRWLOCK_IRQ_FAIR } from '../config/bugs.js';
 import { build_fasync, check_7a, COMMIT_QRWLOCK, COMMIT_RWLOCK_RFC, IRQ } from './tasklist_irq_common.js';
 import type { Scenario } from './types.js';
 

@@ -6,7 +6,7 @@
  * interrupt: src/scenarios/tasklist_irq_common.ts; kill_fasync: src/kernel/fasync.ts.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { BUG_FASYNC_SPINLOCK } from '../kernel/bugs.js';
+import { BUG_FASYNC_SPINLOCK } from '../config/bugs.js';
 import { build_fasync, check_7b, COMMIT_FASYNC, COMMIT_QRWLOCK, IRQ } from './tasklist_irq_common.js';
 import type { Scenario } from './types.js';
 

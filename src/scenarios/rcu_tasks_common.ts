@@ -10,7 +10,7 @@
  *   switch): exiting tasks are on per-CPU lists and an exiting task that sleeps voluntarily is
  *   in an RCU-tasks quiescent state.
  */
-import { BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU } from '../kernel/bugs.js';
+import { BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU } from '../config/bugs.js';
 import type { CommitRef } from './types.js';
 
 /** Before any fix. */

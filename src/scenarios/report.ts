@@ -11,7 +11,7 @@
 import { CPU, G } from '../mm/layout.js';
 import { hex, type StateView, type WaitForGraph, type WaitNode } from '../detect/waitfor.js';
 import { stuck_json, stuck_report, violations_report } from '../detect/report.js';
-import { BUG_NAMES } from '../kernel/bugs.js';
+import { BUG_NAMES } from '../config/bugs.js';
 import type { Expectation, RunView, Scenario, Variant } from './types.js';
 
 /** Names of the BUG_* bits of a variant. */

@@ -45,7 +45,7 @@ export type Expectation =
 
 export interface Variant {
   name: string;
-  /** BUG_* bits of src/kernel/bugs.ts. */
+  /** BUG_* bits of src/config/bugs.ts. */
   bugs: number;
   expect: Expectation;
   /** One line: which code the variant runs (before any fix, first fix, ...). */

@@ -17,7 +17,7 @@ import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { cpu_up } from '../locking/lock_flags.js';
-import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../kernel/trace.js';
+import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../tracing/trace.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';

@@ -23,7 +23,7 @@
 import { CPU, G, RW_CLASS, SL_CLASS } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { HELD_SPIN, HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquire_check } from '../locking/lockdep.js';
-import { trace_attach } from '../kernel/trace.js';
+import { trace_attach } from '../tracing/trace.js';
 import { local_prng_state, prng_below, prng_next, prng_seed, PRNG_STREAM_CTL, PRNG_STREAM_DELAY } from '../lib/prng.js';
 
 export const MODE_FREE = 0;

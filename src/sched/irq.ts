@@ -27,7 +27,7 @@ import { cpu_addr, kg, mem, regions } from '../mm/memory.js';
 import {
   CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_TAIL_NONPREEMPT, ctl_rand, is_controlled, RUN_RUNNING, set_irq_entry,
 } from './hook.js';
-import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../kernel/trace.js';
+import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../tracing/trace.js';
 import { local_prng_state, prng_below, PRNG_STREAM_IRQ } from '../lib/prng.js';
 
 /** Handler ids (CPU.irq_vec). */

@@ -2,7 +2,7 @@
  * The configuration of one stress run: what the user asked for, validated, with defaults. The
  * whole object goes into the replay token, so a replay rebuilds the same machine.
  */
-import { BUG_NAMES } from '../kernel/bugs.js';
+import { BUG_NAMES } from '../config/bugs.js';
 import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, mix_mask } from './ops.js';
 import { SYS_FORK } from '../kernel/syscalls.js';
@@ -30,7 +30,7 @@ export interface StressConfig {
   /** Injected delays at scheduling hooks, per mille (free-running). */
   injectDelay: number;
   lockdep: boolean;
-  /** Bug switches (src/kernel/bugs.ts names) and planted bugs (busted-spin, busted-rcu: torture; crash: a kernel exception). */
+  /** Bug switches (src/config/bugs.ts names) and planted bugs (busted-spin, busted-rcu: torture; crash: a kernel exception). */
   bugs: string[];
   plant: string[];
   /** Free-running: CPU hotplug every this many ms (0: off). */

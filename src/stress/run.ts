@@ -8,7 +8,7 @@ import { G, GUARD, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEP
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
-import { BUG_NAMES } from '../kernel/bugs.js';
+import { BUG_NAMES } from '../config/bugs.js';
 import { Machine, type RunResult } from '../machine.js';
 import { violations_report, stuck_json, violation_title } from '../detect/report.js';
 import { encode_token, type ReplayToken } from '../ctl/replay.js';

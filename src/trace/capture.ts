@@ -1,5 +1,5 @@
 /**
- * Reading the per-CPU trace rings (src/kernel/trace.ts) on the main thread: once the CPUs are
+ * Reading the per-CPU trace rings (src/tracing/trace.ts) on the main thread: once the CPUs are
  * frozen (the snapshot of a deadlock, hang or crash) or have left (end of run, Ctrl-C). The result
  * is plain data (JSON-safe): the events of every CPU in time order with absolute timestamps, and
  * the names of the tasks they mention, resolved from the state where the task is still alive.
@@ -9,7 +9,7 @@ import type { StateView } from '../detect/waitfor.js';
 import { task_nspid } from '../detect/waitfor.js';
 import { lock_class_name, LOCK_CLASS_NAMES } from '../locking/lockdep.js';
 import { syscall_name } from '../kernel/entry.js';
-import { TR_NOCLOCK, TRACE_NOCLOCK_STEP_US, TR_SWITCH_IN, TR_SYS_ENTER, TR_SYS_EXIT, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP, TRACE_TICKS_PER_MS } from '../kernel/trace.js';
+import { TR_NOCLOCK, TRACE_NOCLOCK_STEP_US, TR_SWITCH_IN, TR_SYS_ENTER, TR_SYS_EXIT, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP, TRACE_TICKS_PER_MS } from '../tracing/trace.js';
 
 /** One event: [cpu, µs since the trace epoch, type, arg, a, b]. */
 export type TraceRecord = [number, number, number, number, number, number];

@@ -6,7 +6,7 @@
  */
 import type { TraceCapture } from './capture.js';
 import { build_timeline } from './timeline.js';
-import { TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED } from '../kernel/trace.js';
+import { TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED } from '../tracing/trace.js';
 import type { Scenario, Variant } from '../scenarios/types.js';
 import type { RunRecord } from '../scenarios/runner.js';
 import type { StressOutcome } from '../stress/run.js';

@@ -14,7 +14,7 @@
 import {
   TR_GP_END, TR_GP_START, TR_IRQ_ENTRY, TR_IRQ_EXIT, TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED, TR_LOCK_RELEASED, TR_SLEEP,
   TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_VIOLATION, TR_WAKEUP, TRF_SRCU,
-} from '../kernel/trace.js';
+} from '../tracing/trace.js';
 import { VIOLATION_NAMES } from '../locking/violations.js';
 import { SLEEP, WCHAN_NAMES } from '../sched/core.js';
 import { HELD_MODE_NAMES, hex } from '../detect/waitfor.js';
