@@ -1,7 +1,8 @@
 /**
  * A CPU: one worker thread, started through piscina as one long-running task. It attaches to the
  * shared kernel, waits for the run to start, runs the CPU loop and returns a summary. It imports
- * kernel code only.
+ * kernel code and the worker-side half of src/stress (the stress operations, a user of the kernel
+ * that runs on the CPUs), never main-side code (test/import_graph.test.ts).
  *
  * Around the kernel's TaskRunner it adds the checks a CPU can make cheaply at a safe point, on
  * every return to user mode: no spinlock, rwlock, mutex or RCU read side is still held
@@ -16,6 +17,7 @@ import { cpu_offline_until_online, hotplug_requested } from '../src/sched/hotplu
 import { kernel_runner } from '../src/kernel/index.js';
 import { record_violation, V_LOCK_HELD_USER } from '../src/locking/violations.js';
 import { user_mode_checks } from '../src/stress/checks.js';
+import '../src/stress/syscalls.js'; // the stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
 
 export interface CpuTask {
   shared: SharedKernel;

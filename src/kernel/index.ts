@@ -1,7 +1,8 @@
 /**
  * The kernel image a CPU runs: importing this module registers every system call and RCU
  * callback, and gives the CPU loop its TaskRunner. Workers import this (never the main-side
- * orchestration).
+ * orchestration). It imports no tool code: the stress operations are a user of the kernel and are
+ * registered by the worker (workers/cpu.ts imports the worker-side half of src/stress).
  */
 import { G, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
@@ -11,7 +12,6 @@ import { set_entry_hooks, set_ucall, task_step } from './entry.js';
 import { kthread_exit, kthread_free } from './kthread.js';
 import { PF_KTHREAD } from './sched_task.js';
 import './torture.js';
-import '../stress/syscalls.js'; // stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
 import './pid_namespace.js'; // pid, pid_namespace, user_namespace: boot init of init_user_ns/init_pid_ns, ns_last_pid
 import './nsproxy.js'; // nsproxy, ns_common, nsfs, pidfd: setns, pidfd_open, /proc/PID/ns, init_nsproxy
 import './fork.js'; // process lifecycle: fork/clone3/clone_with_pids/unshare, the init task at boot

@@ -18,6 +18,7 @@ import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_WAITQ } from '../sched/core.j
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
 import { register_syscall } from './entry.js';
 import { ENOMEM } from './errno.js';
+import { SYS_SYNCHRONIZE_RCU_TASKS } from './syscalls.js';
 
 export const SYS_TORTURE_SPIN = 100;
 export const SYS_TORTURE_READ = 101;
@@ -345,6 +346,8 @@ register_syscall(SYS_TORTURE_RCU_READER, 'torture_rcu_reader', torture_rcu_reade
 register_syscall(SYS_TORTURE_TASKS_EXIT_READER, 'torture_tasks_exit_reader', torture_tasks_exit_reader);
 register_syscall(SYS_TORTURE_TASKS_WRITE, 'torture_tasks_write', torture_tasks_write);
 register_syscall(SYS_SYNCHRONIZE_RCU, 'synchronize_rcu', sys_synchronize_rcu);
+// The kernel registers the system call; rcu/tasks.ts is the primitive (it registers nothing).
+register_syscall(SYS_SYNCHRONIZE_RCU_TASKS, 'synchronize_rcu_tasks', () => synchronize_rcu_tasks());
 register_syscall(SYS_WAIT_FLAG, 'wait_flag', wait_flag);
 register_syscall(SYS_SET_FLAG, 'set_flag', set_flag);
 /**

@@ -52,8 +52,6 @@ import { sched_hook } from '../sched/hook.js';
 import { rcu_completed, rcu_gp_request, synchronize_rcu } from './rcu.js';
 import { srcu_exit, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from './srcu.js';
 import { BUG_RCU_TASKS_EXIT_SRCU } from '../config/bugs.js';
-import { register_syscall } from '../kernel/entry.js';
-import { SYS_SYNCHRONIZE_RCU_TASKS } from '../kernel/syscalls.js';
 
 /** synchronize_rcu_tasks restart phases (TASK.rcu_tasks_phase). */
 export const RTP_IDLE = 0;
@@ -264,5 +262,3 @@ export function synchronize_rcu_tasks(): number {
     }
   }
 }
-
-register_syscall(SYS_SYNCHRONIZE_RCU_TASKS, 'synchronize_rcu_tasks', () => synchronize_rcu_tasks());
