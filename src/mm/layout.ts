@@ -914,7 +914,6 @@ export const GUARD_SPEC = {
     L('delay_us', 'write-once per run', 'how long a sampled access keeps its watchpoint (the widened window)'),
     L('samples', 'Atomics.add', 'watchpoints published so far (statistics)'),
     L('races', 'Atomics.add', 'data races seen (statistics)'),
-    L('checks', 'Atomics.add', 'guard checks made, counted per CPU batch (statistics)'),
   ],
 } as const satisfies StructSpec;
 
