@@ -83,6 +83,8 @@ describe('HTML report in chromium', () => {
     const before = await page.locator('#tl-range').textContent();
     await page.click('#tl-in');
     expect(await page.locator('#tl-range').textContent()).not.toBe(before);
+    await page.click('#tl-reset');
+    expect(await page.locator('#tl-range').textContent()).toMatch(/^0 – /);
     // The wait-for graph names the cycle's tasks, and they are drawn in the cycle's colour.
     const cycle = model.graph!.nodes.filter((n) => n.inCycle).map((n) => n.label);
     expect(cycle.length).toBeGreaterThanOrEqual(2);

@@ -49,18 +49,23 @@ function timeline_data(m: ReportModel): Record<string, unknown> | undefined {
   const flows = tl.flows.filter((f) => f.toTs >= from && f.fromTs >= from).map((f) => [f.fromCpu, r(f.fromTs), f.toCpu, r(f.toTs)]);
   const gps = tl.gps.filter((g) => g.end >= from).map((g) => [g.flavour === 'rcu' ? 0 : 1, g.gp, r(Math.max(g.start, from)), r(g.end), g.open ? 1 : 0]);
   const lost = m.trace.lost.reduce((a, b) => a + b, 0) + tl.clipped;
-  // The first view skips a long quiet stretch at the start (the setup done on the main thread
-  // before the CPU workers started, on a busy host seconds earlier); "whole trace" shows it.
+  // The first view skips a long quiet stretch at the start when most of the run comes after it
+  // (the setup done on the main thread before the CPU workers started, on a busy host seconds
+  // earlier); "whole trace" shows it.
   const starts = slices.map((s) => s[1]!).sort((a, b) => a - b);
   const span = r(tl.endUs);
   let initial = 0;
   for (let i = 1; i < starts.length; i++) {
     const gap = starts[i]! - starts[i - 1]!;
     if (starts[i - 1]! > span * 0.1) break;
-    if (gap > span * 0.3) initial = Math.max(0, starts[i]! - (span - starts[i]!) * 0.02);
+    if (gap > span * 0.3 && starts.length - i >= starts.length / 2) initial = Math.max(0, starts[i]! - (span - starts[i]!) * 0.02);
   }
+  // ... and a long quiet stretch at the end (a stuck run is frozen some time after its CPUs
+  // stopped): the slices still open then run on to the end of the trace.
+  const last = Math.max(starts[starts.length - 1] ?? 0, ...instants.map((i) => i[1]!));
+  const initialEnd = last < initial + (span - initial) * 0.5 ? last + (last - initial) * 0.15 + 1 : span;
   return {
-    ncpus: m.trace.ncpus, span, initial, strings, slices, instants, flows, gps,
+    ncpus: m.trace.ncpus, span, initial, initialEnd, strings, slices, instants, flows, gps,
     note: `${m.trace.events.length} events${lost ? ` (the rings kept the newest; ${lost} older ones were overwritten)` : ''}${from > tl.startUs ? `; the page shows the last ${((tl.endUs - from) / 1000).toFixed(2)} ms (the newest ${HTML_MAX_SLICES} slices), the --trace file has all` : ''}`,
   };
 }
@@ -163,7 +168,7 @@ var ROW=15,LBL=78,AX=22,GAP=10,n=D.ncpus,depth=[];for(var i=0;i<n;i++)depth.push
 D.slices.forEach(function(s){if(s[3]>depth[s[0]])depth[s[0]]=s[3];});
 var laneY=[],y=AX+4;for(i=0;i<n;i++){laneY.push(y);y+=(Math.min(depth[i],9)+1)*ROW+GAP;}
 var gpY=y,H=gpY+2*ROW+8;svg.setAttribute('height',H);
-var v0=D.initial||0,v1=Math.max(D.span,1e-3),W=800;
+var v0=D.initial||0,v1=Math.max(D.initialEnd||D.span,1e-3),W=800;
 function hue(s){var h=0;for(var k=0;k<s.length;k++)h=(h*31+s.charCodeAt(k))|0;return 'hsl('+(Math.abs(h)%360)+',42%,82%)';}
 function fmt(us){var a=Math.abs(us);if(a<1e-9)return '0';return a>=1e6?(us/1e6).toFixed(3)+' s':a>=1e3?(us/1e3).toFixed(a>=1e4?1:3)+' ms':us.toFixed(a>=10?1:2)+' µs';}
 function mk(t,a,p){var e=document.createElementNS(NS,t);for(var k in a)e.setAttribute(k,a[k]);(p||svg).appendChild(e);return e;}
