@@ -25,8 +25,12 @@ function refresh(m: Int32Array): void {
   lockdep = m[kg + G.lockdep_on] !== 0;
 }
 
-/** A uniprocessor build on one CPU (BootOptions.up): one thread runs the kernel, plain lock words. */
-export function cpu_up(m: Int32Array): boolean {
+/**
+ * A uniprocessor boot (CONFIG_SMP=n, BootOptions.up) on one CPU: one thread runs the kernel, so lock
+ * words take plain accesses. (Named up_boot, not cpu_up: in Linux cpu_up() brings a CPU online, the
+ * hotplug operation of src/sched/hotplug.ts.)
+ */
+export function up_boot(m: Int32Array): boolean {
   if (m !== view) refresh(m);
   return one_cpu;
 }

@@ -24,7 +24,7 @@ import {
 import { is_controlled, sched_hook, spin_wait, wait_cond, WAIT_EQ, WAIT_MASK_ZERO } from '../sched/hook.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquired, lock_released } from './lockdep.js';
 import { stat_index } from './spinlock.js';
-import { cpu_up } from './lock_flags.js';
+import { up_boot } from './lock_flags.js';
 import { tracing, trace_event, TR_LOCK_CONTENDED } from '../tracing/trace.js';
 import { BUG_QRWLOCK_IRQ_FAIR } from '../config/bugs.js';
 
@@ -100,7 +100,7 @@ export function read_lock(lock: number, site = 0): void {
   const cls = m[lock + RW_CLASS]!;
   const w = lock + RW_CNTS;
   let cnts: number;
-  if (cpu_up(m)) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
+  if (up_boot(m)) m[w] = cnts = (m[w]! + QR_BIAS) | 0; // one CPU: plain (see above)
   // queued_read_lock's atomic_add_return_acquire: ACQUIRE, pairs with write_unlock's Atomics.and
   // clearing QW_LOCKED. No writer bits in the result means the last writer's stores are visible.
   else cnts = (Atomics.add(m, w, QR_BIAS) + QR_BIAS) | 0;
@@ -140,7 +140,7 @@ export function read_unlock(lock: number): void {
   lock_released(lock);
   const m = mem;
   m[this_cpu + CPU.preempt_count]--;
-  if (cpu_up(m)) {
+  if (up_boot(m)) {
     m[lock + RW_CNTS] = (m[lock + RW_CNTS]! - QR_BIAS) | 0;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {
@@ -159,7 +159,7 @@ export function write_lock(lock: number, site = 0): void {
   const cls = m[lock + RW_CLASS]!;
   const w = lock + RW_CNTS;
   let busy: boolean;
-  if (cpu_up(m)) {
+  if (up_boot(m)) {
     busy = m[w] !== 0; // one CPU: plain (see above)
     if (!busy) m[w] = QW_LOCKED;
   } else {
@@ -207,7 +207,7 @@ export function write_unlock(lock: number): void {
   m[lock + RW_WRITER] = 0;
   lock_released(lock);
   m[this_cpu + CPU.preempt_count]--;
-  if (cpu_up(m)) {
+  if (up_boot(m)) {
     m[lock + RW_CNTS] = m[lock + RW_CNTS]! & ~QW_LOCKED;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
   } else {

@@ -22,7 +22,7 @@ import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, thi
 import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
-import { cpu_up } from './lock_flags.js';
+import { up_boot } from './lock_flags.js';
 import { tracing, trace_event, TR_LOCK_CONTENDED } from '../tracing/trace.js';
 import { record_violation, V_BAD_UNLOCK } from './violations.js';
 
@@ -51,7 +51,7 @@ export function spin_lock(lock: number, site = 0): void {
   const m = mem; // one load of the live binding; kernel code below only reads/writes through it
   const w = lock + SL_VAL;
   let busy: boolean;
-  if (cpu_up(m)) {
+  if (up_boot(m)) {
     busy = m[w] !== SPIN_UNLOCKED; // one CPU: nobody else writes the word
     if (!busy) m[w] = SPIN_LOCKED;
   } else {
@@ -138,7 +138,7 @@ export function spin_unlock(lock: number): void {
   lock_released(lock);
   m[this_cpu + CPU.preempt_count]--;
   const w = lock + SL_VAL;
-  if (cpu_up(m)) {
+  if (up_boot(m)) {
     const v = m[w];
     m[w] = SPIN_UNLOCKED;
     if (v === SPIN_CONTENDED) Atomics.notify(m, w, 1);

@@ -7,7 +7,7 @@ import { POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
 import { mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
 import { LC_SLAB } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
-import { cpu_up } from '../locking/lock_flags.js';
+import { up_boot } from '../locking/lock_flags.js';
 
 /** Build every cache's free list (boot, main thread, before any CPU runs). */
 export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
@@ -70,7 +70,7 @@ export function mark_live(p: number, poisonOff: number): void {
 
 function poison_store(at: number, v: number): void {
   const m = mem;
-  if (cpu_up(m)) m[at] = v;
+  if (up_boot(m)) m[at] = v;
   else Atomics.store(m, at, v);
 }
 

@@ -31,7 +31,7 @@
 import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
-import { cpu_up } from '../locking/lock_flags.js';
+import { up_boot } from '../locking/lock_flags.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work, stall_clock } from '../sched/hook.js';
 import { current, kick_cpu, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../sched/core.js';
@@ -47,7 +47,7 @@ const rcu = (): number => kg + G.rcu;
 // and writes (as the lock words do there: see spinlock.ts).
 // Each wrapper is one sequentially consistent Atomics operation with several CPUs; the pairing of
 // each use is commented at the call.
-const up = cpu_up;
+const up = up_boot;
 const ld = (m: Int32Array, i: number): number => (up(m) ? m[i]! : Atomics.load(m, i));
 function st(m: Int32Array, i: number, v: number): void {
   if (up(m)) m[i] = v;

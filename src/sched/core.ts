@@ -16,7 +16,7 @@ import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
-import { cpu_up } from '../locking/lock_flags.js';
+import { up_boot } from '../locking/lock_flags.js';
 import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../tracing/trace.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
@@ -81,7 +81,7 @@ export function rq_init(cpu: number): void {
 
 /** One CPU: no other thread touches shared memory while this one runs the kernel. */
 function up(m: Int32Array): boolean {
-  return cpu_up(m);
+  return up_boot(m);
 }
 
 /** Append to a runqueue (enqueue_task). */
