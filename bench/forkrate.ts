@@ -20,7 +20,7 @@ import {
 import { lock_class_name } from '../src/locking/lockdep.js';
 import { OP_HALT, OP_JMP, OP_NONE, syscall_name } from '../src/kernel/entry.js';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/core.js';
-import { SYS_EXIT, SYS_FORK, SYS_UNSHARE, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_UNSHARE, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { SYS_TORTURE_READ, SYS_TORTURE_SPIN, SYS_TORTURE_WRITE } from '../src/kernel/torture.js';
 import { summarize, type Logger, type Summary } from './util.js';
 import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';

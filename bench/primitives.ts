@@ -13,7 +13,7 @@ import { read_lock, read_unlock, write_lock, write_unlock } from '../src/locking
 import { rcu_do_batch, rcu_note_context_switch, rcu_read_lock, rcu_read_unlock } from '../src/rcu/rcu.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
 import { SYS_PINGPONG } from '../src/kernel/torture.js';
-import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { forkAvailable, launchProcess } from './forkrate.js';
 
 export interface PrimitiveFigure {

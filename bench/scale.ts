@@ -13,7 +13,7 @@ import { Machine } from '../src/machine.js';
 import { G, PIDNS, TASK } from '../src/mm/layout.js';
 import { computeRegions, defaultConfig, kg, PID_MAX_LIMIT, type KernelConfig } from '../src/mm/memory.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
-import { SYS_FORK } from '../src/kernel/syscalls.js';
+import { SYS_FORK } from '../src/kernel/unistd.js';
 import { forkAvailable, launchProcess } from './forkrate.js';
 import type { Logger } from './util.js';
 import { EAGAIN } from '../src/kernel/errno.js';

@@ -24,7 +24,7 @@ interface Api {
 async function load(root: string): Promise<Api> {
   const im = (p: string): Promise<Record<string, unknown>> => import(pathToFileURL(join(root, 'dist', p)).href) as Promise<Record<string, unknown>>;
   const [machine, fr, sc, entry, layout, core] = await Promise.all([
-    im('src/machine.js'), im('bench/forkrate.js'), im('src/kernel/syscalls.js'), im('src/kernel/entry.js'), im('src/mm/layout.js'), im('src/sched/core.js'),
+    im('src/machine.js'), im('bench/forkrate.js'), im('src/kernel/unistd.js'), im('src/kernel/entry.js'), im('src/mm/layout.js'), im('src/sched/core.js'),
   ]);
   return {
     Machine: machine.Machine as Api['Machine'], launchProcess: fr.launchProcess as Api['launchProcess'],

@@ -12,7 +12,7 @@ import { UsageError } from './cli/common.js';
 /** name -> loader (lazy: `pidrace merge` does not load the kernel). */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   stress: async () => (await import('./cli/stress.js')).command,
-  replay: async () => (await import('./cli/replay.js')).command,
+  replay: async () => (await import('./cli/replay_command.js')).command,
   merge: async () => (await import('./cli/merge.js')).command,
   deadlock: async () => (await import('./cli/deadlock.js')).command,
   bench: async () => (await import('./cli/bench.js')).command,

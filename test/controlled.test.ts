@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { Machine } from '../src/machine.js';
 import { OP_LOOP } from '../src/kernel/entry.js';
 import { SYS_TORTURE_MUTEX, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE, SYS_TORTURE_SPIN, SYS_SYNCHRONIZE_RCU } from '../src/kernel/torture.js';
-import { SYS_TEST_LOCK2, TL_MUTEX_A, TL_MUTEX_B, TL_SPIN_A, TL_SPIN_B } from '../src/stress/syscalls.js';
+import { SYS_TEST_LOCK2, TL_MUTEX_A, TL_MUTEX_B, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
 import { CHOICE_PREEMPT, CHOICE_STAY } from '../src/sched/hook.js';
-import { decode_token, encode_token, read_token_arg, count_preemptions } from '../src/ctl/replay.js';
+import { decode_token, encode_token, read_token_arg, count_preemptions } from '../src/ctl/replay_token.js';
 import { shrink_schedule } from '../src/ctl/shrink.js';
 import { default_config } from '../src/stress/config.js';
 import { run_stress } from '../src/stress/run.js';
-import { replay_stress, shrink_stress } from '../src/stress/replay_run.js';
+import { replay_stress, shrink_stress } from '../src/stress/replay_stress.js';
 
 /** A torture workload on kernel threads: spin, mutex (sleeps), RCU reader/writer, synchronize_rcu. */
 function torture_machine(seed: number, ncpus = 3): Machine {

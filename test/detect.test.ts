@@ -12,7 +12,7 @@ import { SYS_SET_FLAG, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_SRCU_READ_SLEEP, SYS_WA
 import {
   SYS_TEST_HANG, SYS_TEST_HOLD, SYS_TEST_LOCK2, SYS_TEST_SLEEP_IN_ATOMIC, TL_MUTEX_A, TL_MUTEX_B, TL_RW_READ, TL_RW_READ_IRQ,
   TL_RW_WRITE, TL_SPIN_A, TL_SPIN_B,
-} from '../src/stress/syscalls.js';
+} from '../src/stress/stress_syscalls.js';
 import { V_LOCK_HELD_USER, V_LOCKDEP_CYCLE, V_SLEEP_IN_ATOMIC } from '../src/locking/violations.js';
 import { TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../src/sched/core.js';
 import { build_waitfor } from '../src/detect/waitfor.js';

@@ -9,7 +9,7 @@ import { kg, mem } from '../src/mm/memory.js';
 import { mutex_unlock } from '../src/locking/mutex.js';
 import { set_current } from '../src/sched/core.js';
 import { PR_SET_CHILD_SUBREAPER } from '../src/kernel/fork.js';
-import { SYS_FORK } from '../src/kernel/syscalls.js';
+import { SYS_FORK } from '../src/kernel/unistd.js';
 import { errCode, reapStatus } from './support.js';
 
 const THREAD = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;

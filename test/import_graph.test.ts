@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The worker-side half of src/stress: registered and run on the CPUs (workers/cpu.ts imports it). */
-export const STRESS_WORKER_SIDE = ['src/stress/syscalls.ts', 'src/stress/kernel_ops.ts', 'src/stress/ops.ts', 'src/stress/checks.ts'];
+export const STRESS_WORKER_SIDE = ['src/stress/stress_syscalls.ts', 'src/stress/kernel_ops.ts', 'src/stress/ops.ts', 'src/stress/checks.ts'];
 
 type Layer = 'base' | 'core' | 'kernel' | 'worker' | 'main';
 const RANK: Record<Layer, number> = { base: 0, core: 1, kernel: 2, worker: 3, main: 4 };

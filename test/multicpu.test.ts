@@ -9,7 +9,7 @@ import { Kernel, type TaskHandle } from '../src/api.js';
 import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SIGCHLD, SIGKILL } from '../src/kernel/sched_task.js';
 import {
   SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_KILL, SYS_PAUSE, SYS_UNSHARE, SYS_WAIT4,
-} from '../src/kernel/syscalls.js';
+} from '../src/kernel/unistd.js';
 import { OP_LOOP } from '../src/kernel/entry.js';
 import { SYS_WAIT_FLAG } from '../src/kernel/torture.js';
 import { TORTURE } from '../src/mm/layout.js';

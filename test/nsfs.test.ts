@@ -11,7 +11,7 @@ import { CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUTS, ns_inum } from
 import { NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
 import { audit_nsproxy } from '../src/kernel/nsproxy.js';
 import { PIDFD_NONBLOCK, PIDFD_THREAD } from '../src/kernel/pidfd.js';
-import { SYS_PIDNS_GET_PARENT, SYS_UNSHARE_USER } from '../src/kernel/syscalls.js';
+import { SYS_PIDNS_GET_PARENT, SYS_UNSHARE_USER } from '../src/kernel/unistd.js';
 import { reapAll, finish } from './support.js';
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../src/kernel/clone_flags.js';
 

@@ -13,7 +13,7 @@ import { rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch, rcu_read_
 import { V_RCU_USE_AFTER_FREE } from '../src/locking/violations.js';
 import { SYS_LOG } from '../src/kernel/torture.js';
 import { OP_HALT, set_ucall } from '../src/kernel/entry.js';
-import { SYS_CLONE_WITH_PIDS, SYS_FORK } from '../src/kernel/syscalls.js';
+import { SYS_CLONE_WITH_PIDS, SYS_FORK } from '../src/kernel/unistd.js';
 import { BUG_FREE_WITHOUT_GP } from '../src/config/bugs.js';
 import { EAGAIN, EBUSY, EEXIST, EINVAL, ENOMEM, EPERM } from '../src/kernel/errno.js';
 import {

@@ -21,7 +21,7 @@ import { rcu_callbacks_pending } from '../src/rcu/rcu.js';
 import { srcu_exit, srcu_readers } from '../src/rcu/srcu.js';
 import { OP_HALT, register_syscall, set_ucall } from '../src/kernel/entry.js';
 import { SYS_LOG } from '../src/kernel/torture.js';
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_REBOOT, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_REBOOT, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import {
   BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_NO_PID_WAIT,
 } from '../src/config/bugs.js';

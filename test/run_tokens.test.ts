@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
 import { OP_JMP } from '../src/kernel/entry.js';
 import { SYS_TORTURE_SPIN } from '../src/kernel/torture.js';
-import { SYS_TEST_HOLD, SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/syscalls.js';
+import { SYS_TEST_HOLD, SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
 import { default_config } from '../src/stress/config.js';
 import { run_stress } from '../src/stress/run.js';
 import { parse_stress_args } from '../src/cli/stress.js';

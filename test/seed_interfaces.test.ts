@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
 import { mem } from '../src/mm/memory.js';
-import { SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from '../src/kernel/syscalls.js';
+import { SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from '../src/kernel/unistd.js';
 import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 
 

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, WTERMSIG, type TaskHandle } from '../src/api.js';
 import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SIGCHLD, SIGKILL } from '../src/kernel/sched_task.js';
-import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PAUSE, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PAUSE, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { OP_LOOP } from '../src/kernel/entry.js';
 import { PTRACE_ATTACH } from '../src/kernel/ptrace.js';
 import { G } from '../src/mm/layout.js';

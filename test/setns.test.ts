@@ -13,7 +13,7 @@ import {
   CLONE_SYSVSEM, ns_inum,
 } from '../src/kernel/ns_common.js';
 import { copy_files, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
-import { SYS_CLOSE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_SETNS, SYS_UNSHARE, SYS_UNSHARE_USER } from '../src/kernel/syscalls.js';
+import { SYS_CLOSE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_SETNS, SYS_UNSHARE, SYS_UNSHARE_USER } from '../src/kernel/unistd.js';
 import { OP_LOOP } from '../src/kernel/entry.js';
 import { NSK_NET, NSK_UTS } from '../src/kernel/nsfs.js';
 import { CAP_FULL_SET, CAP_SYS_PTRACE } from '../src/kernel/user_namespace.js';

@@ -13,7 +13,7 @@ import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
 import { TR_LOCK_ACQUIRED, TR_LOCK_RELEASED, TR_NAMES, TR_SWITCH_IN, TR_SWITCH_OUT, TR_SYS_ENTER, TR_SYS_EXIT, TR_WAKEUP } from '../src/tracing/trace.js';
 import { capture_trace, type TraceCapture } from '../src/trace/capture.js';
-import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
 import { launchProcess } from '../bench/forkrate.js';
 import { run_stress } from '../src/stress/run.js';

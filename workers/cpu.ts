@@ -17,7 +17,7 @@ import { cpu_offline_until_online, hotplug_requested } from '../src/sched/hotplu
 import { kernel_runner } from '../src/kernel/index.js';
 import { record_violation, V_LOCK_HELD_USER } from '../src/locking/violations.js';
 import { user_mode_checks } from '../src/stress/checks.js';
-import '../src/stress/syscalls.js'; // the stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
+import '../src/stress/stress_syscalls.js'; // the stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
 
 export interface CpuTask {
   shared: SharedKernel;

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { count_preemptions, read_token_arg, encode_token } from '../ctl/replay.js';
+import { count_preemptions, read_token_arg, encode_token } from '../ctl/replay_token.js';
 import { shrink_schedule } from '../ctl/shrink.js';
 import { CATALOG, findScenario } from '../scenarios/catalog.js';
 import {

@@ -13,7 +13,7 @@
  * Bounded by a number of runs and a time budget; the best schedule found so far is kept.
  */
 import { CHOICE_PREEMPT, CHOICE_STAY } from '../sched/hook.js';
-import { count_preemptions } from './replay.js';
+import { count_preemptions } from './replay_token.js';
 
 export interface Outcome {
   /** Failure signature: '' when the run passed. */

@@ -27,7 +27,7 @@ import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
 import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
-import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './syscalls.js';
+import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
 import { set_pidns_process_ops, sys_reboot, task_active_pid_ns, zap_pid_ns_processes } from './pid_namespace.js';
 import { put_user_ns } from './user_namespace.js';

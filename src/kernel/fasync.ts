@@ -34,7 +34,7 @@ import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { BUG_FASYNC_SPINLOCK } from '../config/bugs.js';
 import { EINVAL } from './errno.js';
-import { SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ } from './syscalls.js';
+import { SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ } from './unistd.js';
 import { get_pid, pid_task, PIDTYPE_PID, PIDTYPE_TGID } from './pid.js';
 import { do_send_sig_info, SEND_SIG_PRIV } from './signal.js';
 import { SIGURG } from './sched_task.js';

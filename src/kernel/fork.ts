@@ -24,7 +24,7 @@ import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { BUG_SETNS_FORK_NO_RECHECK } from '../config/bugs.js';
 import { E2BIG, EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
-import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './syscalls.js';
+import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './unistd.js';
 import {
   alloc_pid, alloc_pid_targets, copy_target_pids, free_pid, get_pid, pid_nr_ns, PIDNS_ADDING, put_pid, read_target_pid_set,
   REQ_NONE, REQ_SET_TID, REQ_TARGETS, should_fail_alloc, task_active_pid_ns,

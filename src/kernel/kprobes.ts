@@ -18,7 +18,7 @@ import { synchronize_rcu_tasks } from '../rcu/tasks.js';
 import { current, SLEEP } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
-import { SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT } from './syscalls.js';
+import { SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT } from './unistd.js';
 
 export const LC_KPROBE_MUTEX = lock_class_register('kprobe_mutex');
 

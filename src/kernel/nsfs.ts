@@ -25,7 +25,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EACCES, EBADF, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
-import { SYS_CLOSE, SYS_OPEN_NS, SYS_PIDNS_GET_PARENT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from './syscalls.js';
+import { SYS_CLOSE, SYS_OPEN_NS, SYS_PIDNS_GET_PARENT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from './unistd.js';
 import {
   CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
   CLONE_NEWUTS, get_ns_common, INV_FILE_REFCOUNT, nsproxy_slot, ptrace_may_access, PTRACE_MODE_READ_FSCREDS,

@@ -22,7 +22,7 @@ import { current, SLEEP } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { EBADF, EINVAL, ENOMEM, EPERM, ESRCH, is_err } from './errno.js';
-import { SYS_SETNS, SYS_UNSHARE_USER } from './syscalls.js';
+import { SYS_SETNS, SYS_UNSHARE_USER } from './unistd.js';
 import {
   alloc_ns_common, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,
   CLONE_NEWUSER, CLONE_NEWUTS, CLONE_NSPROXY_FLAGS, CLONE_SETNS_FLAGS, CLONE_SYSVSEM, copy_cgroup_ns, copy_ipcs,

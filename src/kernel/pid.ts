@@ -41,7 +41,7 @@ import { register_boot_init } from './boot.js';
 import { EACCES, EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, make_kuid, ns_capable, user_ns_boot_init } from './user_namespace.js';
 import { register_syscall } from './entry.js';
-import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './syscalls.js';
+import { SYS_PID_MAX_READ, SYS_PID_MAX_WRITE } from './unistd.js';
 // pid_namespace.ts imports this module too: only function declarations cross the cycle (the shared
 // constants are in the leaf pid_types.ts), so either module may be loaded first.
 import { BUG_ALLOC_PID_NS_LEAK, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';

@@ -19,7 +19,7 @@ import { __WALL, PF_EXITING, SIGCHLD, SIGHUP, SIGINT, SIGKILL, sigmask } from '.
 import { ns_alloc_inum, PROC_PID_INIT_INO } from './ns_common.js';
 import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_KEEPS_NOTIFY_SIGNAL, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
-import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './syscalls.js';
+import { SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE } from './unistd.js';
 // pid.ts imports this module too: only function declarations cross the cycle (constants come from
 // the leaf pid_types.ts), so either module may be loaded first.
 import { disable_pid_allocation, idr_get_next_pid, idr_init, idr_nextid, pid_task, pidns_pid_max, should_fail_alloc, task_active_pid_ns } from './pid.js';

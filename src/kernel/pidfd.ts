@@ -13,7 +13,7 @@ import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { register_syscall } from './entry.js';
 import { EBADF, EINVAL, ENOENT, ESRCH } from './errno.js';
-import { SYS_PIDFD_OPEN } from './syscalls.js';
+import { SYS_PIDFD_OPEN } from './unistd.js';
 import { alloc_fd_file, FILE_PIDFD } from './nsfs.js';
 import { find_vpid, get_pid, pid_task, PIDTYPE_PID, PIDTYPE_TGID, put_pid } from './pid.js';
 

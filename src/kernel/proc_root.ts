@@ -20,7 +20,7 @@ import { rcu_dereference_check, rcu_read_lock, rcu_read_unlock } from '../rcu/rc
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EBUSY, EINVAL, ENOENT } from './errno.js';
-import { SYS_MOUNT_PROC, SYS_PROC_LOOKUP, SYS_UMOUNT_PROC } from './syscalls.js';
+import { SYS_MOUNT_PROC, SYS_PROC_LOOKUP, SYS_UMOUNT_PROC } from './unistd.js';
 import { find_pid_ns, pid_task, task_active_pid_ns } from './pid.js';
 import { get_pid_ns, put_pid_ns } from './pid_namespace.js';
 import { PIDTYPE_PID } from './pid_types.js';

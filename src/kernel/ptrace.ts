@@ -12,7 +12,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EINVAL, EIO, EPERM, ESRCH } from './errno.js';
-import { SYS_PTRACE } from './syscalls.js';
+import { SYS_PTRACE } from './unistd.js';
 import { find_task_by_vpid } from './pid.js';
 import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './ns_common.js';
 import {

@@ -28,7 +28,7 @@ import {
 } from '../sched/core.js';
 import { OP_NONE, register_syscall, RET_IN_PROGRESS, set_ucall } from './entry.js';
 import { EINTR, EINVAL, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
-import { SYS_KILL, SYS_PAUSE, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './syscalls.js';
+import { SYS_KILL, SYS_PAUSE, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './unistd.js';
 import { CAP_KILL, ns_capable } from './user_namespace.js';
 import { find_vpid, pid_task } from './pid.js';
 import { task_active_pid_ns } from './pid_namespace.js';

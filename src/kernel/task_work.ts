@@ -14,7 +14,7 @@ import { rcu_read_lock, rcu_read_unlock, synchronize_rcu } from '../rcu/rcu.js';
 import { try_to_wake_up, TASK_INTERRUPTIBLE } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EINVAL, ESRCH } from './errno.js';
-import { SYS_MEMBARRIER, SYS_TASK_WORK_ADD } from './syscalls.js';
+import { SYS_MEMBARRIER, SYS_TASK_WORK_ADD } from './unistd.js';
 import { find_vpid, pid_task, PIDTYPE_PID } from './pid.js';
 import { EXP_NONE } from './exit.js';
 

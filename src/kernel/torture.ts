@@ -18,7 +18,7 @@ import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_WAITQ } from '../sched/core.j
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
 import { register_syscall } from './entry.js';
 import { ENOMEM } from './errno.js';
-import { SYS_SYNCHRONIZE_RCU_TASKS } from './syscalls.js';
+import { SYS_SYNCHRONIZE_RCU_TASKS } from './unistd.js';
 
 export const SYS_TORTURE_SPIN = 100;
 export const SYS_TORTURE_READ = 101;

@@ -13,7 +13,7 @@ import { kg, mem } from '../mm/memory.js';
 import { G } from '../mm/layout.js';
 import type { Machine } from '../machine.js';
 import { OP_HALT, OP_LOOP } from '../kernel/entry.js';
-import { SYS_FORK, SYS_SET_SIGCHLD_IGN, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_FORK, SYS_SET_SIGCHLD_IGN, SYS_WAIT4 } from '../kernel/unistd.js';
 import { activate_task, TASK_RUNNING, WCHAN_NONE } from '../sched/core.js';
 
 export type Insn = readonly number[];

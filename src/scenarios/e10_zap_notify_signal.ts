@@ -11,7 +11,7 @@
  * (src/detect/stall.ts) reports from the model's state.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_MEMBARRIER, SYS_PAUSE, SYS_TASK_WORK_ADD, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_MEMBARRIER, SYS_PAUSE, SYS_TASK_WORK_ADD, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_ZAP_KEEPS_NOTIFY_SIGNAL } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { MEMBARRIER_CMD_GLOBAL } from '../kernel/task_work.js';

@@ -9,7 +9,7 @@
  * Three designs: src/scenarios/rcu_tasks_common.ts.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { init_program, prog, start_init } from './build.js';
 import { COMMITS_RCU_TASKS, RCU_TASKS_BEFORE, RCU_TASKS_FIRST_FIX } from './rcu_tasks_common.js';

@@ -8,7 +8,7 @@
  * (-ENOMEM). init ignores SIGCHLD here, so it reaps orphans at once and waits for nobody.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_OPEN_NS, SYS_PAUSE, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_OPEN_NS, SYS_PAUSE, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_SETNS_FORK_NO_RECHECK } from '../config/bugs.js';
 import { CLONE_NEWPID, SIGKILL } from '../kernel/sched_task.js';
 import { FD_FIRST, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';

@@ -7,7 +7,7 @@
  * init_pids = thread_group_leader(me) ? 1 : 2.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_ZAP_INIT_PIDS_ONE } from '../config/bugs.js';
 import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/sched_task.js';
 import { init_program, prog, start_init } from './build.js';

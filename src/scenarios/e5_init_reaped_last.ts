@@ -6,13 +6,13 @@
  * wait, zap_pid_ns_processes returns as soon as kernel_wait4 says -ECHILD, which it also says while
  * autoreaped (EXIT_DEAD) children are still being released: waitpid() on the init then returns
  * while pids of the namespace still exist. The observation is user space's (SYS_PIDNS_ASSERT_EMPTY,
- * src/kernel/catalog_user.ts, right after waitpid returned).
+ * src/kernel/user_assertions.ts, right after waitpid returned).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_PIDNS_ASSERT_EMPTY, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_PIDNS_ASSERT_EMPTY, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
-import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/catalog_user.js';
+import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/user_assertions.js';
 import { V_INVARIANT } from '../locking/violations.js';
 import { register_invariant_names } from '../detect/report.js';
 import { init_program, prog, start_init } from './build.js';

@@ -5,7 +5,7 @@
  * returned - and zap waits for their pids: the reaper waits for itself.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_KILL, SYS_PAUSE, SYS_PTRACE, SYS_SET_SIGCHLD_IGN, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_KILL, SYS_PAUSE, SYS_PTRACE, SYS_SET_SIGCHLD_IGN, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_PTRACE_DEAD_LIST } from '../config/bugs.js';
 import { CLONE_NEWPID, SIGKILL } from '../kernel/sched_task.js';
 import { PTRACE_SEIZE } from '../kernel/ptrace.js';

@@ -18,7 +18,7 @@ import '../kernel/index.js'; // the kernel image first: its modules rely on inde
 import { PIDNS, POISON_FREED, TASK } from '../mm/layout.js';
 import { SLAB_PIDNS } from '../mm/memory.js';
 import { syscall_name } from '../kernel/entry.js';
-import { SYS_EXIT, SYS_FORK, SYS_MOUNT_PROC, SYS_PROC_LOOKUP, SYS_UMOUNT_PROC, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_MOUNT_PROC, SYS_PROC_LOOKUP, SYS_UMOUNT_PROC, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_FREE_WITHOUT_GP } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { SYS_SYNCHRONIZE_RCU } from '../kernel/torture.js';

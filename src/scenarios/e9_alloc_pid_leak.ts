@@ -12,7 +12,7 @@
  * pidrace stress runs it after its final reap.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_OPEN_NS, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_OPEN_NS, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_ALLOC_PID_NS_LEAK } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { FD_FIRST, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';

@@ -25,7 +25,7 @@ import {
 } from '../sched/hook.js';
 import { TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_PAUSE } from '../sched/core.js';
 import { read_violations } from '../locking/violations.js';
-import { encode_token, decode_token, type ReplayToken } from '../ctl/replay.js';
+import { encode_token, decode_token, type ReplayToken } from '../ctl/replay_token.js';
 import type { CpuResult } from '../../workers/cpu.js';
 import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
 import { scenario_report } from './report.js';

@@ -20,7 +20,7 @@ import '../kernel/index.js'; // the kernel image first: its modules rely on inde
 import type { Machine } from '../machine.js';
 import { CPU, FASYNC, G, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
-import { SYS_FORK, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER } from '../kernel/syscalls.js';
+import { SYS_FORK, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER } from '../kernel/unistd.js';
 import { fasync_init, POLL_IN, SIGIO } from '../kernel/fasync.js';
 import { SIGURG } from '../kernel/sched_task.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';

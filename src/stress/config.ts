@@ -5,7 +5,7 @@
 import { BUG_NAMES } from '../config/bugs.js';
 import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, mix_mask } from './ops.js';
-import { SYS_FORK } from '../kernel/syscalls.js';
+import { SYS_FORK } from '../kernel/unistd.js';
 import '../kernel/index.js';
 
 export interface StressConfig {

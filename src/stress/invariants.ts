@@ -7,7 +7,7 @@ import { kmem_cache_free } from '../mm/slab.js';
 import { kg, regions, SLAB_TASK, SLAB_TORTURE } from '../mm/memory.js';
 import { slab_usage, type SlabUsage } from '../mm/slab.js';
 import { RES_TABLE_WORDS } from './ops.js';
-import { CNT_MUTEX_ACQ, CNT_MUTEX_COUNTER, CNT_SPIN_ACQ, CNT_SPIN_COUNTER } from './syscalls.js';
+import { CNT_MUTEX_ACQ, CNT_MUTEX_COUNTER, CNT_SPIN_ACQ, CNT_SPIN_COUNTER } from './stress_syscalls.js';
 import { INV_CALLBACKS_LEFT, INV_LEAK, INV_TASKS_LEFT, INV_TORTURE_COUNTER, INVARIANT_NAMES } from './checks.js';
 import type { Machine } from '../machine.js';
 

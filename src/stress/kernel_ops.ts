@@ -15,7 +15,7 @@ import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-} from '../kernel/syscalls.js';
+} from '../kernel/unistd.js';
 import { task_active_pid_ns } from '../kernel/pid.js';
 import { CLONE_NEWPID, SIGCHLD, SIGKILL, SIGTERM, SIGUSR1, WNOHANG, __WALL } from '../kernel/sched_task.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
@@ -23,7 +23,7 @@ import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
 import { OP_IDS, OPS, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
 import { task_slot } from './checks.js';
-import type { SubCall } from './syscalls.js';
+import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
 export interface OpCall extends SubCall { op: number }

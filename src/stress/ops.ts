@@ -1,6 +1,6 @@
 /**
  * The stress operation mix: names, what each needs, and the per-operation result table layout.
- * Shared by the CPUs (src/stress/syscalls.ts, which executes the operations) and the main side
+ * Shared by the CPUs (src/stress/stress_syscalls.ts, which executes the operations) and the main side
  * (option parsing, stats, the verdict).
  */
 import { STRESS_SLOT } from '../mm/layout.js';

@@ -9,14 +9,14 @@
 import { CPU, G, SLAB, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from '../mm/memory.js';
 import { OP_JMP, OP_LOOP, OP_NONE, set_ucall } from '../kernel/entry.js';
-import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PRCTL, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PRCTL, SYS_WAIT4 } from '../kernel/unistd.js';
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
 import { SIGKILL, WNOHANG, __WALL } from '../kernel/sched_task.js';
 import { ECHILD } from '../kernel/errno.js';
 import { audit_kernel } from '../kernel/audit.js';
 import { rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch, rcu_try_complete_gp } from '../rcu/rcu.js';
 import { set_current, TASK_INTERRUPTIBLE, try_to_wake_up } from '../sched/core.js';
-import { SYS_STRESS_REAP } from './syscalls.js';
+import { SYS_STRESS_REAP } from './stress_syscalls.js';
 import type { Machine } from '../machine.js';
 import type { Failure } from './invariants.js';
 

@@ -8,7 +8,7 @@ import { mem } from '../mm/memory.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { SYS_PIDNS_ASSERT_EMPTY } from './syscalls.js';
+import { SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
 import { PIDNS_ADDING } from './pid.js';
 
 /** V_INVARIANT code: a pid namespace's init was reaped while pids of the namespace still existed. */

@@ -29,7 +29,7 @@ import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WC
 import { sched_hook, set_blocked_tasks } from '../sched/hook.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
-import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/syscalls.js';
+import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
 import { __WALL, EXIT_ZOMBIE, PF_KTHREAD } from '../kernel/sched_task.js';

@@ -1,7 +1,7 @@
 /**
  * Replaying and shrinking stress runs from their tokens.
  */
-import { encode_token, type ReplayToken } from '../ctl/replay.js';
+import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { shrink_schedule, type ShrinkResult } from '../ctl/shrink.js';
 import { default_config, type StressConfig } from './config.js';
 import { run_stress, type StressIO, type StressOutcome } from './run.js';

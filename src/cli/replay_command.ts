@@ -3,8 +3,8 @@
  * reproduced the recorded result; `--shrink` looks for a shorter failing schedule.
  */
 import { parseArgs } from 'node:util';
-import { count_preemptions, read_token_arg } from '../ctl/replay.js';
-import { replay_stress, shrink_stress } from '../stress/replay_run.js';
+import { count_preemptions, read_token_arg } from '../ctl/replay_token.js';
+import { replay_stress, shrink_stress } from '../stress/replay_stress.js';
 import { parse_duration, parse_int, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
 import { json_with_model, TRACE_RING_EVENTS, write_html_file, write_trace_file } from '../trace/output.js';
 import { model_from_stress } from '../trace/report_model.js';
