@@ -9,6 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { default_config, type StressConfig } from '../src/stress/config.js';
 import { run_stress, type StressOutcome } from '../src/stress/run.js';
+import { replay_stress } from '../src/stress/replay_run.js';
+import { decode_token } from '../src/ctl/replay.js';
 import { projectRoot } from '../src/machine.js';
 import { GUARD_FIELDS } from '../src/locking/guard_check.js';
 import { V_GUARD_LOCK, V_GUARD_RCU, V_GUARD_USE_AFTER_FREE, V_KCSAN_RACE } from '../src/locking/violations.js';
@@ -92,6 +94,9 @@ describe('the four classes of planted locking mistakes, caught in controlled mod
     expect(o.text).toContain('WARNING: suspicious RCU usage');
     expect(o.text).toMatch(/src\/kernel\/pid\.ts:\d+ suspicious rcu_dereference_check\(\) usage!/);
     expect(o.text).toContain('rcu_read_lock() not held');
+    // The run's token replays it decision for decision, on the checked build again.
+    const { match } = await replay_stress(decode_token(o.token!));
+    expect(match).toEqual({ state: true, hash: true, failure: true, exact: true });
   });
 
   it('a task_lock-guarded field read without it (setns by pidfd reads the target\'s nsproxy)', async () => {

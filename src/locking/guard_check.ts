@@ -21,7 +21,7 @@ import {
   type StructSpec,
 } from '../mm/layout.js';
 import { guard_of, type Guard, type GuardReq } from '../mm/guard.js';
-import { kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { kg, mem, regions, SLAB_TASK, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, LOCK_CLASS_NAMES } from './lockdep.js';
 import { record_violation, V_GUARD_LOCK, V_GUARD_RCU, V_GUARD_USE_AFTER_FREE, V_KCSAN_RACE } from './violations.js';
 
@@ -204,7 +204,7 @@ function any_ok(rs: Req[], base: number, site: number): boolean {
 
 /** The fresh list of the task in slot `t` (one per task slot of the guard region). */
 function fresh_list(t: number): number {
-  const tr = regions.objects[0]!; // SLAB_TASK
+  const tr = regions.objects[SLAB_TASK]!;
   const slot = ((t - tr.base) / tr.stride) | 0;
   return regions.guard + GUARD.SIZE + KCSAN_WATCHPOINTS * WATCHPOINT.SIZE + GUARD_REPORTS * GUARD_REPORT.SIZE + slot * GUARD_FRESH;
 }
@@ -215,7 +215,7 @@ function fresh_list(t: number): number {
  */
 export function __guard_alloc(p: number): number {
   if (p === 0 || this_cpu === 0) return p;
-  const tr = regions.objects[0]!; // SLAB_TASK: a new task starts with an empty list
+  const tr = regions.objects[SLAB_TASK]!; // a new task starts with an empty list
   if (p >= tr.base && p < tr.base + tr.words) mem.fill(0, fresh_list(p), fresh_list(p) + GUARD_FRESH);
   const t = mem[this_cpu + CPU.curr]!;
   if (t === 0) return p;
@@ -246,9 +246,10 @@ function is_fresh(base: number, fid: number): boolean {
   const l = fresh_list(t);
   for (let i = 0; i < GUARD_FRESH; i++) if (mem[l + i] === base) return true;
   // A fresh task's signal_struct is its own too.
+  const tasks = regions.objects[SLAB_TASK]!;
   for (let i = 0; i < GUARD_FRESH; i++) {
     const o = mem[l + i]!;
-    if (o !== 0 && o >= regions.objects[0]!.base && o < regions.objects[0]!.base + regions.objects[0]!.words && mem[o + TASK.signal] === base) return true;
+    if (o !== 0 && o >= tasks.base && o < tasks.base + tasks.words && mem[o + TASK.signal] === base) return true;
   }
   return false;
 }
