@@ -110,7 +110,7 @@ export function list_json(): Record<string, unknown>[] {
   return CATALOG.map((s) => ({
     id: s.id, slug: s.slug, kind: s.kind, title: s.title, year: s.year, ncpus: s.ncpus,
     verifiedFixIds: verifiedFixIds(s),
-    detector: DETECTOR_OF[buggyVariant(s).expect],
+    detector: s.detector ?? DETECTOR_OF[buggyVariant(s).expect],
     commits: s.commits.map((c) => ({
       id: c.id || null, subject: c.subject, author: c.author, year: c.year, role: c.role, idStatus: idStatusOf(c),
       recordStatus: c.status, source: c.source ?? c.note ?? null, note: c.note,

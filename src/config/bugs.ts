@@ -24,6 +24,8 @@ export const BUG_ZAP_WAIT_CHILDREN = 1 << 9;
 export const BUG_ALLOC_PID_NS_LEAK = 1 << 10;
 /** zap_pid_ns_processes clears TIF_SIGPENDING but not TIF_NOTIFY_SIGNAL in its kernel_wait4 loop (before 7fea700e04bd). */
 export const BUG_ZAP_KEEPS_NOTIFY_SIGNAL = 1 << 11;
+/** find_child_reaper leaves ->child_reaper on the exiting init group leader (before 950bbabb5a80). */
+export const BUG_CHILD_REAPER_NOT_MOVED = 1 << 12;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -54,6 +56,7 @@ export const BUG_NAMES: Record<string, number> = {
   zap_wait_children: BUG_ZAP_WAIT_CHILDREN,
   alloc_pid_ns_leak: BUG_ALLOC_PID_NS_LEAK,
   zap_keeps_notify_signal: BUG_ZAP_KEEPS_NOTIFY_SIGNAL,
+  child_reaper_not_moved: BUG_CHILD_REAPER_NOT_MOVED,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

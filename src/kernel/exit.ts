@@ -25,7 +25,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -411,7 +411,9 @@ function exit_notify(tsk: number): number {
     if (reaper === tsk) {
       const alive = find_alive_thread(tsk);
       if (alive) {
-        mem[pid_ns + PIDNS.child_reaper] = alive;
+        // 950bbabb5a80: a live thread takes over as the namespace's child_reaper
+        // (BUG_CHILD_REAPER_NOT_MOVED leaves it on the exiting leader, as before that fix).
+        if ((bugs & BUG_CHILD_REAPER_NOT_MOVED) === 0) mem[pid_ns + PIDNS.child_reaper] = alive;
         reaper = alive;
       } else {
         write_unlock_irq(tl);

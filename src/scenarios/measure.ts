@@ -108,7 +108,7 @@ export function catalog_markdown(rows: VariantFigures[], o: { seeds: number; fre
         : `${r.free.hits}/${r.free.attempts} (${(r.free.hitRate * 100).toFixed(1)}%), first hit ${((r.free.firstHitMs ?? NaN) / 1000).toFixed(2)} s`;
       const fixIds = verifiedFixIds(s).map((x) => `\`${x}\``).join(' ') || '-';
       const kind = s.kind === 'design-study' ? '**design study**' : 'upstream bug';
-      const det = DETECTOR_OF[buggyVariant(s).expect];
+      const det = s.detector ?? DETECTOR_OF[buggyVariant(s).expect];
       L.push(`| ${i === 0 ? s.id : ''} | ${i === 0 ? kind : ''} | ${i === 0 ? `${s.title} (${s.year})` : ''} | ${i === 0 ? fixIds : ''} | ${i === 0 ? ids : ''} | ${i === 0 ? det : ''} | ${v.name} | ${v.expect} | ${ctl} | ${free} |`);
     });
   }

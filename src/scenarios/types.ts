@@ -93,6 +93,8 @@ export interface Scenario {
   config?: Partial<KernelConfig>;
   /** The documented interleaving, in a few lines. */
   interleaving: string[];
+  /** The detector that reports the buggy variant, when not the default one of its expectation. */
+  detector?: string;
   /** The documented cycle / symptom, one line (what the report must name). */
   expected: string;
   /** Controlled-mode tuning. */
