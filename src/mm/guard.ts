@@ -125,6 +125,6 @@ export function guard_of(g: Guard | string): Guard {
   if (g.startsWith('Atomics')) return { kind: 'atomic', read: null, write: null, text: g };
   if (g === 'itself' || g === 'its lock') return { kind: 'lock_word', read: null, write: null, text: g };
   if (g.startsWith('own CPU')) return { kind: 'owner', read: null, write: null, text: g };
-  if (g.startsWith('current')) return { kind: 'owner', read: null, write: null, text: g };
+  if (g.startsWith('current')) return { kind: 'owner', read: null, write: [CURRENT], text: g };
   return { kind: 'doc', read: null, write: null, text: g };
 }
