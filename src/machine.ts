@@ -4,7 +4,6 @@
  * Workers never import this module.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -26,22 +25,21 @@ import { kthread_create } from './kernel/kthread.js';
 import { INSN_WORDS } from './kernel/entry.js';
 import { cpu_loop } from './sched/core.js';
 import {
-  hook_attach, KernelAbort, MODE_CONTROLLED, RUN_SETUP, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING,
-  RUN_STOPPED, RUN_STOPPING, RUN_VIOLATION, ctl_end, CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_STOP_ON_VIOLATION,
-  CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM, ABORT_HOTPLUG,
+  hook_attach, KernelAbort, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STATE_NAMES,
+  RUN_STOPPED, RUN_VIOLATION, run_end, CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_STOP_ON_VIOLATION,
+  CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM,
 } from './sched/hook.js';
-import { HP_OFFLINE, HP_ONLINE } from './sched/hotplug.js';
-import { run_tokens_setup } from './sched/run_token.js';
+import { supervise } from './run/supervisor.js';
 import { PF_KTHREAD } from './kernel/sched_task.js';
-import { stuck_report, type StuckReport } from './detect/report.js';
+import type { StuckReport } from './detect/report.js';
 import type { StateView } from './detect/waitfor.js';
 import { read_violations, type Violation } from './locking/violations.js';
 import { rcu_callbacks_pending } from './rcu/rcu.js';
-import { capture_trace, type TraceCapture } from './trace/capture.js';
+import type { TraceCapture } from './trace/capture.js';
 import type { CpuResult } from '../workers/cpu.js';
 import { prng_below, prng_seed, PRNG_STREAM_PCT } from './lib/prng.js';
 
-export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit', 'violation'];
+export { RUN_STATE_NAMES };
 
 /** Controlled-mode setup for one run (the seed is the boot seed). */
 export interface ControlOptions {
@@ -134,6 +132,8 @@ export interface RunOptions {
   hostPreemption?: boolean;
   /** Free-running: how many CPUs run kernel code at once (default: the host's cores). */
   runTokens?: number;
+  /** Controlled: no scheduling hook passed for this long is a soft lockup (default: hungMs, at least 1 s). */
+  lockupMs?: number;
 }
 
 export interface RunResult {
@@ -152,6 +152,8 @@ export interface RunResult {
   hotplugs?: number;
   /** The trace rings, read at the freeze or the end (machines created with traceEvents > 0). */
   trace?: TraceCapture;
+  /** Controlled: the CPU that held the turn and passed no scheduling hook for `ms` (soft lockup). */
+  lockup?: { cpu: number; ms: number };
 }
 
 export class Machine {
@@ -301,7 +303,8 @@ export class Machine {
     const tr = regions.objects[0]!;
     for (let i = 0; i < tr.count; i++) mark(tr.base + i * tr.stride + TASK.sleep_since);
     // The controller's own state (strategy, PCT priorities, replay setup) is not kernel state.
-    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); mark(cpu_addr(i) + CPU.pct_prio); }
+    for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.wait_since); mark(cpu_addr(i) + CPU.park); mark(cpu_addr(i) + CPU.pct_prio); mark(cpu_addr(i) + CPU.hook_seq); }
+    // hook_seq is the soft-lockup watchdog's count of hook passes (bookkeeping, like wait_since).
     // Tracing is an observer: its setup, clock and rings are not kernel state.
     for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.trace_ring); mark(cpu_addr(i) + CPU.trace_head); }
     mark(kg + G.trace_events); mark(kg + G.trace_epoch);
@@ -376,117 +379,18 @@ export class Machine {
     m[kg + G.freeze] = 0;
   }
 
-  /** Run every CPU as a worker thread until the tasks are done, time is up, or the run breaks. */
+  /**
+   * Run every CPU as a worker thread until the tasks are done, time is up, or the run breaks: the
+   * run supervisor (src/run/supervisor.ts) on a pool of this run's own.
+   */
   async run(opts: RunOptions = {}): Promise<RunResult> {
-    this.attach();
-    const m = this.mem;
-    const n = this.config.ncpus;
-    const controlled = m[kg + G.mode] === MODE_CONTROLLED;
-    if (controlled && opts.control) this.control(opts.control);
-    this.bringUpCpus();
-    run_tokens_setup(m, controlled || opts.hostPreemption ? 0 : opts.runTokens ?? availableParallelism(), n);
-    // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
-    // start below, or one could run (and even crash) before the others are there.
-    Atomics.store(m, kg + G.run_state, RUN_SETUP);
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const hungMs = opts.hungMs ?? m[kg + G.hung_timeout_ms]!;
-    const pool = new Piscina(cpuPoolOptions(n, 1000, this.config.checkGuards === true));
-    const t0 = performance.now();
-    let interrupted = false;
-    let hotplugs = 0;
-    this.snapshot = undefined;
-    const tasks = Array.from({ length: n }, (_, cpu) => pool.run({ shared: this.shared, cpu, startTimeoutMs: 60_000 }) as Promise<CpuResult>);
-    const settled: Array<CpuResult | undefined> = new Array(n);
-    const errors: Array<Error | undefined> = new Array(n);
-    tasks.forEach((p, i) => p.then((r) => { settled[i] = r; }, (e: Error) => {
-      errors[i] = e;
-      Atomics.compareExchange(m, kg + G.run_state, RUN_RUNNING, RUN_CRASHED);
-      ctl_end(RUN_CRASHED);
-    }));
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    // A bound that is usually not reached must not keep the process alive after the run.
-    const bound = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+    const pool = new Piscina(cpuPoolOptions(this.config.ncpus, 1000, this.config.checkGuards === true));
     try {
-      // Wait (bounded) for every CPU to attach, then start them together.
-      while (Atomics.load(m, kg + G.cpus_ready) < n) {
-        if (performance.now() - t0 > 60_000) throw new Error('CPU workers did not start within 60 s');
-        if (errors.some(Boolean)) break;
-        await sleep(2);
-      }
-      if (controlled) Atomics.store(m, kg + G.ctl_turn, 0);
-      // A worker that failed to start ends the run before it begins.
-      Atomics.compareExchange(m, kg + G.run_state, RUN_SETUP, errors.some(Boolean) ? RUN_CRASHED : RUN_RUNNING);
-      Atomics.notify(m, kg + G.run_state);
-      let lastProgress = -1;
-      let lastChange = performance.now();
-      let lastTick = performance.now();
-      let lastHotplug = performance.now();
-      const every = opts.statsEveryMs ?? 1000;
-      const stopWhenNoTasks = opts.stopWhenNoTasks ?? true;
-      for (;;) {
-        const st = Atomics.load(m, kg + G.run_state);
-        if (st !== RUN_RUNNING) break;
-        const now = performance.now();
-        const el = now - t0;
-        if (opts.signal?.aborted) { interrupted = true; this.stop(RUN_STOPPING); break; }
-        if (opts.durationMs !== undefined && el >= opts.durationMs) { this.stop(RUN_STOPPING); break; }
-        if (el >= timeoutMs) { this.stop(controlled ? RUN_LIMIT : RUN_HUNG, true); break; }
-        if (stopWhenNoTasks && !controlled && Atomics.load(m, kg + G.nr_threads) <= this.bootTasks && this.quiescent()) { this.stop(RUN_STOPPED); break; }
-        if (opts.until && !controlled && opts.until(this) && this.quiescent()) { this.stop(RUN_STOPPED); break; }
-        const prog = Atomics.load(m, kg + G.progress);
-        if (prog !== lastProgress) { lastProgress = prog; lastChange = now; }
-        else if (!controlled && now - lastChange > hungMs) { this.stop(RUN_HUNG, true); break; }
-        if (opts.onTick && now - lastTick >= every) { lastTick = now; opts.onTick(this, el); }
-        if (opts.hotplug && !controlled && now - lastHotplug >= opts.hotplug.everyMs) {
-          lastHotplug = now;
-          hotplugs += this.hotplugStep(opts.hotplug);
-        }
-        await sleep(controlled ? 5 : 2);
-      }
-      // A broken run is frozen (G.freeze): copy the state before the CPUs unwind, then let them go.
-      const end = Atomics.load(m, kg + G.run_state);
-      if (end === RUN_DEADLOCK || end === RUN_HUNG || end === RUN_LIMIT || end === RUN_CRASHED || end === RUN_VIOLATION) {
-        if (Atomics.load(m, kg + G.freeze) !== 0) {
-          // CPUs park at their next check (spin waits re-check every 20 ms); give them the time.
-          await sleep(controlled ? 10 : 60);
-          this.snapshot = m.slice();
-          this.snapshotAt = performance.now();
-          Atomics.store(m, kg + G.freeze, 0);
-          Atomics.notify(m, kg + G.freeze);
-        } else { this.snapshot = m.slice(); this.snapshotAt = performance.now(); }
-      }
-      // Every CPU leaves its loop at its next check; bound the wait for them.
-      const until = performance.now() + 10_000;
-      while (Atomics.load(m, kg + G.cpus_exited) < n && performance.now() < until) {
-        if (errors.filter(Boolean).length + Atomics.load(m, kg + G.cpus_exited) >= n) break;
-        await sleep(2);
-      }
-      await Promise.race([Promise.allSettled(tasks), bound(5_000)]);
+      const { poolTainted: _, ...res } = await supervise(this, pool, opts);
+      return res;
     } finally {
       await pool.destroy().catch(() => {});
     }
-    const elapsedMs = performance.now() - t0;
-    const res: RunResult = {
-      state: this.runState(),
-      elapsedMs,
-      cpus: settled.map((r, i) => r ?? { cpu: i, switches: m[cpu_addr(i) + CPU.switches]!, syscalls: m[cpu_addr(i) + CPU.syscalls]!, aborted: errors[i]?.message }),
-      violations: this.violations(),
-      progress: Atomics.load(m, kg + G.progress),
-    };
-    if (interrupted) res.interrupted = true;
-    if (controlled) res.control = this.controlStats();
-    res.trace = capture_trace(this.view(this.snapshot ?? m), this.snapshot ? this.snapshotAt : elapsedMs + t0);
-    if (hotplugs) res.hotplugs = hotplugs;
-    if (this.snapshot && res.state !== 'stopped') {
-      res.stuck = stuck_report(this.view(this.snapshot), res.state, res.state === 'hung' ? hungMs : 0);
-    }
-    const crashed = settled.find((r) => r?.error) ?? undefined;
-    if (crashed?.error) res.crash = { cpu: crashed.cpu, task: crashed.error.task, message: crashed.error.message, stack: crashed.error.stack };
-    else {
-      const i = errors.findIndex(Boolean);
-      if (i >= 0) res.crash = { cpu: i, task: 0, message: errors[i]!.message, stack: errors[i]!.stack };
-    }
-    return res;
   }
 
   /** Nothing left for the CPUs: no runnable task and no RCU callback waiting. */
@@ -497,50 +401,15 @@ export class Machine {
     return rcu_callbacks_pending() === 0;
   }
 
-  /** End the run from the main thread; `freeze` parks the CPUs where they are for a snapshot. */
+  /** End the run from the main thread (the one run-end protocol); `freeze` parks the CPUs for a snapshot. */
   stop(state: number, freeze = false): void {
-    const m = this.mem;
-    const had = freeze ? Atomics.exchange(m, kg + G.freeze, 1) : 1;
-    if (Atomics.compareExchange(m, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING) {
-      if (had === 0) Atomics.store(m, kg + G.freeze, 0);
-    } else {
-      Atomics.notify(m, kg + G.run_state);
-      Atomics.store(m, kg + G.ctl_turn, -1);
-      Atomics.notify(m, kg + G.ctl_turn);
-      for (let i = 0; i < this.config.ncpus; i++) {
-        Atomics.add(m, cpu_addr(i) + CPU.park, 1);
-        Atomics.notify(m, cpu_addr(i) + CPU.park);
-      }
-    }
+    this.attach();
+    run_end(state, freeze);
   }
 
   /** Address of the torture record (locktorture / rcutorture state). */
   tortureBase(): number {
     return regions.torture;
-  }
-
-  /** One hotplug transition: a random CPU other than 0 goes offline, or an offline one comes back. */
-  private hotplugStep(o: HotplugOptions): number {
-    const m = this.mem;
-    const n = this.config.ncpus;
-    if (n < 2) return 0;
-    const id = 1 + prng_below(m, kg + G.hotplug_rng, n - 1); // seeded at boot: a seed replays its hotplug steps
-    const c = cpu_addr(id);
-    const off = Array.from({ length: n }, (_, i) => m[cpu_addr(i) + CPU.online] === 0).filter(Boolean).length;
-    const kick = (): void => { Atomics.add(m, c + CPU.park, 1); Atomics.notify(m, c + CPU.park); };
-    if (m[c + CPU.online] === 1 && m[c + CPU.hotplug] === 0) {
-      if (off >= (o.maxOffline ?? Math.floor(n / 2))) return 0;
-      Atomics.store(m, c + CPU.hotplug, HP_OFFLINE);
-      Atomics.store(m, c + CPU.abort, ABORT_HOTPLUG);
-      kick();
-      return 1;
-    }
-    if (m[c + CPU.online] === 0) {
-      Atomics.store(m, c + CPU.hotplug, HP_ONLINE);
-      kick();
-      return 1;
-    }
-    return 0;
   }
 
   /** Bytes of shared memory the machine uses. */

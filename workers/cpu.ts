@@ -12,7 +12,7 @@
 import { CPU, G, TASK } from '../src/mm/layout.js';
 import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, set_this_cpu, this_cpu, type SharedKernel } from '../src/mm/memory.js';
 import { cpu_loop, current, STEP_DONE, type TaskRunner } from '../src/sched/core.js';
-import { hook_attach, KernelAbort, RUN_CRASHED, RUN_RUNNING, RUN_SETUP, ctl_wait_turn, is_controlled, freeze_wait } from '../src/sched/hook.js';
+import { hook_attach, KernelAbort, RUN_CRASHED, RUN_RUNNING, RUN_SETUP, ctl_wait_turn, is_controlled, freeze_wait, run_end } from '../src/sched/hook.js';
 import { cpu_offline_until_online, hotplug_requested } from '../src/sched/hotplug.js';
 import { kernel_runner } from '../src/kernel/index.js';
 import { record_violation, V_LOCK_HELD_USER } from '../src/locking/violations.js';
@@ -89,16 +89,11 @@ export default function cpuMain(task: CpuTask): CpuResult {
     else {
       const err = e as Error;
       const t = current || stepping;
-      // Freeze the other CPUs where they are, so the report shows what they held and waited for.
-      const had = Atomics.exchange(mem, kg + G.freeze, 1);
+      // Who crashed first, then end the run frozen: the other CPUs park where they are, so the
+      // report shows what they held and waited for.
       Atomics.compareExchange(mem, kg + G.crash_cpu, 0, task.cpu + 1);
       Atomics.compareExchange(mem, kg + G.crash_task, 0, t);
-      if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, RUN_CRASHED) !== RUN_RUNNING && had === 0) {
-        Atomics.store(mem, kg + G.freeze, 0);
-      }
-      Atomics.notify(mem, kg + G.run_state);
-      Atomics.store(mem, kg + G.ctl_turn, -1);
-      Atomics.notify(mem, kg + G.ctl_turn);
+      run_end(RUN_CRASHED, true);
       res.error = {
         message: err?.message ?? String(e), stack: err?.stack, task: t,
         taskId: t ? mem[t + TASK.id] : undefined, syscall: t ? mem[t + TASK.ucall] : undefined,

@@ -3,12 +3,12 @@
  * would show: hung tasks, soft lockups, the wait-for cycle, lockdep splats, BUG lines) and the
  * same content as JSON for machines.
  */
-import { RCU_GP_SEQ, G } from '../mm/layout.js';
+import { CPU, RCU_GP_SEQ, G } from '../mm/layout.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SL_CLASS } from '../mm/layout.js';
-import { build_waitfor, hex, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
+import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
 import { INVARIANT_NAMES } from '../stress/checks.js';
 
@@ -68,7 +68,8 @@ function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: num
   const out: string[] = [];
   const outgoing = g.edges.filter((e) => e.from === n.key);
   // The hung-task watchdog says its bound; a controlled deadlock says how long the task slept.
-  const blockedMs = (since: number): number => (timeoutMs > 0 ? timeoutMs : (nowMs31 - since + 0x80000000) % 0x80000000);
+  // A task that never went through schedule() has no sleep stamp: no duration to tell.
+  const blockedMs = (since: number): number => (timeoutMs > 0 ? timeoutMs : since === 0 ? 0 : (nowMs31 - since + 0x80000000) % 0x80000000);
   if (n.kind === 'task') {
     const t = n.task!;
     out.push(`INFO: task ${comm_pid(t)} blocked for more than ${secs(blockedMs(t.sleepSince))} seconds.`);
@@ -100,12 +101,76 @@ function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: num
   return out;
 }
 
-/** The wait-for report (deadlock in controlled mode, or the hung-task watchdog). */
-export function stuck_report(v: StateView, reason: string, timeoutMs: number, nowMs31 = Date.now() & 0x7fffffff): StuckReport {
+/** A worker's JS exception, as the run supervisor saw it. */
+export interface CrashInfo {
+  cpu: number;
+  task: number;
+  message: string;
+  stack?: string;
+}
+
+/** The JS stack as a call trace: one frame a line, paths from the project root. */
+function call_trace(stack: string | undefined): string[] {
+  const out: string[] = [];
+  for (const l of (stack ?? '').split('\n')) {
+    const m = /^\s+at (?:(.+?) \()?(?:file:\/\/)?(.+?):(\d+):\d+\)?$/.exec(l);
+    if (!m || m[2]!.includes('/node_modules/')) continue;
+    const file = m[2]!.replace(/^.*?\/(?:dist\/)?(src|workers)\//, '$1/');
+    out.push(` ${m[1] ?? '<anonymous>'} (${file}:${m[3]})`);
+  }
+  return out;
+}
+
+/**
+ * The oops of a CPU that threw inside the kernel, as the kernel prints a BUG: the BUG line (a
+ * NULL dereference for a read through undefined/null, a stack overflow, else "kernel BUG at" the
+ * first frame), the Oops line with the JS error, the CPU and task, and its call trace.
+ */
+export function crash_lines(v: StateView, c: CrashInfo): string[] {
+  const L: string[] = [];
+  const frames = call_trace(c.stack);
+  const name = /^(\w*Error)\b/.exec(c.stack ?? '')?.[1] ?? 'Error';
+  if (/Cannot read properties of (undefined|null)|Cannot set properties of (undefined|null)|is not a function/.test(c.message)) {
+    L.push('BUG: kernel NULL pointer dereference, address: 0000000000000000');
+  } else if (/Maximum call stack size exceeded/.test(c.message)) {
+    L.push(`BUG: TASK stack guard page was hit (kernel stack overflow)`);
+  } else {
+    const at = /\(([^()]+:\d+)\)$/.exec(frames[0] ?? '')?.[1];
+    L.push(at ? `kernel BUG at ${at}!` : 'kernel BUG!');
+  }
+  L.push(`Oops: ${name}: ${c.message} [#1] SMP`);
+  const t = c.task ? task_info(v, c.task) : undefined;
+  L.push(`CPU: ${c.cpu} UID: 0 PID: ${t ? (t.pid > 0 ? t.pid : `t${t.id}`) : 0} Comm: ${t ? t.name : `swapper/${c.cpu}`} Not tainted pidrace (model)`);
+  if (t) {
+    if (t.nspid.length) L.push(`NSpid:\t${t.nspid.join('\t')}`);
+    if (t.syscall) L.push(`in ${t.syscall}`);
+  }
+  L.push('Call Trace:', ' <TASK>', ...frames, ' </TASK>');
+  return L;
+}
+
+/** What the run supervisor adds to a stuck report: the CPU a soft lockup caught, a crash. */
+export interface StuckExtra {
+  lockup?: { cpu: number; ms: number };
+  crash?: CrashInfo;
+}
+
+/**
+ * The wait-for report (deadlock in controlled mode, or the hung-task watchdog). A crash leads with
+ * its oops; a soft lockup (the controlled-mode watchdog) leads with the CPU it caught.
+ */
+export function stuck_report(v: StateView, reason: string, timeoutMs: number, nowMs31 = Date.now() & 0x7fffffff, extra: StuckExtra = {}): StuckReport {
   const g = build_waitfor(v);
   const lines: string[] = [];
+  if (extra.crash) lines.push(...crash_lines(v, extra.crash), '');
+  const lockNode = extra.lockup ? g.nodes.find((n) => n.kind === 'cpu' && n.cpu === extra.lockup!.cpu) : undefined;
+  if (lockNode) {
+    if (!lockNode.waiting) lockNode.waiting = `looping in the kernel: no scheduling hook since site ${v.m[v.r.cpus.base + lockNode.cpu! * v.r.cpus.stride + CPU.site]}`;
+    lines.push(...node_text(lockNode, g, extra.lockup!.ms, nowMs31, reason), '');
+  }
   const inCycle = new Set(g.cycles.flat());
-  const order = [...g.nodes.filter((n) => inCycle.has(n.key)), ...g.nodes.filter((n) => n.blocked && !inCycle.has(n.key))];
+  const crashed = extra.crash?.task ? `task@${extra.crash.task}` : '';
+  const order = [...g.nodes.filter((n) => inCycle.has(n.key)), ...g.nodes.filter((n) => n.blocked && !inCycle.has(n.key) && n !== lockNode && n.key !== crashed)];
   for (const n of order) lines.push(...node_text(n, g, timeoutMs, nowMs31, reason), '');
   lines.push('======================================================');
   if (g.cycles.length) {

@@ -36,7 +36,7 @@ import {
 import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
-  TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
+  TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
   WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
 } from '../sched/core.js';
 import { WAIT_IDLE } from '../sched/hook.js';
@@ -118,13 +118,28 @@ export function hex(addr: number): string {
   return 'ffff' + (addr * 4).toString(16).padStart(12, '0');
 }
 
-function task_state_name(s: number): string {
+/** __state bits (include/linux/sched.h), by name, for states that have no letter of their own. */
+const TASK_STATE_BITS: ReadonlyArray<readonly [number, string]> = [
+  [0x0001, 'TASK_INTERRUPTIBLE'], [0x0002, 'TASK_UNINTERRUPTIBLE'], [0x0004, '__TASK_STOPPED'], [0x0008, '__TASK_TRACED'],
+  [0x0040, 'TASK_PARKED'], [0x0080, 'TASK_DEAD'], [0x0100, 'TASK_WAKEKILL'], [0x0200, 'TASK_WAKING'], [0x0400, 'TASK_NOLOAD'],
+  [TASK_NEW, 'TASK_NEW'], [0x1000, 'TASK_RTLOCK_WAIT'], [0x2000, 'TASK_FREEZABLE'], [0x8000, 'TASK_FROZEN'],
+];
+
+/**
+ * A task's state as reports print it: the /proc letters (R, S, D, X), TASK_NEW for a child that
+ * copy_process built and wake_up_new_task has not woken yet, and any other bits by name.
+ */
+export function task_state_name(s: number): string {
   if (s === 0) return 'R';
   if (s === TASK_DEAD) return 'X';
   if (s & TASK_UNINTERRUPTIBLE) return 'D';
   if (s & TASK_INTERRUPTIBLE) return 'S';
   if (s & __TASK_STOPPED) return 'T';
-  return `?${s}`;
+  const names: string[] = [];
+  let rest = s;
+  for (const [bit, name] of TASK_STATE_BITS) if (s & bit) { names.push(name); rest &= ~bit; }
+  if (rest) names.push(`0x${rest.toString(16)}`);
+  return names.join('|');
 }
 
 /** Every live task record (poisoned live, or referenced and not freed). */
@@ -343,6 +358,11 @@ export function build_waitfor(v: StateView): WaitForGraph {
     }
     if (st === 0 || st === TASK_DEAD) {
       node.waiting = st === 0 ? (m[t + TASK.on_rq] ? 'runnable (on a runqueue)' : 'runnable') : 'dead';
+      continue;
+    }
+    if (st === TASK_NEW) {
+      // A child copy_process built; its parent wakes it (wake_up_new_task): it waits for nothing.
+      node.waiting = 'new (not yet woken by wake_up_new_task)';
       continue;
     }
     node.blocked = true;

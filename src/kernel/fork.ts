@@ -18,6 +18,7 @@ import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../loc
 import { sched_hook } from '../sched/hook.js';
 import {
   activate_task, current, set_current, SLEEP, TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up, WCHAN_PAUSE,
+  TASK_NEW,
 } from '../sched/core.js';
 import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
@@ -51,8 +52,7 @@ export const FKP_NS = 1;
 /** unshare: the new user namespace (TASK.fork_child, 0 if none) exists; the nsproxy is (re)tried. */
 export const FKP_UNSHARE = 2;
 
-/** TASK_NEW (include/linux/sched.h): a child not yet woken; no waker matches it. */
-export const TASK_NEW = 0x0800;
+export { TASK_NEW };
 
 export { E2BIG } from './errno.js';
 

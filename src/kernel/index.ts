@@ -7,7 +7,7 @@
 import { G, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { type TaskRunner } from '../sched/core.js';
-import { set_live_tasks } from '../sched/hook.js';
+import { set_blocked_tasks } from '../sched/hook.js';
 import { set_entry_hooks, set_ucall, task_step } from './entry.js';
 import { kthread_exit, kthread_free } from './kthread.js';
 import { PF_KTHREAD } from './sched_task.js';
@@ -19,6 +19,7 @@ import './ptrace.js';
 import '../rcu/tasks.js'; // exit_tasks_rcu_*, synchronize_rcu_tasks
 import './fasync.js'; import './kprobes.js'; import './user_assertions.js'; import './proc_root.js'; import './task_work.js'; // catalog scenarios: kill_fasync + interrupts, kprobe_mutex, user checks (160..199)
 import { process_task_dead as exit_process_task_dead } from './exit.js';
+import { nr_blocked_tasks } from './sched_task.js';
 import { exit_to_user_mode as signal_exit_to_user_mode } from './signal.js';
 import { SYS_EXIT } from './unistd.js';
 
@@ -56,4 +57,4 @@ set_entry_hooks({
 });
 set_process_task_dead(exit_process_task_dead);
 
-set_live_tasks(() => Atomics.load(mem, kg + G.nr_threads));
+set_blocked_tasks(() => nr_blocked_tasks(mem));

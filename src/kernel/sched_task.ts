@@ -10,9 +10,9 @@
  * siglock, so walkers holding either see a consistent ring).
  */
 import { G, PID, PIDNS, POISON_LIVE, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
-import { kg, mem } from '../mm/memory.js';
+import { kg, mem, regions, SLAB_TASK } from '../mm/memory.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
-import { try_to_wake_up, TASK_INTERRUPTIBLE, TASK_NORMAL } from '../sched/core.js';
+import { try_to_wake_up, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NORMAL, WCHAN_PAUSE } from '../sched/core.js';
 export {
   CLONE_NEWTIME, CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_IO, CLONE_LEGACY_FLAGS,
 } from './clone_flags.js';
@@ -22,6 +22,27 @@ export {
 export const EXIT_DEAD = 0x0010;
 export const EXIT_ZOMBIE = 0x0020;
 export const EXIT_TRACE = EXIT_ZOMBIE | EXIT_DEAD;
+
+/**
+ * Tasks blocked in the kernel (the hung-task view): alive, not running or runnable, not a zombie,
+ * and not idle in pause (user space waiting for a signal). The one count: the controlled-mode
+ * verdict (no CPU can run: deadlock or done) and the supervisor's free-running quiet check read it.
+ */
+export function nr_blocked_tasks(m: Int32Array = mem): number {
+  const o = regions.objects[SLAB_TASK]!;
+  let n = 0;
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (m[t + TASK.poison] !== POISON_LIVE) continue;
+    const st = m[t + TASK.state]!;
+    if (st === 0 || st === TASK_DEAD) continue;
+    if (m[t + TASK.exit_state] === EXIT_ZOMBIE) continue;
+    if ((st & TASK_INTERRUPTIBLE) !== 0 && m[t + TASK.wait_chan] === WCHAN_PAUSE) continue;
+    n++;
+  }
+  return n;
+}
+
 export const PF_EXITING = 0x00000004;
 export const PF_SIGNALED = 0x00000400;
 export const PF_KTHREAD = 0x00200000;

@@ -17,16 +17,12 @@
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { Piscina } from 'piscina';
-import { CPU, G, POISON_LIVE, TASK } from '../mm/layout.js';
-import { cpu_addr, kg, regions, SLAB_TASK, type KernelConfig } from '../mm/memory.js';
+import { G, POISON_LIVE, TASK } from '../mm/layout.js';
+import { kg, regions, SLAB_TASK, type KernelConfig } from '../mm/memory.js';
 import { cpuPoolOptions, Machine } from '../machine.js';
-import {
-  RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STOPPED, RUN_VIOLATION,
-} from '../sched/hook.js';
-import { TASK_DEAD, TASK_INTERRUPTIBLE, WCHAN_PAUSE } from '../sched/core.js';
+import { supervise } from '../run/supervisor.js';
 import { read_violations } from '../locking/violations.js';
 import { encode_token, decode_token, type ReplayToken } from '../ctl/replay_token.js';
-import type { CpuResult } from '../../workers/cpu.js';
 import type { CheckResult, Expectation, RunView, Scenario, Variant } from './types.js';
 import { scenario_report } from './report.js';
 import { build_waitfor } from '../detect/waitfor.js';
@@ -35,7 +31,6 @@ import { prng_seed } from '../lib/prng.js';
 import { stall_report } from '../detect/stall.js';
 import { audit_kernel } from '../kernel/audit.js';
 import { quiesce } from '../stress/processes.js';
-import { EXIT_ZOMBIE } from '../kernel/sched_task.js';
 
 /** What a run ended as, in the catalog's terms. */
 export type Outcome = Expectation | 'limit' | 'crash';
@@ -101,7 +96,7 @@ const pools = new Map<string, Piscina>();
 const busy = new Set<string>();
 const slotWaiters: Array<() => void> = [];
 
-async function acquire_pool(n: number, maxSlots: number, checked = false): Promise<{ pool: Piscina; release: () => void }> {
+async function acquire_pool(n: number, maxSlots: number, checked = false): Promise<{ pool: Piscina; release: () => void; discard: () => Promise<void> }> {
   for (;;) {
     for (let s = 0; s < maxSlots; s++) {
       const key = `${n}:${s}${checked ? ':checked' : ''}`;
@@ -115,6 +110,13 @@ async function acquire_pool(n: number, maxSlots: number, checked = false): Promi
       return {
         pool: p,
         release: () => {
+          busy.delete(key);
+          slotWaiters.shift()?.();
+        },
+        // A worker that never left (a soft lockup) goes with its pool; the slot gets a new one.
+        discard: async () => {
+          pools.delete(key);
+          await p.destroy().catch(() => {});
           busy.delete(key);
           slotWaiters.shift()?.();
         },
@@ -134,8 +136,6 @@ export async function closePools(): Promise<void> {
 
 /** Machines run at once by searches (each on its own CPU workers). */
 export const DEFAULT_PARALLEL = 1;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- one run --------------------------------------------------------------------------------
 
@@ -161,22 +161,6 @@ export interface RunOptions {
   trace?: number;
 }
 
-/** Tasks blocked in the kernel for good (not runnable, not a zombie, not idle in pause). */
-export function blocked_tasks_of(m: Int32Array): number {
-  const o = regions.objects[SLAB_TASK]!;
-  let n = 0;
-  for (let i = 0; i < o.count; i++) {
-    const t = o.base + i * o.stride;
-    if (m[t + TASK.poison] !== POISON_LIVE) continue;
-    const st = m[t + TASK.state]!;
-    if (st === 0 || st === TASK_DEAD) continue;
-    if (m[t + TASK.exit_state] === EXIT_ZOMBIE) continue;
-    if ((st & TASK_INTERRUPTIBLE) !== 0 && m[t + TASK.wait_chan] === WCHAN_PAUSE) continue;
-    n++;
-  }
-  return n;
-}
-
 /** An audit line about a reference count or an object left allocated (a leak), not about structure. */
 const LEAK_LINE = /\b(kref|count|references found|leaked|in use|allocated)\b/;
 
@@ -188,11 +172,6 @@ function outcome_of(state: string, nviol: number, cycles: number, audit: number,
   if (audit > 0) return auditLeak ? 'leak' : 'violation';
   return 'clean';
 }
-
-const STATE_NAMES: Record<number, string> = {
-  [RUN_STOPPED]: 'stopped', [RUN_DEADLOCK]: 'deadlock', [RUN_CRASHED]: 'crashed', [RUN_HUNG]: 'hung',
-  [RUN_LIMIT]: 'decision-limit', [RUN_VIOLATION]: 'violation',
-};
 
 /** Run a scenario variant once on a fresh machine. */
 export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Promise<RunRecord> {
@@ -213,53 +192,31 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
       maxDecisions: sc.maxDecisions ?? 60_000, stopOnViolation: true,
     });
   }
-  const mm = m.mem;
-  const n = sc.ncpus;
-  m.bringUpCpus();
-  if (mode === 'controlled') Atomics.store(mm, kg + G.ctl_turn, 0);
-  Atomics.store(mm, kg + G.run_state, RUN_RUNNING);
-  const slot = await acquire_pool(n, o.slots ?? DEFAULT_PARALLEL, o.checkGuards === true);
-  const p = slot.pool;
-  const tasks = Array.from({ length: n }, (_, cpu) => p.run({ shared: m.shared, cpu, startTimeoutMs: 30_000 }) as Promise<CpuResult>);
-  const results: Array<CpuResult | undefined> = new Array(n);
-  let workerError: string | undefined;
-  tasks.forEach((t, i) => t.then((r) => { results[i] = r; }, (e: Error) => {
-    workerError = e.message;
-    m.stop(RUN_CRASHED, true);
-  }));
-  const timeoutMs = o.timeoutMs ?? (mode === 'controlled' ? 60_000 : 5_000);
-
-  if (mode === 'controlled') {
-    const w = Atomics.waitAsync(mm, kg + G.run_state, RUN_RUNNING, timeoutMs);
-    const r = w.async ? await w.value : w.value;
-    if (r === 'timed-out' && Atomics.load(mm, kg + G.run_state) === RUN_RUNNING) m.stop(RUN_LIMIT, true);
-  } else {
-    await watch_free(m, o.hungMs ?? 250, timeoutMs);
+  const slot = await acquire_pool(sc.ncpus, o.slots ?? DEFAULT_PARALLEL, o.checkGuards === true);
+  let res;
+  try {
+    res = await supervise(m, slot.pool, {
+      timeoutMs: o.timeoutMs ?? (mode === 'controlled' ? 60_000 : 5_000), hungMs: o.hungMs ?? 250,
+      // The catalog's free-running runs race without run tokens (the host may preempt anywhere).
+      hostPreemption: true,
+    }, {
+      stopOnViolation: true, quiet: 'blocked', startTimeoutMs: 30_000, report: false,
+      // No progress: stuck for real only if the CPUs' published waits form a wait-for cycle (a
+      // spinning deadlock). Otherwise the host starved the workers: keep watching.
+      confirmHung: (mc) => build_waitfor(mc.view(mc.mem.slice())).cycles.length > 0,
+    });
+  } finally {
+    if (res?.poolTainted !== false) await slot.discard();
+    else slot.release();
   }
-  // A broken run is frozen: copy the state before the CPUs unwind, then let them go.
-  const end = Atomics.load(mm, kg + G.run_state);
-  let snap: Int32Array | undefined;
-  let snapAt = 0;
-  if (Atomics.load(mm, kg + G.freeze) !== 0) {
-    if (mode === 'free') await sleep(25); // spinning CPUs park at their next check (20 ms slices)
-    snap = mm.slice();
-    snapAt = performance.now();
-    Atomics.store(mm, kg + G.freeze, 0);
-    Atomics.notify(mm, kg + G.freeze);
-  }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.allSettled(tasks), new Promise<void>((r) => { timer = setTimeout(r, 10_000); })]);
-  clearTimeout(timer);
-  slot.release();
   // Not frozen: the CPUs have left, the memory is still.
-  snap ??= mm;
+  const snap = m.snapshot ?? m.mem;
   const ms = performance.now() - t0;
 
   m.attach();
-  const state = STATE_NAMES[end] ?? 'unknown';
+  const state = res.state;
   const view = m.view(snap);
   const violations = read_violations(snap, regions.violations.base, regions.violations.words, Atomics.load(snap, kg + G.violations));
-  const crashed = results.find((r) => r?.error);
   const stuck = state === 'deadlock' || state === 'hung' || state === 'decision-limit' || state === 'crashed';
   const graph = stuck ? build_waitfor(view) : undefined;
   const roles = roles_of(m, snap);
@@ -282,9 +239,8 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
     check, asExpected, failed, decisions: stats?.decisions ?? 0, preemptions: stats?.preemptions ?? 0, ms,
   };
   if (mode === 'controlled') rec.choices = m.recordedChoices();
-  if (o.trace) rec.trace = capture_trace(view, snapAt || performance.now());
-  if (crashed?.error) rec.crash = crashed.error.message;
-  else if (workerError) rec.crash = workerError;
+  if (o.trace) rec.trace = capture_trace(view, m.snapshot ? m.snapshotAt : performance.now());
+  if (res.crash) rec.crash = res.crash.message;
   if (failed && o.report !== false) {
     const rep = scenario_report(sc, v, rv, outcome, rec.crash);
     rec.report = rep.text;
@@ -304,45 +260,6 @@ function roles_of(m: Machine, snap: Int32Array): Map<string, number> {
     if (!out.has(name)) out.set(name, t);
   }
   return out;
-}
-
-/** Free-running watch: end the run at quiescence, a sleeping or spinning deadlock, or a violation. */
-async function watch_free(m: Machine, hungMs: number, timeoutMs: number): Promise<void> {
-  const mm = m.mem;
-  const n = m.config.ncpus;
-  const t0 = performance.now();
-  let lastProg = -1;
-  let lastChange = t0;
-  let quietSince = -1;
-  for (;;) {
-    await sleep(1);
-    if (Atomics.load(mm, kg + G.run_state) !== RUN_RUNNING) return;
-    const now = performance.now();
-    if (Atomics.load(mm, kg + G.violations) !== 0) { m.stop(RUN_VIOLATION, true); return; }
-    const prog = Atomics.load(mm, kg + G.progress);
-    if (prog !== lastProg) { lastProg = prog; lastChange = now; }
-    let idle = true;
-    for (let i = 0; i < n && idle; i++) {
-      const c = cpu_addr(i);
-      if (Atomics.load(mm, c + CPU.idle) !== 1 || Atomics.load(mm, c + CPU.rq_nr) !== 0) idle = false;
-    }
-    if (idle && now - lastChange >= 3) {
-      if (quietSince < 0) quietSince = now;
-      m.attach();
-      if (blocked_tasks_of(mm) === 0) { m.stop(RUN_STOPPED); return; }
-      // Tasks asleep, nothing to run, nothing changing: a sleeping deadlock (confirm a while).
-      if (now - quietSince >= 30) { m.stop(RUN_DEADLOCK, true); return; }
-    } else quietSince = -1;
-    if (now - lastChange > hungMs) {
-      // No progress: stuck for real only if the CPUs' published waits form a wait-for cycle (a
-      // spinning deadlock). Otherwise the host starved the workers: keep watching.
-      m.attach();
-      const g = build_waitfor(m.view(mm.slice()));
-      if (g.cycles.length > 0) { m.stop(RUN_HUNG, true); return; }
-      lastChange = now;
-    }
-    if (now - t0 > timeoutMs) { m.stop(RUN_HUNG, true); return; }
-  }
 }
 
 // ---- controlled search ----------------------------------------------------------------------

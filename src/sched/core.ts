@@ -32,6 +32,8 @@ export const TASK_DEAD = 0x80;
 export const TASK_WAKEKILL = 0x100;
 /** TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED: SIGCONT (wake_up_state __TASK_STOPPED) or a fatal signal wakes it. */
 export const TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED;
+/** TASK_NEW: a child copy_process built and wake_up_new_task has not woken yet; no waker matches it. */
+export const TASK_NEW = 0x0800;
 export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 
 /** What a sleeping task waits on (its wait channel, the model's wchan). */

@@ -51,6 +51,8 @@ export const RUN_HUNG = 6;
 export const RUN_LIMIT = 7;
 /** Controlled mode with CTL_STOP_ON_VIOLATION: the first recorded violation ended the run. */
 export const RUN_VIOLATION = 8;
+/** Names of the run states, by value (reports, RunResult.state). */
+export const RUN_STATE_NAMES = ['setup', 'running', 'stopping', 'stopped', 'deadlock', 'crashed', 'hung', 'decision-limit', 'violation'];
 
 /** Conditions a waiting CPU publishes. */
 export const WAIT_EQ = 1; // mem[addr] === arg
@@ -235,8 +237,8 @@ const FREEZE_MAX_MS = 30_000;
  * holds and waits for is still in shared memory when the report is built.
  */
 export function check_abort(): void {
-  // Pairs with ctl_end's compareExchange of run_state (after its exchange of G.freeze) and the
-  // main thread's stop(): seeing the new state here, freeze_wait then sees the freeze set.
+  // Pairs with run_end's compareExchange of run_state (after its exchange of G.freeze), whoever
+  // ends the run (a CPU or the supervisor): seeing the new state here, freeze_wait sees the freeze.
   const st = Atomics.load(mem, kg + G.run_state);
   if (st !== RUN_RUNNING) {
     freeze_wait();
@@ -294,17 +296,12 @@ function idle_can_run(id: number): boolean {
   return idle_has_work(id);
 }
 
-/** What the run ends as when no CPU can go on (installed by the kernel: are tasks still alive?). */
-export let live_tasks: () => number = () => 0;
-export function set_live_tasks(f: () => number): void {
-  live_tasks = f;
-}
-
 /**
- * Are tasks blocked for good when no CPU can run? Default: any task alive. The stress module
- * installs a finer rule (a task idle in pause, or a zombie, is not blocked in the kernel).
+ * Are tasks blocked in the kernel for good when no CPU can run? Installed by the kernel
+ * (nr_blocked_tasks in src/kernel/sched_task.ts: a task idle in pause, a zombie or a dead task is
+ * not); the main thread's supervisor reads the same count.
  */
-export let blocked_tasks: () => number = () => live_tasks();
+export let blocked_tasks: () => number = () => 0;
 export function set_blocked_tasks(f: () => number): void {
   blocked_tasks = f;
 }
@@ -327,6 +324,9 @@ const enabled_buf: number[] = [];
  */
 export function ctl_schedule(): void {
   const me = this_cpu_id;
+  // touch_softlockup_watchdog: the supervisor's controlled-mode watchdog reads these passes; a CPU
+  // that holds the turn and stops passing hooks (a kernel loop with no hook in it) is stuck.
+  Atomics.add(mem, this_cpu + CPU.hook_seq, 1);
   check_abort();
   const flags = mem[kg + G.ctl_flags]!;
   // Pairs with record_violation's Atomics update of G.violations (made by whoever held the turn).
@@ -417,24 +417,40 @@ function ctl_choose(me: number, meEnabled: boolean, n: number, flags: number): n
 }
 
 /**
- * End a controlled run: everyone leaves at its next check. A deadlock or a cut run freezes the
- * CPUs first (G.freeze) so that the main thread reads their held locks and waits intact.
+ * End the run: the one run-end protocol. The CPUs call it (a controlled-mode verdict, a crash),
+ * and so does the main thread's supervisor (time up, a watchdog, Ctrl-C, a worker that died).
+ * The first caller decides the state; later calls change nothing. `freeze` parks every CPU at its
+ * next check (check_abort, freeze_wait) so the main thread copies what they hold and wait for
+ * before they unwind. Returns true when this call ended the run.
  */
-export function ctl_end(state: number): void {
-  const freeze = state === RUN_DEADLOCK || state === RUN_LIMIT || state === RUN_VIOLATION;
+export function run_end(state: number, freeze: boolean): boolean {
   // Freeze before the state changes: a CPU that sees the new state then finds the freeze set
   // (the exchange is ordered before the compareExchange; check_abort loads state, then freeze).
   const had = freeze ? Atomics.exchange(mem, kg + G.freeze, 1) : 1;
-  // One winner ends the run: the CAS makes concurrent ctl_end / stop() calls agree on the state.
-  if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING && had === 0) {
+  // One winner ends the run: the CAS makes concurrent run_end calls (CPUs, the supervisor) agree.
+  if (Atomics.compareExchange(mem, kg + G.run_state, RUN_RUNNING, state) !== RUN_RUNNING) {
     // Somebody else ended the run first: do not leave our freeze behind.
-    Atomics.store(mem, kg + G.freeze, 0);
+    if (had === 0) Atomics.store(mem, kg + G.freeze, 0);
+    return false;
   }
-  // Release every CPU waiting for the turn (-1: nobody's turn); they see run_state (stored
-  // before this) in check_abort when ctl_wait_turn returns from its wait.
+  // Wake everyone who sleeps on a word that will not change now: the start wait (run_state),
+  // the controlled turn (ctl_turn: -1 is nobody's), an idle CPU's park word. Each re-reads the
+  // run state (stored before these, seq-cst) in check_abort after it wakes, so it sees the end.
+  Atomics.notify(mem, kg + G.run_state);
   Atomics.store(mem, kg + G.ctl_turn, -1);
   Atomics.notify(mem, kg + G.ctl_turn);
-  Atomics.notify(mem, kg + G.run_state);
+  const n = mem[kg + G.ncpus]!;
+  for (let i = 0; i < n; i++) {
+    const c = cpu_addr(i);
+    Atomics.add(mem, c + CPU.park, 1);
+    Atomics.notify(mem, c + CPU.park);
+  }
+  return true;
+}
+
+/** A controlled-mode verdict: a stopped run needs no snapshot; every other end freezes the CPUs. */
+function ctl_end(state: number): void {
+  run_end(state, state !== RUN_STOPPED);
 }
 
 /** Spins on the turn word before parking: a hand-off between running threads costs ~0.1 µs spinning, ~60 µs through a futex. */

@@ -124,7 +124,7 @@ function do_IRQ(c: number): void {
 /** Called by sched_hook when this CPU has an interrupt pending. */
 function irq_entry(c: number): void {
   if (mem[c + CPU.in_irq] !== 0 || mem[c + CPU.irqs_off] !== 0) return; // masked: stays pending
-  // run_state is written by ctl_end / the main thread with Atomics: a stale RUNNING only delivers
+  // run_state is written by run_end (a CPU or the main thread) with Atomics: a stale RUNNING only delivers
   // one more interrupt before the CPU's next check_abort sees the end. Orders nothing.
   if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return; // setup, or the run is over
   const permille = mem[c + CPU.irq_permille]! || IRQ_DEFAULT_PERMILLE;

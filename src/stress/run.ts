@@ -221,7 +221,8 @@ function format_text(cfg: StressConfig, state: string, elapsed: number, s: Stats
   L.push(`mix: ${cfg.mix.join(' ')}`);
   if (r.stuck) L.push('', r.stuck.text);
   if (vtext.trim()) L.push('', vtext.trimEnd());
-  if (r.crash) L.push('', `BUG: worker for CPU ${r.crash.cpu} threw: ${r.crash.message}`, r.crash.stack ?? '');
+  // The stuck report leads with the oops of a crash; without a frozen state, the JS error alone.
+  if (r.crash && !r.stuck) L.push('', `Oops: worker for CPU ${r.crash.cpu} threw: ${r.crash.message}`, r.crash.stack ?? '');
   L.push('', `${state} after ${(elapsed / 1000).toFixed(2)} s: ${s.ops} ops (${Math.round(s.ops / Math.max(elapsed / 1000, 1e-3))}/s), ${s.forks} forks, ` +
     `${s.rcu_gps} grace periods, ${s.srcu_gps} SRCU grace periods, depth ${s.depth}, violations ${s.violations}`);
   for (const [name, o] of Object.entries(s.per_op)) {

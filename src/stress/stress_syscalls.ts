@@ -25,8 +25,8 @@ import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { spin_lock, spin_lock_busted, spin_lock_init, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
 import { record_violation, V_MUTUAL_EXCLUSION } from '../locking/violations.js';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../locking/qrwlock.js';
-import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_PAUSE, WCHAN_WAITQ, set_current_state } from '../sched/core.js';
-import { sched_hook, set_blocked_tasks } from '../sched/hook.js';
+import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, set_current_state } from '../sched/core.js';
+import { sched_hook } from '../sched/hook.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
 import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
@@ -41,8 +41,6 @@ import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRE
 import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
-
-/** exit_state EXIT_ZOMBIE (include/linux/sched.h). */
 
 export const SYS_STRESS_OP = 120;
 /** (first, second, 0): take test lock `first`, hit a race window, take `second`, release both. */
@@ -59,6 +57,13 @@ export const SYS_TEST_SLEEP_IN_ATOMIC = 125;
 export const SYS_STRESS_REAP = 128;
 /** Throws inside the kernel (a model bug): the worker-crash path of the run and its report. */
 export const SYS_TEST_CRASH = 129;
+/**
+ * Corrupt the caller's children list into a cycle (test-only): its first child's sibling.next
+ * points back at the child, what a second list_add of an entry already on the list leaves behind.
+ * A wait4 then walks the list in do_wait_thread for ever, never reaching a scheduling hook: a CPU
+ * looping in the kernel (a soft lockup).
+ */
+export const SYS_TEST_LIST_CYCLE = 130;
 /** The stress mix's spinlock and mutex sections (own counters, see CNT_*). */
 export const SYS_STRESS_SPIN = 126;
 export const SYS_STRESS_MUTEX = 127;
@@ -394,25 +399,12 @@ register_syscall(SYS_TEST_HANG, 'test_hang', sys_test_hang);
 register_syscall(SYS_TEST_HOLD, 'test_hold', sys_test_hold);
 register_syscall(SYS_TEST_RELEASE, 'test_release', sys_test_release);
 register_syscall(SYS_TEST_SLEEP_IN_ATOMIC, 'test_sleep_in_atomic', sys_test_sleep_in_atomic);
+register_syscall(SYS_TEST_LIST_CYCLE, 'test_list_cycle', function sys_test_list_cycle(): number {
+  const first = mem[current + TASK.children]!;
+  if (!first) return -ECHILD;
+  mem[first + TASK.sibling_next] = first;
+  return 0;
+});
 register_syscall(SYS_TEST_CRASH, 'test_crash', function sys_test_crash(): number {
   throw new Error('test_crash: a deliberate exception inside the kernel');
-});
-
-/**
- * For the controlled-mode deadlock verdict: tasks that are blocked in the kernel. A task idle in
- * pause (user space waiting for a signal), a zombie or a dead task is not.
- */
-set_blocked_tasks(() => {
-  const o = regions.objects[SLAB_TASK]!;
-  let n = 0;
-  for (let i = 0; i < o.count; i++) {
-    const t = o.base + i * o.stride;
-    if (mem[t + TASK.poison] !== POISON_LIVE) continue;
-    const st = mem[t + TASK.state]!;
-    if (st === 0 || st === TASK_DEAD) continue;
-    if (mem[t + TASK.exit_state] === EXIT_ZOMBIE) continue;
-    if ((st & TASK_INTERRUPTIBLE) !== 0 && mem[t + TASK.wait_chan] === WCHAN_PAUSE) continue;
-    n++;
-  }
-  return n;
 });
