@@ -24,7 +24,7 @@ import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
 import { EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
 
 import {
-  SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID,
+  SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID,
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
   SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN,
   SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT,
@@ -48,6 +48,12 @@ export interface TaskHandle {
   readonly id: number;
   /** Its pid in init_pid_ns when the handle was made. */
   readonly gpid: number;
+  /**
+   * Its NSpid (level 0 down to its own namespace's level) when the handle was made. A task's pids
+   * never change, so this stays true, and readable after the task is reaped (k.nspid() of a
+   * released task is empty: the struct pid is gone).
+   */
+  readonly nspid: readonly number[];
 }
 
 /** errno names missing from errno.ts. */
@@ -212,7 +218,7 @@ export class Kernel {
   handle(addr: number): TaskHandle {
     this.machine.attach();
     const pid = mem[addr + TASK.pid]!;
-    return { addr, id: mem[addr + TASK.id]!, gpid: pid ? mem[pid + PID.SIZE]! : 0 };
+    return { addr, id: mem[addr + TASK.id]!, gpid: pid ? mem[pid + PID.SIZE]! : 0, nspid: Object.freeze(pid ? nspid_of(pid) : []) };
   }
 
   /** Is the handle's task still there: same record (not freed, not reused), not yet released (reaped)? */
@@ -434,6 +440,11 @@ export class Kernel {
     return this.call(t, 'getpid', SYS_GETPID);
   }
 
+  /** gettid(2): t's own thread id in its active pid namespace (task_pid_vnr). */
+  gettid(t: TaskHandle): number {
+    return this.call(t, 'gettid', SYS_GETTID);
+  }
+
   getppid(t: TaskHandle): number {
     return this.call(t, 'getppid', SYS_GETPPID);
   }
@@ -488,9 +499,14 @@ export class Kernel {
     this.call(t, 'close', SYS_CLOSE, fd);
   }
 
-  /** read /proc/sys/kernel/ns_last_pid as t. */
+  /**
+   * read /proc/sys/kernel/ns_last_pid as t. The read does not fail: what it returns is the value,
+   * and -1 is one (no pid of the namespace came from its cursor: none yet, or every one from
+   * set_tid / clone_with_pids).
+   */
   nsLastPid(t: TaskHandle): number {
-    return this.call(t, 'ns_last_pid', SYS_NS_LAST_PID_READ);
+    const r = this.syscall(t, 'ns_last_pid', SYS_NS_LAST_PID_READ);
+    return 'value' in r ? r.value : this.value('ns_last_pid', r);
   }
 
   setNsLastPid(t: TaskHandle, v: number): void {

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Command } from './cli/common.js';
-import { UsageError } from './cli/common.js';
+import { interrupt, UsageError } from './cli/common.js';
 
 /** name -> loader (lazy: `pidrace merge` does not load the kernel). */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -42,6 +42,11 @@ export function main_usage(): string {
   ].join('\n');
 }
 
+/** The command running (set once it is loaded), a signal that came before, and its exit status once over. */
+let running: Command | undefined;
+let early: NodeJS.Signals | undefined;
+let done: number | undefined;
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -58,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = await load();
+  running = cmd;
+  if (early) {
+    if (!cmd.interruptible) process.exit(early === 'SIGINT' ? 130 : 143);
+    interrupt.abort();
+  }
   try {
     return await cmd.run(rest);
   } catch (e) {
@@ -79,7 +89,19 @@ function invoked_directly(): boolean {
 }
 const invoked = invoked_directly();
 if (invoked) {
+  // The process's one signal handler (see interrupt in src/cli/common.ts). Once the command is
+  // over (its report written; the worker pools may still wind down), a signal leaves at once with
+  // the command's status.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (done !== undefined) process.exit(done);
+    if (running === undefined) { early ??= sig; return; } // still loading: decided once loaded
+    if (running.interruptible) interrupt.abort();
+    else process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   main(process.argv.slice(2)).then((code) => {
+    done = code;
     process.exitCode = code;
   }, (e: unknown) => {
     process.stderr.write(`pidrace: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -258,3 +258,51 @@ describe('pid_max per pid namespace (kernel/pid.c pid_table; 6.14+)', () => {
     expect(k.nspid(k.fork(init2))).toEqual([300, 300]);
   });
 });
+
+describe('reading ids: ns_last_pid, gettid, pid_max, and a reaped task\'s handle', () => {
+  it('nsLastPid returns -1, a real value, for a namespace whose pids all came from set_tid', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    // init of a new namespace by set_tid (pid 1 inside, 901 outside): the namespace's cursor
+    // never moved, so its ns_last_pid reads -1 (idr_get_cursor - 1), and the read succeeds.
+    const n = k.clone3(a, { flags: CLONE_NEWPID, setTid: [1, 901] });
+    expect(k.nsLastPid(n)).toBe(-1);
+    // A child forked inside takes the cursor's next pid (2): now it reads 2.
+    const c = k.fork(n);
+    expect(k.nspid(c)).toEqual([k.nspid(c)[0], 2]);
+    expect(k.nsLastPid(n)).toBe(2);
+    for (const [p, t] of [[n, c], [a, n], [k.init, a]] as const) {
+      k.exit(t);
+      reap(p, t);
+    }
+  });
+
+  it('gettid is the thread\'s own id in its namespace (a thread: tid != tgid); pidMax reads pid_max', () => {
+    k = Kernel.create({ pidMax: 4096 });
+    const a = k.fork(k.init);
+    const t = k.fork(a, { flags: CLONE_THREAD | 0x00000100 | 0x00000800 }); // CLONE_VM | CLONE_SIGHAND with CLONE_THREAD
+    expect(k.gettid(a)).toBe(k.getpid(a));
+    expect(k.gettid(t)).not.toBe(k.getpid(t));
+    expect(k.getpid(t)).toBe(k.getpid(a));
+    expect(k.gettid(t)).toBe(k.nspid(t)[0]);
+    expect(k.pidMax(k.init)).toBe(4096);
+    k.exitGroup(a);
+    reap(k.init, a);
+  });
+
+  it('a reaped task\'s NSpid stays readable on its handle', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init, { flags: CLONE_NEWPID });
+    const c = k.fork(a);
+    expect(c.nspid).toEqual(k.nspid(c));
+    expect(c.nspid).toHaveLength(2);
+    const seen = [...c.nspid];
+    k.exit(c);
+    reap(a, c);
+    expect(k.exists(c)).toBe(false);
+    expect(k.nspid(c)).toEqual([]); // the struct pid is gone
+    expect(c.nspid).toEqual(seen); // the handle keeps what it was
+    k.exit(a);
+    reap(k.init, a);
+  });
+});

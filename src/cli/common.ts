@@ -11,7 +11,17 @@ export interface Command {
   summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
+  /** It winds down on `interrupt` (Ctrl-C) with a partial report; others stop at once (exit 130). */
+  interruptible?: boolean;
 }
+
+/**
+ * Ctrl-C / SIGTERM for the running command. src/cli.ts holds the process's one signal handler for
+ * the whole command, report writing included, and aborts this for an interruptible command (even
+ * one still loading: it then starts aborted), so no signal ever finds the default action, which
+ * kills the process wherever it is.
+ */
+export const interrupt = new AbortController();
 
 /** Bad arguments: the CLI prints the message and the usage line and exits 2. */
 export class UsageError extends Error {}

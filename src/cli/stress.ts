@@ -9,7 +9,7 @@ import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';
 import { progress_line, type StatsSample } from '../stress/stats.js';
 import { decode_token } from '../ctl/replay_token.js';
 import { shrink_stress } from '../stress/replay_stress.js';
-import { parse_duration, parse_int, parse_permille, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
+import { interrupt, parse_duration, parse_int, parse_permille, UsageError, write_file_atomic, write_json_atomic, type Command } from './common.js';
 import { json_with_model, TRACE_RING_EVENTS, write_html_file, write_trace_file } from '../trace/output.js';
 import { model_from_stress } from '../trace/report_model.js';
 
@@ -172,44 +172,38 @@ async function run(argv: string[]): Promise<number> {
   const ndjson = !tty;
   const out = (s: string): void => { process.stdout.write(s + '\n'); };
   const human = (s: string): void => { (ndjson ? process.stderr : process.stdout).write(s + '\n'); };
-  const ac = new AbortController();
-  const onSig = (): void => ac.abort();
-  process.on('SIGINT', onSig);
-  process.on('SIGTERM', onSig);
+  // Ctrl-C / SIGTERM (src/cli.ts owns the process's signal handler): the run winds down with a
+  // partial report. A signal that came while the command was still loading arrives aborted.
+  const interrupted_by = interrupt.signal;
   if (!kernel_ops_available()) human('pidrace stress: the process model is not in this build; running the torture mix on kernel threads');
   const seeds = shard_seeds(a.cfg.seed, a.runs, a.shard);
   const results: Array<{ seed: number; o: StressOutcome; shrunk?: string }> = [];
-  try {
-    for (const seed of seeds) {
-      if (ac.signal.aborted && results.length) break;
-      const cfg = { ...a.cfg, seed };
-      let last = '';
-      const onStats = a.quiet ? undefined : (s: StatsSample): void => {
-        if (ndjson) out(JSON.stringify({ type: 'stats', seed, ...s }));
-        else {
-          last = progress_line(s);
-          process.stderr.write(`\r${last}\x1b[K`);
-        }
-      };
-      const o = await run_stress(cfg, { onStats, statsEveryMs: a.everyMs, signal: ac.signal, log: (m) => process.stderr.write(`\n${m}\n`) }, { timeoutMs: a.timeoutMs, traceEvents: a.trace || a.html ? TRACE_RING_EVENTS : 0 });
-      if (tty && last) process.stderr.write('\n');
-      let shrunk: string | undefined;
-      if (a.shrink && o.verdict === 'FAILURE' && o.token) {
-        human('shrinking the failing schedule ...');
-        const s = await shrink_stress(decode_token(o.token), { log: (m) => human(m) });
-        shrunk = s.token;
-        human(`shrunk: ${s.shrink.original.preemptions} -> ${s.shrink.shrunk.preemptions} preemptions, ${s.shrink.original.decisions} -> ${s.shrink.shrunk.decisions} decisions (${s.shrink.runs} runs); still fails: ${s.outcome.signature}`);
-        human(`replay the shrunk schedule: pidrace replay ${shrunk}`);
-        o.report.shrunk = { token: shrunk, preemptions: s.shrink.shrunk.preemptions, decisions: s.shrink.shrunk.decisions, from_preemptions: s.shrink.original.preemptions, from_decisions: s.shrink.original.decisions, runs: s.shrink.runs };
+  for (const seed of seeds) {
+    if (interrupted_by.aborted && results.length) break;
+    const cfg = { ...a.cfg, seed };
+    let last = '';
+    const onStats = a.quiet ? undefined : (s: StatsSample): void => {
+      if (ndjson) out(JSON.stringify({ type: 'stats', seed, ...s }));
+      else {
+        last = progress_line(s);
+        process.stderr.write(`\r${last}\x1b[K`);
       }
-      results.push({ seed, o, shrunk });
-      human(o.text);
-      if (ndjson) out(JSON.stringify({ type: 'report', ...o.report }));
-      if (o.interrupted) break;
+    };
+    const o = await run_stress(cfg, { onStats, statsEveryMs: a.everyMs, signal: interrupted_by, log: (m) => process.stderr.write(`\n${m}\n`) }, { timeoutMs: a.timeoutMs, traceEvents: a.trace || a.html ? TRACE_RING_EVENTS : 0 });
+    if (tty && last) process.stderr.write('\n');
+    let shrunk: string | undefined;
+    if (a.shrink && o.verdict === 'FAILURE' && o.token) {
+      human('shrinking the failing schedule ...');
+      const s = await shrink_stress(decode_token(o.token), { log: (m) => human(m) });
+      shrunk = s.token;
+      human(`shrunk: ${s.shrink.original.preemptions} -> ${s.shrink.shrunk.preemptions} preemptions, ${s.shrink.original.decisions} -> ${s.shrink.shrunk.decisions} decisions (${s.shrink.runs} runs); still fails: ${s.outcome.signature}`);
+      human(`replay the shrunk schedule: pidrace replay ${shrunk}`);
+      o.report.shrunk = { token: shrunk, preemptions: s.shrink.shrunk.preemptions, decisions: s.shrink.shrunk.decisions, from_preemptions: s.shrink.original.preemptions, from_decisions: s.shrink.original.decisions, runs: s.shrink.runs };
     }
-  } finally {
-    process.off('SIGINT', onSig);
-    process.off('SIGTERM', onSig);
+    results.push({ seed, o, shrunk });
+    human(o.text);
+    if (ndjson) out(JSON.stringify({ type: 'report', ...o.report }));
+    if (o.interrupted) break;
   }
   const failed = results.filter((r) => r.o.verdict === 'FAILURE');
   const interrupted = results.some((r) => r.o.interrupted) || results.length < seeds.length;
@@ -263,4 +257,4 @@ function shard_report(a: ParsedStress, seeds: number[], results: Array<{ seed: n
   };
 }
 
-export const command: Command = { name: 'stress', summary: 'run the stress mix with a verdict', usage: USAGE, run };
+export const command: Command = { name: 'stress', summary: 'run the stress mix with a verdict', usage: USAGE, run, interruptible: true };

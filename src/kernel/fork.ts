@@ -25,7 +25,7 @@ import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { BUG_SETNS_FORK_NO_RECHECK } from '../config/bugs.js';
 import { E2BIG, EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
-import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './unistd.js';
+import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './unistd.js';
 import {
   alloc_pid, alloc_pid_targets, copy_target_pids, free_pid, get_pid, pid_nr_ns, PIDNS_ADDING, put_pid, read_target_pid_set,
   REQ_NONE, REQ_SET_TID, REQ_TARGETS, should_fail_alloc, task_active_pid_ns,
@@ -528,6 +528,12 @@ export function sys_getpid(): number {
   return pid_nr_ns(mem[cur + TASK.tgid_pid]!, task_active_pid_ns(cur));
 }
 
+/** gettid(2): task_pid_vnr(current), the thread's own pid in its active pid namespace. */
+export function sys_gettid(): number {
+  const cur = current;
+  return pid_nr_ns(mem[cur + TASK.pid]!, task_active_pid_ns(cur));
+}
+
 /** getppid(2): the real parent's tgid in current's namespace (0 when the parent is outside it). */
 export function sys_getppid(): number {
   const cur = current;
@@ -707,6 +713,7 @@ register_syscall(SYS_CLONE3, 'clone3', (uargs, size, prog) => sys_clone3(uargs, 
 register_syscall(SYS_CLONE_WITH_PIDS, 'clone_with_pids', (flags, set, prog) => sys_clone_with_pids(flags, set, prog));
 register_syscall(SYS_UNSHARE, 'unshare', (flags) => ksys_unshare(flags));
 register_syscall(SYS_GETPID, 'getpid', () => sys_getpid());
+register_syscall(SYS_GETTID, 'gettid', () => sys_gettid());
 register_syscall(SYS_GETPPID, 'getppid', () => sys_getppid());
 register_syscall(SYS_PRCTL, 'prctl', (option, arg) => sys_prctl(option, arg));
 register_syscall(SYS_SETUID, 'setuid', (uid) => sys_setuid(uid));
