@@ -83,6 +83,11 @@ export default function cpuMain(task: CpuTask): CpuResult {
         if (!hotplug_requested() || is_controlled()) break;
         if (!cpu_offline_until_online()) break;
       }
+    } else {
+      // The run ended before this CPU got going (a controlled run can deadlock at its first
+      // decisions): park while it is frozen like every other CPU, so that what this one writes on
+      // its way out (CPU.online) lands after the snapshot, never in it.
+      freeze_wait();
     }
   } catch (e) {
     if (e instanceof KernelAbort) res.aborted = e.why;

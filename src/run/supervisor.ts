@@ -194,6 +194,12 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
       // Ended by a CPU in controlled mode: the others wait for the turn and park at once. Ended
       // from here: CPUs park at their next check (spin waits re-check every 20 ms).
       if (byMain || !controlled) await sleep(controlled ? 10 : 40);
+      else {
+        // The CPU that ended it finishes run_end (its last store: ctl_turn = -1) and parks; the
+        // others park at their next check. Copy the state once that store is seen (bounded).
+        const until = performance.now() + 100;
+        while (Atomics.load(m, kg + G.ctl_turn) !== -1 && performance.now() < until) await wait_word(m, kg + G.ctl_turn, Atomics.load(m, kg + G.ctl_turn), 1);
+      }
       mc.snapshot = m.slice();
       mc.snapshotAt = performance.now();
       Atomics.store(m, kg + G.freeze, 0);

@@ -433,18 +433,20 @@ export function run_end(state: number, freeze: boolean): boolean {
     if (had === 0) Atomics.store(mem, kg + G.freeze, 0);
     return false;
   }
-  // Wake everyone who sleeps on a word that will not change now: the start wait (run_state),
-  // the controlled turn (ctl_turn: -1 is nobody's), an idle CPU's park word. Each re-reads the
-  // run state (stored before these, seq-cst) in check_abort after it wakes, so it sees the end.
-  Atomics.notify(mem, kg + G.run_state);
-  Atomics.store(mem, kg + G.ctl_turn, -1);
-  Atomics.notify(mem, kg + G.ctl_turn);
+  // Wake everyone who sleeps on a word that will not change now: an idle CPU's park word, the
+  // controlled turn (ctl_turn: -1 is nobody's), the start wait and the supervisor (run_state).
+  // Each re-reads the run state (stored before these, seq-cst) in check_abort after it wakes, so
+  // it sees the end. ctl_turn = -1 is the last store to kernel-visible state: the supervisor
+  // copies a CPU-ended controlled run once it sees it.
   const n = mem[kg + G.ncpus]!;
   for (let i = 0; i < n; i++) {
     const c = cpu_addr(i);
     Atomics.add(mem, c + CPU.park, 1);
     Atomics.notify(mem, c + CPU.park);
   }
+  Atomics.store(mem, kg + G.ctl_turn, -1);
+  Atomics.notify(mem, kg + G.ctl_turn);
+  Atomics.notify(mem, kg + G.run_state);
   return true;
 }
 
