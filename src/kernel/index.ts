@@ -4,8 +4,8 @@
  * orchestration). It imports no tool code: the stress operations are a user of the kernel and are
  * registered by the worker (workers/cpu.ts imports the worker-side half of src/stress).
  */
-import { G, TASK } from '../mm/layout.js';
-import { kg, mem } from '../mm/memory.js';
+import { TASK } from '../mm/layout.js';
+import { mem } from '../mm/memory.js';
 import { type TaskRunner } from '../sched/core.js';
 import { set_blocked_tasks } from '../sched/hook.js';
 import { set_entry_hooks, set_ucall, task_step } from './entry.js';
