@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
 import { TASK, G } from '../src/mm/layout.js';
 import { kg, mem } from '../src/mm/memory.js';
-import { SYS_FORK, SYS_WAIT4 } from '../src/kernel/syscalls.js';
+import { SYS_FORK, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { OP_HALT } from '../src/kernel/entry.js';
-import { SYS_TEST_CRASH, SYS_TEST_LIST_CYCLE } from '../src/stress/syscalls.js';
+import { SYS_TEST_CRASH, SYS_TEST_LIST_CYCLE } from '../src/stress/stress_syscalls.js';
 import { try_to_wake_up, TASK_INTERRUPTIBLE, TASK_NEW } from '../src/sched/core.js';
 import { task_state_name } from '../src/detect/waitfor.js';
 import { set_ucall } from '../src/kernel/entry.js';
@@ -80,11 +80,11 @@ describe('crash report', () => {
     expect(r.crash!.message).toContain('test_crash');
     const text = r.stuck!.text;
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^kernel BUG at src\/stress\/syscalls\.(ts|js):\d+!$/);
+    expect(lines[0]).toMatch(/^kernel BUG at src\/stress\/stress_syscalls\.(ts|js):\d+!$/);
     expect(lines[1]).toBe('Oops: Error: test_crash: a deliberate exception inside the kernel [#1] SMP');
     expect(lines[2]).toMatch(/^CPU: \d UID: 0 PID: \d+ Comm: cycler Not tainted/);
     expect(text).toContain('in test_crash');
-    expect(text).toMatch(/Call Trace:\n <TASK>\n sys_test_crash \(src\/stress\/syscalls\.(ts|js):\d+\)/);
+    expect(text).toMatch(/Call Trace:\n <TASK>\n sys_test_crash \(src\/stress\/stress_syscalls\.(ts|js):\d+\)/);
     // No state without a name, and no task "blocked" since boot.
     expect(text).not.toMatch(/state:\?/);
     expect(text).not.toMatch(/blocked for more than \d{4,} seconds/);
