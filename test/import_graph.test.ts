@@ -13,7 +13,7 @@
  * and, over the whole graph, nothing a CPU worker loads (workers/cpu.ts and all it imports,
  * transitively) is main-side code.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -56,9 +56,10 @@ export function importsOf(src: string): string[] {
 /** The project graph: file -> project files it imports (relative specifiers resolved, .js -> .ts). */
 export function importGraph(root = ROOT): Map<string, string[]> {
   const g = new Map<string, string[]>();
-  for (const dir of ['src', 'workers', 'bench']) {
+  for (const dir of ['src', 'workers', 'bench', 'test']) {
     for (const f of tsFiles(join(root, dir))) {
       const rel = relative(root, f).split('\\').join('/');
+      if (rel === 'test/import_graph.test.ts') continue; // its examples are strings, not imports
       const deps = importsOf(readFileSync(f, 'utf8'))
         .filter((s) => s.startsWith('.'))
         .map((s) => relative(root, normalize(join(dirname(f), s))).split('\\').join('/').replace(/\.js$/, '.ts'));
@@ -106,6 +107,12 @@ describe('import graph: the layering of docs/CONTRIBUTING-model.md', () => {
       .toEqual(['./x.js', '../y.js', './z.js', './w.js', './v.js']);
     expect(g.get('workers/cpu.ts')!.length).toBeGreaterThan(3);
     for (const f of STRESS_WORKER_SIDE) expect(g.has(f), f).toBe(true);
+  });
+
+  it('every relative import resolves to a source file (tsc does not check test/, so a rename is caught here)', () => {
+    const missing: string[] = [];
+    for (const [f, deps] of g) for (const d of deps) if (!existsSync(join(ROOT, d))) missing.push(`${f} -> ${d}`);
+    expect(missing).toEqual([]);
   });
 
   it('no file imports a layer above its own (config/lib < mm/locking/rcu/sched/tracing < kernel < worker < main)', () => {
