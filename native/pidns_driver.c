@@ -69,6 +69,10 @@
 //   sigmask T block|unblock|setmask SIGS
 //                                sigprocmask(); SIGS: comma list of signals
 //                                (names or numbers 1..31, not ALRM) or "-".
+//   idmap T uid|gid FIRST LOWER COUNT
+//                                write "FIRST LOWER COUNT" to /proc/self/uid_map
+//                                or gid_map of T (ret 0, or the errno).
+//   setgroups T allow|deny       write /proc/self/setgroups of T.
 //   caught T                     the signals whose handler ran in T since the
 //                                last "caught" (then forgotten): "caught":
 //                                [sorted numbers].  A child starts with none.
@@ -174,7 +178,7 @@ enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
 	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE, C_SIGACTION,
-	C_SIGMASK, C_CAUGHT,
+	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -511,6 +515,17 @@ static void task_loop(void)
 		case C_CAUGHT:
 			r.x[0] = (int64_t)__atomic_exchange_n(&t_caught, 0, __ATOMIC_SEQ_CST);
 			break;
+		case C_IDMAP: {
+			char b[96];
+			snprintf(b, sizeof b, "%ld %ld %ld", (long)c.a[1], (long)c.a[2], (long)c.a[3]);
+			err = write_str(c.a[0] ? "/proc/self/gid_map" : "/proc/self/uid_map", b);
+			ret = err ? -1 : 0;
+			break;
+		}
+		case C_SETGROUPS:
+			err = write_str("/proc/self/setgroups", c.a[0] ? "allow" : "deny");
+			ret = err ? -1 : 0;
+			break;
 		case C_OPENNS: {
 			int nfd = -1;
 			if (t_procfd < 0)
@@ -764,12 +779,13 @@ enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
 	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE, O_SIGACTION, O_SIGMASK, O_CAUGHT,
+	O_IDMAP, O_SETGROUPS,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
 	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write", "sigaction",
-	"sigmask", "caught",
+	"sigmask", "caught", "idmap", "setgroups",
 };
 
 struct op {
@@ -781,6 +797,7 @@ struct op {
 	long v;   // code, sig, value, flags, ms, reboot cmd
 	long v2;  // sigaction: handler; sigmask: the set
 	long v3;  // sigaction: sa_flags
+	long v4;  // idmap: count
 	int newpid;
 	int ntid;
 	int tids[MAXLV];
@@ -1087,6 +1104,29 @@ static int parse_line(char *line, struct op *o)
 			else
 				return PERR("sigaction: unknown flag '%s'", tok[k]);
 		}
+		break;
+	case O_IDMAP:
+		NEED(6);
+		HANDLE(1, t);
+		if (!strcmp(tok[2], "uid"))
+			o->v = 0;
+		else if (!strcmp(tok[2], "gid"))
+			o->v = 1;
+		else
+			return PERR("idmap: uid or gid, not '%s'", tok[2]);
+		if (parse_int(tok[3], 0, 0xffffffffL, &o->v2) || parse_int(tok[4], 0, 0xffffffffL, &o->v3) ||
+		    parse_int(tok[5], 0, 0xffffffffL, &o->v4))
+			return PERR("idmap: bad extent");
+		break;
+	case O_SETGROUPS:
+		NEED(3);
+		HANDLE(1, t);
+		if (!strcmp(tok[2], "allow"))
+			o->v = 1;
+		else if (!strcmp(tok[2], "deny"))
+			o->v = 0;
+		else
+			return PERR("setgroups: allow or deny, not '%s'", tok[2]);
 		break;
 	case O_SIGMASK: {
 		NEED(4);
@@ -1879,10 +1919,14 @@ static void run_op(int i, struct op *o)
 	case O_SIGACTION:
 	case O_SIGMASK:
 	case O_CAUGHT:
-		c.op = o->kind == O_SIGACTION ? C_SIGACTION : o->kind == O_SIGMASK ? C_SIGMASK : C_CAUGHT;
+	case O_IDMAP:
+	case O_SETGROUPS:
+		c.op = o->kind == O_SIGACTION ? C_SIGACTION : o->kind == O_SIGMASK ? C_SIGMASK : o->kind == O_CAUGHT ? C_CAUGHT
+		       : o->kind == O_IDMAP ? C_IDMAP : C_SETGROUPS;
 		c.a[0] = o->v;
 		c.a[1] = o->v2;
 		c.a[2] = o->v3;
+		c.a[3] = o->v4;
 		if ((k = rpc(o->t, &c, -1, &r, NULL, RPC_MS))) {
 			rpc_fail(i, o, res, k);
 			return;

@@ -37,7 +37,7 @@ import {
 import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 import { PAGE_SIZE } from '../src/mm/memory.js';
 import {
-  CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN, CAP_SYS_BOOT, capable, checkpoint_restore_ns_capable, create_user_ns,
+  CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN, CAP_SYS_BOOT, capable, checkpoint_restore_ns_capable, create_user_ns, ID_MAP_ALL,
   in_userns, ns_capable, put_user_ns, set_max_pid_namespaces,
 } from '../src/kernel/user_namespace.js';
 import '../src/kernel/exit.js'; // installs kernel_wait4 / do_exit / exit_tasks_rcu_* for zap and reboot
@@ -121,6 +121,18 @@ const ucount = (u: number): number => mem[u + USERNS.nr_pid_ns]!;
 
 // ---- create / copy / put --------------------------------------------------------------------------
 
+/**
+ * A user namespace whose uid_map and gid_map were written "0 0 4294967295" by a privileged writer
+ * (every id maps to itself): create_user_ns below it needs the creator's ids mapped there.
+ */
+function mapped(u: number): number {
+  if (u > 0) {
+    mem[u + USERNS.uid_map_count] = ID_MAP_ALL;
+    mem[u + USERNS.gid_map_count] = ID_MAP_ALL;
+  }
+  return u;
+}
+
 describe('create_pid_namespace', () => {
   it('takes references on the parent and the user namespace and starts with PIDNS_ADDING and an empty idr', () => {
     const m = boot();
@@ -157,7 +169,7 @@ describe('create_pid_namespace', () => {
 
   it('EINVAL when the user namespace is not the parent\'s owner or below it', () => {
     boot();
-    const u1 = create_user_ns(initUserNs(), 1000);
+    const u1 = mapped(create_user_ns(initUserNs(), 1000));
     const u2 = create_user_ns(initUserNs(), 2000);
     const p = create_pid_namespace(u1, initPidNs());
     expect(create_pid_namespace(initUserNs(), p)).toBe(-EINVAL); // an ancestor of the owner
@@ -178,7 +190,7 @@ describe('create_pid_namespace', () => {
 
   it('ENOSPC at the UCOUNT_PID_NAMESPACES limit, charged up the user-namespace hierarchy', () => {
     const m = boot();
-    const u = create_user_ns(initUserNs(), 1000);
+    const u = mapped(create_user_ns(initUserNs(), 1000));
     set_max_pid_namespaces(u, 2);
     const a = create_pid_namespace(u, initPidNs());
     const b = create_pid_namespace(u, initPidNs());
@@ -755,7 +767,7 @@ describe('user namespaces and cap_capable', () => {
     const base = inUse(m, SLAB_USERNS);
     const chainU = [initUserNs()];
     for (let l = 1; l <= 33; l++) {
-      const u = create_user_ns(chainU[l - 1]!, 1000);
+      const u = mapped(create_user_ns(chainU[l - 1]!, 1000));
       expect(u).toBeGreaterThan(0);
       chainU.push(u);
     }
@@ -772,8 +784,10 @@ describe('user namespaces and cap_capable', () => {
   it('ns_capable: the cred\'s own namespace uses its capabilities; an owner in the parent has all; nothing upwards', () => {
     boot();
     const init = initUserNs();
-    const a = create_user_ns(init, 1000); // owned by uid 1000 from init
+    const a = mapped(create_user_ns(init, 1000)); // owned by uid 1000 from init
     const aa = create_user_ns(a, 2000); // owned by uid 2000 from a
+    // an unmapped creator can not create one (create_user_ns: kuid_has_mapping(parent, owner))
+    expect(create_user_ns(create_user_ns(init, 5000), 5000)).toBe(-EPERM);
     const b = create_user_ns(init, 3000);
     const owner = fakeTask({ uid: 1000, caps: 0 }); // uid 1000 in init_user_ns, no capabilities
     expect(ns_capable(owner, init, CAP_SYS_ADMIN)).toBe(false);

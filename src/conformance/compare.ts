@@ -31,9 +31,6 @@
 // What the model side does NOT take from the model (src/conformance/model.ts
 // emulates the driver's process around the model, as the driver's C code
 // surrounds the real kernel):
-//  * "maps" after unshare(CLONE_NEWUSER): the model has no uid/gid maps; the
-//    adapter reports uid_map EPERM exactly when the unsharing task lacked
-//    CAP_SETFCAP (verify_root_map, parent_could_setfcap), the others succeed.
 //  * task 0's setsid(): the model has no setsid; the adapter makes task 0 the
 //    leader of its own process group (kill(0) must not reach the driver).
 //  * the SIGALRM that ends a blocking wait after 2 s: as the driver's task

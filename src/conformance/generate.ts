@@ -48,16 +48,12 @@ export interface Step {
 
 /**
  * Known disagreements of the model with the kernel, each kept as a fixed
- * corpus case marked `model-differs` (test/conformance/).  By default the
- * generator steers around them so that random runs find NEW disagreements;
- * remove an entry when the model is fixed (and the marker from its case).
- *  - 'uid-maps': the model has no uid maps; a task that unshared a user
- *    namespace without CAP_SETFCAP has an unmapped uid there and may not
- *    create another one (EPERM): no unshare(CLONE_NEWUSER) by such a task or
- *    its children.  Case: userns_unmapped.txt.
+ * corpus case marked `model-differs` (test/conformance/), which the generator
+ * would steer around.  There are none left: job control, caught signals,
+ * pid_max per namespace and uid maps are modelled and generated.
  */
-export type KnownGap = 'uid-maps';
-export const KNOWN_MODEL_GAPS: readonly KnownGap[] = ['uid-maps'];
+export type KnownGap = never;
+export const KNOWN_MODEL_GAPS: readonly KnownGap[] = [];
 
 export interface GenOptions {
   /** Model gaps to steer around (default KNOWN_MODEL_GAPS; [] generates everything). */
@@ -114,6 +110,8 @@ const KINDS = [
   ['sigaction', 4],
   ['sigmask', 2],
   ['caught', 2],
+  ['idmap', 1],
+  ['setgroups', 1],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -576,7 +574,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         else if (sel < 85) flags.push(OTHER_NS_FLAGS[s.c % OTHER_NS_FLAGS.length]!);
         else if (sel < 92) flags.push('newpid', OTHER_NS_FLAGS[s.c % OTHER_NS_FLAGS.length]!);
         // else: 0 flags
-        if (flags.includes('newuser') && actor.unmapped && avoid.has('uid-maps')) break;
+        void avoid;
         ops.push({ op: 'unshare', t: actor.h, flags });
         const wasPrivileged = sh.privileged(actor);
         const wasSure = actor.sure;
@@ -805,6 +803,17 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         else for (const x of sigs) actor.soft.add(x);
         break;
       }
+      case 'idmap': {
+        // after the driver's own writes at unshare these are mostly EPERM (one write per map);
+        // a task whose uid stayed unmapped, or one that never unshared, takes other paths
+        const which = s.b % 2 === 0 ? 'uid' : 'gid';
+        const vals = [0, 1, 1000, 65534];
+        ops.push({ op: 'idmap', t: actor.h, which, first: vals[s.c % 4]!, lower: vals[(s.c >> 2) % 4]!, count: [1, 1, 0, 10][(s.c >> 4) % 4]! });
+        break;
+      }
+      case 'setgroups':
+        ops.push({ op: 'setgroups', t: actor.h, allow: s.b % 2 === 0 });
+        break;
       case 'pidmax_write': {
         // /proc/sys/kernel/pid_max of the actor's active namespace (per namespace since 6.14):
         // the bounds 301..PID_MAX_LIMIT and values that fill a level (a level whose cursor is past

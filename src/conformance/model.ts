@@ -22,10 +22,7 @@
 // task 0 mean something else (the global init): only for experiments.
 //
 // What the adapter emulates rather than asks the model (documented in
-// compare.ts): the uid_map/gid_map/setgroups writes after unshare(CLONE_NEWUSER)
-// (the model has no id maps; uid_map is refused exactly when the unsharing
-// task lacked CAP_SETFCAP, kernel/user_namespace.c verify_root_map:
-// parent_could_setfcap), and the interruption of a blocking wait4 after the
+// compare.ts): the interruption of a blocking wait4 after the
 // driver's 2 s bound (the driver's SIGALRM handler without SA_RESTART: the
 // adapter installs one on the model task too and sends SIGALRM, so wait4
 // returns -EINTR), and the driver's unresponsive verdict for a stopped task.
@@ -403,11 +400,17 @@ class ModelDriver {
         return r;
       }
       case 'unshare': {
-        k.machine.attach();
-        const couldSetfcap = (mem[t.addr + TASK.cred_caps]! & CAP_FULL_SET) === CAP_FULL_SET;
         const [ret, errno] = this.sys(() => k.unshare(t, nsBits(o.flags)));
         const r = head({ flags: flagsText(o.flags), ret, errno });
-        if (o.flags.includes('newuser') && ret === 0) r.maps = { setgroups: null, uid_map: couldSetfcap ? null : 'EPERM', gid_map: null };
+        if (o.flags.includes('newuser') && ret === 0) {
+          // the driver's task writes setgroups "deny", uid_map "0 0 1", gid_map "0 0 1" for itself
+          const e = (f: () => void): string | null => this.sys(f)[1];
+          r.maps = {
+            setgroups: e(() => k.setgroupsWrite(t, false)),
+            uid_map: e(() => k.idMapWrite(t, 'uid', 0, 0, 1)),
+            gid_map: e(() => k.idMapWrite(t, 'gid', 0, 0, 1)),
+          };
+        }
         return r;
       }
       case 'dropcaps': {
@@ -444,6 +447,16 @@ class ModelDriver {
         const [ret, errno] = this.sys(() => { k.sigprocmask(t, how, set); });
         // unblocking a pending fatal signal kills the task before its reply (the driver's rpc_fail)
         if (this.diedDuring(o.t)) return error(`task ${o.t} died during the op`);
+        return head({ ret, errno });
+      }
+      case 'idmap': {
+        // The model's ids are 31-bit: ids past INT32_MAX are refused like a range that wraps.
+        const [ret, errno] = o.first > 0x7fffffff || o.lower > 0x7fffffff || o.count > 0x7fffffff
+          ? [-1, 'EINVAL'] : this.sys(() => k.idMapWrite(t, o.which, o.first, o.lower, o.count));
+        return head({ ret, errno });
+      }
+      case 'setgroups': {
+        const [ret, errno] = this.sys(() => k.setgroupsWrite(t, o.allow));
         return head({ ret, errno });
       }
       case 'caught': {

@@ -19,6 +19,7 @@
 //   pidmax_read T                   pidmax_write T VALUE
 //   sigaction T SIG dfl|ign|catch [restart] [nocldstop] [nocldwait]
 //   sigmask T block|unblock|setmask SIGS|-                caught T
+//   idmap T uid|gid FIRST LOWER COUNT                     setgroups T allow|deny
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -77,6 +78,8 @@ export type Op =
   | { op: 'sigaction'; t: Handle; sig: Sig; handler: SigHandler; flags?: readonly SaFlag[] }
   | { op: 'sigmask'; t: Handle; how: SigHow; sigs: readonly Sig[] }
   | { op: 'caught'; t: Handle }
+  | { op: 'idmap'; t: Handle; which: 'uid' | 'gid'; first: number; lower: number; count: number }
+  | { op: 'setgroups'; t: Handle; allow: boolean }
   | { op: 'getpid'; t: Handle }
   | { op: 'getppid'; t: Handle }
   | { op: 'nspid'; t: Handle; target: TargetSpec }
@@ -88,7 +91,7 @@ export type OpName = Op['op'];
 export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
-  'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught',
+  'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught', 'idmap', 'setgroups',
 ];
 
 export const SIG_HANDLERS = ['dfl', 'ign', 'catch'] as const;
@@ -253,6 +256,10 @@ export function formatOp(o: Op): string {
       for (const f of o.flags ?? []) if (!SA_FLAGS.includes(f)) throw new Error(`bad sa flag '${String(f)}'`);
       return [`sigaction ${handleTok(o.t)} ${n} ${o.handler}`, ...(o.flags ?? [])].join(' ');
     }
+    case 'idmap':
+      return `idmap ${handleTok(o.t)} ${o.which} ${checkInt('first', o.first, 0, 0xffffffff)} ${checkInt('lower', o.lower, 0, 0xffffffff)} ${checkInt('count', o.count, 0, 0xffffffff)}`;
+    case 'setgroups':
+      return `setgroups ${handleTok(o.t)} ${o.allow ? 'allow' : 'deny'}`;
     case 'sigmask': {
       if (!SIG_HOWS.includes(o.how)) throw new Error(`bad how '${String(o.how)}'`);
       const ns = o.sigs.map(signalNumber);
@@ -407,6 +414,16 @@ export function parseOpLine(line: string): Op | undefined {
       });
       return { op: 'sigaction', t: H(a1), sig, handler: a3 as SigHandler, ...(flags.length ? { flags } : {}) };
     }
+    case 'idmap': {
+      need(6);
+      if (a2 !== 'uid' && a2 !== 'gid') throw new Error(`idmap: uid or gid, not '${a2 ?? ''}'`);
+      const n = (x: string | undefined, what: string): number => parseIntTok(x, what, 0, 0xffffffff);
+      return { op: 'idmap', t: H(a1), which: a2, first: n(a3, 'first'), lower: n(a4, 'lower'), count: n(tk[5], 'count') };
+    }
+    case 'setgroups':
+      need(3);
+      if (a2 !== 'allow' && a2 !== 'deny') throw new Error(`setgroups: allow or deny, not '${a2 ?? ''}'`);
+      return { op: 'setgroups', t: H(a1), allow: a2 === 'allow' };
     case 'sigmask': {
       need(4);
       if (!(SIG_HOWS as readonly string[]).includes(a2 ?? '')) throw new Error(`sigmask: bad how '${a2 ?? ''}'`);

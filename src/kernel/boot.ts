@@ -5,7 +5,7 @@
 import { CPU, G, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, FILE, TASK, TORTURE, USERNS } from '../mm/layout.js';
 import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, regions, set_this_cpu, type SharedKernel } from '../mm/memory.js';
 import { kmem_cache_init_all } from '../mm/slab.js';
-import { LC_PIDMAP, LC_PID_CACHES_MUTEX, LC_TASKLIST, LC_UCOUNTS, lock_class_register } from '../locking/lockdep.js';
+import { LC_PIDMAP, LC_PID_CACHES_MUTEX, LC_USERNS_STATE_MUTEX, LC_TASKLIST, LC_UCOUNTS, lock_class_register } from '../locking/lockdep.js';
 import { spin_lock_init } from '../locking/spinlock.js';
 import { rwlock_init } from '../locking/qrwlock.js';
 import { mutex_init } from '../locking/mutex.js';
@@ -60,6 +60,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   rwlock_init(kg + G.tasklist_lock, LC_TASKLIST);
   spin_lock_init(kg + G.pidmap_lock, LC_PIDMAP);
   mutex_init(kg + G.pid_caches_mutex, LC_PID_CACHES_MUTEX);
+  mutex_init(kg + G.userns_state_mutex, LC_USERNS_STATE_MUTEX);
   spin_lock_init(kg + G.ucounts_lock, LC_UCOUNTS);
   init_waitqueue_head(kg + G.rcu_gp_wq);
   init_waitqueue_head(kg + G.srcu_wq);

@@ -31,7 +31,7 @@ import {
   REQ_NONE, REQ_SET_TID, REQ_TARGETS, should_fail_alloc, task_active_pid_ns,
 } from './pid.js';
 import { init_pid_ns } from './pid_namespace.js';
-import { CAP_FULL_SET, CAP_SETUID, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
+import { CAP_FULL_SET, CAP_SETFCAP, CAP_SETUID, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
 import {
   copy_namespaces, exit_task_namespaces, init_nsproxy_create, switch_task_namespaces, unshare_nsproxy_namespaces,
 } from './nsproxy.js';
@@ -109,9 +109,10 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
   // copy_creds
   const uns = mem[cur + TASK.cred_user_ns]!;
   mem[p + TASK.cred_uid] = mem[cur + TASK.cred_uid]!;
+  mem[p + TASK.cred_gid] = mem[cur + TASK.cred_gid]!;
   mem[p + TASK.cred_caps] = mem[cur + TASK.cred_caps]!;
   if ((flags & CLONE_NEWUSER) !== 0) {
-    const ns = create_user_ns(uns || init_user_ns(), mem[cur + TASK.cred_uid]!);
+    const ns = create_user_ns(uns || init_user_ns(), mem[cur + TASK.cred_uid]!, mem[cur + TASK.cred_gid]!, (mem[cur + TASK.cred_caps]! & CAP_SETFCAP) !== 0);
     if (ns <= 0 || is_err(ns)) {
       kmem_cache_free(SLAB_TASK, p, TASK.poison);
       return ns < 0 ? ns : -ENOMEM;
@@ -495,7 +496,8 @@ export function ksys_unshare(unshare_flags: number): number {
     if (err) return err;
     if ((unshare_flags & CLONE_NEWUSER) !== 0) {
       // unshare_userns -> create_user_ns (owned by current's euid, below current's user namespace)
-      const ns = create_user_ns(mem[cur + TASK.cred_user_ns] || init_user_ns(), mem[cur + TASK.cred_uid]!);
+      const ns = create_user_ns(mem[cur + TASK.cred_user_ns] || init_user_ns(), mem[cur + TASK.cred_uid]!, mem[cur + TASK.cred_gid]!,
+        (mem[cur + TASK.cred_caps]! & CAP_SETFCAP) !== 0);
       if (ns <= 0) return ns < 0 ? ns : -ENOMEM;
       new_user_ns = ns;
     }

@@ -35,7 +35,7 @@ import { fget, FILE_NSFS, FILE_PIDFD, fput, proc_ns_file, userns_get } from './n
 import { pidfd_pid } from './pidfd.js';
 import { copy_pid_ns, get_pid_ns, pidns_install, put_pid_ns, task_active_pid_ns } from './pid_namespace.js';
 import { pid_task, PIDTYPE_PID } from './pid.js';
-import { CAP_FULL_SET, CAP_SYS_ADMIN, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
+import { CAP_FULL_SET, CAP_SETFCAP, CAP_SYS_ADMIN, create_user_ns, get_user_ns, init_user_ns, ns_capable, put_user_ns, set_cred_user_ns } from './user_namespace.js';
 
 // ---- struct nsproxy ---------------------------------------------------------------------------
 
@@ -425,14 +425,14 @@ export function sys_setns(fd: number, flags: number): number {
  * unshare(CLONE_NEWUSER) (kernel/fork.c ksys_unshare -> unshare_userns -> create_user_ns): a new
  * user namespace, child of current's, owned by current's euid; current's cred moves into it with
  * a full capability set. EINVAL from a multi-threaded task (CLONE_NEWUSER implies CLONE_THREAD
- * and CLONE_FS); create_user_ns's own errors (EUSERS past the depth limit, ENOSPC, ENOMEM) pass
- * through.
+ * and CLONE_FS); create_user_ns's own errors (EPERM for an unmapped uid or gid, ENOSPC, ENOMEM)
+ * pass through.
  */
 export function sys_unshare_user(): number {
   const me = current;
   if (!thread_group_empty(me)) return -EINVAL;
   const parent = mem[me + TASK.cred_user_ns] || init_user_ns();
-  const ns = create_user_ns(parent, mem[me + TASK.cred_uid]!);
+  const ns = create_user_ns(parent, mem[me + TASK.cred_uid]!, mem[me + TASK.cred_gid]!, (mem[me + TASK.cred_caps]! & CAP_SETFCAP) !== 0);
   if (is_err(ns)) return ns;
   if (!ns) return -ENOMEM;
   // commit_creds: create_user_ns's reference moves to the cred, the old one is dropped.

@@ -40,6 +40,9 @@ export const SYS_PIDFD_OPEN = 51; // (pid, flags) -> fd
 export const SYS_OPEN_NS = 52; // (pid, ns kind NSK_*) -> fd  (open /proc/PID/ns/KIND)
 export const SYS_CLOSE = 53; // (fd)
 export const SYS_UNSHARE_USER = 54; // () CLONE_NEWUSER
+export const SYS_UID_MAP_WRITE = 55; // (first, lower, count) one extent to /proc/self/uid_map
+export const SYS_GID_MAP_WRITE = 56; // (first, lower, count) /proc/self/gid_map
+export const SYS_SETGROUPS_WRITE = 57; // (allow) "allow" / "deny" to /proc/self/setgroups
 // Torture (torture.ts) uses 100..119. Stress helpers use 120..159.
 // Catalog scenarios (src/kernel/fasync.ts, src/kernel/kprobes.ts; src/scenarios) use 160..199.
 export const SYS_KILL_FASYNC = 160; // (fasync address, sig, band): kill_fasync from task context

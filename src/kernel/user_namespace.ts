@@ -9,7 +9,11 @@ import { G, TASK, USERNS } from '../mm/layout.js';
 import { kg, mem, SLAB_USERNS } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
-import { ENOMEM, ENOSPC } from './errno.js';
+import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
+import { current, SLEEP } from '../sched/core.js';
+import { register_syscall } from './entry.js';
+import { SYS_GID_MAP_WRITE, SYS_SETGROUPS_WRITE, SYS_UID_MAP_WRITE } from './unistd.js';
+import { EACCES, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { ns_alloc_inum, PROC_USER_INIT_INO } from './ns_common.js';
 
 // ---- capabilities (include/uapi/linux/capability.h) --------------------------------------------
@@ -21,8 +25,10 @@ export const CAP_SYS_PTRACE = 1 << 2;
 export const CAP_SYS_ADMIN = 1 << 3;
 export const CAP_CHECKPOINT_RESTORE = 1 << 4;
 export const CAP_SYS_BOOT = 1 << 5;
+export const CAP_SETGID = 1 << 6;
+export const CAP_SETFCAP = 1 << 7;
 /** CAP_FULL_SET: every capability of the model (what a new user namespace's creator gets). */
-export const CAP_FULL_SET = (1 << 6) - 1;
+export const CAP_FULL_SET = (1 << 8) - 1;
 
 /** include/linux/user_namespace.h: nesting limit checked by create_user_ns (parent level > 32). */
 export const USER_NS_MAX_LEVEL = 32;
@@ -127,19 +133,26 @@ export function put_user_ns(ns: number): void {
 }
 
 /**
- * create_user_ns (kernel/user_namespace.c) for a creator with euid `owner_uid` in `parent`:
- * the new namespace or -ENOSPC (parent->level > 32) / -ENOMEM (slab). The caller's reference on
+ * create_user_ns (kernel/user_namespace.c) for a creator with euid `owner_uid` and egid
+ * `owner_gid` in `parent`: the new namespace or -ENOSPC (parent->level > 32), -EPERM (the creator's
+ * uid or gid has no mapping in `parent`), -ENOMEM (slab). `could_setfcap`: the creator had
+ * CAP_SETFCAP (parent_could_setfcap). The caller's reference on
  * `parent` is not consumed: the new namespace takes its own (the kernel moves the cred's reference
  * into ns->parent and set_cred_user_ns gives the cred the new one; set_cred_user_ns below does
- * both halves for a task). UCOUNT_USER_NAMESPACES and the id-mapping checks are not modelled.
+ * both halves for a task). UCOUNT_USER_NAMESPACES is not modelled.
  */
-export function create_user_ns(parent: number, owner_uid: number): number {
+export function create_user_ns(parent: number, owner_uid: number, owner_gid = 0, could_setfcap = true): number {
   if (mem[parent + USERNS.level]! > USER_NS_MAX_LEVEL) return -ENOSPC;
+  // Setting up a new user namespace requires the creator to have a mapping in the parent
+  // namespace, to ensure user namespace creation never creates new user ids.
+  if (!kuid_has_mapping(parent, owner_uid) || !kgid_has_mapping(parent, owner_gid)) return -EPERM;
   const ns = kmem_cache_alloc(SLAB_USERNS);
   if (!ns) return -ENOMEM;
   mem[ns + USERNS.level] = mem[parent + USERNS.level]! + 1;
   mem[ns + USERNS.parent] = get_user_ns(parent);
   mem[ns + USERNS.owner] = owner_uid;
+  mem[ns + USERNS.group] = owner_gid;
+  mem[ns + USERNS.parent_could_setfcap] = could_setfcap ? 1 : 0;
   mem[ns + USERNS.max_pid_ns] = UCOUNT_MAX_DEFAULT;
   mem[ns + USERNS.nr_pid_ns] = 0;
   mem[ns + USERNS.inum] = ns_alloc_inum(SLAB_USERNS, ns);
@@ -248,3 +261,112 @@ export function dec_pid_namespaces(ns: number): void {
 export function set_max_pid_namespaces(ns: number, max: number): void {
   mem[ns + USERNS.max_pid_ns] = max;
 }
+
+
+// ---- /proc/PID/uid_map, gid_map, setgroups (kernel/user_namespace.c) ------------------------------
+
+/** The writer's view for the file checks: file->f_cred is the opener's cred (current here). */
+function file_ns_capable(t: number, ns: number, cap: number): boolean {
+  return ns_capable(t, ns, cap);
+}
+
+/**
+ * verify_root_map (kernel/user_namespace.c): a map whose extent maps parent id 0 needs, when the
+ * namespace's own creator writes it (/proc/self after unshare), that the creator could setfcap;
+ * from outside, CAP_SETFCAP over the parent.
+ */
+function verify_root_map(t: number, map_ns: number, lower_first: number): boolean {
+  if (lower_first !== 0) return true;
+  const file_ns = mem[t + TASK.cred_user_ns] || init_user_ns();
+  if (map_ns === file_ns) return mem[file_ns + USERNS.parent_could_setfcap] !== 0;
+  return file_ns_capable(t, mem[map_ns + USERNS.parent]!, CAP_SETFCAP);
+}
+
+/**
+ * new_idmap_permitted (kernel/user_namespace.c): one id mapped onto the writer's own euid (or egid,
+ * once setgroups is denied) by the namespace's owner needs nothing more; anything else needs
+ * CAP_SETUID / CAP_SETGID over the parent namespace (of the task and of the opener: both are the
+ * writer here).
+ */
+function new_idmap_permitted(t: number, ns: number, is_uid: boolean, first: number, lower: number, count: number): boolean {
+  if (is_uid && !verify_root_map(t, ns, lower)) return false;
+  const parent = mem[ns + USERNS.parent]!;
+  if (count === 1 && mem[ns + USERNS.owner] === mem[t + TASK.cred_uid]) {
+    if (is_uid) {
+      if (make_kuid(parent, lower) === mem[t + TASK.cred_uid]) return true;
+    } else if ((mem[ns + USERNS.flags]! & USERNS_SETGROUPS_ALLOWED) === 0 && make_kgid(parent, lower) === mem[t + TASK.cred_gid]) {
+      return true;
+    }
+  }
+  void first;
+  const cap = is_uid ? CAP_SETUID : CAP_SETGID;
+  return ns_capable(t, parent, cap) && file_ns_capable(t, parent, cap);
+}
+
+/**
+ * map_write (kernel/user_namespace.c) of one extent "first lower count" to current's own
+ * /proc/self/uid_map (is_uid) or gid_map, under userns_state_mutex (may return SLEEP: call again).
+ * EPERM: the map was written already, the writer lacks
+ * CAP_SYS_ADMIN over the namespace, new_idmap_permitted refuses, or `lower` has no mapping in the
+ * parent; EINVAL: a bad extent (count 0, or a range that wraps). The extent is stored, then the
+ * count is published with a release store (smp_wmb before nr_extents: pairs with map_id_down's
+ * load of the count).
+ */
+export function map_write(is_uid: boolean, first: number, lower: number, count: number): number {
+  const t = current;
+  const ns = mem[t + TASK.cred_user_ns] || init_user_ns();
+  const m = is_uid ? UID_MAP : GID_MAP;
+  // userns_state_mutex: every map and setgroups write of the machine is serialized under it. A
+  // contended mutex sleeps: the call is restarted from the top (nothing was done yet).
+  if (mutex_lock(kg + G.userns_state_mutex) === SLEEP) return SLEEP;
+  let ret = -EPERM;
+  do {
+    // Only allow one successful write to the map.
+    if (Atomics.load(mem, ns + m.count) !== 0) break;
+    // Adjusting namespace settings requires capabilities on the target.
+    if (!file_ns_capable(t, ns, CAP_SYS_ADMIN)) break;
+    ret = -EINVAL;
+    if (count <= 0 || first < 0 || lower < 0 || first + count - 1 > 0x7ffffffe || lower + count - 1 > 0x7ffffffe) break;
+    ret = -EPERM;
+    if (!new_idmap_permitted(t, ns, is_uid, first, lower, count)) break;
+    // Map the lower ids from the parent user namespace to the kernel global id space.
+    const parent = mem[ns + USERNS.parent]!;
+    const klower = is_uid ? make_kuid(parent, lower) : make_kgid(parent, lower);
+    if (klower === INVALID_ID || (is_uid ? make_kuid(parent, lower + count - 1) : make_kgid(parent, lower + count - 1)) === INVALID_ID) break;
+    mem[ns + m.first] = first;
+    mem[ns + m.lower] = klower;
+    Atomics.store(mem, ns + m.count, count); // publish after the extent (smp_wmb)
+    ret = 0;
+  } while (false);
+  mutex_unlock(kg + G.userns_state_mutex);
+  return ret;
+}
+
+/**
+ * proc_setgroups_write (kernel/user_namespace.c) to /proc/self/setgroups: opening it for writing
+ * needs CAP_SYS_ADMIN over the namespace (proc_setgroups_open: EACCES); "allow" after "deny" is EPERM, and
+ * so is "deny" once the gid map is written.
+ */
+export function proc_setgroups_write(allow: boolean): number {
+  const t = current;
+  const ns = mem[t + TASK.cred_user_ns] || init_user_ns();
+  if (!ns_capable(t, ns, CAP_SYS_ADMIN)) return -EACCES; // proc_setgroups_open: ret = -EACCES
+  let ret = -EPERM;
+  if (mutex_lock(kg + G.userns_state_mutex) === SLEEP) return SLEEP;
+  if (allow) {
+    // Enabling setgroups after setgroups has been disabled is not allowed.
+    if ((mem[ns + USERNS.flags]! & USERNS_SETGROUPS_ALLOWED) !== 0) ret = 0;
+  } else if (Atomics.load(mem, ns + USERNS.gid_map_count) === 0) {
+    // Permanently disabling setgroups after setgroups has been enabled by writing the gid_map is
+    // not allowed.
+    mem[ns + USERNS.flags] = mem[ns + USERNS.flags]! & ~USERNS_SETGROUPS_ALLOWED;
+    ret = 0;
+  }
+  mutex_unlock(kg + G.userns_state_mutex);
+  return ret;
+}
+
+register_syscall(SYS_UID_MAP_WRITE, 'uid_map_write', (first, lower, count) => map_write(true, first, lower, count));
+register_syscall(SYS_GID_MAP_WRITE, 'gid_map_write', (first, lower, count) => map_write(false, first, lower, count));
+register_syscall(SYS_SETGROUPS_WRITE, 'setgroups_write', (allow) => proc_setgroups_write(allow !== 0));
+void EINVAL;

@@ -38,6 +38,7 @@ export const LOCK_CLASS_NAMES: string[] = [
   '&wq_head->lock',
   '&lock->wait_lock',
   'rcu_exit_list_lock',
+  'userns_state_mutex',
 ];
 export const LC_TASKLIST = 1;
 export const LC_PIDMAP = 2;
@@ -50,6 +51,7 @@ export const LC_SLAB = 8;
 export const LC_WAITQ = 9;
 export const LC_MUTEX_WAIT = 10;
 export const LC_RCU_EXIT_LIST = 11;
+export const LC_USERNS_STATE_MUTEX = 12;
 
 /** Classes registered by tests and scenarios ("lock_a", "lock_b", the torture locks ...). */
 export function lock_class_register(name: string): number {

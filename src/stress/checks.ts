@@ -10,12 +10,15 @@
  * The per-task side table lives in the program region (SLOT_WORDS per task slot, src/stress/ops.ts);
  * a reused slot is recognised by its new task id and starts afresh.
  */
-import { G, NSPROXY, PID, PIDNS, STRESS_ACTIVE_NS, STRESS_DEPTH_SEEN, TASK, UPID_NS, UPID_WORDS } from '../mm/layout.js';
+import { G, NSPROXY, PID, PIDNS, STRESS_ACTIVE_NS, STRESS_DEPTH_SEEN, TASK, UCALL, UPID_NS, UPID_WORDS } from '../mm/layout.js';
+import { OP_NONE } from '../kernel/entry.js';
 import { kg, mem, obj_index, regions, SLAB_TASK } from '../mm/memory.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { is_controlled } from '../sched/hook.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { SLOT_ACTIVE_NS, SLOT_ID, SLOT_WORDS } from './ops.js';
+import { ERESTARTNOHAND, ERESTARTSYS } from '../kernel/errno.js';
+import { JOBCTL_STOPPED } from '../kernel/sched_task.js';
 
 /** Invariant codes (violation record a) of the stress module; 0x100.. to stay clear of the kernel's. */
 export const INV_ACTIVE_NS_CHANGED = 0x101;
@@ -27,6 +30,8 @@ export const INV_LEAK = 0x106;
 export const INV_TASKS_LEFT = 0x107;
 export const INV_CALLBACKS_LEFT = 0x108;
 export const INV_TASK_TREE = 0x109;
+export const INV_STOPPED_RUNS = 0x10a;
+export const INV_ERESTART_LEAKED = 0x10b;
 
 export const INVARIANT_NAMES: Record<number, string> = {
   [INV_ACTIVE_NS_CHANGED]: 'active pid namespace of a task changed',
@@ -38,6 +43,8 @@ export const INVARIANT_NAMES: Record<number, string> = {
   [INV_TASKS_LEFT]: 'tasks left after the final kill and reap',
   [INV_CALLBACKS_LEFT]: 'RCU callbacks never ran',
   [INV_TASK_TREE]: 'task tree inconsistent (real_parent and children lists disagree)',
+  [INV_STOPPED_RUNS]: 'a task stopped by job control returned to user mode',
+  [INV_ERESTART_LEAKED]: 'a signal-interrupted call returned -ERESTART* to user mode',
 };
 
 /** task_active_pid_ns(t): the namespace of t's struct pid at the pid's own level; 0 without a pid. */
@@ -110,6 +117,15 @@ export function check_task_family(t: number): void {
 export function user_mode_checks(t: number): void {
   const e = task_slot(t);
   if (e === 0) return;
+  // Job control: a stopped task runs no user code until SIGCONT (or dies of SIGKILL).
+  if ((mem[t + TASK.jobctl]! & JOBCTL_STOPPED) !== 0) record_violation(V_INVARIANT, INV_STOPPED_RUNS, t, mem[t + TASK.jobctl]!);
+  // A call interrupted by a signal comes back as -EINTR or is restarted: -ERESTART* never reaches
+  // user mode (get_signal's restart rules; last_ret is what user space sees). Only when nothing is
+  // left to run on the way out (no get_signal or restarted call pending in ucall).
+  const r = mem[t + TASK.last_ret]!;
+  if (mem[t + TASK.ucall + UCALL.op] === OP_NONE && r <= -ERESTARTSYS && r >= -ERESTARTNOHAND) {
+    record_violation(V_INVARIANT, INV_ERESTART_LEAKED, t, r);
+  }
   const ns = active_pid_ns(mem, t);
   if (ns === 0) return; // a bare kernel thread
   // Deepest level reached (stats).

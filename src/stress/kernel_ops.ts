@@ -14,10 +14,13 @@ import { CLONE_ARGS, G, NSPROXY, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRE
 import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
-  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
+  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
 } from '../kernel/unistd.js';
 import { task_active_pid_ns } from '../kernel/pid.js';
-import { CLONE_NEWPID, SIGCHLD, SIGKILL, SIGTERM, SIGUSR1, WNOHANG, __WALL } from '../kernel/sched_task.js';
+import {
+  CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
+  SIGTERM, SIGUSR1, WNOHANG, __WALL,
+} from '../kernel/sched_task.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
@@ -119,6 +122,23 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       mem[a + CLONE_ARGS.set_tid_size] = 1;
       return call(op, SYS_CLONE3, a, CLONE_ARGS_SIZE_VER2, prog);
     }
+    case 'stop-cont': {
+      const pid = random_pid(t, rand);
+      start_cont(slot, op);
+      mem[slot + SLOT_CONT_ARG] = pid;
+      return call(op, SYS_KILL, pid, SIGSTOP);
+    }
+    case 'sigaction': {
+      const sig = [SIGUSR1, SIGTERM, SIGCHLD][rand(t) % 3]!;
+      const handler = [SIG_DFL, SIG_IGN, SIG_CAUGHT, SIG_CAUGHT][rand(t) % 4]!;
+      const r = rand(t);
+      const flags = (r & 1 ? SA_RESTART : 0) | (sig === SIGCHLD && r & 2 ? SA_NOCLDSTOP : 0) | (sig === SIGCHLD && (r & 12) === 12 ? SA_NOCLDWAIT : 0);
+      return call(op, SYS_RT_SIGACTION, sig, handler, flags);
+    }
+    case 'sigmask': {
+      const set = (rand(t) & 1 ? 1 << (SIGUSR1 - 1) : 0) | (rand(t) & 1 ? 1 << (SIGTERM - 1) : 0) | (rand(t) & 1 ? 1 << (SIGCHLD - 1) : 0);
+      return call(op, SYS_RT_SIGPROCMASK, rand(t) & 1 ? SIG_BLOCK : SIG_UNBLOCK, set);
+    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -141,6 +161,12 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const step = mem[slot + SLOT_CONT_STEP]!;
   const ret = mem[t + TASK.last_ret]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (op === O('stop-cont')) {
+    // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
+    if (step !== 0) return done();
+    mem[slot + SLOT_CONT_STEP] = 1;
+    return call(op, SYS_KILL, mem[slot + SLOT_CONT_ARG]!, SIGCONT);
+  }
   if (step === 0) {
     if (ret < 0) return done(); // open failed: nothing to use or close
     mem[slot + SLOT_CONT_ARG] = ret;

@@ -36,6 +36,9 @@ export const OPS: readonly OpDef[] = [
   { name: 'clone-with-pids', kernel: true, doc: 'clone_with_pids with a target pid set' },
   { name: 'set-tid', kernel: true, doc: 'clone3 with set_tid' },
   { name: 'reboot', kernel: true, doc: 'reboot(LINUX_REBOOT_CMD_RESTART) inside a child namespace (reboot_pid_ns)' },
+  { name: 'stop-cont', kernel: true, doc: 'SIGSTOP to a random pid of the caller\'s namespace, then SIGCONT to it (job control: group stop, CLD_STOPPED/CLD_CONTINUED)' },
+  { name: 'sigaction', kernel: true, doc: 'a disposition for SIGUSR1, SIGTERM or SIGCHLD: SIG_DFL, SIG_IGN or caught (SA_RESTART, SA_NOCLDSTOP, SA_NOCLDWAIT)' },
+  { name: 'sigmask', kernel: true, doc: 'sigprocmask: block or unblock SIGUSR1, SIGTERM, SIGCHLD' },
 ];
 
 export const OP_IDS: Record<string, number> = Object.fromEntries(OPS.map((o, i) => [o.name, i]));

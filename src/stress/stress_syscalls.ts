@@ -29,7 +29,8 @@ import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, set_current_state } 
 import { sched_hook } from '../sched/hook.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
-import { SYS_EXIT, SYS_FORK, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
 import { __WALL, EXIT_ZOMBIE, PF_KTHREAD } from '../kernel/sched_task.js';
@@ -345,6 +346,8 @@ const REAP_MARK = -77;
 const SPAWN_MARK = -78;
 /** The reaper slept a grace period before retrying a fork with no child left (see below). */
 const GP_MARK = -79;
+/** The reaper sent SIGCONT to every process before a wind-down wait (see below). */
+const CONT_MARK = -80;
 
 /**
  * The reaper's program is [.., 3: STRESS_REAP, 4: JMP 3, 5: EXIT]: each call reaps one child with
@@ -382,6 +385,15 @@ function sys_stress_reap(): number {
     set_ucall(t, SYS_FORK, 0, prog, 0);
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
+  }
+  // Winding down, a process stopped by job control (stop-cont: its SIGCONT may never have come)
+  // would never exit: as a shell does before it waits, continue everything first (kill(-1,
+  // SIGCONT) reaches every process the reaper can see; it only wakes stopped ones).
+  const kill = syscall_fn(SYS_KILL);
+  if (stopping && mark !== CONT_MARK && kill) {
+    set_ucall(t, SYS_KILL, -1, SIGCONT, 0);
+    mem[t + TASK.user_arg] = CONT_MARK;
+    return kill(-1, SIGCONT, 0);
   }
   const wait = syscall_fn(SYS_WAIT4);
   if (!wait) return -ENOSYS;
