@@ -137,12 +137,16 @@ function sig_ignored(t: number, sig: number, force: boolean): boolean {
 function flush_sigqueue_mask_all(p: number, m: number): void {
   const s = mem[p + TASK.signal]!;
   mem[s + SIG.shared_pending] = mem[s + SIG.shared_pending]! & ~m;
+  // for_each_thread: the thread list is stable under the siglock; it is walked inside an RCU read
+  // section as the list's readers are (the schema's rule for thread_next).
+  rcu_read_lock();
   const leader = mem[p + TASK.group_leader]!;
   let t = leader;
   do {
     mem[t + TASK.pending] = mem[t + TASK.pending]! & ~m;
     t = mem[t + TASK.thread_next]!;
   } while (t !== leader && t !== 0);
+  rcu_read_unlock();
 }
 
 /**
@@ -177,6 +181,7 @@ function prepare_signal(sig: number, p: number, force: boolean): boolean {
   } else if (sig === SIGCONT) {
     // Remove all stop signals from all queues, wake all threads.
     flush_sigqueue_mask_all(p, SIG_KERNEL_STOP_MASK);
+    rcu_read_lock();
     const leader = mem[p + TASK.group_leader]!;
     let t = leader;
     do {
@@ -185,6 +190,7 @@ function prepare_signal(sig: number, p: number, force: boolean): boolean {
       try_to_wake_up(t, __TASK_STOPPED); // wake_up_state(t, __TASK_STOPPED)
       t = mem[t + TASK.thread_next]!;
     } while (t !== leader && t !== 0);
+    rcu_read_unlock();
     // Notify the parent with CLD_CONTINUED if we were stopped; with CLD_STOPPED if a stop was
     // still in progress (group_stop_count): the stop completed as far as the parent can tell.
     let why = 0;
@@ -383,7 +389,10 @@ export function check_kill_permission(sig: number, info: number, t: number): num
  * Caller holds rcu_read_lock or tasklist_lock. `type` defaults to PIDTYPE_TGID (a process).
  */
 export function group_send_sig_info(sig: number, info: number, p: number, type: number = PIDTYPE_TGID): number {
+  // The target's credentials are read under RCU (__task_cred), whichever lock the caller holds.
+  rcu_read_lock();
   const ret = check_kill_permission(sig, info, p);
+  rcu_read_unlock();
   if (ret !== 0 || sig === 0) return ret;
   return do_send_sig_info(sig, info, p, type);
 }
@@ -594,6 +603,7 @@ function do_signal_stop(signr: number): number | false {
     mem[s + SIG.group_stop_count] = 0;
     mem[me + TASK.jobctl] = (mem[me + TASK.jobctl]! & ~JOBCTL_STOP_SIGMASK) | signr | gstop;
     mem[s + SIG.group_stop_count] = 1;
+    rcu_read_lock(); // while_each_thread (see flush_sigqueue_mask_all)
     for (let t = mem[me + TASK.thread_next]!; t !== me && t !== 0; t = mem[t + TASK.thread_next]!) {
       // task_set_jobctl_pending refuses an exiting thread (PF_EXITING).
       if (!task_is_stopped(t) && (mem[t + TASK.flags]! & PF_EXITING) === 0) {
@@ -602,6 +612,7 @@ function do_signal_stop(signr: number): number | false {
         signal_wake_up(t, false);
       }
     }
+    rcu_read_unlock();
   }
   // If there are no other threads in the group, or if there is a group stop in progress and we
   // are the last to stop, report to the parent.
@@ -822,6 +833,7 @@ export function retarget_shared_pending(tsk: number, which: number): void {
   const s = mem[tsk + TASK.signal]!;
   let retarget = mem[s + SIG.shared_pending]! & which;
   if (retarget === 0) return;
+  rcu_read_lock(); // while_each_thread (see flush_sigqueue_mask_all)
   for (let t = mem[tsk + TASK.thread_next]!; t !== tsk && t !== 0 && retarget !== 0; t = mem[t + TASK.thread_next]!) {
     if ((mem[t + TASK.flags]! & PF_EXITING) !== 0) continue;
     const wanted = retarget & ~mem[t + TASK.blocked]!;
@@ -829,6 +841,7 @@ export function retarget_shared_pending(tsk: number, which: number): void {
     retarget &= ~wanted; // remove the signals this thread can handle
     if (!signal_pending(t)) signal_wake_up(t, false);
   }
+  rcu_read_unlock();
 }
 
 /**
