@@ -22,7 +22,7 @@ afterAll(async () => {
 
 const SEEDS = 20;
 const SLOW = process.env.PIDRACE_SLOW_TESTS === '1';
-const FIXED_SCHEDULES = SLOW ? 1000 : 50;
+const FIXED_SCHEDULES = SLOW ? 1000 : 30;
 /** Bound on one buggy search (hit rates are 5-90 % per schedule: misses would be ~1e-5). */
 const BUGGY_BOUND = 400;
 

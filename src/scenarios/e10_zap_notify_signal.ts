@@ -72,7 +72,8 @@ export const E10: Scenario = {
   expected: 'R spins in zap_pid_ns_processes\' kernel_wait4 loop (TIF_NOTIFY_SIGNAL never cleared): "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks" and "watchdog: BUG: soft lockup" for its CPU',
   pctDepth: 3,
   pctSteps: 400,
-  maxDecisions: 2_000,
+  // Clean runs take at most ~350 decisions; a stalled run ends at 64 x 800 hooks, past the stall bound.
+  maxDecisions: 800,
   stallHooks: 20_000,
   build(m) {
     const x = prog(m, 'X', [...repeat(0, [[SYS_MEMBARRIER, MEMBARRIER_CMD_GLOBAL]], BARRIERS), [SYS_PAUSE]]);
