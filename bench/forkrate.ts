@@ -167,7 +167,7 @@ interface Snapshot {
   stats: Float64Array;
 }
 
-function snapshot(m: Machine, mem: Int32Array, stats: Float64Array, n: number): Snapshot {
+function snapshot(_m: Machine, mem: Int32Array, stats: Float64Array, n: number): Snapshot {
   const syscalls: number[] = [];
   let tokenYields = 0;
   for (let i = 0; i < n; i++) {

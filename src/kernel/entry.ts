@@ -108,7 +108,7 @@ export function task_step(t: number): number {
     mem[o + UCALL.c] = mem[u + UCALL.c]!;
   }
   mem[t + TASK.last_ret] = r;
-  if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc]++;
+  if (mem[t + TASK.prog] !== 0) mem[t + TASK.pc]!++;
   hooks.exit_to_user_mode(t);
   return STEP_DONE;
 }

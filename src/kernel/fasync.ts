@@ -126,7 +126,7 @@ function kill_fasync_rcu(fa: number, sig: number, band: number): void {
   while (fa) {
     if (mem[fa + FASYNC.magic] !== FASYNC_MAGIC) return; // "kill_fasync: bad magic number in fasync_struct!"
     const spin = fa_spinlock();
-    mem[c + CPU.irqs_off]++; // *_irqsave
+    mem[c + CPU.irqs_off]!++; // *_irqsave
     if (spin) spin_lock(fa + FASYNC.fa_lock_spin, SITE_KILL_FASYNC);
     else read_lock(fa + FASYNC.fa_lock_rw, SITE_KILL_FASYNC);
     if (mem[fa + FASYNC.fa_file] !== 0) {
@@ -136,7 +136,7 @@ function kill_fasync_rcu(fa: number, sig: number, band: number): void {
     }
     if (spin) spin_unlock(fa + FASYNC.fa_lock_spin);
     else read_unlock(fa + FASYNC.fa_lock_rw);
-    mem[c + CPU.irqs_off]--;
+    mem[c + CPU.irqs_off]!--;
     fa = mem[fa + FASYNC.fa_next]!;
   }
 }

@@ -20,7 +20,7 @@ import { CAP_SYS_ADMIN, CAP_SYS_PTRACE, get_user_ns, init_user_ns, ns_capable, p
 export {
   CLONE_NEWTIME, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
 } from './clone_flags.js';
-import { CLONE_NEWTIME, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET } from './clone_flags.js';
+import { CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET } from './clone_flags.js';
 
 
 // ---- include/uapi/linux/sched.h ---------------------------------------------------------------
@@ -69,8 +69,7 @@ export const PROC_DYNAMIC_FIRST = 0xf0000000 | 0;
  * space that compares /proc/PID/ns links assumes (the conformance driver does). Stored as int32
  * (read it back with `>>> 0`). `slabKind` and `p` are kept for the callers' signature.
  */
-export function ns_alloc_inum(slabKind: number, p: number): number {
-  void slabKind; void p;
+export function ns_alloc_inum(_slabKind: number, _p: number): number {
   return (PROC_DYNAMIC_FIRST + (Atomics.add(mem, kg + G.ns_inum_seq, 1) & 0x0fffffff)) | 0;
 }
 
@@ -228,8 +227,7 @@ export const PTRACE_MODE_READ_REALCREDS = PTRACE_MODE_READ | PTRACE_MODE_REALCRE
  * kept for the kernel's signature: FSCREDS and REALCREDS read the same cred here (effective and
  * permitted capabilities are one set).
  */
-export function ptrace_may_access(task: number, mode: number): boolean {
-  void mode;
+export function ptrace_may_access(task: number, _mode: number): boolean {
   if (same_thread_group(task, current)) return true;
   // The target's cred is read, and its user namespace walked, under task_lock: the model's cred
   // words are guarded by it, and a setns/unshare commit of the target drops its old user

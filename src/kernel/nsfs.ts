@@ -290,8 +290,7 @@ export function exit_files(tsk: number): void {
  * every case (fds opened later by one task are not seen by the other). Returns 0 or -ENOMEM (the
  * copies made so far are undone).
  */
-export function copy_files(clone_flags: number, tsk: number): number {
-  void clone_flags;
+export function copy_files(_clone_flags: number, tsk: number): number {
   if (open_files() === 0) return 0; // the fork/exit fast path: no file anywhere
   for (const f of owned_files(current)) {
     const kind = mem[f + FILE.kind]!;

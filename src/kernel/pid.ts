@@ -169,7 +169,7 @@ function idr_alloc_cyclic(ns: number, start: number, end: number): number {
   let n = id < end ? find_next_zero_bit(b, id, end) : -1;
   if (n < 0 && id > start) n = find_next_zero_bit(b, start, end);
   if (n < 0) return -ENOSPC;
-  mem[b + (n >>> 5)] |= 1 << (n & 31);
+  mem[b + (n >>> 5)]! |= 1 << (n & 31);
   mem[ns + PIDNS.idr_next] = n + 1;
   return n;
 }
@@ -179,13 +179,13 @@ function idr_alloc_one(ns: number, nr: number): number {
   const b = mem[ns + PIDNS.bitmap]! + (nr >>> 5);
   const bit = 1 << (nr & 31);
   if ((mem[b]! & bit) !== 0) return -ENOSPC;
-  mem[b] |= bit;
+  mem[b]! |= bit;
   return nr;
 }
 
 /** The bitmap half of idr_remove. */
 function idr_clear(ns: number, nr: number): void {
-  mem[mem[ns + PIDNS.bitmap]! + (nr >>> 5)] &= ~(1 << (nr & 31));
+  mem[mem[ns + PIDNS.bitmap]! + (nr >>> 5)]! &= ~(1 << (nr & 31));
 }
 
 /** Is nr's idr slot in use in ns (reserved or published)? */

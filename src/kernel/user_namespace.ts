@@ -241,7 +241,7 @@ export function inc_pid_namespaces(ns: number): boolean {
     mem[iter + USERNS.nr_pid_ns] = n + 1;
   }
   if (iter) {
-    for (let u = ns; u !== iter; u = mem[u + USERNS.parent]!) mem[u + USERNS.nr_pid_ns]--;
+    for (let u = ns; u !== iter; u = mem[u + USERNS.parent]!) mem[u + USERNS.nr_pid_ns]!--;
     spin_unlock(lock);
     return false;
   }
@@ -253,7 +253,7 @@ export function inc_pid_namespaces(ns: number): boolean {
 export function dec_pid_namespaces(ns: number): void {
   const lock = kg + G.ucounts_lock;
   spin_lock(lock);
-  for (let iter = ns; iter; iter = mem[iter + USERNS.parent]!) mem[iter + USERNS.nr_pid_ns]--;
+  for (let iter = ns; iter; iter = mem[iter + USERNS.parent]!) mem[iter + USERNS.nr_pid_ns]!--;
   spin_unlock(lock);
 }
 

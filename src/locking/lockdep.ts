@@ -289,9 +289,8 @@ export function lock_acquire_check(cls: number, mode: number, site: number): voi
 }
 
 /** mutex_lock's lock_acquire (before it may sleep). */
-export function lock_acquired_mutex(m: number, cls: number, site: number): void {
+export function lock_acquired_mutex(_m: number, cls: number, site: number): void {
   lock_acquire_check(cls, HELD_MUTEX, site);
-  void m;
 }
 
 /** Edge details for a report: dependency types, first site and CPU. */

@@ -66,7 +66,7 @@ export function mutex_lock(m: number, site = 0): number {
   might_sleep();
   lock_acquired_mutex(m, cls, site); // lockdep: order check before the lock is taken (or waited for)
   sched_hook(site);
-  stats[stat_index(cls) + STAT_ACQ]++;
+  stats[stat_index(cls) + STAT_ACQ]!++;
   // __mutex_trylock_fast's cmpxchg_acquire: ACQUIRE, pairs with mutex_unlock's Atomics.store of
   // MX_OWNER (0 when nobody waits): the last owner's stores are visible to us.
   if (Atomics.compareExchange(mem, m + MX_OWNER, 0, t) === 0) {
@@ -75,7 +75,7 @@ export function mutex_lock(m: number, site = 0): number {
   }
   // Diagnostic only: only we can have stored t, so this load needs no pairing.
   if (Atomics.load(mem, m + MX_OWNER) === t) record_violation(V_RECURSIVE_LOCK, m, t, 0);
-  stats[stat_index(cls) + STAT_CONTENDED]++;
+  stats[stat_index(cls) + STAT_CONTENDED]!++;
   spin_lock(m + MX_WAIT_LOCK);
   // Re-try under wait_lock: mutex_unlock decides "no waiter, owner = 0" under the same wait_lock,
   // so either this cmpxchg sees that 0 (and takes it, ACQUIRE as above), or the unlocker will find
@@ -94,8 +94,12 @@ export function mutex_lock(m: number, site = 0): number {
     mem[x + TASK.wq_next] = t;
   }
   mem[t + TASK.wq_head] = m;
-  mem[m + MX_NWAIT]++;
+<<<<<<< HEAD
+  mem[m + MX_NWAIT]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_MUTEX | (cls << 8), m, t);
+=======
+  mem[m + MX_NWAIT]!++;
+>>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   // Sleeping state before wait_lock is released: the unlocker's wake_up_process runs after it
   // took wait_lock (pairs with spin_unlock's release), so it finds us TASK_UNINTERRUPTIBLE.
   set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
@@ -114,7 +118,7 @@ export function mutex_unlock(m: number): void {
     mem[m + MX_WQ_FIRST] = mem[w + TASK.wq_next]!;
     mem[w + TASK.wq_next] = 0;
     mem[w + TASK.wq_head] = 0;
-    mem[m + MX_NWAIT]--;
+    mem[m + MX_NWAIT]!--;
   }
   // Hand-off: the first waiter becomes owner before it runs, so no newcomer can barge in.
   // RELEASE of the critical section: pairs with the fast-path compareExchange (w === 0) or the

@@ -106,14 +106,14 @@ export function read_lock(lock: number, site = 0): void {
   else cnts = (Atomics.add(m, w, QR_BIAS) + QR_BIAS) | 0;
   const irq = m[c + CPU.in_irq]! > 0;
   if ((cnts & QW_WMASK) !== 0) queued_read_lock_slowpath(lock, cls, irq);
-  m[c + CPU.preempt_count]++;
-  stats[(this_cpu_id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
+  m[c + CPU.preempt_count]!++;
+  stats[(this_cpu_id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]!++;
   lock_acquired(lock, cls, irq ? HELD_READ_IRQ : HELD_READ, site);
 }
 
 function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): void {
   const si = stat_index(cls);
-  stats[si + STAT_CONTENDED]++;
+  stats[si + STAT_CONTENDED]!++;
   const t0 = performance.now();
   const mode = irq ? HELD_READ_IRQ : HELD_READ;
   if (tracing) trace_event(TR_LOCK_CONTENDED, mode | (cls << 8), lock, 0);
@@ -133,7 +133,7 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
     qrw_wait(lock, mode, lock + RW_CNTS, WAIT_MASK_ZERO, QW_LOCKED);
     wait_lock_release(lock);
   }
-  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+  stats[si + STAT_WAIT_NS]! += (performance.now() - t0) * 1e6;
 }
 
 export function read_unlock(lock: number): void {
@@ -170,18 +170,23 @@ export function write_lock(lock: number, site = 0): void {
   if (busy) queued_write_lock_slowpath(lock, cls);
   const id = this_cpu_id;
   m[lock + RW_WRITER] = id + 1;
-  m[this_cpu + CPU.preempt_count]++;
+  m[this_cpu + CPU.preempt_count]!++;
   const si = (id * MAX_LOCK_CLASSES + cls) * STAT_WORDS;
-  stats[si + STAT_ACQ]++;
-  stats[si + STAT_W_ACQ]++;
+  stats[si + STAT_ACQ]!++;
+  stats[si + STAT_W_ACQ]!++;
   lock_acquired(lock, cls, HELD_WRITE, site);
 }
 
 function queued_write_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
-  stats[si + STAT_CONTENDED]++;
-  stats[si + STAT_W_CONTENDED]++;
+<<<<<<< HEAD
+  stats[si + STAT_CONTENDED]!++;
+  stats[si + STAT_W_CONTENDED]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_WRITE | (cls << 8), lock, 0);
+=======
+  stats[si + STAT_CONTENDED]!++;
+  stats[si + STAT_W_CONTENDED]!++;
+>>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   const t0 = performance.now();
   wait_lock_acquire(lock, HELD_WRITE);
   // ACQUIRE as in the fast path (pairs with read_unlock's sub / write_unlock's and).
@@ -198,8 +203,8 @@ function queued_write_lock_slowpath(lock: number, cls: number): void {
   }
   wait_lock_release(lock);
   const waited = (performance.now() - t0) * 1e6;
-  stats[si + STAT_WAIT_NS] += waited;
-  stats[si + STAT_W_WAIT_NS] += waited;
+  stats[si + STAT_WAIT_NS]! += waited;
+  stats[si + STAT_W_WAIT_NS]! += waited;
 }
 
 export function write_unlock(lock: number): void {
@@ -221,13 +226,13 @@ export function write_unlock(lock: number): void {
 }
 
 export function write_lock_irq(lock: number, site = 0): void {
-  mem[this_cpu + CPU.irqs_off]++;
+  mem[this_cpu + CPU.irqs_off]!++;
   write_lock(lock, site);
 }
 
 export function write_unlock_irq(lock: number): void {
   write_unlock(lock);
-  mem[this_cpu + CPU.irqs_off]--;
+  mem[this_cpu + CPU.irqs_off]!--;
 }
 
 /** Snapshots for assertions and reports: they order nothing. */

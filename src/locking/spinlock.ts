@@ -17,8 +17,8 @@
  * hook, the owner, the held-lock stack and lockdep, the per-CPU per-class statistics; a lock
  * found taken (a self-deadlock on one CPU) goes to the same slow path.
  */
-import { CPU, G, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
-import { kg, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { CPU, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
+import { mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
@@ -64,15 +64,19 @@ export function spin_lock(lock: number, site = 0): void {
   const cls = m[lock + SL_CLASS]!;
   const id = this_cpu_id;
   m[lock + SL_OWNER] = id + 1;
-  m[this_cpu + CPU.preempt_count]++;
-  stats[(id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]++;
+  m[this_cpu + CPU.preempt_count]!++;
+  stats[(id * MAX_LOCK_CLASSES + cls) * STAT_WORDS + STAT_ACQ]!++;
   lock_acquired(lock, cls, HELD_SPIN, site);
 }
 
 function spin_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
-  stats[si + STAT_CONTENDED]++;
+<<<<<<< HEAD
+  stats[si + STAT_CONTENDED]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_SPIN | (cls << 8), lock, 0);
+=======
+  stats[si + STAT_CONTENDED]!++;
+>>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   const t0 = performance.now();
   const w = lock + SL_VAL;
   if (is_controlled()) {
@@ -115,7 +119,7 @@ function spin_lock_slowpath(lock: number, cls: number): void {
       }
     }
   }
-  stats[si + STAT_WAIT_NS] += (performance.now() - t0) * 1e6;
+  stats[si + STAT_WAIT_NS]! += (performance.now() - t0) * 1e6;
 }
 
 export function spin_trylock(lock: number, site = 0): boolean {
@@ -124,8 +128,8 @@ export function spin_trylock(lock: number, site = 0): boolean {
   if (Atomics.compareExchange(mem, lock + SL_VAL, SPIN_UNLOCKED, SPIN_LOCKED) !== SPIN_UNLOCKED) return false;
   const cls = mem[lock + SL_CLASS]!;
   mem[lock + SL_OWNER] = this_cpu_id + 1;
-  mem[this_cpu + CPU.preempt_count]++;
-  stats[stat_index(cls) + STAT_ACQ]++;
+  mem[this_cpu + CPU.preempt_count]!++;
+  stats[stat_index(cls) + STAT_ACQ]!++;
   lock_acquired(lock, cls, HELD_SPIN, site);
   return true;
 }
@@ -136,7 +140,7 @@ export function spin_unlock(lock: number): void {
   if (m[lock + SL_OWNER] !== me) record_violation(V_BAD_UNLOCK, lock, m[lock + SL_OWNER]!, me);
   m[lock + SL_OWNER] = 0;
   lock_released(lock);
-  m[this_cpu + CPU.preempt_count]--;
+  m[this_cpu + CPU.preempt_count]!--;
   const w = lock + SL_VAL;
   if (up_boot(m)) {
     const v = m[w];
@@ -154,13 +158,13 @@ export function spin_unlock(lock: number): void {
 
 /** spin_lock_irq: interrupts off on this CPU for the critical section. */
 export function spin_lock_irq(lock: number, site = 0): void {
-  mem[this_cpu + CPU.irqs_off]++;
+  mem[this_cpu + CPU.irqs_off]!++;
   spin_lock(lock, site);
 }
 
 export function spin_unlock_irq(lock: number): void {
   spin_unlock(lock);
-  mem[this_cpu + CPU.irqs_off]--;
+  mem[this_cpu + CPU.irqs_off]!--;
 }
 
 export function spin_is_locked(lock: number): boolean {
@@ -176,14 +180,14 @@ export function spin_lock_busted(lock: number, site = 0): void {
   sched_hook(site);
   const cls = mem[lock + SL_CLASS]!;
   mem[lock + SL_OWNER] = this_cpu_id + 1;
-  mem[this_cpu + CPU.preempt_count]++;
-  stats[stat_index(cls) + STAT_ACQ]++;
+  mem[this_cpu + CPU.preempt_count]!++;
+  stats[stat_index(cls) + STAT_ACQ]!++;
   lock_acquired(lock, cls, HELD_SPIN, site);
 }
 
 export function spin_unlock_busted(lock: number): void {
   mem[lock + SL_OWNER] = 0;
   lock_released(lock);
-  mem[this_cpu + CPU.preempt_count]--;
+  mem[this_cpu + CPU.preempt_count]!--;
   sched_hook(0);
 }

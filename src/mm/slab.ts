@@ -60,7 +60,7 @@ export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
   const m = mem;
   m[p + m[s + SLAB.next_free_off]!] = m[s + SLAB.free]!;
   m[s + SLAB.free] = p;
-  m[s + SLAB.in_use]--;
+  m[s + SLAB.in_use]!--;
   spin_unlock(s + SLAB.lock);
 }
 

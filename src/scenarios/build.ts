@@ -32,11 +32,10 @@ export function repeat(at: number, body: readonly Insn[], n: number): Insn[] {
 export const halt: Insn = [OP_HALT];
 
 /** Start init (pid 1) on `prog` from its first instruction. Call after the programs are written. */
-export function start_init(m: Machine, program: number, name = 'init'): number {
+export function start_init(m: Machine, program: number, _name = 'init'): number {
   m.attach();
   const t = mem[kg + G.init_task]!;
   if (!t) throw new Error('scenario: the machine has no init task (fork.ts boot)');
-  void name;
   mem[t + TASK.prog] = program;
   mem[t + TASK.pc] = 0;
   mem[t + TASK.ucall] = 0;

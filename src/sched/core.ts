@@ -99,7 +99,7 @@ function enqueue_task(cpu: number, p: number): void {
   m[p + TASK.cpu] = m[cpu + CPU.id]!;
   // Atomic: an idle CPU publishes CPU.idle and then peeks at rq_nr, we add here and then look at
   // its idle word (activate_task); both sides sequentially consistent, so one of us sees the other.
-  if (up(m)) m[cpu + CPU.rq_nr]++;
+  if (up(m)) m[cpu + CPU.rq_nr]!++;
   else Atomics.add(m, cpu + CPU.rq_nr, 1);
   spin_unlock(cpu + CPU.rq_lock);
 }
@@ -282,6 +282,9 @@ function run_task(runner: TaskRunner, p: number): void {
   m[c + CPU.switches]++;
   m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
+=======
+  m[c + CPU.switches]!++;
+>>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   let how: number;
   try {
     how = run_slice(runner, p, m, c);
@@ -356,7 +359,7 @@ function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): num
     } else if (r === STEP_DEAD) how = SLICE_DEAD;
     break;
   }
-  if (done !== 0) m[c + CPU.syscalls] += done;
+  if (done !== 0) m[c + CPU.syscalls]! += done;
   if (done + slept !== 0) progress_add(m, done + slept);
   return how;
 }
@@ -371,7 +374,7 @@ const PROGRESS_BATCH = 64;
 let progress_pending = 0;
 function progress_add(m: Int32Array, n: number): void {
   if (up(m)) {
-    m[kg + G.progress] += n;
+    m[kg + G.progress]! += n;
     return;
   }
   progress_pending += n;

@@ -68,7 +68,7 @@ export function cpu_offline_until_online(): boolean {
   // every pass of the loop) moves it on. rcu_idle_enter's store of CPU.idle comes after this one,
   // so a grace-period scan skips this CPU from then on (offline or idle).
   Atomics.store(mem, c + CPU.online, 0); // takedown_cpu: no new tasks come here
-  mem[c + CPU.hotplugs]++;
+  mem[c + CPU.hotplugs]!++;
   rcu_idle_enter(); // no readers from here on: an extended quiescent state
   rcu_try_complete_gp();
   for (;;) {

@@ -110,14 +110,23 @@ function do_IRQ(c: number): void {
   mem[c + CPU.irq_deferred] = 0;
   const fn = handlers[mem[c + CPU.irq_vec]!];
   const arg = mem[c + CPU.irq_arg]!;
-  mem[c + CPU.irq_delivered]++;
-  mem[c + CPU.in_irq]++;
+<<<<<<< HEAD
+  mem[c + CPU.irq_delivered]!++;
+  mem[c + CPU.in_irq]!++;
   if (tracing) trace_event(TR_IRQ_ENTRY, mem[c + CPU.irq_vec]!, arg, 0);
   try {
     if (fn) fn(arg);
   } finally {
     if (tracing) trace_event(TR_IRQ_EXIT, mem[c + CPU.irq_vec]!, arg, 0);
-    mem[c + CPU.in_irq]--;
+    mem[c + CPU.in_irq]!--;
+=======
+  mem[c + CPU.irq_delivered]!++;
+  mem[c + CPU.in_irq]!++;
+  try {
+    if (fn) fn(arg);
+  } finally {
+    mem[c + CPU.in_irq]!--;
+>>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   }
 }
 
@@ -133,7 +142,7 @@ function irq_entry(c: number): void {
   else if (is_controlled()) deliver = ctl_irq_decide(permille);
   else deliver = free_rand1000() < permille;
   if (!deliver) {
-    mem[c + CPU.irq_deferred]++;
+    mem[c + CPU.irq_deferred]!++;
     return;
   }
   do_IRQ(c);

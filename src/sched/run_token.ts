@@ -186,5 +186,5 @@ export function run_tokens_busy(): boolean {
 
 /** Count a hand-off at the end of a slice (per-CPU statistics). */
 export function run_token_count_yield(): void {
-  mem[this_cpu + CPU.tok_yields]++;
+  mem[this_cpu + CPU.tok_yields]!++;
 }

@@ -60,7 +60,7 @@ export function torture_cleanup(m: Machine): void {
  * Nothing left allocated beyond the baseline taken after boot (the init task, namespaces and the
  * objects the torture keeps published), and every RCU callback ran.
  */
-export function check_leaks(m: Machine, baseline: SlabUsage[], opts: { kthreadsOnly: boolean }): Failure[] {
+export function check_leaks(m: Machine, baseline: SlabUsage[], _opts: { kthreadsOnly: boolean }): Failure[] {
   m.attach();
   const w = m.mem;
   const out: Failure[] = [];
@@ -75,6 +75,5 @@ export function check_leaks(m: Machine, baseline: SlabUsage[], opts: { kthreadsO
       out.push({ kind: 'leak', title, detail: `${s.name}: ${s.in_use} in use after the run, ${allowed} expected` });
     }
   }
-  void opts;
   return out;
 }

@@ -111,9 +111,9 @@ function tl_lock(which: number, site: number): number {
     case TL_RW_READ: read_lock(l, site); return 0;
     case TL_RW_WRITE: write_lock(l, site); return 0;
     case TL_RW_READ_IRQ: {
-      mem[this_cpu + CPU.in_irq]++;
+      mem[this_cpu + CPU.in_irq]!++;
       read_lock(l, site);
-      mem[this_cpu + CPU.in_irq]--;
+      mem[this_cpu + CPU.in_irq]!--;
       return 0;
     }
     default: throw new RangeError(`test lock ${which}`);
