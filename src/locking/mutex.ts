@@ -94,12 +94,8 @@ export function mutex_lock(m: number, site = 0): number {
     mem[x + TASK.wq_next] = t;
   }
   mem[t + TASK.wq_head] = m;
-<<<<<<< HEAD
   mem[m + MX_NWAIT]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_MUTEX | (cls << 8), m, t);
-=======
-  mem[m + MX_NWAIT]!++;
->>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   // Sleeping state before wait_lock is released: the unlocker's wake_up_process runs after it
   // took wait_lock (pairs with spin_unlock's release), so it finds us TASK_UNINTERRUPTIBLE.
   set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);

@@ -179,14 +179,9 @@ export function write_lock(lock: number, site = 0): void {
 
 function queued_write_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
-<<<<<<< HEAD
   stats[si + STAT_CONTENDED]!++;
   stats[si + STAT_W_CONTENDED]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_WRITE | (cls << 8), lock, 0);
-=======
-  stats[si + STAT_CONTENDED]!++;
-  stats[si + STAT_W_CONTENDED]!++;
->>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   const t0 = performance.now();
   wait_lock_acquire(lock, HELD_WRITE);
   // ACQUIRE as in the fast path (pairs with read_unlock's sub / write_unlock's and).

@@ -71,12 +71,8 @@ export function spin_lock(lock: number, site = 0): void {
 
 function spin_lock_slowpath(lock: number, cls: number): void {
   const si = stat_index(cls);
-<<<<<<< HEAD
   stats[si + STAT_CONTENDED]!++;
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_SPIN | (cls << 8), lock, 0);
-=======
-  stats[si + STAT_CONTENDED]!++;
->>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   const t0 = performance.now();
   const w = lock + SL_VAL;
   if (is_controlled()) {

@@ -282,9 +282,6 @@ function run_task(runner: TaskRunner, p: number): void {
   m[c + CPU.switches]++;
   m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
-=======
-  m[c + CPU.switches]!++;
->>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   let how: number;
   try {
     how = run_slice(runner, p, m, c);

@@ -110,7 +110,6 @@ function do_IRQ(c: number): void {
   mem[c + CPU.irq_deferred] = 0;
   const fn = handlers[mem[c + CPU.irq_vec]!];
   const arg = mem[c + CPU.irq_arg]!;
-<<<<<<< HEAD
   mem[c + CPU.irq_delivered]!++;
   mem[c + CPU.in_irq]!++;
   if (tracing) trace_event(TR_IRQ_ENTRY, mem[c + CPU.irq_vec]!, arg, 0);
@@ -119,14 +118,6 @@ function do_IRQ(c: number): void {
   } finally {
     if (tracing) trace_event(TR_IRQ_EXIT, mem[c + CPU.irq_vec]!, arg, 0);
     mem[c + CPU.in_irq]!--;
-=======
-  mem[c + CPU.irq_delivered]!++;
-  mem[c + CPU.in_irq]!++;
-  try {
-    if (fn) fn(arg);
-  } finally {
-    mem[c + CPU.in_irq]!--;
->>>>>>> 353dcca (Strict tsconfig: noUnusedLocals, noUnusedParameters, noUncheckedIndexedAccess; schema field names typed as literals (a misspelt TASK.field no longer compiles); the void X; lines that hid unused names deleted)
   }
 }
 
