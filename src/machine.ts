@@ -309,7 +309,7 @@ export class Machine {
     for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.trace_ring); mark(cpu_addr(i) + CPU.trace_head); }
     mark(kg + G.trace_events); mark(kg + G.trace_epoch);
     mark(regions.torture + TORTURE.rw_writer_max_wait_us);
-    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]);
+    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]!);
     mark(kg + G.ctl_rng);
     mark(kg + G.hotplug_rng); // seeded from the run seed: the hotplug driver's state, not the kernel's
     for (let i = 0; i < 8; i++) mark(kg + G.ctl_pct_points + i);
@@ -418,7 +418,7 @@ export class Machine {
   }
 
   taskField(t: number, f: keyof typeof TASK): number {
-    return this.mem[t + TASK[f]]!;
+    return this.mem[t + TASK[f]!]!;
   }
 }
 

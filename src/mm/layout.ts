@@ -89,14 +89,14 @@ export const SPIN_UNLOCKED = 0;
 export const SPIN_LOCKED = 1;
 export const SPIN_CONTENDED = 2;
 
-const L = (name: string, guard: Guard | string, doc: string): FieldSpec => ({ name, guard, doc });
-const A = (name: string, words: number, guard: Guard | string, doc: string): FieldSpec => ({ name, words, guard, doc });
+const L = <const N extends string>(name: N, guard: Guard | string, doc: string): FieldSpec & { readonly name: N } => ({ name, guard, doc });
+const A = <const N extends string>(name: N, words: number, guard: Guard | string, doc: string): FieldSpec & { readonly name: N } => ({ name, words, guard, doc });
 /** A field that embeds a record of another spec (its width is that record's size). */
-function E(name: string, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec {
+function E<const N extends string>(name: N, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec & { readonly name: N } {
   return { name, words: offsetsOf(spec.fields).SIZE, of: spec.name, guard, doc };
 }
 /** An inline array of `n` records of another spec. */
-function AE(name: string, n: number, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec {
+function AE<const N extends string>(name: N, n: number, spec: StructSpec, guard: Guard | string, doc: string): FieldSpec & { readonly name: N } {
   return { name, words: n * offsetsOf(spec.fields).SIZE, of: spec.name, count: n, guard, doc };
 }
 
