@@ -71,13 +71,13 @@ export function rcu_read_lock(site = 0): void {
   // Plain: only this CPU reads or writes its nesting (the grace-period machinery reads quiescent
   // states, never this word); the scans' reads of it are for reports. No barrier is needed, as in
   // a non-preemptible kernel's rcu_read_lock: the CPU reports no quiescent state inside.
-  mem[this_cpu + CPU.rcu_nesting]++;
+  mem[this_cpu + CPU.rcu_nesting]!++;
 }
 
 export function rcu_read_unlock(): void {
   // Plain, this CPU's own word (see rcu_read_lock): the section's accesses are ordered before the
   // grace period by the Atomics.store of rcu_qs_gp at the next quiescent state.
-  mem[this_cpu + CPU.rcu_nesting]--;
+  mem[this_cpu + CPU.rcu_nesting]!--;
   sched_hook(0);
 }
 
@@ -263,7 +263,7 @@ export function call_rcu(head: number, func: number, obj: number): void {
   if (last) mem[last + RH_NEXT] = head;
   else mem[cbs + RCU_CBLIST.head] = head;
   mem[cbs + RCU_CBLIST.tail] = head;
-  mem[cbs + RCU_CBLIST.len]++;
+  mem[cbs + RCU_CBLIST.len]!++;
   add(mem, rcu() + RCU_CBS_PENDING, 1); // a count (leak checks, rcu_gp_done's look): orders nothing
 }
 
@@ -282,7 +282,7 @@ export function rcu_do_batch(): number {
     const next = mem[h + RH_NEXT]!;
     mem[cbs + RCU_CBLIST.head] = next;
     if (!next) mem[cbs + RCU_CBLIST.tail] = 0;
-    mem[cbs + RCU_CBLIST.len]--;
+    mem[cbs + RCU_CBLIST.len]!--;
     add(mem, rcu() + RCU_CBS_PENDING, -1); // the count only (see call_rcu)
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);

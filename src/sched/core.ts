@@ -279,7 +279,7 @@ function run_task(runner: TaskRunner, p: number): void {
   m[p + TASK.on_cpu] = this_cpu_id + 1;
   m[c + CPU.curr] = p;
   current = p;
-  m[c + CPU.switches]++;
+  m[c + CPU.switches]!++;
   m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
   let how: number;
