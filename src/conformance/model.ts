@@ -39,7 +39,7 @@ import {
 import { CAP_FULL_SET } from '../kernel/user_namespace.js';
 import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM, WCONTINUED, WUNTRACED } from '../kernel/sched_task.js';
 import { send_sig } from '../kernel/signal.js';
-import { TASK_DEAD, TASK_INTERRUPTIBLE, try_to_wake_up } from '../sched/core.js';
+import { TASK_DEAD } from '../sched/core.js';
 import type { Runner } from './run.js';
 import { normTarget, signalNumber, type NsFlag, type Op, type OpResult, type TargetSpec, type TaskState, type WaitStatus } from './script.js';
 import { CLONE_NEWPID } from '../kernel/clone_flags.js';

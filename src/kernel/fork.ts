@@ -41,7 +41,7 @@ import { copy_files, exit_files } from './nsfs.js';
 import {
   children_add_tail, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
   CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PIDFD, CLONE_SIGHAND, CLONE_SYSVSEM,
-  CLONE_THREAD, CLONE_VM, CSIGNAL, is_child_reaper, ns_of_pid, SIGCHLD, SIGNAL_UNKILLABLE, tasks_add_tail,
+  CLONE_THREAD, CLONE_VM, CSIGNAL, init_task, is_child_reaper, ns_of_pid, SIGCHLD, SIGNAL_UNKILLABLE, tasks_add_tail,
   thread_group_empty, thread_ring_add, valid_signal,
 } from './sched_task.js';
 
