@@ -19,7 +19,7 @@
 import { G, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from '../config/bugs.js';
 import { kg, mem } from '../mm/memory.js';
-import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
+import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {

@@ -14,11 +14,7 @@
  * good (the watchdog test), or break a rule on purpose (sleeping in atomic context, returning to
  * user mode with a lock held).
  */
-import {
-  CPU, G, MUTEX_WORDS, POISON_LIVE, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_COUNTERS, STRESS_MAX_TASKS,
-  STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE,
-  STRESS_TASKS, TASK, TORTURE,
-} from '../mm/layout.js';
+import { CPU, G, MUTEX_WORDS, POISON_LIVE, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_COUNTERS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE, STRESS_TASKS, TASK, TORTURE } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_TASK, this_cpu } from '../mm/memory.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
