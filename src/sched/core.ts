@@ -349,7 +349,7 @@ function run_slice(runner: TaskRunner, p: number, m: Int32Array, c: number): num
       if (m[c + CPU.preempt_count] !== 0 || m[c + CPU.rcu_nesting] !== 0) {
         record_violation(V_SLEEP_IN_ATOMIC, m[c + CPU.preempt_count]!, m[c + CPU.rcu_nesting]!, p);
       }
-      m[p + TASK.nvcsw]++;
+      m[p + TASK.nvcsw]!++;
       if (tracing) trace_event_noclock(TR_SLEEP, m[p + TASK.wait_chan]!, p, m[p + TASK.wait_obj]!);
       slept = 1;
       how = SLICE_BLOCKED;
