@@ -30,7 +30,7 @@ import { Kernel, KernelError, type CallResult, type KernelOptions, type TaskHand
 import { FILE, PIDNS, TASK, NSPROXY } from '../mm/layout.js';
 import { mem, PID_MAX_LIMIT, regions, SLAB_FILE } from '../mm/memory.js';
 import { task_fds } from '../kernel/nsfs.js';
-import { find_pid_ns, get_pid, nspid_from, pid_task, PIDTYPE_PID, put_pid, task_active_pid_ns } from '../kernel/pid.js';
+import { find_pid_ns, nspid_from, pid_task, PIDTYPE_PID, task_active_pid_ns } from '../kernel/pid.js';
 import { SYS_KILL, SYS_NS_LAST_PID_READ } from '../kernel/unistd.js';
 import {
   LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_POWER_OFF,

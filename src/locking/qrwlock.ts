@@ -139,7 +139,7 @@ function queued_read_lock_slowpath(lock: number, cls: number, irq: boolean): voi
 export function read_unlock(lock: number): void {
   lock_released(lock);
   const m = mem;
-  m[this_cpu + CPU.preempt_count]--;
+  m[this_cpu + CPU.preempt_count]!--;
   if (up_boot(m)) {
     m[lock + RW_CNTS] = (m[lock + RW_CNTS]! - QR_BIAS) | 0;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
@@ -206,7 +206,7 @@ export function write_unlock(lock: number): void {
   const m = mem;
   m[lock + RW_WRITER] = 0;
   lock_released(lock);
-  m[this_cpu + CPU.preempt_count]--;
+  m[this_cpu + CPU.preempt_count]!--;
   if (up_boot(m)) {
     m[lock + RW_CNTS] = m[lock + RW_CNTS]! & ~QW_LOCKED;
     if (m[lock + RW_SLEEPERS] !== 0) notify_sleepers(lock);
