@@ -14,8 +14,8 @@
  * good (the watchdog test), or break a rule on purpose (sleeping in atomic context, returning to
  * user mode with a lock held).
  */
-import { CPU, G, MUTEX_WORDS, POISON_LIVE, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_COUNTERS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE, STRESS_TASKS, TASK, TORTURE } from '../mm/layout.js';
-import { kg, mem, regions, SLAB_TASK, this_cpu } from '../mm/memory.js';
+import { CPU, G, MUTEX_WORDS, SPINLOCK_WORDS, STRESS_BUSTED, STRESS_COUNTERS, STRESS_MIX, STRESS_OPS_DONE, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE, STRESS_TASKS, TASK, TORTURE } from '../mm/layout.js';
+import { kg, mem, regions, this_cpu } from '../mm/memory.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { spin_lock, spin_lock_busted, spin_lock_init, spin_unlock, spin_unlock_busted } from '../locking/spinlock.js';
@@ -29,7 +29,7 @@ import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } from '../kernel/u
 import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
-import { __WALL, EXIT_ZOMBIE, PF_KTHREAD } from '../kernel/sched_task.js';
+import { __WALL, PF_KTHREAD } from '../kernel/sched_task.js';
 import {
   SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
