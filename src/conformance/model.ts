@@ -36,7 +36,6 @@ import {
   LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_POWER_OFF,
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
 } from '../kernel/pid_namespace.js';
-import { CAP_FULL_SET } from '../kernel/user_namespace.js';
 import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM, WCONTINUED, WUNTRACED } from '../kernel/sched_task.js';
 import { send_sig } from '../kernel/signal.js';
 import { TASK_DEAD } from '../sched/core.js';
