@@ -48,6 +48,7 @@ import { BUG_ALLOC_PID_NS_LEAK, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js'
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
 import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 import { prng_below, prng_seed, PRNG_SEED_FAULT } from '../lib/prng.js';
+import { data_race } from './compiler.js';
 
 export { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 
@@ -164,7 +165,9 @@ function find_next_bit(b: number, from: number, to: number): number {
  */
 function idr_alloc_cyclic(ns: number, start: number, end: number): number {
   const b = mem[ns + PIDNS.bitmap]!;
-  let id = mem[ns + PIDNS.idr_next]!;
+  // `u32 id = idr->idr_next;`: a plain read, which the ns_last_pid sysctl's idr_set_cursor
+  // (WRITE_ONCE, without pidmap_lock) races with by design ("volatile in a living namespace").
+  let id = data_race(mem[ns + PIDNS.idr_next]!);
   if (id < start) id = start;
   let n = id < end ? find_next_zero_bit(b, id, end) : -1;
   if (n < 0 && id > start) n = find_next_zero_bit(b, start, end);
@@ -513,7 +516,7 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
       if (nr === -ENOSPC) nr = mode === REQ_TARGETS ? -EBUSY : -EEXIST;
     } else {
       // init really needs pid 1, but after reaching the maximum wrap back to RESERVED_PIDS.
-      nr = idr_alloc_cyclic(tmp, mem[tmp + PIDNS.idr_next]! > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max);
+      nr = idr_alloc_cyclic(tmp, Atomics.load(mem, tmp + PIDNS.idr_next) > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max); // idr_get_cursor: READ_ONCE
     }
     if (nr < 0) {
       retval = nr === -ENOSPC ? -EAGAIN : nr;
