@@ -38,6 +38,7 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '7b': [/spinning on &new->fa_lock/, /in interrupt/, /read_lock on tasklist_lock/, /&new->fa_lock \{spin\}/, /write_lock on tasklist_lock/, /in fork/],
   '8': [/RCU reader saw a freed object/, /struct pid_namespace/, /proc_pid_lookup/],
   '9': [/leak audit at the quiescent end/, /ns \d+: kref \d+, references found \d+/],
+  '12': [/a process was killed by a child's exit signal meant for another parent/],
   '11': [/leak audit at the quiescent end/, /real_parent @\d+ is not live/],
   '10': [/rcu: INFO: rcu_preempt detected stalls on CPUs\/tasks:/, /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+ hooks! \[R:\d+\]/],
 };

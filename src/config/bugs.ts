@@ -26,6 +26,8 @@ export const BUG_ALLOC_PID_NS_LEAK = 1 << 10;
 export const BUG_ZAP_KEEPS_NOTIFY_SIGNAL = 1 << 11;
 /** find_child_reaper leaves ->child_reaper on the exiting init group leader (before 950bbabb5a80). */
 export const BUG_CHILD_REAPER_NOT_MOVED = 1 << 12;
+/** copy_process(CLONE_PARENT) copies current->group_leader->exit_signal before taking tasklist_lock (before b4e00444cab4, CVE-2020-35508). */
+export const BUG_CLONE_PARENT_EXIT_SIGNAL = 1 << 13;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -57,6 +59,7 @@ export const BUG_NAMES: Record<string, number> = {
   alloc_pid_ns_leak: BUG_ALLOC_PID_NS_LEAK,
   zap_keeps_notify_signal: BUG_ZAP_KEEPS_NOTIFY_SIGNAL,
   child_reaper_not_moved: BUG_CHILD_REAPER_NOT_MOVED,
+  clone_parent_exit_signal: BUG_CLONE_PARENT_EXIT_SIGNAL,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

@@ -23,7 +23,7 @@ import {
 import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
-import { BUG_SETNS_FORK_NO_RECHECK } from '../config/bugs.js';
+import { BUG_SETNS_FORK_NO_RECHECK, BUG_CLONE_PARENT_EXIT_SIGNAL } from '../config/bugs.js';
 import { E2BIG, EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOINTR, is_err } from './errno.js';
 import { SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID, SYS_PRCTL, SYS_SETSID, SYS_SETUID, SYS_UNSHARE } from './unistd.js';
 import {
@@ -60,6 +60,7 @@ export { E2BIG } from './errno.js';
 export const SITE_FORK_START = 210;
 export const SITE_FORK_ATTACH = 211;
 export const SITE_FORK_WAKE = 212;
+export const SITE_FORK_CGROUP = 213; // copy_process: cgroup_can_fork's window before tasklist_lock (BUG_CLONE_PARENT_EXIT_SIGNAL)
 
 // ---- struct clone_args (include/uapi/linux/sched.h) in the program region ---------------------
 // One int32 word per __aligned_u64 field; sizes are the kernel's byte sizes (8 per field).
@@ -267,6 +268,17 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     mem[p + TASK.thread_next] = p;
     mem[p + TASK.thread_prev] = p;
   }
+  // Before b4e00444cab4 (BUG_CLONE_PARENT_EXIT_SIGNAL) the CLONE_PARENT child's exit_signal was
+  // copied here, after alloc_pid and outside tasklist_lock: an exiting ->real_parent can still
+  // reparent current (and reset its exit_signal to SIGCHLD) before the child is attached below.
+  // Between that copy and tasklist_lock the kernel runs cgroup_threadgroup_change_begin and
+  // cgroup_can_fork (which may sleep): the model has neither, the hook stands for that window.
+  let early_exit_signal: number | undefined;
+  if ((mem[kg + G.bug_switches]! & BUG_CLONE_PARENT_EXIT_SIGNAL) !== 0) {
+    early_exit_signal = mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
+    sched_hook(SITE_FORK_CGROUP);
+  }
+
 
   // Make it visible to the rest of the system, but don't wake it up yet.
   const tl = kg + G.tasklist_lock;
@@ -275,7 +287,8 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   let rp: number;
   if ((flags & (CLONE_PARENT | CLONE_THREAD)) !== 0) {
     rp = mem[cur + TASK.real_parent]!;
-    mem[p + TASK.exit_signal] = thread ? -1 : mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
+    // b4e00444cab4: under tasklist_lock, so that real_parent and exit_signal are read together.
+    mem[p + TASK.exit_signal] = thread ? -1 : early_exit_signal ?? mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
   } else {
     rp = cur;
     mem[p + TASK.exit_signal] = exit_signal;

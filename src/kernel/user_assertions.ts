@@ -8,7 +8,7 @@ import { mem } from '../mm/memory.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
+import { SYS_ASSERT_NOT_KILLED_BY, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
 import { PIDNS_ADDING } from './pid.js';
 
 /** V_INVARIANT code: a pid namespace's init was reaped while pids of the namespace still existed. */
@@ -29,3 +29,20 @@ export function pidns_assert_empty(): number {
 }
 
 register_syscall(SYS_PIDNS_ASSERT_EMPTY, 'pidns_assert_empty', () => pidns_assert_empty());
+
+/** V_INVARIANT code: a reaped child (the caller's, from its last wait4) was killed by a signal nobody sent it. */
+export const INV_KILLED_BY_EXIT_SIGNAL = 0x6e02;
+
+/**
+ * After wait4 returned a child that no task ever signalled: its status (TASK.last_status) must not
+ * say "killed by `sig`" - a child's exit signal that reached it (an orphan's parent gets SIGCHLD:
+ * reparent_leader resets the exit signal). Returns the signal that killed it, 0 if none.
+ */
+export function assert_not_killed_by(sig: number): number {
+  const st = mem[current + TASK.last_status]!;
+  const termsig = st & 0x7f;
+  if (termsig !== 0 && termsig !== 0x7f && termsig === sig) record_violation(V_INVARIANT, INV_KILLED_BY_EXIT_SIGNAL, sig, st);
+  return termsig !== 0x7f ? termsig : 0;
+}
+
+register_syscall(SYS_ASSERT_NOT_KILLED_BY, 'assert_not_killed_by', (sig) => assert_not_killed_by(sig));
