@@ -54,6 +54,10 @@
 //                                cgroup time time_for_children.
 //   pidfd T TARGET F             pidfd_open(pid as T sees it, 0).
 //   setns T F NSFLAGS            setns(fd F, flags).
+//   pidfd_kill T F SIG [thread|pgroup]
+//                                pidfd_send_signal(fd F, SIG, NULL, 0 or
+//                                PIDFD_SIGNAL_THREAD / _PROCESS_GROUP); "died"
+//                                and "hung" as for kill.
 //   close F                      the driver drops fd handle F.
 //   lastpid_read T               read  ns_last_pid as T (ret = value).
 //   lastpid_write T VALUE        write ns_last_pid as T (ret = 0).
@@ -178,7 +182,7 @@ enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
 	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE, C_SIGACTION,
-	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS,
+	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS, C_PIDFDKILL,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -549,6 +553,15 @@ static void task_loop(void)
 				close(nfd);
 			continue;
 		}
+		case C_PIDFDKILL:
+			if (fd < 0) {
+				ret = -1;
+				err = EBADF;
+			} else {
+				ret = syscall(SYS_pidfd_send_signal, fd, (int)c.a[0], NULL, (unsigned)c.a[1]);
+				err = ret < 0 ? errno : 0;
+			}
+			break;
 		case C_SETNS:
 			if (fd < 0) {
 				ret = -1;
@@ -779,13 +792,13 @@ enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
 	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE, O_SIGACTION, O_SIGMASK, O_CAUGHT,
-	O_IDMAP, O_SETGROUPS,
+	O_IDMAP, O_SETGROUPS, O_PIDFDKILL,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
 	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write", "sigaction",
-	"sigmask", "caught", "idmap", "setgroups",
+	"sigmask", "caught", "idmap", "setgroups", "pidfd_kill",
 };
 
 struct op {
@@ -1055,6 +1068,23 @@ static int parse_line(char *line, struct op *o)
 		if (parse_target(tok[2], o))
 			return PERR("pidfd: bad target '%s'", tok[2]);
 		FHANDLE(3);
+		break;
+	case O_PIDFDKILL:
+		NEED(4);
+		HANDLE(1, t);
+		FHANDLE(2);
+		if (parse_sig(tok[3], &o->v))
+			return PERR("pidfd_kill: bad signal '%s'", tok[3]);
+		if (nt > 5)
+			return PERR("pidfd_kill: trailing '%s'", tok[5]);
+		if (nt == 5) {
+			if (!strcmp(tok[4], "thread"))
+				o->v2 = 1; // PIDFD_SIGNAL_THREAD
+			else if (!strcmp(tok[4], "pgroup"))
+				o->v2 = 4; // PIDFD_SIGNAL_PROCESS_GROUP
+			else
+				return PERR("pidfd_kill: thread or pgroup, not '%s'", tok[4]);
+		}
 		break;
 	case O_SETNS:
 		NEED(4);
@@ -1896,6 +1926,35 @@ static void run_op(int i, struct op *o)
 				close(F[o->f]);
 			F[o->f] = got;
 		}
+		jend();
+		return;
+	}
+	case O_PIDFDKILL: {
+		if (F[o->f] < 0) {
+			jerror(i, o, res, "fd handle %d is not open", o->f);
+			return;
+		}
+		c.op = C_PIDFDKILL;
+		c.a[0] = o->v;
+		c.a[1] = o->v2;
+		k = rpc(o->t, &c, F[o->f], &r, NULL, RPC_MS);
+		int self_killed = k == -2;
+		if (k && !self_killed) {
+			rpc_fail(i, o, res, k);
+			return;
+		}
+		settle(res, self_killed ? o->t : -1, hung, &nhung);
+		jhead(i, o);
+		jint("f", o->f);
+		jint("sig", o->v);
+		if (self_killed) {
+			jnull("ret");
+			jnull("errno");
+			jbool("killed_self", 1);
+		} else {
+			jreterr(res, r.ret, r.err);
+		}
+		emit_died(res, hung, nhung);
 		jend();
 		return;
 	}

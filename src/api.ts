@@ -27,7 +27,7 @@ import {
   SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID,
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
   SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN,
-  SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT, SYS_GID_MAP_WRITE, SYS_SETGROUPS_WRITE, SYS_UID_MAP_WRITE,
+  SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT, SYS_GID_MAP_WRITE, SYS_PIDFD_SEND_SIGNAL, SYS_SETGROUPS_WRITE, SYS_UID_MAP_WRITE,
   SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4,
 } from './kernel/unistd.js';
 import {
@@ -428,6 +428,11 @@ export class Kernel {
   /** Write "allow" or "deny" to t's own /proc/self/setgroups. */
   setgroupsWrite(t: TaskHandle, allow: boolean): void {
     this.call(t, 'setgroups', SYS_SETGROUPS_WRITE, allow ? 1 : 0);
+  }
+
+  /** pidfd_send_signal(pidfd, sig, NULL, flags). */
+  pidfdSendSignal(t: TaskHandle, fd: number, sig: number, flags = 0): void {
+    this.call(t, 'pidfd_send_signal', SYS_PIDFD_SEND_SIGNAL, fd, sig, flags);
   }
 
   /** setsid(): the new session id. */

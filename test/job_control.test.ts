@@ -177,3 +177,29 @@ describe('caught signals', () => {
     expect(WTERMSIG(reapStatus(k, k.init, a))).toBe(SIGTERM);
   });
 });
+
+describe('pidfd_send_signal (kernel/signal.c)', () => {
+  it('signals the pidfd\'s process (caught, stop, kill); EBADF for a namespace fd or a closed one, EINVAL for bad flags, ESRCH once reaped', () => {
+    k = Kernel.create();
+    const a = k.fork(k.init);
+    const pid = k.getpid(a);
+    const fd = k.pidfdOpen(k.init, pid);
+    k.sigaction(a, SIGUSR1, 'catch');
+    k.pidfdSendSignal(k.init, fd, SIGUSR1);
+    expect(k.sigCaught(a)).toBe(bit(SIGUSR1));
+    k.pidfdSendSignal(k.init, fd, SIGSTOP);
+    expect(k.isStopped(a)).toBe(true);
+    k.pidfdSendSignal(k.init, fd, SIGCONT, 1 << 0 /* PIDFD_SIGNAL_THREAD */);
+    expect(k.isStopped(a)).toBe(false);
+    const err = (f: () => void): string => { try { f(); return 'OK'; } catch (e) { return (e as { code: string }).code; } };
+    expect(err(() => k.pidfdSendSignal(k.init, fd, SIGUSR1, 3))).toBe('EINVAL'); // two scope flags
+    expect(err(() => k.pidfdSendSignal(k.init, fd, SIGUSR1, 8))).toBe('EINVAL'); // unknown flag
+    const nsfd = k.openNs(k.init, pid, 'pid');
+    expect(err(() => k.pidfdSendSignal(k.init, nsfd, SIGUSR1))).toBe('EBADF'); // not a pidfd
+    expect(err(() => k.pidfdSendSignal(k.init, 99, SIGUSR1))).toBe('EBADF');
+    k.pidfdSendSignal(k.init, fd, SIGKILL);
+    reapStatus(k, k.init, a);
+    expect(err(() => k.pidfdSendSignal(k.init, fd, 0))).toBe('ESRCH');
+    for (const f of [fd, nsfd]) k.close(k.init, f);
+  });
+});

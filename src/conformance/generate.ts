@@ -112,6 +112,7 @@ const KINDS = [
   ['caught', 2],
   ['idmap', 1],
   ['setgroups', 1],
+  ['pidfd_kill', 3],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -214,8 +215,8 @@ const SIG_CHOICES: readonly (readonly [string, number])[] = [
   ['WINCH', 2],
   ['URG', 2],
   ['CONT', 5],
-  ['STOP', 3],
-  ['TSTP', 1],
+  ['STOP', 8],
+  ['TSTP', 2],
 ];
 const SIG_TOTAL = SIG_CHOICES.reduce((s, [, w]) => s + w, 0);
 
@@ -675,7 +676,7 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         // rarer still, and only at another single task: a task that stops
         // itself never answers the driver (5 s RPC timeout) and nobody would
         // continue a whole stopped process group
-        if ((sig === 'STOP' || sig === 'TSTP') && (!chance(s.e, 30) || x === undefined || x === actor)) break;
+        if ((sig === 'STOP' || sig === 'TSTP') && (!chance(s.e, 60) || x === undefined || x === actor)) break;
         ops.push({ op: 'kill', t: actor.h, target: tgt, sig });
         for (const y of effective) if (killedBy(y)) sh.die(y);
         if (sig === 'STOP') {
@@ -814,6 +815,20 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
       case 'setgroups':
         ops.push({ op: 'setgroups', t: actor.h, allow: s.b % 2 === 0 });
         break;
+      case 'pidfd_kill': {
+        // pidfd_send_signal through an open fd handle (a pidfd, or a namespace fd: EBADF). Never at
+        // the actor itself or at an init (a zap could take the actor with it).
+        const e = pick([...sh.fds.entries()], s.b);
+        if (e === undefined) break;
+        const [f, fd] = e;
+        const x = fd.kind === 'pidfd' ? sh.task(fd.target) : undefined;
+        if (x !== undefined && (x === actor || sh.isInit(x))) break;
+        const sigs = ['0', 'USR1', 'CONT', 'TERM', 'KILL', 'CHLD'] as const;
+        const sig = sigs[s.c % sigs.length]!;
+        ops.push({ op: 'pidfd_kill', t: actor.h, f, sig, ...(chance(s.d, 15) ? { scope: 'thread' as const } : {}) });
+        if (x !== undefined && x.stat === 'alive' && (sig === 'KILL' || (sig === 'TERM' && !x.soft.has('TERM')))) sh.die(x);
+        break;
+      }
       case 'pidmax_write': {
         // /proc/sys/kernel/pid_max of the actor's active namespace (per namespace since 6.14):
         // the bounds 301..PID_MAX_LIMIT and values that fill a level (a level whose cursor is past

@@ -31,7 +31,7 @@ import { FILE, PIDNS, TASK, NSPROXY } from '../mm/layout.js';
 import { mem, PID_MAX_LIMIT, regions, SLAB_FILE } from '../mm/memory.js';
 import { task_fds } from '../kernel/nsfs.js';
 import { find_pid_ns, nspid_from, pid_task, PIDTYPE_PID, task_active_pid_ns } from '../kernel/pid.js';
-import { SYS_KILL, SYS_NS_LAST_PID_READ } from '../kernel/unistd.js';
+import { SYS_KILL, SYS_NS_LAST_PID_READ, SYS_PIDFD_SEND_SIGNAL } from '../kernel/unistd.js';
 import {
   LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_POWER_OFF,
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
@@ -588,6 +588,26 @@ class ModelDriver {
           this.F.set(o.f, dfd);
         }
         return r;
+      }
+      case 'pidfd_kill': {
+        const dfd = this.F.get(o.f);
+        if (dfd === undefined) return error(`fd handle ${o.f} is not open`);
+        const sig = signalNumber(o.sig);
+        const tfd = this.moveFile(this.driver, dfd, t);
+        // the raw call: a task that signals itself fatally does not come back
+        const cr = k.syscall(t, 'pidfd_send_signal', SYS_PIDFD_SEND_SIGNAL, tfd, sig, o.scope === 'thread' ? 1 : o.scope === 'pgroup' ? 4 : 0);
+        let ret = 0;
+        let errno: string | null = null;
+        if ('value' in cr && cr.value < 0 && cr.value > -4096) {
+          ret = -1;
+          errno = new KernelError('pidfd_send_signal', -cr.value).code;
+        } else if ('blocked' in cr) throw new Error('pidfd_send_signal blocked');
+        const selfKilled = 'exited' in cr || this.phase(t) !== 'alive';
+        if (selfKilled) this.F.delete(o.f); // went with the task's files (the driver keeps its copy: a rare difference)
+        else this.F.set(o.f, this.moveFile(t, tfd, this.driver));
+        const { died, hung } = this.settle(selfKilled ? o.t : undefined);
+        if (selfKilled) return head({ f: o.f, sig, ret: null, errno: null, killed_self: true, died, hung });
+        return head({ f: o.f, sig, ret, errno, died, hung });
       }
       case 'setns': {
         const dfd = this.F.get(o.f);

@@ -20,6 +20,7 @@
 //   sigaction T SIG dfl|ign|catch [restart] [nocldstop] [nocldwait]
 //   sigmask T block|unblock|setmask SIGS|-                caught T
 //   idmap T uid|gid FIRST LOWER COUNT                     setgroups T allow|deny
+//   pidfd_kill T F SIG [thread|pgroup]
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -80,6 +81,7 @@ export type Op =
   | { op: 'caught'; t: Handle }
   | { op: 'idmap'; t: Handle; which: 'uid' | 'gid'; first: number; lower: number; count: number }
   | { op: 'setgroups'; t: Handle; allow: boolean }
+  | { op: 'pidfd_kill'; t: Handle; f: number; sig: Sig; scope?: 'thread' | 'pgroup' }
   | { op: 'getpid'; t: Handle }
   | { op: 'getppid'; t: Handle }
   | { op: 'nspid'; t: Handle; target: TargetSpec }
@@ -91,7 +93,7 @@ export type OpName = Op['op'];
 export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
-  'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught', 'idmap', 'setgroups',
+  'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught', 'idmap', 'setgroups', 'pidfd_kill',
 ];
 
 export const SIG_HANDLERS = ['dfl', 'ign', 'catch'] as const;
@@ -260,6 +262,8 @@ export function formatOp(o: Op): string {
       return `idmap ${handleTok(o.t)} ${o.which} ${checkInt('first', o.first, 0, 0xffffffff)} ${checkInt('lower', o.lower, 0, 0xffffffff)} ${checkInt('count', o.count, 0, 0xffffffff)}`;
     case 'setgroups':
       return `setgroups ${handleTok(o.t)} ${o.allow ? 'allow' : 'deny'}`;
+    case 'pidfd_kill':
+      return `pidfd_kill ${handleTok(o.t)} ${fdTok(o.f)} ${signalNumber(o.sig)}${o.scope ? ` ${o.scope}` : ''}`;
     case 'sigmask': {
       if (!SIG_HOWS.includes(o.how)) throw new Error(`bad how '${String(o.how)}'`);
       const ns = o.sigs.map(signalNumber);
@@ -419,6 +423,11 @@ export function parseOpLine(line: string): Op | undefined {
       if (a2 !== 'uid' && a2 !== 'gid') throw new Error(`idmap: uid or gid, not '${a2 ?? ''}'`);
       const n = (x: string | undefined, what: string): number => parseIntTok(x, what, 0, 0xffffffff);
       return { op: 'idmap', t: H(a1), which: a2, first: n(a3, 'first'), lower: n(a4, 'lower'), count: n(tk[5], 'count') };
+    }
+    case 'pidfd_kill': {
+      need(4);
+      if (tk.length > 5 || (tk.length === 5 && a4 !== 'thread' && a4 !== 'pgroup')) throw new Error(`pidfd_kill: trailing '${a4 ?? ''}'`);
+      return { op: 'pidfd_kill', t: H(a1), f: F(a2), sig: signalNumber(a3 ?? ''), ...(a4 === 'thread' || a4 === 'pgroup' ? { scope: a4 } : {}) };
     }
     case 'setgroups':
       need(3);

@@ -16,7 +16,7 @@
  * pending. No siginfo is queued (legacy signals coalesce as in the kernel). ptrace's signal traps
  * are not modelled: a traced task stops and continues as an untraced one.
  */
-import { G, SIG, TASK, UCALL } from '../mm/layout.js';
+import { G, PIDNS, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from '../config/bugs.js';
 import { kg, mem } from '../mm/memory.js';
 import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
@@ -27,10 +27,12 @@ import {
   WCHAN_PAUSE, WCHAN_SIGNAL_STOP,
 } from '../sched/core.js';
 import { OP_NONE, register_syscall, RET_IN_PROGRESS, set_ucall } from './entry.js';
-import { EINTR, EINVAL, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
-import { SYS_KILL, SYS_PAUSE, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './unistd.js';
+import { EBADF, EINTR, EINVAL, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
+import { SYS_KILL, SYS_PAUSE, SYS_PIDFD_SEND_SIGNAL, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN, SYS_SIG_CAUGHT } from './unistd.js';
 import { CAP_KILL, ns_capable } from './user_namespace.js';
-import { find_vpid, pid_task } from './pid.js';
+import { find_vpid, ns_of_pid, pid_task } from './pid.js';
+import { fget, fput } from './nsfs.js';
+import { pidfd_pid } from './pidfd.js';
 import { task_active_pid_ns } from './pid_namespace.js';
 import {
   __wake_up_parent, CLD_CONTINUED, CLD_STOPPED, init_task, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
@@ -415,6 +417,58 @@ export function kill_pid_info(sig: number, info: number, pid: number): number {
   const err = p ? group_send_sig_info(sig, info, p, PIDTYPE_TGID) : -ESRCH;
   rcu_read_unlock();
   return err;
+}
+
+/** include/uapi/linux/pidfd.h: the scope flags of pidfd_send_signal. */
+export const PIDFD_SIGNAL_THREAD = 1 << 0;
+export const PIDFD_SIGNAL_THREAD_GROUP = 1 << 1;
+export const PIDFD_SIGNAL_PROCESS_GROUP = 1 << 2;
+const PIDFD_SEND_SIGNAL_FLAGS = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
+
+/**
+ * access_pidfd_pidns (kernel/signal.c): the pid must live in current's active pid namespace or
+ * one below it.
+ */
+function access_pidfd_pidns(pid: number): boolean {
+  const active = task_active_pid_ns(current);
+  for (let p = ns_of_pid(pid); ; p = mem[p + PIDNS.parent]!) {
+    if (!p) return false;
+    if (p === active) return true;
+  }
+}
+
+/**
+ * pidfd_send_signal(2) (kernel/signal.c) without a siginfo: EINVAL for unknown flags or more than
+ * one scope flag; EBADF for an fd that is not open or not a pidfd (pidfd_to_pid); EINVAL when the
+ * pid is outside current's pid namespace and its descendants; then the signal as kill(2) sends it
+ * (prepare_kill_siginfo: SI_USER), to the thread group by default, to one thread with
+ * PIDFD_SIGNAL_THREAD, to the process group the pid names with PIDFD_SIGNAL_PROCESS_GROUP. ESRCH once the task is
+ * gone. (The model's pidfds have no PIDFD_THREAD flag.)
+ */
+export function sys_pidfd_send_signal(pidfd: number, sig: number, flags: number): number {
+  if ((flags & ~PIDFD_SEND_SIGNAL_FLAGS) !== 0) return -EINVAL;
+  const scope = flags & PIDFD_SEND_SIGNAL_FLAGS;
+  if ((scope & (scope - 1)) !== 0) return -EINVAL; // hweight32 > 1
+  const f = fget(pidfd);
+  if (!f) return -EBADF;
+  const pid = pidfd_pid(f);
+  let ret: number;
+  if (pid < 0) ret = pid;
+  else if (!access_pidfd_pidns(pid)) ret = -EINVAL;
+  else if (scope === PIDFD_SIGNAL_PROCESS_GROUP) {
+    // kill_pgrp_info(sig, info, pid): the pidfd's pid names the process group itself, so a
+    // process that does not lead one gets ESRCH (checked on this machine).
+    read_lock(kg + G.tasklist_lock);
+    ret = __kill_pgrp_info(sig, SI_USER, pid);
+    read_unlock(kg + G.tasklist_lock);
+  } else {
+    rcu_read_lock();
+    const p = pid_task(pid, scope === PIDFD_SIGNAL_THREAD ? PIDTYPE_PID : PIDTYPE_TGID);
+    ret = p ? group_send_sig_info(sig, SI_USER, p, scope === PIDFD_SIGNAL_THREAD ? PIDTYPE_PID : PIDTYPE_TGID) : -ESRCH;
+    rcu_read_unlock();
+  }
+  fput(f);
+  return ret;
 }
 
 /**
@@ -884,6 +938,7 @@ export function sys_sig_caught(): number {
 
 register_syscall(SYS_KILL, 'kill', (pid, sig) => sys_kill(pid, sig));
 register_syscall(SYS_PAUSE, 'pause', () => sys_pause());
+register_syscall(SYS_PIDFD_SEND_SIGNAL, 'pidfd_send_signal', (fd, sig, flags) => sys_pidfd_send_signal(fd, sig, flags));
 register_syscall(SYS_SET_SIGCHLD_IGN, 'sigaction_sigchld', (on) => sys_set_sigchld_ign(on));
 register_syscall(SYS_RT_SIGACTION, 'rt_sigaction', (sig, handler, flags) => sys_rt_sigaction(sig, handler, flags));
 register_syscall(SYS_RT_SIGPROCMASK, 'rt_sigprocmask', (how, set) => sys_rt_sigprocmask(how, set));
