@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { BUG_NAMES } from '../config/bugs.js';
 import { KERNEL_MIX, OPS, TORTURE_MIX } from '../stress/ops.js';
-import { default_config, default_mix, kernel_ops_available, PLANTS, validate_config, type StressConfig } from '../stress/config.js';
+import { default_config, default_mix, wide_mix, kernel_ops_available, PLANTS, validate_config, type StressConfig } from '../stress/config.js';
 import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';
 import { progress_line, type StatsSample } from '../stress/stats.js';
 import { decode_token } from '../ctl/replay_token.js';
@@ -30,7 +30,9 @@ run:
   --max-tasks N         fork/clone are skipped above this many live tasks (default 256)
   --timeout D           hard bound on the whole run
 mix:
-  --mix LIST            comma-separated operations, or all | torture | kernel (default all available)
+  --mix LIST            comma-separated operations, or all | wide | torture | kernel (default all available;
+                        wide adds the operations not in the default mix yet: threads, ptrace, CLONE_PARENT,
+                        subreapers, fasync and interrupts, the kprobe optimizer)
                         ops: ${OPS.map((o) => o.name).join(', ')}
   --max-depth N         deepest pid namespace level created (default 4)
 injection and checking:
@@ -48,6 +50,7 @@ injection and checking:
   --plant NAME          plant a torture bug (repeatable): ${PLANTS.join(', ')}
   --stop-on-violation   controlled: end the run at the first violation
   --shrink              controlled: on FAILURE, shrink the schedule and print the shorter token
+  --list-bugs           print the bug switch names (src/config/bugs.ts), one a line, and exit
 output:
   --json FILE           write the JSON report (atomically: temporary file + rename); with --trace or
                         --html it carries the trace too, for "pidrace report FILE -o FILE.html"
@@ -70,7 +73,7 @@ const OPTIONS = {
   'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
   lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
-  quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface ParsedStress {
@@ -86,6 +89,7 @@ export interface ParsedStress {
   runs: number;
   shrink: boolean;
   help: boolean;
+  listBugs: boolean;
 }
 
 function parse_mix(s: string): string[] {
@@ -93,10 +97,11 @@ function parse_mix(s: string): string[] {
   const out: string[] = [];
   for (const p of parts) {
     if (p === 'all') out.push(...default_mix());
+    else if (p === 'wide') out.push(...wide_mix());
     else if (p === 'torture') out.push(...TORTURE_MIX);
     else if (p === 'kernel') out.push(...KERNEL_MIX);
     else if (OPS.some((o) => o.name === p)) out.push(p);
-    else throw new UsageError(`--mix: unknown operation "${p}" (known: ${OPS.map((o) => o.name).join(', ')}, or all, torture, kernel)`);
+    else throw new UsageError(`--mix: unknown operation "${p}" (known: ${OPS.map((o) => o.name).join(', ')}, or all, wide, torture, kernel)`);
   }
   return [...new Set(out)];
 }
@@ -151,7 +156,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   const runs = v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
   return {
     cfg, json: v.json, trace: v.trace, html: v.html, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
-    timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help,
+    timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help, listBugs: !!v['list-bugs'],
   };
 }
 
@@ -166,6 +171,10 @@ async function run(argv: string[]): Promise<number> {
   const a = parse_stress_args(argv);
   if (a.help) {
     process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (a.listBugs) {
+    process.stdout.write(Object.keys(BUG_NAMES).join('\n') + '\n');
     return 0;
   }
   const tty = !!process.stdout.isTTY && !a.ndjson;

@@ -97,7 +97,9 @@ export function check_task_family(t: number): void {
   // A living task's real parent is living too: exit_notify hands the children of an exiting task
   // to a reaper in the same tasklist_lock section that makes it a zombie.
   if (rp && mem[t + TASK.exit_state] === 0 && (mem[rp + TASK.exit_state] !== 0 || mem[rp + TASK.pid] === 0)) { bad = 4; other = rp; }
-  if (!bad && rp && mem[t + TASK.exit_state] === 0) {
+  // Only a thread group leader is on its real parent's children list (copy_process links a
+  // CLONE_THREAD child into the leader's thread list instead).
+  if (!bad && rp && mem[t + TASK.exit_state] === 0 && mem[t + TASK.group_leader] === t) {
     let n = 0;
     let c = mem[rp + TASK.children]!;
     for (; c && c !== t && n < limit; c = mem[c + TASK.sibling_next]!) n++;

@@ -59,6 +59,11 @@ export function kernel_ops_available(): boolean {
 }
 
 export function default_mix(): string[] {
+  return OPS.filter((o) => !o.wide && (!o.kernel || kernel_ops_available())).map((o) => o.name);
+}
+
+/** The default mix plus the operations not in it yet (OpDef.wide): threads, ptrace, interrupts ... */
+export function wide_mix(): string[] {
   return OPS.filter((o) => !o.kernel || kernel_ops_available()).map((o) => o.name);
 }
 

@@ -10,11 +10,12 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
-  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
+  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
+  SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
 } from '../kernel/unistd.js';
 import { task_active_pid_ns } from '../kernel/pid.js';
 import {
@@ -24,7 +25,12 @@ import {
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
-import { OP_IDS, OPS, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
+import { CLONE_PARENT, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/clone_flags.js';
+import { PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_TRACEME } from '../kernel/ptrace.js';
+import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
+import { POLL_IN, SIGIO } from '../kernel/fasync.js';
+import { IRQV_KILL_FASYNC } from '../sched/irq.js';
+import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
 import { task_slot } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
@@ -139,6 +145,33 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const set = (rand(t) & 1 ? 1 << (SIGUSR1 - 1) : 0) | (rand(t) & 1 ? 1 << (SIGTERM - 1) : 0) | (rand(t) & 1 ? 1 << (SIGCHLD - 1) : 0);
       return call(op, SYS_RT_SIGPROCMASK, rand(t) & 1 ? SIG_BLOCK : SIG_UNBLOCK, set);
     }
+    case 'clone-thread':
+      if (!can_fork()) return null;
+      return call(op, SYS_FORK, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, prog, 0);
+    case 'exit-group':
+      return call(op, SYS_EXIT_GROUP, rand(t) & 0x7f);
+    case 'ptrace': {
+      const r = rand(t) % 8;
+      if (r === 0) return call(op, SYS_PTRACE, PTRACE_TRACEME, 0);
+      if (r <= 2) return call(op, SYS_PTRACE, PTRACE_DETACH, random_pid(t, rand));
+      return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, random_pid(t, rand));
+    }
+    case 'clone-parent':
+      if (!can_fork()) return null;
+      return call(op, SYS_FORK, CLONE_PARENT, prog, 0);
+    case 'subreaper':
+      return call(op, SYS_PRCTL, PR_SET_CHILD_SUBREAPER, rand(t) & 1);
+    case 'fasync': {
+      // The run's O_ASYNC file (owned by init's process group, SIGURG: ignored by default).
+      const fa = mem[S() + STRESS_TABLE]! + STRESS_FASYNC_AT;
+      const r = rand(t) % 4;
+      if (r === 0) return call(op, SYS_KILL_FASYNC, fa, SIGIO, POLL_IN);
+      if (r === 1) return call(op, SYS_MM_UPDATE_NEXT_OWNER);
+      // A device interrupt on a random CPU (this one too): its handler runs kill_fasync.
+      return call(op, SYS_RAISE_IRQ, rand(t) % mem[kg + G.ncpus]!, IRQV_KILL_FASYNC, fa);
+    }
+    case 'kprobe-opt':
+      return call(op, rand(t) & 1 ? SYS_KPROBE_OPTIMIZER : SYS_PERF_KPROBE_INIT);
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -182,7 +215,13 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
     return call(op, SYS_SETNS, ret, CLONE_NEWPID);
   }
   if (step === 1) {
+    // setns(CLONE_NEWPID) succeeded: fork into the namespace at once (its init may be dying: the
+    // PIDNS_ADDING re-check in copy_process), then close.
     mem[slot + SLOT_CONT_STEP] = 2;
+    if (ret === 0 && op !== O('last-pid-vec') && can_fork()) return call(op, SYS_FORK, 0, mem[S() + STRESS_PROG]!, 0);
+  }
+  if (step <= 2) {
+    mem[slot + SLOT_CONT_STEP] = 3;
     return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
   }
   return done();

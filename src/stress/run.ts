@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, GUARD, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { FASYNC, G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -12,7 +12,10 @@ import { BUG_NAMES } from '../config/bugs.js';
 import { Machine, type RunResult } from '../machine.js';
 import { violations_report, stuck_json, violation_title } from '../detect/report.js';
 import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
-import { mix_mask, RES_TABLE_WORDS, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
+import { fasync_init } from '../kernel/fasync.js';
+import { PIDTYPE_PGID } from '../kernel/pid.js';
+import { SIGURG } from '../kernel/sched_task.js';
+import { mix_mask, RES_TABLE_WORDS, STRESS_FASYNC_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { CNT_WORDS, SYS_STRESS_OP } from './stress_syscalls.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
@@ -78,7 +81,7 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   m.attach();
   const w = m.mem;
   const s = kg + G.stress;
-  const table = m.alloc(RES_TABLE_WORDS + CNT_WORDS);
+  const table = m.alloc(RES_TABLE_WORDS + CNT_WORDS + FASYNC.SIZE);
   const slots = m.alloc(maxTasks * SLOT_WORDS);
   const prog = m.program([[SYS_STRESS_OP], [OP_JMP, 0]], 'stress');
   w[s + STRESS_TABLE] = table;
@@ -94,7 +97,13 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   const ntasks = cfg.tasks || cfg.cpus * 2;
   w[s + STRESS_TASKS] = ntasks;
   baseTasks = Atomics.load(w, kg + G.nr_threads); // init and other boot tasks
-  if (procs) process_setup(m, prog, ntasks);
+  if (procs) {
+    // The run's O_ASYNC file (the fasync op): F_SETOWN(-pgrp of init), F_SETSIG(SIGURG), so
+    // send_sigio walks the group under read_lock(&tasklist_lock) and signals every stress task.
+    const init = w[kg + G.init_task]!;
+    fasync_init(table + STRESS_FASYNC_AT, 3, w[init + TASK.pgrp]!, PIDTYPE_PGID, SIGURG);
+    process_setup(m, prog, ntasks);
+  }
   else for (let i = 0; i < ntasks; i++) m.kthread(prog, i % cfg.cpus);
   return { m, kthreadsOnly: !procs, baseTasks };
 }

@@ -1,0 +1,31 @@
+/**
+ * Issue 14: the wide stress mix (threads, ptrace, CLONE_PARENT, subreapers, fasync and device
+ * interrupts, the kprobe optimizer) runs, is checked by the invariants and reaps everything; and
+ * `pidrace stress --list-bugs` prints the switch names of src/config/bugs.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { run_stress } from '../src/stress/run.js';
+import { default_config, default_mix, wide_mix } from '../src/stress/config.js';
+import { BUG_NAMES } from '../src/config/bugs.js';
+import { OPS } from '../src/stress/ops.js';
+
+describe('stress: the wide mix', () => {
+  it('wide adds the issue-14 operations, the default mix does not have them', () => {
+    const extra = wide_mix().filter((n) => !default_mix().includes(n));
+    expect(extra).toEqual(['clone-thread', 'exit-group', 'ptrace', 'clone-parent', 'subreaper', 'fasync', 'kprobe-opt']);
+    expect(OPS.length).toBeLessThanOrEqual(32);
+  });
+
+  it('free-running wide mix: every new operation ran, verdict SUCCESS (audit, leak check)', async () => {
+    const o = await run_stress(default_config({ mix: wide_mix(), durationMs: 1500, cpus: 2 }));
+    const per = o.stats.per_op;
+    for (const n of ['clone-thread', 'clone-parent', 'subreaper', 'fasync', 'kprobe-opt']) expect(per[n]!.ok, n).toBeGreaterThan(0);
+    expect(o.verdict, o.text).toBe('SUCCESS');
+  }, 60_000);
+
+  it('--list-bugs prints the switch names', () => {
+    const out = execFileSync(process.execPath, ['dist/src/cli.js', 'stress', '--list-bugs'], { encoding: 'utf8' });
+    expect(out.trim().split('\n')).toEqual(Object.keys(BUG_NAMES));
+  });
+});
