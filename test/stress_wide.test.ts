@@ -9,6 +9,8 @@ import { run_stress } from '../src/stress/run.js';
 import { default_config, default_mix, wide_mix } from '../src/stress/config.js';
 import { BUG_NAMES } from '../src/config/bugs.js';
 import { OPS } from '../src/stress/ops.js';
+import { catalog_switch_sets } from '../src/stress/bug_sweep.js';
+import { CATALOG } from '../src/scenarios/catalog.js';
 
 describe('stress: the wide mix', () => {
   it('wide adds the issue-14 operations, the default mix does not have them', () => {
@@ -27,5 +29,20 @@ describe('stress: the wide mix', () => {
   it('--list-bugs prints the switch names', () => {
     const out = execFileSync(process.execPath, ['dist/src/cli.js', 'stress', '--list-bugs'], { encoding: 'utf8' });
     expect(out.trim().split('\n')).toEqual(Object.keys(BUG_NAMES));
+  });
+
+  it('--bug-sweep: the switch sets are the catalog\'s buggy variants, named by src/config/bugs.ts', () => {
+    const sets = catalog_switch_sets();
+    const want = new Set(CATALOG.flatMap((e) => e.variants.filter((v) => v.bugs !== 0 && v.expect !== 'clean').map((v) => v.bugs)));
+    expect(new Set(sets.map((s) => s.bits))).toEqual(want);
+    for (const s of sets) expect(s.names.reduce((m, n) => m | BUG_NAMES[n]!, 0), s.names.join('+')).toBe(s.bits);
+  });
+
+  it('--bug-sweep with --bug or --mode is a usage error (exit 2)', () => {
+    for (const extra of [['--bug', 'zap_no_pid_wait'], ['--mode', 'controlled']]) {
+      let code = 0;
+      try { execFileSync(process.execPath, ['dist/src/cli.js', 'stress', '--bug-sweep', ...extra], { stdio: 'pipe' }); } catch (e) { code = (e as { status: number }).status; }
+      expect(code).toBe(2);
+    }
   });
 });

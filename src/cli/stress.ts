@@ -50,6 +50,11 @@ injection and checking:
   --plant NAME          plant a torture bug (repeatable): ${PLANTS.join(', ')}
   --stop-on-violation   controlled: end the run at the first violation
   --shrink              controlled: on FAILURE, shrink the schedule and print the shorter token
+  --bug-sweep           the plain mix (default: --mix wide) once per catalogued buggy switch set: controlled
+                        PCT for --runs seeds (default 16) of --ops operations (default 20000), else
+                        free-running for --duration (default 60s); the run without switches gets the
+                        same budget. Exit 0 only when every set ended in FAILURE and the clean run did not
+                        (with --json FILE: the per-set results)
   --list-bugs           print the bug switch names (src/config/bugs.ts), one a line, and exit
 output:
   --json FILE           write the JSON report (atomically: temporary file + rename); with --trace or
@@ -73,7 +78,7 @@ const OPTIONS = {
   'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
   lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
-  quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, 'bug-sweep': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface ParsedStress {
@@ -90,6 +95,8 @@ export interface ParsedStress {
   shrink: boolean;
   help: boolean;
   listBugs: boolean;
+  /** --bug-sweep, with its budget (the defaults of issue 14 unless --runs/--ops/--duration were given). */
+  sweep?: { runs: number; ops: number; durationMs: number };
 }
 
 function parse_mix(s: string): string[] {
@@ -117,7 +124,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   const over: Partial<StressConfig> = { mode, strategy };
   if (v.cpus) over.cpus = parse_int(v.cpus, '--cpus', 1, 64);
   if (v.duration) over.durationMs = parse_duration(v.duration, '--duration');
-  if (v.ops) over.ops = parse_int(v.ops, '--ops', 1);
+  if (v.ops && !v['bug-sweep']) over.ops = parse_int(v.ops, '--ops', 1);
   if (v.seed) over.seed = parse_int(v.seed, '--seed', 0, 0xffffffff);
   if (v['pct-depth']) over.pctDepth = parse_int(v['pct-depth'], '--pct-depth', 1, 9);
   if (v.tasks) over.tasks = parse_int(v.tasks, '--tasks', 1, 4096);
@@ -134,9 +141,20 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v.bug) over.bugs = v.bug;
   if (v.plant) over.plant = v.plant;
   if (v['stop-on-violation']) over.stopOnViolation = true;
+  const sweep = v['bug-sweep'] ? {
+    runs: v.runs ? parse_int(v.runs, '--runs', 0, 1_000_000) : 16,
+    ops: v.ops ? parse_int(v.ops, '--ops', 1) : 20_000,
+    durationMs: v.duration ? parse_duration(v.duration, '--duration') : 60_000,
+  } : undefined;
+  if (sweep) {
+    if (v.bug) throw new UsageError('--bug-sweep runs every catalogued switch set itself: no --bug');
+    if (v.mode || v.strategy || v.shard || v.shrink) throw new UsageError('--bug-sweep chooses the modes itself (controlled PCT, then free-running): no --mode/--strategy/--shard/--shrink');
+    if (!v.mix) over.mix = wide_mix();
+    delete over.ops;
+  }
   if (mode === 'controlled' && !v.ops) throw new UsageError('--mode controlled runs an operation budget: give --ops N');
   if (mode === 'controlled' && v.duration) throw new UsageError('--duration is for free-running mode; controlled mode takes --ops');
-  if (v.ops && v.duration) throw new UsageError('give --duration or --ops, not both');
+  if (v.ops && v.duration && !sweep) throw new UsageError('give --duration or --ops, not both');
   if (v.hotplug && mode === 'controlled') throw new UsageError('--hotplug is for free-running mode');
   if (v['host-preemption'] && mode === 'controlled') throw new UsageError('--host-preemption is for free-running mode (controlled mode runs one CPU at a time)');
   if (v['inject-delay'] && mode === 'controlled') throw new UsageError('--inject-delay is for free-running mode (controlled mode chooses the interleaving itself)');
@@ -156,7 +174,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   const runs = v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
   return {
     cfg, json: v.json, trace: v.trace, html: v.html, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
-    timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help, listBugs: !!v['list-bugs'],
+    timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help, listBugs: !!v['list-bugs'], sweep,
   };
 }
 
@@ -172,6 +190,16 @@ async function run(argv: string[]): Promise<number> {
   if (a.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
+  }
+  if (a.sweep) {
+    const { bug_sweep, sweep_line } = await import('../stress/bug_sweep.js');
+    const b = a.sweep;
+    process.stderr.write(`bug sweep: mix ${a.cfg.mix.length} ops, ${a.cfg.cpus} CPUs; per set: controlled PCT ${b.runs} x ${b.ops} ops, else free-running ${b.durationMs / 1000} s\n`);
+    const { results, ok } = await bug_sweep(a.cfg, b, { log: (r) => process.stdout.write(sweep_line(r) + '\n') });
+    const found = results.slice(1).filter((r) => r.found).length;
+    process.stdout.write(`bug sweep: ${found}/${results.length - 1} switch sets found; run without switches ${results[0]!.found ? 'FAILED (false positive)' : 'clean'}: ${ok ? 'SUCCESS' : 'FAILURE'}\n`);
+    if (a.json) write_json_atomic(a.json, { tool: 'pidrace', version: VERSION, command: 'stress-bug-sweep', config: a.cfg, budget: b, results, verdict: ok ? 'SUCCESS' : 'FAILURE', exit_code: ok ? 0 : 1 });
+    return ok ? 0 : 1;
   }
   if (a.listBugs) {
     process.stdout.write(Object.keys(BUG_NAMES).join('\n') + '\n');

@@ -30,6 +30,8 @@ import { PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_TRACEME } from '../k
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
 import { POLL_IN, SIGIO } from '../kernel/fasync.js';
 import { IRQV_KILL_FASYNC } from '../sched/irq.js';
+import { mutex_is_locked } from '../locking/mutex.js';
+import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
 import { task_slot } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
@@ -171,6 +173,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, SYS_RAISE_IRQ, rand(t) % mem[kg + G.ncpus]!, IRQV_KILL_FASYNC, fa);
     }
     case 'kprobe-opt':
+      // The kernel has one optimizer work item (kprobe_optimizer runs from one delayed work), and
+      // perf_kprobe_init is a rare event: only when nobody holds kprobe_mutex, or the whole mix
+      // piles up behind one synchronize_rcu_tasks.
+      if (mutex_is_locked(kprobe_mutex())) return null;
       return call(op, rand(t) & 1 ? SYS_KPROBE_OPTIMIZER : SYS_PERF_KPROBE_INIT);
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
