@@ -9,7 +9,7 @@ import { G, PID, PIDNS, POISON_FREED, POISON_LIVE, TASK, UPID_HASH_NEXT, UPID_NR
 import { kg, mem, regions, set_this_cpu, SLAB_PID, SLAB_PIDNS, SLAB_TASK, SLAB_USERNS, this_cpu_id } from '../src/mm/memory.js';
 import { kmem_cache_alloc, mark_live, slab_usage } from '../src/mm/slab.js';
 import { current, set_current, TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/core.js';
-import { rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch, rcu_read_lock, rcu_read_unlock } from '../src/rcu/rcu.js';
+import { rcu_callbacks_pending, rcu_dereference_check, rcu_do_batch, rcu_note_context_switch, rcu_read_lock, rcu_read_unlock } from '../src/rcu/rcu.js';
 import { V_RCU_USE_AFTER_FREE } from '../src/locking/violations.js';
 import { SYS_LOG } from '../src/kernel/torture.js';
 import { OP_HALT, set_ucall } from '../src/kernel/entry.js';
@@ -477,7 +477,54 @@ describe('RCU lifetime of struct pid', () => {
     expect(interleave(0)).toEqual({ violations: 0, freedBeforeReaderLeft: false });
   });
 
-  it('BUG_FREE_WITHOUT_GP: the reader dereferences freed memory (RCU use-after-free violation)', () => {
+  it('BUG_FREE_WITHOUT_GP leaves struct pid alone: it is freed through call_rcu in every variant', () => {
+    // The switch is catalog entry 8's (1adfcb03e31b): only struct pid_namespace loses its grace period.
+    expect(interleave(BUG_FREE_WITHOUT_GP)).toEqual({ violations: 0, freedBeforeReaderLeft: false });
+  });
+});
+
+describe('RCU lifetime of struct pid_namespace', () => {
+  /**
+   * CPU 0 is an RCU reader holding a pid namespace it reached without a reference (as the RCU-mode
+   * /proc walk of src/kernel/proc_root.ts reaches sb->s_fs_info); CPU 1 drops the namespace's last
+   * reference (put_pid_ns), passes a quiescent state and runs its callbacks; CPU 0 then reads the
+   * namespace through the model's check (rcu_dereference_check, as proc_pid_lookup_rcu does).
+   */
+  function interleave(bugs: number): { violations: number; freedBeforeReaderLeft: boolean } {
+    const m = boot({ ncpus: 2 }, { bugs });
+    m.attach();
+    const [, ns] = chain(1);
+    // reader (CPU 0)
+    set_this_cpu(0);
+    rcu_read_lock();
+    const seen = rcu_dereference_check(ns!, PIDNS.poison);
+    // writer (CPU 1): the last put
+    set_this_cpu(1);
+    put_pid_ns(ns!);
+    rcu_note_context_switch();
+    rcu_do_batch();
+    const freedBeforeReaderLeft = mem[ns! + PIDNS.poison] === POISON_FREED;
+    // reader (CPU 0) goes on with the namespace it holds
+    set_this_cpu(0);
+    rcu_dereference_check(seen, PIDNS.poison);
+    void mem[seen + PIDNS.level]; // proc_pid_permission: ns->hide_pid
+    rcu_read_unlock();
+    rcu_note_context_switch();
+    // writer's callbacks now run
+    set_this_cpu(1);
+    rcu_note_context_switch();
+    rcu_do_batch();
+    set_this_cpu(0);
+    expect(mem[ns! + PIDNS.poison]).toBe(POISON_FREED);
+    expect(rcu_callbacks_pending()).toBe(0);
+    return { violations: m.violations().filter((v) => v.kind === V_RCU_USE_AFTER_FREE && v.a === ns).length, freedBeforeReaderLeft };
+  }
+
+  it('call_rcu(delayed_free_pidns): the namespace outlives a reader that reached it', () => {
+    expect(interleave(0)).toEqual({ violations: 0, freedBeforeReaderLeft: false });
+  });
+
+  it('BUG_FREE_WITHOUT_GP: the reader dereferences the freed namespace (RCU use-after-free violation)', () => {
     expect(interleave(BUG_FREE_WITHOUT_GP)).toEqual({ violations: 1, freedBeforeReaderLeft: true });
   });
 });
