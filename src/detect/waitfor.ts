@@ -37,7 +37,7 @@ import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
   TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
-  WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
+  WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_PIDFD_POLL, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
 } from '../sched/core.js';
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
@@ -449,6 +449,10 @@ export function build_waitfor(v: StateView): WaitForGraph {
         break;
       case WCHAN_WAITQ:
         node.waiting = `sleeping in wait_event on ${hex(obj)}`;
+        break;
+      case WCHAN_PIDFD_POLL:
+        // Only do_notify_pidfd (exit_notify of the pid's task) wakes it: no edge to a waker.
+        node.waiting = `polling a pidfd of pid ${hex(obj)} (woken by do_notify_pidfd)`;
         break;
       case WCHAN_VFORK:
         node.waiting = 'sleeping in wait_for_vfork_done';

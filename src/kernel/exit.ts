@@ -25,7 +25,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -33,6 +33,7 @@ import { set_pidns_process_ops, sys_reboot, task_active_pid_ns, zap_pid_ns_proce
 import { put_user_ns } from './user_namespace.js';
 import { exit_task_namespaces } from './nsproxy.js';
 import { exit_files } from './nsfs.js';
+import { do_notify_pidfd } from './pidfd.js';
 import { __ptrace_unlink, exit_ptrace } from './ptrace.js';
 import {
   __fatal_signal_pending, __kill_pgrp_info, __send_signal_locked, do_notify_parent_cldstop, group_send_sig_info,
@@ -68,6 +69,7 @@ export const SITE_WAIT_SCAN = 222;
 export const SITE_RELEASE = 223;
 export const SITE_WAIT_REAP = 224;
 export const SITE_EXIT_START = 225;
+export const SITE_EXIT_NOTIFY_STATE = 226; // exit_notify: between do_notify_parent and the exit_state store (BUG_PIDFD_POLL_EXIT_STATE)
 
 /** A kernel panic: the machine can not go on (the CPU worker that throws ends the run). */
 export class KernelPanic extends Error {
@@ -154,6 +156,7 @@ export function process_task_dead(t: number): void {
  * SIG_IGN) and tsk must be reaped now (autoreap). Caller holds tasklist_lock for write.
  */
 export function do_notify_parent(tsk: number, sig: number): boolean {
+  do_notify_pidfd(tsk); // Wake up all pidfd waiters (first, as in kernel/signal.c)
   const parent = mem[tsk + TASK.parent]!;
   if (!parent) return true; // a sub-thread of the global init: swapper never waits
   const psig = mem[parent + TASK.sighand]!;
@@ -448,7 +451,10 @@ function exit_notify(tsk: number): number {
     }
   }
   if ((mem[tsk + TASK.exit_flags]! & EXF_GROUP_DEAD) !== 0) kill_orphaned_pgrp(mem[tsk + TASK.group_leader]!, 0);
-  mem[tsk + TASK.exit_state] = EXIT_ZOMBIE;
+  // b191d6491be6: exit_state before do_notify_parent, whose do_notify_pidfd wakes the pollers;
+  // pidfd_poll reads it without tasklist_lock.
+  const late_exit_state = (bugs & BUG_PIDFD_POLL_EXIT_STATE) !== 0;
+  if (!late_exit_state) mem[tsk + TASK.exit_state] = EXIT_ZOMBIE;
   let autoreap: boolean;
   if (mem[tsk + TASK.ptrace] !== 0) {
     const sig = thread_group_leader(tsk) && thread_group_empty(tsk) && !ptrace_reparented(tsk) ? mem[tsk + TASK.exit_signal]! : SIGCHLD;
@@ -458,7 +464,12 @@ function exit_notify(tsk: number): number {
   } else {
     autoreap = true; // untraced sub-thread
   }
-  if (autoreap) {
+  if (late_exit_state) {
+    // Before b191d6491be6: tsk->exit_state = autoreap ? EXIT_DEAD : EXIT_ZOMBIE, after the wake.
+    sched_hook(SITE_EXIT_NOTIFY_STATE);
+    mem[tsk + TASK.exit_state] = autoreap ? EXIT_DEAD : EXIT_ZOMBIE;
+    if (autoreap) dead_list_add(tsk, tsk);
+  } else if (autoreap) {
     mem[tsk + TASK.exit_state] = EXIT_DEAD;
     dead_list_add(tsk, tsk);
   }

@@ -37,6 +37,7 @@ import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { call_rcu, rcu_dereference_check, register_rcu_callback } from '../rcu/rcu.js';
 import { current, wake_up_process } from '../sched/core.js';
+import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
 import { EACCES, EAGAIN, EBUSY, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
 import { CAP_SYS_ADMIN, capable, checkpoint_restore_ns_capable, make_kuid, ns_capable, user_ns_boot_init } from './user_namespace.js';
@@ -533,6 +534,7 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
     retval = -ENOMEM;
     get_pid_ns(ns);
     mem[pid + PID.count] = 1;
+    init_waitqueue_head(pid + PID.wait_pidfd); // init_waitqueue_head(&pid->wait_pidfd)
     mark_live(pid, PID.poison);
     spin_lock_irq(lock, SITE_PID_ALLOC_PUBLISH);
     if ((mem[ns + PIDNS.pid_allocated]! & PIDNS_ADDING) !== 0) {

@@ -7,14 +7,18 @@
  * pid namespace, ENOENT when it names a thread that is not a thread-group leader and PIDFD_THREAD
  * was not given (pidfd_prepare, since 6.9 / pidfs).
  */
-import { FILE, G, PID } from '../mm/layout.js';
+import { FILE, G, PID, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
+import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_PIDFD_POLL } from '../sched/core.js';
+import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
+import { thread_group_empty } from './ns_common.js';
+import { signal_pending } from './signal.js';
 import { register_syscall } from './entry.js';
-import { EBADF, EINVAL, ENOENT, ESRCH } from './errno.js';
-import { SYS_PIDFD_OPEN } from './unistd.js';
-import { alloc_fd_file, FILE_PIDFD } from './nsfs.js';
+import { EBADF, EINVAL, ENOENT, ERESTARTNOHAND, ESRCH } from './errno.js';
+import { SYS_PIDFD_OPEN, SYS_POLL_PIDFD } from './unistd.js';
+import { alloc_fd_file, fget, fput, FILE_PIDFD } from './nsfs.js';
 import { find_vpid, get_pid, pid_task, PIDTYPE_PID, PIDTYPE_TGID, put_pid } from './pid.js';
 
 /** include/uapi/linux/pidfd.h: PIDFD_NONBLOCK = O_NONBLOCK, PIDFD_THREAD = O_EXCL. */
@@ -69,4 +73,61 @@ export function pidfd_pid(f: number): number {
   return mem[f + FILE.kind] === FILE_PIDFD ? mem[f + FILE.obj]! : -EBADF;
 }
 
+/** poll(2) event bits (include/uapi/asm-generic/poll.h). */
+export const POLLIN = 0x0001;
+export const POLLRDNORM = 0x0040;
+
+/**
+ * do_notify_pidfd (kernel/signal.c): wake every pidfd poller of tsk's pid. do_notify_parent calls
+ * it first thing, under write_lock_irq(&tasklist_lock). pidfd_poll reads exit_state without that
+ * lock, so exit_notify must have set tsk->exit_state before this wake (b191d6491be6): a poller
+ * woken here re-polls at once, and a zero exit_state sends it back to sleep with no wake to come.
+ */
+export function do_notify_pidfd(tsk: number): void {
+  wake_up(mem[tsk + TASK.pid]! + PID.wait_pidfd); // wake_up_all(&task_pid(task)->wait_pidfd)
+}
+
+/**
+ * pidfd_poll (kernel/fork.c, 5.3; fs/pidfs.c today): POLLIN once the task has exited and its
+ * thread group is empty ("Inform pollers only when the whole thread group exits"), or once it was
+ * reaped. Lockless against exit_notify: RCU keeps the task readable, exit_state is a plain load.
+ */
+export function pidfd_poll(pid: number): number {
+  let mask = 0;
+  rcu_read_lock();
+  const task = pid_task(pid, PIDTYPE_PID);
+  if (!task || (mem[task + TASK.exit_state] !== 0 && thread_group_empty(task))) mask = POLLIN | POLLRDNORM;
+  rcu_read_unlock();
+  return mask;
+}
+
+/**
+ * poll(2) on one pidfd for POLLIN with no timeout (fs/select.c do_sys_poll/do_poll). poll_wait
+ * queues the caller on pid->wait_pidfd before pidfd_poll looks (prepare_to_wait sets the sleeping
+ * state under the queue lock, pairing with do_notify_pidfd's locked wake), so a wake after the
+ * look is never lost; a wake before it is consumed by that look, as do_poll's pwq->triggered is.
+ * A signal ends the sleep with -ERESTARTNOHAND (-EINTR to a handler). The model's poll knows
+ * pidfds only: another file is -EINVAL.
+ */
+export function sys_poll_pidfd(fd: number): number {
+  const f = fget(fd);
+  if (!f) return -EBADF;
+  const pid = pidfd_pid(f);
+  if (pid < 0) {
+    fput(f);
+    return -EINVAL;
+  }
+  const wq = pid + PID.wait_pidfd;
+  prepare_to_wait(wq, TASK_INTERRUPTIBLE, WCHAN_PIDFD_POLL, pid, 0); // poll_wait + poll_schedule_timeout's state
+  const mask = pidfd_poll(pid);
+  if (mask !== 0 || signal_pending(current)) {
+    finish_wait(wq);
+    fput(f);
+    return mask !== 0 ? mask : -ERESTARTNOHAND;
+  }
+  fput(f);
+  return SLEEP;
+}
+
+register_syscall(SYS_POLL_PIDFD, 'poll', (fd) => sys_poll_pidfd(fd));
 register_syscall(SYS_PIDFD_OPEN, 'pidfd_open', (pid, flags) => pidfd_open(pid, flags));

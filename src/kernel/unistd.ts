@@ -38,6 +38,7 @@ export const SYS_PID_MAX_WRITE = 46; // (value) /proc/sys/kernel/pid_max
 export const SYS_SETNS = 50; // (fd, nstype flags)
 export const SYS_PIDFD_OPEN = 51; // (pid, flags) -> fd
 export const SYS_PIDFD_SEND_SIGNAL = 58; // (pidfd, sig, flags)
+export const SYS_POLL_PIDFD = 59; // (pidfd) poll(2) on one pidfd for POLLIN, no timeout -> revents
 export const SYS_OPEN_NS = 52; // (pid, ns kind NSK_*) -> fd  (open /proc/PID/ns/KIND)
 export const SYS_CLOSE = 53; // (fd)
 export const SYS_UNSHARE_USER = 54; // () CLONE_NEWUSER

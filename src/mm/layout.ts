@@ -680,6 +680,7 @@ export const PID_SPEC = {
     L('task_pid', rcu(TASKLIST_W, 'pid_has_task tests it with READ_ONCE', [MARKED]), 'task using it as PIDTYPE_PID'),
     L('task_tgid', rcu(TASKLIST_W, 'pid_has_task tests it with READ_ONCE', [MARKED]), 'thread-group leader using it as PIDTYPE_TGID'),
     L('pidfds', 'tasklist_lock', 'pidfds open on it (for the leak check)'),
+    E('wait_pidfd', WAITQ_SPEC, 'its lock', 'pidfd pollers (pidfd_poll), woken by do_notify_pidfd'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after free: RCU readers check it'),
     E('rcu', RCU_HEAD_SPEC, 'call_rcu', 'embedded rcu_head (delayed_put_pid)'),
     L('free_next', 'slab lock', 'slab free-list link'),

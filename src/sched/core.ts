@@ -48,7 +48,8 @@ export const WCHAN_WAITQ = 7;
 export const WCHAN_RCU_TASKS = 8;
 export const WCHAN_VFORK = 9;
 export const WCHAN_SIGNAL_STOP = 10;
-export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop'];
+export const WCHAN_PIDFD_POLL = 11;
+export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop', 'pidfd_poll'];
 
 /** Returned by a kernel path that went to sleep; the CPU switches away and resumes it later. */
 export const SLEEP = -0x10000;
