@@ -129,9 +129,12 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   // A worker that failed to start ends the run before it begins.
   Atomics.compareExchange(m, kg + G.run_state, RUN_SETUP, errors.some(Boolean) ? RUN_CRASHED : RUN_RUNNING);
   Atomics.notify(m, kg + G.run_state);
+  // The run's clock (duration, timeout, stats ticks, elapsedMs) starts here, not before the
+  // workers load: starting a pool of CPU workers takes seconds on a loaded host (startMs bounds it).
+  const runStart = performance.now();
 
   let lastProgress = -1;
-  let lastChange = performance.now();
+  let lastChange = runStart;
   let lastHooks = -1;
   let lastHookChange = lastChange;
   let quietSince = -1;
@@ -145,7 +148,7 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   for (;;) {
     if (Atomics.load(m, kg + G.run_state) !== RUN_RUNNING) break;
     const now = performance.now();
-    const el = now - t0;
+    const el = now - runStart;
     if (opts.signal?.aborted) { interrupted = true; end(RUN_STOPPING); break; }
     if (opts.durationMs !== undefined && el >= opts.durationMs) { end(RUN_STOPPING); break; }
     if (el >= timeoutMs) { end(controlled ? RUN_LIMIT : RUN_HUNG, true); break; }
@@ -220,7 +223,7 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
 
   const res: Supervised = {
     state: mc.runState(),
-    elapsedMs: performance.now() - t0,
+    elapsedMs: performance.now() - runStart,
     cpus: Array.from(settled, (r, i) => r ?? { cpu: i, switches: m[cpu_addr(i) + CPU.switches]!, syscalls: m[cpu_addr(i) + CPU.syscalls]!, aborted: errors[i]?.message ?? (lockup?.cpu === i ? 'soft lockup' : undefined) }),
     violations: mc.violations(),
     progress: Atomics.load(m, kg + G.progress),

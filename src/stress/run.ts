@@ -130,7 +130,6 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   };
   io.signal?.addEventListener('abort', onAbort);
   if (io.signal?.aborted) onAbort();
-  const t0 = performance.now();
   let result: RunResult;
   try {
     result = await m.run({
@@ -156,7 +155,7 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
   }
-  const elapsed = performance.now() - t0;
+  const elapsed = result.elapsedMs; // the run's clock: from the CPUs' start (worker loading excluded)
   const failures: Failure[] = [];
   const state = result.state;
   const view = m.view(m.snapshot ?? w);
