@@ -67,6 +67,8 @@ output:
   --every D             stats period (default 1s)
 fleets:
   --shard I/N           run the seeds of this shard: seeds S..S+R-1 where index % N == I
+  --shard env           I and N from the environment: JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+                        PIDRACE_SHARD_INDEX (CI matrix), and PIDRACE_SHARD_COUNT (docs/fleets.md)
   --runs R              seeds in the campaign (default N with --shard, else 1)
 
 exit: 0 SUCCESS, 1 FAILURE, 2 usage error, 130 interrupted without a failure (partial report).`;
@@ -167,7 +169,8 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   }
   let shard: ParsedStress['shard'];
   if (v.shard) {
-    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+    const spec = v.shard === 'env' ? shard_from_env(process.env) : v.shard;
+    const m = /^(\d+)\/(\d+)$/.exec(spec);
     if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard "${v.shard}": expected I/N with 0 <= I < N (e.g. 0/4)`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
@@ -176,6 +179,21 @@ export function parse_stress_args(argv: string[]): ParsedStress {
     cfg, json: v.json, trace: v.trace, html: v.html, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
     timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help, listBugs: !!v['list-bugs'], sweep,
   };
+}
+
+/**
+ * --shard env: the shard index and count of a fleet, from a Kubernetes Indexed Job
+ * (JOB_COMPLETION_INDEX, set by the Job controller; the count from PIDRACE_SHARD_COUNT, which the
+ * manifest sets to .spec.completions) or a CI matrix (PIDRACE_SHARD_INDEX and PIDRACE_SHARD_COUNT).
+ * Returns "I/N" for the --shard parser, or throws a usage error naming what is missing.
+ */
+export function shard_from_env(env: Record<string, string | undefined>): string {
+  const index = env.JOB_COMPLETION_INDEX ?? env.PIDRACE_SHARD_INDEX;
+  const count = env.PIDRACE_SHARD_COUNT;
+  if (index === undefined || count === undefined) {
+    throw new UsageError('--shard env: needs JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or PIDRACE_SHARD_INDEX (CI matrix), and PIDRACE_SHARD_COUNT');
+  }
+  return `${index.trim()}/${count.trim()}`;
 }
 
 /** The seeds a shard runs: index i of the campaign seeds S..S+R-1 with i % N == I. */
