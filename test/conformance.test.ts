@@ -1,5 +1,5 @@
 // Differential conformance: the fixed corpus (test/conformance/*.txt) and
-// 200 random sequences (src/conformance/generate.ts, fast-check) run on the
+// 60 random sequences (200 with PIDRACE_SLOW_TESTS=1) (src/conformance/generate.ts, fast-check) run on the
 // REAL kernel (native/pidns_driver.c) and on the model; every result record
 // must agree field by field (src/conformance/compare.ts says what is compared
 // and why), and both sides must keep the namespace rules (no task enters a pid
@@ -35,8 +35,12 @@ const modelNote = model ? '' : ' [model API missing: real kernel only]';
 const real = avail.ok ? realRunner(avail.path, 60_000) : undefined;
 const cases = loadCorpus(corpusDir(findProjectRoot() ?? process.cwd()));
 
-/** Random sequences run by `npm test` (fixed seeds: reproducible). */
-const RANDOM_SEQUENCES = 200;
+/**
+ * Random sequences run by `npm test` (fixed seeds: reproducible; the default run is a prefix of the
+ * long one). 200 take 90 s of a loaded 2-core host: the default suite runs 60, PIDRACE_SLOW_TESTS=1
+ * the 200 (`npm run conformance` runs any number).
+ */
+const RANDOM_SEQUENCES = process.env.PIDRACE_SLOW_TESTS === '1' ? 200 : 60;
 const RANDOM_SEED = 20_251_123;
 
 describe('conformance generator', () => {
@@ -124,5 +128,5 @@ describe(`conformance: ${RANDOM_SEQUENCES} random sequences, real kernel${modelN
     const flakes = rep.flakes.map((f) => `seed ${f.seed}:\n${describeOutcome(f.outcome)}`).join('\n\n');
     if (rep.flaky + rep.retried > 0) console.log(`real-kernel timing flukes: ${rep.retried} re-run and agreed, ${rep.flaky} not reproducible\n${flakes}`);
     expect(rep.flaky, flakes).toBeLessThanOrEqual(2);
-  }, 90_000);
+  }, 240_000);
 });
