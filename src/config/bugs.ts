@@ -30,6 +30,8 @@ export const BUG_CHILD_REAPER_NOT_MOVED = 1 << 12;
 export const BUG_CLONE_PARENT_EXIT_SIGNAL = 1 << 13;
 /** Catalog 13 (b191d6491be6): exit_notify sets exit_state only after do_notify_parent's do_notify_pidfd woke the pidfd pollers. */
 export const BUG_PIDFD_POLL_EXIT_STATE = 1 << 14;
+/** Catalog 14 (before abd50b39e783 / 50b8d257486a): a tracer reaping a traced zombie it did not fork marks it EXIT_DEAD, then turns it back into EXIT_ZOMBIE for the real parent. */
+export const BUG_WAIT_DEAD_TO_ZOMBIE = 1 << 15;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -63,6 +65,7 @@ export const BUG_NAMES: Record<string, number> = {
   child_reaper_not_moved: BUG_CHILD_REAPER_NOT_MOVED,
   clone_parent_exit_signal: BUG_CLONE_PARENT_EXIT_SIGNAL,
   pidfd_poll_exit_state: BUG_PIDFD_POLL_EXIT_STATE,
+  wait_dead_to_zombie: BUG_WAIT_DEAD_TO_ZOMBIE,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

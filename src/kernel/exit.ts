@@ -25,7 +25,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -639,14 +639,20 @@ function wait_task_zombie(p: number): number {
   if ((wo_flags & WEXITED) === 0) return 0;
   const me = current;
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(me));
-  let state = ptrace_reparented(p) && thread_group_leader(p) ? EXIT_TRACE : EXIT_DEAD;
+  const traced = ptrace_reparented(p) && thread_group_leader(p);
+  // abd50b39e783: a traced zombie the real parent will still reap goes to EXIT_TRACE, which
+  // wait_consider_task tells apart from the final EXIT_DEAD. Before it (BUG_WAIT_DEAD_TO_ZOMBIE)
+  // it went to EXIT_DEAD too, and came back to EXIT_ZOMBIE below: the real parent's do_wait
+  // meanwhile skips it as dead ("dead body doesn't have much to contribute") and may see ECHILD.
+  const dead_to_zombie = (mem[kg + G.bug_switches]! & BUG_WAIT_DEAD_TO_ZOMBIE) !== 0;
+  let state = traced && !dead_to_zombie ? EXIT_TRACE : EXIT_DEAD;
   if (Atomics.compareExchange(mem, p + TASK.exit_state, EXIT_ZOMBIE, state) !== EXIT_ZOMBIE) return 0;
   // We own this thread, nobody else can reap it.
   read_unlock(kg + G.tasklist_lock);
   sched_hook(SITE_WAIT_REAP);
   const s = mem[p + TASK.signal]!;
   mem[me + TASK.last_status] = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
-  if (state === EXIT_TRACE) {
+  if (traced) {
     const tl = kg + G.tasklist_lock;
     write_lock_irq(tl, SITE_WAIT_REAP);
     // We dropped tasklist, ptracer could die and untrace.

@@ -8,7 +8,11 @@ import { mem } from '../mm/memory.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { SYS_ASSERT_NOT_KILLED_BY, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
+import { SYS_ASSERT_NOT_KILLED_BY, SYS_ASSERT_WAIT_NOT_ECHILD, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
+import { ECHILD } from './errno.js';
+import { find_task_by_vpid } from './pid.js';
+import { same_thread_group } from './ns_common.js';
+import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { PIDNS_ADDING } from './pid.js';
 
 /** V_INVARIANT code: a pid namespace's init was reaped while pids of the namespace still existed. */
@@ -46,3 +50,24 @@ export function assert_not_killed_by(sig: number): number {
 }
 
 register_syscall(SYS_ASSERT_NOT_KILLED_BY, 'assert_not_killed_by', (sig) => assert_not_killed_by(sig));
+
+/** V_INVARIANT code: wait4(nr) said ECHILD while nr was still the caller's child. */
+export const INV_WAIT_SPURIOUS_ECHILD = 0x6e03;
+
+/**
+ * After wait4(nr): if it returned -ECHILD ("no such child") although the task nr is still the
+ * caller's child (its real_parent is in the caller's thread group, as a zombie or alive), the
+ * ECHILD was spurious (50b8d257486a's "ERR!! wait: No child processes"). Returns 1 if so.
+ */
+export function assert_wait_not_echild(nr: number): number {
+  if (mem[current + TASK.last_ret] !== -ECHILD) return 0;
+  rcu_read_lock();
+  const p = find_task_by_vpid(nr);
+  const child = p !== 0 && same_thread_group(mem[p + TASK.real_parent]!, current);
+  rcu_read_unlock();
+  if (!child) return 0;
+  record_violation(V_INVARIANT, INV_WAIT_SPURIOUS_ECHILD, nr, mem[p + TASK.exit_state]!);
+  return 1;
+}
+
+register_syscall(SYS_ASSERT_WAIT_NOT_ECHILD, 'assert_wait_not_echild', (nr) => assert_wait_not_echild(nr));
