@@ -32,6 +32,8 @@ export const BUG_CLONE_PARENT_EXIT_SIGNAL = 1 << 13;
 export const BUG_PIDFD_POLL_EXIT_STATE = 1 << 14;
 /** Catalog 14 (before abd50b39e783 / 50b8d257486a): a tracer reaping a traced zombie it did not fork marks it EXIT_DEAD, then turns it back into EXIT_ZOMBIE for the real parent. */
 export const BUG_WAIT_DEAD_TO_ZOMBIE = 1 << 15;
+/** Catalog 15 (before 0347e1773909): ptrace_reparented() compares ->parent with ->real_parent, so a tracer thread of the real parent's own group counts as a foreign tracer. */
+export const BUG_PTRACE_REPARENTED_NAIVE = 1 << 21;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -66,6 +68,7 @@ export const BUG_NAMES: Record<string, number> = {
   clone_parent_exit_signal: BUG_CLONE_PARENT_EXIT_SIGNAL,
   pidfd_poll_exit_state: BUG_PIDFD_POLL_EXIT_STATE,
   wait_dead_to_zombie: BUG_WAIT_DEAD_TO_ZOMBIE,
+  ptrace_reparented_naive: BUG_PTRACE_REPARENTED_NAIVE,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

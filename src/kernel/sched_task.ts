@@ -11,6 +11,7 @@
  */
 import { G, PID, PIDNS, POISON_LIVE, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_TASK } from '../mm/memory.js';
+import { BUG_PTRACE_REPARENTED_NAIVE } from '../config/bugs.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { try_to_wake_up, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NORMAL, WCHAN_PAUSE } from '../sched/core.js';
 export {
@@ -180,8 +181,15 @@ export const thread_group_empty = (p: number): boolean => mem[mem[p + TASK.signa
 export const same_thread_group = (a: number, b: number): boolean => a !== 0 && b !== 0 && mem[a + TASK.signal] === mem[b + TASK.signal];
 /** delay_group_leader: a zombie leader is not reaped while other threads live. */
 export const delay_group_leader = (p: number): boolean => thread_group_leader(p) && !thread_group_empty(p);
-/** ptrace_reparented: traced by someone outside its real parent's thread group. */
-export const ptrace_reparented = (p: number): boolean => !same_thread_group(mem[p + TASK.real_parent]!, mem[p + TASK.parent]!);
+/**
+ * ptrace_reparented: traced by someone outside its real parent's thread group (0347e1773909:
+ * "Change it to check !same_thread_group(parent, real_parent)"). Before it
+ * (BUG_PTRACE_REPARENTED_NAIVE) it did "parent != real_parent", true for a tracer thread of the
+ * real parent's own group.
+ */
+export const ptrace_reparented = (p: number): boolean => (mem[kg + G.bug_switches]! & BUG_PTRACE_REPARENTED_NAIVE) !== 0
+  ? mem[p + TASK.parent] !== mem[p + TASK.real_parent]
+  : !same_thread_group(mem[p + TASK.real_parent]!, mem[p + TASK.parent]!);
 
 /** find_alive_thread (kernel/exit.c): a thread of p's group that is not exiting, or 0. */
 export function find_alive_thread(p: number): number {

@@ -52,6 +52,7 @@ export const SYS_MM_UPDATE_NEXT_OWNER = 161; // (): exit_mm's mm_update_next_own
 export const SYS_RAISE_IRQ = 162; // (cpu or -1 for this CPU, vector, arg): a device raises an interrupt
 export const SYS_KPROBE_OPTIMIZER = 163; // (): kprobe_optimizer: kprobe_mutex held across synchronize_rcu_tasks
 export const SYS_PERF_KPROBE_INIT = 164; // (): perf_kprobe_init: takes kprobe_mutex
+export const SYS_ASSERT_WAIT_ECHILD = 175; // (nr): user-space check after wait4(nr) for a child already reaped: ECHILD, not nr again
 export const SYS_ASSERT_WAIT_NOT_ECHILD = 174; // (nr): user-space check after wait4(nr): not ECHILD while nr is still the caller's child
 export const SYS_ASSERT_NOT_KILLED_BY = 173; // (sig): user-space check after wait4: the child was not killed by sig
 export const SYS_PIDNS_ASSERT_EMPTY = 165; // (): user-space check: pid_ns_for_children has no pids left

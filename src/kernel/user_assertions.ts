@@ -8,7 +8,7 @@ import { mem } from '../mm/memory.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { SYS_ASSERT_NOT_KILLED_BY, SYS_ASSERT_WAIT_NOT_ECHILD, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
+import { SYS_ASSERT_NOT_KILLED_BY, SYS_ASSERT_WAIT_ECHILD, SYS_ASSERT_WAIT_NOT_ECHILD, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
 import { ECHILD } from './errno.js';
 import { find_task_by_vpid } from './pid.js';
 import { same_thread_group } from './ns_common.js';
@@ -71,3 +71,19 @@ export function assert_wait_not_echild(nr: number): number {
 }
 
 register_syscall(SYS_ASSERT_WAIT_NOT_ECHILD, 'assert_wait_not_echild', (nr) => assert_wait_not_echild(nr));
+
+/** V_INVARIANT code: wait4 reported a child the caller had already reaped. */
+export const INV_WAIT_REAPED_TWICE = 0x6e04;
+
+/**
+ * After wait4(nr) for a child the program already reaped: it must fail (ECHILD). If it returned
+ * nr again, one death was reported twice (0347e1773909's "WTF? %d is dead, but: wait=%d").
+ * Returns 1 if so.
+ */
+export function assert_wait_echild(nr: number): number {
+  if (mem[current + TASK.last_ret] !== nr) return 0;
+  record_violation(V_INVARIANT, INV_WAIT_REAPED_TWICE, nr, mem[current + TASK.last_status]!);
+  return 1;
+}
+
+register_syscall(SYS_ASSERT_WAIT_ECHILD, 'assert_wait_echild', (nr) => assert_wait_echild(nr));
