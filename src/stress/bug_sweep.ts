@@ -10,7 +10,11 @@
  */
 import { BUG_NAMES } from '../config/bugs.js';
 import { CATALOG } from '../scenarios/catalog.js';
-import { run_stress, type StressOutcome } from './run.js';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StressConfig } from './config.js';
 
 export interface SwitchSet {
@@ -67,29 +71,66 @@ export function catalog_switch_sets(): SwitchSet[] {
   return [...out.values()];
 }
 
-type Run = (cfg: StressConfig) => Promise<StressOutcome>;
+/** What the sweep needs of one stress run. */
+export interface RunSummary {
+  verdict: string;
+  state: string;
+  ops: number;
+  first_line: string;
+  token?: string;
+  interrupted?: boolean;
+}
+type Run = (cfg: StressConfig) => Promise<RunSummary>;
+
+/**
+ * One stress run in a fresh process (the CLI, its JSON report read back). Runs in one process
+ * were seen to influence each other (a seed that passes alone ended in a decision-limit after
+ * other switch sets had run in the same process), so every run of the sweep gets its own.
+ */
+export function run_in_process(cfg: StressConfig, timeoutMs: number): Promise<RunSummary> {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'pidrace-sweep-'));
+  const json = join(dir, 'run.json');
+  const args = [cli, 'stress', '--quiet', '--cpus', String(cfg.cpus), '--seed', String(cfg.seed), '--mix', cfg.mix.join(','),
+    '--max-depth', String(cfg.maxDepth), '--max-tasks', String(cfg.maxTasks), '--json', json];
+  if (cfg.tasks) args.push('--tasks', String(cfg.tasks));
+  if (cfg.mode === 'controlled') args.push('--mode', 'controlled', '--strategy', cfg.strategy, '--ops', String(cfg.ops));
+  else args.push('--duration', `${cfg.durationMs}ms`);
+  for (const b of cfg.bugs) args.push('--bug', b);
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err) => {
+      let r: RunSummary;
+      try {
+        const j = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; state: string; signature?: string; failures?: Array<{ title: string }>; stats?: { ops: number }; replay?: { token?: string } };
+        r = { verdict: j.verdict, state: j.state, ops: j.stats?.ops ?? 0, first_line: j.signature || j.failures?.[0]?.title || j.state, token: j.replay?.token };
+      } catch {
+        // No report: the run was killed by the bound (a hang the run's own watchdogs missed) or crashed.
+        r = { verdict: 'FAILURE', state: 'no-report', ops: 0, first_line: `no report (${err ? (err as { killed?: boolean }).killed ? 'killed at the sweep bound' : `exit ${(err as { code?: number }).code}` : 'missing'})` };
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve(r);
+    });
+  });
+}
 
 /** One switch set (or none: bugs = []) through the budget; stops at the first FAILURE. */
 export async function sweep_one(base: StressConfig, bugs: string[], budget: SweepBudget, run: Run, stopAtFirst: boolean): Promise<Omit<SweepResult, 'set' | 'entries' | 'expect'>> {
   const t0 = performance.now();
   let ops = 0;
   let first: Omit<SweepResult, 'set' | 'entries' | 'expect'> | undefined;
-  const hit = (o: StressOutcome, mode: 'controlled-pct' | 'free', seed: number): void => {
-    first ??= {
-      bugs, found: true, mode, seed, elapsed_ms: Math.round(performance.now() - t0), ops,
-      first_line: o.signature || o.failures[0]?.title || o.state, token: o.token,
-    };
+  const hit = (o: RunSummary, mode: 'controlled-pct' | 'free', seed: number): void => {
+    first ??= { bugs, found: true, mode, seed, elapsed_ms: Math.round(performance.now() - t0), ops, first_line: o.first_line, token: o.token };
   };
   for (let i = 0; i < budget.runs && !(first && stopAtFirst); i++) {
     const seed = (base.seed + i) >>> 0;
     const o = await run({ ...base, bugs, seed, mode: 'controlled', strategy: 'pct', ops: budget.ops, durationMs: base.durationMs });
-    ops += o.stats.ops;
+    ops += o.ops;
     if (o.verdict === 'FAILURE') hit(o, 'controlled-pct', seed);
     if (o.interrupted) break;
   }
   if (budget.durationMs > 0 && !(first && stopAtFirst)) {
     const o = await run({ ...base, bugs, mode: 'free', strategy: 'random', ops: 0, durationMs: budget.durationMs });
-    ops += o.stats.ops;
+    ops += o.ops;
     if (o.verdict === 'FAILURE') hit(o, 'free', base.seed);
   }
   return first ?? { bugs, found: false, elapsed_ms: Math.round(performance.now() - t0), ops };
@@ -100,7 +141,7 @@ export async function sweep_one(base: StressConfig, bugs: string[], budget: Swee
  * every catalogued switch set (each must end in FAILURE within the budget).
  */
 export async function bug_sweep(base: StressConfig, budget: SweepBudget, o: { sets?: SwitchSet[]; log?: (r: SweepResult) => void; run?: Run } = {}): Promise<{ results: SweepResult[]; ok: boolean }> {
-  const run: Run = o.run ?? ((cfg) => run_stress(cfg, {}, {}));
+  const run: Run = o.run ?? ((cfg) => run_in_process(cfg, cfg.mode === 'controlled' ? 900_000 : cfg.durationMs + 180_000));
   const results: SweepResult[] = [];
   const clean = await sweep_one(base, [], budget, run, true);
   // For the run without switches "found" means a false positive.
