@@ -56,7 +56,8 @@ describe('deadlock catalog: buggy variants reproduced in controlled mode', () =>
   it.each(buggy)('%s: the documented failure for 20 of 20 seeds', async (_n, s, v) => {
     const firstAt: number[] = [];
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = await searchSchedules(s, v, { seed, schedules: BUGGY_BOUND, report: seed === 1, timeMs: 20_000 });
+      // Bounded by schedules only (no time budget): the search and its verdict are the same on any host.
+      const r = await searchSchedules(s, v, { seed, schedules: BUGGY_BOUND, report: seed === 1 });
       expect(r.asExpected, `${s.id} ${v.name} seed ${seed}: ${JSON.stringify(r.outcomes)} in ${r.schedules} schedules`).toBe(true);
       expect(r.first!.outcome).toBe(v.expect);
       expect(r.first!.check.matched).toBe(true);
@@ -95,7 +96,8 @@ describe('deadlock catalog: replay and free-running', () => {
 
   it('free-running: entry 1 before the fix deadlocks, the final fix never fails or hangs', async () => {
     const s = findScenario('1')!;
-    const bug = await freeRun(s, s.variants[0]!, { timeMs: 3_000, stopAtFirstHit: true });
+    // Until the first hit (a few attempts on a quiet host), with room for a loaded one.
+    const bug = await freeRun(s, s.variants[0]!, { timeMs: 60_000, stopAtFirstHit: true });
     expect(bug.hits, `${bug.attempts} attempts`).toBeGreaterThan(0);
     expect(bug.first!.report).toMatch(/zap_pid_ns_processes/);
     const ok = await freeRun(s, s.variants.find((x) => x.name === 'final-fix')!, { timeMs: 1_500 });
