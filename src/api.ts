@@ -28,7 +28,7 @@ import {
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
   SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN,
   SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT, SYS_GID_MAP_WRITE, SYS_PIDFD_SEND_SIGNAL, SYS_SETGROUPS_WRITE, SYS_UID_MAP_WRITE,
-  SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4,
+  SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4, SYS_WAITID,
 } from './kernel/unistd.js';
 import {
   CA_EXIT_SIGNAL, CA_FLAGS, CA_SET_TID, CA_SET_TID_SIZE, CA_STACK, CA_STACK_SIZE, CLONE_ARGS_SIZE_VER2,
@@ -124,6 +124,15 @@ export interface Clone3Options {
   stackSize?: number;
   prog?: number;
 }
+
+/** waitid's siginfo (si_signo, si_code, si_pid, si_status). */
+export interface WaitidInfo {
+  signo: number;
+  code: number;
+  pid: number;
+  status: number;
+}
+export type WaitidResult = WaitidInfo | { blocked: true };
 
 export interface WaitOptions {
   nohang?: boolean;
@@ -295,7 +304,7 @@ export class Kernel {
   }
 
   /** The outcome of t's pending call now (runs the machine first). */
-  result(t: TaskHandle): CallResult & Partial<{ pid: number; status: number }> {
+  result(t: TaskHandle): CallResult & Partial<{ pid: number; status: number; signo: number; code: number }> {
     this.run();
     const p = this.pending.get(t.id);
     if (!p) throw new Error(`result: task ${t.id} has no pending call`);
@@ -305,6 +314,7 @@ export class Kernel {
       return { ...o, pid: o.value, status: mem[t.addr + TASK.last_status]! };
     }
     if ('value' in o && o.value < 0 && o.value > -4096) throw new KernelError(p.name, -o.value);
+    if ('value' in o && p.op === SYS_WAITID) return { ...o, ...this.siginfo(t) };
     return o;
   }
 
@@ -391,6 +401,26 @@ export class Kernel {
     if ('blocked' in r) return { blocked: true };
     const v = this.value('wait4', r);
     return { pid: v, status: v > 0 ? mem[t.addr + TASK.last_status]! : 0 };
+  }
+
+  /**
+   * waitid(idtype, id, infop, options) (idtype P_ALL / P_PID / P_PGID / P_PIDFD from
+   * src/kernel/exit.ts; options WEXITED, WSTOPPED, WCONTINUED, WNOHANG, WNOWAIT ...): the siginfo
+   * `{signo, code, pid, status}` (signo 0 for WNOHANG with nothing yet) or `{blocked}`.
+   * Errors (EINVAL, ECHILD, EBADF, EAGAIN ...) throw KernelError.
+   */
+  waitid(t: TaskHandle, idtype: number, id: number, options: number): WaitidResult {
+    const r = this.syscall(t, 'waitid', SYS_WAITID, idtype, id, options);
+    if ('blocked' in r) return { blocked: true };
+    this.value('waitid', r);
+    return this.siginfo(t);
+  }
+
+  private siginfo(t: TaskHandle): WaitidInfo {
+    return {
+      signo: mem[t.addr + TASK.wait_si_signo]!, code: mem[t.addr + TASK.wait_si_code]!,
+      pid: mem[t.addr + TASK.wait_si_pid]!, status: mem[t.addr + TASK.wait_si_status]!,
+    };
   }
 
   kill(t: TaskHandle, pid: number, sig: number): void {

@@ -14,7 +14,7 @@
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
-import { G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
+import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_free } from '../mm/slab.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
@@ -26,14 +26,14 @@ import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_W
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
 import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
-import { ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
-import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4 } from './unistd.js';
+import { EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
+import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4, SYS_WAITID } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
 import { set_pidns_process_ops, sys_reboot, task_active_pid_ns, zap_pid_ns_processes } from './pid_namespace.js';
 import { put_user_ns } from './user_namespace.js';
 import { exit_task_namespaces } from './nsproxy.js';
-import { exit_files } from './nsfs.js';
-import { do_notify_pidfd } from './pidfd.js';
+import { exit_files, fget, fput } from './nsfs.js';
+import { do_notify_pidfd, pidfd_pid } from './pidfd.js';
 import { __ptrace_unlink, exit_ptrace } from './ptrace.js';
 import {
   __fatal_signal_pending, __kill_pgrp_info, __send_signal_locked, do_notify_parent_cldstop, group_send_sig_info,
@@ -41,11 +41,12 @@ import {
   task_participate_group_stop, zap_other_threads,
 } from './signal.js';
 import {
-  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, CLD_STOPPED, delay_group_leader,
+  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
+  CLD_KILLED, CLD_STOPPED, delay_group_leader,
   EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, JOBCTL_STOP_PENDING, PF_EXITING, pid_nr_ns_fast,
   PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, SA_NOCLDWAIT, same_thread_group, SIGCHLD,
   SIGCONT, SIGHUP, sigmask, SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, tasks_del, thread_group_empty,
-  thread_group_leader, thread_ring_del, valid_signal, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
+  thread_group_leader, thread_ring_del, valid_signal, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
 } from './sched_task.js';
 
 /** do_exit restart phases (TASK.exit_phase). */
@@ -606,9 +607,23 @@ const REAPED_NO_PID = 0x40000000;
 let wo_type = PIDTYPE_MAX;
 let wo_pid = 0;
 let wo_flags = 0;
+/** wo->wo_info != NULL: waitid fills current's TASK.wait_si_* record; wait4 (wo_info NULL) does not. */
+let wo_info = false;
 let notask_error = 0;
 /** signal->chld_events as the last scan (__do_wait) read it under tasklist_lock. */
 let wo_events = 0;
+
+/**
+ * The kernel_siginfo_t of a waitid report (kernel/exit.c wait_task_zombie's out_info,
+ * wait_task_stopped, wait_task_continued): si_code, si_status and si_pid into current's
+ * TASK.wait_si_* record. si_signo is set by kernel_waitid, only for a positive return.
+ */
+function wait_fill_info(why: number, status: number, pidnr: number): void {
+  const me = current;
+  mem[me + TASK.wait_si_code] = why;
+  mem[me + TASK.wait_si_status] = status;
+  mem[me + TASK.wait_si_pid] = pidnr;
+}
 
 /** eligible_pid / eligible_child (kernel/exit.c). */
 function eligible_child(ptrace: boolean, p: number): boolean {
@@ -639,6 +654,14 @@ function wait_task_zombie(p: number): number {
   if ((wo_flags & WEXITED) === 0) return 0;
   const me = current;
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(me));
+  if ((wo_flags & WNOWAIT) !== 0) {
+    // waitid(WNOWAIT): report the zombie and leave it to be waited for again.
+    const s = mem[p + TASK.signal]!;
+    const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
+    read_unlock(kg + G.tasklist_lock);
+    wait_zombie_info(status, pidnr);
+    return pidnr > 0 ? pidnr : REAPED_NO_PID;
+  }
   const traced = ptrace_reparented(p) && thread_group_leader(p);
   // abd50b39e783: a traced zombie the real parent will still reap goes to EXIT_TRACE, which
   // wait_consider_task tells apart from the final EXIT_DEAD. Before it (BUG_WAIT_DEAD_TO_ZOMBIE)
@@ -651,7 +674,9 @@ function wait_task_zombie(p: number): number {
   read_unlock(kg + G.tasklist_lock);
   sched_hook(SITE_WAIT_REAP);
   const s = mem[p + TASK.signal]!;
-  mem[me + TASK.last_status] = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
+  const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
+  if (!wo_info) mem[me + TASK.last_status] = status;
+  else wait_zombie_info(status, pidnr);
   if (traced) {
     const tl = kg + G.tasklist_lock;
     write_lock_irq(tl, SITE_WAIT_REAP);
@@ -665,6 +690,13 @@ function wait_task_zombie(p: number): number {
   }
   if (state === EXIT_DEAD) release_task(p);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
+}
+
+/** wait_task_zombie's out_info: a wait status word as si_code / si_status. */
+function wait_zombie_info(status: number, pidnr: number): void {
+  if (!wo_info) return;
+  if ((status & 0x7f) === 0) wait_fill_info(CLD_EXITED, status >> 8, pidnr);
+  else wait_fill_info((status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED, status & 0x7f, pidnr);
 }
 
 /**
@@ -689,7 +721,8 @@ function wait_task_stopped(ptrace: boolean, p: number): number {
   if (!exit_code) return 0;
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
   read_unlock(kg + G.tasklist_lock);
-  mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
+  if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
+  else wait_fill_info(CLD_STOPPED, exit_code, pidnr);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
@@ -714,7 +747,8 @@ function wait_task_continued(p: number): number {
   spin_unlock_irq(sh + SIG.siglock);
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
   read_unlock(kg + G.tasklist_lock);
-  mem[current + TASK.last_status] = 0xffff;
+  if (!wo_info) mem[current + TASK.last_status] = 0xffff;
+  else wait_fill_info(CLD_CONTINUED, SIGCONT, pidnr);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
@@ -893,8 +927,92 @@ export function kernel_wait4(upid: number, options: number, options4?: number, _
     rcu_read_unlock();
   }
   wo_flags = options | WEXITED;
+  wo_info = false;
   const r = do_wait();
   return r === REAPED_NO_PID ? 0 : r;
+}
+
+/** include/uapi/linux/wait.h idtypes of waitid. */
+export const P_ALL = 0;
+export const P_PID = 1;
+export const P_PGID = 2;
+export const P_PIDFD = 3;
+/** O_NONBLOCK (= PIDFD_NONBLOCK) in a pidfd's f_flags. */
+const O_NONBLOCK = 0o4000;
+
+/**
+ * kernel_waitid (kernel/exit.c) and SYSCALL_DEFINE5(waitid) without the rusage: the siginfo goes
+ * to current's TASK.wait_si_* record, which is cleared first (the syscall copies its zeroed
+ * kinfo out on every return, errors included; checked on Linux 6.18). Returns 0 (a child was
+ * reported: si_signo = SIGCHLD; or WNOHANG with nothing yet: si_signo = 0), -errno or SLEEP.
+ * P_PGID with id 0 is the caller's process group (since Linux 5.4). P_PIDFD resolves the pidfd
+ * once per call under a file reference (pidfd_get_pid); a pidfd opened O_NONBLOCK makes the call
+ * WNOHANG and turns "nothing yet" into -EAGAIN.
+ */
+export function kernel_waitid(which: number, upid: number, options: number): number {
+  const me = current;
+  mem[me + TASK.wait_si_signo] = 0;
+  wait_fill_info(0, 0, 0);
+  if ((options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) !== 0) return -EINVAL;
+  if ((options & (WEXITED | WSTOPPED | WCONTINUED)) === 0) return -EINVAL;
+  let file = 0;
+  let f_flags = 0;
+  switch (which) {
+    case P_ALL:
+      wo_type = PIDTYPE_MAX;
+      wo_pid = 0;
+      break;
+    case P_PID:
+      if (upid <= 0) return -EINVAL;
+      wo_type = PIDTYPE_PID;
+      rcu_read_lock();
+      wo_pid = find_vpid(upid);
+      rcu_read_unlock();
+      break;
+    case P_PGID:
+      if (upid < 0) return -EINVAL;
+      wo_type = PIDTYPE_PGID;
+      rcu_read_lock();
+      wo_pid = upid ? find_vpid(upid) : mem[mem[me + TASK.group_leader]! + TASK.pgrp]!;
+      rcu_read_unlock();
+      break;
+    case P_PIDFD: {
+      if (upid < 0) return -EINVAL;
+      // pidfd_get_pid (kernel/pid.c): the file's reference keeps the struct pid for this call.
+      file = fget(upid);
+      if (!file) return -EBADF;
+      const pid = pidfd_pid(file);
+      if (pid < 0) {
+        fput(file);
+        return pid;
+      }
+      f_flags = mem[file + FILE.flags]!;
+      wo_type = PIDTYPE_PID;
+      wo_pid = pid;
+      break;
+    }
+    default:
+      return -EINVAL;
+  }
+  wo_flags = options;
+  if ((f_flags & O_NONBLOCK) !== 0) wo_flags |= WNOHANG;
+  wo_info = true;
+  let r = do_wait();
+  if (file) fput(file);
+  if (r === 0 && (f_flags & O_NONBLOCK) !== 0) r = -EAGAIN;
+  if (r === SLEEP) return r;
+  if (r > 0) {
+    // SYSCALL_DEFINE5(waitid): err > 0 -> si_signo = SIGCHLD, return 0. REAPED_NO_PID is the
+    // kernel's do_wait returning 0 (pid not visible here): si_signo stays 0, like WNOHANG.
+    if (r !== REAPED_NO_PID) mem[me + TASK.wait_si_signo] = SIGCHLD;
+    r = 0;
+  }
+  return r;
+}
+
+/** waitid(2) (kernel/exit.c SYSCALL_DEFINE5(waitid)): (idtype, id, options), siginfo in TASK.wait_si_*. */
+export function sys_waitid(which: number, upid: number, options: number): number {
+  return kernel_waitid(which, upid, options);
 }
 
 /** wait4(2) (kernel/exit.c SYSCALL_DEFINE4(wait4)). */
@@ -919,4 +1037,5 @@ set_pidns_process_ops({
 register_syscall(SYS_EXIT, 'exit', (code) => sys_exit(code));
 register_syscall(SYS_EXIT_GROUP, 'exit_group', (code) => sys_exit_group(code));
 register_syscall(SYS_WAIT4, 'wait4', (pid, options) => sys_wait4(pid, options));
+register_syscall(SYS_WAITID, 'waitid', (which, upid, options) => sys_waitid(which, upid, options));
 register_syscall(SYS_REBOOT, 'reboot', (cmd) => sys_reboot(cmd));

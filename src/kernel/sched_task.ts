@@ -140,6 +140,7 @@ export const CSIGNAL = 0x000000ff;
 
 export const WNOHANG = 0x00000001;
 export const WUNTRACED = 0x00000002;
+export const WSTOPPED = WUNTRACED;
 export const WEXITED = 0x00000004;
 export const WCONTINUED = 0x00000008;
 export const WNOWAIT = 0x01000000;

@@ -9,6 +9,7 @@ export const SYS_CLONE3 = 17; // (args address in program region, size, prog) se
 export const SYS_EXIT = 18; // (code)
 export const SYS_EXIT_GROUP = 19; // (code)
 export const SYS_WAIT4 = 20; // (pid, options) -> reaped pid; status in TASK.last_status
+export const SYS_WAITID = 39; // (idtype P_*, id, options) -> 0; siginfo in TASK.wait_si_*
 export const SYS_KILL = 21; // (pid, sig)
 export const SYS_UNSHARE = 22; // (flags)
 export const SYS_GETPID = 23; // () -> tgid in own ns

@@ -655,6 +655,11 @@ export const TASK_SPEC = {
     L('sig_caught', locked(TASK_SIGLOCK), 'signals whose handler ran since the last read (the model runs no user code: delivery is recorded here)'),
     E('orig_ucall', INSN_SPEC, 'current', 'the system call that returned -ERESTART* (regs->orig_ax): get_signal restarts it'),
     L('last_status', 'current', 'wait4 status word of the last reaped child (exit code << 8 | signal)'),
+    // waitid's siginfo (kernel/exit.c kernel_waitid fills a kernel_siginfo_t; SYSCALL_DEFINE5(waitid) copies it out)
+    L('wait_si_signo', 'current', 'waitid siginfo si_signo: SIGCHLD when a child was reported, else 0'),
+    L('wait_si_code', 'current', 'waitid siginfo si_code: CLD_EXITED / CLD_KILLED / CLD_DUMPED / CLD_STOPPED / CLD_CONTINUED'),
+    L('wait_si_pid', 'current', "waitid siginfo si_pid: the child's pid in the caller's pid namespace (0 if none there)"),
+    L('wait_si_status', 'current', 'waitid siginfo si_status: exit code, terminating/stop signal, or SIGCONT'),
     L('exit_phase', 'current', 'do_exit restart phase (EXP_* in exit.ts), 0 when not exiting'),
     L('exit_flags', 'current', 'do_exit locals: EXF_GROUP_DEAD'),
     L('exit_dead', 'current', 'head of exit_notify\'s local dead list (tasks to release_task), linked by dead_next'),
