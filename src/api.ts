@@ -31,12 +31,12 @@ import {
   SYS_SYNCHRONIZE_RCU_TASKS, SYS_UNSHARE, SYS_WAIT4, SYS_WAITID,
 } from './kernel/unistd.js';
 import {
-  CA_EXIT_SIGNAL, CA_FLAGS, CA_SET_TID, CA_SET_TID_SIZE, CA_STACK, CA_STACK_SIZE, CLONE_ARGS_SIZE_VER2,
+  CA_EXIT_SIGNAL, CA_FLAGS, CA_PARENT_TID, CA_PIDFD, CA_SET_TID, CA_SET_TID_SIZE, CA_STACK, CA_STACK_SIZE, CLONE_ARGS_SIZE_VER2,
 } from './kernel/fork.js';
 import { audit_kernel } from './kernel/audit.js';
 import { nspid_of, pid_nr_ns, task_active_pid_ns } from './kernel/pid.js';
 import { NSK_CGROUP, NSK_IPC, NSK_MNT, NSK_NET, NSK_PID, NSK_PID_FOR_CHILDREN, NSK_TIME, NSK_TIME_FOR_CHILDREN, NSK_USER, NSK_UTS } from './kernel/nsfs.js';
-import { __WALL, __WCLONE, __WNOTHREAD, EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIG_CAUGHT, SIG_DFL, SIG_IGN, WNOHANG } from './kernel/sched_task.js';
+import { __WALL, CLONE_PIDFD, CLONE_THREAD, __WCLONE, __WNOTHREAD, EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIG_CAUGHT, SIG_DFL, SIG_IGN, WNOHANG } from './kernel/sched_task.js';
 import { rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch, rcu_try_complete_gp } from './rcu/rcu.js';
 import { set_current, TASK_DEAD, TASK_INTERRUPTIBLE, try_to_wake_up, WCHAN_PAUSE } from './sched/core.js';
 
@@ -123,6 +123,10 @@ export interface Clone3Options {
   stack?: number;
   stackSize?: number;
   prog?: number;
+  /** args->pidfd: an address for CLONE_PIDFD's pidfd (a scratch word; forkPidfd reads it back). */
+  pidfd?: boolean;
+  /** args->parent_tid at the same word as args->pidfd (CLONE_PARENT_SETTID: EINVAL). */
+  parentTidIsPidfd?: boolean;
 }
 
 /** waitid's siginfo (si_signo, si_code, si_pid, si_status). */
@@ -160,6 +164,8 @@ const PENDING = RET_IN_PROGRESS;
 /** Scratch words for call arguments: clone_args, set_tid, target pid sets (the first 1024), and a
  *  last-pid vector string up to one page and a bit (PIDNS_REQ_SET_LAST_PID_VEC checks < PAGE_SIZE). */
 const SCRATCH_WORDS = 1024 + 4200;
+/** Word of the clone3 scratch area (clone_args at 0, set_tid at 32) that receives CLONE_PIDFD's pidfd. */
+const PIDFD_SLOT = 60;
 
 /** Wait status helpers (include/uapi/linux/wait.h semantics). */
 export const WIFEXITED = (s: number): boolean => (s & 0x7f) === 0;
@@ -341,6 +347,20 @@ export class Kernel {
     return this.child(t);
   }
 
+  /**
+   * clone(flags | CLONE_PIDFD), or clone3 with `clone3: true`: the child and the pidfd the kernel
+   * returned through parent_tid (clone) or args->pidfd (clone3).
+   */
+  forkPidfd(t: TaskHandle, opts: { flags?: number; clone3?: boolean; prog?: number } = {}): { child: TaskHandle; pidfd: number } {
+    const flags = (opts.flags ?? 0) | CLONE_PIDFD;
+    if (opts.clone3) {
+      const child = this.clone3(t, { flags: flags & ~0xff, exitSignal: (flags & CLONE_THREAD) !== 0 ? 0 : (flags & 0xff) || 17, prog: opts.prog, pidfd: true });
+      return { child, pidfd: mem[this.scratch + PIDFD_SLOT]! };
+    }
+    const child = this.fork(t, { flags, prog: opts.prog });
+    return { child, pidfd: mem[t.addr + TASK.clone_parent_tid]! };
+  }
+
   /** The last child t created. */
   private child(t: TaskHandle): TaskHandle {
     return this.handle(mem[t.addr + TASK.fork_child]!);
@@ -356,6 +376,8 @@ export class Kernel {
     mem[a + CA_EXIT_SIGNAL] = o.exitSignal ?? 17;
     mem[a + CA_STACK] = o.stack ?? 0;
     mem[a + CA_STACK_SIZE] = o.stackSize ?? 0;
+    if (o.pidfd) mem[a + CA_PIDFD] = a + PIDFD_SLOT;
+    if (o.parentTidIsPidfd) mem[a + CA_PARENT_TID] = a + PIDFD_SLOT;
     if (o.setTid) {
       o.setTid.forEach((v, i) => { mem[tids + i] = v; });
       mem[a + CA_SET_TID] = tids;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, KernelError, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG, type TaskHandle } from '../src/api.js';
 import {
-  CLONE_FS, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_PARENT, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM,
+  CLONE_FS, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_DETACHED, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM,
   SIGCHLD, SIGKILL,
 } from '../src/kernel/sched_task.js';
 import { MX_OWNER, G, TASK } from '../src/mm/layout.js';
@@ -95,7 +95,8 @@ describe('clone flag rules (copy_process)', () => {
     expect(errCode(() => k.fork(c, { flags: CLONE_NEWUSER | CLONE_FS }))).toBe('EINVAL');
     expect(errCode(() => k.fork(c, { flags: THREAD | CLONE_NEWPID }))).toBe('EINVAL');
     expect(errCode(() => k.fork(c, { flags: THREAD | CLONE_NEWUSER }))).toBe('EINVAL');
-    expect(errCode(() => k.fork(c, { flags: CLONE_PIDFD }))).toBe('EINVAL');
+    expect(errCode(() => k.fork(c, { flags: CLONE_PIDFD | CLONE_DETACHED }))).toBe('EINVAL');
+    expect(errCode(() => k.fork(c, { flags: CLONE_PIDFD | CLONE_PARENT_SETTID }))).toBe('EINVAL'); // both in parent_tid
     // Global and namespace inits may not create siblings.
     expect(errCode(() => k.fork(k.init, { flags: CLONE_PARENT }))).toBe('EINVAL');
     const nsinit = k.fork(c, { flags: CLONE_NEWPID });

@@ -37,10 +37,11 @@ import {
 } from './nsproxy.js';
 import { fatal_signal_pending, signal_pending, SYS_GET_SIGNAL } from './signal.js';
 import { put_signal_struct } from './exit.js';
-import { copy_files, exit_files } from './nsfs.js';
+import { close_fd, copy_files, exit_files } from './nsfs.js';
+import { __pidfd_prepare, PIDFD_THREAD } from './pidfd.js';
 import {
   children_add_tail, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
-  CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PIDFD, CLONE_SIGHAND, CLONE_SYSVSEM,
+  CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SIGHAND, CLONE_SYSVSEM,
   CLONE_THREAD, CLONE_VM, CSIGNAL, init_task, is_child_reaper, ns_of_pid, SIGCHLD, SIGNAL_UNKILLABLE, tasks_add_tail,
   thread_group_empty, thread_ring_add, valid_signal,
 } from './sched_task.js';
@@ -83,6 +84,14 @@ export const CLONE_ARGS_SIZE_VER2 = 88;
 let req_mode = REQ_NONE;
 let req_addr = 0;
 let req_size = 0;
+/**
+ * Where CLONE_PIDFD returns the pidfd (kernel_clone_args.pidfd): the legacy clone's parent_tid
+ * word (current's TASK.clone_parent_tid; the legacy calls always give the same address for both)
+ * or clone3's args->pidfd, an address in program memory, with args->parent_tid beside it.
+ */
+let req_pidfd_legacy = true;
+let req_pidfd_addr = 0;
+let req_parent_tid_addr = 0;
 const target_pids = new Int32Array(MAX_PID_NS_LEVEL + 2);
 
 // ---- copy_process ---------------------------------------------------------------------------------
@@ -200,8 +209,9 @@ function copy_process_checks(cur: number, flags: number): number {
     if ((flags & (CLONE_NEWUSER | CLONE_NEWPID)) !== 0 || task_active_pid_ns(cur) !== mem[np + NSPROXY.pid_ns_for_children]) return -EINVAL;
   }
   if ((flags & CLONE_PIDFD) !== 0) {
+    // CLONE_DETACHED is blocked so that it can be reused later. CLONE_THREAD | CLONE_PIDFD is
+    // allowed since Linux 6.9 (a PIDFD_THREAD pidfd; checked on this machine's 6.18).
     if ((flags & CLONE_DETACHED) !== 0) return -EINVAL;
-    return -EINVAL; // the model does not return pidfds from clone: use pidfd_open
   }
   return 0;
 }
@@ -262,6 +272,27 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     return pid < 0 ? pid : -ENOMEM;
   }
   const thread = (flags & CLONE_THREAD) !== 0;
+  // This has to happen after we've potentially unshared the file descriptor table (so that the
+  // pidfd doesn't leak into the child if the fd table isn't shared).
+  let pidfd = -1;
+  if ((flags & CLONE_PIDFD) !== 0) {
+    // Note that no task has been attached to @pid yet (__pidfd_prepare).
+    pidfd = __pidfd_prepare(pid, thread ? PIDFD_THREAD : 0);
+    let err = pidfd < 0 ? pidfd : 0;
+    // put_user(pidfd, args->pidfd)
+    if (!err && req_pidfd_legacy) mem[cur + TASK.clone_parent_tid] = pidfd;
+    else if (!err && user_range_ok(req_pidfd_addr, 1)) mem[req_pidfd_addr] = pidfd;
+    else if (!err) {
+      close_fd(pidfd); // bad_fork_put_pidfd
+      err = -EFAULT;
+    }
+    if (err) {
+      free_pid(pid);
+      exit_task_namespaces(p);
+      free_unborn_child(p, flags);
+      return err;
+    }
+  }
   const leader = thread ? mem[cur + TASK.group_leader]! : p;
   mem[p + TASK.group_leader] = leader;
   if (!thread) {
@@ -310,6 +341,7 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     // bad_fork_core_free
     spin_unlock(cs + SIG.siglock);
     write_unlock_irq(tl);
+    if (pidfd >= 0) close_fd(pidfd); // bad_fork_put_pidfd
     free_pid(pid);
     exit_task_namespaces(p);
     free_unborn_child(p, flags);
@@ -379,6 +411,10 @@ export function wake_up_new_task(p: number): void {
  */
 export function kernel_clone(flags: number, exit_signal: number, prog: number, arg: number): number {
   const cur = current;
+  // For legacy clone() calls, CLONE_PIDFD uses the parent_tid argument to return the pidfd, so
+  // CLONE_PIDFD and CLONE_PARENT_SETTID are mutually exclusive; with clone3 they may not point at
+  // the same memory either.
+  if ((flags & CLONE_PIDFD) !== 0 && (flags & CLONE_PARENT_SETTID) !== 0 && (req_pidfd_legacy || req_pidfd_addr === req_parent_tid_addr)) return -EINVAL;
   const p = copy_process(flags, exit_signal, prog, arg);
   if (p === SLEEP || p < 0) return p;
   mem[cur + TASK.fork_child] = p;
@@ -397,6 +433,7 @@ export function kernel_clone(flags: number, exit_signal: number, prog: number, a
  */
 export function sys_fork(flags: number, prog: number, arg: number): number {
   req_mode = REQ_NONE;
+  req_pidfd_legacy = true;
   let sig = flags & CSIGNAL;
   if (sig === 0 && (flags & CLONE_THREAD) === 0) sig = SIGCHLD;
   return kernel_clone(flags & ~CSIGNAL, (flags & CLONE_THREAD) !== 0 ? 0 : sig, prog, arg);
@@ -442,8 +479,12 @@ export function sys_clone3(uargs: number, size: number, prog: number): number {
   req_mode = set_tid ? REQ_SET_TID : REQ_NONE;
   req_addr = set_tid;
   req_size = set_tid_size;
+  req_pidfd_legacy = false;
+  req_pidfd_addr = field(CA_PIDFD);
+  req_parent_tid_addr = field(CA_PARENT_TID);
   const r = kernel_clone(flags, exit_signal, prog, 0);
   req_mode = REQ_NONE;
+  req_pidfd_legacy = true;
   return r;
 }
 
@@ -461,6 +502,7 @@ export function sys_clone_with_pids(flags: number, set: number, prog: number): n
   if (n < 0) return n;
   req_mode = n > 0 ? REQ_TARGETS : REQ_NONE;
   req_size = n;
+  req_pidfd_legacy = true;
   let sig = flags & CSIGNAL;
   if (sig === 0 && (flags & CLONE_THREAD) === 0) sig = SIGCHLD;
   const r = kernel_clone(flags & ~CSIGNAL, (flags & CLONE_THREAD) !== 0 ? 0 : sig, prog, 0);

@@ -42,6 +42,11 @@ export function pidfd_create(pid: number, flags: number): number {
   }
   Atomics.add(mem, pid + PID.pidfds, 1);
   read_unlock(kg + G.tasklist_lock);
+  return pidfd_file_install(pid, flags);
+}
+
+/** A pidfd file on `pid` (counted in PID.pidfds by the caller) in current's fd table, or -errno. */
+function pidfd_file_install(pid: number, flags: number): number {
   get_pid(pid);
   const fd = alloc_fd_file(FILE_PIDFD, 0, pid, flags);
   if (fd < 0) {
@@ -49,6 +54,17 @@ export function pidfd_create(pid: number, flags: number): number {
     put_pid(pid);
   }
   return fd;
+}
+
+/**
+ * __pidfd_prepare (kernel/pid.c): a pidfd on a pid with no task checks, for copy_process's
+ * CLONE_PIDFD ("Note that no task has been attached to @pid yet"). The kernel reserves the fd
+ * and installs the file after the child is attached; the model installs it at once, so it is in
+ * current's table a little earlier (only a CLONE_FILES sibling thread could tell).
+ */
+export function __pidfd_prepare(pid: number, flags: number): number {
+  Atomics.add(mem, pid + PID.pidfds, 1);
+  return pidfd_file_install(pid, flags);
 }
 
 /**

@@ -667,6 +667,7 @@ export const TASK_SPEC = {
     L('fork_phase', 'current', 'copy_process restart phase (FKP_* in fork.ts), 0 when not forking'),
     L('fork_child', 'current', 'the child being built by copy_process; after a fork, the last child'),
     L('fork_flags', 'current', 'clone flags of the copy_process in progress'),
+    L('clone_parent_tid', 'current', "legacy clone's *parent_tidptr word: CLONE_PIDFD puts the child's pidfd here (clone3 writes args->pidfd in program memory)"),
     L('rcu_tasks_phase', 'current', 'synchronize_rcu_tasks restart phase (RTP_* in rcu/tasks.ts)'),
     L('rcu_tasks_gp', 'current', 'normal grace period synchronize_rcu_tasks polls with'),
     L('rcu_tasks_holdout', 'Atomics', '1 while an rcu-tasks grace period waits for this task (t->rcu_tasks_holdout)'),
