@@ -19,7 +19,10 @@ function field(m: Machine, f: keyof typeof TORTURE): number {
   return m.mem[m.tortureBase() + TORTURE[f]]!;
 }
 
-async function runTasks(m: Machine, progs: Array<{ prog: number; count: number }>, timeoutMs = 30_000): Promise<RunResult> {
+// The runs are bounded by their loop counts; the timeout (a free-running timeout ends the run as
+// hung) only catches a run that never ends: 8 CPUs' 320,000 acquisitions took 12-19 s on a loaded
+// 2-core host, so it sits well above that, below the test's own 120 s.
+async function runTasks(m: Machine, progs: Array<{ prog: number; count: number }>, timeoutMs = 90_000): Promise<RunResult> {
   let cpu = 0;
   for (const { prog, count } of progs) for (let i = 0; i < count; i++) m.kthread(prog, cpu++);
   return m.run({ timeoutMs, hungMs: 10_000 });
