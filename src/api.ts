@@ -24,7 +24,7 @@ import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
 import { EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, errno_name } from './kernel/errno.js';
 
 import {
-  SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID,
+  SYS_CAPSET, SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FSTAT, SYS_MEMFD_CREATE, SYS_EXIT_GROUP, SYS_FORK, SYS_GETPID, SYS_GETPPID, SYS_GETTID,
   SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE, SYS_OPEN_NS, SYS_PAUSE, SYS_PID_MAX_READ, SYS_PID_MAX_WRITE, SYS_PIDFD_OPEN,
   SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_PRCTL, SYS_PTRACE, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SET_SIGCHLD_IGN,
   SYS_SETNS, SYS_SETSID, SYS_SETUID, SYS_SIG_CAUGHT, SYS_GID_MAP_WRITE, SYS_PIDFD_SEND_SIGNAL, SYS_SETGROUPS_WRITE, SYS_UID_MAP_WRITE,
@@ -564,6 +564,17 @@ export class Kernel {
 
   close(t: TaskHandle, fd: number): void {
     this.call(t, 'close', SYS_CLOSE, fd);
+  }
+
+  /** memfd_create(2): an fd of a plain file (no namespace, no pid). */
+  memfdCreate(t: TaskHandle): number {
+    return this.call(t, 'memfd_create', SYS_MEMFD_CREATE);
+  }
+
+  /** fstat(2): `{ino, dev}` (st_ino unsigned). Two nsfs fds name the same namespace iff both match. */
+  fstat(t: TaskHandle, fd: number): { ino: number; dev: number } {
+    this.call(t, 'fstat', SYS_FSTAT, fd);
+    return { ino: mem[t.addr + TASK.stat_ino]! >>> 0, dev: mem[t.addr + TASK.stat_dev]! };
   }
 
   /**

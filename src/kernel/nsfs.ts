@@ -17,18 +17,18 @@
  * has no nsproxy; pid_for_children of a namespace without a reaper yet), as proc_ns_get_link does
  * when ns_get_path fails. Inode numbers identify a namespace (ns_inum).
  */
-import { FILE, PID, POISON_LIVE, SLAB, TASK, USERNS } from '../mm/layout.js';
-import { mem, regions, slab_addr, SLAB_FILE } from '../mm/memory.js';
+import { FILE, G, PID, POISON_LIVE, SLAB, TASK, USERNS } from '../mm/layout.js';
+import { kg, mem, regions, slab_addr, SLAB_FILE } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EACCES, EBADF, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
-import { SYS_CLOSE, SYS_OPEN_NS, SYS_PIDNS_GET_PARENT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from './unistd.js';
+import { SYS_CLOSE, SYS_FSTAT, SYS_MEMFD_CREATE, SYS_OPEN_NS, SYS_PIDNS_GET_PARENT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC } from './unistd.js';
 import {
   CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
-  CLONE_NEWUTS, get_ns_common, INV_FILE_REFCOUNT, nsproxy_slot, ptrace_may_access, PTRACE_MODE_READ_FSCREDS,
+  CLONE_NEWUTS, get_ns_common, INV_FILE_REFCOUNT, ns_inum, nsproxy_slot, ptrace_may_access, PTRACE_MODE_READ_FSCREDS,
   put_ns_common, task_lock, task_unlock,
 } from './ns_common.js';
 import { get_pid_ns, pidns_for_children_get, pidns_get, pidns_get_parent, pidns_ioctl_set_last_pid_vec, put_pid_ns } from './pid_namespace.js';
@@ -43,6 +43,17 @@ import { data_race } from './compiler.js';
 /** FILE.kind */
 export const FILE_NSFS = 1;
 export const FILE_PIDFD = 2;
+/** A memfd (mm/memfd.c memfd_create): a plain file, neither a namespace nor a pid. */
+export const FILE_MEMFD = 3;
+
+/**
+ * st_dev of the pseudo filesystems, as on this machine's Linux 6.18 (anonymous device numbers
+ * given out at boot in mount order, so not ABI: programs compare st_dev of two files, never with a
+ * constant): shmem's internal mount (memfds) 0:1, nsfs 0:4, pidfs 0:5.
+ */
+export const SHMEM_DEV = 1;
+export const NSFS_DEV = 4;
+export const PIDFS_DEV = 5;
 
 /** Entries of /proc/PID/ns (the SYS_OPEN_NS kind argument). */
 export const NSK_PID = 1;
@@ -315,6 +326,45 @@ export function open_files(): number {
   return mem[slab_addr(SLAB_FILE) + SLAB.in_use]!;
 }
 
+/**
+ * memfd_create(2) (mm/memfd.c) with no name or flags: an anonymous shmem file. It holds nothing of
+ * the model's (no namespace, no pid); setns on it is EINVAL, the pidfd calls EBADF, the nsfs
+ * ioctls ENOTTY, as on Linux 6.18.
+ */
+export function sys_memfd_create(): number {
+  return alloc_fd_file(FILE_MEMFD, 0, Atomics.add(mem, kg + G.shmem_ino_seq, 1) + 1);
+}
+
+/**
+ * fstat(2) (fs/stat.c vfs_fstat -> the inode's getattr), the two fields programs compare: st_ino
+ * and st_dev into current's TASK.stat_ino / TASK.stat_dev. An nsfs file's inode number is the
+ * namespace's (ns_inum: two fds name the same namespace iff both match); a pidfd's is its pid's
+ * pidfs inode (the same for every pidfd on one pid, also after the task is reaped). Returns 0 or
+ * -EBADF.
+ */
+export function vfs_fstat(fd: number): number {
+  const f = fget(fd);
+  if (!f) return -EBADF;
+  const kind = mem[f + FILE.kind]!;
+  const obj = mem[f + FILE.obj]!;
+  let ino = 0;
+  let dev = 0;
+  if (kind === FILE_NSFS) {
+    ino = ns_inum(mem[f + FILE.ns_type]!, obj);
+    dev = NSFS_DEV;
+  } else if (kind === FILE_PIDFD) {
+    ino = mem[obj + PID.ino]!;
+    dev = PIDFS_DEV;
+  } else {
+    ino = obj;
+    dev = SHMEM_DEV;
+  }
+  fput(f);
+  mem[current + TASK.stat_ino] = ino;
+  mem[current + TASK.stat_dev] = dev;
+  return 0;
+}
+
 /** proc_ns_file (fs/nsfs.c): is this an nsfs file? */
 export function proc_ns_file(f: number): boolean {
   return mem[f + FILE.kind] === FILE_NSFS;
@@ -414,5 +464,7 @@ export function ns_ioctl_set_last_pid_vec(fd: number, addr: number, len: number)
 
 register_syscall(SYS_OPEN_NS, 'open_ns', (pid, nsk) => proc_ns_open(pid, nsk));
 register_syscall(SYS_CLOSE, 'close', (fd) => close_fd(fd));
+register_syscall(SYS_MEMFD_CREATE, 'memfd_create', () => sys_memfd_create());
+register_syscall(SYS_FSTAT, 'fstat', (fd) => vfs_fstat(fd));
 register_syscall(SYS_PIDNS_GET_PARENT, 'ns_get_parent', (fd) => ns_ioctl_get_parent(fd));
 register_syscall(SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, 'pidns_ioctl_set_last_pid_vec', (fd, addr, len) => ns_ioctl_set_last_pid_vec(fd, addr, len));

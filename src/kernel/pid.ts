@@ -486,6 +486,8 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
   let tmp = ns;
   let set_tid_size = req_size;
   mem[pid + PID.level] = level;
+  // pidfs: every struct pid gets an inode number that is never reused (the st_ino of its pidfds).
+  mem[pid + PID.ino] = Atomics.add(mem, kg + G.pidfs_ino_seq, 1) + 1;
   let i = level;
   // One pidmap_lock section reserves the numbers of every level (see the header: the kernel
   // drops and retakes the lock per level around idr_preload).

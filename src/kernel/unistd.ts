@@ -35,6 +35,9 @@ export const SYS_PIDNS_IOCTL_SET_LAST_PID_VEC = 43; // (fd, string address, leng
 export const SYS_PIDNS_GET_PARENT = 44; // (fd) NS_GET_PARENT ioctl -> new fd
 export const SYS_PID_MAX_READ = 45; // () -> pid_max of the caller's active pid namespace
 export const SYS_PID_MAX_WRITE = 46; // (value) /proc/sys/kernel/pid_max
+// Other files (nsfs.ts)
+export const SYS_MEMFD_CREATE = 47; // () -> fd of an anonymous file (no namespace, no pid)
+export const SYS_FSTAT = 48; // (fd) -> 0; st_ino / st_dev in TASK.stat_ino / TASK.stat_dev
 // Namespaces, nsfs and pidfds (nsproxy.ts, nsfs.ts, pidfd.ts, user_namespace.ts)
 export const SYS_SETNS = 50; // (fd, nstype flags)
 export const SYS_PIDFD_OPEN = 51; // (pid, flags) -> fd
