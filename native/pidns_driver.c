@@ -55,6 +55,7 @@
 //   pidfd T TARGET F             pidfd_open(pid as T sees it, 0).
 //   setns T F NSFLAGS            setns(fd F, flags).
 //   pidfd_kill T F SIG [thread|pgroup]
+//   waitid T F [exited] [stopped] [continued] [nowait]   waitid(P_PIDFD, F, WNOHANG | ...)
 //                                pidfd_send_signal(fd F, SIG, NULL, 0 or
 //                                PIDFD_SIGNAL_THREAD / _PROCESS_GROUP); "died"
 //                                and "hung" as for kill.
@@ -182,7 +183,7 @@ enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
 	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE, C_SIGACTION,
-	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS, C_PIDFDKILL,
+	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS, C_PIDFDKILL, C_WAITID,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -553,6 +554,18 @@ static void task_loop(void)
 				close(nfd);
 			continue;
 		}
+		case C_WAITID: {
+			// waitid(P_PIDFD, fd, &si, options | WNOHANG, NULL): never blocks
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			ret = syscall(SYS_waitid, 3 /* P_PIDFD */, fd, &si, (int)c.a[0] | WNOHANG, NULL);
+			err = ret < 0 ? errno : 0;
+			r.x[0] = si.si_signo;
+			r.x[1] = si.si_code;
+			r.x[2] = si.si_status;
+			r.x[3] = si.si_pid;
+			break;
+		}
 		case C_PIDFDKILL:
 			if (fd < 0) {
 				ret = -1;
@@ -792,13 +805,13 @@ enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
 	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE, O_SIGACTION, O_SIGMASK, O_CAUGHT,
-	O_IDMAP, O_SETGROUPS, O_PIDFDKILL,
+	O_IDMAP, O_SETGROUPS, O_PIDFDKILL, O_WAITID,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
 	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write", "sigaction",
-	"sigmask", "caught", "idmap", "setgroups", "pidfd_kill",
+	"sigmask", "caught", "idmap", "setgroups", "pidfd_kill", "waitid",
 };
 
 struct op {
@@ -1084,6 +1097,23 @@ static int parse_line(char *line, struct op *o)
 				o->v2 = 4; // PIDFD_SIGNAL_PROCESS_GROUP
 			else
 				return PERR("pidfd_kill: thread or pgroup, not '%s'", tok[4]);
+		}
+		break;
+	case O_WAITID:
+		NEED(3);
+		HANDLE(1, t);
+		FHANDLE(2);
+		for (int k = 3; k < nt; k++) {
+			if (!strcmp(tok[k], "exited"))
+				o->v |= WEXITED;
+			else if (!strcmp(tok[k], "stopped"))
+				o->v |= WSTOPPED;
+			else if (!strcmp(tok[k], "continued"))
+				o->v |= WCONTINUED;
+			else if (!strcmp(tok[k], "nowait"))
+				o->v |= WNOWAIT;
+			else
+				return PERR("waitid: bad option '%s'", tok[k]);
 		}
 		break;
 	case O_SETNS:
@@ -1925,6 +1955,44 @@ static void run_op(int i, struct op *o)
 			if (F[o->f] >= 0)
 				close(F[o->f]);
 			F[o->f] = got;
+		}
+		jend();
+		return;
+	}
+	case O_WAITID: {
+		if (F[o->f] < 0) {
+			jerror(i, o, res, "fd handle %d is not open", o->f);
+			return;
+		}
+		c.op = C_WAITID;
+		c.a[0] = o->v;
+		if ((k = rpc(o->t, &c, F[o->f], &r, NULL, RPC_MS))) {
+			rpc_fail(i, o, res, k);
+			return;
+		}
+		jhead(i, o);
+		jint("f", o->f);
+		jreterr(res, r.ret, r.err);
+		int code = (int)r.x[1];
+		if (r.ret == 0 && r.x[0] == SIGCHLD) {
+			int h = handle_of_vpid(o->t, (long)r.x[3]);
+			int reaps = (code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED) && !(o->v & WNOWAIT);
+			if (h >= 0)
+				jint("who", h);
+			else
+				jnull("who");
+			if (reaps && h >= 0)
+				jint("reaped", h);
+			else
+				jnull("reaped");
+			jkey("si");
+			jraw("{\"signo\":%d,\"code\":%d,\"status\":%d}", (int)r.x[0], code, (int)r.x[2]);
+			if (reaps && h >= 0)
+				T[h].state = S_REAPED;
+		} else {
+			jnull("who");
+			jnull("reaped");
+			jnull("si");
 		}
 		jend();
 		return;

@@ -272,6 +272,13 @@ export function checkInvariants(ops: readonly Op[], lines: readonly string[], re
         }
         return;
       }
+      case 'waitid': {
+        if (r.reaped !== null && r.reaped !== undefined) {
+          const x = known.get(r.reaped);
+          if (x !== undefined) x.reaped = true;
+        }
+        return;
+      }
       case 'state': {
         for (const ts of r.tasks ?? []) {
           const x = known.get(ts.h);

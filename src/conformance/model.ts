@@ -36,7 +36,11 @@ import {
   LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT, LINUX_REBOOT_CMD_POWER_OFF,
   LINUX_REBOOT_CMD_RESTART, LINUX_REBOOT_CMD_RESTART2,
 } from '../kernel/pid_namespace.js';
-import { EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM, WCONTINUED, WUNTRACED } from '../kernel/sched_task.js';
+import {
+  CLD_DUMPED, CLD_EXITED, CLD_KILLED, EXIT_ZOMBIE, PF_EXITING, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGALRM, SIGCHLD,
+  WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
+} from '../kernel/sched_task.js';
+import { P_PIDFD } from '../kernel/exit.js';
 import { send_sig } from '../kernel/signal.js';
 import { TASK_DEAD } from '../sched/core.js';
 import type { Runner } from './run.js';
@@ -586,6 +590,39 @@ class ModelDriver {
           const old = this.F.get(o.f);
           if (old !== undefined) k.close(this.driver, old);
           this.F.set(o.f, dfd);
+        }
+        return r;
+      }
+      case 'waitid': {
+        const dfd = this.F.get(o.f);
+        if (dfd === undefined) return error(`fd handle ${o.f} is not open`);
+        const tfd = this.moveFile(this.driver, dfd, t);
+        const options = WNOHANG | (o.options.includes('exited') ? WEXITED : 0) | (o.options.includes('stopped') ? WSTOPPED : 0) |
+          (o.options.includes('continued') ? WCONTINUED : 0) | (o.options.includes('nowait') ? WNOWAIT : 0);
+        let ret = 0;
+        let errno: string | null = null;
+        let si: { signo: number; code: number; pid: number; status: number } | null = null;
+        try {
+          const w = k.waitid(t, P_PIDFD, tfd, options);
+          if ('blocked' in w) throw new Error('waitid WNOHANG blocked');
+          if (w.signo === SIGCHLD) si = w;
+        } catch (e) {
+          ret = -1;
+          errno = this.errOf(e);
+        }
+        this.F.set(o.f, this.moveFile(t, tfd, this.driver));
+        const r = head({ f: o.f, ret, errno });
+        if (si) {
+          const who = this.handleOfVpid(o.t, si.pid);
+          const reaps = (si.code === CLD_EXITED || si.code === CLD_KILLED || si.code === CLD_DUMPED) && !o.options.includes('nowait');
+          r.who = who;
+          r.reaped = reaps && who !== null ? who : null;
+          r.si = { signo: si.signo, code: si.code, status: si.status };
+          if (reaps && who !== null) this.T[who]!.st = 'reaped';
+        } else {
+          r.who = null;
+          r.reaped = null;
+          r.si = null;
         }
         return r;
       }

@@ -21,6 +21,7 @@
 //   sigmask T block|unblock|setmask SIGS|-                caught T
 //   idmap T uid|gid FIRST LOWER COUNT                     setgroups T allow|deny
 //   pidfd_kill T F SIG [thread|pgroup]
+//   waitid T F [exited] [stopped] [continued] [nowait]   waitid(P_PIDFD, F, WNOHANG | ...)
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -82,6 +83,7 @@ export type Op =
   | { op: 'idmap'; t: Handle; which: 'uid' | 'gid'; first: number; lower: number; count: number }
   | { op: 'setgroups'; t: Handle; allow: boolean }
   | { op: 'pidfd_kill'; t: Handle; f: number; sig: Sig; scope?: 'thread' | 'pgroup' }
+  | { op: 'waitid'; t: Handle; f: number; options: readonly WaitidOption[] }
   | { op: 'getpid'; t: Handle }
   | { op: 'getppid'; t: Handle }
   | { op: 'nspid'; t: Handle; target: TargetSpec }
@@ -94,7 +96,12 @@ export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
   'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught', 'idmap', 'setgroups', 'pidfd_kill',
+  'waitid',
 ];
+
+/** waitid options of the `waitid` op (WEXITED, WSTOPPED, WCONTINUED, WNOWAIT; WNOHANG always). */
+export const WAITID_OPTIONS = ['exited', 'stopped', 'continued', 'nowait'] as const;
+export type WaitidOption = (typeof WAITID_OPTIONS)[number];
 
 export const SIG_HANDLERS = ['dfl', 'ign', 'catch'] as const;
 export type SigHandler = (typeof SIG_HANDLERS)[number];
@@ -174,6 +181,8 @@ export interface OpResult {
   who?: Handle | null;
   reaped?: Handle | null;
   status?: WaitStatus | null;
+  /** waitid: si_signo, si_code, si_status (si_pid is `who`). */
+  si?: { signo: number; code: number; status: number } | null;
   timeout?: boolean;
   // kill / exit / reboot
   sig?: number;
@@ -262,6 +271,9 @@ export function formatOp(o: Op): string {
       return `idmap ${handleTok(o.t)} ${o.which} ${checkInt('first', o.first, 0, 0xffffffff)} ${checkInt('lower', o.lower, 0, 0xffffffff)} ${checkInt('count', o.count, 0, 0xffffffff)}`;
     case 'setgroups':
       return `setgroups ${handleTok(o.t)} ${o.allow ? 'allow' : 'deny'}`;
+    case 'waitid':
+      for (const w of o.options) if (!WAITID_OPTIONS.includes(w)) throw new Error(`bad waitid option '${String(w)}'`);
+      return [`waitid ${handleTok(o.t)} ${fdTok(o.f)}`, ...o.options].join(' ');
     case 'pidfd_kill':
       return `pidfd_kill ${handleTok(o.t)} ${fdTok(o.f)} ${signalNumber(o.sig)}${o.scope ? ` ${o.scope}` : ''}`;
     case 'sigmask': {
@@ -423,6 +435,14 @@ export function parseOpLine(line: string): Op | undefined {
       if (a2 !== 'uid' && a2 !== 'gid') throw new Error(`idmap: uid or gid, not '${a2 ?? ''}'`);
       const n = (x: string | undefined, what: string): number => parseIntTok(x, what, 0, 0xffffffff);
       return { op: 'idmap', t: H(a1), which: a2, first: n(a3, 'first'), lower: n(a4, 'lower'), count: n(tk[5], 'count') };
+    }
+    case 'waitid': {
+      need(3);
+      const options = tk.slice(3).map((w) => {
+        if (!(WAITID_OPTIONS as readonly string[]).includes(w)) throw new Error(`waitid: unknown option '${w}'`);
+        return w as WaitidOption;
+      });
+      return { op: 'waitid', t: H(a1), f: F(a2), options };
     }
     case 'pidfd_kill': {
       need(4);
