@@ -33,7 +33,7 @@
 // property is "real and model agree", which any script can be checked for),
 // and src/conformance/run.ts finishes with a greedy pass over concrete ops.
 import fc from 'fast-check';
-import type { Handle, NsFlag, NsKind, Op, RebootCmd, SaFlag, WaitOption } from './script.js';
+import type { Handle, NsFlag, NsKind, Op, RebootCmd, SaFlag, WaitidOption, WaitOption } from './script.js';
 import { PID_MAX_DEFAULT, PID_MAX_LIMIT } from '../mm/memory.js';
 
 /** One abstract step: `k` picks the op kind (by weight), a..e pick its arguments. */
@@ -113,6 +113,7 @@ const KINDS = [
   ['idmap', 1],
   ['setgroups', 1],
   ['pidfd_kill', 3],
+  ['waitid', 2],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -827,6 +828,25 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         const sig = sigs[s.c % sigs.length]!;
         ops.push({ op: 'pidfd_kill', t: actor.h, f, sig, ...(chance(s.d, 15) ? { scope: 'thread' as const } : {}) });
         if (x !== undefined && x.stat === 'alive' && (sig === 'KILL' || (sig === 'TERM' && !x.soft.has('TERM')))) sh.die(x);
+        break;
+      }
+      case 'waitid': {
+        // waitid(P_PIDFD, WNOHANG) through an open fd handle (a pidfd, or a namespace fd: EBADF);
+        // now and then without exited/stopped/continued (EINVAL).
+        const e = pick([...sh.fds.entries()], s.b);
+        if (e === undefined) break;
+        const [f, fd] = e;
+        const options: WaitidOption[] = [];
+        if (!chance(s.c, 10)) options.push('exited');
+        if (chance(s.c >> 8, 30)) options.push('stopped');
+        if (chance(s.c >> 16, 30)) options.push('continued');
+        if (chance(s.d, 20)) options.push('nowait');
+        ops.push({ op: 'waitid', t: actor.h, f, options });
+        // shadow: the pidfd's zombie, if it is the actor's child, is reaped
+        if (fd.kind === 'pidfd' && options.includes('exited') && !options.includes('nowait')) {
+          const x = sh.task(fd.target);
+          if (x && x.stat === 'zombie' && sh.eligible(actor, x.h, []).includes(x)) x.stat = 'reaped';
+        }
         break;
       }
       case 'pidmax_write': {
