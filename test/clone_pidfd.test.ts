@@ -7,7 +7,8 @@
  * CLONE_PARENT_SETTID, EFAULT for a NULL args->pidfd.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Kernel, KernelError } from '../src/api.js';
+import { Kernel } from '../src/api.js';
+import { errnoOf as errno } from './support.js';
 import { P_PIDFD } from '../src/kernel/exit.js';
 import { PIDFD_THREAD } from '../src/kernel/pidfd.js';
 import { task_fd_file } from '../src/kernel/nsfs.js';
@@ -23,15 +24,6 @@ afterEach(() => {
   expect(k.audit()).toEqual([]);
 });
 
-function errno(f: () => unknown): number {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return 0;
-}
 
 describe('CLONE_PIDFD', () => {
   for (const clone3 of [false, true]) {

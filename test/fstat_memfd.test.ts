@@ -8,7 +8,8 @@
  * after the task is reaped, and a new pid gets a new one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Kernel, KernelError } from '../src/api.js';
+import { Kernel } from '../src/api.js';
+import { errnoOf as errno } from './support.js';
 import { P_PIDFD } from '../src/kernel/exit.js';
 import { NSFS_DEV, PIDFS_DEV, SHMEM_DEV } from '../src/kernel/nsfs.js';
 import { CLONE_NEWPID, SIGTERM, WEXITED } from '../src/kernel/sched_task.js';
@@ -19,15 +20,6 @@ afterEach(() => {
   expect(k.audit()).toEqual([]);
 });
 
-function errno(f: () => unknown): number {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return 0;
-}
 
 describe('memfd: a file that is neither a namespace nor a pidfd', () => {
   it('setns is EINVAL, pidfd calls EBADF; fork copies it and exit closes it', () => {

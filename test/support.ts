@@ -62,3 +62,14 @@ export function inUse(m: Machine, kind: number): number {
   m.attach();
   return slab_usage(mem, regions.slabs)[kind]!.in_use;
 }
+
+/** The errno number a scripting-API call failed with (0 when it succeeded). */
+export function errnoOf(f: () => unknown): number {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KernelError) return e.errno;
+    throw e;
+  }
+  return 0;
+}

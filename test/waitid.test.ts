@@ -4,7 +4,8 @@
  * with a small C program doing the same calls.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
+import { Kernel, type TaskHandle } from '../src/api.js';
+import { errnoOf as errno } from './support.js';
 import { P_ALL, P_PGID, P_PID, P_PIDFD } from '../src/kernel/exit.js';
 import { PIDFD_NONBLOCK } from '../src/kernel/pidfd.js';
 import {
@@ -18,15 +19,6 @@ afterEach(() => {
   expect(k.audit()).toEqual([]);
 });
 
-function errno(f: () => unknown): number {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return 0;
-}
 
 function info(t: TaskHandle, idtype: number, id: number, options: number): { signo: number; code: number; pid: number; status: number } {
   const r = k.waitid(t, idtype, id, options);
