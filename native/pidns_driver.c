@@ -56,6 +56,11 @@
 //   setns T F NSFLAGS            setns(fd F, flags).
 //   pidfd_kill T F SIG [thread|pgroup]
 //   waitid T F [exited] [stopped] [continued] [nowait]   waitid(P_PIDFD, F, WNOHANG | ...)
+//   memfd T F                    memfd_create("pidrace", MFD_CLOEXEC) as T into fd handle F.
+//   samefile F1 F2               fstat both fd handles (in the driver): "same" is
+//                                st_dev == st_dev && st_ino == st_ino. Only the
+//                                relation is printed: raw st_dev/st_ino differ
+//                                between machines (and from the model's).
 //                                pidfd_send_signal(fd F, SIG, NULL, 0 or
 //                                PIDFD_SIGNAL_THREAD / _PROCESS_GROUP); "died"
 //                                and "hung" as for kill.
@@ -183,7 +188,7 @@ enum {
 	C_PING = 1, C_SETPROC, C_FORK, C_CLONE3, C_UNSHARE, C_DROPCAPS, C_EXIT,
 	C_WAIT, C_KILL, C_OPENNS, C_PIDFD, C_SETNS, C_LPREAD, C_LPWRITE,
 	C_GETPID, C_GETPPID, C_NSPID, C_REBOOT, C_PMREAD, C_PMWRITE, C_SIGACTION,
-	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS, C_PIDFDKILL, C_WAITID,
+	C_SIGMASK, C_CAUGHT, C_IDMAP, C_SETGROUPS, C_PIDFDKILL, C_WAITID, C_MEMFD,
 };
 enum { R_NORMAL = 0, R_HELLO = 1, R_PRE = 2 };
 
@@ -545,6 +550,15 @@ static void task_loop(void)
 				close(nfd);
 			continue;
 		}
+		case C_MEMFD: {
+			int nfd = (int)syscall(SYS_memfd_create, "pidrace", 1U /* MFD_CLOEXEC */);
+			ret = nfd < 0 ? -1 : 0;
+			err = nfd < 0 ? errno : 0;
+			t_reply(c.seq, R_NORMAL, ret, err, nfd, &r);
+			if (nfd >= 0)
+				close(nfd);
+			continue;
+		}
 		case C_PIDFD: {
 			int nfd = (int)syscall(SYS_pidfd_open, (pid_t)c.a[0], 0);
 			ret = nfd < 0 ? -1 : 0;
@@ -805,13 +819,13 @@ enum {
 	O_FORK = 1, O_CLONE3, O_UNSHARE, O_DROPCAPS, O_EXIT, O_WAIT, O_KILL, O_OPENNS,
 	O_PIDFD, O_SETNS, O_CLOSE, O_LPREAD, O_LPWRITE, O_GETPID, O_GETPPID, O_NSPID,
 	O_REBOOT, O_STATE, O_SLEEP, O_PMREAD, O_PMWRITE, O_SIGACTION, O_SIGMASK, O_CAUGHT,
-	O_IDMAP, O_SETGROUPS, O_PIDFDKILL, O_WAITID,
+	O_IDMAP, O_SETGROUPS, O_PIDFDKILL, O_WAITID, O_MEMFD, O_SAMEFILE,
 };
 static const char *opnames[] = {
 	"?", "fork", "clone3", "unshare", "dropcaps", "exit", "wait", "kill", "openns",
 	"pidfd", "setns", "close", "lastpid_read", "lastpid_write", "getpid", "getppid",
 	"nspid", "reboot", "state", "sleep", "pidmax_read", "pidmax_write", "sigaction",
-	"sigmask", "caught", "idmap", "setgroups", "pidfd_kill", "waitid",
+	"sigmask", "caught", "idmap", "setgroups", "pidfd_kill", "waitid", "memfd", "samefile",
 };
 
 struct op {
@@ -1127,6 +1141,18 @@ static int parse_line(char *line, struct op *o)
 	case O_CLOSE:
 		NEED(2);
 		FHANDLE(1);
+		break;
+	case O_MEMFD:
+		NEED(3);
+		HANDLE(1, t);
+		FHANDLE(2);
+		break;
+	case O_SAMEFILE:
+		NEED(3);
+		FHANDLE(1);
+		if (parse_int(tok[2], 0, MAXF - 1, &v))
+			return PERR("samefile: bad fd handle '%s'", tok[2]);
+		o->v = v;
 		break;
 	case O_LPWRITE:
 	case O_PMWRITE:
@@ -1668,6 +1694,24 @@ static void run_op(int i, struct op *o)
 		jend();
 		return;
 	}
+	if (o->kind == O_SAMEFILE) {
+		struct stat a, b;
+		if (F[o->f] < 0 || F[o->v] < 0) {
+			jerror(i, o, res, "fd handle %d is not open", F[o->f] < 0 ? o->f : (int)o->v);
+			return;
+		}
+		int ra = fstat(F[o->f], &a), rb = ra < 0 ? -1 : fstat(F[o->v], &b);
+		jhead(i, o);
+		jint("f", o->f);
+		jint("g", (int)o->v);
+		jreterr(res, rb < 0 ? -1 : 0, rb < 0 ? errno : 0);
+		if (rb < 0)
+			jnull("same");
+		else
+			jbool("same", a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+		jend();
+		return;
+	}
 	if (o->kind == O_CLOSE) {
 		jhead(i, o);
 		jint("f", o->f);
@@ -1949,6 +1993,24 @@ static void run_op(int i, struct op *o)
 		jint("pid", pid);
 		if (o->kind == O_OPENNS)
 			jstr("kind", o->kind_s);
+		jint("f", o->f);
+		jreterr(res, r.ret, r.err);
+		if (got >= 0) {
+			if (F[o->f] >= 0)
+				close(F[o->f]);
+			F[o->f] = got;
+		}
+		jend();
+		return;
+	}
+	case O_MEMFD: {
+		c.op = C_MEMFD;
+		int got = -1;
+		if ((k = rpc(o->t, &c, -1, &r, &got, RPC_MS))) {
+			rpc_fail(i, o, res, k);
+			return;
+		}
+		jhead(i, o);
 		jint("f", o->f);
 		jreterr(res, r.ret, r.err);
 		if (got >= 0) {

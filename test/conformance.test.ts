@@ -76,7 +76,7 @@ describe('conformance generator', () => {
   it('covers every op kind and several errno paths over 300 seeds', () => {
     const seen = new Set<string>();
     for (let seed = 0; seed < 300; seed++) for (const o of generateScript(seed)) seen.add(o.op);
-    for (const k of ['fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close', 'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state'])
+    for (const k of ['fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close', 'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'memfd', 'samefile'])
       expect(seen, k).toContain(k);
   });
 });

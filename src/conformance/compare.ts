@@ -25,6 +25,11 @@
 //    a task whose parent is outside its namespace, which the model sees as a
 //    task asleep in zap.
 //  * "timeout" of a blocking wait4 (2 s on the driver, "blocked" on the model).
+//  * fd identity (`samefile F G`): st_dev and st_ino are NOT printed - the
+//    real nsfs/memfd inode numbers and the anon/shmem device depend on the
+//    machine and its boot, the model's on its slab - only their RELATION
+//    (both equal: "same" true) is, and that is semantics: one namespace is
+//    one nsfs inode, each memfd its own.
 //  * "error" texts for driver-level problems (op on a dead/unknown handle,
 //    fd handle not open): model.ts reproduces the driver's bookkeeping.
 //

@@ -114,6 +114,8 @@ const KINDS = [
   ['setgroups', 1],
   ['pidfd_kill', 3],
   ['waitid', 2],
+  ['memfd', 1],
+  ['samefile', 1],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 const TOTAL_WEIGHT = KINDS.reduce((s, [, w]) => s + w, 0);
@@ -196,7 +198,7 @@ interface SUser {
   parent: number | null;
 }
 
-type SFd = ({ kind: 'ns'; nsKind: NsKind; ns: number | null; user: number | null } | { kind: 'pidfd'; target: Handle }) & {
+type SFd = ({ kind: 'ns'; nsKind: NsKind; ns: number | null; user: number | null } | { kind: 'pidfd'; target: Handle } | { kind: 'memfd' }) & {
   /** the open surely succeeded (else the driver's slot may hold an older fd) */
   sure: boolean;
 };
@@ -723,6 +725,11 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
         const e = pick(open, s.b);
         if (e === undefined) break;
         const [f, fd] = e;
+        if (fd.kind === 'memfd') {
+          // neither an nsfs file nor a pidfd: EINVAL, nothing changes
+          ops.push({ op: 'setns', t: actor.h, f, flags: s.c % 2 === 0 ? [] : ['newpid'] });
+          break;
+        }
         let flags: NsFlag[];
         const sel = s.c % 100;
         if (fd.kind === 'ns') {
@@ -764,6 +771,18 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
           actor.user = userTarget;
           actor.caps = true;
         }
+        break;
+      }
+      case 'memfd': {
+        const f = s.e % maxFds;
+        ops.push({ op: 'memfd', t: actor.h, f });
+        sh.fds.set(f, { kind: 'memfd', sure: true });
+        break;
+      }
+      case 'samefile': {
+        // the st_dev/st_ino relation of two fd handles (a closed slot: the driver's error, both sides)
+        const open = [...sh.fds.keys()];
+        ops.push({ op: 'samefile', f: pick(open, s.b) ?? s.b % maxFds, g: pick(open, s.c) ?? s.c % maxFds });
         break;
       }
       case 'close': {

@@ -372,6 +372,15 @@ class ModelDriver {
       this.k.close(this.driver, fd);
       return { i, op: 'close', f: o.f, ret: 0, errno: null };
     }
+    if (o.op === 'samefile') {
+      // the driver fstats both of its fds; only the relation is compared (compare.ts)
+      const a = this.F.get(o.f);
+      const b = this.F.get(o.g);
+      if (a === undefined || b === undefined) return error(`fd handle ${a === undefined ? o.f : o.g} is not open`);
+      const sa = this.k.fstat(this.driver, a);
+      const sb = this.k.fstat(this.driver, b);
+      return { i, op: 'samefile', f: o.f, g: o.g, ret: 0, errno: null, same: sa.dev === sb.dev && sa.ino === sb.ino };
+    }
     const bad = this.checkTask(o.t);
     if (bad !== undefined) return error(bad);
     const me = this.T[o.t]!;
@@ -586,6 +595,17 @@ class ModelDriver {
         const r = head({ pid, ...(o.op === 'openns' ? { kind: o.kind } : {}), f: o.f, ret: errno === null ? 0 : -1, errno });
         if (errno === null) {
           // the task sends the fd to the driver and closes its own (SCM_RIGHTS)
+          const dfd = this.moveFile(t, fd, this.driver);
+          const old = this.F.get(o.f);
+          if (old !== undefined) k.close(this.driver, old);
+          this.F.set(o.f, dfd);
+        }
+        return r;
+      }
+      case 'memfd': {
+        const [fd, errno] = this.sys(() => k.memfdCreate(t));
+        const r = head({ f: o.f, ret: errno === null ? 0 : -1, errno });
+        if (errno === null) {
           const dfd = this.moveFile(t, fd, this.driver);
           const old = this.F.get(o.f);
           if (old !== undefined) k.close(this.driver, old);

@@ -22,6 +22,8 @@
 //   idmap T uid|gid FIRST LOWER COUNT                     setgroups T allow|deny
 //   pidfd_kill T F SIG [thread|pgroup]
 //   waitid T F [exited] [stopped] [continued] [nowait]   waitid(P_PIDFD, F, WNOHANG | ...)
+//   memfd T F                       memfd_create as T into fd handle F
+//   samefile F G                    fstat both: "same" = equal st_dev and st_ino (the relation only)
 //   reboot T CMD                    state
 //   sleep MS
 //   T, C: task handles 0..255 (0 = init of the fresh pid namespace, exists at start)
@@ -73,6 +75,8 @@ export type Op =
   | { op: 'pidfd'; t: Handle; target: TargetSpec; f: number }
   | { op: 'setns'; t: Handle; f: number; flags: readonly NsFlag[] }
   | { op: 'close'; f: number }
+  | { op: 'memfd'; t: Handle; f: number }
+  | { op: 'samefile'; f: number; g: number }
   | { op: 'lastpid_read'; t: Handle }
   | { op: 'lastpid_write'; t: Handle; value: number }
   | { op: 'pidmax_read'; t: Handle }
@@ -96,7 +100,7 @@ export const OP_NAMES: readonly OpName[] = [
   'fork', 'clone3', 'unshare', 'dropcaps', 'exit', 'wait', 'kill', 'openns', 'pidfd', 'setns', 'close',
   'lastpid_read', 'lastpid_write', 'getpid', 'getppid', 'nspid', 'reboot', 'state', 'sleep',
   'pidmax_read', 'pidmax_write', 'sigaction', 'sigmask', 'caught', 'idmap', 'setgroups', 'pidfd_kill',
-  'waitid',
+  'waitid', 'memfd', 'samefile',
 ];
 
 /** waitid options of the `waitid` op (WEXITED, WSTOPPED, WCONTINUED, WNOWAIT; WNOHANG always). */
@@ -194,6 +198,9 @@ export interface OpResult {
   returned?: boolean;
   // openns / pidfd / setns / unshare
   f?: number;
+  /** samefile: the second fd handle, and whether both name one inode (st_dev and st_ino equal). */
+  g?: number;
+  same?: boolean | null;
   kind?: NsKind;
   flags?: string;
   /** unshare with newuser: errno name (or null) of each self-map write. */
@@ -300,6 +307,10 @@ export function formatOp(o: Op): string {
       return `setns ${handleTok(o.t)} ${fdTok(o.f)} ${flagsTok(o.flags)}`;
     case 'close':
       return `close ${fdTok(o.f)}`;
+    case 'memfd':
+      return `memfd ${handleTok(o.t)} ${fdTok(o.f)}`;
+    case 'samefile':
+      return `samefile ${fdTok(o.f)} ${fdTok(o.g)}`;
     case 'lastpid_write':
     case 'pidmax_write':
       return `${o.op} ${handleTok(o.t)} ${checkInt('value', o.value, -0x7fffffff, 0x7fffffff)}`;
@@ -412,6 +423,12 @@ export function parseOpLine(line: string): Op | undefined {
     case 'close':
       need(2);
       return { op: 'close', f: F(a1) };
+    case 'memfd':
+      need(3);
+      return { op: 'memfd', t: H(a1), f: F(a2) };
+    case 'samefile':
+      need(3);
+      return { op: 'samefile', f: F(a1), g: F(a2) };
     case 'lastpid_write':
     case 'pidmax_write':
       need(3);
