@@ -117,6 +117,8 @@ describe('pidrace deadlock (CLI module)', () => {
       for (const s of CATALOG) expect(list).toContain(s.title);
       expect(list).toMatch(/6347e9009104\s+id UNVERIFIED/);
       expect(list).toMatch(/751c644b95bb\s+id UNVERIFIED/);
+      expect(list).toMatch(/8fb335e07837\s+id UNVERIFIED/);
+      expect(list).toMatch(/slug: ptrace-dead-tracees\s+year: 2019/);
       expect(list).toMatch(/7a  \[DESIGN STUDY, not an upstream bug\]/);
       expect(list).toContain('7a107c0f55a3');
       expect(list).not.toContain('b6da0076bab5');

@@ -31,7 +31,8 @@ export const E4: Scenario = {
   commits: [
     {
       id: '751c644b95bb', subject: 'pid: Handle the exit of a multi-threaded init.', author: 'Eric W. Biederman', year: 2013, role: 'fix', status: 'partial', idStatus: 'unverified',
-      note: 'subject verified in a 2013 stable shortlog; the id 751c644b95bb and the author were not found: unverified',
+      note: 'subject verified in the 3.8.6 stable shortlog (April 2013); the id 751c644b95bb and the author were not found: unverified (searches of the second edition listed in docs/catalog-sources.md)',
+      source: 'Linux 3.8.6 change list, 2013-04-14 (find_string id 37816835824)',
     },
   ],
   variants: [

@@ -39,8 +39,8 @@ export const E5: Scenario = {
     {
       id: '6347e9009104', subject: 'pidns: guarantee that the pidns init will be the last pidns process reaped', author: 'Eric W. Biederman', year: 2012,
       role: 'fix', status: 'partial', idStatus: 'unverified',
-      note: 'id and subject not found in the stored sources; the code it added (the ->children wait in zap_pid_ns_processes, the wake-up in __unhash_process) read in a v3.5 tree (garghub/TROVON linux_kernel/v3.5 pid_namespace.c, exit.c), absent from v3.4 (00c10bc13cdb)',
-      source: 'garghub/TROVON dataset/codebase_cleansed/linux_kernel/v3.5/{pid_namespace,exit}.c (read_file ids 24603113584, 25008923786)',
+      note: 'subject and date verified: the patch pidns-guarantee-that-the-pidns-init-will-be-the-last-pidns-process-reaped.patch is in the -mm queue of 2012-06-19 (against 3.5-rc3, ahead of mm.patch), beside pidns-find_new_reaper-can-no-longer-switch-to-init_pid_nschild_reaper.patch; the id and the author were not found; the code it added (the ->children wait in zap_pid_ns_processes, the wake-up in __unhash_process) read in a v3.5 tree (garghub/TROVON linux_kernel/v3.5 pid_namespace.c, exit.c), absent from v3.4 (00c10bc13cdb)',
+      source: 'mmotm 2012-06-19 series list (find_string id 35094551363); garghub/TROVON dataset/codebase_cleansed/linux_kernel/v3.5/{pid_namespace,exit}.c (read_file ids 24603113584, 25008923786)',
     },
   ],
   variants: [

@@ -1,6 +1,6 @@
 /**
  * Catalog entry 6: ptraced EXIT_DEAD children ("kernel/exit.c: release ptraced tasks before
- * zap_pid_ns_processes", 2017; id unverified). exit_ptrace puts the exiting reaper's dead zombie
+ * zap_pid_ns_processes", 2019; id unverified). exit_ptrace puts the exiting reaper's dead zombie
  * tracees on exit_notify's local list, which was released only after zap_pid_ns_processes
  * returned - and zap waits for their pids: the reaper waits for itself.
  */
@@ -25,12 +25,20 @@ export const E6: Scenario = {
   id: '6',
   slug: 'ptrace-dead-tracees',
   title: 'ptraced EXIT_DEAD children on the exiting reaper\'s local list: zap_pid_ns_processes waits for itself',
-  year: '2017',
+  year: '2019',
   kind: 'upstream-bug',
   commits: [
     {
-      id: '8fb335e07837', subject: 'kernel/exit.c: release ptraced tasks before zap_pid_ns_processes', author: 'Andrei Vagin', year: 2017,
-      role: 'fix', status: 'unverified', note: 'neither the id nor the subject was found; the code change (release the dead list before zap) is verified',
+      id: '8fb335e07837', subject: 'kernel/exit.c: release ptraced tasks before zap_pid_ns_processes', author: 'Andrei Vagin', year: 2019,
+      role: 'fix', status: 'partial', idStatus: 'unverified',
+      note: 'subject and date verified: the patch (kernel-release-ptraced-tasks-before-zap_pid_ns_processes.patch) is in the -mm queue of 2019-01-07 (against 5.0-rc1) and of 2019-02-01 (against 5.0-rc4, ahead of mm.patch), and the subject is listed in openSUSE\'s update of Leap 42.3 to 4.4.175 (bnc#1012382, their stable-update bug); the id and the author were not found (the year was 2017 here before: wrong); the code change (release the dead list before zap) is verified',
+      source: 'mmotm 2019-01-07 and 2019-02-01 series lists (find_string ids 23962783490, 25922798065); openSUSE-2019-274 / -203 kernel update texts (ids 10037584150, 10619373684)',
+    },
+    {
+      id: '7c8bd2322c7f', subject: 'exit: ptrace: shift "reap dead" code from exit_ptrace() to forget_original_parent()', author: 'Oleg Nesterov', year: 2014,
+      role: 'bug', status: 'partial', idStatus: 'verified',
+      note: 'id, subject, message and sign-off read on a gitiles mirror; the year (believed 2014) was not read; that it introduced the bug is reasoned from the message ("pass dead_children list to exit_ptrace() and remove another release_task() loop"), no Fixes: tag naming it was read',
+      source: 'gerrit-public.fairphone.software/plugins/gitiles/kernel/msm-4.9/+/7c8bd2322c7fd973d089b27de55e29c92c667a06 (pages corpus)',
     },
   ],
   variants: [
