@@ -38,6 +38,9 @@
 //   clone3 T C TIDS [newpid]     clone3 with set_tid; TIDS is a comma list
 //                                "tid0,tid1,..." (tid0 = innermost level, as
 //                                the kernel defines set_tid) or "-" for none.
+//   clone3 T C TIDS [newpid] pidfd F
+//                                the same with CLONE_PIDFD: the pidfd the kernel
+//                                wrote to args->pidfd goes to fd handle F.
 //   unshare T NSFLAGS            unshare(); with newuser the task then writes
 //                                setgroups=deny, uid_map "0 0 1",
 //                                gid_map "0 0 1" for itself; the errno of
@@ -393,10 +396,12 @@ static int t_dirfd(void)
 	return t_procfd >= 0 ? t_procfd : AT_FDCWD;
 }
 
-// Fork-like creation; returns in both parent (pid) and child (0).
-static pid_t t_create(const struct cmd *c)
+// Fork-like creation; returns in both parent (pid) and child (0). With
+// c->a[1] (clone3 only), CLONE_PIDFD: *pidfd gets the parent's pidfd.
+static pid_t t_create(const struct cmd *c, int *pidfd)
 {
 	int newpid = (int)c->a[0];
+	*pidfd = -1;
 	if (c->op == C_FORK && !newpid)
 		return fork();
 	struct clone_args_v2 ca;
@@ -404,6 +409,10 @@ static pid_t t_create(const struct cmd *c)
 	memset(&ca, 0, sizeof ca);
 	ca.flags = newpid ? CLONE_NEWPID : 0;
 	ca.exit_signal = SIGCHLD;
+	if (c->op == C_CLONE3 && c->a[1]) {
+		ca.flags |= CLONE_PIDFD;
+		ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	}
 	if (c->op == C_CLONE3 && c->ntid > 0) {
 		for (int k = 0; k < c->ntid; k++)
 			tids[k] = c->tids[k];
@@ -445,8 +454,10 @@ static void task_loop(void)
 		case C_CLONE3: {
 			int newchan = fd;
 			fd = -1;
-			pid_t p = t_create(&c);
+			int pidfd;
+			pid_t p = t_create(&c, &pidfd);
 			if (p == 0) {
+				// copy_process installs the pidfd in the parent's table only
 				t_caught = 0; // the record is the parent's, not the child's
 				close(t_chan);
 				t_chan = newchan;
@@ -457,6 +468,11 @@ static void task_loop(void)
 				close(newchan);
 			ret = p;
 			err = p < 0 ? errno : 0;
+			if (pidfd >= 0) {
+				t_reply(c.seq, R_NORMAL, ret, err, pidfd, &r);
+				close(pidfd);
+				continue;
+			}
 			break;
 		}
 		case C_UNSHARE:
@@ -1016,9 +1032,18 @@ static int parse_line(char *line, struct op *o)
 				o->tids[o->ntid++] = (int)v;
 			}
 		}
-		if (nt > 5 || (nt == 5 && strcmp(tok[4], "newpid")))
-			return PERR("clone3: trailing '%s'", tok[4]);
-		o->newpid = nt == 5;
+		for (int k = 4; k < nt; k++) {
+			if (!strcmp(tok[k], "newpid") && !o->newpid) {
+				o->newpid = 1;
+			} else if (!strcmp(tok[k], "pidfd") && k + 1 < nt && o->f < 0) {
+				k++;
+				if (parse_int(tok[k], 0, MAXF - 1, &v))
+					return PERR("clone3: bad fd handle '%s'", tok[k]);
+				o->f = (int)v;
+			} else {
+				return PERR("clone3: trailing '%s'", tok[k]);
+			}
+		}
 		break;
 	case O_UNSHARE:
 		NEED(3);
@@ -1742,18 +1767,29 @@ static void run_op(int i, struct op *o)
 		}
 		c.op = o->kind == O_FORK ? C_FORK : C_CLONE3;
 		c.a[0] = o->newpid;
+		c.a[1] = o->kind == O_CLONE3 && o->f >= 0;
 		c.ntid = o->ntid;
 		memcpy(c.tids, o->tids, sizeof c.tids);
-		k = rpc(o->t, &c, sp[1], &r, NULL, RPC_MS);
+		int got = -1;
+		k = rpc(o->t, &c, sp[1], &r, &got, RPC_MS);
 		close(sp[1]);
 		if (k) {
+			if (got >= 0)
+				close(got);
 			close(sp[0]);
 			rpc_fail(i, o, res, k);
 			return;
 		}
 		jhead(i, o);
 		jint("c", o->c);
+		if (c.a[1])
+			jint("f", o->f);
 		jreterr(res, r.ret, r.err);
+		if (got >= 0) {
+			if (F[o->f] >= 0)
+				close(F[o->f]);
+			F[o->f] = got;
+		}
 		if (r.ret > 0) {
 			const char *why = NULL;
 			int rk = register_task(o->c, sp[0], &why);

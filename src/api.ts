@@ -351,10 +351,11 @@ export class Kernel {
    * clone(flags | CLONE_PIDFD), or clone3 with `clone3: true`: the child and the pidfd the kernel
    * returned through parent_tid (clone) or args->pidfd (clone3).
    */
-  forkPidfd(t: TaskHandle, opts: { flags?: number; clone3?: boolean; prog?: number } = {}): { child: TaskHandle; pidfd: number } {
+  forkPidfd(t: TaskHandle, opts: { flags?: number; clone3?: boolean; setTid?: readonly number[]; prog?: number } = {}): { child: TaskHandle; pidfd: number } {
     const flags = (opts.flags ?? 0) | CLONE_PIDFD;
     if (opts.clone3) {
-      const child = this.clone3(t, { flags: flags & ~0xff, exitSignal: (flags & CLONE_THREAD) !== 0 ? 0 : (flags & 0xff) || 17, prog: opts.prog, pidfd: true });
+      const exitSignal = (flags & CLONE_THREAD) !== 0 ? 0 : (flags & 0xff) || 17;
+      const child = this.clone3(t, { flags: flags & ~0xff, exitSignal, prog: opts.prog, pidfd: true, ...(opts.setTid ? { setTid: opts.setTid } : {}) });
       return { child, pidfd: mem[this.scratch + PIDFD_SLOT]! };
     }
     const child = this.fork(t, { flags, prog: opts.prog });

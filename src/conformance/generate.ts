@@ -563,10 +563,18 @@ export function interpret(steps: readonly Step[], opts: GenOptions = {}, notes?:
           }
         }
         notes?.push({ i: ops.length, childLevel, sure: actor.sure });
-        ops.push(newpid ? { op: 'clone3', t: actor.h, c, setTid, newpid: true } : { op: 'clone3', t: actor.h, c, setTid });
+        // CLONE_PIDFD now and then: the pidfd lands in an fd handle (only if the clone succeeds)
+        const pidfd = chance(s.b >>> 7, 20) ? (s.e >>> 5) % maxFds : undefined;
+        ops.push({ op: 'clone3', t: actor.h, c, setTid, ...(newpid ? { newpid: true } : {}), ...(pidfd !== undefined ? { pidfd } : {}) });
         const plausible =
           setTid.length <= childLevel + 1 && setTid.every((v, j) => (newpid && j === 0 ? v === 1 : v > 1 && v < pidMax));
-        if (!plausible || sh.spawn(actor, newpid) === undefined) sh.nextHandle = c + 1;
+        const child = plausible ? sh.spawn(actor, newpid) : undefined;
+        if (child === undefined) sh.nextHandle = c + 1;
+        if (pidfd !== undefined) {
+          // a set_tid clone may still fail (EEXIST): the slot is then the old fd, so never sure
+          if (child !== undefined) sh.fds.set(pidfd, { kind: 'pidfd', target: child.h, sure: false });
+          else if (sh.fds.has(pidfd)) sh.fds.get(pidfd)!.sure = false;
+        }
         break;
       }
       case 'unshare': {

@@ -393,16 +393,25 @@ class ModelDriver {
         if (this.T[o.c] && this.T[o.c]!.st !== 'none') return error(`handle ${o.c} already used`);
         const flags = o.newpid ? CLONE_NEWPID : 0;
         let child: TaskHandle | undefined;
+        let pidfd = -1;
+        const setTid = o.op === 'clone3' && o.setTid.length > 0 ? { setTid: o.setTid } : {};
         const [ret, errno] = this.sys(() => {
-          child =
-            o.op === 'fork'
-              ? k.fork(t, { flags })
-              : o.setTid.length > 0
-                ? k.clone3(t, { flags, setTid: o.setTid })
-                : k.clone3(t, { flags });
+          if (o.op === 'clone3' && o.pidfd !== undefined) {
+            // CLONE_PIDFD: the pidfd comes back through args->pidfd
+            ({ child, pidfd } = k.forkPidfd(t, { flags, clone3: true, ...setTid }));
+          } else {
+            child = o.op === 'fork' ? k.fork(t, { flags }) : k.clone3(t, { flags, ...setTid });
+          }
           return k.pidIn(t, child);
         });
-        const r = head({ c: o.c, ret, errno });
+        const r = head({ c: o.c, ...(o.op === 'clone3' && o.pidfd !== undefined ? { f: o.pidfd } : {}), ret, errno });
+        if (o.op === 'clone3' && o.pidfd !== undefined && ret > 0) {
+          // the task sends the pidfd to the driver and closes its own (SCM_RIGHTS)
+          const dfd = this.moveFile(t, pidfd, this.driver);
+          const old = this.F.get(o.pidfd);
+          if (old !== undefined) k.close(this.driver, old);
+          this.F.set(o.pidfd, dfd);
+        }
         if (ret > 0 && child) {
           this.register(o.c, child);
           const b = this.T[o.c]!;

@@ -23,6 +23,7 @@
 //   pidfd_kill T F SIG [thread|pgroup]
 //   waitid T F [exited] [stopped] [continued] [nowait]   waitid(P_PIDFD, F, WNOHANG | ...)
 //   memfd T F                       memfd_create as T into fd handle F
+//   clone3 T C TIDS|- [newpid] pidfd F   with CLONE_PIDFD: args->pidfd into fd handle F
 //   samefile F G                    fstat both: "same" = equal st_dev and st_ino (the relation only)
 //   reboot T CMD                    state
 //   sleep MS
@@ -65,7 +66,7 @@ export type Sig = number | string;
 
 export type Op =
   | { op: 'fork'; t: Handle; c: Handle; newpid?: boolean }
-  | { op: 'clone3'; t: Handle; c: Handle; setTid: readonly number[]; newpid?: boolean }
+  | { op: 'clone3'; t: Handle; c: Handle; setTid: readonly number[]; newpid?: boolean; pidfd?: number }
   | { op: 'unshare'; t: Handle; flags: readonly NsFlag[] }
   | { op: 'dropcaps'; t: Handle }
   | { op: 'exit'; t: Handle; code: number }
@@ -256,7 +257,7 @@ export function formatOp(o: Op): string {
     case 'clone3': {
       const tids = o.setTid.length === 0 ? '-' : o.setTid.map((x) => String(checkInt('set_tid', x, -0x7fffffff, 0x7fffffff))).join(',');
       if (o.setTid.length > 40) throw new Error('clone3: too many set_tid entries');
-      return `clone3 ${handleTok(o.t)} ${handleTok(o.c)} ${tids}${o.newpid ? ' newpid' : ''}`;
+      return `clone3 ${handleTok(o.t)} ${handleTok(o.c)} ${tids}${o.newpid ? ' newpid' : ''}${o.pidfd !== undefined ? ` pidfd ${fdTok(o.pidfd)}` : ''}`;
     }
     case 'unshare':
       return `unshare ${handleTok(o.t)} ${flagsTok(o.flags)}`;
@@ -381,9 +382,15 @@ export function parseOpLine(line: string): Op | undefined {
       return { op: 'fork', t: H(a1), c: H(a2), ...(a3 === 'newpid' ? { newpid: true } : {}) };
     case 'clone3': {
       need(4);
-      if (tk.length > 5 || (tk.length === 5 && a4 !== 'newpid')) throw new Error(`clone3: trailing '${a4 ?? ''}'`);
       const setTid = a3 === '-' ? [] : (a3 ?? '').split(',').map((x) => parseIntTok(x, 'set_tid', -0x7fffffff, 0x7fffffff));
-      return { op: 'clone3', t: H(a1), c: H(a2), setTid, ...(a4 === 'newpid' ? { newpid: true } : {}) };
+      let newpid = false;
+      let pidfd: number | undefined;
+      for (let j = 4; j < tk.length; j++) {
+        if (tk[j] === 'newpid' && !newpid) newpid = true;
+        else if (tk[j] === 'pidfd' && j + 1 < tk.length && pidfd === undefined) pidfd = F(tk[++j]);
+        else throw new Error(`clone3: trailing '${tk[j] ?? ''}'`);
+      }
+      return { op: 'clone3', t: H(a1), c: H(a2), setTid, ...(newpid ? { newpid: true } : {}), ...(pidfd !== undefined ? { pidfd } : {}) };
     }
     case 'unshare':
       need(3);
