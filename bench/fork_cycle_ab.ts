@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cpuNsPerCycle, summarize } from './util.js';
 
 type Mod = Record<string, unknown>;
 
@@ -33,14 +34,11 @@ async function setup(root: string, forks: number): Promise<() => number> {
     m.mem[init + TASK.pc!] = 0;
     m.mem[init + TASK.user_arg!] = 0;
     wake(init, core.TASK_INTERRUPTIBLE as number);
-    const c0 = process.cpuUsage();
-    m.runInProcess();
-    const c = process.cpuUsage(c0);
-    return ((c.user + c.system) * 1e3) / forks;
+    return cpuNsPerCycle(() => m.runInProcess(), forks);
   };
 }
 
-const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+const median = (a: readonly number[]): number => summarize(a).median;
 
 async function main(): Promise<void> {
   const { values: v, positionals } = parseArgs({ options: { reps: { type: 'string' }, forks: { type: 'string' } }, allowPositionals: true });

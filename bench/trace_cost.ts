@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cpuNsPerCycle, summarize } from './util.js';
 
 interface Api {
   Machine: new (c: Record<string, unknown>, b: Record<string, unknown>) => { attach(): void; program(p: number[][]): number; runInProcess(): void; mem: Int32Array };
@@ -48,16 +49,11 @@ function setup(api: Api, forks: number, traceEvents: number): () => number {
     mem[init + api.TASK.pc!] = 0;
     mem[init + api.TASK.user_arg!] = 0;
     api.try_to_wake_up(init, api.TASK_INTERRUPTIBLE);
-    // Process CPU time, not wall time: on a shared host the wall clock also counts the time other
-    // processes had the core (in-process, this thread is the only one running the kernel).
-    const c0 = process.cpuUsage();
-    m.runInProcess();
-    const c = process.cpuUsage(c0);
-    return ((c.user + c.system) * 1e3) / forks;
+    return cpuNsPerCycle(() => m.runInProcess(), forks);
   };
 }
 
-const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+const median = (a: readonly number[]): number => summarize(a).median;
 
 async function main(): Promise<void> {
   const { values: v } = parseArgs({ options: { reps: { type: 'string' }, forks: { type: 'string' }, base: { type: 'string' } } });

@@ -17,6 +17,18 @@ export function summarize(xs: readonly number[]): Summary {
   return { median, min: a[0]!, max: a[a.length - 1]!, n: a.length };
 }
 
+/**
+ * Process CPU time per cycle, in ns, of `run` doing `cycles` cycles. CPU time, not wall time: on a
+ * shared host the wall clock also counts the time other processes had the core (in-process, the
+ * calling thread is the only one running the kernel).
+ */
+export function cpuNsPerCycle(run: () => void, cycles: number): number {
+  const c0 = process.cpuUsage();
+  run();
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) * 1e3) / cycles;
+}
+
 /** Least-squares line y = a + b x. */
 export function leastSquares(xs: readonly number[], ys: readonly number[]): { intercept: number; slope: number; r2: number } {
   const n = Math.min(xs.length, ys.length);

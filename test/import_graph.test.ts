@@ -13,10 +13,11 @@
  * and, over the whole graph, nothing a CPU worker loads (workers/cpu.ts and all it imports,
  * transitively) is main-side code.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tsFiles } from './source_files.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -34,15 +35,6 @@ export function layerOf(file: string): Layer {
   return 'main';
 }
 
-function tsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
-    else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Module specifiers of every import of a source text (comments are skipped). */
 export function importsOf(src: string): string[] {

@@ -3,25 +3,17 @@
  * the shared Int32Array with a literal offset (`mem[p + 3]`, `Atomics.load(mem, p + 1)`); it names
  * the field (`mem[p + VIOLATION.cpu]`). The scan reads the TypeScript sources, so it needs no build.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tsFiles } from './source_files.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCANNED = ['src', 'workers', 'bench', 'test'];
 /** The schema's own home: layout.ts derives the offsets, memory.ts lays out the regions. */
 const EXEMPT = ['src/mm/'];
 
-function tsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
-    else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Blank out comments and string literals (keeping line breaks), so only code is scanned. */
 export function stripCommentsAndStrings(src: string): string {

@@ -292,6 +292,17 @@ class ModelDriver {
   }
 
   /**
+   * The task sends fd to the driver and closes its own (SCM_RIGHTS): the driver keeps it as fd
+   * handle h, closing what h held before.
+   */
+  sendToDriver(t: TaskHandle, fd: number, h: number): void {
+    const dfd = this.moveFile(t, fd, this.driver);
+    const old = this.F.get(h);
+    if (old !== undefined) this.k.close(this.driver, old);
+    this.F.set(h, dfd);
+  }
+
+  /**
    * The driver's wait timer: its task installed a SIGALRM handler without SA_RESTART before the
    * blocking wait4 (the adapter did the same, alarmHandler); the itimer's SIGALRM, a kernel
    * signal, interrupts the wait and wait4 returns -EINTR. The handler's run is not a script's.
@@ -406,11 +417,7 @@ class ModelDriver {
         });
         const r = head({ c: o.c, ...(o.op === 'clone3' && o.pidfd !== undefined ? { f: o.pidfd } : {}), ret, errno });
         if (o.op === 'clone3' && o.pidfd !== undefined && ret > 0) {
-          // the task sends the pidfd to the driver and closes its own (SCM_RIGHTS)
-          const dfd = this.moveFile(t, pidfd, this.driver);
-          const old = this.F.get(o.pidfd);
-          if (old !== undefined) k.close(this.driver, old);
-          this.F.set(o.pidfd, dfd);
+          this.sendToDriver(t, pidfd, o.pidfd);
         }
         if (ret > 0 && child) {
           this.register(o.c, child);
@@ -603,11 +610,7 @@ class ModelDriver {
             : this.sys(() => (o.op === 'openns' ? k.openNs(t, pid, o.kind) : k.pidfdOpen(t, pid, 0)));
         const r = head({ pid, ...(o.op === 'openns' ? { kind: o.kind } : {}), f: o.f, ret: errno === null ? 0 : -1, errno });
         if (errno === null) {
-          // the task sends the fd to the driver and closes its own (SCM_RIGHTS)
-          const dfd = this.moveFile(t, fd, this.driver);
-          const old = this.F.get(o.f);
-          if (old !== undefined) k.close(this.driver, old);
-          this.F.set(o.f, dfd);
+          this.sendToDriver(t, fd, o.f);
         }
         return r;
       }
@@ -615,10 +618,7 @@ class ModelDriver {
         const [fd, errno] = this.sys(() => k.memfdCreate(t));
         const r = head({ f: o.f, ret: errno === null ? 0 : -1, errno });
         if (errno === null) {
-          const dfd = this.moveFile(t, fd, this.driver);
-          const old = this.F.get(o.f);
-          if (old !== undefined) k.close(this.driver, old);
-          this.F.set(o.f, dfd);
+          this.sendToDriver(t, fd, o.f);
         }
         return r;
       }

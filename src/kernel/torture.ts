@@ -204,10 +204,12 @@ function torture_srcu_reader(wake: number, wait: number, logTag: number): number
 }
 
 /**
- * rcutorture's SRCU writer: publish a new object, synchronize_srcu, free the old one at once
- * (a = log tag when done). restart[0] holds the old object across the grace period.
+ * rcutorture's writer (a = log tag when done): publish a new object, wait for a grace period of
+ * the flavour under test, free the old one at once. restart[0] holds the old object across the
+ * grace period; the restartable wait keeps its own phase (SRCU's in the srcu_struct, Tasks RCU's
+ * in TASK.rcu_tasks_phase).
  */
-function torture_srcu_write(logTag: number): number {
+function torture_gp_write(logTag: number, synchronize: () => number): number {
   const t = current;
   const tt = T();
   if (mem[t + TASK.restart_phase] === 0) {
@@ -220,7 +222,7 @@ function torture_srcu_write(logTag: number): number {
     mem[t + TASK.restart] = Atomics.exchange(mem, tt + TORTURE.rcu_ptr, p); // rcu_assign_pointer
     mem[t + TASK.restart_phase] = 1;
   }
-  if (synchronize_srcu(srcu_exit()) === SLEEP) return SLEEP;
+  if (synchronize() === SLEEP) return SLEEP;
   const old = mem[t + TASK.restart]!;
   mem[t + TASK.restart_phase] = 0;
   if (old) {
@@ -231,74 +233,48 @@ function torture_srcu_write(logTag: number): number {
   return 0;
 }
 
+/** rcutorture's SRCU writer: torture_gp_write with synchronize_srcu. */
+function torture_srcu_write(logTag: number): number {
+  return torture_gp_write(logTag, () => synchronize_srcu(srcu_exit()));
+}
+
 /**
- * rcutorture's RCU reader with a hand-shake (a = flag to set once inside, b = log tag): log b,
- * rcu_read_lock, rcu_dereference the torture object, log b + 1, set flag[a] (its wake-up's hooks
- * lie inside the read-side section), check the object, rcu_read_unlock, log b + 2. The only hook
- * between the first two logs is rcu_read_lock's.
+ * A reader with a hand-shake (a = flag to set once inside, b = log tag): log b, enter the read
+ * side, dereference the torture object, log b + 1, set flag[a] (its wake-up's hooks lie inside the
+ * read side), check the object, leave, log b + 2. The only hooks between the first two logs are
+ * those of `enter`.
  */
-function torture_rcu_reader(wake: number, logTag: number): number {
+function torture_handshake_reader(wake: number, logTag: number, enter: () => void, leave: () => void): number {
   const tt = T();
   if (logTag) log_event(logTag);
-  rcu_read_lock(18);
+  enter();
   const p = Atomics.load(mem, tt + TORTURE.rcu_ptr); // rcu_dereference
   if (logTag) log_event(logTag + 1);
   set_flag(wake, 0);
   sched_hook(19);
   rcu_dereference_check(p, RCUOBJ.poison);
-  rcu_read_unlock();
+  leave();
   Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
   if (logTag) log_event(logTag + 2);
   return 0;
 }
 
+/** rcutorture's RCU reader: the hand-shake reader inside rcu_read_lock (hook site 18). */
+function torture_rcu_reader(wake: number, logTag: number): number {
+  return torture_handshake_reader(wake, logTag, () => rcu_read_lock(18), rcu_read_unlock);
+}
+
 /**
- * A Tasks RCU reader on the exit path (a = flag to set once inside, b = log tag): logs b, then
- * between exit_tasks_rcu_start and exit_tasks_rcu_finish, as the tail of do_exit runs, it
- * dereferences the torture object, logs b + 1, sets flag[a] and checks the object; b + 2 after
- * the finish. The only hooks between the first two logs are exit_tasks_rcu_start's.
+ * A Tasks RCU reader on the exit path: the hand-shake reader between exit_tasks_rcu_start and
+ * exit_tasks_rcu_finish, as the tail of do_exit runs.
  */
 function torture_tasks_exit_reader(wake: number, logTag: number): number {
-  const tt = T();
-  if (logTag) log_event(logTag);
-  exit_tasks_rcu_start();
-  const p = Atomics.load(mem, tt + TORTURE.rcu_ptr);
-  if (logTag) log_event(logTag + 1);
-  set_flag(wake, 0);
-  sched_hook(19);
-  rcu_dereference_check(p, RCUOBJ.poison);
-  exit_tasks_rcu_finish();
-  Atomics.add(mem, tt + TORTURE.rcu_reads, 1);
-  if (logTag) log_event(logTag + 2);
-  return 0;
+  return torture_handshake_reader(wake, logTag, exit_tasks_rcu_start, exit_tasks_rcu_finish);
 }
 
-/**
- * Tasks RCU writer: publish a new object, synchronize_rcu_tasks (its phase lives in
- * TASK.rcu_tasks_phase), free the old one (a = log tag when done). restart[0] holds the old one.
- */
+/** Tasks RCU writer: torture_gp_write with synchronize_rcu_tasks. */
 function torture_tasks_write(logTag: number): number {
-  const t = current;
-  const tt = T();
-  if (mem[t + TASK.restart_phase] === 0) {
-    const p = kmem_cache_alloc(SLAB_TORTURE);
-    if (!p) {
-      Atomics.add(mem, tt + TORTURE.rcu_alloc_fail, 1);
-      return -12;
-    }
-    mark_live(p, RCUOBJ.poison);
-    mem[t + TASK.restart] = Atomics.exchange(mem, tt + TORTURE.rcu_ptr, p); // rcu_assign_pointer
-    mem[t + TASK.restart_phase] = 1;
-  }
-  if (synchronize_rcu_tasks() === SLEEP) return SLEEP;
-  const old = mem[t + TASK.restart]!;
-  mem[t + TASK.restart_phase] = 0;
-  if (old) {
-    Atomics.add(mem, tt + TORTURE.rcu_retired, 1);
-    rcu_torture_free(old);
-  }
-  if (logTag) log_event(logTag);
-  return 0;
+  return torture_gp_write(logTag, synchronize_rcu_tasks);
 }
 
 function sys_synchronize_srcu(logTag: number): number {

@@ -92,14 +92,22 @@ export const TR_NOCLOCK = 0x80;
 
 /** Write one event to this CPU's ring (callers test `tracing` first). */
 export function trace_event(type: number, arg: number, a: number, b: number): void {
+  trace_record(type | (arg << 8), a, b, true);
+}
+
+/**
+ * One record at this CPU's ring head: the timestamp only when `clocked` (a noclock record keeps
+ * whatever the slot held; the reader ignores it because of TR_NOCLOCK in `info`).
+ */
+function trace_record(info: number, a: number, b: number, clocked: boolean): void {
   const m = mem;
   const c = this_cpu;
   const ring = m[c + CPU.trace_ring]!;
   if (ring === 0) return;
   const h = m[c + CPU.trace_head]!;
   const e = ring + (h & ring_mask) * TRACE_EV.SIZE;
-  m[e + TRACE_EV.ts] = trace_clock();
-  m[e + TRACE_EV.info] = type | (arg << 8);
+  if (clocked) m[e + TRACE_EV.ts] = trace_clock();
+  m[e + TRACE_EV.info] = info;
   m[e + TRACE_EV.a] = a;
   m[e + TRACE_EV.b] = b;
   m[c + CPU.trace_head] = (h + 1) | 0;
@@ -114,16 +122,7 @@ export function trace_event(type: number, arg: number, a: number, b: number): vo
  * them exactly, spread by position (at most TRACE_NOCLOCK_STEP_US apart).
  */
 export function trace_event_noclock(type: number, arg: number, a: number, b: number): void {
-  const m = mem;
-  const c = this_cpu;
-  const ring = m[c + CPU.trace_ring]!;
-  if (ring === 0) return;
-  const h = m[c + CPU.trace_head]!;
-  const e = ring + (h & ring_mask) * TRACE_EV.SIZE;
-  m[e + TRACE_EV.info] = type | TR_NOCLOCK | (arg << 8);
-  m[e + TRACE_EV.a] = a;
-  m[e + TRACE_EV.b] = b;
-  m[c + CPU.trace_head] = (h + 1) | 0;
+  trace_record(type | TR_NOCLOCK | (arg << 8), a, b, false);
 }
 
 /** sched_switch to `t`: its id and its pid number in the initial namespace name it in the trace. */
