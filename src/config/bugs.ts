@@ -34,6 +34,8 @@ export const BUG_PIDFD_POLL_EXIT_STATE = 1 << 14;
 export const BUG_WAIT_DEAD_TO_ZOMBIE = 1 << 15;
 /** Catalog 15 (before 0347e1773909): ptrace_reparented() compares ->parent with ->real_parent, so a tracer thread of the real parent's own group counts as a foreign tracer. */
 export const BUG_PTRACE_REPARENTED_NAIVE = 1 << 21;
+/** Catalog 18 (before 3245d6acab98): wait_consider_task reloads p->exit_state for each check, so a zombie another thread reaps between them clears ->notask_error and do_wait sleeps for a child that is gone. */
+export const BUG_WAIT_CONSIDER_RELOAD = 1 << 24;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -69,6 +71,7 @@ export const BUG_NAMES: Record<string, number> = {
   pidfd_poll_exit_state: BUG_PIDFD_POLL_EXIT_STATE,
   wait_dead_to_zombie: BUG_WAIT_DEAD_TO_ZOMBIE,
   ptrace_reparented_naive: BUG_PTRACE_REPARENTED_NAIVE,
+  wait_consider_reload: BUG_WAIT_CONSIDER_RELOAD,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

@@ -25,7 +25,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_CONSIDER_RELOAD, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4, SYS_WAITID } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -71,6 +71,7 @@ export const SITE_RELEASE = 223;
 export const SITE_WAIT_REAP = 224;
 export const SITE_EXIT_START = 225;
 export const SITE_EXIT_NOTIFY_STATE = 226; // exit_notify: between do_notify_parent and the exit_state store (BUG_PIDFD_POLL_EXIT_STATE)
+export const SITE_WAIT_CONSIDER = 227; // wait_consider_task: security_task_wait, a zombie in view (BUG_WAIT_CONSIDER_RELOAD)
 
 /** A kernel panic: the machine can not go on (the CPU worker that throws ends the run). */
 export class KernelPanic extends Error {
@@ -752,11 +753,27 @@ function wait_task_continued(p: number): number {
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
-/** wait_consider_task (kernel/exit.c): zombies, then stopped, then continued children. */
+/**
+ * wait_consider_task (kernel/exit.c): zombies, then stopped, then continued children.
+ *
+ * We can race with wait_task_zombie() from another thread of the caller's group: both scan under
+ * read_lock(tasklist_lock), and the other one's cmpxchg may turn the zombie into EXIT_DEAD (or
+ * EXIT_TRACE) between our checks. 3245d6acab98 reads ->exit_state once, so the EXIT_ZOMBIE ->
+ * EXIT_DEAD/EXIT_TRACE transition cannot confuse the checks below. Before it
+ * (BUG_WAIT_CONSIDER_RELOAD) each check reloaded p->exit_state after security_task_wait(): a
+ * zombie seen as not dead at the top and as EXIT_DEAD at "slay zombie?" falls through to the
+ * live-child case, which clears ->notask_error - and do_wait() sleeps for a child that is gone,
+ * for ever if it was the last eligible one (nobody wakes the group for a reap).
+ */
 function wait_consider_task(ptrace: boolean, p: number): number {
-  const exit_state = Atomics.load(mem, p + TASK.exit_state);
+  const reload = (mem[kg + G.bug_switches]! & BUG_WAIT_CONSIDER_RELOAD) !== 0;
+  let exit_state = Atomics.load(mem, p + TASK.exit_state);
   if (exit_state === EXIT_DEAD) return 0;
   if (!eligible_child(ptrace, p)) return 0;
+  // security_task_wait(p) (an LSM hook; the model has no LSM): another CPU's wait_task_zombie may
+  // claim the zombie meanwhile. The window is offered in both variants; only the reload differs.
+  if (exit_state === EXIT_ZOMBIE) sched_hook(SITE_WAIT_CONSIDER);
+  if (reload) exit_state = Atomics.load(mem, p + TASK.exit_state);
   if (exit_state === EXIT_TRACE) {
     // ptrace == 0 means we are the natural parent: the tracer will hand the zombie back.
     if (!ptrace) notask_error = 0;
@@ -766,6 +783,8 @@ function wait_consider_task(ptrace: boolean, p: number): number {
     // If it is traced by its real parent's group, just pretend the caller is ptrace_do_wait().
     if (!ptrace_reparented(p)) ptrace = true;
   }
+  // slay zombie? (the buggy code read p->exit_state once more here)
+  if (reload) exit_state = Atomics.load(mem, p + TASK.exit_state);
   if (exit_state === EXIT_ZOMBIE) {
     // We don't reap group leaders with subthreads.
     if (!delay_group_leader(p)) {

@@ -1,0 +1,39 @@
+/**
+ * Catalog entries 18 and up (issue 13, session 3): `pidrace stress` with an entry's bug switch, on a
+ * plain mix of the operations the entry needs, reports the same kind of failure as `pidrace
+ * deadlock` for that entry (from the same generic detector), and the same stress run without the
+ * switch is clean. Bounded: controlled runs of a few hundred operations.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { findScenario } from '../src/scenarios/catalog.js';
+import { closePools, searchSchedules } from '../src/scenarios/runner.js';
+import { run_stress } from '../src/stress/run.js';
+import { default_config } from '../src/stress/config.js';
+import { buggyVariant } from '../src/scenarios/types.js';
+
+afterAll(async () => {
+  await closePools();
+});
+
+describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', () => {
+  it('entry 18 (3245d6acab98): a thread asleep in do_wait with nothing to wait for - a hang, no cycle - in both', async () => {
+    const s = findScenario('18')!;
+    const r = await searchSchedules(s, buggyVariant(s), { seed: 1, schedules: 400, report: true });
+    expect(r.asExpected).toBe(true);
+    expect(r.first!.outcome).toBe('hang');
+    expect(r.first!.report).toMatch(/sleeping in do_wait \(wait4\) for a child/);
+
+    // Threads of one process waiting for the same children: fork, clone-thread, wait, exit.
+    const MIX = ['fork', 'clone-thread', 'wait', 'exit'];
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 2, mix: MIX, bugs: ['wait_consider_reload'] }));
+    expect(bug.verdict).toBe('FAILURE');
+    // The stress run ends as the supervisor saw it (no CPU can run, tasks blocked); the wait-for
+    // graph finds no cycle: the chain ends at a task in do_wait that nothing will wake.
+    expect(bug.failures[0]!.kind).toBe('run');
+    expect(bug.text).toMatch(/no wait-for cycle/);
+    expect(bug.text).toMatch(/do_wait/);
+
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 2, mix: MIX }));
+    expect(ok.failures).toEqual([]);
+  });
+});
