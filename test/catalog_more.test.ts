@@ -36,4 +36,25 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 2, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
+
+  it('entry 19 (0711f0d7050b): init\'s struct pid one count short of its references, from the same end-of-run audit', async () => {
+    const UNDER = /^struct pid @\d+ \(nr 1\): count (\d+), references found (\d+)$/;
+    const under = (l: string): boolean => {
+      const m = UNDER.exec(l);
+      return !!m && Number(m[1]) < Number(m[2]);
+    };
+    const s = findScenario('19')!;
+    const r = await searchSchedules(s, buggyVariant(s), { seed: 1, schedules: 20, report: true });
+    expect(r.asExpected).toBe(true);
+    expect(r.first!.outcome).toBe('violation');
+    expect((r.first!.json!.audit as string[]).some(under)).toBe(true);
+
+    // Plain stress: the switch alone (cad_pid is set at boot; the audit counts it as a reference).
+    const MIX = ['fork', 'exit', 'wait'];
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 1, mix: MIX, bugs: ['cad_pid_no_ref'] }));
+    expect(bug.verdict).toBe('FAILURE');
+    expect(bug.failures.filter((f) => f.kind === 'audit').some((f) => under(f.detail)), JSON.stringify(bug.failures.slice(0, 3))).toBe(true);
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 1, mix: MIX }));
+    expect(ok.failures).toEqual([]);
+  });
 });

@@ -36,6 +36,8 @@ export const BUG_WAIT_DEAD_TO_ZOMBIE = 1 << 15;
 export const BUG_PTRACE_REPARENTED_NAIVE = 1 << 21;
 /** Catalog 18 (before 3245d6acab98): wait_consider_task reloads p->exit_state for each check, so a zombie another thread reaps between them clears ->notask_error and do_wait sleeps for a child that is gone. */
 export const BUG_WAIT_CONSIDER_RELOAD = 1 << 24;
+/** Catalog 19 (before 0711f0d7050b): kernel_init_freeable sets cad_pid = task_pid(current) without get_pid, so proc_do_cad_pid's put_pid of the old cad_pid drops a reference init's struct pid never had. */
+export const BUG_CAD_PID_NO_REF = 1 << 25;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -72,6 +74,7 @@ export const BUG_NAMES: Record<string, number> = {
   wait_dead_to_zombie: BUG_WAIT_DEAD_TO_ZOMBIE,
   ptrace_reparented_naive: BUG_PTRACE_REPARENTED_NAIVE,
   wait_consider_reload: BUG_WAIT_CONSIDER_RELOAD,
+  cad_pid_no_ref: BUG_CAD_PID_NO_REF,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

@@ -46,6 +46,17 @@ function live(kind: number, poisonOff: number): number[] {
 
 const tid = (t: number): string => `task ${mem[t + TASK.id]}@${t}`;
 
+/**
+ * A struct pid kept allocated by cad_pid alone (its task gone): 1 or 0. A write of
+ * /proc/sys/kernel/cad_pid pins the pid it names for as long as cad_pid names it, as in the kernel;
+ * the leak checks against the boot baseline allow for it.
+ */
+export function cad_pid_pinned(m: Int32Array = mem, k: number = kg): number {
+  const cad = m[k + G.cad_pid]!;
+  if (!cad || Atomics.load(m, cad + PID.poison) !== POISON_LIVE) return 0;
+  return m[cad + PID.task_pid] === 0 && m[cad + PID.task_tgid] === 0 ? 1 : 0;
+}
+
 /** audit_kernel: see the file comment. */
 export function audit_kernel(opts: AuditOptions = {}): string[] {
   const out: string[] = [];
@@ -210,6 +221,9 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     const op = mem[fa + FASYNC.fown_pid]!;
     if (op) pgrpRefs.set(op, (pgrpRefs.get(op) ?? 0) + 1);
   }
+  // cad_pid's reference (kernel_init_freeable, proc_do_cad_pid: src/kernel/reboot.ts).
+  const cad = mem[kg + G.cad_pid]!;
+  if (cad) pgrpRefs.set(cad, (pgrpRefs.get(cad) ?? 0) + 1);
   for (const pid of live(SLAB_PID, PID.poison)) {
     const attached = mem[pid + PID.task_pid] !== 0 || mem[pid + PID.task_tgid] !== 0 ? 1 : 0;
     const want = attached + (pgrpRefs.get(pid) ?? 0) + Atomics.load(mem, pid + PID.pidfds);
@@ -285,7 +299,7 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   // ---- leaks against the boot baseline -------------------------------------------------------------
   if (opts.baseline && hashed === 1 && kthreads === 0 && rcu_callbacks_pending() === 0) {
     for (let k = 0; k < NR_SLABS; k++) {
-      const inUse = mem[slab_addr(k) + SLAB.in_use]!;
+      const inUse = mem[slab_addr(k) + SLAB.in_use]! - (k === SLAB_PID ? cad_pid_pinned() : 0);
       if (inUse !== opts.baseline[k]) bad(`${SLAB_NAMES[k]}: ${inUse} objects allocated, ${opts.baseline[k]} at boot (leak)`);
     }
   }

@@ -64,4 +64,6 @@ export const SYS_MOUNT_PROC = 166; // (): mount -t proc proc /proc (the caller's
 export const SYS_UMOUNT_PROC = 167; // (): umount -l /proc (the last mntput kills the superblock)
 export const SYS_PROC_LOOKUP = 168; // (nr): RCU path walk of /proc/NR: proc_pid_permission + proc_pid_lookup
 export const SYS_TASK_WORK_ADD = 169; // (nr): io_uring-style task_work_add(task of pid nr, TWA_SIGNAL)
+export const SYS_CAD_PID_READ = 185; // () -> pid_vnr(cad_pid): read /proc/sys/kernel/cad_pid
+export const SYS_CAD_PID_WRITE = 186; // (nr): write /proc/sys/kernel/cad_pid (proc_do_cad_pid)
 export const SYS_MEMBARRIER = 170; // (cmd): membarrier(MEMBARRIER_CMD_GLOBAL): synchronize_rcu

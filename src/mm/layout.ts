@@ -518,6 +518,7 @@ export const GLOBAL_SPEC = {
     L('pidfs_ino_seq', 'Atomics.add', 'pidfs inode numbers handed out to struct pids (alloc_pid)'),
     L('shmem_ino_seq', 'Atomics.add', 'inode numbers handed out to memfds (shmem get_next_ino)'),
     L('fasync_owners', 'write-once per registration (setup)', 'fasync_structs whose f_owner holds a struct pid reference (linked by owned_next), for the audit'),
+    L('cad_pid', 'xchg (proc_do_cad_pid); READ_ONCE (the sysctl read)', 'struct pid *cad_pid (init/main.c): the process ctrl-alt-del signals, a reference held (kernel_init_freeable\'s get_pid of init\'s pid; proc_do_cad_pid\'s find_get_pid); the audit counts it (src/kernel/reboot.ts)'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
     L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/tracing/trace.ts)'),
     L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),

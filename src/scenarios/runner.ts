@@ -163,6 +163,13 @@ export interface RunOptions {
 
 /** An audit line about a reference count or an object left allocated (a leak), not about structure. */
 const LEAK_LINE = /\b(kref|count|references found|leaked|in use|allocated)\b/;
+/** "count C, references found R" with C < R: a reference held without its count (a put with no get), not a leak. */
+const COUNT_VS_FOUND = /\b(?:count|kref) (\d+), references found (\d+)/;
+function is_leak_line(x: string): boolean {
+  const c = COUNT_VS_FOUND.exec(x);
+  if (c && Number(c[1]) < Number(c[2])) return false;
+  return LEAK_LINE.test(x);
+}
 
 function outcome_of(state: string, nviol: number, cycles: number, audit: number, stalls: number, auditLeak: boolean): Outcome {
   if (state === 'crashed') return 'crash';
@@ -229,7 +236,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   }
   const stalls = state === 'decision-limit' || state === 'hung' ? stall_report(view, mode === 'controlled' ? sc.stallHooks : undefined).lines : [];
   const rv: RunView = { state, view, graph, violations, roles, audit, stalls };
-  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0, audit.length, stalls.length, audit.every((x) => LEAK_LINE.test(x)));
+  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0, audit.length, stalls.length, audit.every(is_leak_line));
   const failed = outcome !== 'clean';
   const check: CheckResult = failed ? sc.check(rv) : { matched: v.expect === 'clean', detail: 'every task finished, no violation' };
   const asExpected = v.expect === 'clean' ? outcome === 'clean' : outcome === v.expect && check.matched;
