@@ -18,7 +18,7 @@
  * found taken (a self-deadlock on one CPU) goes to the same slow path.
  */
 import { CPU, SL_CLASS, SL_OWNER, SL_VAL, SPIN_CONTENDED, SPIN_LOCKED, SPIN_UNLOCKED } from '../mm/layout.js';
-import { mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { jiffies_tick, mem, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS, stats, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { MAX_LOCK_CLASSES } from '../mm/layout.js';
 import { check_abort, is_controlled, sched_hook, spin_wait, WAIT_EQ } from '../sched/hook.js';
 import { HELD_SPIN, lock_acquired, lock_released } from './lockdep.js';
@@ -116,6 +116,7 @@ function spin_lock_slowpath(lock: number, cls: number): void {
     }
   }
   stats[si + STAT_WAIT_NS]! += (performance.now() - t0) * 1e6;
+  jiffies_tick(); // the wait may have parked this thread: the clock moved on
 }
 
 export function spin_trylock(lock: number, site = 0): boolean {

@@ -255,3 +255,20 @@ export function obj_addr(kind: number, idx: number): number {
 export function now_ms31(): number {
   return (Date.now() & 0x7fffffff);
 }
+
+/**
+ * jiffies: this thread's copy of now_ms31 for the timestamps of the hot path (the switch stamp,
+ * quiescent-state and grace-period stamps, sleep_since). The kernel's stall and hung-task
+ * detectors count jiffies, which the timer tick advances, and a stamp is one load; they never
+ * read the hardware clock per event. The model has no periodic tick, so the clock is read at the
+ * points that stand for it: every context switch (run_task), the end of every wait that may have
+ * parked the thread (spin_wait, the spinlock slow path), and attach. A stamp is then late by at
+ * most the kernel work this CPU did since its last switch with no wait in it (microseconds; the
+ * detectors count in seconds), where a Date.now per stamp cost ~50 ns, seven times a fork cycle.
+ */
+export let jiffies = 0;
+
+/** The tick: read the clock into `jiffies`. */
+export function jiffies_tick(): number {
+  return (jiffies = Date.now() & 0x7fffffff);
+}

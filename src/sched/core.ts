@@ -13,7 +13,7 @@
  * described below is an Atomics operation.
  */
 import { CPU, G, TASK } from '../mm/layout.js';
-import { cpu_addr, kg, mem, now_ms31, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { cpu_addr, jiffies, jiffies_tick, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { up_boot } from '../locking/lock_flags.js';
@@ -223,7 +223,7 @@ export function set_current_state(state: number, wchan: number, obj: number): vo
   const m = mem;
   m[t + TASK.wait_chan] = wchan;
   m[t + TASK.wait_obj] = obj;
-  m[t + TASK.sleep_since] = now_ms31();
+  m[t + TASK.sleep_since] = jiffies; // the tick's clock (memory.ts), read at this task's switch-in
   // SMP: sequentially consistent, so the caller's later load of its wait condition cannot be
   // satisfied before this store (pairs with try_to_wake_up's CAS).
   if (up(m)) m[t + TASK.state] = state;
@@ -281,6 +281,7 @@ function run_task(runner: TaskRunner, p: number): void {
   m[c + CPU.curr] = p;
   current = p;
   m[c + CPU.switches]!++;
+  jiffies_tick(); // a context switch is a tick point of the model's clock (memory.ts)
   m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
   let how: number;

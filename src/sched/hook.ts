@@ -21,7 +21,7 @@
  * Atomics.wait (bounded), so more workers than cores do not collapse.
  */
 import { CPU, G, RW_CLASS, SL_CLASS } from '../mm/layout.js';
-import { cpu_addr, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { cpu_addr, jiffies, jiffies_tick, kg, mem, now_ms31, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { HELD_SPIN, HELD_READ, HELD_READ_IRQ, HELD_WRITE, lock_acquire_check } from '../locking/lockdep.js';
 import { trace_attach } from '../tracing/trace.js';
 import { local_prng_state, prng_below, prng_next, prng_seed, PRNG_STREAM_CTL, PRNG_STREAM_DELAY } from '../lib/prng.js';
@@ -31,11 +31,12 @@ export const MODE_CONTROLLED = 1;
 
 /**
  * The clock of the stall detectors (src/detect/stall.ts): scheduling hooks passed in controlled
- * mode (G.ctl_hooks: kernel work done, whoever runs), milliseconds (low 31 bits) free-running. Read only at grace-period
- * starts, quiescent-state reports for a new grace period and context switches.
+ * mode (G.ctl_hooks: kernel work done, whoever runs), jiffies (milliseconds, low 31 bits, read at
+ * the last tick point: see memory.ts) free-running. Read only at grace-period starts,
+ * quiescent-state reports for a new grace period and context switches.
  */
 export function stall_clock(): number {
-  return mem[kg + G.mode] === MODE_CONTROLLED ? mem[kg + G.ctl_hooks]! : now_ms31();
+  return mem[kg + G.mode] === MODE_CONTROLLED ? mem[kg + G.ctl_hooks]! : jiffies;
 }
 
 /** Controlled mode: hooks allowed per decision of the bound before a run is cut (a livelock guard). */
@@ -101,6 +102,7 @@ export function hook_attach(setup = false): void {
   controlled = !setup && mem[kg + G.mode] === MODE_CONTROLLED;
   delay_permille = mem[kg + G.inject_delay_permille]!;
   ncpus = mem[kg + G.ncpus]!;
+  jiffies_tick();
   trace_attach();
 }
 
@@ -225,6 +227,7 @@ export function spin_wait(lock: number, mode: number, addr: number, op: number, 
     // Unpublish (pairs with cpu_enabled's load of wait_addr: 0 means "can run").
     Atomics.store(mem, c + CPU.wait_addr, 0);
     mem[c + CPU.wait_lock] = 0;
+    jiffies_tick(); // the wait may have parked this thread: the clock moved on
   }
 }
 
