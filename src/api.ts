@@ -16,8 +16,9 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Machine, projectRoot, type RunOptions, type RunResult } from './machine.js';
-import { CPU, G, PID, PIDNS, POISON_LIVE, SLAB, TARGET_PID_SET, TASK } from './mm/layout.js';
-import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from './mm/memory.js';
+import { CPU, G, PID, PIDNS, POISON_LIVE, TARGET_PID_SET, TASK } from './mm/layout.js';
+import { type KernelConfig, cpu_addr, kg, mem, NR_SLABS, regions, set_this_cpu } from './mm/memory.js';
+import { kmem_cache_in_use } from './mm/slab.js';
 import { type BootOptions } from './kernel/boot.js';
 import { BUG_NAMES } from './config/bugs.js';
 import { OP_NONE, RET_IN_PROGRESS, set_ucall } from './kernel/entry.js';
@@ -194,7 +195,7 @@ export class Kernel {
     if (!init) throw new Error('Kernel: no init task (fork.ts boot init did not run)');
     this.init = this.handle(init);
     this.baseline = [];
-    for (let k = 0; k < NR_SLABS; k++) this.baseline.push(mem[slab_addr(k) + SLAB.in_use]!);
+    for (let k = 0; k < NR_SLABS; k++) this.baseline.push(kmem_cache_in_use(mem, regions, k));
   }
 
   /** Boot a machine for in-process use. */

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
-import { FILE, NSCOMMON, NSPROXY, PID, SLAB, TASK } from '../src/mm/layout.js';
-import { mem, slab_addr, SLAB_FILE, SLAB_NSCOMMON } from '../src/mm/memory.js';
+import { FILE, NSCOMMON, NSPROXY, PID, TASK } from '../src/mm/layout.js';
+import { mem, regions, SLAB_FILE, SLAB_NSCOMMON } from '../src/mm/memory.js';
+import { kmem_cache_in_use } from '../src/mm/slab.js';
 import { CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUTS, ns_inum } from '../src/kernel/ns_common.js';
 import { NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
 import { audit_nsproxy } from '../src/kernel/nsproxy.js';
@@ -45,7 +46,7 @@ function fdIno(k: Kernel, t: TaskHandle, fd: number): number {
 
 function inUse(k: Kernel, kind: number): number {
   k.machine.attach();
-  return mem[slab_addr(kind) + SLAB.in_use]!;
+  return kmem_cache_in_use(mem, regions, kind);
 }
 
 

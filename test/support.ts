@@ -60,7 +60,7 @@ export function flushRcu(m: Machine): void {
 /** Objects of one slab cache in use now. */
 export function inUse(m: Machine, kind: number): number {
   m.attach();
-  return slab_usage(mem, regions.slabs)[kind]!.in_use;
+  return slab_usage(mem, regions)[kind]!.in_use;
 }
 
 /** The errno number a scripting-API call failed with (0 when it succeeded). */

@@ -16,10 +16,11 @@
  * - with a boot baseline: when only the init task remains, every cache is back to it.
  */
 import {
-  CPU, FASYNC, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, SLAB, TASK, UPID_NR, UPID_NS,
+  CPU, FASYNC, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, TASK, UPID_NR, UPID_NS,
   UPID_WORDS, USERNS, WQ_FIRST, WQ_LAST,
 } from '../mm/layout.js';
-import { cpu_addr, kg, mem, NR_SLABS, regions, slab_addr, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
+import { cpu_addr, kg, mem, NR_SLABS, regions, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
+import { kmem_cache_in_use } from '../mm/slab.js';
 import { rcu_callbacks_pending } from '../rcu/rcu.js';
 import { TASK_DEAD, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX } from '../sched/core.js';
 import { audit_pids, find_pid_ns } from './pid.js';
@@ -299,7 +300,7 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   // ---- leaks against the boot baseline -------------------------------------------------------------
   if (opts.baseline && hashed === 1 && kthreads === 0 && rcu_callbacks_pending() === 0) {
     for (let k = 0; k < NR_SLABS; k++) {
-      const inUse = mem[slab_addr(k) + SLAB.in_use]! - (k === SLAB_PID ? cad_pid_pinned() : 0);
+      const inUse = kmem_cache_in_use(mem, regions, k) - (k === SLAB_PID ? cad_pid_pinned() : 0);
       if (inUse !== opts.baseline[k]) bad(`${SLAB_NAMES[k]}: ${inUse} objects allocated, ${opts.baseline[k]} at boot (leak)`);
     }
   }

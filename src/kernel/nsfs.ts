@@ -17,9 +17,9 @@
  * has no nsproxy; pid_for_children of a namespace without a reaper yet), as proc_ns_get_link does
  * when ns_get_path fails. Inode numbers identify a namespace (ns_inum).
  */
-import { FILE, G, PID, POISON_LIVE, SLAB, TASK, USERNS } from '../mm/layout.js';
-import { kg, mem, regions, slab_addr, SLAB_FILE } from '../mm/memory.js';
-import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
+import { FILE, G, PID, POISON_LIVE, TASK, USERNS } from '../mm/layout.js';
+import { kg, mem, regions, SLAB_FILE } from '../mm/memory.js';
+import { kmem_cache_alloc, kmem_cache_free, kmem_cache_in_use, mark_live } from '../mm/slab.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
@@ -321,9 +321,9 @@ export function copy_files(_clone_flags: number, tsk: number): number {
   return 0;
 }
 
-/** Files allocated now (the file cache's in_use). */
+/** Files allocated now (the file cache's objects in use). */
 export function open_files(): number {
-  return mem[slab_addr(SLAB_FILE) + SLAB.in_use]!;
+  return kmem_cache_in_use(mem, regions, SLAB_FILE);
 }
 
 /**

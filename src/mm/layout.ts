@@ -215,6 +215,21 @@ export const RH_GP = RCU_HEAD.gp;
 export const RH_FUNC = RCU_HEAD.func;
 export const RH_OBJ = RCU_HEAD.obj;
 
+/** kmem caches (SLAB_* of memory.ts): the per-CPU object lists of `cpu.slab_cpu` have one entry each. */
+export const NR_KMEM_CACHES = 9;
+
+/** A CPU's own free objects of one kmem cache (mm/slab.c's struct array_cache). */
+export const KMEM_CACHE_CPU_SPEC = {
+  name: 'kmem_cache_cpu',
+  kernel: 'struct array_cache (mm/slab.c): the per-CPU head array of a cache',
+  doc: 'Entries of `cpu.slab_cpu`, one per kmem cache in SLAB_* order: objects freed on this CPU, handed out again by its next allocations without the list lock (src/mm/slab.ts).',
+  fields: [
+    L('freelist', 'own CPU', 'first object of the list (threaded through the objects\' free_next, as the cache\'s own list)'),
+    L('avail', 'own CPU', 'objects on the list (at most the cache\'s cpu_limit)'),
+  ],
+} as const satisfies StructSpec;
+export const KMEM_CACHE_CPU = offsetsOf(KMEM_CACHE_CPU_SPEC.fields);
+
 /** A CPU's call_rcu queue (rcu_data's segmented callback list, one segment in the model). */
 export const RCU_CBLIST_SPEC = {
   name: 'rcu_cblist',
@@ -569,6 +584,7 @@ export const CPU_SPEC = {
     L('hotplug', 'Atomics', 'CPU hotplug request from the main thread: HP_* (offline at the next safe point, back online)'),
     L('hotplugs', 'own CPU', 'times this CPU went offline'),
     L('runs', 'own CPU', 'tasks picked to run (per-CPU balance)'),
+    AE('slab_cpu', NR_KMEM_CACHES, KMEM_CACHE_CPU_SPEC, 'own CPU', 'per-CPU object lists of the kmem caches (array_cache: allocations and frees without the list lock)'),
     L('irq_vec', 'raise_irq (before irq_pending)', 'handler (IRQV_* of src/sched/irq.ts) of the interrupt pending on this CPU'),
     L('irq_arg', 'raise_irq (before irq_pending)', 'argument of the pending interrupt handler'),
     L('irq_permille', 'raise_irq (before irq_pending)', 'chance per eligible scheduling hook that the pending interrupt is delivered there (free-running, random strategy)'),
@@ -849,8 +865,9 @@ export const SLAB_SPEC = {
     L('base', 'write-once', 'address of object 0'),
     L('stride', 'write-once', 'words per object'),
     L('capacity', 'write-once', 'objects in the cache'),
-    L('in_use', 'lock', 'objects allocated'),
+    L('in_use', 'lock', 'objects off this list: allocated, or on a CPU\'s own list (kmem_cache_in_use subtracts those)'),
     L('high_water', 'lock', 'largest in_use seen'),
+    L('cpu_limit', 'write-once', 'most objects a CPU keeps on its own list (array_cache limit; 0: none, every allocation takes the list lock)'),
     L('next_free_off', 'write-once', 'offset of free_next within the object'),
   ],
 } as const satisfies StructSpec;
@@ -1040,7 +1057,7 @@ export const ALL_STRUCTS: readonly StructSpec[] = [
   GLOBAL_SPEC, CPU_SPEC, TASK_SPEC, PID_SPEC, PIDNS_SPEC, USERNS_SPEC, NSPROXY_SPEC,
   NSCOMMON_SPEC, SIGNAL_SPEC, FILE_SPEC, RCUOBJ_SPEC, SLAB_SPEC, TORTURE_SPEC, FASYNC_SPEC,
   GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
-  SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, RCU_STATE_SPEC,
+  SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, KMEM_CACHE_CPU_SPEC, RCU_STATE_SPEC,
   SRCU_SPEC, STRESS_SPEC, HELD_LOCK_SPEC, UPID_SPEC, VIOLATION_SPEC, INSN_SPEC, CLONE_ARGS_SPEC,
   TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC,
 ];

@@ -8,7 +8,7 @@
  * per CPU.
  */
 import {
-  CPU, FILE, G, MAX_LOCK_CLASSES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
+  CPU, FILE, G, MAX_LOCK_CLASSES, NR_KMEM_CACHES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
   TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT, VIOLATION,
 } from './layout.js';
 
@@ -101,7 +101,7 @@ export const SLAB_NSCOMMON = 5;
 export const SLAB_SIGNAL = 6;
 export const SLAB_FILE = 7;
 export const SLAB_TORTURE = 8;
-export const NR_SLABS = 9;
+export const NR_SLABS = NR_KMEM_CACHES;
 export const SLAB_NAMES = ['task_struct', 'pid', 'pid_namespace', 'user_namespace', 'nsproxy', 'ns_common', 'signal_cache', 'filp', 'rcu_torture'];
 
 export interface Region {

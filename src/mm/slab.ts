@@ -1,13 +1,47 @@
 /**
- * Slab-like object caches (mm/slub.c in spirit): each object type has a cache whose free list is
- * threaded through the objects' free_next field, under the cache's list lock. Exhaustion returns 0
- * (the caller turns it into -ENOMEM, or -EAGAIN for pids where the kernel says so), never a crash.
+ * Slab-like object caches (mm/slab.c): each object type has a cache whose free list is threaded
+ * through the objects' free_next field, under the cache's list lock, and each CPU keeps a short
+ * list of its own (`cpu.slab_cpu`, mm/slab.c's per-CPU head array, struct array_cache).
+ * Exhaustion returns 0 (the caller turns it into -ENOMEM, or -EAGAIN for pids where the kernel
+ * says so), never a crash.
+ *
+ * The fast path, as ____cache_alloc and __cache_free: an allocation takes the object this CPU
+ * freed last (LIFO, `ac->entry[--ac->avail]`), a free puts the object on this CPU's list while it
+ * holds fewer than the cache's cpu_limit (`ac->avail < ac->limit`). Neither takes the list lock:
+ * "the per-cpu arrays are never accessed from the wrong cpu, no locking, and local interrupts are
+ * disabled" (mm/slab.c's header). Here only this CPU's thread touches its list, and no scheduling
+ * hook (where an interrupt handler may run) lies between the reads and writes of it. The slow
+ * path is the list-locked one: an empty CPU list takes one object from the cache's list, a full
+ * one gives the object to it (mm/slab.c refills and flushes in batches; the model moves one at a
+ * time, so a CPU list only ever holds objects that were freed on that CPU).
+ *
+ * Both paths pass two scheduling hooks, where spin_lock and spin_unlock pass theirs, so a
+ * controlled run has the same decision points whichever path an allocation takes.
+ * SLAB.in_use counts the objects off the cache's list (allocated, or on some CPU's list):
+ * kmem_cache_in_use is the number allocated.
  */
-import { POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
-import { mem, regions, slab_addr, NR_SLABS, SLAB_NAMES } from './memory.js';
+import { CPU, KMEM_CACHE_CPU, POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
+import { config, mem, regions, slab_addr, this_cpu, NR_SLABS, SLAB_NAMES, type Region } from './memory.js';
 import { LC_SLAB } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { up_boot } from '../locking/lock_flags.js';
+import { sched_hook } from '../sched/hook.js';
+
+/**
+ * Most objects a CPU keeps on its own list of one cache (mm/slab.c's limit is 120 for small
+ * objects; the model's caches hold a fixed number of objects, so it keeps few), and the least
+ * share of the cache that must stay on the shared list: a CPU list only holds objects when the
+ * cache has CPU_CACHE_SHARE objects per CPU for each one it may keep, so what the CPUs hold can
+ * never make an allocation on another CPU fail that the cache as a whole could serve by more than
+ * 1/CPU_CACHE_SHARE of its objects (small test machines keep no CPU lists at all).
+ */
+const CPU_CACHE_LIMIT = 8;
+const CPU_CACHE_SHARE = 16;
+
+/** A cache's cpu_limit for a machine: its share of CPU_CACHE_LIMIT (0 on small caches). */
+function cpu_cache_limit(capacity: number, ncpus: number): number {
+  return Math.min(CPU_CACHE_LIMIT, Math.floor(capacity / (CPU_CACHE_SHARE * ncpus)));
+}
 
 /** Build every cache's free list (boot, main thread, before any CPU runs). */
 export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
@@ -20,6 +54,7 @@ export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
     mem[s + SLAB.capacity] = r.count;
     mem[s + SLAB.in_use] = 0;
     mem[s + SLAB.high_water] = 0;
+    mem[s + SLAB.cpu_limit] = cpu_cache_limit(r.count, config.ncpus);
     const off = freeNextOffsets[k]!;
     mem[s + SLAB.next_free_off] = off;
     // Thread the free list from the end so objects are handed out in address order.
@@ -36,8 +71,27 @@ export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
 /** kmem_cache_zalloc: a zeroed object, or 0 when the cache is exhausted. */
 export function kmem_cache_alloc(kind: number): number {
   const s = regions.slabs + kind * SLAB.SIZE; // slab_addr(kind)
-  spin_lock(s + SLAB.lock);
   const m = mem;
+  const ac = this_cpu + CPU.slab_cpu + kind * KMEM_CACHE_CPU.SIZE;
+  let p = 0;
+  if (m[ac + KMEM_CACHE_CPU.avail] !== 0) {
+    // ____cache_alloc: this CPU's own list. The hooks stand where spin_lock's and spin_unlock's
+    // are on the slow path; between them nothing else runs on this CPU (no hook: "interrupts off").
+    sched_hook(0);
+    p = m[ac + KMEM_CACHE_CPU.freelist]!;
+    if (p !== 0) {
+      m[ac + KMEM_CACHE_CPU.freelist] = m[p + m[s + SLAB.next_free_off]!]!;
+      m[ac + KMEM_CACHE_CPU.avail]!--;
+      sched_hook(0);
+    } else p = cache_alloc_slow(m, s); // an interrupt at the hook took the last one
+  } else p = cache_alloc_slow(m, s);
+  if (p) m.fill(0, p, p + m[s + SLAB.stride]!);
+  return p;
+}
+
+/** cache_alloc_refill, one object: the cache's list, under its lock. */
+function cache_alloc_slow(m: Int32Array, s: number): number {
+  spin_lock(s + SLAB.lock);
   const p = m[s + SLAB.free]!;
   if (p) {
     m[s + SLAB.free] = m[p + m[s + SLAB.next_free_off]!]!;
@@ -46,7 +100,6 @@ export function kmem_cache_alloc(kind: number): number {
     if (n > m[s + SLAB.high_water]!) m[s + SLAB.high_water] = n;
   }
   spin_unlock(s + SLAB.lock);
-  if (p) m.fill(0, p, p + m[s + SLAB.stride]!);
   return p;
 }
 
@@ -56,12 +109,59 @@ export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
   // The poison is published with a sequentially consistent store for RCU readers on other CPUs
   // (rcu_dereference_check); one CPU has no other reader thread, and a plain store does.
   if (poisonOff >= 0) poison_store(p + poisonOff, POISON_FREED);
-  spin_lock(s + SLAB.lock);
   const m = mem;
-  m[p + m[s + SLAB.next_free_off]!] = m[s + SLAB.free]!;
+  const ac = this_cpu + CPU.slab_cpu + kind * KMEM_CACHE_CPU.SIZE;
+  const off = m[s + SLAB.next_free_off]!;
+  if (m[ac + KMEM_CACHE_CPU.avail]! < m[s + SLAB.cpu_limit]!) {
+    // __cache_free's `ac->avail < ac->limit`: onto this CPU's own list (hooks as in the alloc).
+    sched_hook(0);
+    m[p + off] = m[ac + KMEM_CACHE_CPU.freelist]!;
+    m[ac + KMEM_CACHE_CPU.freelist] = p;
+    m[ac + KMEM_CACHE_CPU.avail]!++;
+    sched_hook(0);
+    return;
+  }
+  spin_lock(s + SLAB.lock);
+  m[p + off] = m[s + SLAB.free]!;
   m[s + SLAB.free] = p;
   m[s + SLAB.in_use]!--;
   spin_unlock(s + SLAB.lock);
+}
+
+/**
+ * Give every object on this CPU's own lists back to the caches' lists (a CPU going offline:
+ * mm/slab.c's cpuhp teardown frees the dead CPU's array_cache the same way).
+ */
+export function kmem_cache_cpu_drain(): void {
+  const m = mem;
+  for (let k = 0; k < NR_SLABS; k++) {
+    const ac = this_cpu + CPU.slab_cpu + k * KMEM_CACHE_CPU.SIZE;
+    if (m[ac + KMEM_CACHE_CPU.avail] === 0) continue;
+    const s = slab_addr(k);
+    const off = m[s + SLAB.next_free_off]!;
+    spin_lock(s + SLAB.lock);
+    for (let p = m[ac + KMEM_CACHE_CPU.freelist]!; p !== 0;) {
+      const next = m[p + off]!;
+      m[p + off] = m[s + SLAB.free]!;
+      m[s + SLAB.free] = p;
+      m[s + SLAB.in_use]!--;
+      p = next;
+    }
+    m[ac + KMEM_CACHE_CPU.freelist] = 0;
+    m[ac + KMEM_CACHE_CPU.avail] = 0;
+    spin_unlock(s + SLAB.lock);
+  }
+}
+
+/**
+ * Objects of cache `kind` allocated now: off the cache's list and on no CPU's own list. For
+ * reports, leak checks and audits (reads every CPU's list length: exact when the CPUs are
+ * stopped, a snapshot otherwise).
+ */
+export function kmem_cache_in_use(m: Int32Array, r: { readonly slabs: number; readonly cpus: Region }, kind: number): number {
+  let n = m[r.slabs + kind * SLAB.SIZE + SLAB.in_use]!;
+  for (let i = 0; i < r.cpus.count; i++) n -= m[r.cpus.base + i * r.cpus.stride + CPU.slab_cpu + kind * KMEM_CACHE_CPU.SIZE + KMEM_CACHE_CPU.avail]!;
+  return n;
 }
 
 export function mark_live(p: number, poisonOff: number): void {
@@ -76,11 +176,11 @@ function poison_store(at: number, v: number): void {
 
 export interface SlabUsage { name: string; in_use: number; high_water: number; capacity: number }
 
-export function slab_usage(m: Int32Array, slabsBase: number): SlabUsage[] {
+export function slab_usage(m: Int32Array, r: { readonly slabs: number; readonly cpus: Region }): SlabUsage[] {
   const out: SlabUsage[] = [];
   for (let k = 0; k < NR_SLABS; k++) {
-    const s = slabsBase + k * SLAB.SIZE;
-    out.push({ name: SLAB_NAMES[k]!, in_use: m[s + SLAB.in_use]!, high_water: m[s + SLAB.high_water]!, capacity: m[s + SLAB.capacity]! });
+    const s = r.slabs + k * SLAB.SIZE;
+    out.push({ name: SLAB_NAMES[k]!, in_use: kmem_cache_in_use(m, r, k), high_water: m[s + SLAB.high_water]!, capacity: m[s + SLAB.capacity]! });
   }
   return out;
 }

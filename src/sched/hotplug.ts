@@ -10,6 +10,7 @@
 import { CPU, G, RCU_GP_STARTED } from '../mm/layout.js';
 import { kg, mem, this_cpu } from '../mm/memory.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { kmem_cache_cpu_drain } from '../mm/slab.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_try_complete_gp } from '../rcu/rcu.js';
 import { run_token_get, run_token_put } from './run_token.js';
 import { activate_task } from './core.js';
@@ -69,6 +70,7 @@ export function cpu_offline_until_online(): boolean {
   // so a grace-period scan skips this CPU from then on (offline or idle).
   Atomics.store(mem, c + CPU.online, 0); // takedown_cpu: no new tasks come here
   mem[c + CPU.hotplugs]!++;
+  kmem_cache_cpu_drain(); // this CPU's own slab lists go back to the caches (it allocates nothing offline)
   rcu_idle_enter(); // no readers from here on: an extended quiescent state
   rcu_try_complete_gp();
   for (;;) {

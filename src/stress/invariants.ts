@@ -65,7 +65,7 @@ export function check_leaks(m: Machine, baseline: SlabUsage[], _opts: { kthreads
   m.attach();
   const w = m.mem;
   const out: Failure[] = [];
-  const now = slab_usage(w, regions.slabs);
+  const now = slab_usage(w, regions);
   const pending = w[kg + G.rcu + RCU_CBS_PENDING]!;
   if (pending) out.push({ kind: 'leak', title: INVARIANT_NAMES[INV_CALLBACKS_LEFT]!, detail: `${pending} callbacks queued` });
   for (let k = 0; k < now.length; k++) {

@@ -6,8 +6,9 @@
  * and init reaps everything; RCU callbacks are drained; then the kernel audit (audit_kernel with
  * the boot baseline, which is also the leak check) runs.
  */
-import { CPU, G, SLAB, TASK } from '../mm/layout.js';
-import { cpu_addr, kg, mem, NR_SLABS, set_this_cpu, slab_addr } from '../mm/memory.js';
+import { CPU, G, TASK } from '../mm/layout.js';
+import { cpu_addr, kg, mem, NR_SLABS, regions, set_this_cpu } from '../mm/memory.js';
+import { kmem_cache_in_use } from '../mm/slab.js';
 import { OP_JMP, OP_LOOP, OP_NONE, set_ucall } from '../kernel/entry.js';
 import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PRCTL, SYS_WAIT4 } from '../kernel/unistd.js';
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
@@ -45,7 +46,7 @@ export function process_setup(m: Machine, prog: number, n: number): void {
   const init = mem[kg + G.init_task]!;
   if (!init) throw new Error('stress: no init task');
   const baseline: number[] = [];
-  for (let k = 0; k < NR_SLABS; k++) baseline.push(mem[slab_addr(k) + SLAB.in_use]!);
+  for (let k = 0; k < NR_SLABS; k++) baseline.push(kmem_cache_in_use(mem, regions, k));
   const reaperProg = m.program([
     [SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1],
     [SYS_FORK, 0, prog, 0],

@@ -113,7 +113,7 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   m.attach();
   const w = m.mem;
   // The baseline for the leak check: what exists before any stress task ran, minus the tasks.
-  const baseline = slab_usage(w, regions.slabs);
+  const baseline = slab_usage(w, regions);
   if (kthreadsOnly) baseline[0] = { ...baseline[0]!, in_use: baseTasks };
   else process_baseline(m)?.forEach((n, k) => { baseline[k] = { ...baseline[k]!, in_use: n }; });
   const controlled = cfg.mode === 'controlled';

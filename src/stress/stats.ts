@@ -111,7 +111,7 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
   const imbalance = total === 0 ? 1 : min === 0 ? Infinity : max / min;
   const ops = w[kg + G.stress + STRESS_OPS_DONE]!;
   const slabs: Record<string, { in_use: number; high_water: number }> = {};
-  for (const s of slab_usage(w, m.view().r.slabs)) slabs[s.name] = { in_use: s.in_use, high_water: s.high_water };
+  for (const s of slab_usage(w, m.view().r)) slabs[s.name] = { in_use: s.in_use, high_water: s.high_water };
   const dt = prev ? (tMs - prev.t_ms) / 1000 : tMs / 1000;
   return {
     t_ms: Math.round(tMs),
