@@ -45,6 +45,7 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '13': [/polling a pidfd of pid/, /woken by do_notify_pidfd/, /blocked chain/],
   '18': [/P\[pid \d+\]|T\[pid \d+\]/, /sleeping in do_wait \(wait4\) for a child/, /blocked chain/],
   '19': [/leak audit at the quiescent end/, /struct pid @\d+ \(nr 1\): count \d+, references found \d+/],
+  '20': [/fork refused by the pids controller while released tasks still held the charges that made the difference/, /task: P\/2/],
   '10': [/rcu: INFO: rcu_preempt detected stalls on CPUs\/tasks:/, /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+ hooks! \[R:\d+\]/],
 };
 

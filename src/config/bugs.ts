@@ -38,6 +38,8 @@ export const BUG_PTRACE_REPARENTED_NAIVE = 1 << 21;
 export const BUG_WAIT_CONSIDER_RELOAD = 1 << 24;
 /** Catalog 19 (before 0711f0d7050b): kernel_init_freeable sets cad_pid = task_pid(current) without get_pid, so proc_do_cad_pid's put_pid of the old cad_pid drops a reference init's struct pid never had. */
 export const BUG_CAD_PID_NO_REF = 1 << 25;
+/** Catalog 20 (before 51bee5abeab2): the pids controller uncharges a task in pids_free (__put_task_struct -> cgroup_free), an RCU grace period after release_task, not in pids_release (release_task -> cgroup_release). */
+export const BUG_PIDS_FREE_AFTER_GP = 1 << 26;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -75,6 +77,7 @@ export const BUG_NAMES: Record<string, number> = {
   ptrace_reparented_naive: BUG_PTRACE_REPARENTED_NAIVE,
   wait_consider_reload: BUG_WAIT_CONSIDER_RELOAD,
   cad_pid_no_ref: BUG_CAD_PID_NO_REF,
+  pids_free_after_gp: BUG_PIDS_FREE_AFTER_GP,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

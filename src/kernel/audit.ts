@@ -16,7 +16,7 @@
  * - with a boot baseline: when only the init task remains, every cache is back to it.
  */
 import {
-  CPU, FASYNC, FILE, G, NSCOMMON, NSPROXY, PID, PIDNS, POISON_LIVE, RW_CNTS, SIG, SL_VAL, TASK, UPID_NR, UPID_NS,
+  CPU, FASYNC, FILE, G, NR_PIDS_CGROUPS, NSCOMMON, NSPROXY, PID, PIDNS, PIDS_CG, POISON_LIVE, RW_CNTS, SIG, SL_VAL, TASK, UPID_NR, UPID_NS,
   UPID_WORDS, USERNS, WQ_FIRST, WQ_LAST,
 } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, regions, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
@@ -242,6 +242,19 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   }
   for (const s of audit_pids((ns) => pidnsExtra.get(ns) ?? 0)) bad(s);
   for (const s of audit_nsproxy()) bad(s);
+
+  // ---- pids cgroups (src/kernel/cgroup_pids.ts): each counter is the charges of its subtree --------
+  {
+    const charged = new Array<number>(NR_PIDS_CGROUPS).fill(0);
+    for (const t of tasks) {
+      if (Atomics.load(mem, t + TASK.pids_charged) !== 1) continue;
+      for (let i = mem[t + TASK.pids_cgrp]!; i >= 0 && i < NR_PIDS_CGROUPS; i = mem[kg + G.pids_cgroup + i * PIDS_CG.SIZE + PIDS_CG.parent]!) charged[i]!++;
+    }
+    for (let i = 1; i < NR_PIDS_CGROUPS; i++) {
+      const have = Atomics.load(mem, kg + G.pids_cgroup + i * PIDS_CG.SIZE + PIDS_CG.counter);
+      if (have !== charged[i]) bad(`pids cgroup ${i}: pids.current ${have}, charged tasks found ${charged[i]}`);
+    }
+  }
 
   // ---- user namespaces ------------------------------------------------------------------------------
   const initUser = mem[kg + G.init_user_ns]!;

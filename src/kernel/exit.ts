@@ -14,6 +14,7 @@
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
+import { cgroup_free, cgroup_release } from './cgroup_pids.js';
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_free } from '../mm/slab.js';
@@ -111,6 +112,7 @@ export function put_signal_struct(s: number): void {
  * process-group and session pids, its cred's user namespace, its signal_struct) and free it.
  */
 export function free_task(t: number): void {
+  cgroup_free(t);
   const pg = mem[t + TASK.pgrp]!;
   if (pg) {
     mem[t + TASK.pgrp] = 0;
@@ -227,6 +229,7 @@ function __exit_signal(p: number): number {
 export function release_task(p: number): void {
   const tl = kg + G.tasklist_lock;
   for (;;) {
+    cgroup_release(p);
     write_lock_irq(tl, SITE_RELEASE);
     if (mem[p + TASK.ptrace] !== 0) __ptrace_unlink(p); // ptrace_release_task
     const pid = __exit_signal(p);

@@ -9,6 +9,7 @@
  *
  * The fork/exit/wait fast path allocates no JS objects: plain field writes on shared memory.
  */
+import { cgroup_can_fork, cgroup_cancel_fork } from './cgroup_pids.js';
 import { CLONE_ARGS, G, MAX_PID_NS_LEVEL, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
@@ -303,11 +304,21 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   // copied here, after alloc_pid and outside tasklist_lock: an exiting ->real_parent can still
   // reparent current (and reset its exit_signal to SIGCHLD) before the child is attached below.
   // Between that copy and tasklist_lock the kernel runs cgroup_threadgroup_change_begin and
-  // cgroup_can_fork (which may sleep): the model has neither, the hook stands for that window.
+  // cgroup_can_fork (which may sleep; the model's, below, does not): the hook stands for that window.
   let early_exit_signal: number | undefined;
   if ((mem[kg + G.bug_switches]! & BUG_CLONE_PARENT_EXIT_SIGNAL) !== 0) {
     early_exit_signal = mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
     sched_hook(SITE_FORK_CGROUP);
+  }
+  // Ensure that the cgroup subsystem policies allow the new process to be forked (the pids
+  // controller's charge: src/kernel/cgroup_pids.ts).
+  const cg = cgroup_can_fork(p);
+  if (cg) {
+    if (pidfd >= 0) close_fd(pidfd); // bad_fork_put_pidfd
+    free_pid(pid);
+    exit_task_namespaces(p);
+    free_unborn_child(p, flags);
+    return cg;
   }
 
 
@@ -338,9 +349,10 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     retval = -EINTR;
   }
   if (retval) {
-    // bad_fork_core_free
+    // bad_fork_cancel_cgroup
     spin_unlock(cs + SIG.siglock);
     write_unlock_irq(tl);
+    cgroup_cancel_fork(p);
     if (pidfd >= 0) close_fd(pidfd); // bad_fork_put_pidfd
     free_pid(pid);
     exit_task_namespaces(p);

@@ -66,4 +66,7 @@ export const SYS_PROC_LOOKUP = 168; // (nr): RCU path walk of /proc/NR: proc_pid
 export const SYS_TASK_WORK_ADD = 169; // (nr): io_uring-style task_work_add(task of pid nr, TWA_SIGNAL)
 export const SYS_CAD_PID_READ = 185; // () -> pid_vnr(cad_pid): read /proc/sys/kernel/cad_pid
 export const SYS_CAD_PID_WRITE = 186; // (nr): write /proc/sys/kernel/cad_pid (proc_do_cad_pid)
+export const SYS_PIDS_MAX_WRITE = 187; // (cgroup index, limit or -1 for "max"): write pids.max (src/kernel/cgroup_pids.ts)
+export const SYS_PIDS_CURRENT_READ = 188; // (cgroup index) -> pids.current
+export const SYS_CGROUP_ATTACH = 189; // (cgroup index): write the caller's tid to the cgroup's tasks file
 export const SYS_MEMBARRIER = 170; // (cmd): membarrier(MEMBARRIER_CMD_GLOBAL): synchronize_rcu

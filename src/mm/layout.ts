@@ -468,6 +468,28 @@ const TASK_SIGLOCK = lock('&sighand->siglock', 'write', { ptr: 'sighand', struct
 /** The siglock of the same signal_struct/sighand record. */
 const SIGLOCK = lock('&sighand->siglock', 'write', { self: 'siglock' });
 
+/** The pids controller's cgroups in the model's cgroupfs: the root and NR_PIDS_CGROUPS - 1 children of it, made at boot. */
+export const NR_PIDS_CGROUPS = 4;
+
+/**
+ * struct pids_cgroup (kernel/cgroup/pids.c): the charge of every task in the cgroup and below, and
+ * the limit. The counters are atomic64_t in the kernel; pids.max and pids.current never pass
+ * PIDS_MAX (PID_MAX_LIMIT + 1), so one word holds them.
+ */
+export const PIDS_CGROUP_SPEC = {
+  name: 'pids_cgroup',
+  kernel: 'struct pids_cgroup (kernel/cgroup/pids.c)',
+  doc: 'One pids cgroup: counter (pids.current, charged hierarchically by pids_try_charge / pids_charge and uncharged by pids_uncharge), limit (pids.max), the watermark (pids.peak), the parent (css.parent, by index: -1 for the root, which is never charged) and the events counters.',
+  fields: [
+    L('counter', 'Atomics (atomic64_t)', 'pids.current: tasks charged to this cgroup and its descendants'),
+    L('limit', 'Atomics (atomic64_t)', 'pids.max; PIDS_MAX is "max" (no limit)'),
+    L('watermark', 'racy READ_ONCE / WRITE_ONCE (pids_update_watermark)', 'pids.peak'),
+    L('parent', 'write-once (boot)', 'index of the parent pids_cgroup in G.pids_cgroup; -1 for the root'),
+    L('events_max', 'Atomics.add', 'pids.events max (PIDCG_MAX): forks refused in the subtree because this limit was hit'),
+    L('events_forkfail', 'Atomics.add', 'pids.events.local (PIDCG_FORKFAIL): forks in this cgroup refused; the first one logs "cgroup: fork rejected by pids controller"'),
+  ],
+} as const satisfies StructSpec;
+
 export const GLOBAL_SPEC = {
   name: 'kernel',
   kernel: 'kernel globals (init_task, tasklist_lock, pidmap_lock, pid_caches_mutex, rcu_state, ...)',
@@ -534,6 +556,7 @@ export const GLOBAL_SPEC = {
     L('shmem_ino_seq', 'Atomics.add', 'inode numbers handed out to memfds (shmem get_next_ino)'),
     L('fasync_owners', 'write-once per registration (setup)', 'fasync_structs whose f_owner holds a struct pid reference (linked by owned_next), for the audit'),
     L('cad_pid', 'xchg (proc_do_cad_pid); READ_ONCE (the sysctl read)', 'struct pid *cad_pid (init/main.c): the process ctrl-alt-del signals, a reference held (kernel_init_freeable\'s get_pid of init\'s pid; proc_do_cad_pid\'s find_get_pid); the audit counts it (src/kernel/reboot.ts)'),
+    AE('pids_cgroup', NR_PIDS_CGROUPS, PIDS_CGROUP_SPEC, 'Atomics', 'the pids controller\'s cgroups (src/kernel/cgroup_pids.ts): [0] the root, [1 ..] children of the root'),
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
     L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/tracing/trace.ts)'),
     L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),
@@ -694,6 +717,8 @@ export const TASK_SPEC = {
     L('rcu_tasks_holdout', 'Atomics', '1 while an rcu-tasks grace period waits for this task (t->rcu_tasks_holdout)'),
     L('rcu_tasks_nvcsw', 'rcu-tasks scanner', 'nvcsw snapshot taken when made a holdout (t->rcu_tasks_nvcsw)'),
     L('thread_prev', TL, 'previous thread of the group (the thread ring is doubly linked, as signal->thread_head: O(1) add and delete)'),
+    L('pids_cgrp', 'current (cgroup_can_fork for the child, the tasks-file write for itself)', 'index of the task\'s pids cgroup in G.pids_cgroup (task_css(task, pids_cgrp_id)); 0: the root'),
+    L('pids_charged', 'Atomics', 'model bookkeeping: 1 while the task holds its charge in its pids cgroup (cgroup_can_fork or a tasks-file write until pids_release / pids_free / pids_cancel_fork); the pids refusal check reads it'),
   ],
 } as const satisfies StructSpec;
 
@@ -1017,6 +1042,7 @@ export const GUARD = offsetsOf(GUARD_SPEC.fields);
 export const WATCHPOINT = offsetsOf(WATCHPOINT_SPEC.fields);
 export const GUARD_REPORT = offsetsOf(GUARD_REPORT_SPEC.fields);
 export const TRACE_EV = offsetsOf(TRACE_EVENT_SPEC.fields);
+export const PIDS_CG = offsetsOf(PIDS_CGROUP_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = RCU_STATE.gp_seq;
@@ -1059,5 +1085,5 @@ export const ALL_STRUCTS: readonly StructSpec[] = [
   GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
   SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, KMEM_CACHE_CPU_SPEC, RCU_STATE_SPEC,
   SRCU_SPEC, STRESS_SPEC, HELD_LOCK_SPEC, UPID_SPEC, VIOLATION_SPEC, INSN_SPEC, CLONE_ARGS_SPEC,
-  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC,
+  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC, PIDS_CGROUP_SPEC,
 ];
