@@ -34,6 +34,13 @@ export interface ForkRateOptions {
   depths: readonly number[];
   reps: number;
   warmupMs: number;
+  /**
+   * The window also waits until every CPU has completed this many syscalls (bounded by
+   * WARMUP_MAX_MS): each CPU is a worker with its own V8 isolate that starts in the interpreter,
+   * and with more CPUs than cores each gets a share of the cores, so a wall-clock warm-up alone
+   * measured 4 and 8 CPUs while their code was still being compiled.
+   */
+  warmupSyscalls?: number;
   measureMs: number;
   lockdep?: boolean;
   /**
@@ -79,6 +86,10 @@ export interface ForkRateSample {
    * the mean per CPU; 1 = even, 0.5 = half its share).
    */
   minCpuShare: number;
+  /** Wall time from the start of the run to the window (the warm-up). */
+  warmupMs: number;
+  /** Every CPU completed warmupSyscalls before the window (false: WARMUP_MAX_MS ran out first). */
+  warmedUp: boolean;
   /** Run tokens handed on at the end of a slice in the window (all CPUs; 0 when tokens are off). */
   tokenYields: number;
   /** Completed syscalls per cycle over all CPUs (2.0 when every fork succeeds). */
@@ -207,8 +218,17 @@ function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): Lock
   return rows.sort((x, y) => y.acquisitions - x.acquisitions);
 }
 
+/** Bound on the warm-up when CPUs do not reach warmupSyscalls (the sample says warmedUp: false). */
+export const WARMUP_MAX_MS = 15_000;
+
+function leastSyscalls(mem: Int32Array, n: number): number {
+  let least = Infinity;
+  for (let i = 0; i < n; i++) least = Math.min(least, mem[cpu_addr(i) + CPU.syscalls]!);
+  return least;
+}
+
 /** One measured run: a fresh machine, the setup program, warm-up, a timed window. */
-export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; measureMs: number; lockdep: boolean; hostPreemption?: boolean; checkGuards?: boolean }): Promise<ForkRateSample> {
+export async function measureOnce(cpus: number, depth: number, workload: Workload, o: { warmupMs: number; warmupSyscalls?: number; measureMs: number; lockdep: boolean; hostPreemption?: boolean; checkGuards?: boolean }): Promise<ForkRateSample> {
   // Room for the objects that wait for a grace period: a fork that fails for want of a task or
   // pid would count as work without being a cycle.
   const m = new Machine({ ncpus: cpus, maxTasks: 8192, maxPidNs: Math.max(64, depth + 8), choiceWords: 1024, checkGuards: o.checkGuards }, { lockdep: o.lockdep, hungTimeoutMs: 30_000 });
@@ -227,17 +247,23 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
   let first = -1;
   let s0: Snapshot | undefined;
   let s1: Snapshot | undefined;
+  let warmedUp = false;
   const res = await m.run({
     signal: ac.signal,
     statsEveryMs: 5,
     stopWhenNoTasks: false,
     hostPreemption: o.hostPreemption ?? false,
     hungMs: 30_000,
-    timeoutMs: 60_000 + o.warmupMs + o.measureMs,
+    timeoutMs: 60_000 + Math.max(o.warmupMs, WARMUP_MAX_MS) + o.measureMs,
     onTick: () => {
       const now = performance.now();
       if (first < 0) first = now;
-      if (!s0) { if (now - first >= o.warmupMs) s0 = snapshot(m, mem, stats, cpus); return; }
+      if (!s0) {
+        if (now - first < o.warmupMs) return;
+        warmedUp = leastSyscalls(mem, cpus) >= (o.warmupSyscalls ?? 0);
+        if (warmedUp || now - first >= WARMUP_MAX_MS) s0 = snapshot(m, mem, stats, cpus);
+        return;
+      }
       if (!s1 && now - s0.t >= o.measureMs) { s1 = snapshot(m, mem, stats, cpus); ac.abort(); }
     },
   });
@@ -256,6 +282,8 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
     cyclesPerCpuSec: cycles / ((s1.cpuUs - s0.cpuUs) / 1e6),
     coresUsed: (s1.cpuUs - s0.cpuUs) / 1e6 / seconds,
     minCpuShare: Math.min(...sys) / (sys.reduce((p, q) => p + q, 0) / cpus || 1),
+    warmupMs: s0.t - first,
+    warmedUp,
     tokenYields: s1.tokenYields - s0.tokenYields,
     syscallsPerCycle: cycles > 0 ? sys.reduce((p, q) => p + q, 0) / cycles : NaN,
     taskHighWater: mem[slab_addr(SLAB_TASK) + SLAB.high_water]!,
@@ -289,7 +317,7 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
           let s: ForkRateSample;
           const what = `cpus ${String(c).padStart(2)}  depth ${String(d).padStart(2)}${hp ? '  --host-preemption' : ''}`;
           try {
-            s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, measureMs: o.measureMs, lockdep, hostPreemption: hp });
+            s = await measureOnce(c, d, workload, { warmupMs: o.warmupMs, warmupSyscalls: o.warmupSyscalls, measureMs: o.measureMs, lockdep, hostPreemption: hp });
           } catch (e) {
             // A broken run is reported with the point, not the end of the benchmark.
             errors.push(`${what}: ${(e as Error).message}`);
@@ -297,7 +325,7 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
             continue;
           }
           acc.get(k)!.push(s);
-          log(`  rep ${r + 1}/${o.reps}  ${what}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s  (${Math.round(s.cyclesPerCpuSec).toLocaleString('en-US')} per CPU-second, fairness ${s.minCpuShare.toFixed(2)})${s.violations ? `  (${s.violations} violations)` : ''}`);
+          log(`  rep ${r + 1}/${o.reps}  ${what}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s  (${Math.round(s.cyclesPerCpuSec).toLocaleString('en-US')} per CPU-second, fairness ${s.minCpuShare.toFixed(2)}, warm-up ${(s.warmupMs / 1000).toFixed(1)} s${s.warmedUp ? '' : ' NOT WARM'})${s.violations ? `  (${s.violations} violations)` : ''}`);
         }
       }
     }

@@ -143,7 +143,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
 
   const cpusList = opts.cpus ? [...opts.cpus] : quick ? [1, 2, 8] : [1, 2, 4, 8];
   const depths = opts.depths ? [...opts.depths] : quick ? [0, 31] : [0, 1, 4, 16, 31];
-  const win = quick ? { warmupMs: 150, measureMs: 400 } : { warmupMs: 300, measureMs: 1000 };
+  // Warm-up: a wall-clock minimum and, for the fork-rate points, a number of syscalls every CPU
+  // (every worker's V8 isolate) completes before the window opens (see ForkRateOptions).
+  const win = quick ? { warmupMs: 150, warmupSyscalls: 10_000, measureMs: 400 } : { warmupMs: 300, warmupSyscalls: 40_000, measureMs: 1000 };
 
   if (want('primitives')) await section(report, 'primitives', log, async () => {
     log('\n== Primitives (tinybench, one CPU in-process) ==');
