@@ -223,8 +223,11 @@ function rcu_gp_done(g: number): void {
     for (let i = 0; i < n; i++) {
       if (i === this_cpu_id) continue;
       const c = cpu_addr(i);
-      // idle first: seeing its store also shows what that CPU queued before it went idle.
-      if (Atomics.load(m, c + CPU.idle) === 1 && m[c + CPU.rcu_cb + RCU_CBLIST.len]! > 0) kick_cpu(i);
+      // idle first: seeing its store also shows what that CPU queued before it went idle. A CPU
+      // waiting for a run token (src/sched/run_token.ts) is idle too, but is not parked in the idle
+      // loop: it runs its callbacks in cpu_loop once it has a token, so a kick would only cost a
+      // futex wake and a remote cache line per grace period.
+      if (Atomics.load(m, c + CPU.idle) === 1 && m[c + CPU.tok_wait] === 0 && m[c + CPU.rcu_cb + RCU_CBLIST.len]! > 0) kick_cpu(i);
     }
   }
 }

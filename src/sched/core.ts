@@ -166,8 +166,10 @@ export function activate_task(p: number): void {
   // A CPU waiting for a run token is idle for RCU but not parked in the idle loop: a kick does
   // not help it (it runs its queue once it has a token), so an idle CPU that can steal is kicked.
   if (Atomics.load(m, tc + CPU.idle) === 1 && m[tc + CPU.tok_wait] === 0) kick_cpu(target);
-  else {
-    // The target is busy: let an idle CPU steal it rather than wait for the target.
+  else if (!run_tokens_busy()) {
+    // The target is busy: let an idle CPU steal it rather than wait for the target. Not while
+    // every run token is in use: the kicked CPU could only queue for a token (a futex wake that
+    // takes a host core from a token holder for nothing); a token holder that runs dry steals it.
     for (let i = 0; i < n; i++) {
       const ic = cpu_addr(i);
       if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0) { kick_cpu(i); break; }
@@ -399,7 +401,7 @@ export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
   progress_pending = 0;
   // Kernel code runs only with a run token (src/sched/run_token.ts; off unless CPUs > cores).
   run_token_attach(!opts.returnWhenIdle); // in-process: one thread, no tokens
-  if (!run_token_get()) return;
+  if (!token_wait_first()) return;
   try {
     for (let n = 0; ; n++) {
       // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
@@ -428,6 +430,19 @@ export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
     progress_flush(mem);
     run_token_put(true);
   }
+}
+
+/**
+ * The first token of this pass through cpu_loop (at the start of a run, or back online): waited
+ * for in an extended quiescent state, as every token wait is, so that CPUs queued behind the
+ * first token holders do not hold up grace periods until their first turn. False: the run ended.
+ */
+function token_wait_first(): boolean {
+  if (run_token_held()) return true; // tokens off
+  rcu_idle_enter();
+  const ok = run_token_get();
+  rcu_idle_exit();
+  return ok;
 }
 
 /** The end of a time slice with others waiting: back of the token queue. False: the run ended. */
