@@ -46,6 +46,8 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '18': [/P\[pid \d+\]|T\[pid \d+\]/, /sleeping in do_wait \(wait4\) for a child/, /blocked chain/],
   '19': [/leak audit at the quiescent end/, /struct pid @\d+ \(nr 1\): count \d+, references found \d+/],
   '20': [/fork refused by the pids controller while released tasks still held the charges that made the difference/, /task: P\/2/],
+  '16': [/ptrace_stop/, /\(&sig->cred_guard_mutex\)\{mutex\}/, /mutex_lock/, /ptrace stop: resumed only by its tracer/, /state:t /],
+  '17': [/de_thread/, /every other thread must be released/, /reap \(wait4 by the parent\)/, /mutex &sig->cred_guard_mutex held by task P:3/],
   '10': [/rcu: INFO: rcu_preempt detected stalls on CPUs\/tasks:/, /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+ hooks! \[R:\d+\]/],
 };
 
@@ -123,6 +125,8 @@ describe('pidrace deadlock (CLI module)', () => {
       expect(list).toMatch(/8fb335e07837\s+id UNVERIFIED/);
       expect(list).toMatch(/slug: ptrace-dead-tracees\s+year: 2019/);
       expect(list).toMatch(/7a  \[DESIGN STUDY, not an upstream bug\]/);
+      expect(list).toMatch(/17  \[KNOWN OPEN: no fix merged, today's kernel has it\]/);
+      expect(list).toMatch(/a2a8474c3fff\s+verified\s+fix/);
       expect(list).toContain('7a107c0f55a3');
       expect(list).not.toContain('b6da0076bab5');
       out.length = 0;
@@ -141,6 +145,10 @@ describe('pidrace deadlock (CLI module)', () => {
       expect(await deadlockCommand.run(['list', '--json', '-'])).toBe(0);
       const j = JSON.parse(out.join('')) as { catalog: Array<{ id: string; kind: string; verifiedFixIds: string[]; commits: Array<{ role: string; idStatus: string; source: string | null }> }> };
       expect(j.catalog.find((e) => e.id === '7a')!.kind).toBe('design-study');
+      // Entry 17 (de_thread vs ptrace_attach) has no merged fix: known-open, no verified fix id.
+      expect(j.catalog.find((e) => e.id === '17')!.kind).toBe('known-open');
+      expect(j.catalog.find((e) => e.id === '17')!.verifiedFixIds).toEqual([]);
+      expect(j.catalog.find((e) => e.id === '16')!.verifiedFixIds).toEqual(['a2a8474c3fff']);
       for (const e of j.catalog) {
         for (const c of e.commits) {
           expect(['bug', 'fix', 'revert', 'related', 'report']).toContain(c.role);

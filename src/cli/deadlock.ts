@@ -33,7 +33,7 @@ export const USAGE = `usage: pidrace deadlock list [--json FILE|-]
 Documented kernel deadlocks and races, each with its buggy and fixed code paths behind named bug
 switches, reproduced from the state of the model (the wait-for graph, the violation log).
 
-  list                  the catalog: id, kind (upstream-bug or design-study), title, upstream
+  list                  the catalog: id, kind (upstream-bug, design-study or known-open), title, upstream
                         commits (? = not verified) with their role, year, variants and what each
                         is expected to do; --json FILE (or -) gives it as JSON
   ID                    a catalog id (1 .. 8, 7a, 7b, ...) or its short name
@@ -92,7 +92,8 @@ export function list_text(): string {
   const L: string[] = [];
   L.push('pidrace deadlock catalog (docs/catalog-sources.md: after an id, ? = the id is unverified, ~ = the id is verified but part of the record is not)', '');
   for (const s of CATALOG) {
-    L.push(`${s.id.padEnd(3)} ${s.kind === 'design-study' ? '[DESIGN STUDY, not an upstream bug] ' : ''}${s.title}`);
+    const mark = s.kind === 'design-study' ? '[DESIGN STUDY, not an upstream bug] ' : s.kind === 'known-open' ? '[KNOWN OPEN: no fix merged, today\'s kernel has it] ' : '';
+    L.push(`${s.id.padEnd(3)} ${mark}${s.title}`);
     L.push(`    kind: ${s.kind}   slug: ${s.slug}   year: ${s.year}   commits: ${commit_text(s) || '-'}   CPUs: ${s.ncpus}`);
     for (const c of s.commits) {
       L.push(`      ${(c.id || '(no id)').padEnd(13)} ${status_text(c).padEnd(14)} ${c.role.padEnd(7)} "${c.subject}"${c.author ? `, ${c.author}` : ''} (${c.year})${c.note ? `\n${' '.repeat(35)}${c.note}` : ''}`);

@@ -40,6 +40,11 @@ export const BUG_WAIT_CONSIDER_RELOAD = 1 << 24;
 export const BUG_CAD_PID_NO_REF = 1 << 25;
 /** Catalog 20 (before 51bee5abeab2): the pids controller uncharges a task in pids_free (__put_task_struct -> cgroup_free), an RCU grace period after release_task, not in pids_release (release_task -> cgroup_release). */
 export const BUG_PIDS_FREE_AFTER_GP = 1 << 26;
+/**
+ * Catalog 16 (before a2a8474c3fff, "exec: do not sleep in TASK_TRACED under ->cred_guard_mutex"):
+ * execve keeps signal->cred_guard_mutex to its end, across the PTRACE_EVENT_EXEC stop.
+ */
+export const BUG_EXEC_TRACED_CRED_GUARD = 1 << 22;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -78,6 +83,7 @@ export const BUG_NAMES: Record<string, number> = {
   wait_consider_reload: BUG_WAIT_CONSIDER_RELOAD,
   cad_pid_no_ref: BUG_CAD_PID_NO_REF,
   pids_free_after_gp: BUG_PIDS_FREE_AFTER_GP,
+  exec_traced_cred_guard: BUG_EXEC_TRACED_CRED_GUARD,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

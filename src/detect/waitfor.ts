@@ -17,6 +17,10 @@
  * - a task in synchronize_rcu_tasks -> the task it waits for (wait_obj);
  * - a task in do_wait (wait4) -> each of its children that is alive (any may change state);
  * - a task in zap_pid_ns_processes -> every other task whose pid is in the namespace;
+ * - a task stopped in ptrace_stop (TASK_TRACED) -> its tracer, while the tracer is alive and not
+ *   exiting (only it resumes the tracee; exit_ptrace lets tracees go): not blocked by itself;
+ * - a task in de_thread (execve) -> every other thread of its group not yet released, or, for a
+ *   non-leader waiting for the old leader, that leader while it has not exited;
  * - a zombie -> its parent (it waits to be reaped); a zombie group leader -> each of its live
  *   threads (delay_group_leader: the leader is not reaped before its last thread is gone);
  * - an EXIT_DEAD task on an exiting task's exit_notify dead list (TASK.exit_dead) -> that task,
@@ -29,7 +33,7 @@
  * (pause, a wait queue) are reported as blocked without a cycle.
  */
 import {
-  CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED,
+  CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED, SIG,
   RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, TASK, UPID_NR,
   UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
@@ -37,12 +41,13 @@ import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
   TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
-  WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_PIDFD_POLL, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ, WCHAN_ZAP_PIDS, __TASK_STOPPED,
+  WCHAN_DE_THREAD, WCHAN_PTRACE_STOP, WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_PIDFD_POLL, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ,
+  WCHAN_ZAP_PIDS, __TASK_STOPPED, __TASK_TRACED,
 } from '../sched/core.js';
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
 import { EXP_NOTIFY, EXP_ZAP } from '../kernel/exit.js';
-import { EXIT_DEAD, EXIT_ZOMBIE } from '../kernel/sched_task.js';
+import { EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING } from '../kernel/sched_task.js';
 
 export const HELD_MODE_NAMES = ['-', 'spin', 'read', 'write', 'read(irq)', 'mutex'];
 
@@ -135,6 +140,7 @@ export function task_state_name(s: number): string {
   if (s & TASK_UNINTERRUPTIBLE) return 'D';
   if (s & TASK_INTERRUPTIBLE) return 'S';
   if (s & __TASK_STOPPED) return 'T';
+  if (s & __TASK_TRACED) return 't';
   const names: string[] = [];
   let rest = s;
   for (const [bit, name] of TASK_STATE_BITS) if (s & bit) { names.push(name); rest &= ~bit; }
@@ -450,6 +456,37 @@ export function build_waitfor(v: StateView): WaitForGraph {
       case WCHAN_WAITQ:
         node.waiting = `sleeping in wait_event on ${hex(obj)}`;
         break;
+      case WCHAN_PTRACE_STOP: {
+        // A ptrace stop is the tracee's state until its tracer acts (PTRACE_CONT / DETACH), not a
+        // kernel wait of its own: not blocked. It waits for the tracer only while the tracer can
+        // still resume it - alive and not exiting (exit_ptrace lets every tracee go).
+        node.waiting = 'stopped for its tracer (ptrace_stop, TASK_TRACED)';
+        node.blocked = false;
+        const tracer = m[t + TASK.ptrace] !== 0 ? m[t + TASK.parent]! : 0;
+        if (tracer && tracer !== t && tasks.includes(tracer) && m[tracer + TASK.exit_state] === 0 && (m[tracer + TASK.flags]! & PF_EXITING) === 0) {
+          addEdge(node.key, keyOfTask(tracer), 'ptrace stop: resumed only by its tracer (PTRACE_CONT, PTRACE_DETACH)');
+        }
+        break;
+      }
+      case WCHAN_DE_THREAD: {
+        // execve's de_thread: notify_count > 0 waits until __exit_signal released every other
+        // thread (a zombie thread waits for its reaper: a traced one for its tracer's wait4);
+        // -1 waits for the old leader to become a zombie.
+        const sig = m[t + TASK.signal]!;
+        const nc = m[sig + SIG.notify_count]!;
+        const leader = m[t + TASK.group_leader]!;
+        node.waiting = nc < 0 ? 'sleeping in de_thread (execve) for the old group leader to exit' : `sleeping in de_thread (execve) for ${nc} other thread(s) to be released`;
+        if (nc < 0) {
+          if (leader !== t && m[leader + TASK.exit_state] === 0) addEdge(node.key, keyOfTask(leader), 'de_thread: the old leader must become a zombie');
+        } else if (nc > 0) {
+          for (let u = m[t + TASK.thread_next]!, k = 0; u && u !== t && k < 100_000; u = m[u + TASK.thread_next]!, k++) {
+            if (u === leader && leader !== t) continue; // a zombie leader is released by the swap
+            if (m[u + TASK.exit_state] === EXIT_DEAD) continue; // being released by whoever marked it
+            addEdge(node.key, keyOfTask(u), 'de_thread: every other thread must be released (__exit_signal)');
+          }
+        }
+        break;
+      }
       case WCHAN_PIDFD_POLL:
         // Only do_notify_pidfd (exit_notify of the pid's task) wakes it: no edge to a waker.
         node.waiting = `polling a pidfd of pid ${hex(obj)} (woken by do_notify_pidfd)`;

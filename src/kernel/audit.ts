@@ -29,6 +29,7 @@ import { FILE_NSFS } from './nsfs.js';
 import { EXIT_DEAD, PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { TASK_NEW } from './fork.js';
 import { CLONE_NEWPID, CLONE_NEWUSER } from './ns_common.js';
+import { ptrace_attach_task_ref } from './ptrace.js';
 
 export interface AuditOptions {
   /** Slab in_use per cache right after boot (the API records it). */
@@ -84,6 +85,13 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     } while (p !== init);
   }
 
+  // References sleepers hold on other tasks (ptrace_attach asleep on cred_guard_mutex).
+  const heldRefs = new Map<number, number>();
+  for (const t of tasks) {
+    const r = ptrace_attach_task_ref(t);
+    if (r) heldRefs.set(r, (heldRefs.get(r) ?? 0) + 1);
+  }
+
   // ---- every task record ---------------------------------------------------------------------------
   let hashed = 0;
   let kthreads = 0;
@@ -118,14 +126,15 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     const es = mem[t + TASK.exit_state]!;
     const dead = Atomics.load(mem, t + TASK.state) === TASK_DEAD;
     if (!pid) {
-      // Released (unhashed): only its RCU-delayed free may still be pending.
+      // Released (unhashed): only its RCU-delayed free may still be pending (or a sleeper's reference).
+      if (heldRefs.has(t)) continue;
       bad(`${tid(t)} is released but not freed (usage ${mem[t + TASK.usage]}, exit_state ${es})`);
       continue;
     }
     hashed++;
     if (es === EXIT_DEAD) bad(`${tid(t)} is EXIT_DEAD but still hashed (never released)`);
     // rcu_users: 2 until release_task and the last switch away; a zombie whose CPU is done has 1.
-    const wantUsage = dead ? 1 : 2;
+    const wantUsage = (dead ? 1 : 2) + (heldRefs.get(t) ?? 0);
     if (mem[t + TASK.usage] !== wantUsage) bad(`${tid(t)}: usage ${mem[t + TASK.usage]}, expected ${wantUsage}${dead ? ' (dead, unreaped)' : ''}`);
     if (es !== 0 && !dead) bad(`${tid(t)}: exit_state ${es} but not TASK_DEAD`);
     if (es === 0 && dead) bad(`${tid(t)}: TASK_DEAD without exit_state`);

@@ -43,7 +43,7 @@ import {
 } from './signal.js';
 import {
   __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
-  CLD_KILLED, CLD_STOPPED, delay_group_leader,
+  CLD_KILLED, CLD_STOPPED, CLD_TRAPPED, delay_group_leader, JOBCTL_TRACED,
   EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, JOBCTL_STOP_PENDING, PF_EXITING, pid_nr_ns_fast,
   PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, SA_NOCLDWAIT, same_thread_group, SIGCHLD,
   SIGCONT, SIGHUP, sigmask, SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, tasks_del, thread_group_empty,
@@ -213,6 +213,11 @@ function __exit_signal(p: number): number {
           (mem[rp + TASK.flags]! & PF_EXITING) !== 0) wake_up_process(rp);
     }
     mem[s + SIG.shared_pending] = 0; // flush_sigqueue(&p->signal->shared_pending)
+  } else if (mem[s + SIG.notify_count]! > 0) {
+    // If there is any task waiting for the group exit then notify it: de_thread counts the
+    // threads it still waits to see released (a traced zombie thread: by its tracer's wait4).
+    mem[s + SIG.notify_count] = mem[s + SIG.notify_count]! - 1;
+    if (mem[s + SIG.notify_count] === 0) wake_up_process(mem[s + SIG.group_exec_task]!);
   }
   mem[p + TASK.tgid_pid] = 0;
   thread_ring_del(p);
@@ -478,6 +483,9 @@ function exit_notify(tsk: number): number {
     mem[tsk + TASK.exit_state] = EXIT_DEAD;
     dead_list_add(tsk, tsk);
   }
+  // mt-exec, de_thread() is waiting for group leader (notify_count -1, set under tasklist_lock).
+  const sig = mem[tsk + TASK.signal]!;
+  if (mem[sig + SIG.notify_count]! < 0) wake_up_process(mem[sig + SIG.group_exec_task]!);
   write_unlock_irq(tl);
   release_dead_list(tsk);
   return 0;
@@ -575,11 +583,15 @@ export function do_group_exit(exit_code: number): number {
   const s = mem[t + TASK.signal]!;
   if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
     exit_code = mem[s + SIG.group_exit_code]!;
+  } else if (mem[s + SIG.group_exec_task] !== 0) {
+    exit_code = 0; // another thread's execve (de_thread) takes the group over
   } else if (!thread_group_empty(t)) {
     spin_lock_irq(s + SIG.siglock);
     if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
       // Another thread got here before we took the lock.
       exit_code = mem[s + SIG.group_exit_code]!;
+    } else if (mem[s + SIG.group_exec_task] !== 0) {
+      exit_code = 0;
     } else {
       mem[s + SIG.group_exit_code] = exit_code;
       mem[s + SIG.flags] = SIGNAL_GROUP_EXIT;
@@ -678,7 +690,8 @@ function wait_task_zombie(p: number): number {
   read_unlock(kg + G.tasklist_lock);
   sched_hook(SITE_WAIT_REAP);
   const s = mem[p + TASK.signal]!;
-  const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
+  // The zombie is ours (the cmpxchg above): its exit code is read once, after tasklist_lock.
+  const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : Atomics.load(mem, p + TASK.exit_code);
   if (!wo_info) mem[me + TASK.last_status] = status;
   else wait_zombie_info(status, pidnr);
   if (traced) {
@@ -710,7 +723,8 @@ function wait_zombie_info(status: number, pidnr: number): void {
  * REAPED_NO_PID), or 0. (A tracer's view of a ptrace stop is not modelled: see signal.ts.)
  */
 function wait_task_stopped(ptrace: boolean, p: number): number {
-  if (ptrace || (wo_flags & WUNTRACED) === 0) return 0;
+  if (ptrace) return wait_task_traced(p);
+  if ((wo_flags & WUNTRACED) === 0) return 0;
   const s = mem[p + TASK.signal]!;
   if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) return 0;
   const sh = mem[p + TASK.sighand]!;
@@ -727,6 +741,31 @@ function wait_task_stopped(ptrace: boolean, p: number): number {
   read_unlock(kg + G.tasklist_lock);
   if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
   else wait_fill_info(CLD_STOPPED, exit_code, pidnr);
+  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+}
+
+/**
+ * wait_task_stopped (kernel/exit.c) for the tracer (ptrace): a tracee in a ptrace stop
+ * (task_stopped_code: JOBCTL_TRACED) with its exit code not yet consumed is reported once,
+ * ((exit_code << 8) | 0x7f, CLD_TRAPPED for waitid), the code consumed under the siglock unless
+ * WNOWAIT. Drops tasklist_lock and returns the pid (or REAPED_NO_PID), or 0.
+ */
+function wait_task_traced(p: number): number {
+  if ((mem[p + TASK.jobctl]! & JOBCTL_TRACED) === 0) return 0;
+  const sh = mem[p + TASK.sighand]!;
+  if (!sh) return 0;
+  let exit_code = 0;
+  spin_lock_irq(sh + SIG.siglock);
+  if ((mem[p + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+    exit_code = mem[p + TASK.exit_code]!;
+    if (exit_code && (wo_flags & WNOWAIT) === 0) mem[p + TASK.exit_code] = 0;
+  }
+  spin_unlock_irq(sh + SIG.siglock);
+  if (!exit_code) return 0;
+  const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
+  read_unlock(kg + G.tasklist_lock);
+  if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
+  else wait_fill_info(CLD_TRAPPED, exit_code, pidnr);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 

@@ -13,7 +13,8 @@ import { cgroup_can_fork, cgroup_cancel_fork } from './cgroup_pids.js';
 import { CLONE_ARGS, G, MAX_PID_NS_LEVEL, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
-import { LC_SIGLOCK, LC_TASK_LOCK, LC_WAITQ } from '../locking/lockdep.js';
+import { LC_SIGLOCK, LC_TASK_LOCK, LC_WAITQ, lock_class_register } from '../locking/lockdep.js';
+import { mutex_init } from '../locking/mutex.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { sched_hook } from '../sched/hook.js';
@@ -159,10 +160,16 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
   return p;
 }
 
+/** Lock class of signal->cred_guard_mutex (copy_signal's mutex_init; execve and ptrace_attach take it). */
+export const LC_CRED_GUARD_MUTEX = lock_class_register('&sig->cred_guard_mutex');
+
 /** A fresh signal_struct + sighand_struct with one reference and one thread. */
 function init_signal_struct(s: number): void {
   mem[s + SIG.count] = 1;
   spin_lock_init(s + SIG.siglock, LC_SIGLOCK);
+  mutex_init(s + SIG.cred_guard_mutex, LC_CRED_GUARD_MUTEX);
+  mem[s + SIG.group_exec_task] = 0;
+  mem[s + SIG.notify_count] = 0;
   init_waitqueue_head(s + SIG.wait_chldexit, LC_WAITQ);
   mem[s + SIG.nr_threads] = 1;
   mem[s + SIG.live] = 1;
@@ -452,7 +459,7 @@ export function sys_fork(flags: number, prog: number, arg: number): number {
 }
 
 /** Is [addr, addr + words) inside the program region (the model's user memory)? */
-function user_range_ok(addr: number, words: number): boolean {
+export function user_range_ok(addr: number, words: number): boolean {
   const r = regions.programs;
   return addr >= r.base && words >= 0 && addr + words <= r.base + r.words;
 }

@@ -1,32 +1,75 @@
 /**
- * ptrace, minimal (kernel/ptrace.c), for the exit-path interactions of catalog entry 6: attach
- * (the tracer becomes the tracee's parent and gets it on its ptraced list), the tracee's exit
- * notifying the tracer, wait4 by the tracer, detach, and exit_ptrace when the tracer exits.
- * Not modelled: stops (attach acts as PTRACE_SEIZE: no SIGSTOP), ptrace events and requests
- * other than TRACEME / ATTACH / SEIZE / DETACH, PT_EXITKILL.
+ * ptrace, minimal (kernel/ptrace.c): attach (the tracer becomes the tracee's parent and gets it on
+ * its ptraced list), the tracee's exit notifying the tracer, wait4 by the tracer, detach, and
+ * exit_ptrace when the tracer exits; ptrace_attach serialises with execve on the tracee's
+ * signal->cred_guard_mutex (mutex_lock_interruptible, as the kernel); PTRACE_SEIZE with
+ * PTRACE_O_TRACEEXEC makes execve stop in TASK_TRACED (ptrace_event(PTRACE_EVENT_EXEC), ptrace_stop
+ * in signal.ts), reported by wait4 and ended by PTRACE_CONT.
+ * Not modelled: signal-delivery and group-stop traps (PTRACE_ATTACH acts as PTRACE_SEIZE: no
+ * SIGSTOP), the legacy SIGTRAP after execve of a PTRACE_ATTACH tracee, events other than
+ * PTRACE_EVENT_EXEC, options other than PTRACE_O_TRACEEXEC (-EIO here), requests other than
+ * TRACEME / ATTACH / SEIZE / DETACH / CONT, PT_EXITKILL.
  */
-import { G, SIG, TASK } from '../mm/layout.js';
+import { G, SIG, TASK, UCALL } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
+import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { mutex_lock_interruptible, mutex_unlock, MUTEX_INTERRUPTED } from '../locking/mutex.js';
 import { write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
-import { current } from '../sched/core.js';
+import { current, SLEEP, try_to_wake_up, __TASK_TRACED } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { EINVAL, EIO, EPERM, ESRCH } from './errno.js';
+import { EINVAL, EIO, EPERM, ERESTARTNOINTR, ESRCH } from './errno.js';
 import { SYS_PTRACE } from './unistd.js';
 import { find_task_by_vpid } from './pid.js';
 import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './ns_common.js';
 import {
-  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, PF_KTHREAD, PT_PTRACED, same_thread_group, thread_group_empty,
-  thread_group_leader,
-  sigmask, SIGCHLD,
+  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_TRACED, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
+  same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP,
 } from './sched_task.js';
-import { do_notify_parent, release_task } from './exit.js';
-
+import { do_notify_parent, put_task_struct_rcu_user, release_task } from './exit.js';
+import { ptrace_stop } from './signal.js';
 
 export const PTRACE_TRACEME = 0;
 export const PTRACE_ATTACH = 16;
 export const PTRACE_DETACH = 17;
 export const PTRACE_SEIZE = 0x4206;
+export const PTRACE_CONT = 7;
+/** The PTRACE_O_* options of PTRACE_SEIZE the model implements (the kernel's PTRACE_O_MASK has more). */
+const PTRACE_O_MODELLED = PTRACE_O_TRACEEXEC;
+
+/** Scheduling-hook site: ptrace_attach about to take the tracee's cred_guard_mutex. */
+export const SITE_PTRACE_ATTACH = 275;
+/** sys_ptrace restart phase (TASK.restart_phase): asleep in ptrace_attach's mutex_lock_interruptible. */
+const PTP_ATTACH_CRED_GUARD = 1;
+/** TASK.restart slots of that sleep: the tracee (a get_task_struct reference) and the new flags. */
+const PTR_TASK = 0;
+const PTR_FLAGS = 1;
+
+/** PT_EVENT_FLAG(event) (include/linux/ptrace.h): the option bit of a ptrace event in task->ptrace. */
+function PT_EVENT_FLAG(event: number): number {
+  return 1 << (PT_OPT_FLAG_SHIFT + event);
+}
+
+/**
+ * ptrace_event (include/linux/ptrace.h) for the one event the model has, PTRACE_EVENT_EXEC: with
+ * the option set, stop for the tracer (ptrace_stop, TASK_TRACED). Returns 0, or SLEEP while
+ * stopped (call again with `resumed` true when woken). The legacy SIGTRAP to a PTRACE_ATTACH
+ * tracee without the option is not modelled (signal-delivery stops are not).
+ */
+export function ptrace_event(event: number, resumed: boolean): number {
+  if (!resumed && (mem[current + TASK.ptrace]! & PT_EVENT_FLAG(event)) === 0) return 0;
+  const r = ptrace_stop((event << 8) | SIGTRAP, resumed);
+  return r === SLEEP ? SLEEP : 0;
+}
+
+/**
+ * ptrace_signal_wake_up (include/linux/sched/signal.h) with resume: end a ptrace stop (JOBCTL_TRACED
+ * cleared, __TASK_TRACED woken). Caller holds the tracee's siglock.
+ */
+function ptrace_signal_wake_up(child: number): void {
+  mem[child + TASK.jobctl] = mem[child + TASK.jobctl]! & ~JOBCTL_TRACED;
+  try_to_wake_up(child, __TASK_TRACED);
+}
 
 /** __ptrace_link (kernel/ptrace.c): put child on new_parent's ptraced list; it becomes the parent. */
 export function __ptrace_link(child: number, new_parent: number): void {
@@ -51,6 +94,13 @@ export function __ptrace_unlink(child: number): void {
   mem[child + TASK.ptrace_next] = 0;
   mem[child + TASK.parent] = mem[child + TASK.real_parent]!;
   mem[child + TASK.ptrace] = 0;
+  // A tracee stopped for its tracer (ptrace_stop) is let go: nobody else would resume it.
+  const sh = mem[child + TASK.sighand]!;
+  if (sh && (mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+    spin_lock(sh + SIG.siglock);
+    if ((mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) ptrace_signal_wake_up(child);
+    spin_unlock(sh + SIG.siglock);
+  }
 }
 
 /** ignoring_children (kernel/ptrace.c): the tracer's SIGCHLD is SIG_IGN. */
@@ -97,23 +147,71 @@ export function exit_ptrace(tracer: number): void {
 }
 
 /**
- * ptrace_attach (kernel/ptrace.c) for PTRACE_ATTACH / PTRACE_SEIZE: EPERM for a kernel thread,
- * the caller's own thread group, a task that exited or is already traced, or without
- * ptrace_may_access.
+ * ptrace_attach (kernel/ptrace.c) for PTRACE_ATTACH / PTRACE_SEIZE: EPERM for a kernel thread or
+ * the caller's own thread group; then, under the tracee's signal->cred_guard_mutex ("protect
+ * exec's credential calculations against our interference"; mutex_lock_interruptible: a signal
+ * makes it -ERESTARTNOINTR), ptrace_may_access and, under tasklist_lock, EPERM for a task that
+ * exited or is already traced. PTRACE_SEIZE takes its options in `flags` (-EIO for options the
+ * model does not implement). `task` comes with a reference (sys_ptrace's ptrace_get_task_struct),
+ * dropped on every return but SLEEP: the sleep on the mutex keeps the tracee, and the reference,
+ * in the restart block (ptrace_attach_task_ref tells the audit).
  */
-export function ptrace_attach(task: number): number {
-  if ((mem[task + TASK.flags]! & PF_KTHREAD) !== 0) return -EPERM;
-  if (same_thread_group(task, current)) return -EPERM;
-  if (!ptrace_may_access(task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS)) return -EPERM;
-  const tl = kg + G.tasklist_lock;
-  write_lock_irq(tl);
-  let ret = 0;
-  if (mem[task + TASK.exit_state] !== 0 || mem[task + TASK.ptrace] !== 0) ret = -EPERM;
-  else {
-    mem[task + TASK.ptrace] = PT_PTRACED;
-    __ptrace_link(task, current);
+export function ptrace_attach(task: number, request: number, flags: number): number {
+  const me = current;
+  let cgm: number;
+  if (mem[me + TASK.restart_phase] === PTP_ATTACH_CRED_GUARD) {
+    task = mem[me + TASK.restart + PTR_TASK]!;
+    flags = mem[me + TASK.restart + PTR_FLAGS]!;
+    cgm = mem[task + TASK.signal]! + SIG.cred_guard_mutex;
+  } else {
+    if (request === PTRACE_SEIZE) {
+      if ((flags & ~PTRACE_O_MODELLED) !== 0) {
+        put_task_struct_rcu_user(task);
+        return -EIO;
+      }
+      flags = PT_PTRACED | PT_SEIZED | (flags << PT_OPT_FLAG_SHIFT);
+    } else {
+      flags = PT_PTRACED;
+    }
+    // (The model's same_thread_group may read ->group_leader, a word RCU readers may read.)
+    rcu_read_lock();
+    const eperm = (mem[task + TASK.flags]! & PF_KTHREAD) !== 0 || same_thread_group(task, me);
+    rcu_read_unlock();
+    if (eperm) {
+      put_task_struct_rcu_user(task);
+      return -EPERM;
+    }
+    cgm = mem[task + TASK.signal]! + SIG.cred_guard_mutex;
+    mem[me + TASK.restart + PTR_TASK] = task;
+    mem[me + TASK.restart + PTR_FLAGS] = flags;
+    mem[me + TASK.restart_phase] = PTP_ATTACH_CRED_GUARD;
   }
-  write_unlock_irq(tl);
+  const r = mutex_lock_interruptible(cgm, SITE_PTRACE_ATTACH);
+  if (r === SLEEP) return SLEEP;
+  mem[me + TASK.restart_phase] = 0;
+  mem[me + TASK.restart + PTR_TASK] = 0;
+  let ret: number;
+  if (r === MUTEX_INTERRUPTED) {
+    ret = -ERESTARTNOINTR;
+  } else {
+    rcu_read_lock();
+    const may = ptrace_may_access(task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS);
+    rcu_read_unlock();
+    if (!may) ret = -EPERM;
+    else {
+      const tl = kg + G.tasklist_lock;
+      write_lock_irq(tl);
+      if (mem[task + TASK.exit_state] !== 0 || mem[task + TASK.ptrace] !== 0) ret = -EPERM;
+      else {
+        mem[task + TASK.ptrace] = flags;
+        __ptrace_link(task, me);
+        ret = 0;
+      }
+      write_unlock_irq(tl);
+    }
+    mutex_unlock(cgm);
+  }
+  put_task_struct_rcu_user(task);
   return ret;
 }
 
@@ -149,16 +247,63 @@ function ptrace_detach(child: number): number {
   return 0;
 }
 
-/** ptrace(request, pid) (SYSCALL_DEFINE4(ptrace)). */
-export function sys_ptrace(request: number, pid: number): number {
+/**
+ * PTRACE_CONT (ptrace_resume): the tracee must be traced by current and stopped for it
+ * (ptrace_check_attach: JOBCTL_TRACED; ESRCH otherwise); it leaves ptrace_stop with `data` as the
+ * signal to deliver (the model delivers none: data must be 0, else EIO as for an invalid signal
+ * the model does not have).
+ */
+function ptrace_cont(child: number, data: number): number {
+  if (data !== 0) return -EIO;
+  const tl = kg + G.tasklist_lock;
+  write_lock_irq(tl);
+  let ret = -ESRCH;
+  const sh = mem[child + TASK.sighand]!;
+  if (mem[child + TASK.ptrace] !== 0 && mem[child + TASK.parent] === current && sh) {
+    spin_lock(sh + SIG.siglock);
+    if ((mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+      mem[child + TASK.exit_code] = data;
+      ptrace_signal_wake_up(child);
+      ret = 0;
+    }
+    spin_unlock(sh + SIG.siglock);
+  }
+  write_unlock_irq(tl);
+  return ret;
+}
+
+/** refcount_inc_not_zero on the task's references (TASK.usage stands for rcu_users). */
+function get_task_struct_not_zero(t: number): boolean {
+  let u = Atomics.load(mem, t + TASK.usage);
+  while (u > 0) {
+    const was = Atomics.compareExchange(mem, t + TASK.usage, u, u + 1);
+    if (was === u) return true;
+    u = was;
+  }
+  return false;
+}
+
+/** The task whose reference t holds while it sleeps in ptrace_attach (0 if none): for the audit. */
+export function ptrace_attach_task_ref(t: number): number {
+  return mem[t + TASK.restart_phase] === PTP_ATTACH_CRED_GUARD && mem[t + TASK.ucall + UCALL.op] === SYS_PTRACE ? mem[t + TASK.restart + PTR_TASK]! : 0;
+}
+
+/** ptrace(request, pid, data) (SYSCALL_DEFINE4(ptrace)); `data` is PTRACE_SEIZE's options or PTRACE_CONT's signal. */
+export function sys_ptrace(request: number, pid: number, data = 0): number {
   if (request === PTRACE_TRACEME) return ptrace_traceme();
+  if (mem[current + TASK.restart_phase] === PTP_ATTACH_CRED_GUARD) return ptrace_attach(0, request, data);
+  const attach = request === PTRACE_ATTACH || request === PTRACE_SEIZE;
   rcu_read_lock();
-  const child = pid > 0 ? find_task_by_vpid(pid) : 0;
+  let child = pid > 0 ? find_task_by_vpid(pid) : 0;
+  // ptrace_get_task_struct: a reference for the attach, which may sleep (rcu_users, taken only
+  // while the task is not on its way to the RCU-delayed free).
+  if (child && attach && !get_task_struct_not_zero(child)) child = 0;
   rcu_read_unlock();
   if (!child) return -ESRCH;
-  if (request === PTRACE_ATTACH || request === PTRACE_SEIZE) return ptrace_attach(child);
+  if (attach) return ptrace_attach(child, request, data);
   if (request === PTRACE_DETACH) return ptrace_detach(child);
+  if (request === PTRACE_CONT) return ptrace_cont(child, data);
   return request < 0 ? -EINVAL : -EIO;
 }
 
-register_syscall(SYS_PTRACE, 'ptrace', (req, pid) => sys_ptrace(req, pid));
+register_syscall(SYS_PTRACE, 'ptrace', (req, pid, data) => sys_ptrace(req, pid, data));

@@ -49,6 +49,15 @@ export const PF_SIGNALED = 0x00000400;
 export const PF_KTHREAD = 0x00200000;
 /** PT_PTRACED (include/linux/ptrace.h). */
 export const PT_PTRACED = 0x00000001;
+/** PT_SEIZED: attached with PTRACE_SEIZE (no legacy SIGTRAP after execve). */
+export const PT_SEIZED = 0x00010000;
+/** PT_OPT_FLAG_SHIFT: the PTRACE_O_* options live in task->ptrace from this bit on. */
+export const PT_OPT_FLAG_SHIFT = 3;
+/** PTRACE_O_TRACEEXEC (include/uapi/linux/ptrace.h) and its PT_TRACE_EXEC bit in task->ptrace. */
+export const PTRACE_O_TRACEEXEC = 0x10;
+export const PT_TRACE_EXEC = PTRACE_O_TRACEEXEC << PT_OPT_FLAG_SHIFT;
+/** PTRACE_EVENT_EXEC: the event number in the stop's exit code (SIGTRAP | event << 8). */
+export const PTRACE_EVENT_EXEC = 4;
 
 // ---- signal_struct flags (include/linux/sched/signal.h) ----------------------------------------
 
@@ -69,6 +78,7 @@ export const JOBCTL_STOP_DEQUEUED = 1 << 16; // stop signal dequeued
 export const JOBCTL_STOP_PENDING = 1 << 17; // task should stop for group stop
 export const JOBCTL_STOP_CONSUME = 1 << 18; // consume group stop count
 export const JOBCTL_STOPPED = 1 << 26; // do_signal_stop()
+export const JOBCTL_TRACED = 1 << 27; // ptrace_stop()
 export const JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING; // (the ptrace trap bits are not modelled)
 
 // ---- si_code of SIGCHLD (include/uapi/asm-generic/siginfo.h) -------------------------------------
@@ -99,6 +109,7 @@ export const SIG_SETMASK = 2;
 export const SIGHUP = 1;
 export const SIGINT = 2;
 export const SIGQUIT = 3;
+export const SIGTRAP = 5;
 export const SIGABRT = 6;
 export const SIGKILL = 9;
 export const SIGUSR1 = 10;
@@ -286,6 +297,31 @@ export function tasks_add_tail(p: number): void {
   mem[p + TASK.tasks_prev] = last;
   mem[last + TASK.tasks_next] = p; // publish last for RCU walkers
   mem[head + TASK.tasks_prev] = p;
+}
+
+/** list_replace_rcu(&old->tasks, &p->tasks): p takes old's place in the process list (de_thread). */
+export function tasks_replace(old: number, p: number): void {
+  const prev = mem[old + TASK.tasks_prev]!;
+  const next = mem[old + TASK.tasks_next]!;
+  mem[p + TASK.tasks_next] = next;
+  mem[p + TASK.tasks_prev] = prev;
+  mem[next + TASK.tasks_prev] = p;
+  mem[prev + TASK.tasks_next] = p; // publish p for RCU walkers last
+  mem[old + TASK.tasks_prev] = 0;
+}
+
+/** list_replace_init(&old->sibling, &p->sibling) in parent->children (de_thread). */
+export function children_replace(parent: number, old: number, p: number): void {
+  const prev = mem[old + TASK.sibling_prev]!;
+  const next = mem[old + TASK.sibling_next]!;
+  mem[p + TASK.sibling_prev] = prev;
+  mem[p + TASK.sibling_next] = next;
+  if (prev) mem[prev + TASK.sibling_next] = p;
+  else if (mem[parent + TASK.children] === old) mem[parent + TASK.children] = p;
+  if (next) mem[next + TASK.sibling_prev] = p;
+  else if (mem[parent + TASK.children_last] === old) mem[parent + TASK.children_last] = p;
+  mem[old + TASK.sibling_prev] = 0;
+  mem[old + TASK.sibling_next] = 0;
 }
 
 /** list_del_rcu(&p->tasks): p keeps its next pointer for walkers standing on it. */

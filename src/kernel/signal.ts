@@ -23,8 +23,8 @@ import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
-  __TASK_STOPPED, current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_STOPPED, TASK_WAKEKILL, try_to_wake_up,
-  WCHAN_PAUSE, WCHAN_SIGNAL_STOP,
+  __TASK_STOPPED, __TASK_TRACED, current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_STOPPED, TASK_TRACED,
+  TASK_WAKEKILL, try_to_wake_up, WCHAN_PAUSE, WCHAN_PTRACE_STOP, WCHAN_SIGNAL_STOP,
 } from '../sched/core.js';
 import { OP_NONE, register_syscall, RET_IN_PROGRESS, set_ucall } from './entry.js';
 import { EBADF, EINTR, EINVAL, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ESRCH } from './errno.js';
@@ -35,7 +35,7 @@ import { fget, fput } from './nsfs.js';
 import { pidfd_pid } from './pidfd.js';
 import { task_active_pid_ns } from './pid_namespace.js';
 import {
-  __wake_up_parent, CLD_CONTINUED, CLD_STOPPED, init_task, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
+  __wake_up_parent, CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, init_task, JOBCTL_PENDING_MASK, JOBCTL_TRACED, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
   JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING, PF_KTHREAD, pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID,
   PIDTYPE_PID, PIDTYPE_TGID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, same_thread_group, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN,
   SIG_KERNEL_STOP_MASK, SIG_SETMASK, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop,
@@ -222,8 +222,9 @@ function sig_fatal(t: number, sig: number): boolean {
 export function signal_wake_up(t: number, fatal: boolean): void {
   let state = 0;
   if (fatal) {
-    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_STOPPED;
-    state = TASK_WAKEKILL;
+    // signal_wake_up_state: a fatal signal also ends a ptrace stop (JOBCTL_TRACED, __TASK_TRACED).
+    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~(JOBCTL_STOPPED | JOBCTL_TRACED);
+    state = TASK_WAKEKILL | __TASK_TRACED;
   }
   // Sequentially consistent store: pairs with the idle path's load of sigpending after it set
   // TASK_INTERRUPTIBLE (entry.ts), so either it sees the signal or we see it sleeping.
@@ -617,9 +618,10 @@ export function task_participate_group_stop(t: number): boolean {
  * moves, and a waiter that read the old count rescans after queueing). `why` is CLD_STOPPED or
  * CLD_CONTINUED (the model's siginfo carries no more than the signal).
  */
-export function do_notify_parent_cldstop(tsk: number, why: number): void {
-  const leader = mem[tsk + TASK.group_leader]!;
-  const parent = mem[leader + TASK.real_parent]!;
+export function do_notify_parent_cldstop(tsk: number, why: number, for_ptrace = false): void {
+  // for_ptrace: a ptrace stop of tsk itself is reported to its tracer (tsk->parent); a group
+  // stop to the real parent of the group leader.
+  const parent = for_ptrace ? mem[tsk + TASK.parent]! : mem[mem[tsk + TASK.group_leader]! + TASK.real_parent]!;
   void why;
   if (!parent) return;
   const sh = mem[parent + TASK.sighand]!;
@@ -631,6 +633,50 @@ export function do_notify_parent_cldstop(tsk: number, why: number): void {
   // Even if SIGCHLD is not generated, we must wake up wait4 calls.
   __wake_up_parent(parent);
   spin_unlock_irq(sh + SIG.siglock);
+}
+
+/**
+ * ptrace_stop (kernel/signal.c) for a ptrace event (ptrace_event, src/kernel/ptrace.ts): current
+ * stops in TASK_TRACED with `exit_code` (SIGTRAP | event << 8) for its tracer, who sees it through
+ * wait4 (wait_task_stopped, the exit code consumed) and resumes it with PTRACE_CONT (ptrace_resume
+ * clears JOBCTL_TRACED and wakes __TASK_TRACED, under the siglock); a fatal signal
+ * (signal_wake_up) and the tracer's detach or exit (__ptrace_unlink) end the stop the same way.
+ * Returns SLEEP while stopped (the caller calls again with `resumed` true when woken), else the
+ * exit code the tracer left (ptrace_resume's data; 0 here). Not stopping at all: no tracer, or a
+ * fatal signal pending (today's first test in ptrace_stop).
+ */
+export function ptrace_stop(exit_code: number, resumed: boolean): number {
+  const me = current;
+  const s = mem[me + TASK.signal]!;
+  if (!resumed) {
+    if (mem[me + TASK.ptrace] === 0 || __fatal_signal_pending(me)) return exit_code;
+    spin_lock_irq(s + SIG.siglock);
+    // set_special_state(TASK_TRACED) and JOBCTL_TRACED under the siglock: every waker clears
+    // JOBCTL_TRACED and wakes __TASK_TRACED under the same lock, so it either runs before (and the
+    // test below sees the flag cleared) or finds us stopped.
+    set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
+    mem[me + TASK.exit_code] = exit_code;
+    mem[me + TASK.jobctl] = mem[me + TASK.jobctl]! | JOBCTL_TRACED;
+    spin_unlock_irq(s + SIG.siglock);
+    // Tell the tracer (CLD_TRAPPED): SIGCHLD and a wake-up of its do_wait.
+    read_lock(kg + G.tasklist_lock);
+    if (mem[me + TASK.ptrace] !== 0) do_notify_parent_cldstop(me, CLD_TRAPPED, true);
+    read_unlock(kg + G.tasklist_lock);
+  }
+  spin_lock_irq(s + SIG.siglock);
+  if ((mem[me + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+    // Still stopped: the schedule() of ptrace_stop (a spurious wake sleeps again).
+    set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
+    spin_unlock_irq(s + SIG.siglock);
+    return SLEEP;
+  }
+  set_running();
+  // The tracer's resume left its data in exit_code; clear it (and the stop) on the way out.
+  const code = mem[me + TASK.exit_code]!;
+  mem[me + TASK.exit_code] = 0;
+  recalc_sigpending_tsk(me);
+  spin_unlock_irq(s + SIG.siglock);
+  return code;
 }
 
 /**
@@ -755,8 +801,9 @@ export function get_signal(): number {
     let fatal = 0;
     let relock = false;
     for (;;) {
-      if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
-        // A group exit is under way (its code may be 0: exit_group(0) of another thread).
+      if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 || mem[s + SIG.group_exec_task] !== 0) {
+        // A group exit is under way (its code may be 0: exit_group(0) of another thread), or
+        // another thread's execve is in de_thread (signal_group_exit): this thread dies.
         mem[t + TASK.pending] = mem[t + TASK.pending]! & ~sigmask(SIGKILL);
         fatal = -1;
         break;
@@ -799,6 +846,7 @@ export function get_signal(): number {
     if (fatal) {
       Atomics.store(mem, t + TASK.sigpending, 0);
       spin_unlock_irq(s + SIG.siglock);
+      // (do_group_exit picks the code of a group exit, or 0 for a thread de_thread killed.)
       return do_group_exit_fn(fatal < 0 ? mem[s + SIG.group_exit_code]! : fatal);
     }
     recalc_sigpending();

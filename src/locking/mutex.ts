@@ -9,7 +9,7 @@
 import { MX_CLASS, MX_NWAIT, MX_OWNER, MX_WAIT_LOCK, MX_WQ_FIRST, TASK, MAX_TASK_HELD } from '../mm/layout.js';
 import { mem, STAT_ACQ, STAT_CONTENDED, stats } from '../mm/memory.js';
 import { sched_hook } from '../sched/hook.js';
-import { current, set_current_state, set_running, SLEEP, TASK_UNINTERRUPTIBLE, wake_up_process, WCHAN_MUTEX } from '../sched/core.js';
+import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, wake_up_process, WCHAN_MUTEX } from '../sched/core.js';
 import { tracing, trace_event, trace_event_noclock, TR_LOCK_ACQUIRED, TR_LOCK_CONTENDED, TR_LOCK_RELEASED } from '../tracing/trace.js';
 import { HELD_MUTEX, LC_MUTEX_WAIT, lock_acquired_mutex, might_sleep } from './lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock, stat_index } from './spinlock.js';
@@ -45,6 +45,11 @@ function held_pop(t: number, m: number): void {
 
 /** mutex_lock: 0 when current owns it, SLEEP when it queued itself (call again on resume). */
 export function mutex_lock(m: number, site = 0): number {
+  return __mutex_lock(m, site, TASK_UNINTERRUPTIBLE);
+}
+
+/** __mutex_lock_common for a sleep state: TASK_UNINTERRUPTIBLE (mutex_lock) or TASK_INTERRUPTIBLE. */
+function __mutex_lock(m: number, site: number, state: number): number {
   const t = current;
   const cls = mem[m + MX_CLASS]!;
   if (mem[t + TASK.wait_chan] === WCHAN_MUTEX && mem[t + TASK.wait_obj] === m) {
@@ -59,7 +64,7 @@ export function mutex_lock(m: number, site = 0): number {
     // Spurious wake: state first, then the owner test (set_current_state's store pairs with
     // mutex_unlock's owner store + wake_up_process: either we see the hand-off here, or the
     // waker's try_to_wake_up sees us sleeping and wakes us).
-    set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
+    set_current_state(state, WCHAN_MUTEX, m);
     if (Atomics.load(mem, m + MX_OWNER) === t) { set_running(); held_push(t, m); return 0; }
     return SLEEP;
   }
@@ -98,9 +103,59 @@ export function mutex_lock(m: number, site = 0): number {
   if (tracing) trace_event(TR_LOCK_CONTENDED, HELD_MUTEX | (cls << 8), m, t);
   // Sleeping state before wait_lock is released: the unlocker's wake_up_process runs after it
   // took wait_lock (pairs with spin_unlock's release), so it finds us TASK_UNINTERRUPTIBLE.
-  set_current_state(TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, m);
+  set_current_state(state, WCHAN_MUTEX, m);
   spin_unlock(m + MX_WAIT_LOCK);
   return SLEEP;
+}
+
+/** mutex_lock_interruptible's result when a signal ended the wait (the kernel's -EINTR). */
+export const MUTEX_INTERRUPTED = 1;
+
+/**
+ * mutex_lock_interruptible: as mutex_lock, but the sleep is TASK_INTERRUPTIBLE and a pending signal
+ * ends it: 0 when current owns the mutex, SLEEP when it queued itself (call again on resume),
+ * MUTEX_INTERRUPTED when a signal is pending and the mutex was not handed over. The signal test
+ * is signal_pending_state(TASK_INTERRUPTIBLE): TIF_SIGPENDING or TIF_NOTIFY_SIGNAL, read from the
+ * task words (the locking layer does not import the kernel's signal code).
+ */
+export function mutex_lock_interruptible(m: number, site = 0): number {
+  const t = current;
+  const resumed = mem[t + TASK.wait_chan] === WCHAN_MUTEX && mem[t + TASK.wait_obj] === m;
+  if (!resumed && signal_pending_words(t)) return MUTEX_INTERRUPTED;
+  const r = __mutex_lock(m, site, TASK_INTERRUPTIBLE);
+  if (r !== SLEEP) return r;
+  // Queued (or still queued) with TASK_INTERRUPTIBLE set: the signal test comes after the state
+  // store, pairing with signal_wake_up's sigpending store before its try_to_wake_up (either we
+  // see the signal here, or the sender sees us sleeping and wakes us).
+  if (!signal_pending_words(t)) return SLEEP;
+  // __mutex_lock_common's signal exit: off the wait list under wait_lock. mutex_unlock hands
+  // over under the same wait_lock, so either it already made us owner (take it) or it will not
+  // find us any more.
+  spin_lock(m + MX_WAIT_LOCK);
+  if (Atomics.load(mem, m + MX_OWNER) === t) {
+    spin_unlock(m + MX_WAIT_LOCK);
+    set_running();
+    held_push(t, m);
+    return 0;
+  }
+  let prev = 0;
+  let x = mem[m + MX_WQ_FIRST]!;
+  while (x && x !== t) { prev = x; x = mem[x + TASK.wq_next]!; }
+  if (x) {
+    if (prev) mem[prev + TASK.wq_next] = mem[t + TASK.wq_next]!;
+    else mem[m + MX_WQ_FIRST] = mem[t + TASK.wq_next]!;
+    mem[m + MX_NWAIT]!--;
+  }
+  mem[t + TASK.wq_next] = 0;
+  mem[t + TASK.wq_head] = 0;
+  spin_unlock(m + MX_WAIT_LOCK);
+  set_running();
+  return MUTEX_INTERRUPTED;
+}
+
+/** signal_pending(t): TIF_SIGPENDING or TIF_NOTIFY_SIGNAL (src/kernel/signal.ts has the kernel's). */
+function signal_pending_words(t: number): boolean {
+  return Atomics.load(mem, t + TASK.sigpending) !== 0 || Atomics.load(mem, t + TASK.notify_signal) !== 0;
 }
 
 export function mutex_unlock(m: number): void {

@@ -297,6 +297,7 @@ export const STRESS_SPEC = {
     L('seed', 'write-once per run', 'run seed (each task\'s PRNG starts from it and the task id)'),
     L('audit_every', 'write-once per run', 'ops between in-run audits by a CPU (0: none)'),
     L('tasks', 'write-once per run', 'stress processes the reaper keeps alive as its own children'),
+    L('exec_prog', 'write-once per run', 'address of the one-instruction program execve(stress program): the child of the execve operation runs it'),
   ],
 } as const satisfies StructSpec;
 export const STRESS = offsetsOf(STRESS_SPEC.fields);
@@ -633,7 +634,7 @@ export const TASK_SPEC = {
   doc: 'A task is a record, not a thread: any CPU may run it. A task that sleeps keeps its kernel state in the restart block and gives its CPU back.',
   fields: [
     L('state', 'Atomics (try_to_wake_up CAS)', 'TASK_RUNNING / TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE / TASK_DEAD (__state)'),
-    L('exit_state', locked([TASKLIST_W, all_of(lock('tasklist_lock', 'held'), MARKED)], [RCU_READ, CURRENT], 'wait_task_zombie: cmpxchg under the read lock'), 'EXIT_ZOMBIE / EXIT_DEAD'),
+    L('exit_state', locked([TASKLIST_W, all_of(lock('tasklist_lock', 'held'), MARKED)], [RCU_READ, CURRENT, TASK_SIGLOCK], 'wait_task_zombie: cmpxchg under the read lock; zap_other_threads reads it under the siglock'), 'EXIT_ZOMBIE / EXIT_DEAD'),
     L('flags', 'current only', 'PF_EXITING, PF_KTHREAD ...'),
     L('id', 'write-once', 'serial number for reports'),
     L('usage', 'Atomics (refcount_t)', 'get_task_struct references'),
@@ -644,7 +645,7 @@ export const TASK_SPEC = {
     L('pid', TL_RCU_CUR, 'struct pid of PIDTYPE_PID (task->thread_pid)'),
     L('tgid_pid', TL_RCU_CUR, 'struct pid of the thread group (PIDTYPE_TGID)'),
     L('group_leader', TL_RCU_CUR, 'thread-group leader'),
-    L('thread_next', TL_RCU, 'next thread of the group (signal->thread_head list)'),
+    L('thread_next', rcu(TASKLIST_W, 'added and removed under the siglock too', [TASK_SIGLOCK]), 'next thread of the group (signal->thread_head list)'),
     L('real_parent', TL_RCU_CUR, 'real_parent'),
     L('parent', TL_RCU_CUR, 'parent (the tracer while ptraced)'),
     L('children', TL, 'first child'),
@@ -660,8 +661,8 @@ export const TASK_SPEC = {
     L('pending', written_under(TASK_SIGLOCK, 'or none once __exit_signal cleared ->sighand: release_task flushes it lockless; __fatal_signal_pending reads it locklessly'), 'private pending signal mask (bit n-1 for signal n)'),
     L('sigpending', written_under([TASK_SIGLOCK, CURRENT], 'set by senders under siglock, cleared by current; signal_pending reads it locklessly'), 'TIF_SIGPENDING'),
     L('notify_signal', 'set by task_work_add(TWA_SIGNAL) (Atomics), cleared by current', 'TIF_NOTIFY_SIGNAL: task work to run; signal_pending is true while it is set (src/kernel/task_work.ts)'),
-    L('exit_code', locked([TASKLIST_W, CURRENT], [RCU_READ], 'do_exit stores current\'s own'), 'exit code (status for wait4)'),
-    L('exit_signal', TL_RCU_CUR, 'signal to the parent at exit (-1 for threads)'),
+    L('exit_code', locked([TASKLIST_W, CURRENT, TASK_SIGLOCK], [RCU_READ, MARKED], 'do_exit stores current\'s own; a ptrace stop\'s code is consumed (wait_task_stopped) under the siglock; wait_task_zombie reads a zombie it owns with READ_ONCE'), 'exit code (status for wait4); in a ptrace stop, the stop\'s code (SIGTRAP | event << 8) until the tracer consumes it'),
+    L('exit_signal', locked([TASKLIST_W, all_of(CURRENT, MARKED)], [RCU_READ, CURRENT], 'de_thread\'s no_thread_group stores current\'s own SIGCHLD locklessly'), 'signal to the parent at exit (-1 for threads)'),
     L('nsproxy', locked(TASK_LOCK, [CURRENT], 'current may read its own without it'), 'struct nsproxy'),
     E('alloc_lock', SPINLOCK_SPEC, 'itself', 'task_lock(): spinlock_t alloc_lock'),
     L('cred_uid', locked(TASK_LOCK, [RCU_READ, CURRENT], 'commit_creds'), 'cred->euid'),
@@ -852,6 +853,9 @@ export const SIGNAL_SPEC = {
     L('has_child_subreaper', 'write-once at fork', 'an ancestor is a subreaper'),
     E('wait_chldexit', WAITQ_SPEC, 'its lock', 'parent waits here in do_wait'),
     L('chld_events', 'Atomics.add under tasklist_lock (write)', '__wake_up_parent calls on this group (do_wait re-scans only when it moved: see exit.ts)'),
+    E('cred_guard_mutex', MUTEX_SPEC, 'itself', 'signal->cred_guard_mutex: held by execve from prepare_bprm_creds to setup_new_exec (today; before a2a8474c3fff to the end of exec, across the PTRACE_EVENT_EXEC stop); ptrace_attach takes it (src/kernel/exec.ts)'),
+    L('group_exec_task', written_under([SIGLOCK, lock('tasklist_lock', 'held'), all_of(CURRENT, MARKED)], 'set under the siglock; cleared under read_lock(&tasklist_lock) on failure, or by the exec\'ing thread alone once the others are gone (WRITE_ONCE); exit_notify and __exit_signal read it under tasklist_lock'), 'signal->group_exec_task: the thread in de_thread, 0 otherwise (signal_group_exit is true while set)'),
+    L('notify_count', written_under([SIGLOCK, TASKLIST_W, lock('tasklist_lock', 'held'), all_of(CURRENT, MARKED)], 'de_thread sets it under the siglock (> 0: threads to release) or tasklist_lock (-1: the leader must become a zombie); __exit_signal counts down under both'), 'signal->notify_count: > 0 other threads __exit_signal still has to release, -1 de_thread waits for the old leader in exit_notify'),
     L('poison', 'Atomics', 'POISON_LIVE while allocated, POISON_FREED after the last put_signal_struct'),
     L('free_next', 'slab lock', 'slab free-list link'),
   ],
@@ -1070,6 +1074,7 @@ export const STRESS_STOP = STRESS.stop;
 export const STRESS_MIX = STRESS.mix;
 export const STRESS_MAX_DEPTH = STRESS.max_depth;
 export const STRESS_PROG = STRESS.prog;
+export const STRESS_EXEC_PROG = STRESS.exec_prog;
 export const STRESS_TABLE = STRESS.table;
 export const STRESS_DEPTH_SEEN = STRESS.depth_seen;
 export const STRESS_NS_SEEN = STRESS.ns_seen;

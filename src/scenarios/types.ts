@@ -31,8 +31,11 @@ export interface CommitRef {
 
 export type CommitRole = 'bug' | 'fix' | 'revert' | 'related' | 'report';
 
-/** An upstream bug with a merged fix, or a study of a design (a proposal that was not merged). */
-export type EntryKind = 'upstream-bug' | 'design-study';
+/**
+ * An upstream bug with a merged fix; a study of a design (a proposal that was not merged); or a
+ * known-open upstream bug (reported, fixes proposed, none merged: today's kernel has it).
+ */
+export type EntryKind = 'upstream-bug' | 'design-study' | 'known-open';
 
 /** What a variant is expected to do. */
 export type Expectation =

@@ -28,6 +28,9 @@ export const TASK_RUNNING = 0;
 export const TASK_INTERRUPTIBLE = 1;
 export const TASK_UNINTERRUPTIBLE = 2;
 export const __TASK_STOPPED = 4;
+/** __TASK_TRACED: stopped in ptrace_stop; TASK_TRACED is __TASK_TRACED alone today (a fatal signal wakes it through signal_wake_up's state). */
+export const __TASK_TRACED = 8;
+export const TASK_TRACED = __TASK_TRACED;
 export const TASK_DEAD = 0x80;
 export const TASK_WAKEKILL = 0x100;
 /** TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED: SIGCONT (wake_up_state __TASK_STOPPED) or a fatal signal wakes it. */
@@ -35,6 +38,8 @@ export const TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED;
 /** TASK_NEW: a child copy_process built and wake_up_new_task has not woken yet; no waker matches it. */
 export const TASK_NEW = 0x0800;
 export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+/** TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE: only a fatal signal (or the waker) ends the sleep. */
+export const TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
 
 /** What a sleeping task waits on (its wait channel, the model's wchan). */
 export const WCHAN_NONE = 0;
@@ -49,7 +54,11 @@ export const WCHAN_RCU_TASKS = 8;
 export const WCHAN_VFORK = 9;
 export const WCHAN_SIGNAL_STOP = 10;
 export const WCHAN_PIDFD_POLL = 11;
-export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop', 'pidfd_poll'];
+/** ptrace_stop (kernel/signal.c): TASK_TRACED, until the tracer resumes it (or SIGKILL, or the tracer goes). */
+export const WCHAN_PTRACE_STOP = 12;
+/** de_thread (fs/exec.c): execve waits for the other threads of its group to be released. */
+export const WCHAN_DE_THREAD = 13;
+export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop', 'pidfd_poll', 'ptrace_stop', 'de_thread'];
 
 /** Returned by a kernel path that went to sleep; the CPU switches away and resumes it later. */
 export const SLEEP = -0x10000;
