@@ -48,10 +48,10 @@ import {
 } from './sched_task.js';
 
 /** Scheduling-hook sites (race windows) of execve. */
-export const SITE_EXEC_CRED_GUARD = 270; // prepare_bprm_creds: mutex_lock_interruptible(&sig->cred_guard_mutex)
-export const SITE_EXEC_DE_THREAD = 271; // begin_new_exec: the point of no return, before de_thread
-export const SITE_EXEC_LEADER = 272; // de_thread: write_lock_irq(&tasklist_lock) for the leader swap
-export const SITE_EXEC_COMMIT = 273; // setup_new_exec: the new image is in; today cred_guard_mutex goes here
+export const SITE_EXEC_CRED_GUARD = 280; // prepare_bprm_creds: mutex_lock_interruptible(&sig->cred_guard_mutex)
+export const SITE_EXEC_DE_THREAD = 281; // begin_new_exec: the point of no return, before de_thread
+export const SITE_EXEC_LEADER = 282; // de_thread: write_lock_irq(&tasklist_lock) for the leader swap
+export const SITE_EXEC_COMMIT = 283; // setup_new_exec: the new image is in; today cred_guard_mutex goes here
 
 /** execve restart phases (TASK.restart_phase). */
 const BPRM_CREDS = 1; // asleep in prepare_bprm_creds's mutex_lock_interruptible

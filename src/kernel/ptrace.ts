@@ -38,7 +38,7 @@ export const PTRACE_CONT = 7;
 const PTRACE_O_MODELLED = PTRACE_O_TRACEEXEC;
 
 /** Scheduling-hook site: ptrace_attach about to take the tracee's cred_guard_mutex. */
-export const SITE_PTRACE_ATTACH = 275;
+export const SITE_PTRACE_ATTACH = 284;
 /** sys_ptrace restart phase (TASK.restart_phase): asleep in ptrace_attach's mutex_lock_interruptible. */
 const PTP_ATTACH_CRED_GUARD = 1;
 /** TASK.restart slots of that sleep: the tracee (a get_task_struct reference) and the new flags. */
