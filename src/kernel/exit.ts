@@ -26,7 +26,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_CONSIDER_RELOAD, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_CONSIDER_RELOAD, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_WAIT_ZOMBIE_LEADER_TRACED, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4, SYS_WAITID } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -828,6 +828,15 @@ function wait_consider_task(ptrace: boolean, p: number): number {
   // slay zombie? (the buggy code read p->exit_state once more here)
   if (reload) exit_state = Atomics.load(mem, p + TASK.exit_state);
   if (exit_state === EXIT_ZOMBIE) {
+    // Before 7c733eb3eac0 (BUG_WAIT_ZOMBIE_LEADER_TRACED) "a zombie ptracee is only visible to its
+    // ptracer" came first, for any zombie: the real parent of a process whose zombie leader is
+    // traced by another task never reached wait_task_stopped / wait_task_continued, although
+    // the process can still stop and continue (its other threads).
+    if ((mem[kg + G.bug_switches]! & BUG_WAIT_ZOMBIE_LEADER_TRACED) !== 0 && !ptrace && mem[p + TASK.ptrace] !== 0) {
+      // it will become visible, clear notask_error
+      notask_error = 0;
+      return 0;
+    }
     // We don't reap group leaders with subthreads.
     if (!delay_group_leader(p)) {
       // A zombie ptracee is only visible to its ptracer.
