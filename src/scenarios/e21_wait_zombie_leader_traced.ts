@@ -56,7 +56,7 @@ export const E21: Scenario = {
     {
       id: '7c733eb3eac0', subject: 'wait: WSTOPPED|WCONTINUED doesn\'t work if a zombie leader is traced by another process', author: 'Oleg Nesterov', year: 2014,
       role: 'fix', status: 'verified',
-      note: 'full id 7c733eb3eac0e3d091aaf37c183d2175eeebfb2b, subject, message and test case on two commit pages; the author and release (3.15) in the 3.15 shortlog ("Oleg Nesterov (10):"); the diff was read in part (kernel/exit.c, the moved check)',
+      note: 'full id 7c733eb3eac0e3d091aaf37c183d2175eeebfb2b, subject, message and test case on two commit pages; the author and release (3.15) in the 3.15 shortlog ("Oleg Nesterov (10):"); the diff was not read (the page excerpts end in the message)',
       source: 'commit pages nv-tegra.nvidia.com gitiles linux-4.4 +/7c733eb3eac0...^!/kernel/exit.c and infradead.org users/willy/pagecache.git commitdiff (pages search); 3.15 shortlog (find_string id 45497844782)',
     },
   ],
