@@ -21,7 +21,7 @@ import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT,
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
-import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_tokens_busy } from './run_token.js';
+import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_tokens_busy, run_tokens_on } from './run_token.js';
 
 /** Task states (include/linux/sched.h). */
 export const TASK_RUNNING = 0;
@@ -251,6 +251,18 @@ export function set_running(): void {
   m[t + TASK.wait_obj] = 0;
 }
 
+/**
+ * May this CPU steal from CPU i's runqueue? When i waits for a run token, only while it has more
+ * than one task queued: it keeps one for its next turn. Stealing its last task would move that
+ * task for good to whichever CPU ran dry first, leave CPU i nothing to do on its own turns
+ * (per-CPU fairness) and cost the task a migration; a token holder that runs dry hands its token
+ * on instead (cpu_idle). Plain reads: a stale value only moves one task or leaves it for its own
+ * CPU, which runs it either way.
+ */
+function may_steal_from(m: Int32Array, ic: number): boolean {
+  return !run_tokens_on() || m[ic + CPU.tok_wait] === 0 || m[ic + CPU.rq_nr]! > 1;
+}
+
 /** Pick the next task: this CPU's runqueue first, then steal from the busiest. */
 function pick_next_task(): number {
   const own = dequeue_first(this_cpu);
@@ -260,7 +272,7 @@ function pick_next_task(): number {
   let best = -1;
   let most = 0;
   for (let i = 0; i < n; i++) {
-    if (i === this_cpu_id) continue;
+    if (i === this_cpu_id || !may_steal_from(m, cpu_addr(i))) continue;
     const nr = m[cpu_addr(i) + CPU.rq_nr]!; // a peek (see dequeue_first)
     if (nr > most) { most = nr; best = i; }
   }
@@ -487,6 +499,7 @@ function cpu_idle(): void {
     if (!run_tokens_busy() && idle_poll(c, v)) return;
     Atomics.wait(mem, c + CPU.park, v, 10);
     check_abort();
+    if (run_tokens_on()) idle_wait_for_work(c);
   } catch (e) {
     if (!(e instanceof KernelAbort)) throw e;
   } finally {
@@ -526,10 +539,35 @@ function idle_poll(c: number, v: number): boolean {
   return false;
 }
 
+/** A task this CPU could run: on its own runqueue, or on one it may steal from (may_steal_from). */
 function any_runnable(): boolean {
-  const n = mem[kg + G.ncpus]!;
+  const m = mem;
+  const n = m[kg + G.ncpus]!;
   // Pairs with enqueue_task's Atomics.add of rq_nr (see activate_task: the idle side stored
   // CPU.idle before this load).
-  for (let i = 0; i < n; i++) if (Atomics.load(mem, cpu_addr(i) + CPU.rq_nr) > 0) return true;
+  for (let i = 0; i < n; i++) {
+    const ic = cpu_addr(i);
+    if (Atomics.load(m, ic + CPU.rq_nr) > 0 && (i === this_cpu_id || may_steal_from(m, ic))) return true;
+  }
   return false;
+}
+
+/**
+ * Run tokens: a CPU that gave its token back stays parked, without one, until it has work (a task
+ * it could run, callbacks to run) or must leave, and only then queues for a token. A CPU that
+ * queued after every timed park would take turns from CPUs with work and hand each one straight
+ * back. Bounded: every park is TOKEN_IDLE_PARK_MS, and the run state and abort word are looked at
+ * after each. Wakers kick this CPU as before (it is idle and not waiting for a token).
+ */
+const TOKEN_IDLE_PARK_MS = 10;
+function idle_wait_for_work(c: number): void {
+  const m = mem;
+  for (;;) {
+    // Sample the kick word before the looks, as in cpu_idle (pairs with kick_cpu's add).
+    const v = Atomics.load(m, c + CPU.park);
+    if (any_runnable() || rcu_cbs_ready()) return;
+    if (Atomics.load(m, kg + G.run_state) !== RUN_RUNNING || Atomics.load(m, c + CPU.abort) !== 0) return;
+    Atomics.wait(m, c + CPU.park, v, TOKEN_IDLE_PARK_MS);
+    check_abort();
+  }
 }
