@@ -118,4 +118,27 @@ describe('execve of a multi-threaded process: de_thread', () => {
     k.run();
     expect(reapStatus(k, k.init, p)).toBe(SIGKILL);
   });
+
+  it('the unmerged 2025 RFC (exec_reap_unlocked): the attach gets the mutex while execve waits for the reaping', () => {
+    k = Kernel.create({ bugs: ['exec_reap_unlocked'] });
+    const t = k.fork(k.init);
+    const p = k.fork(t);
+    const z = k.fork(p, { flags: THREAD });
+    expect(k.ptrace(z, PTRACE_TRACEME, 0)).toBe(0);
+    const zpid = k.gettid(z);
+    k.exit(z);
+    const image = k.program([[SYS_EXIT, 1]], 'image');
+    expect(k.syscall(p, 'execve', SYS_EXECVE, image)).toEqual({ blocked: true });
+    let g = graph();
+    const pn = g.nodes.find((n) => n.task?.addr === p.addr)!;
+    expect(pn.task!.wchan).toBe('de_thread');
+    expect(pn.holds).toEqual([]); // setup_new_exec dropped cred_guard_mutex before this wait
+    expect(k.ptrace(t, PTRACE_ATTACH, k.pidIn(t, p))).toBe(0);
+    // T's wait4 releases the traced zombie thread; the exec goes on and the image exits 1.
+    expect(k.wait4(t, -1, { all: true })).toEqual({ pid: zpid, status: 0 });
+    k.run();
+    expect(reapStatus(k, t, p)).toBe(1 << 8);
+    g = graph();
+    expect(g.cycles).toEqual([]);
+  });
 });

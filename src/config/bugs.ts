@@ -47,6 +47,14 @@ export const BUG_PIDS_FREE_AFTER_GP = 1 << 26;
 export const BUG_EXEC_TRACED_CRED_GUARD = 1 << 22;
 /** Catalog 21 (before 7c733eb3eac0): wait_consider_task returns at once for a zombie ptracee seen by its real parent, before the delay_group_leader test, so WSTOPPED/WCONTINUED never see a process whose zombie leader is traced by another task. */
 export const BUG_WAIT_ZOMBIE_LEADER_TRACED = 1 << 27;
+/**
+ * Catalog 17 (known open), a proposal, not a bug: Oleg Nesterov's RFC "exec: don't wait for zombie
+ * threads with cred_guard_mutex held" (2025-11-09, not merged). de_thread waits only until the
+ * other threads passed exit_notify (notify_count counts up to 0 there); setup_new_exec drops
+ * cred_guard_mutex and then waits for them to be reaped (__exit_signal counts down). 0 (today's
+ * kernel) waits for the reaping with the mutex held.
+ */
+export const PROPOSAL_EXEC_REAP_UNLOCKED = 1 << 23;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -87,6 +95,7 @@ export const BUG_NAMES: Record<string, number> = {
   pids_free_after_gp: BUG_PIDS_FREE_AFTER_GP,
   exec_traced_cred_guard: BUG_EXEC_TRACED_CRED_GUARD,
   wait_zombie_leader_traced: BUG_WAIT_ZOMBIE_LEADER_TRACED,
+  exec_reap_unlocked: PROPOSAL_EXEC_REAP_UNLOCKED,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

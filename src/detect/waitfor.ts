@@ -19,8 +19,9 @@
  * - a task in zap_pid_ns_processes -> every other task whose pid is in the namespace;
  * - a task stopped in ptrace_stop (TASK_TRACED) -> its tracer, while the tracer is alive and not
  *   exiting (only it resumes the tracee; exit_ptrace lets tracees go): not blocked by itself;
- * - a task in de_thread (execve) -> every other thread of its group not yet released, or, for a
- *   non-leader waiting for the old leader, that leader while it has not exited;
+ * - a task in de_thread (execve) -> every other thread of its group not yet released, or, while
+ *   it waits for them to exit (today: a non-leader waiting for the old leader), each one that has
+ *   not exited;
  * - a zombie -> its parent (it waits to be reaped); a zombie group leader -> each of its live
  *   threads (delay_group_leader: the leader is not reaped before its last thread is gone);
  * - an EXIT_DEAD task on an exiting task's exit_notify dead list (TASK.exit_dead) -> that task,
@@ -471,13 +472,16 @@ export function build_waitfor(v: StateView): WaitForGraph {
       case WCHAN_DE_THREAD: {
         // execve's de_thread: notify_count > 0 waits until __exit_signal released every other
         // thread (a zombie thread waits for its reaper: a traced one for its tracer's wait4);
-        // -1 waits for the old leader to become a zombie.
+        // < 0 waits for the other threads that have not exited to pass exit_notify (today -1:
+        // the old leader, the others are gone by then; the unmerged 2025 RFC: all of them).
         const sig = m[t + TASK.signal]!;
         const nc = m[sig + SIG.notify_count]!;
         const leader = m[t + TASK.group_leader]!;
-        node.waiting = nc < 0 ? 'sleeping in de_thread (execve) for the old group leader to exit' : `sleeping in de_thread (execve) for ${nc} other thread(s) to be released`;
+        node.waiting = nc < 0 ? 'sleeping in de_thread (execve) for the other threads to exit' : `sleeping in de_thread (execve) for ${nc} other thread(s) to be released`;
         if (nc < 0) {
-          if (leader !== t && m[leader + TASK.exit_state] === 0) addEdge(node.key, keyOfTask(leader), 'de_thread: the old leader must become a zombie');
+          for (let u = m[t + TASK.thread_next]!, k = 0; u && u !== t && k < 100_000; u = m[u + TASK.thread_next]!, k++) {
+            if (m[u + TASK.exit_state] === 0) addEdge(node.key, keyOfTask(u), 'de_thread: every other thread must pass exit_notify');
+          }
         } else if (nc > 0) {
           for (let u = m[t + TASK.thread_next]!, k = 0; u && u !== t && k < 100_000; u = m[u + TASK.thread_next]!, k++) {
             if (u === leader && leader !== t) continue; // a zombie leader is released by the swap

@@ -19,7 +19,8 @@
  * setup_new_exec) drop it after commit_creds, "and thus before tracehook_report_exec()->
  * ptrace_stop()".
  *
- * Not modelled: credentials and the files (commit_creds has nothing to compute: the model's exec
+ * The program's scratch word (TASK.user_arg) is left as it is: the stress mix keeps its accounting
+ * there across the call. Not modelled: credentials and the files (commit_creds has nothing to compute: the model's exec
  * keeps the cred), the mm and exec_update_lock (today's exec_mmap takes it for write; nothing in
  * the model reads a task's mm), unshare_sighand (signal and sighand are one record, shared only
  * by a thread group), self_exec_id, the legacy SIGTRAP of a PTRACE_ATTACH tracee.
@@ -34,7 +35,7 @@ import { mutex_lock_interruptible, mutex_unlock, MUTEX_INTERRUPTED } from '../lo
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { sched_hook } from '../sched/hook.js';
 import { current, set_current_state, set_running, SLEEP, TASK_KILLABLE, WCHAN_DE_THREAD } from '../sched/core.js';
-import { BUG_EXEC_TRACED_CRED_GUARD } from '../config/bugs.js';
+import { BUG_EXEC_TRACED_CRED_GUARD, PROPOSAL_EXEC_REAP_UNLOCKED } from '../config/bugs.js';
 import { register_syscall } from './entry.js';
 import { EAGAIN, EFAULT, ERESTARTNOINTR } from './errno.js';
 import { SYS_EXECVE } from './unistd.js';
@@ -59,6 +60,7 @@ const BPRM_THREADS = 2; // de_thread: waiting for the other threads to be releas
 const BPRM_LEADER = 3; // de_thread: waiting for the old leader to become a zombie (notify_count -1)
 const BPRM_TRACE_STOP = 4; // stopped in ptrace_event(PTRACE_EVENT_EXEC)
 const BPRM_NEW_IMAGE = 5; // (within one call) de_thread done: load the new image
+const BPRM_REAP = 6; // PROPOSAL_EXEC_REAP_UNLOCKED: setup_new_exec waits for the zombie threads' reaping, unlocked
 /** TASK.restart slots: the program to load; 1 while "bprm->cred" is set (cred_guard_mutex held). */
 const BR_PROG = 0;
 const BR_CRED = 1;
@@ -94,18 +96,38 @@ function drop_cred_guard(me: number): void {
  */
 function de_thread_zap(tsk: number): number {
   const s = mem[tsk + TASK.signal]!;
+  const rfc = reap_unlocked();
+  // The RFC's kill_sub_threads takes tasklist_lock for read around it: exit_notify counts
+  // notify_count up under it held for write.
+  if (rfc) read_lock(kg + G.tasklist_lock);
   spin_lock_irq(s + SIG.siglock);
   if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 || mem[s + SIG.group_exec_task] !== 0) {
     // Another group action in progress, just return so that the signal is processed.
     spin_unlock_irq(s + SIG.siglock);
+    if (rfc) read_unlock(kg + G.tasklist_lock);
     return -EAGAIN;
   }
   mem[s + SIG.group_exec_task] = tsk;
-  let count = zap_other_threads(tsk);
-  if (!thread_group_leader(tsk)) count--;
-  mem[s + SIG.notify_count] = count;
+  if (rfc) {
+    // -(threads that have not exited yet): each one's exit_notify counts it up to 0 (the RFC's
+    // zap_other_threads counts only those).
+    let live = 0;
+    for (let u = mem[tsk + TASK.thread_next]!; u !== tsk && u !== 0; u = mem[u + TASK.thread_next]!) if (mem[u + TASK.exit_state] === 0) live++;
+    zap_other_threads(tsk);
+    Atomics.store(mem, s + SIG.notify_count, -live);
+  } else {
+    let count = zap_other_threads(tsk);
+    if (!thread_group_leader(tsk)) count--;
+    Atomics.store(mem, s + SIG.notify_count, count);
+  }
   spin_unlock_irq(s + SIG.siglock);
+  if (rfc) read_unlock(kg + G.tasklist_lock);
   return 0;
+}
+
+/** PROPOSAL_EXEC_REAP_UNLOCKED: the unmerged 2025 RFC's de_thread / setup_new_exec. */
+function reap_unlocked(): boolean {
+  return (mem[kg + G.bug_switches]! & PROPOSAL_EXEC_REAP_UNLOCKED) !== 0;
 }
 
 /**
@@ -120,12 +142,15 @@ function de_thread_wait_threads(tsk: number, resumed: boolean): number {
     if (__fatal_signal_pending(tsk)) return de_thread_killed(tsk);
   }
   spin_lock_irq(s + SIG.siglock);
-  if (mem[s + SIG.notify_count] !== 0) {
-    // __set_current_state under the siglock: __exit_signal decrements and wakes under it too.
-    set_current_state(TASK_KILLABLE, WCHAN_DE_THREAD, s);
+  // The state before the test (set_current_state: sequentially consistent), paired with the
+  // waker's count update before its wake_up_process: __exit_signal counts down under the siglock
+  // too, the RFC's exit_notify counts up under tasklist_lock (Atomics.add).
+  set_current_state(TASK_KILLABLE, WCHAN_DE_THREAD, s);
+  if (Atomics.load(mem, s + SIG.notify_count) !== 0) {
     spin_unlock_irq(s + SIG.siglock);
     return SLEEP;
   }
+  set_running();
   spin_unlock_irq(s + SIG.siglock);
   return 0;
 }
@@ -145,7 +170,9 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   }
   const leader = mem[tsk + TASK.group_leader]!;
   write_lock_irq(tl, SITE_EXEC_LEADER);
-  mem[s + SIG.notify_count] = -1;
+  // Do this under tasklist_lock to ensure that exit_notify() can't miss ->group_exec_task. (The
+  // RFC counted the leader among the threads it waited for: it is a zombie already.)
+  if (!reap_unlocked()) Atomics.store(mem, s + SIG.notify_count, -1);
   if (mem[leader + TASK.exit_state] === 0) {
     set_current_state(TASK_KILLABLE, WCHAN_DE_THREAD, leader);
     write_unlock_irq(tl);
@@ -169,6 +196,10 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   if (rp) children_replace(rp, leader, tsk);
   mem[tsk + TASK.group_leader] = tsk;
   mem[leader + TASK.group_leader] = tsk;
+  if (reap_unlocked()) {
+    // The RFC: the zombie threads still in the group get the new leader too (for_each_thread).
+    for (let u = mem[tsk + TASK.thread_next]!; u !== tsk && u !== 0; u = mem[u + TASK.thread_next]!) mem[u + TASK.group_leader] = tsk;
+  }
   mem[tsk + TASK.exit_signal] = SIGCHLD;
   mem[leader + TASK.exit_signal] = -1;
   mem[leader + TASK.exit_state] = EXIT_DEAD;
@@ -241,7 +272,7 @@ export function sys_execve(prog: number): number {
       if (z < 0) return bprm_done(me, z);
       phase = BPRM_THREADS;
       mem[me + TASK.restart_phase] = phase;
-      const w = de_thread_wait_threads(me, false);
+      const w = de_thread_wait_threads(me, reap_unlocked()); // the RFC tests for a fatal signal first
       if (w === SLEEP) return SLEEP;
       if (w < 0) return bprm_done(me, w);
     } else {
@@ -264,24 +295,58 @@ export function sys_execve(prog: number): number {
       if (r < 0) return bprm_done(me, r);
     }
     // Alone in the group now: nobody else reads these (WRITE_ONCE, as the kernel's plain stores).
-    const s = mem[me + TASK.signal]!;
-    Atomics.store(mem, s + SIG.group_exec_task, 0);
-    Atomics.store(mem, s + SIG.notify_count, 0);
+    // The RFC keeps group_exec_task until setup_new_exec has seen the zombies reaped.
+    if (!reap_unlocked()) {
+      const s = mem[me + TASK.signal]!;
+      Atomics.store(mem, s + SIG.group_exec_task, 0);
+      Atomics.store(mem, s + SIG.notify_count, 0);
+    }
     phase = BPRM_NEW_IMAGE;
   }
   if (phase === BPRM_NEW_IMAGE) {
     // no_thread_group: we have changed execution domain (a lockless store of current's own).
     Atomics.store(mem, me + TASK.exit_signal, SIGCHLD);
-    flush_signal_handlers(me);
+    if (!reap_unlocked()) flush_signal_handlers(me); // the RFC moved it after the reap wait
     // setup_new_exec -> start_thread: the new image; it starts at instruction 0 once the call
     // completes (task_step moves pc past a completed call).
     mem[me + TASK.prog] = mem[me + TASK.restart + BR_PROG]!;
     mem[me + TASK.pc] = -1;
-    mem[me + TASK.user_arg] = 0;
     sched_hook(SITE_EXEC_COMMIT);
     // a2a8474c3fff: install_exec_creds (today setup_new_exec) drops cred_guard_mutex here,
     // before the ptrace stop below; before it, do_execve kept it to its end.
     if ((mem[kg + G.bug_switches]! & BUG_EXEC_TRACED_CRED_GUARD) === 0) drop_cred_guard(me);
+    if (reap_unlocked()) {
+      // The RFC's setup_new_exec: with the mutex dropped, wait until __exit_signal released the
+      // zombie threads (a traced one: by its tracer's wait4, which may now take the mutex).
+      const s = mem[me + TASK.signal]!;
+      if (mem[s + SIG.group_exec_task] !== 0) {
+        spin_lock_irq(s + SIG.siglock);
+        Atomics.store(mem, s + SIG.notify_count, mem[s + SIG.nr_threads]! - 1);
+        spin_unlock_irq(s + SIG.siglock);
+        phase = BPRM_REAP;
+        mem[me + TASK.restart_phase] = phase;
+      } else {
+        flush_signal_handlers(me);
+      }
+    }
+  }
+  if (phase === BPRM_REAP) {
+    // wait_for_notify_count tests for a fatal signal before every sleep, the first one too.
+    const w = de_thread_wait_threads(me, true);
+    if (w === SLEEP) return SLEEP;
+    if (w >= 0) {
+      // clear_group_exec_task
+      const s = mem[me + TASK.signal]!;
+      read_lock(kg + G.tasklist_lock);
+      Atomics.store(mem, s + SIG.group_exec_task, 0);
+      Atomics.store(mem, s + SIG.notify_count, 0);
+      read_unlock(kg + G.tasklist_lock);
+    }
+    if (w < 0) return bprm_done(me, w); // de_thread_killed cleared them
+    flush_signal_handlers(me);
+    phase = BPRM_NEW_IMAGE;
+  }
+  if (phase === BPRM_NEW_IMAGE) {
     phase = BPRM_TRACE_STOP;
     mem[me + TASK.restart_phase] = phase;
     if (ptrace_event(PTRACE_EVENT_EXEC, false) === SLEEP) return SLEEP;

@@ -26,7 +26,7 @@ import { sched_hook } from '../sched/hook.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
-import { BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_CONSIDER_RELOAD, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_WAIT_ZOMBIE_LEADER_TRACED, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
+import { PROPOSAL_EXEC_REAP_UNLOCKED, BUG_CHILD_REAPER_NOT_MOVED, BUG_PIDFD_POLL_EXIT_STATE, BUG_WAIT_CONSIDER_RELOAD, BUG_WAIT_DEAD_TO_ZOMBIE, BUG_WAIT_ZOMBIE_LEADER_TRACED, BUG_PLANT_REPARENT_NO_LOCK, BUG_PLANT_REPARENT_READ_LOCK, BUG_PLANT_TASK_FREE_NO_GP, BUG_PTRACE_DEAD_LIST, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH } from './errno.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_REBOOT, SYS_WAIT4, SYS_WAITID } from './unistd.js';
 import { free_pid, find_vpid, put_pid } from './pid.js';
@@ -484,8 +484,15 @@ function exit_notify(tsk: number): number {
     dead_list_add(tsk, tsk);
   }
   // mt-exec, de_thread() is waiting for group leader (notify_count -1, set under tasklist_lock).
+  // PROPOSAL_EXEC_REAP_UNLOCKED (the 2025 RFC): it waits for every other thread to get here, and
+  // the last one (the count back at 0) wakes it. Atomics: the waiter tests the count without
+  // tasklist_lock, after its set_current_state.
   const sig = mem[tsk + TASK.signal]!;
-  if (mem[sig + SIG.notify_count]! < 0) wake_up_process(mem[sig + SIG.group_exec_task]!);
+  if (Atomics.load(mem, sig + SIG.notify_count) < 0) {
+    if ((bugs & PROPOSAL_EXEC_REAP_UNLOCKED) === 0 || Atomics.add(mem, sig + SIG.notify_count, 1) === -1) {
+      wake_up_process(mem[sig + SIG.group_exec_task]!);
+    }
+  }
   write_unlock_irq(tl);
   release_dead_list(tsk);
   return 0;

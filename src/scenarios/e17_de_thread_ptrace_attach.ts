@@ -9,12 +9,14 @@
  * for zombie threads with cred_guard_mutex held" (November 2025) were posted; none was merged in
  * the sources read, so today's kernel (no switch) is the failing variant: "Not really that bad,
  * the tracer can be killed, but still this is a bug and people hit it in practice" (Oleg, 2025).
- * Not counted among the upstream bugs with a verified fix.
+ * Not counted among the upstream bugs with a verified fix. The RFC is a second variant, a design
+ * study of the proposal (PROPOSAL_EXEC_REAP_UNLOCKED): the same programs finish.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXECVE, SYS_EXIT, SYS_FORK, SYS_PTRACE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/clone_flags.js';
 import { __WALL } from '../kernel/sched_task.js';
+import { PROPOSAL_EXEC_REAP_UNLOCKED } from '../config/bugs.js';
 import { PTRACE_ATTACH, PTRACE_TRACEME } from '../kernel/ptrace.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import { cycle_names, cycle_with, type CheckResult, type RunView, type Scenario } from './types.js';
@@ -63,6 +65,7 @@ export const E17: Scenario = {
   ],
   variants: [
     { name: 'today', bugs: 0, expect: 'deadlock', summary: 'today\'s kernel: de_thread holds cred_guard_mutex while it waits for the traced zombie thread to be released' },
+    { name: 'rfc-reap-unlocked', bugs: PROPOSAL_EXEC_REAP_UNLOCKED, expect: 'clean', summary: 'a proposal, not merged: Oleg Nesterov\'s RFC (2025-11-09): de_thread waits only until the threads passed exit_notify; setup_new_exec drops cred_guard_mutex, then waits for their reaping' },
   ],
   defaultVariant: 'today',
   ncpus: 2,
