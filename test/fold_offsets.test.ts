@@ -1,12 +1,15 @@
 /**
- * src/tools/fold_offsets.ts: the build folds `TASK.state` into its number only where it is the
- * schema's offset, and leaves everything else as it was.
+ * src/tools/fold_offsets.ts: the build folds `TASK.state` and imported `export const` integers into
+ * their numbers only where they are the schema's offsets and the kernel's constants, and leaves
+ * everything else as it was.
  */
 import { describe, expect, it } from 'vitest';
-import { fold_module, OFFSET_OBJECTS } from '../src/tools/fold_offsets.js';
+import { exported_consts, fold_module, OFFSET_OBJECTS } from '../src/tools/fold_offsets.js';
 import { CPU, TASK } from '../src/mm/layout.js';
 
-const isLayout = (spec: string): boolean => spec === '../mm/layout.js';
+const consts = new Map([['SL_VAL', 0], ['NEG', -3], ['BIAS', 256]]);
+const isLayout = (spec: string): { offsets: boolean; consts: ReadonlyMap<string, number> } | null =>
+  spec === '../mm/layout.js' ? { offsets: true, consts } : spec === './elsewhere.js' ? { offsets: false, consts: new Map() } : null;
 
 describe('fold_offsets', () => {
   it('folds reads of imported offsets into their numbers, on the same lines', () => {
@@ -37,6 +40,22 @@ describe('fold_offsets', () => {
     ].join('\n');
     const out = fold_module(src, isLayout);
     expect(out).toBeNull();
+  });
+
+  it('folds imported integer constants; leaves shadowed ones, keys, writes and other imports alone', () => {
+    const src = [
+      "import { SL_VAL, NEG, BIAS } from '../mm/layout.js';",
+      "import { OTHER } from './elsewhere.js';",
+      'export function f(m, lock) { const o = { SL_VAL, k: NEG }; return m[lock + SL_VAL] + o.SL_VAL + BIAS.toString().length + OTHER + NEG; }',
+      'function g(BIAS) { return BIAS; }',
+    ].join('\n');
+    const out = fold_module(src, isLayout)!;
+    expect(out).toContain('m[lock + 0]');
+    expect(out).toContain('{ SL_VAL: 0, k: (-3) }');
+    expect(out).toContain('o.SL_VAL'); // a property name, not the binding
+    expect(out).toContain('BIAS.toString()'); // shadowed in g: left alone in this module
+    expect(out).toContain('+ OTHER + (-3)');
+    expect(exported_consts('export const A = 1; export let B = 2; const C = 3; export function D() {}')).toEqual(['A']);
   });
 
   it('knows every offset object of the schema', () => {

@@ -1,24 +1,29 @@
 /**
- * Fold the schema's field offsets into the built JavaScript: `mem[t + TASK.state]` becomes
- * `mem[t + 7]`, as a C compiler folds offsetof(struct task_struct, __state) into the instruction.
+ * Fold the schema's field offsets and the kernel's numeric constants into the built JavaScript:
+ * `mem[t + TASK.state]` becomes `mem[t + 7]` and `lock + SL_VAL` becomes `lock + 0`, as a C compiler
+ * folds offsetof(struct task_struct, __state) and a #define into the instruction.
  *
  * The offsets live in one place, the schema (src/mm/layout.ts), and kernel code names them
  * (TASK.state, CPU.preempt_count); the TypeScript sources keep it that way. But an imported offset
  * object is, to V8's optimiser, a module variable whose value it loads and map-checks at each use,
  * even frozen with fast properties: measured on the in-process fork cycle, ~10% of its CPU time
- * (issue 15, README "The fork cycle"). This post-pass over what tsc emitted replaces each
- * `X.field` whose X is an offset object imported from mm/layout.js by the number. It changes no
- * line (the source maps' lines and the checked build's sites stay right) and is idempotent.
+ * (issue 15, README "The fork cycle"); an imported `export const SL_VAL = 0` costs the same load
+ * (another ~15%). This post-pass over what tsc emitted replaces each `X.field` whose X is an
+ * offset object imported from mm/layout.js, and each imported binding that its module exports as
+ * `export const NAME = ...` with an integer value, by the number. It changes no line (the source
+ * maps' lines and the checked build's sites stay right) and is idempotent. Only the kernel's
+ * modules are folded (KERNEL_DIRS: what a CPU runs), with constants from kernel modules.
  *
- * Not folded: src/mm/layout.js itself, src/tools/, a module that declares a local binding with the
- * same name as an imported offset object (that name is left alone in that module), computed
- * accesses (`TASK[name]`), and anything that is not a plain read (an assignment target, a callee).
+ * Not folded: src/mm/layout.js's own offset objects (it defines them), a module that declares a
+ * local binding with the same name as an imported one (that name is left alone in that module),
+ * `export let` bindings (this_cpu, mem: they change), computed accesses (`TASK[name]`), and
+ * anything that is not a plain read (an assignment target, a callee).
  *
  *   node dist/src/tools/fold_offsets.js [TREE ...]   (default: dist and dist-checked; run by `npm run build`)
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, type Node } from 'acorn';
 import { ancestor, full } from 'acorn-walk';
 import MagicString from 'magic-string';
@@ -57,36 +62,74 @@ function local_bindings(ast: AnyNode): Set<string> {
   return out;
 }
 
-/**
- * Fold one module. `isLayout(spec)` says whether an import specifier names the schema module.
- * Returns the new source, or null when nothing was folded.
- */
-export function fold_module(src: string, isLayout: (spec: string) => boolean): string | null {
+/** Integer constants a module exports as `export const NAME = ...`, by name. */
+export type ConstTable = ReadonlyMap<string, number>;
+
+/** The `export const` names of a module source (not `export let`: those change at run time). */
+export function exported_consts(src: string): string[] {
   const ast = parse(src, { ecmaVersion: 'latest', sourceType: 'module' }) as AnyNode;
-  const folds = new Map<string, Readonly<Record<string, number>>>(); // local name -> offsets
+  const out: string[] = [];
   for (const d of ast.body as AnyNode[]) {
-    if (d.type !== 'ImportDeclaration' || !isLayout(String(d.source.value))) continue;
+    if (d.type !== 'ExportNamedDeclaration' || d.declaration?.type !== 'VariableDeclaration' || d.declaration.kind !== 'const') continue;
+    for (const v of d.declaration.declarations as AnyNode[]) if (v.id.type === 'Identifier') out.push(v.id.name);
+  }
+  return out;
+}
+
+/**
+ * Fold one module. `resolve(spec)` gives, for an import specifier, the offset objects and the
+ * integer constants the imported module exports (null: a module not folded from). Returns the new
+ * source, or null when nothing was folded.
+ */
+export function fold_module(src: string, resolve: (spec: string) => { offsets: boolean; consts: ConstTable } | null): string | null {
+  const ast = parse(src, { ecmaVersion: 'latest', sourceType: 'module' }) as AnyNode;
+  const offsets = new Map<string, Readonly<Record<string, number>>>(); // local name -> offsets
+  const consts = new Map<string, number>(); // local name -> value
+  for (const d of ast.body as AnyNode[]) {
+    if (d.type !== 'ImportDeclaration') continue;
+    const r = resolve(String(d.source.value));
+    if (!r) continue;
     for (const sp of d.specifiers as AnyNode[]) {
       if (sp.type !== 'ImportSpecifier') continue;
-      const o = OFFSET_OBJECTS.get(sp.imported.name);
-      if (o) folds.set(sp.local.name, o);
+      const o = r.offsets ? OFFSET_OBJECTS.get(sp.imported.name) : undefined;
+      if (o) offsets.set(sp.local.name, o);
+      const v = r.consts.get(sp.imported.name);
+      if (v !== undefined) consts.set(sp.local.name, v);
     }
   }
-  if (folds.size === 0) return null;
-  for (const n of local_bindings(ast)) folds.delete(n); // shadowed somewhere: leave that name alone
-  if (folds.size === 0) return null;
+  for (const n of local_bindings(ast)) { offsets.delete(n); consts.delete(n); } // shadowed somewhere: leave that name alone
+  if (offsets.size === 0 && consts.size === 0) return null;
   const s = new MagicString(src);
+  const num = (v: number): string => (v < 0 || Object.is(v, -0) ? `(${v})` : String(v));
   let n = 0;
   ancestor(ast, {
     MemberExpression(node: AnyNode, _st: unknown, anc: AnyNode[]) {
       if (node.computed || node.object.type !== 'Identifier' || node.property.type !== 'Identifier') return;
-      const o = folds.get(node.object.name);
+      const o = offsets.get(node.object.name);
       if (!o || !Object.hasOwn(o, node.property.name)) return;
       const parent = anc[anc.length - 2];
       if (parent?.type === 'AssignmentExpression' && parent.left === node) return;
       if (parent?.type === 'UpdateExpression' || (parent?.type === 'UnaryExpression' && parent.operator === 'delete')) return;
       if (parent?.type === 'CallExpression' && parent.callee === node) return;
-      s.overwrite(node.start, node.end, String(o[node.property.name]));
+      s.overwrite(node.start, node.end, num(o[node.property.name]!));
+      n++;
+    },
+    Identifier(node: AnyNode, _st: unknown, anc: AnyNode[]) {
+      const v = consts.get(node.name);
+      if (v === undefined) return;
+      const p = anc[anc.length - 2];
+      if (!p) return;
+      // Only references: not an import/export specifier, a property name or key, or a write.
+      if (p.type === 'ImportSpecifier' || p.type === 'ExportSpecifier') return;
+      if ((p.type === 'MemberExpression' || p.type === 'MethodDefinition' || p.type === 'PropertyDefinition') && (p.property === node || p.key === node) && !p.computed) return;
+      if (p.type === 'Property' && p.key === node && !p.computed && !p.shorthand) return;
+      if ((p.type === 'AssignmentExpression' && p.left === node) || p.type === 'UpdateExpression') return;
+      if (p.type === 'LabeledStatement' || p.type === 'BreakStatement' || p.type === 'ContinueStatement') return;
+      if (p.type === 'Property' && p.shorthand) {
+        if (p.value !== node) return; // acorn copies a shorthand's key into its value: write it once
+        s.overwrite(node.start, node.end, `${node.name}: ${num(v)}`);
+      } else if (p.type === 'MemberExpression' && p.object === node) s.overwrite(node.start, node.end, `(${v})`);
+      else s.overwrite(node.start, node.end, num(v));
       n++;
     },
   });
@@ -103,20 +146,40 @@ function js_files(dir: string): string[] {
   return out;
 }
 
-/** Fold every module of a built tree (dist/ or dist-checked/). Returns the files changed. */
-export function fold_tree(tree: string): number {
+/** Directories of a built tree whose modules a CPU runs: folded, and folded from. */
+export const KERNEL_DIRS = ['src/kernel', 'src/mm', 'src/locking', 'src/rcu', 'src/sched', 'src/tracing', 'src/lib', 'src/config', 'workers'];
+
+/** Fold every kernel module of a built tree (dist/ or dist-checked/). Returns the files changed. */
+export async function fold_tree(tree: string): Promise<number> {
   const layoutJs = join(tree, 'src', 'mm', 'layout.js');
+  const inKernel = (f: string): boolean => KERNEL_DIRS.some((d) => !relative(join(tree, d), f).startsWith('..'));
+  // Every module's integer `export const`s, read from the module itself (evaluated in this process)
+  // before any file is rewritten.
+  const tables = new Map<string, ConstTable>();
+  const files: string[] = [];
+  for (const d of KERNEL_DIRS) if (existsSync(join(tree, d))) files.push(...js_files(join(tree, d)));
+  for (const f of files) {
+    const names = exported_consts(readFileSync(f, 'utf8'));
+    if (names.length === 0) continue;
+    const mod = (await import(pathToFileURL(f).href)) as Record<string, unknown>;
+    const t = new Map<string, number>();
+    for (const k of names) {
+      const v = mod[k];
+      if (typeof v === 'number' && Number.isInteger(v)) t.set(k, v);
+    }
+    tables.set(f, t);
+  }
   let changed = 0;
-  for (const d of ['src', 'workers']) {
-    if (!existsSync(join(tree, d))) continue;
-    for (const f of js_files(join(tree, d))) {
-      const rel = relative(tree, f).split('\\').join('/');
-      if (rel === 'src/mm/layout.js' || rel.startsWith('src/tools/')) continue;
-      const res = fold_module(readFileSync(f, 'utf8'), (spec) => spec.startsWith('.') && join(dirname(f), spec) === layoutJs);
-      if (res !== null) {
-        writeFileSync(f, res);
-        changed++;
-      }
+  for (const f of files) {
+    const res = fold_module(readFileSync(f, 'utf8'), (spec) => {
+      if (!spec.startsWith('.')) return null;
+      const target = join(dirname(f), spec);
+      if (!inKernel(target)) return null;
+      return { offsets: target === layoutJs && f !== layoutJs, consts: tables.get(target) ?? new Map() };
+    });
+    if (res !== null) {
+      writeFileSync(f, res);
+      changed++;
     }
   }
   return changed;
@@ -128,7 +191,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const t of trees) {
     if (!existsSync(t)) continue;
     const t0 = performance.now();
-    const n = fold_tree(t);
-    console.log(`${relative(root, t) || t}: field offsets folded in ${n} modules (${(performance.now() - t0).toFixed(0)} ms)`);
+    const n = await fold_tree(t);
+    console.log(`${relative(root, t) || t}: field offsets and constants folded in ${n} kernel modules (${(performance.now() - t0).toFixed(0)} ms)`);
   }
 }
