@@ -48,6 +48,14 @@ export interface ControlOptions {
   pctDepth?: number;
   /** PCT: the change points are drawn uniformly below this many decisions (an estimate of the run's length). */
   pctSteps?: number;
+  /**
+   * PCT: from this many decisions on, run a uniformly random enabled CPU instead of the highest
+   * priority one (0 or absent: never). Pure PCT can starve a CPU for good behind a higher-priority
+   * one that polls (a synchronize_rcu_tasks waiting for a holdout queued on the starved CPU): a
+   * livelock of the strategy, not of the kernel. A fair tail after the change points is what
+   * Coyote's "fair-prioritization" strategy does for the same reason.
+   */
+  pctFairAfter?: number;
   /** Choices to replay (one per decision with more than one enabled CPU; CHOICE_STAY allowed). */
   replay?: ArrayLike<number>;
   /** After the replayed choices: go on with the strategy, or never preempt. */
@@ -266,6 +274,7 @@ export class Machine {
     for (let i = 0; i < n; i++) mem[cpu_addr(i) + CPU.pct_prio] = depth + perm[i]!;
     const k = Math.max(2, o.pctSteps ?? 20_000);
     for (let i = 0; i < 8; i++) mem[kg + G.ctl_pct_points + i] = i < depth - 1 ? rnd(k) : -1;
+    mem[kg + G.ctl_pct_fair_after] = Math.max(0, o.pctFairAfter ?? 0);
   }
 
   /** The choices the last controlled run recorded (cpu | CHOICE_PREEMPT per decision). */
@@ -309,7 +318,7 @@ export class Machine {
     for (let i = 0; i < this.config.ncpus; i++) { mark(cpu_addr(i) + CPU.trace_ring); mark(cpu_addr(i) + CPU.trace_head); }
     mark(kg + G.trace_events); mark(kg + G.trace_epoch);
     mark(regions.torture + TORTURE.rw_writer_max_wait_us);
-    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change'] as const) mark(kg + G[f]!);
+    for (const f of ['ctl_flags', 'ctl_replay_len', 'ctl_tail', 'freeze', 'ctl_max_decisions', 'ctl_pct_depth', 'ctl_pct_next_change', 'ctl_pct_fair_after'] as const) mark(kg + G[f]!);
     mark(kg + G.ctl_rng);
     mark(kg + G.hotplug_rng); // seeded from the run seed: the hotplug driver's state, not the kernel's
     for (let i = 0; i < 8; i++) mark(kg + G.ctl_pct_points + i);

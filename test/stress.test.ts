@@ -27,7 +27,7 @@ describe('stress: the full mix passes', () => {
     expect(o.failures).toEqual([]);
     expect(o.verdict).toBe('SUCCESS');
     expect(o.exitCode).toBe(0);
-    expect(default_mix()).toEqual(OPS.filter((x) => !x.wide).map((x) => x.name)); // the process model is in this build (wide ops: --mix wide)
+    expect(default_mix()).toEqual(OPS.map((x) => x.name)); // the process model is in this build: the one mix is every operation
     for (const name of default_mix()) expect(o.stats.per_op[name], name).toBeDefined();
     expect(o.stats.ops).toBeGreaterThanOrEqual(4_000);
     expect(o.stats.forks).toBeGreaterThan(100);

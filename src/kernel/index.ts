@@ -18,7 +18,7 @@ import './fork.js'; // process lifecycle: fork/clone3/clone_with_pids/unshare, t
 import './ptrace.js';
 import './exec.js'; // execve: de_thread, cred_guard_mutex, PTRACE_EVENT_EXEC
 import '../rcu/tasks.js'; // exit_tasks_rcu_*, synchronize_rcu_tasks
-import './fasync.js'; import './kprobes.js'; import './user_assertions.js'; import './proc_root.js'; import './task_work.js'; import './reboot.js'; import './cgroup_pids.js'; // catalog scenarios: kill_fasync + interrupts, kprobe_mutex, user checks (160..199)
+import './fasync.js'; import './kprobes.js'; import './user_assertions.js'; import './proc_root.js'; import './task_work.js'; import './reboot.js'; import './cgroup_pids.js'; import './itimer.js'; // catalog scenarios: kill_fasync + interrupts, kprobe_mutex, user checks (160..199)
 import { process_task_dead as exit_process_task_dead } from './exit.js';
 import { nr_blocked_tasks } from './sched_task.js';
 import { exit_to_user_mode as signal_exit_to_user_mode } from './signal.js';

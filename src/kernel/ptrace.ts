@@ -23,7 +23,7 @@ import { SYS_PTRACE } from './unistd.js';
 import { find_task_by_vpid } from './pid.js';
 import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './ns_common.js';
 import {
-  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_TRACED, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
+  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_TRACED, PF_EXITING, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
   same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP,
 } from './sched_task.js';
 import { do_notify_parent, put_task_struct_rcu_user, release_task } from './exit.js';
@@ -222,9 +222,14 @@ function ptrace_traceme(): number {
   let ret = -EPERM;
   const parent = mem[current + TASK.real_parent]!;
   if (mem[current + TASK.ptrace] === 0 && parent !== 0) {
-    mem[current + TASK.ptrace] = PT_PTRACED;
-    __ptrace_link(current, parent);
-    ret = 0;
+    ret = 0; // security_ptrace_traceme: no LSM
+    // Check PF_EXITING to ensure ->real_parent has not passed exit_ptrace(). Otherwise we don't
+    // report the error but pretend ->real_parent untraces us right after return. (PF_EXITING is
+    // set before exit_notify's exit_ptrace, which runs under this lock held for write.)
+    if ((mem[parent + TASK.flags]! & PF_EXITING) === 0) {
+      mem[current + TASK.ptrace] = PT_PTRACED;
+      __ptrace_link(current, parent);
+    }
   }
   write_unlock_irq(tl);
   return ret;

@@ -28,6 +28,7 @@ export const SYS_SIG_CAUGHT = 36; // () -> signals whose handler ran since the l
 export const SYS_SETSID = 37; // () -> new session id
 export const SYS_GETTID = 38; // () -> pid (thread id) in own ns
 export const SYS_EXECVE = 60; // (prog) replace the program (exec.ts): de_thread, cred_guard_mutex, PTRACE_EVENT_EXEC
+export const SYS_ALARM = 97; // (cpu or -1): arm ITIMER_REAL; its timer interrupt fires on that CPU (itimer.ts)
 // Pid namespaces and checkpoint/restore (pid.ts, pid_namespace.ts)
 export const SYS_CLONE_WITH_PIDS = 40; // (flags, target pid set address, prog) seed 002
 export const SYS_NS_LAST_PID_READ = 41; // () -> value

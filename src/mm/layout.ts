@@ -285,7 +285,7 @@ export const STRESS_SPEC = {
   fields: [
     L('ops_left', 'Atomics.sub', 'operations still to start (<= 0: tasks wind down)'),
     L('stop', 'Atomics', '1: stop starting operations (duration over, Ctrl-C)'),
-    L('mix', 'write-once per run', 'bit per operation of the mix (src/stress/ops.ts)'),
+    L('mix', 'write-once per run', 'address of the mix\'s weight table (cumulative weights per operation, src/stress/ops.ts mix_weights)'),
     L('max_depth', 'write-once per run', 'deepest pid namespace level the mix creates'),
     L('prog', 'write-once per run', 'address of the stress program (tasks fork children running it)'),
     L('table', 'write-once per run', 'address of the per-operation result table (program region)'),
@@ -299,6 +299,8 @@ export const STRESS_SPEC = {
     L('audit_every', 'write-once per run', 'ops between in-run audits by a CPU (0: none)'),
     L('tasks', 'write-once per run', 'stress processes the reaper keeps alive as its own children'),
     L('exec_prog', 'write-once per run', 'address of the one-instruction program execve(stress program): the child of the execve operation runs it'),
+    L('ns_inits_next', 'Atomics.add', 'next entry of ns_inits to write (a ring)'),
+    A('ns_inits', 8, 'Atomics', 'numbers in init_pid_ns of the last namespace inits the mix created (setns and zap aim at them)'),
   ],
 } as const satisfies StructSpec;
 export const STRESS = offsetsOf(STRESS_SPEC.fields);
@@ -518,6 +520,7 @@ export const GLOBAL_SPEC = {
     L('ctl_pct_depth', 'write-once per run', 'PCT depth d'),
     L('ctl_replay_len', 'write-once per run', 'number of recorded choices to replay'),
     A('ctl_pct_points', 8, 'write-once per run', 'PCT priority change points (decision numbers)'),
+    L('ctl_pct_fair_after', 'write-once per run', 'PCT: from this decision on, a uniformly random enabled CPU (the fair tail; 0: never)'),
     L('ctl_max_decisions', 'write-once per run', 'bound on decisions before the run is cut (a livelock guard)'),
     L('ctl_tail', 'write-once per run', 'controlled replay: policy after the recorded choices run out (CTL_TAIL_*)'),
     { ...L('run_state', 'Atomics', 'RUN_* (setup, running, stopping, stopped, deadlock, crashed)'), align: 16 },
@@ -1086,6 +1089,8 @@ export const STRESS_BUSTED = STRESS.busted;
 export const STRESS_SEED = STRESS.seed;
 export const STRESS_AUDIT_EVERY = STRESS.audit_every;
 export const STRESS_TASKS = STRESS.tasks;
+export const STRESS_NS_INITS_NEXT = STRESS.ns_inits_next;
+export const STRESS_NS_INITS = STRESS.ns_inits;
 
 /**
  * Every record of the schema, in document order: the top-level objects, then the records embedded

@@ -15,7 +15,7 @@
 import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, jiffies, jiffies_tick, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
-import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { spin_lock_init, spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { up_boot } from '../locking/lock_flags.js';
 import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT, TR_WAKEUP } from '../tracing/trace.js';
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
@@ -98,7 +98,10 @@ function up(m: Int32Array): boolean {
 
 /** Append to a runqueue (enqueue_task). */
 function enqueue_task(cpu: number, p: number): void {
-  spin_lock(cpu + CPU.rq_lock);
+  // Interrupts off, as the kernel's rq locking always is (try_to_wake_up's irqsave, schedule()'s
+  // local_irq_disable): a wake-up from an interrupt handler (a signal sent by kill_fasync or a
+  // timer) takes the lock too, and lockdep's irq-safety rule reports it otherwise.
+  spin_lock_irq(cpu + CPU.rq_lock);
   const m = mem;
   m[p + TASK.rq_next] = 0;
   const last = m[cpu + CPU.rq_last]!;
@@ -111,7 +114,7 @@ function enqueue_task(cpu: number, p: number): void {
   // its idle word (activate_task); both sides sequentially consistent, so one of us sees the other.
   if (up(m)) m[cpu + CPU.rq_nr]!++;
   else Atomics.add(m, cpu + CPU.rq_nr, 1);
-  spin_unlock(cpu + CPU.rq_lock);
+  spin_unlock_irq(cpu + CPU.rq_lock);
 }
 
 function dequeue_first(cpu: number): number {
@@ -127,7 +130,7 @@ function dequeue_first_to(cpu: number, to: number): number {
   // Lock-free peek: a stale non-zero costs a lock round trip, a stale zero is caught by the idle
   // path (it re-peeks every runqueue after publishing CPU.idle).
   if (mem[cpu + CPU.rq_nr] === 0) return 0;
-  spin_lock(cpu + CPU.rq_lock);
+  spin_lock_irq(cpu + CPU.rq_lock); // interrupts off: see enqueue_task
   const m = mem;
   const p = m[cpu + CPU.rq_first]!;
   if (p) {
@@ -142,7 +145,7 @@ function dequeue_first_to(cpu: number, to: number): number {
     // plain store, published by the unlock.
     m[cpu + CPU.rq_nr] = m[cpu + CPU.rq_nr]! - 1;
   }
-  spin_unlock(cpu + CPU.rq_lock);
+  spin_unlock_irq(cpu + CPU.rq_lock);
   return p;
 }
 

@@ -397,6 +397,9 @@ function nonpreempt_choice(me: number, meEnabled: boolean): number {
   return enabled_buf[0]!;
 }
 
+/** The fair tail of PCT: one decision in this many picks a random enabled CPU. */
+const PCT_FAIR_EVERY = 32;
+
 function ctl_choose(me: number, meEnabled: boolean, n: number, flags: number): number {
   if ((flags & CTL_REPLAY) !== 0) {
     if (n < mem[kg + G.ctl_replay_len]!) {
@@ -406,6 +409,11 @@ function ctl_choose(me: number, meEnabled: boolean, n: number, flags: number): n
     if (mem[kg + G.ctl_tail] === CTL_TAIL_NONPREEMPT) return nonpreempt_choice(me, meEnabled);
   }
   if ((flags & 0xf) === STRAT_PCT) {
+    // The fair tail (Machine ControlOptions.pctFairAfter): past it, one decision in PCT_FAIR_EVERY
+    // runs any enabled CPU, uniformly, so a starved CPU gets turns without a hand-off at every
+    // decision (each one a futex round trip between workers).
+    const fair = mem[kg + G.ctl_pct_fair_after]!;
+    if (fair > 0 && n >= fair && ctl_rand() % PCT_FAIR_EVERY === 0) return enabled_buf[ctl_rand() % enabled_buf.length]!;
     // PCT: run the highest-priority enabled CPU; at each change point the running CPU drops to
     // a priority below every initial one (Burckhardt et al., ASPLOS 2010).
     const depth = mem[kg + G.ctl_pct_depth]!;

@@ -9,7 +9,7 @@
  */
 import { CPU, G, RCU_GP_STARTED } from '../mm/layout.js';
 import { kg, mem, this_cpu } from '../mm/memory.js';
-import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { kmem_cache_cpu_drain } from '../mm/slab.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_try_complete_gp } from '../rcu/rcu.js';
 import { run_token_get, run_token_put } from './run_token.js';
@@ -27,7 +27,7 @@ function rq_pop(c: number): number {
   // Pairs with enqueue_task's Atomics.add of rq_nr: a waker that queued here after reading
   // online = 1 is seen by this load (or by the next pass of the offline loop).
   if (Atomics.load(mem, c + CPU.rq_nr) === 0) return 0;
-  spin_lock(c + CPU.rq_lock);
+  spin_lock_irq(c + CPU.rq_lock); // interrupts off: see enqueue_task (src/sched/core.ts)
   const p = mem[c + CPU.rq_first]!;
   if (p) {
     const n = mem[p + TASK.rq_next]!;
@@ -37,7 +37,7 @@ function rq_pop(c: number): number {
     // Under rq_lock like every writer; atomic only because dequeue_first's peers peek lock-free.
     Atomics.sub(mem, c + CPU.rq_nr, 1);
   }
-  spin_unlock(c + CPU.rq_lock);
+  spin_unlock_irq(c + CPU.rq_lock);
   return p;
 }
 

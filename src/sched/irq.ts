@@ -34,6 +34,8 @@ import { local_prng_state, prng_below, PRNG_STREAM_IRQ } from '../lib/prng.js';
 export const IRQV_NONE = 0;
 /** kill_fasync(fa, SIGIO, POLL_IN) from a device interrupt (src/kernel/fasync.ts). */
 export const IRQV_KILL_FASYNC = 1;
+/** it_real_fn: an ITIMER_REAL expiry sends SIGALRM with kill_pid_info (src/kernel/itimer.ts). */
+export const IRQV_IT_REAL = 2;
 
 /** Recorded interrupt decisions (one byte in the choices region, like a CPU choice). */
 export const IRQ_CHOICE_DEFER = 0;

@@ -4,7 +4,7 @@
  */
 import { BUG_NAMES } from '../config/bugs.js';
 import { syscall_fn } from '../kernel/entry.js';
-import { OPS, OP_IDS, mix_mask } from './ops.js';
+import { OPS, OP_IDS, check_mix } from './ops.js';
 import { SYS_FORK } from '../kernel/unistd.js';
 import '../kernel/index.js';
 
@@ -58,12 +58,8 @@ export function kernel_ops_available(): boolean {
   return syscall_fn(SYS_FORK) !== undefined;
 }
 
+/** The one mix: every operation (src/stress/ops.ts, with its weight) this build can run. */
 export function default_mix(): string[] {
-  return OPS.filter((o) => !o.wide && (!o.kernel || kernel_ops_available())).map((o) => o.name);
-}
-
-/** The default mix plus the operations not in it yet (OpDef.wide): threads, ptrace, interrupts ... */
-export function wide_mix(): string[] {
   return OPS.filter((o) => !o.kernel || kernel_ops_available()).map((o) => o.name);
 }
 
@@ -116,7 +112,7 @@ export function validate_config(c: StressConfig): void {
   if (c.mode !== 'free' && c.mode !== 'controlled') throw new RangeError(`--mode must be free or controlled (got ${c.mode})`);
   if (c.strategy !== 'random' && c.strategy !== 'pct') throw new RangeError(`--strategy must be random or pct (got ${c.strategy})`);
   if (!c.mix.length) throw new RangeError('--mix is empty');
-  mix_mask(c.mix);
+  check_mix(c.mix);
   const kernelOps = c.mix.filter((n) => OPS[OP_IDS[n]!]!.kernel);
   if (kernelOps.length && !kernel_ops_available()) {
     throw new RangeError(`--mix: ${kernelOps.join(', ')} need the process model (fork/exit/wait), which this build does not have yet`);

@@ -10,14 +10,15 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
-  SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
+  SYS_ALARM, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
 } from '../kernel/unistd.js';
-import { task_active_pid_ns } from '../kernel/pid.js';
+import { find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
+import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
   SIGTERM, SIGUSR1, WNOHANG, __WALL,
@@ -63,6 +64,25 @@ function random_pid(t: number, rand: Rand): number {
   return lo + (rand(t) % Math.max(1, last - lo + 3));
 }
 
+/** Entries of G.stress ns_inits (the ring of recent namespace inits). */
+const NS_INITS = 8;
+
+/**
+ * A namespace init the mix created lately (its number in init_pid_ns), for a caller of the initial
+ * namespace, where those numbers mean something; 0 when there is none. Many tasks aim at the same
+ * few namespaces this way: some setns and fork into one while another kills its init (or it
+ * exits), so forks race with zap_pid_ns_processes.
+ */
+function recent_ns_init(t: number, rand: Rand): number {
+  if (ns_level(task_active_pid_ns(t)) !== 0) return 0;
+  return Atomics.load(mem, S() + STRESS_NS_INITS + (rand(t) % NS_INITS));
+}
+
+/** A target for setns: half the time a recent namespace init (when the caller can name one), else a random pid. */
+function ns_target(t: number, rand: Rand): number {
+  return (rand(t) & 1 ? recent_ns_init(t, rand) : 0) || random_pid(t, rand);
+}
+
 function can_fork(): boolean {
   return Atomics.load(mem, kg + G.nr_threads) < mem[S() + STRESS_MAX_TASKS]!;
 }
@@ -89,22 +109,27 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
     case 'wait':
       return call(op, SYS_WAIT4, -1, __WALL | (mem[t + TASK.children] && (rand(t) & 1) ? 0 : WNOHANG));
     case 'kill': {
+      // A quarter of the signals come from a timer: alarm() armed for a random CPU, whose
+      // interrupt handler (it_real_fn) sends the caller SIGALRM with kill_pid_info.
+      if (rand(t) % 4 === 0) return call(op, SYS_ALARM, rand(t) % mem[kg + G.ncpus]!);
       const sigs = [SIGKILL, SIGTERM, SIGUSR1, SIGCHLD, 0];
       return call(op, SYS_KILL, random_pid(t, rand), sigs[rand(t) % sigs.length]!);
     }
     case 'zap': {
-      const init = mem[slot + SLOT_NEWPID_CHILD]!;
-      if (!init) return null;
+      // SIGKILL to the namespace init the caller created last, else to one the mix created lately.
+      const own = mem[slot + SLOT_NEWPID_CHILD]!;
       mem[slot + SLOT_NEWPID_CHILD] = 0;
+      const init = own || recent_ns_init(t, rand);
+      if (!init) return null;
       return call(op, SYS_KILL, init, SIGKILL);
     }
     case 'setns-nsfd':
-      // Step 0: open /proc/PID/ns/pid (or pid_for_children) of a random task (0 = self).
+      // Step 0: open /proc/PID/ns/pid (or pid_for_children) of a task (0 = self).
       start_cont(slot, op);
-      return call(op, SYS_OPEN_NS, rand(t) % 4 === 0 ? 0 : random_pid(t, rand), rand(t) & 1 ? NSK_PID : NSK_PID_FOR_CHILDREN);
+      return call(op, SYS_OPEN_NS, rand(t) % 4 === 0 ? 0 : ns_target(t, rand), rand(t) & 1 ? NSK_PID : NSK_PID_FOR_CHILDREN);
     case 'setns-pidfd':
       start_cont(slot, op);
-      return call(op, SYS_PIDFD_OPEN, random_pid(t, rand), 0);
+      return call(op, SYS_PIDFD_OPEN, ns_target(t, rand), 0);
     case 'ns-last-pid':
       return rand(t) & 1 ? call(op, SYS_NS_LAST_PID_READ) : call(op, SYS_NS_LAST_PID_WRITE, 1 + (rand(t) % 400));
     case 'last-pid-vec':
@@ -178,6 +203,8 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // piles up behind one synchronize_rcu_tasks.
       if (mutex_is_locked(kprobe_mutex())) return null;
       return call(op, rand(t) & 1 ? SYS_KPROBE_OPTIMIZER : SYS_PERF_KPROBE_INIT);
+    case 'task-work':
+      return call(op, SYS_TASK_WORK_ADD, ns_target(t, rand));
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -247,6 +274,15 @@ export function kernel_op_done(t: number, op: number, ret: number): void {
     Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
     const slot = task_slot(t);
     if (slot) mem[slot + SLOT_NEWPID_CHILD] = ret;
+    // Publish the new init's number in init_pid_ns (ret is its number in the caller's namespace)
+    // for the setns and zap targets of every task.
+    rcu_read_lock();
+    const nr = pid_nr(find_vpid(ret));
+    rcu_read_unlock();
+    if (nr) {
+      const i = Atomics.add(mem, S() + STRESS_NS_INITS_NEXT, 1) % NS_INITS;
+      Atomics.store(mem, S() + STRESS_NS_INITS + i, nr);
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * Shared by the CPUs (src/stress/stress_syscalls.ts, which executes the operations) and the main side
  * (option parsing, stats, the verdict).
  */
-import { STRESS_COUNTERS, STRESS_SLOT } from '../mm/layout.js';
+import { FASYNC, STRESS_COUNTERS, STRESS_SLOT } from '../mm/layout.js';
 
 export interface OpDef {
   readonly name: string;
@@ -11,72 +11,94 @@ export interface OpDef {
   readonly kernel: boolean;
   readonly doc: string;
   /**
-   * Not in the default mix yet: `--mix wide` (or naming it) adds it. The issue-14 operations start
-   * here until the plain run with them stays clean (see README "plain stress").
+   * How often a task picks it, relative to the others of the mix (a task draws an operation with
+   * probability weight / sum of the mix's weights). The same for every run, with or without bug
+   * switches. Operations that often do not apply (zap needs a namespace init the caller made,
+   * kprobe-opt a free kprobe_mutex: the pick is then drawn again) or whose effect is rare per call
+   * (an interrupt that must land inside another CPU's critical section) get more.
    */
-  readonly wide?: boolean;
+  readonly weight: number;
 }
 
-/** Index in this list = the op id (mix bit, result table row). At most 32. */
+/**
+ * The one mix (issue 14): every operation below, with its weight. Index in this list = the op id
+ * (result table row, weight table entry). At most MAX_OPS.
+ */
 export const OPS: readonly OpDef[] = [
-  { name: 'spin', kernel: false, doc: 'locktorture spinlock critical section' },
-  { name: 'rw-read', kernel: false, doc: 'locktorture read_lock section (queued rwlock)' },
-  { name: 'rw-write', kernel: false, doc: 'locktorture write_lock section' },
-  { name: 'mutex', kernel: false, doc: 'locktorture mutex section (sleeps when contended)' },
-  { name: 'rcu-read', kernel: false, doc: 'rcutorture reader (checks the poison of what it dereferences)' },
-  { name: 'rcu-write', kernel: false, doc: 'rcutorture writer (publish, retire with call_rcu)' },
-  { name: 'sync-rcu', kernel: false, doc: 'synchronize_rcu' },
-  { name: 'sync-srcu', kernel: false, doc: 'synchronize_srcu(tasks_rcu_exit_srcu)' },
-  { name: 'fork', kernel: true, doc: 'fork a child running the mix' },
-  { name: 'clone-newpid', kernel: true, doc: 'clone(CLONE_NEWPID): the child is init of a new namespace' },
-  { name: 'unshare', kernel: true, doc: 'unshare(CLONE_NEWPID): the next child is init of a new namespace' },
-  { name: 'exit', kernel: true, doc: 'exit' },
-  { name: 'wait', kernel: true, doc: 'wait4(-1) (blocking when there are children, else WNOHANG)' },
-  { name: 'kill', kernel: true, doc: 'kill a random pid of the caller\'s namespace' },
-  { name: 'setns-nsfd', kernel: true, doc: 'open /proc/PID/ns/pid_for_children of a task, setns(fd, CLONE_NEWPID)' },
-  { name: 'setns-pidfd', kernel: true, doc: 'pidfd_open(pid), setns(pidfd, CLONE_NEWPID)' },
-  { name: 'zap', kernel: true, doc: 'SIGKILL to a namespace init the caller created (zap_pid_ns_processes)' },
-  { name: 'ns-last-pid', kernel: true, doc: 'read or write /proc/sys/kernel/ns_last_pid' },
-  { name: 'last-pid-vec', kernel: true, doc: 'PIDNS_REQ_SET_LAST_PID_VEC ioctl on the namespace file' },
-  { name: 'clone-with-pids', kernel: true, doc: 'clone_with_pids with a target pid set' },
-  { name: 'set-tid', kernel: true, doc: 'clone3 with set_tid' },
-  { name: 'reboot', kernel: true, doc: 'reboot(LINUX_REBOOT_CMD_RESTART) inside a child namespace (reboot_pid_ns)' },
-  { name: 'stop-cont', kernel: true, doc: 'SIGSTOP to a random pid of the caller\'s namespace, then SIGCONT to it (job control: group stop, CLD_STOPPED/CLD_CONTINUED)' },
-  { name: 'sigaction', kernel: true, doc: 'a disposition for SIGUSR1, SIGTERM or SIGCHLD: SIG_DFL, SIG_IGN or caught (SA_RESTART, SA_NOCLDSTOP, SA_NOCLDWAIT)' },
-  { name: 'sigmask', kernel: true, doc: 'sigprocmask: block or unblock SIGUSR1, SIGTERM, SIGCHLD' },
-  { name: 'clone-thread', kernel: true, wide: true, doc: 'clone(CLONE_THREAD|CLONE_SIGHAND|CLONE_VM): a thread running the mix (threads of namespace inits, leaders that exit first)' },
-  { name: 'exit-group', kernel: true, wide: true, doc: 'exit_group: the whole thread group exits' },
-  { name: 'ptrace', kernel: true, wide: true, doc: 'ptrace TRACEME, ATTACH or SEIZE of a random pid, or DETACH (tracees and tracers exit whenever they like)' },
-  { name: 'clone-parent', kernel: true, wide: true, doc: 'clone(CLONE_PARENT): a sibling, child of the caller\'s parent' },
-  { name: 'subreaper', kernel: true, wide: true, doc: 'prctl(PR_SET_CHILD_SUBREAPER, 1 or 0)' },
-  { name: 'fasync', kernel: true, wide: true, doc: 'the run\'s O_ASYNC file: kill_fasync from task context, exit_mm\'s mm_update_next_owner (read_lock(tasklist_lock), interrupts on), or a device interrupt on a random CPU whose handler runs kill_fasync -> send_sigio' },
-  { name: 'kprobe-opt', kernel: true, wide: true, doc: 'kprobe_optimizer (kprobe_mutex held across synchronize_rcu_tasks) or perf_kprobe_init (takes kprobe_mutex)' },
+  { name: 'spin', kernel: false, weight: 3, doc: 'locktorture spinlock critical section' },
+  { name: 'rw-read', kernel: false, weight: 3, doc: 'locktorture read_lock section (queued rwlock)' },
+  { name: 'rw-write', kernel: false, weight: 3, doc: 'locktorture write_lock section' },
+  { name: 'mutex', kernel: false, weight: 3, doc: 'locktorture mutex section (sleeps when contended)' },
+  { name: 'rcu-read', kernel: false, weight: 3, doc: 'rcutorture reader (checks the poison of what it dereferences)' },
+  { name: 'rcu-write', kernel: false, weight: 3, doc: 'rcutorture writer (publish, retire with call_rcu)' },
+  { name: 'sync-rcu', kernel: false, weight: 3, doc: 'synchronize_rcu' },
+  { name: 'sync-srcu', kernel: false, weight: 3, doc: 'synchronize_srcu(tasks_rcu_exit_srcu)' },
+  { name: 'fork', kernel: true, weight: 5, doc: 'fork a child running the mix' },
+  { name: 'clone-newpid', kernel: true, weight: 5, doc: 'clone(CLONE_NEWPID): the child is init of a new namespace' },
+  { name: 'unshare', kernel: true, weight: 3, doc: 'unshare(CLONE_NEWPID): the next child is init of a new namespace' },
+  { name: 'exit', kernel: true, weight: 5, doc: 'exit' },
+  { name: 'wait', kernel: true, weight: 5, doc: 'wait4(-1) (blocking when there are children, else WNOHANG)' },
+  { name: 'kill', kernel: true, weight: 5, doc: 'kill a random pid of the caller\'s namespace, or alarm(): a timer interrupt on a random CPU whose handler (it_real_fn) sends the caller SIGALRM with kill_pid_info' },
+  { name: 'setns-nsfd', kernel: true, weight: 4, doc: 'open /proc/PID/ns/pid or pid_for_children of a task (half the time a namespace init the mix created lately), setns(fd, CLONE_NEWPID), fork into it' },
+  { name: 'setns-pidfd', kernel: true, weight: 4, doc: 'pidfd_open(pid) (half the time a namespace init the mix created lately), setns(pidfd, CLONE_NEWPID), fork into it' },
+  { name: 'zap', kernel: true, weight: 6, doc: 'SIGKILL to a namespace init the caller created, or to one the mix created lately (zap_pid_ns_processes while others setns and fork into it)' },
+  { name: 'ns-last-pid', kernel: true, weight: 2, doc: 'read or write /proc/sys/kernel/ns_last_pid' },
+  { name: 'last-pid-vec', kernel: true, weight: 2, doc: 'PIDNS_REQ_SET_LAST_PID_VEC ioctl on the namespace file' },
+  { name: 'clone-with-pids', kernel: true, weight: 2, doc: 'clone_with_pids with a target pid set' },
+  { name: 'set-tid', kernel: true, weight: 2, doc: 'clone3 with set_tid' },
+  { name: 'reboot', kernel: true, weight: 3, doc: 'reboot(LINUX_REBOOT_CMD_RESTART) inside a child namespace (reboot_pid_ns)' },
+  { name: 'stop-cont', kernel: true, weight: 3, doc: 'SIGSTOP to a random pid of the caller\'s namespace, then SIGCONT to it (job control: group stop, CLD_STOPPED/CLD_CONTINUED)' },
+  { name: 'sigaction', kernel: true, weight: 2, doc: 'a disposition for SIGUSR1, SIGTERM or SIGCHLD: SIG_DFL, SIG_IGN or caught (SA_RESTART, SA_NOCLDSTOP, SA_NOCLDWAIT)' },
+  { name: 'sigmask', kernel: true, weight: 2, doc: 'sigprocmask: block or unblock SIGUSR1, SIGTERM, SIGCHLD' },
+  { name: 'clone-thread', kernel: true, weight: 5, doc: 'clone(CLONE_THREAD|CLONE_SIGHAND|CLONE_VM): a thread running the mix (threads of namespace inits, leaders that exit first)' },
+  { name: 'exit-group', kernel: true, weight: 3, doc: 'exit_group: the whole thread group exits' },
+  { name: 'ptrace', kernel: true, weight: 5, doc: 'ptrace TRACEME, ATTACH or SEIZE of a random pid, or DETACH (tracees and tracers exit whenever they like)' },
+  { name: 'clone-parent', kernel: true, weight: 4, doc: 'clone(CLONE_PARENT): a sibling, child of the caller\'s parent' },
+  { name: 'subreaper', kernel: true, weight: 3, doc: 'prctl(PR_SET_CHILD_SUBREAPER, 1 or 0)' },
+  { name: 'fasync', kernel: true, weight: 5, doc: 'the run\'s O_ASYNC file: kill_fasync from task context, exit_mm\'s mm_update_next_owner (read_lock(tasklist_lock), interrupts on), or a device interrupt on a random CPU whose handler runs kill_fasync -> send_sigio' },
+  { name: 'kprobe-opt', kernel: true, weight: 4, doc: 'kprobe_optimizer (kprobe_mutex held across synchronize_rcu_tasks) or perf_kprobe_init (takes kprobe_mutex)' },
+  { name: 'task-work', kernel: true, weight: 3, doc: 'task_work_add(TWA_SIGNAL) on a task (half the time a namespace init the mix created lately), as io_uring queues a completion: TIF_NOTIFY_SIGNAL set and the task woken' },
 ];
+
+/** Operations the result and weight tables have room for. */
+export const MAX_OPS = 64;
+if (OPS.length > MAX_OPS) throw new RangeError(`stress: ${OPS.length} operations, the tables hold ${MAX_OPS}`);
 
 export const OP_IDS: Record<string, number> = Object.fromEntries(OPS.map((o, i) => [o.name, i]));
 export const TORTURE_MIX = OPS.filter((o) => !o.kernel).map((o) => o.name);
-export const KERNEL_MIX = OPS.filter((o) => o.kernel && !o.wide).map((o) => o.name);
+export const KERNEL_MIX = OPS.filter((o) => o.kernel).map((o) => o.name);
 
-export function mix_mask(names: readonly string[]): number {
-  let m = 0;
+/** Throws a RangeError naming the first unknown operation. */
+export function check_mix(names: readonly string[]): void {
   for (const n of names) {
-    const i = OP_IDS[n];
-    if (i === undefined) throw new RangeError(`unknown operation "${n}" (known: ${OPS.map((o) => o.name).join(', ')})`);
-    m |= 1 << i;
+    if (OP_IDS[n] === undefined) throw new RangeError(`unknown operation "${n}" (known: ${OPS.map((o) => o.name).join(', ')})`);
   }
-  return m;
 }
 
-export function mix_names(mask: number): string[] {
-  return OPS.filter((_, i) => (mask & (1 << i)) !== 0).map((o) => o.name);
+/**
+ * The weight table of a mix (G.stress[STRESS_MIX] points at it): entry i is the sum of the weights
+ * of operations 0..i that are in the mix, so a draw r in [0, last entry) picks the first i whose
+ * entry exceeds r. Operations outside the mix add nothing.
+ */
+export function mix_weights(names: readonly string[]): Int32Array {
+  check_mix(names);
+  const on = new Set(names);
+  const cum = new Int32Array(OPS.length);
+  let sum = 0;
+  OPS.forEach((o, i) => { if (on.has(o.name)) sum += o.weight; cum[i] = sum; });
+  return cum;
 }
 
 /** Result table: per op, RES_BUCKETS counters: [0] successes, [e] errno e (capped), [RES_SKIPPED] skipped. */
 export const RES_BUCKETS = 64;
 export const RES_SKIPPED = 63;
-export const RES_TABLE_WORDS = 32 * RES_BUCKETS;
+export const RES_TABLE_WORDS = MAX_OPS * RES_BUCKETS;
 /** The run's O_ASYNC file (struct fasync_struct) lives this many words after the result table (src/stress/run.ts). */
 export const STRESS_FASYNC_AT = RES_TABLE_WORDS + STRESS_COUNTERS.SIZE;
+/** The mix's weight table (MAX_OPS words, mix_weights) after the O_ASYNC file. */
+export const STRESS_WEIGHTS_AT = STRESS_FASYNC_AT + FASYNC.SIZE;
+/** Words of the stress table region: results, lock-section counters, the O_ASYNC file, the weights. */
+export const STRESS_TABLE_REGION_WORDS = STRESS_WEIGHTS_AT + MAX_OPS;
 
 /** Per-task-slot side table (program region): words per task slot. */
 export const SLOT_WORDS = STRESS_SLOT.SIZE;

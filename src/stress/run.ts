@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { FASYNC, G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -15,8 +15,8 @@ import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { fasync_init } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
 import { SIGURG } from '../kernel/sched_task.js';
-import { mix_mask, RES_TABLE_WORDS, STRESS_FASYNC_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { CNT_WORDS, SYS_STRESS_OP } from './stress_syscalls.js';
+import { mix_weights, STRESS_FASYNC_AT, STRESS_TABLE_REGION_WORDS, STRESS_WEIGHTS_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
+import { SYS_STRESS_OP } from './stress_syscalls.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
 import { validate_config, uses_processes, type StressConfig } from './config.js';
@@ -81,13 +81,14 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   m.attach();
   const w = m.mem;
   const s = kg + G.stress;
-  const table = m.alloc(RES_TABLE_WORDS + CNT_WORDS + FASYNC.SIZE);
+  const table = m.alloc(STRESS_TABLE_REGION_WORDS);
   const slots = m.alloc(maxTasks * SLOT_WORDS);
   const prog = m.program([[SYS_STRESS_OP], [OP_JMP, 0]], 'stress');
   w[s + STRESS_TABLE] = table;
   w[s + STRESS_ACTIVE_NS] = slots;
   w[s + STRESS_PROG] = prog;
-  w[s + STRESS_MIX] = mix_mask(cfg.mix);
+  w.set(mix_weights(cfg.mix), table + STRESS_WEIGHTS_AT);
+  w[s + STRESS_MIX] = table + STRESS_WEIGHTS_AT;
   w[s + STRESS_MAX_DEPTH] = cfg.maxDepth;
   w[s + STRESS_MAX_TASKS] = cfg.maxTasks;
   w[s + STRESS_SEED] = cfg.seed | 0;
@@ -134,7 +135,9 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   try {
     result = await m.run({
       control: controlled ? {
-        strategy: cfg.strategy, pctDepth: cfg.pctDepth, pctSteps: Math.max(1000, cfg.ops * 8),
+        // PCT's change points fall in the first pctSteps decisions; a fair tail after twice that
+        // keeps a polling CPU from starving the others for good (see ControlOptions.pctFairAfter).
+        strategy: cfg.strategy, pctDepth: cfg.pctDepth, pctSteps: Math.max(1000, cfg.ops * 8), pctFairAfter: 2 * Math.max(1000, cfg.ops * 8),
         replay: o.replay, tail: o.tail ?? 'strategy', stopOnViolation: cfg.stopOnViolation,
       } : undefined,
       timeoutMs: o.timeoutMs ?? (controlled ? 600_000 : (cfg.ops > 0 ? 3_600_000 : cfg.durationMs + 120_000)),

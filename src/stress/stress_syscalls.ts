@@ -25,7 +25,7 @@ import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, set_current_state } 
 import { sched_hook } from '../sched/hook.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
-import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
 import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
@@ -268,23 +268,30 @@ function dispatch(t: number, op: number, sc: SubCall): number {
   if (!fn) { account_skip(op); return 0; }
   set_ucall(t, sc.nr, sc.a, sc.b, sc.c);
   // exit never returns to be accounted: count it now.
-  if (sc.nr === SYS_EXIT || sc.nr === SYS_REBOOT) account(op, 0);
+  if (sc.nr === SYS_EXIT || sc.nr === SYS_EXIT_GROUP || sc.nr === SYS_REBOOT) account(op, 0);
   else mem[t + TASK.user_arg] = op + 1;
   return fn(sc.a, sc.b, sc.c);
 }
 
 const MAX_PICKS = 8;
 
-function popcount(x: number): number {
-  let n = 0;
-  for (let v = x >>> 0; v; v &= v - 1) n++;
-  return n;
-}
-
-/** Index of the k-th set bit of x (k from 0). */
-function nth_bit(x: number, k: number): number {
-  for (let i = 0; i < 32; i++) if ((x >>> i) & 1) { if (k === 0) return i; k--; }
-  return 0;
+/**
+ * Draw an operation of the mix: the weight table (G.stress[STRESS_MIX], cumulative weights, see
+ * mix_weights in src/stress/ops.ts) maps a draw below its total to the operation whose share of
+ * the total it falls in. -1 for an empty mix.
+ */
+function pick_op(t: number, cum: number): number {
+  const total = mem[cum + OPS.length - 1]!;
+  if (total <= 0) return -1;
+  const r = task_rand(t) % total;
+  let lo = 0;
+  let hi = OPS.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (mem[cum + mid]! > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function sys_stress_op(): number {
@@ -317,10 +324,10 @@ function sys_stress_op(): number {
     mem[t + TASK.pc] = 1;
     return 0;
   }
-  const mix = mem[g + STRESS_MIX]!;
-  const nmix = popcount(mix);
-  for (let i = 0; i < MAX_PICKS && nmix; i++) {
-    const op = nth_bit(mix, task_rand(t) % nmix);
+  const cum = mem[g + STRESS_MIX]!;
+  for (let i = 0; i < MAX_PICKS; i++) {
+    const op = pick_op(t, cum);
+    if (op < 0) break;
     const sc = OPS[op]!.kernel ? (kthread ? null : kernel_op(t, op, task_rand)) : torture_op(op);
     if (!sc) { account_skip(op); continue; }
     return dispatch(t, sc.op ?? op, sc);
