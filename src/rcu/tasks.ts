@@ -158,6 +158,7 @@ function rcu_tasks_postscan_lists(): void {
   const r = regions.objects[SLAB_TASK]!;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
+    if (Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue; // a freed record (see check_all_holdouts)
     // exiting pairs with exit_tasks_rcu_start's store (through tasklist_lock, see there).
     if (Atomics.load(mem, t + TASK.rcu_tasks_exiting) !== 0 && Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) {
       rcu_tasks_pertask(t);
@@ -175,11 +176,15 @@ function check_all_holdouts(): number {
   let left = 0;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
+    // A freed record (poison, pairs with kmem_cache_free) is no holdout, and none of its fields
+    // may be read: the kernel's holdout list pins its tasks with get_task_struct, this scan of
+    // the slab does not, so it looks at the poison first.
+    if (Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue;
     // The flag's load is the ACQUIRE of the snapshot (pairs with rcu_tasks_pertask's store) and of
     // a clear by the task's return to user mode (rcu_tasks_classic_qs, kernel/signal.ts) or exit.
     if (Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) continue;
-    // poison pairs with kmem_cache_free, state with do_exit's store of TASK_DEAD.
-    const dead = Atomics.load(mem, t + TASK.poison) !== POISON_LIVE || Atomics.load(mem, t + TASK.state) === TASK_DEAD;
+    // state pairs with do_exit's store of TASK_DEAD.
+    const dead = Atomics.load(mem, t + TASK.state) === TASK_DEAD;
     if (dead || mem[t + TASK.rcu_tasks_nvcsw] !== mem[t + TASK.nvcsw] || !rcu_tasks_is_holdout(t)) {
       // Done with t (WRITE_ONCE(t->rcu_tasks_holdout, false)): orders nothing, it is our own
       // bookkeeping; the wait-for graph reads it to name the holdouts.
