@@ -32,6 +32,7 @@ export const INV_CALLBACKS_LEFT = 0x108;
 export const INV_TASK_TREE = 0x109;
 export const INV_STOPPED_RUNS = 0x10a;
 export const INV_ERESTART_LEAKED = 0x10b;
+export const INV_EXEC_NOT_ALONE = 0x10c;
 
 export const INVARIANT_NAMES: Record<number, string> = {
   [INV_ACTIVE_NS_CHANGED]: 'active pid namespace of a task changed',
@@ -45,6 +46,7 @@ export const INVARIANT_NAMES: Record<number, string> = {
   [INV_TASK_TREE]: 'task tree inconsistent (real_parent and children lists disagree)',
   [INV_STOPPED_RUNS]: 'a task stopped by job control returned to user mode',
   [INV_ERESTART_LEAKED]: 'a signal-interrupted call returned -ERESTART* to user mode',
+  [INV_EXEC_NOT_ALONE]: 'execve returned 0 but the task is not the only thread of its group, or its pid is not the group\'s',
 };
 
 /** task_active_pid_ns(t): the namespace of t's struct pid at the pid's own level; 0 without a pid. */
@@ -114,6 +116,17 @@ export function check_task_family(t: number): void {
   }
   read_unlock(tl);
   if (bad) record_violation(V_INVARIANT, INV_TASK_TREE, t, other || -bad);
+}
+
+/**
+ * After a successful execve (de_thread): the task is the only thread of its group and carries the
+ * group's pid (a non-leader took the old leader's pid, exchange_tids). Nothing else adds threads to
+ * its group before it runs again (only the group's own threads clone threads).
+ */
+export function exec_checks(t: number): void {
+  if (mem[t + TASK.thread_next] !== t || mem[t + TASK.group_leader] !== t || mem[t + TASK.pid] !== mem[t + TASK.tgid_pid]) {
+    record_violation(V_INVARIANT, INV_EXEC_NOT_ALONE, t, mem[t + TASK.thread_next]!);
+  }
 }
 
 export function user_mode_checks(t: number): void {

@@ -10,19 +10,20 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
-  SYS_ALARM, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
+  SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
 } from '../kernel/unistd.js';
 import { find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
-  SIGTERM, SIGUSR1, WNOHANG, __WALL,
+  SIGTERM, SIGUSR1, WNOHANG, __WALL, PTRACE_O_TRACEEXEC,
 } from '../kernel/sched_task.js';
+import { EINTR } from '../kernel/errno.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
@@ -34,7 +35,7 @@ import { IRQV_KILL_FASYNC } from '../sched/irq.js';
 import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
-import { task_slot } from './checks.js';
+import { exec_checks, task_slot } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -205,6 +206,26 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, rand(t) & 1 ? SYS_KPROBE_OPTIMIZER : SYS_PERF_KPROBE_INIT);
     case 'task-work':
       return call(op, SYS_TASK_WORK_ADD, ns_target(t, rand));
+    case 'execve': {
+      // Half the time the caller execs the stress program again (a multi-threaded exec when it
+      // has threads: de_thread kills them, a non-leader takes the leader's pid), half the time it
+      // forks a child that execs at once while the caller traces it with PTRACE_O_TRACEEXEC (the
+      // exec stops for PTRACE_EVENT_EXEC; see continue_exec). A group with a traced thread does
+      // not exec: its tracer's PTRACE_ATTACH of the group would meet de_thread's wait for that
+      // thread (catalog entry 17, open upstream), which the mix leaves to the catalog.
+      if (rand(t) & 1) {
+        for (let u = mem[t + TASK.thread_next]!, k = 0; u && u !== t && k < 1000; u = mem[u + TASK.thread_next]!, k++) {
+          if (mem[u + TASK.ptrace] !== 0) return null;
+        }
+        return call(op, SYS_EXECVE, prog);
+      }
+      // The tracer must be alone in its group: a wait4 of another thread of the group would take
+      // the stop report meant for it (do_wait looks at every thread's tracees), and the tracee
+      // would wait for a PTRACE_CONT that never comes. (Only the group itself adds threads to it.)
+      if (!can_fork() || mem[t + TASK.thread_next] !== t) return null;
+      start_cont(slot, op);
+      return call(op, SYS_FORK, 0, mem[S() + STRESS_EXEC_PROG]!, 0);
+    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -227,6 +248,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const step = mem[slot + SLOT_CONT_STEP]!;
   const ret = mem[t + TASK.last_ret]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (op === O('execve')) return continue_exec(t, slot, step, ret);
   if (op === O('stop-cont')) {
     // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
     if (step !== 0) return done();
@@ -260,6 +282,44 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   return done();
 }
 
+/**
+ * The traced exec of the execve operation, one step per call (the child C runs
+ * [execve(stress program)] as its first instruction):
+ *   0: fork returned C's pid -> PTRACE_SEIZE(C, PTRACE_O_TRACEEXEC);
+ *   1: seized -> wait4(C, __WALL): C's PTRACE_EVENT_EXEC stop, or its exit (it may have exec'd
+ *      before the seize and stops only at a later exec of its mix, or never); a wait a signal
+ *      interrupted is made again, so C is never left stopped behind us;
+ *   2: the stop was reported -> PTRACE_ATTACH(C), as a debugger does for the thread ids it finds
+ *      after an exec (EPERM: C is traced; before a2a8474c3fff the call sleeps on C's
+ *      cred_guard_mutex, held by C in its stop: catalog entry 16);
+ *   3: PTRACE_DETACH(C): C leaves its stop untraced and runs the mix.
+ */
+function continue_exec(t: number, slot: number, step: number, ret: number): OpCall | null {
+  const op = O('execve');
+  const pid = mem[slot + SLOT_CONT_ARG]!;
+  const next = (st: number, c: OpCall): OpCall => { mem[slot + SLOT_CONT_STEP] = st; return c; };
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  switch (step) {
+    case 0:
+      if (ret <= 0) return done();
+      mem[slot + SLOT_CONT_ARG] = ret;
+      return next(1, call(op, SYS_PTRACE, PTRACE_SEIZE, ret, PTRACE_O_TRACEEXEC));
+    case 1:
+      if (ret < 0) return done(); // another tracer got C first, or C is gone
+      return next(2, call(op, SYS_WAIT4, pid, __WALL));
+    case 2: {
+      if (ret === -EINTR) return next(2, call(op, SYS_WAIT4, pid, __WALL));
+      const stopped = ret === pid && (mem[t + TASK.last_status]! & 0xff) === 0x7f;
+      if (!stopped) return done(); // C exited (reaped) or is not ours any more
+      return next(3, call(op, SYS_PTRACE, PTRACE_ATTACH, pid));
+    }
+    case 3:
+      return next(4, call(op, SYS_PTRACE, PTRACE_DETACH, pid));
+    default:
+      return done();
+  }
+}
+
 /** The task's last act when the run winds down: reap its children, then exit. */
 export function kernel_wind_down(t: number): OpCall | null {
   if (mem[t + TASK.children]) return call(O('wait'), SYS_WAIT4, -1, __WALL);
@@ -268,6 +328,11 @@ export function kernel_wind_down(t: number): OpCall | null {
 
 /** Bookkeeping after an operation completed (called with its result): namespaces made, the init to zap. */
 export function kernel_op_done(t: number, op: number, ret: number): void {
+  // The caller's own execve (not a step of the traced exec, which runs as a continuation).
+  if (op === O('execve') && ret === 0) {
+    const slot = task_slot(t);
+    if (slot && mem[slot + SLOT_CONT] !== op + 1) exec_checks(t);
+  }
   if (ret <= 0) return;
   if (op === O('unshare')) Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
   if (op === O('clone-newpid')) {

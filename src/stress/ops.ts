@@ -58,6 +58,7 @@ export const OPS: readonly OpDef[] = [
   { name: 'fasync', kernel: true, weight: 5, doc: 'the run\'s O_ASYNC file: kill_fasync from task context, exit_mm\'s mm_update_next_owner (read_lock(tasklist_lock), interrupts on), or a device interrupt on a random CPU whose handler runs kill_fasync -> send_sigio' },
   { name: 'kprobe-opt', kernel: true, weight: 4, doc: 'kprobe_optimizer (kprobe_mutex held across synchronize_rcu_tasks) or perf_kprobe_init (takes kprobe_mutex)' },
   { name: 'task-work', kernel: true, weight: 3, doc: 'task_work_add(TWA_SIGNAL) on a task (half the time a namespace init the mix created lately), as io_uring queues a completion: TIF_NOTIFY_SIGNAL set and the task woken' },
+  { name: 'execve', kernel: true, weight: 3, doc: 'execve(the stress program) by the caller (a multi-threaded exec when it has threads: de_thread, the leader\'s pid to a non-leader; not while a thread of its group is traced), or a child that execs at once traced with PTRACE_O_TRACEEXEC: its PTRACE_EVENT_EXEC stop, a PTRACE_ATTACH at the stop (EPERM), PTRACE_DETACH' },
 ];
 
 /** Operations the result and weight tables have room for. */
