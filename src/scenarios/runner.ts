@@ -29,6 +29,7 @@ import { build_waitfor } from '../detect/waitfor.js';
 import { capture_trace, type TraceCapture } from '../trace/capture.js';
 import { prng_seed } from '../lib/prng.js';
 import { stall_report } from '../detect/stall.js';
+import { is_leak_line, outcome_of } from '../detect/outcome.js';
 import { audit_kernel } from '../kernel/audit.js';
 import { quiesce } from '../stress/processes.js';
 
@@ -159,25 +160,6 @@ export interface RunOptions {
   checkGuards?: boolean;
   /** Trace ring records per CPU (a power of two); 0 or absent: no tracing. */
   trace?: number;
-}
-
-/** An audit line about a reference count or an object left allocated (a leak), not about structure. */
-const LEAK_LINE = /\b(kref|count|references found|leaked|in use|allocated)\b/;
-/** "count C, references found R" with C < R: a reference held without its count (a put with no get), not a leak. */
-const COUNT_VS_FOUND = /\b(?:count|kref) (\d+), references found (\d+)/;
-function is_leak_line(x: string): boolean {
-  const c = COUNT_VS_FOUND.exec(x);
-  if (c && Number(c[1]) < Number(c[2])) return false;
-  return LEAK_LINE.test(x);
-}
-
-function outcome_of(state: string, nviol: number, cycles: number, audit: number, stalls: number, auditLeak: boolean): Outcome {
-  if (state === 'crashed') return 'crash';
-  if (state === 'decision-limit') return stalls > 0 ? 'stall' : 'limit';
-  if (state === 'deadlock' || state === 'hung') return cycles > 0 ? 'deadlock' : stalls > 0 ? 'stall' : 'hang';
-  if (nviol > 0 || state === 'violation') return 'violation';
-  if (audit > 0) return auditLeak ? 'leak' : 'violation';
-  return 'clean';
 }
 
 /** Run a scenario variant once on a fresh machine. */

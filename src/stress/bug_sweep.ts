@@ -49,6 +49,10 @@ export interface SweepResult {
   /** Operations run until the first FAILURE (all runs of the set together). */
   ops: number;
   first_line?: string;
+  /** The kind of the failure found (src/detect/outcome.ts), one the catalog expects of the set. */
+  outcome?: string;
+  /** A FAILURE of another kind than the catalog expects, seen before (or instead of) the expected one. */
+  other?: { mode: 'controlled-pct' | 'free'; seed: number; outcome: string; first_line: string };
   token?: string;
 }
 
@@ -75,6 +79,8 @@ export function catalog_switch_sets(): SwitchSet[] {
 export interface RunSummary {
   verdict: string;
   state: string;
+  /** The failure's kind in the catalog's terms (the report's outcome). */
+  outcome?: string;
   ops: number;
   first_line: string;
   token?: string;
@@ -101,11 +107,11 @@ export function run_in_process(cfg: StressConfig, timeoutMs: number): Promise<Ru
     execFile(process.execPath, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err) => {
       let r: RunSummary;
       try {
-        const j = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; state: string; signature?: string; failures?: Array<{ title: string }>; stats?: { ops: number }; replay?: { token?: string } };
-        r = { verdict: j.verdict, state: j.state, ops: j.stats?.ops ?? 0, first_line: j.signature || j.failures?.[0]?.title || j.state, token: j.replay?.token };
+        const j = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; state: string; outcome?: string; signature?: string; failures?: Array<{ title: string }>; stats?: { ops: number }; replay?: { token?: string } };
+        r = { verdict: j.verdict, state: j.state, outcome: j.outcome, ops: j.stats?.ops ?? 0, first_line: j.signature || j.failures?.[0]?.title || j.state, token: j.replay?.token };
       } catch {
         // No report: the run was killed by the bound (a hang the run's own watchdogs missed) or crashed.
-        r = { verdict: 'FAILURE', state: 'no-report', ops: 0, first_line: `no report (${err ? (err as { killed?: boolean }).killed ? 'killed at the sweep bound' : `exit ${(err as { code?: number }).code}` : 'missing'})` };
+        r = { verdict: 'FAILURE', state: 'no-report', outcome: 'hang', ops: 0, first_line: `no report (${err ? (err as { killed?: boolean }).killed ? 'killed at the sweep bound' : `exit ${(err as { code?: number }).code}` : 'missing'})` };
       }
       rmSync(dir, { recursive: true, force: true });
       resolve(r);
@@ -113,13 +119,22 @@ export function run_in_process(cfg: StressConfig, timeoutMs: number): Promise<Ru
   });
 }
 
-/** One switch set (or none: bugs = []) through the budget; stops at the first FAILURE. */
-export async function sweep_one(base: StressConfig, bugs: string[], budget: SweepBudget, run: Run, stopAtFirst: boolean): Promise<Omit<SweepResult, 'set' | 'entries' | 'expect'>> {
+/**
+ * One switch set (or none: bugs = []) through the budget; stops at the first FAILURE of an
+ * expected kind (`expect`: the catalog's kinds for the set; empty for the run without switches,
+ * where any FAILURE counts). A FAILURE of another kind is kept in `other` and the search goes on.
+ */
+export async function sweep_one(base: StressConfig, bugs: string[], budget: SweepBudget, run: Run, stopAtFirst: boolean, expect: readonly string[] = []): Promise<Omit<SweepResult, 'set' | 'entries' | 'expect'>> {
   const t0 = performance.now();
   let ops = 0;
   let first: Omit<SweepResult, 'set' | 'entries' | 'expect'> | undefined;
+  let other: SweepResult['other'];
   const hit = (o: RunSummary, mode: 'controlled-pct' | 'free', seed: number): void => {
-    first ??= { bugs, found: true, mode, seed, elapsed_ms: Math.round(performance.now() - t0), ops, first_line: o.first_line, token: o.token };
+    if (expect.length && !expect.includes(o.outcome ?? '')) {
+      other ??= { mode, seed, outcome: o.outcome ?? '?', first_line: o.first_line };
+      return;
+    }
+    first ??= { bugs, found: true, mode, seed, elapsed_ms: Math.round(performance.now() - t0), ops, first_line: o.first_line, outcome: o.outcome, token: o.token };
   };
   for (let i = 0; i < budget.runs && !(first && stopAtFirst); i++) {
     const seed = (base.seed + i) >>> 0;
@@ -133,7 +148,8 @@ export async function sweep_one(base: StressConfig, bugs: string[], budget: Swee
     ops += o.ops;
     if (o.verdict === 'FAILURE') hit(o, 'free', base.seed);
   }
-  return first ?? { bugs, found: false, elapsed_ms: Math.round(performance.now() - t0), ops };
+  const res = first ?? { bugs, found: false, elapsed_ms: Math.round(performance.now() - t0), ops };
+  return other ? { ...res, other } : res;
 }
 
 /**
@@ -149,7 +165,7 @@ export async function bug_sweep(base: StressConfig, budget: SweepBudget, o: { se
   results.push(c);
   o.log?.(c);
   for (const s of o.sets ?? catalog_switch_sets()) {
-    const r = await sweep_one(base, s.names, budget, run, true);
+    const r = await sweep_one(base, s.names, budget, run, true, s.expect);
     const res: SweepResult = { ...r, set: s.names.join('+'), entries: s.entries, expect: s.expect };
     results.push(res);
     o.log?.(res);
@@ -161,6 +177,7 @@ export async function bug_sweep(base: StressConfig, budget: SweepBudget, o: { se
 export function sweep_line(r: SweepResult): string {
   const what = r.set === '(none)'
     ? (r.found ? `FALSE POSITIVE (${r.mode}, seed ${r.seed}, ${(r.elapsed_ms / 1000).toFixed(1)} s): ${r.first_line}` : `clean (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)`)
-    : (r.found ? `found ${r.mode} seed ${r.seed} after ${(r.elapsed_ms / 1000).toFixed(1)} s, ${r.ops} ops: ${r.first_line}` : `NOT FOUND (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)`);
+    : (r.found ? `found (${r.outcome}) ${r.mode} seed ${r.seed} after ${(r.elapsed_ms / 1000).toFixed(1)} s, ${r.ops} ops: ${r.first_line}`
+      : `NOT FOUND (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)${r.other ? `; another kind: ${r.other.outcome} (${r.other.mode}, seed ${r.other.seed}): ${r.other.first_line}` : ''}`);
   return `${r.set.padEnd(42)} [${r.expect.join(',')}] ${what}`;
 }

@@ -11,6 +11,8 @@ import { OP_JMP } from '../kernel/entry.js';
 import { BUG_NAMES } from '../config/bugs.js';
 import { Machine, type RunResult } from '../machine.js';
 import { violations_report, stuck_json, violation_title } from '../detect/report.js';
+import { is_leak_line, outcome_of, type RunOutcome } from '../detect/outcome.js';
+import { stall_report } from '../detect/stall.js';
 import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { fasync_init } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
@@ -50,6 +52,8 @@ export interface StressOutcome {
   state: string;
   failures: Failure[];
   signature: string;
+  /** The failure's kind in the catalog's terms (src/detect/outcome.ts); 'clean' for SUCCESS. */
+  outcome: RunOutcome;
   result: RunResult;
   stats: StatsSample;
   report: Record<string, unknown>;
@@ -192,6 +196,13 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   const stats = sample_stats(m, elapsed, undefined);
   if (lastStats) stats.min_window_share = lastStats.min_window_share;
   const verdict: 'SUCCESS' | 'FAILURE' = failures.length ? 'FAILURE' : 'SUCCESS';
+  // The failure's kind in the catalog's terms, as `pidrace deadlock` names it (src/detect/outcome.ts):
+  // a stuck run with a stall report is a stall; the end checks' audit and leak lines count as audit.
+  const stalls = state === 'decision-limit' || state === 'hung' ? stall_report(view).lines : [];
+  const auditLines = failures.filter((f) => f.kind === 'audit' || f.kind === 'leak').map((f) => f.detail);
+  const nviol = result.violations.length + failures.filter((f) => f.kind === 'invariant').length;
+  const outcome: RunOutcome = result.crash ? 'crash' : outcome_of(state, nviol, result.stuck?.graph.cycles.length ?? 0, auditLines.length, stalls.length,
+    failures.every((f) => f.kind !== 'audit' || is_leak_line(f.detail)));
   const exitCode = failures.length ? 1 : interrupted ? 130 : 0;
   const signature = signature_of(failures);
   let token: string | undefined;
@@ -210,7 +221,7 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
     tool: 'pidrace', version: VERSION, command: 'stress', verdict, exit_code: exitCode,
     interrupted: interrupted || undefined, partial: interrupted || undefined,
     config: cfg, state, elapsed_ms: Math.round(elapsed),
-    failures, signature: signature || undefined,
+    failures, signature: signature || undefined, outcome, stalls: stalls.length ? stalls : undefined,
     violations: vr.json,
     stuck: result.stuck ? stuck_json(result.stuck) : undefined,
     crash: result.crash,
@@ -223,7 +234,7 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   const guards = cfg.checkGuards ? { watchpoints: m.mem[regions.guard + GUARD.samples]!, races: m.mem[regions.guard + GUARD.races]! } : undefined;
   if (guards) report.guards = guards;
   const text = format_text(cfg, state, elapsed, stats, failures, vr.text, result, verdict, token, interrupted, guards);
-  return { verdict, exitCode, config: cfg, state, failures, signature, result, stats, report, text, interrupted, token, choices, hash, machine: m };
+  return { verdict, exitCode, config: cfg, state, failures, signature, outcome, result, stats, report, text, interrupted, token, choices, hash, machine: m };
 }
 
 function format_text(cfg: StressConfig, state: string, elapsed: number, s: StatsSample, failures: Failure[], vtext: string, r: RunResult,
