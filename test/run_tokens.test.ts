@@ -7,14 +7,41 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { OP_JMP } from '../src/kernel/entry.js';
+import { OP_HALT, OP_JMP } from '../src/kernel/entry.js';
 import { SYS_TORTURE_SPIN } from '../src/kernel/torture.js';
 import { SYS_TEST_HOLD, SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
 import { default_config } from '../src/stress/config.js';
 import { run_stress } from '../src/stress/run.js';
 import { parse_stress_args } from '../src/cli/stress.js';
+import { CPU } from '../src/mm/layout.js';
+import { cpu_addr, set_this_cpu } from '../src/mm/memory.js';
+import { pick_next_task } from '../src/sched/core.js';
+import { run_token_attach, run_tokens_setup } from '../src/sched/run_token.js';
 
 describe('run tokens', () => {
+  it('a CPU waiting for a token keeps its last queued task: a dry token holder steals only a second one', () => {
+    const m = new Machine({ ncpus: 3 });
+    m.attach();
+    m.bringUpCpus();
+    const prog = m.program([[OP_HALT]]);
+    run_tokens_setup(m.mem, 1, 3); // one token, three CPUs
+    run_token_attach(true); // this thread runs as a worker CPU would: tokens on
+    set_this_cpu(0);
+    try {
+      const c1 = cpu_addr(1);
+      m.mem[c1 + CPU.tok_wait] = 1; // CPU 1 waits for a token
+      const a = m.kthread(prog, 1);
+      expect(Atomics.load(m.mem, c1 + CPU.rq_nr)).toBe(1);
+      expect(pick_next_task(), 'the only task of a token waiter is not stolen').toBe(0);
+      const b = m.kthread(prog, 1);
+      expect(pick_next_task(), 'with two queued, one may go').toBe(a);
+      m.mem[c1 + CPU.tok_wait] = 0; // CPU 1 no longer waits (it runs, or is idle without a token)
+      expect(pick_next_task()).toBe(b);
+    } finally {
+      run_token_attach(false);
+    }
+  });
+
   it('8 CPUs on 2 tokens complete the multi-CPU mix: SUCCESS, tokens handed on, every CPU ran', async () => {
     const o = await run_stress(default_config({ cpus: 8, durationMs: 1_500, runTokens: 2 }));
     expect(o.failures).toEqual([]);

@@ -266,8 +266,8 @@ function may_steal_from(m: Int32Array, ic: number): boolean {
   return !run_tokens_on() || m[ic + CPU.tok_wait] === 0 || m[ic + CPU.rq_nr]! > 1;
 }
 
-/** Pick the next task: this CPU's runqueue first, then steal from the busiest. */
-function pick_next_task(): number {
+/** Pick the next task: this CPU's runqueue first, then steal from the busiest (exported for test/run_tokens.test.ts). */
+export function pick_next_task(): number {
   const own = dequeue_first(this_cpu);
   if (own) return own;
   const m = mem;
