@@ -51,12 +51,29 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     expect(r.first!.outcome).toBe('violation');
     expect((r.first!.json!.audit as string[]).some(under)).toBe(true);
 
-    // Plain stress: the switch alone (cad_pid is set at boot; the audit counts it as a reference).
-    const MIX = ['fork', 'exit', 'wait'];
+    // Plain stress, with the sysctl's reads and writes (the cad-pid operation); the missing reference is
+    // there from boot, and the audit counts cad_pid as a reference of the pid it names.
+    const MIX = ['fork', 'exit', 'wait', 'cad-pid'];
     const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 1, mix: MIX, bugs: ['cad_pid_no_ref'] }));
     expect(bug.verdict).toBe('FAILURE');
     expect(bug.failures.filter((f) => f.kind === 'audit').some((f) => under(f.detail)), JSON.stringify(bug.failures.slice(0, 3))).toBe(true);
     const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 1, mix: MIX }));
+    expect(ok.failures).toEqual([]);
+  });
+
+  it('entry 20 (51bee5abeab2): a fork refused by pids.max while reaped tasks still hold their charges, in both', async () => {
+    const s = findScenario('20')!;
+    const r = await searchSchedules(s, buggyVariant(s), { seed: 1, schedules: 20, report: true });
+    expect(r.asExpected).toBe(true);
+    expect(r.first!.outcome).toBe('violation');
+    expect(r.first!.report).toMatch(/fork refused by the pids controller while released tasks still held the charges/);
+
+    // Plain stress with the pids-cgroup operation (moves to random pids cgroups, random pids.max).
+    const MIX = ['fork', 'exit', 'wait', 'pids-cgroup'];
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 3, mix: MIX, bugs: ['pids_free_after_gp'] }));
+    expect(bug.verdict).toBe('FAILURE');
+    expect(bug.failures.some((f) => f.kind === 'violation' && /fork refused by the pids controller/.test(f.title)), JSON.stringify(bug.failures.slice(0, 3))).toBe(true);
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 3, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import { SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
 import { INVARIANT_NAMES } from '../stress/checks.js';
+import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 
 /** Invariant names other modules register (kernel audit codes ...), for V_INVARIANT records. */
 const extra_invariant_names: Record<number, string> = {
@@ -18,6 +19,8 @@ const extra_invariant_names: Record<number, string> = {
   0x4e02: 'namespace reference count underflow',
   0x4e03: 'nsproxy reference count underflow',
   0x4e04: 'file reference count underflow',
+  [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
+  [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
 };
 export function register_invariant_names(names: Record<number, string>): void {
   Object.assign(extra_invariant_names, names);

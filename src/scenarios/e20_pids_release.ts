@@ -17,16 +17,10 @@
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_CGROUP_ATTACH, SYS_EXIT, SYS_FORK, SYS_PIDS_CURRENT_READ, SYS_PIDS_MAX_WRITE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_PIDS_FREE_AFTER_GP } from '../config/bugs.js';
-import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
+import { INV_PIDS_CHARGE_AFTER_RELEASE } from '../kernel/cgroup_pids.js';
 import { V_INVARIANT } from '../locking/violations.js';
-import { register_invariant_names } from '../detect/report.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
-
-register_invariant_names({
-  [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
-  [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
-});
 
 /** The pids cgroup P moves into, and its pids.max (the commit's test case: 2). */
 const CG = 1;

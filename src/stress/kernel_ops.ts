@@ -10,12 +10,14 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
+import { PIDS_MAX_ARG } from '../kernel/cgroup_pids.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
+  SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE,
 } from '../kernel/unistd.js';
 import { find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
@@ -225,6 +227,17 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       if (!can_fork() || mem[t + TASK.thread_next] !== t) return null;
       start_cont(slot, op);
       return call(op, SYS_FORK, 0, mem[S() + STRESS_EXEC_PROG]!, 0);
+    }
+    case 'cad-pid': {
+      // Writes only from the initial namespace, of init's pid or the caller's own: a pid of a
+      // deeper namespace would pin that namespace past the run's end (cad_pid keeps its pid).
+      if (ns_level(task_active_pid_ns(t)) !== 0 || (rand(t) % 3) === 0) return call(op, SYS_CAD_PID_READ);
+      return call(op, SYS_CAD_PID_WRITE, rand(t) & 1 ? 1 : pid_nr(mem[t + TASK.tgid_pid]!));
+    }
+    case 'pids-cgroup': {
+      if (rand(t) & 1) return call(op, SYS_CGROUP_ATTACH, rand(t) % NR_PIDS_CGROUPS);
+      const cg = 1 + (rand(t) % (NR_PIDS_CGROUPS - 1));
+      return call(op, SYS_PIDS_MAX_WRITE, cg, rand(t) % 4 === 0 ? PIDS_MAX_ARG : 2 + (rand(t) % 31));
     }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).

@@ -59,6 +59,8 @@ export const OPS: readonly OpDef[] = [
   { name: 'kprobe-opt', kernel: true, weight: 4, doc: 'kprobe_optimizer (kprobe_mutex held across synchronize_rcu_tasks) or perf_kprobe_init (takes kprobe_mutex)' },
   { name: 'task-work', kernel: true, weight: 3, doc: 'task_work_add(TWA_SIGNAL) on a task (half the time a namespace init the mix created lately), as io_uring queues a completion: TIF_NOTIFY_SIGNAL set and the task woken' },
   { name: 'execve', kernel: true, weight: 3, doc: 'execve(the stress program) by the caller (a multi-threaded exec when it has threads: de_thread, the leader\'s pid to a non-leader; not while a thread of its group is traced), or a child that execs at once traced with PTRACE_O_TRACEEXEC: its PTRACE_EVENT_EXEC stop, a PTRACE_ATTACH at the stop (EPERM), PTRACE_DETACH' },
+  { name: 'cad-pid', kernel: true, weight: 1, doc: 'read /proc/sys/kernel/cad_pid, or (a task of the initial namespace) write init\'s pid or its own to it: proc_do_cad_pid swaps the reference cad_pid holds' },
+  { name: 'pids-cgroup', kernel: true, weight: 2, doc: 'the pids controller: move the caller to a random pids cgroup (its tid to the tasks file: pids_can_attach), or write a random pids.max (2 .. 32, or max) of a child cgroup; forks past a limit fail with EAGAIN' },
 ];
 
 /** Operations the result and weight tables have room for. */
