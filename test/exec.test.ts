@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type TaskHandle } from '../src/api.js';
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, PTRACE_EVENT_EXEC, PTRACE_O_TRACEEXEC, SIGKILL, SIGTRAP } from '../src/kernel/sched_task.js';
-import { PTRACE_ATTACH, PTRACE_CONT, PTRACE_SEIZE, PTRACE_TRACEME } from '../src/kernel/ptrace.js';
+import { PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_TRACEME } from '../src/kernel/ptrace.js';
 import { SYS_EXECVE, SYS_EXIT, SYS_PAUSE, SYS_PTRACE } from '../src/kernel/unistd.js';
 import { build_waitfor } from '../src/detect/waitfor.js';
 import { kg, mem, regions } from '../src/mm/memory.js';
@@ -51,6 +51,26 @@ describe('execve of a traced task: PTRACE_EVENT_EXEC', () => {
     expect(errCode(() => k.ptrace(t, PTRACE_ATTACH, k.pidIn(t, x)))).toBe('EPERM');
     expect(k.syscall(t, 'ptrace', SYS_PTRACE, PTRACE_CONT, k.pidIn(t, x), 0)).toEqual({ value: 0 });
     expect(reapStatus(k, t, x)).toBe(7 << 8);
+  });
+
+  it('the tracer\'s PTRACE_DETACH, or its exit, lets a stopped tracee go (no edge to a tracer that is gone)', () => {
+    k = Kernel.create();
+    const t = k.fork(k.init);
+    const x = k.fork(t);
+    const y = k.fork(t);
+    const image = k.program([[SYS_EXIT, 5]], 'image');
+    seizeForExec(t, x);
+    seizeForExec(t, y);
+    expect(k.syscall(x, 'execve', SYS_EXECVE, image)).toEqual({ blocked: true });
+    expect(k.syscall(y, 'execve', SYS_EXECVE, image)).toEqual({ blocked: true });
+    expect(k.ptrace(t, PTRACE_DETACH, k.pidIn(t, x))).toBe(0); // resumes x untraced: it exits 5
+    k.run();
+    expect(reapStatus(k, t, x)).toBe(5 << 8);
+    expect(k.isBlocked(y)).toBe(true);
+    k.exit(t); // exit_ptrace: y leaves its stop, runs the image, is reparented to init
+    k.run();
+    expect(reapStatus(k, k.init, t)).toBe(0);
+    expect(reapStatus(k, k.init, y)).toBe(5 << 8);
   });
 
   it('before a2a8474c3fff: the stop holds cred_guard_mutex; the attach sleeps on it until a signal', () => {
