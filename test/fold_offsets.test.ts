@@ -4,7 +4,7 @@
  * everything else as it was.
  */
 import { describe, expect, it } from 'vitest';
-import { exported_consts, fold_module, OFFSET_OBJECTS } from '../src/tools/fold_offsets.js';
+import { fold_module, module_consts, OFFSET_OBJECTS } from '../src/tools/fold_offsets.js';
 import { CPU, TASK } from '../src/mm/layout.js';
 
 const consts = new Map([['SL_VAL', 0], ['NEG', -3], ['BIAS', 256]]);
@@ -55,7 +55,20 @@ describe('fold_offsets', () => {
     expect(out).toContain('o.SL_VAL'); // a property name, not the binding
     expect(out).toContain('BIAS.toString()'); // shadowed in g: left alone in this module
     expect(out).toContain('+ OTHER + (-3)');
-    expect(exported_consts('export const A = 1; export let B = 2; const C = 3; export function D() {}')).toEqual(['A']);
+  });
+
+  it('takes only compile-time constants: literals, arithmetic, other constants, schema offsets', () => {
+    const src = [
+      "import { TASK, NR } from '../mm/layout.js';",
+      "import { lock_class_register } from '../locking/lockdep.js';",
+      'const K = 1 << 3;',
+      'export const A = K | 1, B = -A, C = TASK.SIZE + NR, D = A * 2;',
+      "export const LC = lock_class_register('x');", // a run-time value (the order modules load in)
+      'export let L = 5;', // changes
+      'export const F = 1.5, S = "s", E = LC + 1, G = Date.now();',
+    ].join('\n');
+    const t = module_consts(src, (spec, n) => (spec === '../mm/layout.js' && n === 'NR' ? 7 : undefined), (spec) => spec === '../mm/layout.js', false);
+    expect(Object.fromEntries(t)).toEqual({ A: 9, B: -9, C: TASK.SIZE + 7, D: 18 });
   });
 
   it('knows every offset object of the schema', () => {

@@ -10,7 +10,8 @@
  * (issue 15, README "The fork cycle"); an imported `export const SL_VAL = 0` costs the same load
  * (another ~15%). This post-pass over what tsc emitted replaces each `X.field` whose X is an
  * offset object imported from mm/layout.js, and each imported binding that its module exports as
- * `export const NAME = ...` with an integer value, by the number. It changes no line (the source
+ * `export const NAME = <constant expression>` (const_value: evaluated from the source, never by
+ * running it), by the number. It changes no line (the source
  * maps' lines and the checked build's sites stay right) and is idempotent. Only the kernel's
  * modules are folded (KERNEL_DIRS: what a CPU runs), with constants from kernel modules.
  *
@@ -23,7 +24,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parse, type Node } from 'acorn';
 import { ancestor, full } from 'acorn-walk';
 import MagicString from 'magic-string';
@@ -65,13 +66,93 @@ function local_bindings(ast: AnyNode): Set<string> {
 /** Integer constants a module exports as `export const NAME = ...`, by name. */
 export type ConstTable = ReadonlyMap<string, number>;
 
-/** The `export const` names of a module source (not `export let`: those change at run time). */
-export function exported_consts(src: string): string[] {
+/**
+ * The integer value of a constant expression, or undefined: number literals, unary and binary
+ * arithmetic on them, other constants (`name(id)`) and schema offsets (`X.field` where X is an
+ * offset object: `member`). Anything else (a call, a `let`, a conditional) is not a compile-time
+ * constant: `export const LC_FA_LOCK = lock_class_register(...)` depends on the order modules load
+ * in, and is never folded.
+ */
+export function const_value(n: AnyNode, name: (id: string) => number | undefined, member: (obj: string, field: string) => number | undefined): number | undefined {
+  let v: number | undefined;
+  switch (n.type) {
+    case 'Literal': v = typeof n.value === 'number' ? n.value : undefined; break;
+    case 'Identifier': v = name(n.name); break;
+    case 'MemberExpression':
+      v = !n.computed && n.object.type === 'Identifier' && n.property.type === 'Identifier' ? member(n.object.name, n.property.name) : undefined;
+      break;
+    case 'UnaryExpression': {
+      const a = const_value(n.argument, name, member);
+      if (a !== undefined) v = n.operator === '-' ? -a : n.operator === '+' ? a : n.operator === '~' ? ~a : undefined;
+      break;
+    }
+    case 'BinaryExpression': {
+      const a = const_value(n.left, name, member);
+      const b = a === undefined ? undefined : const_value(n.right, name, member);
+      if (a === undefined || b === undefined) break;
+      switch (n.operator) {
+        case '+': v = a + b; break;
+        case '-': v = a - b; break;
+        case '*': v = a * b; break;
+        case '/': v = a / b; break;
+        case '%': v = a % b; break;
+        case '<<': v = a << b; break;
+        case '>>': v = a >> b; break;
+        case '>>>': v = a >>> b; break;
+        case '|': v = a | b; break;
+        case '&': v = a & b; break;
+        case '^': v = a ^ b; break;
+        case '**': v = a ** b; break;
+      }
+      break;
+    }
+  }
+  return v !== undefined && Number.isSafeInteger(v) && !Object.is(v, -0) ? v : undefined;
+}
+
+/**
+ * The integer constants a module exports (`export const NAME = <constant expression>`), by name.
+ * `imported(spec, name)` gives the value of a constant another module exports (for chains such as
+ * `export const CA_FLAGS = CLONE_ARGS.flags`), `layoutSpec(spec)` whether an import names the schema
+ * module, and `isLayout` whether this is the schema module itself.
+ */
+export function module_consts(src: string, imported: (spec: string, name: string) => number | undefined, layoutSpec: (spec: string) => boolean, isLayout: boolean): Map<string, number> {
   const ast = parse(src, { ecmaVersion: 'latest', sourceType: 'module' }) as AnyNode;
-  const out: string[] = [];
+  const inits = new Map<string, AnyNode>(); // module-level const declarations
+  const exported: string[] = [];
+  const imports = new Map<string, { spec: string; name: string }>();
   for (const d of ast.body as AnyNode[]) {
-    if (d.type !== 'ExportNamedDeclaration' || d.declaration?.type !== 'VariableDeclaration' || d.declaration.kind !== 'const') continue;
-    for (const v of d.declaration.declarations as AnyNode[]) if (v.id.type === 'Identifier') out.push(v.id.name);
+    const decl = d.type === 'ExportNamedDeclaration' ? d.declaration : d;
+    if (d.type === 'ImportDeclaration') {
+      for (const sp of d.specifiers as AnyNode[]) if (sp.type === 'ImportSpecifier') imports.set(sp.local.name, { spec: String(d.source.value), name: sp.imported.name });
+    }
+    if (decl?.type !== 'VariableDeclaration' || decl.kind !== 'const') continue;
+    for (const v of decl.declarations as AnyNode[]) {
+      if (v.id.type !== 'Identifier' || !v.init) continue;
+      inits.set(v.id.name, v.init);
+      if (d.type === 'ExportNamedDeclaration') exported.push(v.id.name);
+    }
+  }
+  const memo = new Map<string, number | undefined>();
+  const name = (id: string): number | undefined => {
+    if (memo.has(id)) return memo.get(id);
+    memo.set(id, undefined); // a cycle is not a constant
+    let v: number | undefined;
+    const init = inits.get(id);
+    if (init) v = const_value(init, name, member);
+    else { const im = imports.get(id); if (im) v = imported(im.spec, im.name); }
+    memo.set(id, v);
+    return v;
+  };
+  const member = (obj: string, field: string): number | undefined => {
+    const im = imports.get(obj);
+    const o = im ? (layoutSpec(im.spec) ? OFFSET_OBJECTS.get(im.name) : undefined) : isLayout && inits.has(obj) ? OFFSET_OBJECTS.get(obj) : undefined;
+    return o && Object.hasOwn(o, field) ? o[field] : undefined;
+  };
+  const out = new Map<string, number>();
+  for (const e of exported) {
+    const v = name(e);
+    if (v !== undefined) out.set(e, v);
   }
   return out;
 }
@@ -153,22 +234,24 @@ export const KERNEL_DIRS = ['src/kernel', 'src/mm', 'src/locking', 'src/rcu', 's
 export async function fold_tree(tree: string): Promise<number> {
   const layoutJs = join(tree, 'src', 'mm', 'layout.js');
   const inKernel = (f: string): boolean => KERNEL_DIRS.some((d) => !relative(join(tree, d), f).startsWith('..'));
-  // Every module's integer `export const`s, read from the module itself (evaluated in this process)
-  // before any file is rewritten.
+  // Every kernel module's integer `export const`s, evaluated from the sources (never by running
+  // them), before any file is rewritten.
   const tables = new Map<string, ConstTable>();
   const files: string[] = [];
   for (const d of KERNEL_DIRS) if (existsSync(join(tree, d))) files.push(...js_files(join(tree, d)));
-  for (const f of files) {
-    const names = exported_consts(readFileSync(f, 'utf8'));
-    if (names.length === 0) continue;
-    const mod = (await import(pathToFileURL(f).href)) as Record<string, unknown>;
-    const t = new Map<string, number>();
-    for (const k of names) {
-      const v = mod[k];
-      if (typeof v === 'number' && Number.isInteger(v)) t.set(k, v);
-    }
+  const table = (f: string): ConstTable => {
+    let t = tables.get(f);
+    if (t) return t;
+    tables.set(f, new Map()); // an import cycle sees nothing from the module still being read
+    const target = (spec: string): string | null => (spec.startsWith('.') && inKernel(join(dirname(f), spec)) ? join(dirname(f), spec) : null);
+    t = existsSync(f) ? module_consts(readFileSync(f, 'utf8'), (spec, nm) => {
+      const to = target(spec);
+      return to === null ? undefined : table(to).get(nm);
+    }, (spec) => target(spec) === layoutJs, f === layoutJs) : new Map();
     tables.set(f, t);
-  }
+    return t;
+  };
+  for (const f of files) table(f);
   let changed = 0;
   for (const f of files) {
     const res = fold_module(readFileSync(f, 'utf8'), (spec) => {
