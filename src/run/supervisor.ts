@@ -12,7 +12,8 @@
  * The watchdogs (each bounded, so every run ends):
  * - free-running, hung-task: no progress (G.progress) for hungMs ends the run as hung;
  * - controlled, soft lockup: the CPU that holds the turn passes no scheduling hook (CPU.hook_seq)
- *   for lockupMs: it loops in the kernel (a list corrupted into a cycle does that) and will never
+ *   for lockupMs while the process runs (soft_lockup_expired: a worker the host starved is not
+ *   stuck): it loops in the kernel (a list corrupted into a cycle does that) and will never
  *   hand the turn on. As the kernel's watchdog (kernel/watchdog.c) it reports "BUG: soft lockup";
  *   the other CPUs freeze at their next check, and the looping worker is terminated with the pool;
  * - the whole-run bound (timeoutMs): free-running hung, controlled the decision limit.
@@ -83,6 +84,24 @@ export function lockup_bound(hungMs: number): number {
   return Math.max(1000, hungMs);
 }
 
+/** CPU time this process has run, all threads (ms): what the soft-lockup watchdog counts. */
+function process_cpu_ms(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Controlled soft lockup: no scheduling hook for `lockupMs` of wall time, while the process ran
+ * for at least half of that. In controlled mode only the CPU holding the turn runs, so a looping
+ * CPU burns process CPU time; a CPU the host simply did not run (a loaded host starving the
+ * worker thread) burns none and is not a lockup. kernel/watchdog.c has the same exception for a
+ * guest the host stopped: watchdog_timer_fn checks kvm_check_and_clear_guest_paused() before it
+ * reports (read in a stored copy of kernel/watchdog.c; find_string id 19000986).
+ */
+export function soft_lockup_expired(wallMs: number, cpuMs: number, lockupMs: number): boolean {
+  return wallMs > lockupMs && cpuMs >= lockupMs / 2;
+}
+
 /** Run the machine's CPUs on `pool` (at least ncpus threads) until the run ends; see the file comment. */
 export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {}, policy: SupervisePolicy = {}): Promise<Supervised> {
   mc.attach();
@@ -137,6 +156,7 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   let lastChange = runStart;
   let lastHooks = -1;
   let lastHookChange = lastChange;
+  let cpuAtHookChange = process_cpu_ms();
   let quietSince = -1;
   let lastTick = lastChange;
   let lastHotplug = lastChange;
@@ -154,8 +174,8 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
     if (el >= timeoutMs) { end(controlled ? RUN_LIMIT : RUN_HUNG, true); break; }
     if (controlled) {
       const h = hook_passes(m, n);
-      if (h !== lastHooks) { lastHooks = h; lastHookChange = now; }
-      else if (now - lastHookChange > lockupMs) {
+      if (h !== lastHooks) { lastHooks = h; lastHookChange = now; cpuAtHookChange = process_cpu_ms(); }
+      else if (soft_lockup_expired(now - lastHookChange, process_cpu_ms() - cpuAtHookChange, lockupMs)) {
         const cpu = Atomics.load(m, kg + G.ctl_turn);
         if (cpu >= 0) {
           lockup = { cpu, ms: now - lastHookChange };
