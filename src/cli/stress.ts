@@ -52,7 +52,8 @@ injection and checking:
   --bug-sweep           the plain mix (default: all) once per catalogued buggy switch set: controlled
                         PCT for --runs seeds (default 16) of --ops operations (default 20000), else
                         free-running for --duration (default 60s); the run without switches gets the
-                        same budget. Exit 0 only when every set ended in FAILURE and the clean run did not
+                        same budget. Exit 0 only when every set ended in a FAILURE of the kind the catalog
+                        expects (deadlock, hang, stall, violation, leak) and the clean run did not
                         (with --json FILE: the per-set results)
   --list-bugs           print the bug switch names (src/config/bugs.ts), one a line, and exit
 output:

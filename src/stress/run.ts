@@ -201,7 +201,9 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   const stalls = state === 'decision-limit' || state === 'hung' ? stall_report(view).lines : [];
   const auditLines = failures.filter((f) => f.kind === 'audit' || f.kind === 'leak').map((f) => f.detail);
   const nviol = result.violations.length + failures.filter((f) => f.kind === 'invariant').length;
-  const outcome: RunOutcome = result.crash ? 'crash' : outcome_of(state, nviol, result.stuck?.graph.cycles.length ?? 0, auditLines.length, stalls.length,
+  // A violation recorded before the run got stuck is its first report: the kind is the
+  // violation's, as in the catalog's runs, which stop at the first violation.
+  const outcome: RunOutcome = result.crash ? 'crash' : outcome_of(result.violations.length ? 'violation' : state, nviol, result.stuck?.graph.cycles.length ?? 0, auditLines.length, stalls.length,
     failures.every((f) => f.kind !== 'audit' || is_leak_line(f.detail)));
   const exitCode = failures.length ? 1 : interrupted ? 130 : 0;
   const signature = signature_of(failures);
