@@ -19,7 +19,8 @@ import {
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
   SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE,
 } from '../kernel/unistd.js';
-import { find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
+import { find_task_by_vpid, find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
+import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
@@ -160,6 +161,14 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
     }
     case 'stop-cont': {
       const pid = random_pid(t, rand);
+      // Not the caller's own process: a process that stops itself cannot send the SIGCONT that
+      // follows (a job-control shell stops its jobs, not itself), and its stop would last until a
+      // random signal or the wind-down ended it, holding up whoever waits for it.
+      rcu_read_lock();
+      const target = find_task_by_vpid(pid);
+      const own = target !== 0 && same_thread_group(target, t);
+      rcu_read_unlock();
+      if (own) return null;
       start_cont(slot, op);
       mem[slot + SLOT_CONT_ARG] = pid;
       return call(op, SYS_KILL, pid, SIGSTOP);
