@@ -437,8 +437,12 @@ export function build_waitfor(v: StateView): WaitForGraph {
         const ns = obj;
         const lvl = ns ? m[ns + PIDNS.level]! : 0;
         node.waiting = `sleeping in zap_pid_ns_processes (pid_allocated ${ns ? m[ns + PIDNS.pid_allocated]! & 0x7fffffff : '?'})`;
+        // A thread that is not the group leader waits for pid_allocated == 2 (wq_arg): its own
+        // pid and its zombie leader's, which is reaped after its last thread - not a pid it waits for.
+        const leader = m[t + TASK.group_leader]!;
+        const skipLeader = leader !== t && m[t + TASK.wq_arg] === 2;
         for (const u of tasks) {
-          if (u === t) continue;
+          if (u === t || (skipLeader && u === leader)) continue;
           const pid = m[u + TASK.pid]!;
           if (!pid || m[pid + PID.level]! < lvl) continue;
           if (m[pid + PID.SIZE + lvl * UPID_WORDS + UPID_NS] === ns) addEdge(node.key, keyOfTask(u), 'pid still in the namespace');

@@ -336,6 +336,7 @@ export function zap_pid_ns_processes(pid_ns: number): number {
       mem[me + TASK.zap_phase] = ZAP_PIDS;
     }
     set_current_state(TASK_INTERRUPTIBLE, WCHAN_ZAP_PIDS, pid_ns);
+    mem[me + TASK.wq_arg] = init_pids; // what it waits for: the wait-for graph reads it
     if (Atomics.load(mem, pid_ns + PIDNS.pid_allocated) !== init_pids) {
       if (srcu_stop) {
         ops.exit_tasks_rcu_stop(); // release tasks_rcu_exit_srcu across schedule()

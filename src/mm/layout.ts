@@ -677,7 +677,7 @@ export const TASK_SPEC = {
     L('wait_obj', 'current', 'object it sleeps on (lock, wait queue, namespace, task)'),
     L('wq_head', 'the wait queue lock', 'wait queue it is linked on, 0 if none'),
     L('wq_next', 'the wait queue lock', 'next waiter on that queue'),
-    L('wq_arg', 'current', 'what the waiter waits for (grace period number, srcu index)'),
+    L('wq_arg', 'current', 'what the waiter waits for (grace period number, srcu index, zap_pid_ns_processes\' pid_allocated target)'),
     L('sleep_since', 'current', 'ms timestamp (low 31 bits) when it went to sleep'),
     L('restart_fn', 'current', 'SYS_* of the sleeping call to resume, 0 in user mode'),
     L('restart_phase', 'current', 'phase inside that call'),
