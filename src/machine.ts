@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CPU, G, GUARD, TASK, TORTURE } from './mm/layout.js';
 
@@ -109,8 +110,40 @@ export function workerPath(checked = false): string {
 export function cpuPoolOptions(n: number, idleTimeout = 1000, checked = false): ConstructorParameters<typeof Piscina>[0] {
   return {
     filename: workerPath(checked), minThreads: n, maxThreads: n, idleTimeout, concurrentTasksPerWorker: 1,
-    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--experimental-require-module')), '--no-experimental-require-module'],
+    execArgv: worker_exec_argv(),
   };
+}
+
+let workerArgv: string[] | undefined;
+/**
+ * The CPU workers' Node options: the parent's, less those a worker rejects with
+ * ERR_WORKER_INVALID_EXEC_ARGV (V8 options such as --maglev or --max-old-space-size, and
+ * per-process ones: they are process-wide, so they already apply inside the workers), plus
+ * --no-experimental-require-module. Each rejected option is found by creating a worker with it
+ * (the check is synchronous, in the Worker constructor), once per process and only when the
+ * parent's options as a whole are rejected.
+ */
+function worker_exec_argv(): string[] {
+  if (workerArgv) return workerArgv;
+  const parent = process.execArgv.filter((a) => !a.startsWith('--experimental-require-module'));
+  const accepted = (argv: string[]): boolean => {
+    try {
+      void new Worker('0', { eval: true, execArgv: argv }).terminate();
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV') return false;
+      throw e;
+    }
+  };
+  // An option with its value in the next word (--cpu-prof-dir DIR) is probed as one group.
+  const groups: string[][] = [];
+  for (const a of parent) {
+    const last = groups[groups.length - 1];
+    if (a.startsWith('-') || !last) groups.push([a]);
+    else last.push(a);
+  }
+  const keep = parent.length === 0 || accepted(parent) ? parent : groups.filter(accepted).flat();
+  return (workerArgv = [...keep, '--no-experimental-require-module']);
 }
 
 export interface RunOptions {
