@@ -25,9 +25,9 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
 
     // Threads of one process waiting for the same children: fork, clone-thread, wait, exit.
     const MIX = ['fork', 'clone-thread', 'wait', 'exit'];
-    // Seed 16: a seed on which this mix reaches the window (the operation draws are weighted since
-    // the one mix of issue 14, so a seed's sequence of operations is not the one it was).
-    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 16, mix: MIX, bugs: ['wait_consider_reload'] }));
+    // Seed 24: a seed on which this mix reaches the window (the draws changed with the job-control
+    // waits of the wait operation, so a seed's sequence of operations is not the one it was).
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 24, mix: MIX, bugs: ['wait_consider_reload'] }));
     expect(bug.verdict).toBe('FAILURE');
     // The stress run ends as the supervisor saw it (no CPU can run, tasks blocked); the wait-for
     // graph finds no cycle: the chain ends at a task in do_wait that nothing will wake.
@@ -35,7 +35,7 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     expect(bug.text).toMatch(/no wait-for cycle/);
     expect(bug.text).toMatch(/do_wait/);
 
-    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 16, mix: MIX }));
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 24, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
 

@@ -17,16 +17,18 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE,
+  SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
 } from '../kernel/unistd.js';
-import { find_task_by_vpid, find_vpid, pid_nr, task_active_pid_ns } from '../kernel/pid.js';
+import { find_task_by_vpid, find_vpid, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
 import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
-  SIGTERM, SIGUSR1, WNOHANG, __WALL, PTRACE_O_TRACEEXEC,
+  SIGTERM, SIGUSR1, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
+  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED,
 } from '../kernel/sched_task.js';
 import { EINTR } from '../kernel/errno.js';
+import { P_ALL } from '../kernel/exit.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
@@ -87,6 +89,42 @@ function ns_target(t: number, rand: Rand): number {
   return (rand(t) & 1 ? recent_ns_init(t, rand) : 0) || random_pid(t, rand);
 }
 
+/** Some thread of t's group has a child (or a tracee): what do_wait would look at. */
+function group_has_children(t: number): boolean {
+  let u = t;
+  for (let k = 0; k < 1000; k++) {
+    if (mem[u + TASK.children] || mem[u + TASK.ptraced]) return true;
+    u = mem[u + TASK.thread_next]!;
+    if (!u || u === t) break;
+  }
+  return false;
+}
+
+/** Some thread of t's group traces a task. */
+function group_traces(t: number): boolean {
+  let u = t;
+  for (let k = 0; k < 1000; k++) {
+    if (mem[u + TASK.ptraced]) return true;
+    u = mem[u + TASK.thread_next]!;
+    if (!u || u === t) break;
+  }
+  return false;
+}
+
+/**
+ * A debugger that quits detaches first: PTRACE_DETACH of t's first tracee (its number in t's
+ * namespace), or null. Then its own stopped children are its jobs again (a group stop of a task
+ * its real parent traces is a ptrace matter, which the model leaves out: see signal.ts).
+ */
+export function detach_first_tracee(t: number, op: number): OpCall | null {
+  const p = mem[t + TASK.ptraced]!;
+  if (!p) return null;
+  rcu_read_lock();
+  const nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
+  rcu_read_unlock();
+  return nr > 0 ? call(op, SYS_PTRACE, PTRACE_DETACH, nr) : null;
+}
+
 function can_fork(): boolean {
   return Atomics.load(mem, kg + G.nr_threads) < mem[S() + STRESS_MAX_TASKS]!;
 }
@@ -110,8 +148,14 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, SYS_UNSHARE, CLONE_NEWPID);
     case 'exit':
       return call(op, SYS_EXIT, rand(t) & 0x7f);
-    case 'wait':
-      return call(op, SYS_WAIT4, -1, __WALL | (mem[t + TASK.children] && (rand(t) & 1) ? 0 : WNOHANG));
+    case 'wait': {
+      // Any thread of a process with children blocks three times in four (do_wait looks at the
+      // children of every thread of the group, so threads of one process wait for the same
+      // children at once); else it polls, wait4(WNOHANG).
+      // A debugger (a process that traces some task) polls instead: WNOHANG.
+      if (!group_has_children(t) || (rand(t) & 3) === 0) return call(op, SYS_WAIT4, -1, __WALL | WNOHANG);
+      return job_control_wait(slot, op, (rand(t) & 1 ? WCONTINUED : 0) | (group_traces(t) ? WNOHANG : 0));
+    }
     case 'kill': {
       // A quarter of the signals come from a timer: alarm() armed for a random CPU, whose
       // interrupt handler (it_real_fn) sends the caller SIGALRM with kill_pid_info.
@@ -160,6 +204,17 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, SYS_CLONE3, a, CLONE_ARGS_SIZE_VER2, prog);
     }
     case 'stop-cont': {
+      // Half the time a job of the caller's own (one of its first four children, unless it traces it):
+      // SIGSTOP, and it stays stopped until the caller's job-control wait reports the stop and
+      // continues it (kill -STOP %1, later bg). Else a random pid, SIGSTOP then SIGCONT at once.
+      let child = mem[t + TASK.children]!;
+      for (let k = rand(t) % 4; k > 0 && child && mem[child + TASK.sibling_next]; k--) child = mem[child + TASK.sibling_next]!;
+      if (rand(t) & 1 && child && !(mem[child + TASK.ptrace] && mem[child + TASK.parent] === t)) {
+        rcu_read_lock();
+        const nr = pid_nr_ns(mem[child + TASK.pid]!, task_active_pid_ns(t));
+        rcu_read_unlock();
+        if (nr > 0) return call(op, SYS_KILL, nr, SIGSTOP);
+      }
       const pid = random_pid(t, rand);
       // Not the caller's own process: a process that stops itself cannot send the SIGCONT that
       // follows (a job-control shell stops its jobs, not itself), and its stop would last until a
@@ -257,6 +312,31 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
   }
 }
 
+/**
+ * A blocking wait as a shell's job control does it: waitid(P_ALL, WEXITED|WSTOPPED|WNOWAIT) looks
+ * at the first child with news without consuming it; the next step (continue_job_wait) continues
+ * a stopped child with SIGCONT, or reaps (consumes) what was reported. Looking first and consuming
+ * after means a waiter that dies between the two steps leaves the report to the next parent, so a
+ * stopped child is always seen by someone who continues it.
+ */
+function job_control_wait(slot: number, op: number, extra: number): OpCall {
+  start_cont(slot, op);
+  return call(op, SYS_WAITID, P_ALL, 0, WEXITED | WSTOPPED | WNOWAIT | __WALL | extra);
+}
+
+/** The step after job_control_wait's look (ret: waitid's result, the report in TASK.wait_si_*). */
+function continue_job_wait(t: number, slot: number, op: number, step: number, ret: number): OpCall | null {
+  mem[slot + SLOT_CONT_STEP] = step + 1;
+  const pid = mem[t + TASK.wait_si_pid]!;
+  if (step !== 0 || ret !== 0 || mem[t + TASK.wait_si_signo] === 0 || pid <= 0) { mem[slot + SLOT_CONT] = 0; return null; }
+  switch (mem[t + TASK.wait_si_code]!) {
+    case CLD_STOPPED: return call(op, SYS_KILL, pid, SIGCONT); // bg
+    case CLD_CONTINUED: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG | WCONTINUED);
+    case CLD_TRAPPED: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG | WUNTRACED);
+    default: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG); // exited: reap it
+  }
+}
+
 function start_cont(slot: number, op: number): void {
   mem[slot + SLOT_CONT] = op + 1;
   mem[slot + SLOT_CONT_STEP] = 0;
@@ -271,6 +351,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const ret = mem[t + TASK.last_ret]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
+  if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {
     // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
     if (step !== 0) return done();
@@ -344,7 +425,14 @@ function continue_exec(t: number, slot: number, step: number, ret: number): OpCa
 
 /** The task's last act when the run winds down: reap its children, then exit. */
 export function kernel_wind_down(t: number): OpCall | null {
-  if (mem[t + TASK.children]) return call(O('wait'), SYS_WAIT4, -1, __WALL);
+  const detach = detach_first_tracee(t, O('ptrace'));
+  if (detach) return detach;
+  if (mem[t + TASK.children]) {
+    // As a shell waits for its jobs: a stopped child is continued, so it can exit.
+    const slot = task_slot(t);
+    if (slot) return job_control_wait(slot, O('wait'), 0);
+    return call(O('wait'), SYS_WAIT4, -1, __WALL);
+  }
   return call(O('exit'), SYS_EXIT, 0);
 }
 

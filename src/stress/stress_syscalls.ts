@@ -29,13 +29,13 @@ import { SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } f
 import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
-import { __WALL, PF_KTHREAD } from '../kernel/sched_task.js';
+import { __WALL, PF_KTHREAD, WUNTRACED } from '../kernel/sched_task.js';
 import {
   SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
+import { detach_first_tracee, kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -349,7 +349,7 @@ const REAP_MARK = -77;
 const SPAWN_MARK = -78;
 /** The reaper slept a grace period before retrying a fork with no child left (see below). */
 const GP_MARK = -79;
-/** The reaper sent SIGCONT to every process before a wind-down wait (see below). */
+/** The reaper sent SIGCONT to a stopped child its wait reported (see below). */
 const CONT_MARK = -80;
 
 /**
@@ -378,6 +378,29 @@ function sys_stress_reap(): number {
       return sync(0, 0, 0);
     }
   }
+  // A child stopped by job control (stop-cont) would never exit: the reaper waits as a shell does,
+  // with WUNTRACED, and continues a stopped child its wait reports. Every parent does the same (the
+  // wait operation's job control, kernel_wind_down), so each stop is reported to its real parent and
+  // continued. Nothing continues everything at once: kill(-1, SIGCONT) would also resume a stop
+  // that the real parent's wait failed to see (catalog entry 21, 7c733eb3eac0).
+  const kill = syscall_fn(SYS_KILL);
+  const reaped = mem[t + TASK.last_ret]!;
+  if (mark === REAP_MARK && reaped > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f && kill) {
+    set_ucall(t, SYS_KILL, reaped, SIGCONT, 0);
+    mem[t + TASK.user_arg] = CONT_MARK;
+    return kill(reaped, SIGCONT, 0);
+  }
+  // Winding down, the reaper detaches from what it traces (a child's PTRACE_TRACEME) before it
+  // waits, so a stopped traced child is its job again.
+  const detach = stopping ? detach_first_tracee(t, -1) : null;
+  if (detach) {
+    const ptrace = syscall_fn(detach.nr);
+    if (ptrace) {
+      set_ucall(t, detach.nr, detach.a, detach.b, 0);
+      mem[t + TASK.user_arg] = CONT_MARK;
+      return ptrace(detach.a, detach.b, 0);
+    }
+  }
   // Keep STRESS_TASKS stress processes of our own alive (orphans that end up our children count
   // too), so the mix never dies out and does not grow without bound; a failed fork is retried at
   // the next reap.
@@ -389,20 +412,11 @@ function sys_stress_reap(): number {
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
   }
-  // Winding down, a process stopped by job control (stop-cont: its SIGCONT may never have come)
-  // would never exit: as a shell does before it waits, continue everything first (kill(-1,
-  // SIGCONT) reaches every process the reaper can see; it only wakes stopped ones).
-  const kill = syscall_fn(SYS_KILL);
-  if (stopping && mark !== CONT_MARK && kill) {
-    set_ucall(t, SYS_KILL, -1, SIGCONT, 0);
-    mem[t + TASK.user_arg] = CONT_MARK;
-    return kill(-1, SIGCONT, 0);
-  }
   const wait = syscall_fn(SYS_WAIT4);
   if (!wait) return -ENOSYS;
-  set_ucall(t, SYS_WAIT4, -1, __WALL, 0);
+  set_ucall(t, SYS_WAIT4, -1, __WALL | WUNTRACED, 0);
   mem[t + TASK.user_arg] = REAP_MARK;
-  return wait(-1, __WALL, 0);
+  return wait(-1, __WALL | WUNTRACED, 0);
 }
 
 register_syscall(SYS_STRESS_OP, 'stress_op', sys_stress_op);
