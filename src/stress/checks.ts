@@ -19,6 +19,7 @@ import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { SLOT_ACTIVE_NS, SLOT_ID, SLOT_WORDS } from './ops.js';
 import { ERESTARTNOHAND, ERESTARTSYS } from '../kernel/errno.js';
 import { JOBCTL_STOPPED } from '../kernel/sched_task.js';
+import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /** Invariant codes (violation record a) of the stress module; 0x100.. to stay clear of the kernel's. */
 export const INV_ACTIVE_NS_CHANGED = 0x101;
@@ -46,6 +47,8 @@ export const INVARIANT_NAMES: Record<number, string> = {
   [INV_TASK_TREE]: 'task tree inconsistent (real_parent and children lists disagree)',
   [INV_STOPPED_RUNS]: 'a task stopped by job control returned to user mode',
   [INV_ERESTART_LEAKED]: 'a signal-interrupted call returned -ERESTART* to user mode',
+  [INV_WAIT_SPURIOUS_ECHILD]: 'wait4 returned ECHILD while the named pid was still the caller\'s child',
+  [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped',
   [INV_EXEC_NOT_ALONE]: 'execve returned 0 but the task is not the only thread of its group, or its pid is not the group\'s',
 };
 

@@ -24,10 +24,12 @@ import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
-  SIGTERM, SIGUSR1, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
+  SIGTERM, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
   CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED,
 } from '../kernel/sched_task.js';
-import { EINTR } from '../kernel/errno.js';
+import { ECHILD, EINTR } from '../kernel/errno.js';
+import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
+import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { P_ALL } from '../kernel/exit.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
@@ -123,6 +125,28 @@ export function detach_first_tracee(t: number, op: number): OpCall | null {
   const nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
   rcu_read_unlock();
   return nr > 0 ? call(op, SYS_PTRACE, PTRACE_DETACH, nr) : null;
+}
+
+/** Another thread of t's group that has children (the first after t on the thread list), or 0. */
+function other_thread_with_children(t: number): number {
+  for (let u = mem[t + TASK.thread_next]!, k = 0; u && u !== t && k < 64; u = mem[u + TASK.thread_next]!, k++) {
+    if (mem[u + TASK.children]) return u;
+  }
+  return 0;
+}
+
+/**
+ * The number in t's namespace of one of the first four children of task `parent` (read under RCU:
+ * tasks are freed a grace period after release_task), 0 if none.
+ */
+function child_nr(t: number, parent: number, rand: Rand): number {
+  if (!parent) return 0;
+  rcu_read_lock();
+  let c = mem[parent + TASK.children]!;
+  for (let k = rand(t) % 4; k > 0 && c && mem[c + TASK.sibling_next]; k--) c = mem[c + TASK.sibling_next]!;
+  const nr = c ? pid_nr_ns(mem[c + TASK.pid]!, task_active_pid_ns(t)) : 0;
+  rcu_read_unlock();
+  return Math.max(0, nr);
 }
 
 function can_fork(): boolean {
@@ -248,7 +272,12 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const r = rand(t) % 8;
       if (r === 0) return call(op, SYS_PTRACE, PTRACE_TRACEME, 0);
       if (r <= 2) return call(op, SYS_PTRACE, PTRACE_DETACH, random_pid(t, rand));
-      return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, random_pid(t, rand));
+      // A debugger attaches to a random pid, or to a child of a process it knows: a child of
+      // another thread of its own process (a debugger thread of the real parent) or its
+      // parent's (a sibling: the tracer is not the tracee's parent, and both wait for it).
+      const k = rand(t) % 4;
+      const near = k === 0 ? child_nr(t, other_thread_with_children(t), rand) : k === 1 ? child_nr(t, mem[t + TASK.real_parent]!, rand) : 0;
+      return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
     case 'clone-parent':
       if (!can_fork()) return null;
@@ -303,6 +332,35 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const cg = 1 + (rand(t) % (NR_PIDS_CGROUPS - 1));
       return call(op, SYS_PIDS_MAX_WRITE, cg, rand(t) % 4 === 0 ? PIDS_MAX_ARG : 2 + (rand(t) % 31));
     }
+    case 'wait-pid': {
+      // One child of the caller's process (of the caller or of its group leader, whose children
+      // every thread of the process waits for): the first traced one of the first eight on the
+      // list (a parent waits for the job a debugger holds), else one of the first four.
+      const src = rand(t) & 1 ? t : mem[t + TASK.group_leader]! || t;
+      const first = mem[src + TASK.children]! || mem[t + TASK.children]!;
+      let child = first;
+      for (let k = rand(t) % 4; k > 0 && child && mem[child + TASK.sibling_next]; k--) child = mem[child + TASK.sibling_next]!;
+      for (let c = first, k = 0; c && k < 8; c = mem[c + TASK.sibling_next]!, k++) {
+        if (mem[c + TASK.ptrace]) { child = c; break; }
+      }
+      if (!child) return null;
+      rcu_read_lock();
+      const nr = pid_nr_ns(mem[child + TASK.pid]!, task_active_pid_ns(t));
+      const id = mem[child + TASK.id]!;
+      const traced = mem[child + TASK.ptrace] !== 0;
+      rcu_read_unlock();
+      if (nr <= 0) return null;
+      start_cont(slot, op);
+      mem[slot + SLOT_CONT_ARG] = nr;
+      mem[slot + SLOT_SCRATCH + WP_ID] = id;
+      mem[slot + SLOT_SCRATCH + WP_POLLS] = WAIT_PID_POLLS - 1;
+      // A traced child, or one in four: kill it first, then wait for it (kill -9 %1; wait %1).
+      if (traced || rand(t) % 4 === 0) {
+        mem[slot + SLOT_CONT_STEP] = WP_STEP_KILLED;
+        return call(op, SYS_KILL, nr, SIGKILL);
+      }
+      return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -351,6 +409,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const ret = mem[t + TASK.last_ret]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
+  if (op === O('wait-pid')) return continue_wait_pid(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {
     // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
@@ -421,6 +480,73 @@ function continue_exec(t: number, slot: number, step: number, ret: number): OpCa
     default:
       return done();
   }
+}
+
+/** wait-pid's words in the slot's scratch: the child's task id, polls left, the task id its pid named after the reap. */
+const WP_ID = 0;
+const WP_POLLS = 1;
+const WP_AFTER = 2;
+/** WNOHANG polls of one child per wait-pid operation. */
+const WAIT_PID_POLLS = 8;
+/** wait-pid's step after its SIGKILL to the child (then it polls as step 0). */
+const WP_STEP_KILLED = 2;
+
+/**
+ * The task that pid nr names now (in t's namespace) if it is the child picked (task id `id`), still
+ * a child of t's process and not EXIT_DEAD (being reaped: it is gone once its reaper is done); else 0.
+ * A task id, not the number, names the child: a number can be handed out again.
+ */
+function still_our_child(t: number, nr: number, id: number): number {
+  rcu_read_lock();
+  const p = find_task_by_vpid(nr);
+  const ours = p !== 0 && mem[p + TASK.id] === id && same_thread_group(mem[p + TASK.real_parent]!, t) && mem[p + TASK.exit_state] !== EXIT_DEAD;
+  rcu_read_unlock();
+  return ours ? p : 0;
+}
+
+/**
+ * The steps of wait-pid after its wait4(nr, __WALL|WNOHANG) (ret: what wait4 returned):
+ * - ECHILD: the child must be gone (or being reaped, EXIT_DEAD). If the same task is still a child
+ *   of the caller's process, alive or a zombie, the ECHILD was spurious (what the real parent saw
+ *   in 50b8d257486a / abd50b39e783: the tracer had it in EXIT_DEAD on its way back to EXIT_ZOMBIE).
+ * - nr with an exit status (the child reaped): wait4(nr) once more at once; it must not report the
+ *   same death again (0347e1773909: a tracer thread of the real parent's own group made the first
+ *   report, and the zombie went back to the real parent). Only when the task the number named just
+ *   before the second wait4 was the child itself (so a number handed out again is not taken for it).
+ * - 0 (the child runs): poll again, up to WAIT_PID_POLLS times.
+ * (Step WP_STEP_KILLED: the SIGKILL sent before the first wait4.)
+ */
+function continue_wait_pid(t: number, slot: number, step: number, ret: number): OpCall | null {
+  const op = O('wait-pid');
+  const nr = mem[slot + SLOT_CONT_ARG]!;
+  const id = mem[slot + SLOT_SCRATCH + WP_ID]!;
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (step === WP_STEP_KILLED) {
+    mem[slot + SLOT_CONT_STEP] = 0;
+    return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+  }
+  if (step === 1) {
+    // The second wait4 after a reap.
+    if (ret === nr && mem[slot + SLOT_SCRATCH + WP_AFTER] === id) record_violation(V_INVARIANT, INV_WAIT_REAPED_TWICE, nr, mem[t + TASK.last_status]!);
+    return done();
+  }
+  if (ret === -ECHILD) {
+    const p = still_our_child(t, nr, id);
+    if (p) record_violation(V_INVARIANT, INV_WAIT_SPURIOUS_ECHILD, nr, mem[p + TASK.exit_state]!);
+    return done();
+  }
+  const st = mem[t + TASK.last_status]!;
+  if (ret === nr && (st & 0xff) !== 0x7f && st !== 0xffff) {
+    const p = still_our_child(t, nr, id);
+    mem[slot + SLOT_SCRATCH + WP_AFTER] = p ? id : 0;
+    mem[slot + SLOT_CONT_STEP] = 1;
+    return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+  }
+  if (ret === 0 && mem[slot + SLOT_SCRATCH + WP_POLLS]! > 0) {
+    mem[slot + SLOT_SCRATCH + WP_POLLS]!--;
+    return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+  }
+  return done();
 }
 
 /** The task's last act when the run winds down: reap its children, then exit. */

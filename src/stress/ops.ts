@@ -61,6 +61,7 @@ export const OPS: readonly OpDef[] = [
   { name: 'execve', kernel: true, weight: 3, doc: 'execve(the stress program) by the caller (a multi-threaded exec when it has threads: de_thread, the leader\'s pid to a non-leader; not while a thread of its group is traced), or a child that execs at once traced with PTRACE_O_TRACEEXEC: its PTRACE_EVENT_EXEC stop, a PTRACE_ATTACH at the stop (EPERM), PTRACE_DETACH' },
   { name: 'cad-pid', kernel: true, weight: 1, doc: 'read /proc/sys/kernel/cad_pid, or (a task of the initial namespace) write init\'s pid or its own to it: proc_do_cad_pid swaps the reference cad_pid holds' },
   { name: 'pids-cgroup', kernel: true, weight: 2, doc: 'the pids controller: move the caller to a random pids cgroup (its tid to the tasks file: pids_can_attach), or write a random pids.max (2 .. 32, or max) of a child cgroup; forks past a limit fail with EAGAIN' },
+  { name: 'wait-pid', kernel: true, weight: 4, doc: 'wait4(pid, __WALL|WNOHANG) for one child of the caller\'s process, a traced one first (SIGKILLed first when traced, else one time in four; polled up to 8 times while it runs), checking what wait4 says against the child: ECHILD while it is still the caller\'s child (alive or a zombie, the same task), or a death reported again by a second wait4 right after it was reaped, are violations' },
 ];
 
 /** Operations the result and weight tables have room for. */
