@@ -32,24 +32,25 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
   return r.first!.outcome;
 }
 
-/** Found by the first controlled PCT seed of 20,000 operations on 4 CPUs, in 2-3 s (README, issue-14 sweep). */
-const QUICK = ['zap_holds_srcu+rcu_tasks_exit_srcu', 'qrwlock_irq_fair'];
-/** Found by controlled PCT seed 2 of 20,000 operations on 4 CPUs, in 3-5 s (the wait-pid operation; seed 1 misses). */
-const QUICK_SEED2 = ['ptrace_reparented_naive'];
+/**
+ * Found by the first controlled PCT seed of 20,000 operations on 4 CPUs, in 2-3 s (README, issue-14
+ * sweep; ptrace_reparented_naive with the wait-pid operation).
+ */
+const QUICK = ['zap_holds_srcu+rcu_tasks_exit_srcu', 'qrwlock_irq_fair', 'ptrace_reparented_naive'];
 
 describe('plain stress reports what pidrace deadlock reports, per catalogued switch set', () => {
   const sets = catalog_switch_sets();
 
   it('the quick sets are catalog switch sets', () => {
-    for (const q of [...QUICK, ...QUICK_SEED2]) expect(sets.map((s) => s.names.join('+'))).toContain(q);
+    for (const q of QUICK) expect(sets.map((s) => s.names.join('+'))).toContain(q);
   });
 
   if (!slow) {
-    for (const [name, seed] of [...QUICK.map((q) => [q, 1] as const), ...QUICK_SEED2.map((q) => [q, 2] as const)]) {
-      it(`${name}: controlled PCT seed ${seed}, the same kind as pidrace deadlock`, async () => {
+    for (const name of QUICK) {
+      it(`${name}: controlled PCT seed 1, the same kind as pidrace deadlock`, async () => {
         const s = sets.find((x) => x.names.join('+') === name)!;
         const kind = await deadlock_kind(s);
-        const o = await run_stress(default_config({ mode: 'controlled', strategy: 'pct', cpus: 4, ops: 20_000, seed, bugs: s.names }));
+        const o = await run_stress(default_config({ mode: 'controlled', strategy: 'pct', cpus: 4, ops: 20_000, seed: 1, bugs: s.names }));
         expect(o.verdict, o.text).toBe('FAILURE');
         expect(o.outcome).toBe(kind);
         expect(s.expect).toContain(kind);

@@ -277,6 +277,12 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // parent's (a sibling: the tracer is not the tracee's parent, and both wait for it).
       const k = rand(t) % 4;
       const near = k === 0 ? child_nr(t, other_thread_with_children(t), rand) : k === 1 ? child_nr(t, mem[t + TASK.real_parent]!, rand) : 0;
+      if (near && near !== pid_nr_ns(mem[t + TASK.pid]!, task_active_pid_ns(t))) {
+        // Those debuggers then kill the tracee and wait for it (gdb's kill): see continue_ptrace_kill.
+        start_cont(slot, op);
+        mem[slot + SLOT_CONT_ARG] = near;
+        mem[slot + SLOT_SCRATCH + WP_POLLS] = WAIT_PID_POLLS_TRACED;
+      }
       return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
     case 'clone-parent':
@@ -353,7 +359,8 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       start_cont(slot, op);
       mem[slot + SLOT_CONT_ARG] = nr;
       mem[slot + SLOT_SCRATCH + WP_ID] = id;
-      mem[slot + SLOT_SCRATCH + WP_POLLS] = WAIT_PID_POLLS - 1;
+      // A child a debugger holds is waited for longer (its debugger kills or lets it go).
+      mem[slot + SLOT_SCRATCH + WP_POLLS] = (traced ? WAIT_PID_POLLS_TRACED : WAIT_PID_POLLS) - 1;
       // A traced child, or one in four: kill it first, then wait for it (kill -9 %1; wait %1).
       if (traced || rand(t) % 4 === 0) {
         mem[slot + SLOT_CONT_STEP] = WP_STEP_KILLED;
@@ -410,6 +417,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
   if (op === O('wait-pid')) return continue_wait_pid(t, slot, step, ret);
+  if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {
     // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
@@ -488,6 +496,7 @@ const WP_POLLS = 1;
 const WP_AFTER = 2;
 /** WNOHANG polls of one child per wait-pid operation. */
 const WAIT_PID_POLLS = 8;
+const WAIT_PID_POLLS_TRACED = 32;
 /** wait-pid's step after its SIGKILL to the child (then it polls as step 0). */
 const WP_STEP_KILLED = 2;
 
@@ -547,6 +556,27 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
     return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
   }
   return done();
+}
+
+/**
+ * A debugger's kill of its tracee (the ptrace operation's attach to a child it knows): 0: the
+ * attach returned -> kill(pid, SIGKILL) if it succeeded; 1..: wait4(pid, __WALL|WNOHANG) polls
+ * (the tracer reaps its tracee; a stop report is polled past), at most WAIT_PID_POLLS_TRACED,
+ * until it reports the death or fails. Polls, not a blocking wait4(pid): a tracer blocked on one
+ * tracee reaps none of its children, and a child of its in the namespace of a zapping init the
+ * tracee is keeps zap_pid_ns_processes waiting for ever (seen: a wait-for cycle with no switch).
+ * The tracee's real parent may be waiting for it at the same time (wait-pid).
+ */
+function continue_ptrace_kill(t: number, slot: number, step: number, ret: number): OpCall | null {
+  const op = O('ptrace');
+  const nr = mem[slot + SLOT_CONT_ARG]!;
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  mem[slot + SLOT_CONT_STEP] = step + 1;
+  if (step === 0) return ret === 0 ? call(op, SYS_KILL, nr, SIGKILL) : done();
+  const st = mem[t + TASK.last_status]!;
+  const reported_death = step > 1 && ret === nr && (st & 0xff) !== 0x7f && st !== 0xffff;
+  if (ret < 0 || reported_death || mem[slot + SLOT_SCRATCH + WP_POLLS]!-- <= 0) return done();
+  return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
 }
 
 /** The task's last act when the run winds down: reap its children, then exit. */

@@ -52,7 +52,7 @@ export const OPS: readonly OpDef[] = [
   { name: 'sigmask', kernel: true, weight: 2, doc: 'sigprocmask: block or unblock SIGUSR1, SIGTERM, SIGCHLD' },
   { name: 'clone-thread', kernel: true, weight: 5, doc: 'clone(CLONE_THREAD|CLONE_SIGHAND|CLONE_VM): a thread running the mix (threads of namespace inits, leaders that exit first)' },
   { name: 'exit-group', kernel: true, weight: 3, doc: 'exit_group: the whole thread group exits' },
-  { name: 'ptrace', kernel: true, weight: 5, doc: 'ptrace TRACEME, ATTACH or SEIZE of a random pid, or DETACH (tracees and tracers exit whenever they like)' },
+  { name: 'ptrace', kernel: true, weight: 5, doc: 'ptrace TRACEME, ATTACH or SEIZE of a random pid or (one time in four each) of a child of another thread of the caller\'s process or of its parent, then SIGKILL to that tracee and wait4(pid, WNOHANG) polls by the tracer; or DETACH (tracees and tracers exit whenever they like)' },
   { name: 'clone-parent', kernel: true, weight: 4, doc: 'clone(CLONE_PARENT): a sibling, child of the caller\'s parent' },
   { name: 'subreaper', kernel: true, weight: 3, doc: 'prctl(PR_SET_CHILD_SUBREAPER, 1 or 0)' },
   { name: 'fasync', kernel: true, weight: 5, doc: 'the run\'s O_ASYNC file: kill_fasync from task context, exit_mm\'s mm_update_next_owner (read_lock(tasklist_lock), interrupts on), or a device interrupt on a random CPU whose handler runs kill_fasync -> send_sigio' },
