@@ -17,9 +17,9 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
+  SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
 } from '../kernel/unistd.js';
-import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
+import { find_task_by_vpid, find_vpid, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
 import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
@@ -368,28 +368,6 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       }
       return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
     }
-    case 'pidfd-poll': {
-      // A child whose exit depends on nobody but itself once SIGKILLed: not a namespace init (its
-      // zap waits for its namespace's tasks, which the poller's own children may be, unreaped
-      // while the poller sleeps), and no thread of its group traced (a traced zombie thread keeps
-      // the group non-empty until its tracer reaps it: the poller's own group, perhaps).
-      let child = mem[t + TASK.children]!;
-      for (let k = rand(t) % 4; k > 0 && child && mem[child + TASK.sibling_next]; k--) child = mem[child + TASK.sibling_next]!;
-      if (!child) return null;
-      rcu_read_lock();
-      let ok = !is_child_reaper(mem[child + TASK.pid]!) && mem[child + TASK.exit_state] === 0;
-      for (let u = child, k = 0; ok && u && k < 1000; k++) {
-        if (mem[u + TASK.ptrace]) ok = false;
-        u = mem[u + TASK.thread_next]!;
-        if (u === child) break;
-      }
-      const nr = ok ? pid_nr_ns(mem[child + TASK.pid]!, task_active_pid_ns(t)) : 0;
-      rcu_read_unlock();
-      if (nr <= 0) return null;
-      start_cont(slot, op);
-      mem[slot + SLOT_SCRATCH] = nr;
-      return call(op, SYS_PIDFD_OPEN, nr, 0);
-    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -439,25 +417,6 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
   if (op === O('wait-pid')) return continue_wait_pid(t, slot, step, ret);
-  if (op === O('pidfd-poll')) {
-    // 0: pidfd_open returned the fd -> kill(pid, SIGKILL); 1: poll(fd) until POLLIN; 2: close(fd).
-    if (step === 0) {
-      if (ret < 0) return done();
-      mem[slot + SLOT_CONT_ARG] = ret;
-      mem[slot + SLOT_CONT_STEP] = 1;
-      return call(op, SYS_KILL, mem[slot + SLOT_SCRATCH]!, SIGKILL);
-    }
-    if (step === 1) {
-      mem[slot + SLOT_CONT_STEP] = 2;
-      return call(op, SYS_POLL_PIDFD, mem[slot + SLOT_CONT_ARG]!);
-    }
-    if (step === 2 && ret === -EINTR) return call(op, SYS_POLL_PIDFD, mem[slot + SLOT_CONT_ARG]!);
-    if (step === 2) {
-      mem[slot + SLOT_CONT_STEP] = 3;
-      return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
-    }
-    return done();
-  }
   if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {
