@@ -146,7 +146,8 @@ function collect_fns(src: string, into: Set<string>): void {
   });
 }
 
-function js_files(dir: string): string[] {
+/** Every .js file below dir (the built modules the checked and the folding passes rewrite). */
+export function js_files(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);

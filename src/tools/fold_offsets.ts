@@ -22,13 +22,14 @@
  *
  *   node dist/src/tools/fold_offsets.js [TREE ...]   (default: dist and dist-checked; run by `npm run build`)
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type Node } from 'acorn';
 import { ancestor, full } from 'acorn-walk';
 import MagicString from 'magic-string';
 import * as layout from '../mm/layout.js';
+import { js_files } from './build_checked.js';
 
 interface AnyNode extends Node { [k: string]: any }
 
@@ -215,16 +216,6 @@ export function fold_module(src: string, resolve: (spec: string) => { offsets: b
     },
   });
   return n > 0 ? s.toString() : null;
-}
-
-function js_files(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...js_files(p));
-    else if (e.name.endsWith('.js')) out.push(p);
-  }
-  return out;
 }
 
 /** Directories of a built tree whose modules a CPU runs: folded, and folded from. */
