@@ -724,55 +724,41 @@ function wait_zombie_info(status: number, pidnr: number): void {
 }
 
 /**
- * wait_task_stopped (kernel/exit.c) for the real parent (WUNTRACED): a group in SIGNAL_STOP_STOPPED
- * with its stop signal still in group_exit_code is reported once ((sig << 8) | 0x7f); the code is
- * consumed under the siglock (unless WNOWAIT). Drops tasklist_lock and returns the pid (or
- * REAPED_NO_PID), or 0. (A tracer's view of a ptrace stop is not modelled: see signal.ts.)
+ * task_stopped_code (kernel/exit.c): where the stop's exit code lives, or 0. For the tracer
+ * (ptrace), a tracee in a ptrace stop (JOBCTL_TRACED): its own ->exit_code; for the real parent, a
+ * group in SIGNAL_STOP_STOPPED: signal->group_exit_code.
  */
-function wait_task_stopped(ptrace: boolean, p: number): number {
-  if (ptrace) return wait_task_traced(p);
-  if ((wo_flags & WUNTRACED) === 0) return 0;
+function task_stopped_code(p: number, ptrace: boolean): number {
+  if (ptrace) return (mem[p + TASK.jobctl]! & JOBCTL_TRACED) !== 0 ? p + TASK.exit_code : 0;
   const s = mem[p + TASK.signal]!;
-  if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) return 0;
-  const sh = mem[p + TASK.sighand]!;
-  if (!sh) return 0;
-  let exit_code = 0;
-  spin_lock_irq(sh + SIG.siglock);
-  if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0) {
-    exit_code = mem[s + SIG.group_exit_code]!;
-    if (exit_code && (wo_flags & WNOWAIT) === 0) mem[s + SIG.group_exit_code] = 0;
-  }
-  spin_unlock_irq(sh + SIG.siglock);
-  if (!exit_code) return 0;
-  const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
-  read_unlock(kg + G.tasklist_lock);
-  if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
-  else wait_fill_info(CLD_STOPPED, exit_code, pidnr);
-  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+  return (mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0 ? s + SIG.group_exit_code : 0;
 }
 
 /**
- * wait_task_stopped (kernel/exit.c) for the tracer (ptrace): a tracee in a ptrace stop
- * (task_stopped_code: JOBCTL_TRACED) with its exit code not yet consumed is reported once,
- * ((exit_code << 8) | 0x7f, CLD_TRAPPED for waitid), the code consumed under the siglock unless
- * WNOWAIT. Drops tasklist_lock and returns the pid (or REAPED_NO_PID), or 0.
+ * wait_task_stopped (kernel/exit.c): a stop not yet reported (WUNTRACED for the real parent; always
+ * for the tracer) is reported once ((code << 8) | 0x7f; CLD_STOPPED, or CLD_TRAPPED for a ptrace
+ * stop), the code consumed under the siglock unless WNOWAIT. Drops tasklist_lock and returns the
+ * pid (or REAPED_NO_PID), or 0.
  */
-function wait_task_traced(p: number): number {
-  if ((mem[p + TASK.jobctl]! & JOBCTL_TRACED) === 0) return 0;
+function wait_task_stopped(ptrace: boolean, p: number): number {
+  if (!ptrace && (wo_flags & WUNTRACED) === 0) return 0;
+  if (!task_stopped_code(p, ptrace)) return 0;
   const sh = mem[p + TASK.sighand]!;
   if (!sh) return 0;
   let exit_code = 0;
   spin_lock_irq(sh + SIG.siglock);
-  if ((mem[p + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
-    exit_code = mem[p + TASK.exit_code]!;
-    if (exit_code && (wo_flags & WNOWAIT) === 0) mem[p + TASK.exit_code] = 0;
+  // Re-read under the siglock: the stop may have ended since the unlocked look above.
+  const p_code = task_stopped_code(p, ptrace);
+  if (p_code) {
+    exit_code = mem[p_code]!;
+    if (exit_code && (wo_flags & WNOWAIT) === 0) mem[p_code] = 0;
   }
   spin_unlock_irq(sh + SIG.siglock);
   if (!exit_code) return 0;
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
   read_unlock(kg + G.tasklist_lock);
   if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
-  else wait_fill_info(CLD_TRAPPED, exit_code, pidnr);
+  else wait_fill_info(ptrace ? CLD_TRAPPED : CLD_STOPPED, exit_code, pidnr);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
