@@ -121,17 +121,24 @@ function in_subtree(i: number, top: number): boolean {
  * subtree, and whether the fork would have fitted without them. p is the child being refused.
  */
 function pids_refusal_check(over_limit: number, p: number): void {
+  const o = pids_at(over_limit);
+  // The counter before the scan: every task the scan finds released still charged was charged
+  // long before, so it is in this count even if its charge goes while we scan.
+  const counter = Atomics.load(mem, o + PIDS_CG.counter);
   const r = regions.objects[SLAB_TASK]!;
   let released = 0;
   for (let k = 0; k < r.count; k++) {
     const t = r.base + k * r.stride;
     if (t === p || Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue;
+    // Released first, then the charge: release_task drops the charge (cgroup_release) before
+    // __exit_signal clears ->pid, so a task seen released and then still charged held its charge
+    // past the unhash. Read the other way round, a release between the two reads (charge seen,
+    // then ->pid seen cleared) would count today's kernel as holding a released charge.
+    if (mem[t + TASK.pid] !== 0 || Atomics.load(mem, t + TASK.state) !== TASK_DEAD) continue;
     if (Atomics.load(mem, t + TASK.pids_charged) !== 1 || !in_subtree(mem[t + TASK.pids_cgrp]!, over_limit)) continue;
-    if (mem[t + TASK.pid] === 0 && Atomics.load(mem, t + TASK.state) === TASK_DEAD) released++;
+    released++;
   }
   if (released === 0) return;
-  const o = pids_at(over_limit);
-  const counter = Atomics.load(mem, o + PIDS_CG.counter);
   if (counter - released + 1 <= Atomics.load(mem, o + PIDS_CG.limit)) {
     record_violation(V_INVARIANT, INV_PIDS_CHARGE_AFTER_RELEASE, over_limit, released);
   }
