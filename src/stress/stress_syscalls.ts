@@ -274,6 +274,8 @@ function dispatch(t: number, op: number, sc: SubCall): number {
 }
 
 const MAX_PICKS = 8;
+/** The weight table's last cumulative weight: the total. */
+const MIX_TOTAL = OPS.length - 1;
 
 /**
  * Draw an operation of the mix: the weight table (G.stress[STRESS_MIX], cumulative weights, see
@@ -281,11 +283,11 @@ const MAX_PICKS = 8;
  * the total it falls in. -1 for an empty mix.
  */
 function pick_op(t: number, cum: number): number {
-  const total = mem[cum + OPS.length - 1]!;
+  const total = mem[cum + MIX_TOTAL]!;
   if (total <= 0) return -1;
   const r = task_rand(t) % total;
   let lo = 0;
-  let hi = OPS.length - 1;
+  let hi = MIX_TOTAL;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (mem[cum + mid]! > r) hi = mid;
