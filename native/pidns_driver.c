@@ -969,6 +969,37 @@ static int kind_of(const char *s)
 	return 0;
 }
 
+struct flag_word {
+	const char *name;
+	long flag;
+};
+
+/* OR into *v the flag named by each of tok[k..nt-1]; returns the first unknown word, or NULL. */
+static const char *parse_flags(char **tok, int k, int nt, const struct flag_word *t, size_t n, long *v)
+{
+	for (; k < nt; k++) {
+		size_t i = 0;
+		while (i < n && strcmp(tok[k], t[i].name))
+			i++;
+		if (i == n)
+			return tok[k];
+		*v |= t[i].flag;
+	}
+	return NULL;
+}
+#define PARSE_FLAGS(k, table, v) parse_flags(tok, (k), nt, (table), sizeof(table) / sizeof *(table), (v))
+
+static const struct flag_word wait_flags[] = {
+	{ "wnohang", WNOHANG }, { "wall", __WALL }, { "wclone", __WCLONE }, { "wnothread", __WNOTHREAD },
+	{ "wuntraced", WUNTRACED }, { "wcontinued", WCONTINUED },
+};
+static const struct flag_word waitid_flags[] = {
+	{ "exited", WEXITED }, { "stopped", WSTOPPED }, { "continued", WCONTINUED }, { "nowait", WNOWAIT },
+};
+static const struct flag_word sa_flags[] = {
+	{ "restart", SA_RESTART }, { "nocldstop", SA_NOCLDSTOP }, { "nocldwait", SA_NOCLDWAIT },
+};
+
 #define PERR(...) (snprintf(o->perr, sizeof o->perr, __VA_ARGS__), -1)
 
 static int parse_line(char *line, struct op *o)
@@ -991,6 +1022,7 @@ static int parse_line(char *line, struct op *o)
 	o->f = -1;
 	o->kind = kind_of(tok[0]);
 	long v;
+	const char *bad;
 	if (!o->kind)
 		return PERR("unknown op '%s'", tok[0]);
 #define NEED(n)                                                              \
@@ -1072,22 +1104,8 @@ static int parse_line(char *line, struct op *o)
 		HANDLE(1, t);
 		if (parse_target(tok[2], o))
 			return PERR("wait: bad target '%s'", tok[2]);
-		for (int k = 3; k < nt; k++) {
-			if (!strcmp(tok[k], "wnohang"))
-				o->v |= WNOHANG;
-			else if (!strcmp(tok[k], "wall"))
-				o->v |= __WALL;
-			else if (!strcmp(tok[k], "wclone"))
-				o->v |= __WCLONE;
-			else if (!strcmp(tok[k], "wnothread"))
-				o->v |= __WNOTHREAD;
-			else if (!strcmp(tok[k], "wuntraced"))
-				o->v |= WUNTRACED;
-			else if (!strcmp(tok[k], "wcontinued"))
-				o->v |= WCONTINUED;
-			else
-				return PERR("wait: unknown option '%s'", tok[k]);
-		}
+		if ((bad = PARSE_FLAGS(3, wait_flags, &o->v)))
+			return PERR("wait: unknown option '%s'", bad);
 		break;
 	case O_KILL:
 		NEED(4);
@@ -1142,18 +1160,8 @@ static int parse_line(char *line, struct op *o)
 		NEED(3);
 		HANDLE(1, t);
 		FHANDLE(2);
-		for (int k = 3; k < nt; k++) {
-			if (!strcmp(tok[k], "exited"))
-				o->v |= WEXITED;
-			else if (!strcmp(tok[k], "stopped"))
-				o->v |= WSTOPPED;
-			else if (!strcmp(tok[k], "continued"))
-				o->v |= WCONTINUED;
-			else if (!strcmp(tok[k], "nowait"))
-				o->v |= WNOWAIT;
-			else
-				return PERR("waitid: bad option '%s'", tok[k]);
-		}
+		if ((bad = PARSE_FLAGS(3, waitid_flags, &o->v)))
+			return PERR("waitid: bad option '%s'", bad);
 		break;
 	case O_SETNS:
 		NEED(4);
@@ -1205,16 +1213,8 @@ static int parse_line(char *line, struct op *o)
 			o->v2 = 2;
 		else
 			return PERR("sigaction: bad handler '%s'", tok[3]);
-		for (int k = 4; k < nt; k++) {
-			if (!strcmp(tok[k], "restart"))
-				o->v3 |= SA_RESTART;
-			else if (!strcmp(tok[k], "nocldstop"))
-				o->v3 |= SA_NOCLDSTOP;
-			else if (!strcmp(tok[k], "nocldwait"))
-				o->v3 |= SA_NOCLDWAIT;
-			else
-				return PERR("sigaction: unknown flag '%s'", tok[k]);
-		}
+		if ((bad = PARSE_FLAGS(4, sa_flags, &o->v3)))
+			return PERR("sigaction: unknown flag '%s'", bad);
 		break;
 	case O_IDMAP:
 		NEED(6);
