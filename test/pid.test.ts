@@ -97,6 +97,15 @@ function dropChain(nss: number[]): void {
 
 // ---- tests --------------------------------------------------------------------------------------
 
+/** The reader's CPU 0 passes a quiescent state, CPU 1 passes one and runs the callbacks; back on CPU 0. */
+function end_grace_period(): void {
+  rcu_note_context_switch();
+  set_this_cpu(1);
+  rcu_note_context_switch();
+  rcu_do_batch();
+  set_this_cpu(0);
+}
+
 describe('boot', () => {
   it('creates init_user_ns and init_pid_ns (level 0, PIDNS_ADDING, kref 2, its pid cache)', () => {
     const m = new Machine({ ncpus: 1 });
@@ -462,12 +471,7 @@ describe('RCU lifetime of struct pid', () => {
     set_this_cpu(0);
     pid_task(seen, PIDTYPE_PID);
     rcu_read_unlock();
-    rcu_note_context_switch();
-    // writer's callbacks now run
-    set_this_cpu(1);
-    rcu_note_context_switch();
-    rcu_do_batch();
-    set_this_cpu(0);
+    end_grace_period(); // the writer's callbacks now run
     expect(this_cpu_id).toBe(0);
     expect(mem[p + PID.poison]).toBe(POISON_FREED);
     return { violations: m.violations().filter((v) => v.kind === V_RCU_USE_AFTER_FREE && v.a === p).length, freedBeforeReaderLeft };
@@ -509,12 +513,7 @@ describe('RCU lifetime of struct pid_namespace', () => {
     rcu_dereference_check(seen, PIDNS.poison);
     void mem[seen + PIDNS.level]; // proc_pid_permission: ns->hide_pid
     rcu_read_unlock();
-    rcu_note_context_switch();
-    // writer's callbacks now run
-    set_this_cpu(1);
-    rcu_note_context_switch();
-    rcu_do_batch();
-    set_this_cpu(0);
+    end_grace_period(); // the writer's callbacks now run
     expect(mem[ns! + PIDNS.poison]).toBe(POISON_FREED);
     expect(rcu_callbacks_pending()).toBe(0);
     return { violations: m.violations().filter((v) => v.kind === V_RCU_USE_AFTER_FREE && v.a === ns).length, freedBeforeReaderLeft };
