@@ -10,7 +10,8 @@ export const USAGE = `usage: pidrace merge REPORT.json... [--json OUT]
 
 Combines the reports of "pidrace stress --shard I/N --json FILE" runs (or plain stress reports)
 into one campaign verdict: every seed run, every failure with its replay token, and which shards
-or seeds are missing.
+or seeds are missing. The shards of "pidrace stress --bug-sweep --shard I/N --json FILE" join into
+the sweep's verdict: every item run, the run without switches clean, every switch set found.
 
 exit: 0 every run passed, 1 a run failed (or a shard is missing), 2 usage error.`;
 
@@ -31,6 +32,77 @@ export interface MergedReport {
   ops: number;
   verdict: 'SUCCESS' | 'FAILURE';
   exit_code: number;
+}
+
+/** One switch set's (or the clean run's) result in a `pidrace stress --bug-sweep` report. */
+interface SweepEntry { set: string; expect: string[]; found: boolean; interrupted?: boolean; mode?: string; seed?: number; elapsed_ms: number; ops: number; outcome?: string; first_line?: string; file: string }
+
+export interface MergedSweep {
+  tool: 'pidrace';
+  command: 'merge-bug-sweep';
+  files: string[];
+  shards: { count: number | null; present: number[]; missing: number[] };
+  items: string[];
+  /** Items (the clean run, then the switch sets) that no report ran to the end of its budget or to a finding. */
+  missing_items: string[];
+  results: SweepEntry[];
+  found: number;
+  sets: number;
+  false_positive: boolean;
+  verdict: 'SUCCESS' | 'FAILURE';
+  exit_code: number;
+}
+
+const CLEAN_SET = '(none)';
+
+/**
+ * The shards of one `pidrace stress --bug-sweep --shard I/N` fleet (or whole sweeps) joined into
+ * the sweep's verdict: SUCCESS only when every item was run, the run without switches stayed clean
+ * and every switch set was found. Reports from different sweeps (other item lists, budgets or
+ * shard counts) are refused.
+ */
+export function merge_sweeps(files: Array<{ file: string; json: Record<string, unknown> }>): MergedSweep {
+  const present: number[] = [];
+  let count: number | null = null;
+  let items: string[] | undefined;
+  let budget: string | undefined;
+  const by = new Map<string, SweepEntry>();
+  for (const { file, json } of files) {
+    if (json.tool !== 'pidrace') throw new UsageError(`${file}: not a pidrace report`);
+    if (json.command !== 'stress-bug-sweep') throw new UsageError(`${file}: a "${String(json.command)}" report cannot be merged with bug-sweep reports`);
+    const its = json.items as string[] | undefined;
+    if (!Array.isArray(its)) throw new UsageError(`${file}: a bug-sweep report without its item list (made before shards)`);
+    if (items && items.join('|') !== its.join('|')) throw new UsageError(`${file}: from a sweep of other switch sets`);
+    items = its;
+    const b = JSON.stringify(json.budget);
+    if (budget !== undefined && budget !== b) throw new UsageError(`${file}: from a sweep with another budget (${b})`);
+    budget = b;
+    const sh = json.shard as { index: number; count: number } | null;
+    if (sh) {
+      if (count !== null && count !== sh.count) throw new UsageError(`${file}: shard of ${sh.count}, others are of ${count}`);
+      count = sh.count;
+      if (present.includes(sh.index)) throw new UsageError(`${file}: shard ${sh.index}/${sh.count} given twice`);
+      present.push(sh.index);
+    } else if (count !== null || files.length > 1) throw new UsageError(`${file}: a whole sweep cannot be merged with other reports`);
+    for (const r of json.results as SweepEntry[]) {
+      if (by.has(r.set)) throw new UsageError(`${file}: set ${r.set} also in ${by.get(r.set)!.file}`);
+      by.set(r.set, { ...r, file });
+    }
+  }
+  const all = items ?? [];
+  const missing = count === null ? [] : Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i));
+  const results = all.map((s) => by.get(s)).filter((r): r is SweepEntry => !!r);
+  const missing_items = all.filter((s) => { const r = by.get(s); return !r || (r.interrupted && !r.found); });
+  const clean = by.get(CLEAN_SET);
+  const false_positive = !!clean?.found;
+  const sets = results.filter((r) => r.set !== CLEAN_SET);
+  const found = sets.filter((r) => r.found).length;
+  const ok = missing.length === 0 && missing_items.length === 0 && !false_positive && found === all.length - 1;
+  return {
+    tool: 'pidrace', command: 'merge-bug-sweep', files: files.map((f) => f.file),
+    shards: { count, present: present.sort((a, b) => a - b), missing }, items: all, missing_items, results,
+    found, sets: all.length - 1, false_positive, verdict: ok ? 'SUCCESS' : 'FAILURE', exit_code: ok ? 0 : 1,
+  };
 }
 
 export function merge_reports(files: Array<{ file: string; json: Record<string, unknown> }>): MergedReport {
@@ -83,8 +155,18 @@ async function run(argv: string[]): Promise<number> {
     try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
     try { return { file, json: JSON.parse(text) as Record<string, unknown> }; } catch { throw new UsageError(`${file}: not JSON`); }
   });
-  const r = merge_reports(files);
   const say = (s: string): void => { process.stdout.write(s + '\n'); };
+  if (files.some((f) => f.json.command === 'stress-bug-sweep')) {
+    const m = merge_sweeps(files);
+    say(`merged ${m.files.length} bug-sweep reports: ${m.found}/${m.sets} switch sets found; run without switches ${m.false_positive ? 'FAILED (false positive)' : by_clean(m)}`);
+    if (m.shards.count !== null) say(`shards: ${m.shards.present.length}/${m.shards.count} present${m.shards.missing.length ? `, missing ${m.shards.missing.join(', ')}` : ''}`);
+    if (m.missing_items.length) say(`not run to the end of their budget: ${m.missing_items.join(', ')}`);
+    for (const r of m.results) say(`  ${r.set.padEnd(42)} [${r.expect.join(',')}] ${r.found ? `${r.set === CLEAN_SET ? 'FALSE POSITIVE' : 'found'} (${r.outcome ?? '?'}) ${r.mode} seed ${r.seed} after ${(r.elapsed_ms / 1000).toFixed(1)} s` : r.interrupted ? 'interrupted' : r.set === CLEAN_SET ? 'clean' : 'NOT FOUND'} (${r.file})`);
+    say(`verdict: ${m.verdict}`);
+    if (v.json) write_json_atomic(v.json, m);
+    return m.exit_code;
+  }
+  const r = merge_reports(files);
   say(`merged ${r.files.length} reports: ${r.runs} runs, ${r.passed} passed, ${r.failed} failed, ${r.ops} ops`);
   if (r.shards.count !== null) say(`shards: ${r.shards.present.length}/${r.shards.count} present${r.shards.missing.length ? `, missing ${r.shards.missing.join(', ')}` : ''}`);
   if (r.missing_seeds.length) say(`seeds never run: ${r.missing_seeds.slice(0, 20).join(', ')}${r.missing_seeds.length > 20 ? ' ...' : ''}`);
@@ -93,6 +175,11 @@ async function run(argv: string[]): Promise<number> {
   say(`verdict: ${r.verdict}`);
   if (v.json) write_json_atomic(v.json, r);
   return r.exit_code;
+}
+
+function by_clean(m: MergedSweep): string {
+  const c = m.results.find((r) => r.set === CLEAN_SET);
+  return !c ? 'not run' : c.interrupted ? 'interrupted' : 'clean';
 }
 
 export const command: Command = { name: 'merge', summary: 'combine shard reports', usage: USAGE, run };

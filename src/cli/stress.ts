@@ -54,7 +54,9 @@ injection and checking:
                         free-running for --duration (default 60s); the run without switches gets the
                         same budget. Exit 0 only when every set ended in a FAILURE of the kind the catalog
                         expects (deadlock, hang, stall, violation, leak) and the clean run did not
-                        (with --json FILE: the per-set results)
+                        (with --json FILE: the per-set results). With --shard I/N: only the items
+                        (the clean run, then the sets) whose index % N == I; "pidrace merge" joins
+                        the shards' JSON into the sweep's verdict
   --list-bugs           print the bug switch names (src/config/bugs.ts), one a line, and exit
 output:
   --json FILE           write the JSON report (atomically: temporary file + rename); with --trace or
@@ -150,8 +152,10 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   } : undefined;
   if (sweep) {
     if (v.bug) throw new UsageError('--bug-sweep runs every catalogued switch set itself: no --bug');
-    if (v.mode || v.strategy || v.shard || v.shrink) throw new UsageError('--bug-sweep chooses the modes itself (controlled PCT, then free-running): no --mode/--strategy/--shard/--shrink');
+    if (v.mode || v.strategy || v.shrink) throw new UsageError('--bug-sweep chooses the modes itself (controlled PCT, then free-running): no --mode/--strategy/--shrink');
+    // The budget carries them (--duration 0: no free-running run); the base config keeps its defaults.
     delete over.ops;
+    delete over.durationMs;
   }
   if (mode === 'controlled' && !v.ops) throw new UsageError('--mode controlled runs an operation budget: give --ops N');
   if (mode === 'controlled' && v.duration) throw new UsageError('--duration is for free-running mode; controlled mode takes --ops');
@@ -173,7 +177,8 @@ export function parse_stress_args(argv: string[]): ParsedStress {
     if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard "${v.shard}": expected I/N with 0 <= I < N (e.g. 0/4)`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  const runs = v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
+  // A sweep's --runs is its PCT seeds per set (in its budget), not a seed campaign.
+  const runs = sweep ? 1 : v.runs ? parse_int(v.runs, '--runs', 1, 1_000_000) : shard ? shard.count : 1;
   return {
     cfg, json: v.json, trace: v.trace, html: v.html, ndjson: !!v.ndjson, quiet: !!v.quiet, everyMs: v.every ? parse_duration(v.every, '--every') : 1000,
     timeoutMs: v.timeout ? parse_duration(v.timeout, '--timeout') : undefined, shard, runs, shrink: !!v.shrink, help: !!v.help, listBugs: !!v['list-bugs'], sweep,
@@ -211,12 +216,15 @@ async function run(argv: string[]): Promise<number> {
   if (a.sweep) {
     const { bug_sweep, sweep_line } = await import('../stress/bug_sweep.js');
     const b = a.sweep;
-    process.stderr.write(`bug sweep: mix ${a.cfg.mix.length} ops, ${a.cfg.cpus} CPUs; per set: controlled PCT ${b.runs} x ${b.ops} ops, else free-running ${b.durationMs / 1000} s\n`);
-    const { results, ok } = await bug_sweep(a.cfg, b, { log: (r) => process.stdout.write(sweep_line(r) + '\n') });
-    const found = results.slice(1).filter((r) => r.found).length;
-    process.stdout.write(`bug sweep: ${found}/${results.length - 1} switch sets found; run without switches ${results[0]!.found ? 'FAILED (false positive)' : 'clean'}: ${ok ? 'SUCCESS' : 'FAILURE'}\n`);
-    if (a.json) write_json_atomic(a.json, { tool: 'pidrace', version: VERSION, command: 'stress-bug-sweep', config: a.cfg, budget: b, results, verdict: ok ? 'SUCCESS' : 'FAILURE', exit_code: ok ? 0 : 1 });
-    return ok ? 0 : 1;
+    process.stderr.write(`bug sweep${a.shard ? ` shard ${a.shard.index}/${a.shard.count}` : ''}: mix ${a.cfg.mix.length} ops, ${a.cfg.cpus} CPUs; per set: controlled PCT ${b.runs} x ${b.ops} ops, else free-running ${b.durationMs / 1000} s\n`);
+    const { results, items, ok, interrupted } = await bug_sweep(a.cfg, b, { shard: a.shard, signal: interrupt.signal, log: (r) => process.stdout.write(sweep_line(r) + '\n') });
+    const sets = results.filter((r) => r.set !== items[0]);
+    const clean = results.find((r) => r.set === items[0]);
+    process.stdout.write(`bug sweep: ${sets.filter((r) => r.found).length}/${sets.length} switch sets found${a.shard ? ` (shard ${a.shard.index}/${a.shard.count} of ${items.length} items)` : ''}; run without switches ${!clean ? 'in another shard' : clean.found ? 'FAILED (false positive)' : clean.interrupted ? 'interrupted' : 'clean'}${interrupted ? '; INTERRUPTED (partial report)' : ''}: ${ok ? 'SUCCESS' : 'FAILURE'}\n`);
+    // Interrupted without a finding is 130, as a single run's partial report.
+    const exit = ok ? 0 : interrupted && sets.every((r) => r.found || r.interrupted) && !clean?.found ? 130 : 1;
+    if (a.json) write_json_atomic(a.json, { tool: 'pidrace', version: VERSION, command: 'stress-bug-sweep', config: a.cfg, budget: b, shard: a.shard ?? null, items, results, interrupted: interrupted || undefined, partial: interrupted || undefined, verdict: ok ? 'SUCCESS' : 'FAILURE', exit_code: exit });
+    return exit;
   }
   if (a.listBugs) {
     process.stdout.write(Object.keys(BUG_NAMES).join('\n') + '\n');

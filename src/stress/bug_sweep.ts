@@ -54,6 +54,8 @@ export interface SweepResult {
   /** A FAILURE of another kind than the catalog expects, seen before (or instead of) the expected one. */
   other?: { mode: 'controlled-pct' | 'free'; seed: number; outcome: string; first_line: string };
   token?: string;
+  /** The sweep was interrupted (Ctrl-C, SIGTERM) before this set's budget ran out, and it was not found. */
+  interrupted?: boolean;
 }
 
 function names_of(bits: number): string[] {
@@ -88,12 +90,18 @@ export interface RunSummary {
 }
 type Run = (cfg: StressConfig) => Promise<RunSummary>;
 
+/** The sweep's items in order: index 0 is the run without switches, then the catalog's sets. */
+export const CLEAN_SET = '(none)';
+export function sweep_items(sets: SwitchSet[]): string[] {
+  return [CLEAN_SET, ...sets.map((s) => s.names.join('+'))];
+}
+
 /**
  * One stress run in a fresh process (the CLI, its JSON report read back). Runs in one process
  * were seen to influence each other (a seed that passes alone ended in a decision-limit after
  * other switch sets had run in the same process), so every run of the sweep gets its own.
  */
-export function run_in_process(cfg: StressConfig, timeoutMs: number): Promise<RunSummary> {
+export function run_in_process(cfg: StressConfig, timeoutMs: number, signal?: AbortSignal): Promise<RunSummary> {
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'pidrace-sweep-'));
   const json = join(dir, 'run.json');
@@ -104,18 +112,26 @@ export function run_in_process(cfg: StressConfig, timeoutMs: number): Promise<Ru
   else args.push('--duration', `${cfg.durationMs}ms`);
   for (const b of cfg.bugs) args.push('--bug', b);
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err) => {
+    // An interrupted sweep (Ctrl-C, SIGTERM) ends its child with SIGTERM: the child's own handler
+    // winds its run down and writes the partial report read below.
+    const child = execFile(process.execPath, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err) => {
+      signal?.removeEventListener('abort', stop);
       let r: RunSummary;
       try {
-        const j = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; state: string; outcome?: string; signature?: string; failures?: Array<{ title: string }>; stats?: { ops: number }; replay?: { token?: string } };
-        r = { verdict: j.verdict, state: j.state, outcome: j.outcome, ops: j.stats?.ops ?? 0, first_line: j.signature || j.failures?.[0]?.title || j.state, token: j.replay?.token };
+        const j = JSON.parse(readFileSync(json, 'utf8')) as { verdict: string; state: string; outcome?: string; signature?: string; failures?: Array<{ title: string }>; stats?: { ops: number }; replay?: { token?: string }; interrupted?: boolean };
+        r = { verdict: j.verdict, state: j.state, outcome: j.outcome, ops: j.stats?.ops ?? 0, first_line: j.signature || j.failures?.[0]?.title || j.state, token: j.replay?.token, interrupted: !!signal?.aborted || j.interrupted };
       } catch {
         // No report: the run was killed by the bound (a hang the run's own watchdogs missed) or crashed.
-        r = { verdict: 'FAILURE', state: 'no-report', outcome: 'hang', ops: 0, first_line: `no report (${err ? (err as { killed?: boolean }).killed ? 'killed at the sweep bound' : `exit ${(err as { code?: number }).code}` : 'missing'})` };
+        r = signal?.aborted
+          ? { verdict: 'INTERRUPTED', state: 'interrupted', ops: 0, first_line: 'interrupted before its report', interrupted: true }
+          : { verdict: 'FAILURE', state: 'no-report', outcome: 'hang', ops: 0, first_line: `no report (${err ? (err as { killed?: boolean }).killed ? 'killed at the sweep bound' : `exit ${(err as { code?: number }).code}` : 'missing'})` };
       }
       rmSync(dir, { recursive: true, force: true });
       resolve(r);
     });
+    const stop = (): void => { child.kill('SIGTERM'); };
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -129,6 +145,7 @@ export async function sweep_one(base: StressConfig, bugs: string[], budget: Swee
   let ops = 0;
   let first: Omit<SweepResult, 'set' | 'entries' | 'expect'> | undefined;
   let other: SweepResult['other'];
+  let interrupted = false;
   const hit = (o: RunSummary, mode: 'controlled-pct' | 'free', seed: number): void => {
     if (expect.length && !expect.includes(o.outcome ?? '')) {
       other ??= { mode, seed, outcome: o.outcome ?? '?', first_line: o.first_line };
@@ -141,41 +158,55 @@ export async function sweep_one(base: StressConfig, bugs: string[], budget: Swee
     const o = await run({ ...base, bugs, seed, mode: 'controlled', strategy: 'pct', ops: budget.ops, durationMs: base.durationMs });
     ops += o.ops;
     if (o.verdict === 'FAILURE') hit(o, 'controlled-pct', seed);
-    if (o.interrupted) break;
+    if (o.interrupted) { interrupted = true; break; }
   }
-  if (budget.durationMs > 0 && !(first && stopAtFirst)) {
+  if (budget.durationMs > 0 && !(first && stopAtFirst) && !interrupted) {
     const o = await run({ ...base, bugs, mode: 'free', strategy: 'random', ops: 0, durationMs: budget.durationMs });
     ops += o.ops;
     if (o.verdict === 'FAILURE') hit(o, 'free', base.seed);
+    if (o.interrupted) interrupted = true;
   }
-  const res = first ?? { bugs, found: false, elapsed_ms: Math.round(performance.now() - t0), ops };
-  return other ? { ...res, other } : res;
+  let res: Omit<SweepResult, 'set' | 'entries' | 'expect'> = first ?? { bugs, found: false, elapsed_ms: Math.round(performance.now() - t0), ops };
+  if (other) res = { ...res, other };
+  // An interrupted set that was not found is not "not found": its budget did not run out.
+  return interrupted && !first ? { ...res, interrupted: true } : res;
 }
 
 /**
  * The sweep: first the run without switches (it must stay clean through the whole budget), then
- * every catalogued switch set (each must end in FAILURE within the budget).
+ * every catalogued switch set (each must end in FAILURE within the budget). With a shard, only the
+ * items i of sweep_items() with i % count == index (a fleet runs the shards in parallel and
+ * `pidrace merge` checks that every item was run). An aborted signal ends the sweep after the
+ * current run's partial report; the items not run are left out of the results.
  */
-export async function bug_sweep(base: StressConfig, budget: SweepBudget, o: { sets?: SwitchSet[]; log?: (r: SweepResult) => void; run?: Run } = {}): Promise<{ results: SweepResult[]; ok: boolean }> {
-  const run: Run = o.run ?? ((cfg) => run_in_process(cfg, cfg.mode === 'controlled' ? 900_000 : cfg.durationMs + 180_000));
+export async function bug_sweep(base: StressConfig, budget: SweepBudget, o: { sets?: SwitchSet[]; log?: (r: SweepResult) => void; run?: Run; shard?: { index: number; count: number }; signal?: AbortSignal } = {}): Promise<{ results: SweepResult[]; items: string[]; ok: boolean; interrupted: boolean }> {
+  const run: Run = o.run ?? ((cfg) => run_in_process(cfg, cfg.mode === 'controlled' ? 900_000 : cfg.durationMs + 180_000, o.signal));
+  const sets = o.sets ?? catalog_switch_sets();
+  const items = sweep_items(sets);
+  const mine = (i: number): boolean => !o.shard || i % o.shard.count === o.shard.index;
   const results: SweepResult[] = [];
-  const clean = await sweep_one(base, [], budget, run, true);
-  // For the run without switches "found" means a false positive.
-  const c: SweepResult = { ...clean, set: '(none)', entries: [], expect: ['clean'] };
-  results.push(c);
-  o.log?.(c);
-  for (const s of o.sets ?? catalog_switch_sets()) {
-    const r = await sweep_one(base, s.names, budget, run, true, s.expect);
-    const res: SweepResult = { ...r, set: s.names.join('+'), entries: s.entries, expect: s.expect };
+  let interrupted = false;
+  for (let i = 0; i < items.length && !interrupted; i++) {
+    if (!mine(i)) continue;
+    if (o.signal?.aborted) { interrupted = true; break; }
+    const s = i === 0 ? undefined : sets[i - 1]!;
+    // For the run without switches "found" means a false positive.
+    const r = await sweep_one(base, s?.names ?? [], budget, run, true, s?.expect ?? []);
+    const res: SweepResult = { ...r, set: items[i]!, entries: s?.entries ?? [], expect: s?.expect ?? ['clean'] };
     results.push(res);
     o.log?.(res);
+    if (r.interrupted) interrupted = true;
   }
-  const ok = !c.found && results.slice(1).every((r) => r.found);
-  return { results, ok };
+  return { results, items, ok: !interrupted && sweep_ok(results), interrupted };
+}
+
+/** The verdict on a sweep's results: the run without switches clean, every switch set found. */
+export function sweep_ok(results: SweepResult[]): boolean {
+  return results.every((r) => (r.set === CLEAN_SET ? !r.found && !r.interrupted : r.found));
 }
 
 export function sweep_line(r: SweepResult): string {
-  const what = r.set === '(none)'
+  const what = r.interrupted ? `interrupted (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)` : r.set === CLEAN_SET
     ? (r.found ? `FALSE POSITIVE (${r.mode}, seed ${r.seed}, ${(r.elapsed_ms / 1000).toFixed(1)} s): ${r.first_line}` : `clean (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)`)
     : (r.found ? `found (${r.outcome}) ${r.mode} seed ${r.seed} after ${(r.elapsed_ms / 1000).toFixed(1)} s, ${r.ops} ops: ${r.first_line}`
       : `NOT FOUND (${r.ops} ops, ${(r.elapsed_ms / 1000).toFixed(1)} s)${r.other ? `; another kind: ${r.other.outcome} (${r.other.mode}, seed ${r.other.seed}): ${r.other.first_line}` : ''}`);
