@@ -156,7 +156,7 @@ export function launchProcess(m: Machine, prog: number): number {
 }
 
 /** The programs of one measurement: returns the address of the setup program. */
-function forkPrograms(m: Machine, depth: number, loopers: number): number {
+export function forkPrograms(m: Machine, depth: number, loopers: number): number {
   const child = m.program([[SYS_EXIT, 0]]);
   const looper = m.program([[SYS_FORK, 0, child, 0], [SYS_WAIT4, -1, 0], [OP_JMP, 0]]);
   const spawnLoopers: number[][] = [];
