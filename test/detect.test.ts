@@ -14,11 +14,12 @@ import {
   TL_RW_WRITE, TL_SPIN_A, TL_SPIN_B,
 } from '../src/stress/stress_syscalls.js';
 import { V_LOCK_HELD_USER, V_LOCKDEP_CYCLE, V_SLEEP_IN_ATOMIC } from '../src/locking/violations.js';
-import { TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP } from '../src/sched/core.js';
+import { TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, WCHAN_WAIT4 } from '../src/sched/core.js';
 import { build_waitfor } from '../src/detect/waitfor.js';
 import { violations_report, stuck_report } from '../src/detect/report.js';
 import { check_hung_tasks } from '../src/detect/hung_task.js';
-import { CLONE_NEWPID } from '../src/kernel/sched_task.js';
+import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SIGKILL } from '../src/kernel/sched_task.js';
+import { PTRACE_SEIZE } from '../src/kernel/ptrace.js';
 
 /** Run each program to completion, one after the other, on one CPU (never concurrently). */
 function sequential(m: Machine, progs: number[][][]): void {
@@ -164,6 +165,60 @@ describe('wait-for graph from the model state', () => {
     expect(rep.text).toContain(' zap_pid_ns_processes');
     expect(rep.text).toContain(`waits for task task:${k.nspid(h)[0]} (mutex test_mutex_a)`);
     expect(rep.graph.cycles).toEqual([]);
+  });
+});
+
+describe('wait-for graph: do_wait and zombie group leaders (delay_group_leader)', () => {
+  const THREAD = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
+  const key = (t: { addr: number }): string => `task@${t.addr}`;
+
+  it('a zombie leader whose thread is stuck waits for that thread, not its parent: no cycle through a waiting parent', () => {
+    // a forks n (init of a new namespace) and, after setns into it, c there; c's thread t sleeps
+    // in D on a mutex h holds for good; c exits (a zombie leader, kept by t); n exits: zap waits
+    // for c's and t's pids; a waits in wait4. a -> n -> c, and c can not be reaped while t lives:
+    // the only thing anyone waits for is h. (Drawing c -> a, "reap", closed a -> n -> c -> a.)
+    const k = Kernel.create({ maxTasks: 64 });
+    const h = k.fork(k.init);
+    k.syscall(h, 'test_hold', SYS_TEST_HOLD, TL_MUTEX_A);
+    const a = k.fork(k.init);
+    const n = k.fork(a, { flags: CLONE_NEWPID });
+    k.setns(a, k.openNs(a, k.pidIn(a, n), 'pid'), CLONE_NEWPID);
+    const c = k.fork(a);
+    const t = k.fork(c, { flags: THREAD });
+    expect(k.syscall(t, 'test_hold', SYS_TEST_HOLD, TL_MUTEX_A)).toEqual({ blocked: true });
+    expect(k.exit(c)).toEqual({ exited: true });
+    expect(k.isZombie(c)).toBe(true);
+    expect(k.exit(n)).toEqual({ blocked: true });
+    expect(k.wait4(a, -1)).toEqual({ blocked: true });
+    const g = build_waitfor(k.machine.view());
+    const from = (x: { addr: number }): string[] => g.edges.filter((e) => e.from === key(x)).map((e) => e.to).sort();
+    expect(g.cycles).toEqual([]);
+    expect(from(c)).toEqual([key(t)]);
+    expect(from(a)).toEqual([key(n), key(t)].sort());
+    expect(from(t)).toEqual([key(h)]);
+  });
+
+  it('ptrace_dead_list: zap\'s kernel_wait4 waits for a zombie leader whose traced thread is EXIT_DEAD on the reaper\'s own dead list', () => {
+    // n (init of a namespace) forks c, c a thread t; n seizes t and kills c's group: t is a traced
+    // zombie, c a zombie leader kept by t. n exits: exit_ptrace puts t on n's dead list
+    // (EXIT_DEAD); with the bug the list is released after zap, whose kernel_wait4 sleeps for c
+    // (delay_group_leader) - for t's release, which only n does: a cycle n <-> t.
+    const k = Kernel.create({ maxTasks: 64, bugs: ['ptrace_dead_list'] });
+    const a = k.fork(k.init);
+    const n = k.fork(a, { flags: CLONE_NEWPID });
+    const c = k.fork(n);
+    const t = k.fork(c, { flags: THREAD });
+    expect(k.ptrace(n, PTRACE_SEIZE, k.nspid(t).at(-1)!)).toBe(0); // t's tid in n's namespace
+    k.kill(n, k.pidIn(n, c), SIGKILL);
+    k.run();
+    expect(k.isZombie(c)).toBe(true);
+    expect(k.exit(n)).toEqual({ blocked: true });
+    const v = k.machine.view();
+    expect(v.m[n.addr + TASK.wait_chan]).toBe(WCHAN_WAIT4);
+    const g = build_waitfor(v);
+    expect(g.edges.filter((e) => e.from === key(n)).map((e) => e.to)).toEqual([key(t)]);
+    expect(g.edges.filter((e) => e.from === key(t)).map((e) => [e.to, e.why])).toEqual([[key(n), expect.stringContaining('dead list')]]);
+    expect(g.cycles.map((c) => [...c].sort())).toEqual([[key(n), key(t)].sort()]);
   });
 });
 

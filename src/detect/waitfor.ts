@@ -15,15 +15,21 @@
  * - a task in synchronize_srcu -> every task whose SRCU read side (TASK.srcu_idx) is on the index
  *   being drained, or the task that owns the running SRCU grace period;
  * - a task in synchronize_rcu_tasks -> the task it waits for (wait_obj);
- * - a task in do_wait (wait4) -> each of its children that is alive (any may change state);
+ * - a task in do_wait (wait4) -> each child and tracee of its thread group (or the one task it
+ *   waits for) that can still end the wait: alive (any may change state), a zombie traced by a
+ *   task outside the group, and for a zombie leader with threads not yet released each of those
+ *   threads (wait_consider_task's notask_error = 0 cases); not an EXIT_DEAD one, which do_wait
+ *   skips;
  * - a task in zap_pid_ns_processes -> every other task whose pid is in the namespace;
  * - a task stopped in ptrace_stop (TASK_TRACED) -> its tracer, while the tracer is alive and not
  *   exiting (only it resumes the tracee; exit_ptrace lets tracees go): not blocked by itself;
  * - a task in de_thread (execve) -> every other thread of its group not yet released, or, while
  *   it waits for them to exit (today: a non-leader waiting for the old leader), each one that has
  *   not exited;
- * - a zombie -> its parent (it waits to be reaped); a zombie group leader -> each of its live
- *   threads (delay_group_leader: the leader is not reaped before its last thread is gone);
+ * - a zombie -> its parent (it waits to be reaped); a zombie group leader with other threads not
+ *   yet released -> each of them instead (delay_group_leader: no wait4 reaps it before
+ *   thread_group_empty(), after __exit_signal of its last thread - a live one, a traced zombie,
+ *   an EXIT_DEAD one on a dead list);
  * - an EXIT_DEAD task on an exiting task's exit_notify dead list (TASK.exit_dead) -> that task,
  *   whose release_task of the list frees its pid - only while the owner is still in exit_notify
  *   (exit_phase EXP_NOTIFY / EXP_ZAP) and can still release it; a list whose owner went past it
@@ -334,6 +340,13 @@ export function build_waitfor(v: StateView): WaitForGraph {
       if (d !== u && m[d + TASK.exit_state] === EXIT_DEAD) deadListOwner.set(d, u);
     }
   }
+  // The other threads of t's group that __exit_signal has not released yet (still on the thread
+  // ring): thread_group_empty() is false while there is one.
+  const unreleased_threads = (t: number): number[] => {
+    const out: number[] = [];
+    for (let th = m[t + TASK.thread_next]!, k = 0; th && th !== t && k < 100_000; th = m[th + TASK.thread_next]!, k++) out.push(th);
+    return out;
+  };
   for (const t of tasks) {
     if (runningOn.has(t)) continue;
     const st = m[t + TASK.state]!;
@@ -342,18 +355,25 @@ export function build_waitfor(v: StateView): WaitForGraph {
     const node: WaitNode = { key: keyOfTask(t), kind: 'task', task: info, waiting: '', holds: task_held(v, t), blocked: false };
     nodes.set(node.key, node);
     if (es === EXIT_ZOMBIE) {
+      // delay_group_leader: a zombie leader is reapable only once thread_group_empty(), when
+      // __exit_signal has released every other thread (a live one, a traced zombie thread its
+      // tracer has not reaped, an EXIT_DEAD one whoever marked it has not released yet). Until
+      // then it waits for them, not for its parent: no wait4 can take it (a waiting parent's
+      // edges go to those threads too), so a reap edge would close cycles that are none.
+      const threads = m[t + TASK.group_leader] === t ? unreleased_threads(t) : [];
+      if (threads.length) {
+        node.waiting = 'zombie group leader, reaped after its other threads are released';
+        node.blocked = true;
+        for (const th of threads) {
+          addEdge(node.key, keyOfTask(th), m[th + TASK.exit_state] === 0
+            ? 'thread group not empty: a zombie leader is reaped after its last thread (delay_group_leader)'
+            : 'thread group not empty: a zombie leader is reaped after its exited threads are released (delay_group_leader)');
+        }
+        continue;
+      }
       node.waiting = 'zombie, waiting to be reaped';
       const p = m[t + TASK.parent]!;
       if (p) addEdge(node.key, keyOfTask(p), 'reap (wait4 by the parent)');
-      if (m[t + TASK.group_leader] === t) {
-        // delay_group_leader: a zombie leader with live threads is reaped after its last thread.
-        for (let th = m[t + TASK.thread_next]!, k = 0; th && th !== t && k < 100_000; th = m[th + TASK.thread_next]!, k++) {
-          if (m[th + TASK.exit_state] === 0) {
-            addEdge(node.key, keyOfTask(th), 'thread group not empty: a zombie leader is reaped after its last thread (delay_group_leader)');
-            node.blocked = true;
-          }
-        }
-      }
       continue;
     }
     const owner = es === EXIT_DEAD ? deadListOwner.get(t) : undefined;
@@ -423,13 +443,33 @@ export function build_waitfor(v: StateView): WaitForGraph {
         break;
       }
       case WCHAN_WAIT4: {
+        // __do_wait scans the children and tracees of every thread of the caller's group (or the
+        // one task of a wait for a pid: wait_obj) and sleeps while wait_consider_task left
+        // notask_error 0 for one of them: an alive one, or a zombie it cannot reap yet - a group
+        // leader with threads not yet released (delay_group_leader), or a zombie traced by a task
+        // outside the caller's group (its tracer hands it back). EXIT_DEAD ones are skipped, as
+        // wait_consider_task skips them; a zombie it could reap now is a lost wake-up: no edge.
         node.waiting = 'sleeping in do_wait (wait4) for a child';
-        for (let ch = m[t + TASK.children]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.sibling_next]!, n++) {
+        const consider = (ch: number, ptrace: boolean): void => {
+          if (obj && ch !== obj) return;
           const ces = m[ch + TASK.exit_state]!;
-          if (ces === 0) addEdge(node.key, keyOfTask(ch), 'child (wait4)');
-        }
-        for (let ch = m[t + TASK.ptraced]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.ptrace_next]!, n++) {
-          if (m[ch + TASK.exit_state] === 0) addEdge(node.key, keyOfTask(ch), 'tracee (wait4)');
+          if (ces === 0) addEdge(node.key, keyOfTask(ch), ptrace ? 'tracee (wait4)' : 'child (wait4)');
+          else if (ces !== EXIT_ZOMBIE) return;
+          else if (m[ch + TASK.group_leader] === ch && unreleased_threads(ch).length) {
+            // What the wait needs is the release of the leader's other threads: the edge goes to
+            // them, not to the zombie (which waits for us: a cycle that is none while they live).
+            for (const th of unreleased_threads(ch)) {
+              addEdge(node.key, keyOfTask(th), 'a thread of a zombie leader child (wait4): the leader is reapable once it is released (delay_group_leader)');
+            }
+          } else if (!ptrace && m[ch + TASK.ptrace] !== 0 && m[m[ch + TASK.parent]! + TASK.signal] !== m[t + TASK.signal]) {
+            addEdge(node.key, keyOfTask(ch), 'zombie traced by another task (wait4): handed back when its tracer lets it go');
+          }
+        };
+        for (let w = t, k = 0; w && k < 100_000; k++) {
+          for (let ch = m[w + TASK.children]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.sibling_next]!, n++) consider(ch, false);
+          for (let ch = m[w + TASK.ptraced]!, n = 0; ch && n < 100_000; ch = m[ch + TASK.ptrace_next]!, n++) consider(ch, true);
+          w = m[w + TASK.thread_next]!;
+          if (w === t) break;
         }
         break;
       }

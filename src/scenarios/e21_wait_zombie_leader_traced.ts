@@ -33,9 +33,16 @@ function check_21(r: RunView): CheckResult {
   const g = r.graph;
   const n = nodeOfRole(r, 'M');
   if (!g || !n?.task || n.task.wchan !== 'do_wait') return { matched: false, detail: `M is not asleep in do_wait (run ${r.state})` };
-  if (!g.blocked.includes(n.key) || g.edges.some((e) => e.from === n.key)) return { matched: false, detail: 'M sleeps in do_wait but has a child the graph waits for' };
   const m = r.view.m;
   const l = r.roles.get('L')!;
+  // M's wait may lead only to L's other threads, stopped (the graph's do_wait edges for a zombie
+  // leader go to the threads it waits to be released): a chain that ends at the stop M's
+  // WUNTRACED should have reported, nothing blocked.
+  const stoppedThreadOfL = (key: string): boolean => {
+    const x = g.nodes.find((y) => y.key === key);
+    return !!x?.task && !x.blocked && x.task.addr !== l && m[x.task.addr + TASK.signal] === m[l + TASK.signal] && x.waiting.startsWith('stopped');
+  };
+  if (!g.blocked.includes(n.key) || g.edges.some((e) => e.from === n.key && !stoppedThreadOfL(e.to))) return { matched: false, detail: 'M sleeps in do_wait but has a child the graph waits for' };
   if (m[l + TASK.exit_state] !== EXIT_ZOMBIE || m[l + TASK.ptrace] === 0) return { matched: false, detail: 'L is not a traced zombie leader' };
   const s = m[l + TASK.signal]!;
   if ((m[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) return { matched: false, detail: 'L\'s process is not stopped: nothing for WUNTRACED to report' };
