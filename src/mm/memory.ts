@@ -259,16 +259,28 @@ export function now_ms31(): number {
 /**
  * jiffies: this thread's copy of now_ms31 for the timestamps of the hot path (the switch stamp,
  * quiescent-state and grace-period stamps, sleep_since). The kernel's stall and hung-task
- * detectors count jiffies, which the timer tick advances, and a stamp is one load; they never
- * read the hardware clock per event. The model has no periodic tick, so the clock is read at the
- * points that stand for it: every context switch (run_task), the end of every wait that may have
- * parked the thread (spin_wait, the spinlock slow path), and attach. A stamp is then late by at
- * most the kernel work this CPU did since its last switch with no wait in it (microseconds; the
- * detectors count in seconds), where a Date.now per stamp cost ~50 ns, seven times a fork cycle.
+ * detectors count jiffies, which the timer tick advances (every 1-10 ms, HZ), and a stamp is one
+ * load; they never read the hardware clock per event. The model has no periodic tick, so the clock
+ * is read at the points that stand for it: every JIFFY_SWITCHES-th context switch
+ * (jiffies_switch), the end of every wait that may have parked the thread (spin_wait, the
+ * spinlock slow path, the idle loop, run-token and controlled-mode turn waits), and attach. A stamp
+ * is then late by at most the kernel work this CPU did in its last JIFFY_SWITCHES switches with
+ * no wait in them (microseconds to a few milliseconds, about a kernel tick; the detectors count in
+ * seconds). A Date.now costs ~50 ns: one per stamp was seven a fork cycle, one per switch two.
  */
 export let jiffies = 0;
 
+/** Context switches between two clock reads of jiffies_switch (the model's tick period). */
+const JIFFY_SWITCHES = 8;
+let switches_to_tick = 0;
+
 /** The tick: read the clock into `jiffies`. */
 export function jiffies_tick(): number {
+  switches_to_tick = JIFFY_SWITCHES;
   return (jiffies = Date.now() & 0x7fffffff);
+}
+
+/** The tick at a context switch: every JIFFY_SWITCHES-th switch since the last clock read. */
+export function jiffies_switch(): void {
+  if (--switches_to_tick <= 0) jiffies_tick();
 }

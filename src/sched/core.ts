@@ -13,7 +13,7 @@
  * described below is an Atomics operation.
  */
 import { CPU, G, TASK } from '../mm/layout.js';
-import { cpu_addr, jiffies, jiffies_tick, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { cpu_addr, jiffies, jiffies_switch, jiffies_tick, kg, mem, this_cpu, this_cpu_id } from '../mm/memory.js';
 import { LC_RQ } from '../locking/lockdep.js';
 import { spin_lock_init, spin_lock_irq, spin_unlock_irq } from '../locking/spinlock.js';
 import { up_boot } from '../locking/lock_flags.js';
@@ -307,7 +307,7 @@ function run_task(runner: TaskRunner, p: number): void {
   m[c + CPU.curr] = p;
   current = p;
   m[c + CPU.switches]!++;
-  jiffies_tick(); // a context switch is a tick point of the model's clock (memory.ts)
+  jiffies_switch(); // a context switch is a tick point of the model's clock (memory.ts)
   m[c + CPU.switch_stamp] = stall_clock();
   if (tracing) trace_switch_in(p);
   let how: number;
@@ -465,6 +465,7 @@ function token_wait_first(): boolean {
   if (run_token_held()) return true; // tokens off
   rcu_idle_enter();
   const ok = run_token_get();
+  jiffies_tick(); // the wait may have parked this thread: the clock moved on
   rcu_idle_exit();
   return ok;
 }
@@ -476,6 +477,7 @@ function token_yield(): boolean {
   rcu_idle_enter();
   run_token_put();
   const ok = run_token_get(); // at once if it kept its token (run_token_put)
+  jiffies_tick(); // the wait may have parked this thread: the clock moved on
   rcu_idle_exit();
   return ok;
 }
@@ -508,6 +510,7 @@ function cpu_idle(): void {
   } finally {
     // Back to work only with a token (a no-op when this CPU kept it); cpu_loop sees the run end.
     run_token_get();
+    jiffies_tick(); // the idle wait may have parked this thread: the clock moved on
     rcu_idle_exit();
   }
 }

@@ -477,7 +477,10 @@ export function ctl_wait_turn(me: number): void {
   for (let i = 0; i < TURN_SPINS; i++) if (Atomics.load(mem, w) === me) return;
   for (;;) {
     const t = Atomics.load(mem, w);
-    if (t === me) return;
+    if (t === me) {
+      jiffies_tick(); // the turn wait may have parked this thread: the clock moved on
+      return;
+    }
     check_abort();
     if (t === -1) throw new KernelAbort('controlled run ended');
     // Waits on the value loaded above: a hand-off after that load makes it return at once.
