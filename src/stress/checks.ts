@@ -18,7 +18,9 @@ import { is_controlled } from '../sched/hook.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { SLOT_ACTIVE_NS, SLOT_ID, SLOT_WORDS } from './ops.js';
 import { ERESTARTNOHAND, ERESTARTSYS } from '../kernel/errno.js';
-import { JOBCTL_STOPPED } from '../kernel/sched_task.js';
+import { JOBCTL_STOPPED, SIGCHLD } from '../kernel/sched_task.js';
+import { find_task_by_vpid } from '../kernel/pid.js';
+import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /** Invariant codes (violation record a) of the stress module; 0x100.. to stay clear of the kernel's. */
@@ -34,6 +36,7 @@ export const INV_TASK_TREE = 0x109;
 export const INV_STOPPED_RUNS = 0x10a;
 export const INV_ERESTART_LEAKED = 0x10b;
 export const INV_EXEC_NOT_ALONE = 0x10c;
+export const INV_CLONE_PARENT_EXIT_SIGNAL = 0x10d;
 
 export const INVARIANT_NAMES: Record<number, string> = {
   [INV_ACTIVE_NS_CHANGED]: 'active pid namespace of a task changed',
@@ -50,6 +53,7 @@ export const INVARIANT_NAMES: Record<number, string> = {
   [INV_WAIT_SPURIOUS_ECHILD]: 'wait4 returned ECHILD while the named pid was still the caller\'s child',
   [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped',
   [INV_EXEC_NOT_ALONE]: 'execve returned 0 but the task is not the only thread of its group, or its pid is not the group\'s',
+  [INV_CLONE_PARENT_EXIT_SIGNAL]: 'a CLONE_PARENT child has an exit signal other than SIGCHLD that its creator, now its sibling, does not have',
 };
 
 /** task_active_pid_ns(t): the namespace of t's struct pid at the pid's own level; 0 without a pid. */
@@ -130,6 +134,30 @@ export function exec_checks(t: number): void {
   if (mem[t + TASK.thread_next] !== t || mem[t + TASK.group_leader] !== t || mem[t + TASK.pid] !== mem[t + TASK.tgid_pid]) {
     record_violation(V_INVARIANT, INV_EXEC_NOT_ALONE, t, mem[t + TASK.thread_next]!);
   }
+}
+
+/**
+ * After clone(CLONE_PARENT) returned the child's number `nr` to a group leader t: the child shares
+ * t's real parent and takes t's exit signal, both read together under tasklist_lock (copy_process;
+ * a reparent between two unlocked reads would pair the new parent with the old parent's signal,
+ * b4e00444cab4). From then on the two move together: a reparent of their common parent's children
+ * resets both to SIGCHLD (reparent_leader), and an execve only ever makes a signal SIGCHLD. So
+ * while the child is still t's sibling, an exit signal other than SIGCHLD on it that t does not
+ * have was never t's with this parent. Under read_lock(tasklist_lock), which every writer of
+ * real_parent and exit_signal holds for write; the child is the task t forked last (fork_child),
+ * so a number handed out again is not taken for it.
+ */
+export function clone_parent_checks(t: number, nr: number): void {
+  if (mem[t + TASK.group_leader] !== t) return; // a thread's clone takes its leader's signal: not checked
+  const tl = kg + G.tasklist_lock;
+  rcu_read_lock();
+  read_lock(tl, 151);
+  const d = find_task_by_vpid(nr);
+  const sig = d && d === mem[t + TASK.fork_child] && mem[d + TASK.real_parent] === mem[t + TASK.real_parent] ? mem[d + TASK.exit_signal]! : SIGCHLD;
+  const mine = mem[t + TASK.exit_signal]!;
+  read_unlock(tl);
+  rcu_read_unlock();
+  if (sig !== SIGCHLD && sig !== mine) record_violation(V_INVARIANT, INV_CLONE_PARENT_EXIT_SIGNAL, nr, sig);
 }
 
 export function user_mode_checks(t: number): void {

@@ -24,7 +24,7 @@ import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
-  SIGTERM, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
+  SIGTERM, SIGURG, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
   CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED,
 } from '../kernel/sched_task.js';
 import { ECHILD, EINTR } from '../kernel/errno.js';
@@ -42,7 +42,7 @@ import { IRQV_KILL_FASYNC } from '../sched/irq.js';
 import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
-import { exec_checks, task_slot } from './checks.js';
+import { clone_parent_checks, exec_checks, task_slot } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -162,8 +162,15 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
   if (op < 0) return continue_op(t, slot, rand);
   const prog = mem[S() + STRESS_PROG]!;
   switch (OPS[op]!.name) {
-    case 'fork':
-      return can_fork() ? call(op, SYS_FORK, 0, prog, 0) : null;
+    case 'fork': {
+      // One fork in eight asks for SIGUSR1 as the child's exit signal, one in eight for SIGURG
+      // (clone's CSIGNAL byte): a parent the child's death kills (SIGUSR1's default action, unless
+      // the parent caught or ignored it), or one it only tells. Children the mix
+      // makes with CLONE_PARENT inherit the signal (clone_parent_checks).
+      if (!can_fork()) return null;
+      const r = rand(t) % 8;
+      return call(op, SYS_FORK, r === 0 ? SIGUSR1 : r === 1 ? SIGURG : 0, prog, 0);
+    }
     case 'clone-newpid':
       if (!can_fork() || children_ns_level(t) >= mem[S() + STRESS_MAX_DEPTH]!) return null;
       return call(op, SYS_FORK, CLONE_NEWPID, prog, 0);
@@ -600,6 +607,7 @@ export function kernel_op_done(t: number, op: number, ret: number): void {
     if (slot && mem[slot + SLOT_CONT] !== op + 1) exec_checks(t);
   }
   if (ret <= 0) return;
+  if (op === O('clone-parent')) clone_parent_checks(t, ret);
   if (op === O('unshare')) Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
   if (op === O('clone-newpid')) {
     Atomics.add(mem, S() + STRESS_NS_SEEN, 1);
