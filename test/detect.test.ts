@@ -14,7 +14,7 @@ import {
   TL_RW_WRITE, TL_SPIN_A, TL_SPIN_B,
 } from '../src/stress/stress_syscalls.js';
 import { V_LOCK_HELD_USER, V_LOCKDEP_CYCLE, V_SLEEP_IN_ATOMIC } from '../src/locking/violations.js';
-import { TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, WCHAN_WAIT4 } from '../src/sched/core.js';
+import { TASK_UNINTERRUPTIBLE, WCHAN_RCU_GP, WCHAN_RCU_TASKS, WCHAN_WAIT4 } from '../src/sched/core.js';
 import { build_waitfor } from '../src/detect/waitfor.js';
 import { violations_report, stuck_report } from '../src/detect/report.js';
 import { check_hung_tasks } from '../src/detect/hung_task.js';
@@ -168,7 +168,7 @@ describe('wait-for graph from the model state', () => {
   });
 });
 
-describe('wait-for graph: do_wait and zombie group leaders (delay_group_leader)', () => {
+describe('wait-for graph: do_wait, zombie group leaders (delay_group_leader), the rcu-tasks holdout loop', () => {
   const THREAD = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
   const key = (t: { addr: number }): string => `task@${t.addr}`;
 
@@ -196,6 +196,38 @@ describe('wait-for graph: do_wait and zombie group leaders (delay_group_leader)'
     expect(from(c)).toEqual([key(t)]);
     expect(from(a)).toEqual([key(n), key(t)].sort());
     expect(from(t)).toEqual([key(h)]);
+  });
+
+  it('synchronize_rcu_tasks waits for its poll\'s grace period and for running holdouts, not for a holdout asleep (state set by hand)', () => {
+    // a sleeps in wait4 for its child c; c sleeps in the holdout loop of synchronize_rcu_tasks,
+    // polling after grace period 5, which CPU 1 has not let end; a was made a holdout by the scan
+    // and went to sleep since: check_holdout_task lets it go at the next poll. c waits for CPU 1,
+    // not for a: a -> c -> a would be a cycle the kernel does not have (a stall there is CPU 1's).
+    const k = Kernel.create({ maxTasks: 64, ncpus: 2 });
+    const a = k.fork(k.init);
+    const c = k.fork(a);
+    expect(k.wait4(a, -1)).toEqual({ blocked: true });
+    const w = k.machine.mem;
+    w[c.addr + TASK.state] = TASK_UNINTERRUPTIBLE;
+    w[c.addr + TASK.wait_chan] = WCHAN_RCU_TASKS;
+    w[c.addr + TASK.wait_obj] = a.addr;
+    w[c.addr + TASK.wq_arg] = 5;
+    w[a.addr + TASK.rcu_tasks_holdout] = 1;
+    w[a.addr + TASK.rcu_tasks_nvcsw] = w[a.addr + TASK.nvcsw]!;
+    w[kg + G.rcu + RCU_GP_STARTED] = 5;
+    w[kg + G.rcu + RCU_GP_SEQ] = 4;
+    const c1 = cpu_addr(1);
+    w[c1 + CPU.online] = 1;
+    w[c1 + CPU.idle] = 0;
+    w[c1 + CPU.rcu_qs_gp] = 4;
+    w[cpu_addr(0) + CPU.rcu_qs_gp] = 5;
+    const g = build_waitfor(k.machine.view());
+    expect(g.cycles).toEqual([]);
+    expect(g.edges.filter((e) => e.from === key(c)).map((e) => e.to)).toEqual(['cpu1']);
+    // The same holdout still running (woken, not yet switched): it is waited for.
+    w[a.addr + TASK.state] = 0;
+    const g2 = build_waitfor(k.machine.view());
+    expect(g2.edges.filter((e) => e.from === key(c)).map((e) => e.to).sort()).toEqual(['cpu1', key(a)].sort());
   });
 
   it('ptrace_dead_list: zap\'s kernel_wait4 waits for a zombie leader whose traced thread is EXIT_DEAD on the reaper\'s own dead list', () => {

@@ -14,7 +14,9 @@
  *   state for the running grace period;
  * - a task in synchronize_srcu -> every task whose SRCU read side (TASK.srcu_idx) is on the index
  *   being drained, or the task that owns the running SRCU grace period;
- * - a task in synchronize_rcu_tasks -> the task it waits for (wait_obj);
+ * - a task in synchronize_rcu_tasks (its holdout loop) -> the CPUs that owe the normal grace
+ *   period it polls after a quiescent state, and every holdout check_holdout_task would keep
+ *   (running or runnable, no voluntary switch since the scan; not one asleep);
  * - a task in do_wait (wait4) -> each child and tracee of its thread group (or the one task it
  *   waits for) that can still end the wait: alive (any may change state), a zombie traced by a
  *   task outside the group, and for a zombie leader with threads not yet released each of those
@@ -47,7 +49,7 @@ import {
 import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
 import {
-  TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
+  TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
   WCHAN_DE_THREAD, WCHAN_PTRACE_STOP, WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_PIDFD_POLL, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ,
   WCHAN_ZAP_PIDS, __TASK_STOPPED, __TASK_TRACED,
 } from '../sched/core.js';
@@ -340,6 +342,18 @@ export function build_waitfor(v: StateView): WaitForGraph {
       if (d !== u && m[d + TASK.exit_state] === EXIT_DEAD) deadListOwner.set(d, u);
     }
   }
+  // A sleeper on the running normal grace period waits for every online, non-idle CPU that has
+  // not reported a quiescent state for it.
+  const wait_for_gp = (from: string, what: string): void => {
+    for (let i = 0; i < ncpus; i++) {
+      const c = cpuAddr(i);
+      if (m[c + CPU.online] !== 1 || m[c + CPU.idle] === 1) continue;
+      if (m[c + CPU.rcu_qs_gp]! < gpStarted) {
+        const rd = m[c + CPU.rcu_nesting]! > 0 ? ' (in an RCU read-side section)' : '';
+        addEdge(from, keyOfCpu(i), `rcu grace period ${gpStarted}${what}: no quiescent state yet${rd}`);
+      }
+    }
+  };
   // The other threads of t's group that __exit_signal has not released yet (still on the thread
   // ring): thread_group_empty() is false while there is one.
   const unreleased_threads = (t: number): number[] => {
@@ -408,16 +422,7 @@ export function build_waitfor(v: StateView): WaitForGraph {
       }
       case WCHAN_RCU_GP: {
         node.waiting = `sleeping in synchronize_rcu for grace period ${arg} (completed ${gpDone})`;
-        if (gpDone < arg) {
-          for (let i = 0; i < ncpus; i++) {
-            const c = cpuAddr(i);
-            if (m[c + CPU.online] !== 1 || m[c + CPU.idle] === 1) continue;
-            if (m[c + CPU.rcu_qs_gp]! < gpStarted) {
-              const rd = m[c + CPU.rcu_nesting]! > 0 ? ' (in an RCU read-side section)' : '';
-              addEdge(node.key, keyOfCpu(i), `rcu grace period ${gpStarted}: no quiescent state yet${rd}`);
-            }
-          }
-        }
+        if (gpDone < arg) wait_for_gp(node.key, '');
         break;
       }
       case WCHAN_SRCU_GP: {
@@ -436,10 +441,20 @@ export function build_waitfor(v: StateView): WaitForGraph {
         break;
       }
       case WCHAN_RCU_TASKS: {
-        // wait_obj is the holdout it polls now; every task still flagged as a holdout is waited for.
-        node.waiting = 'sleeping in synchronize_rcu_tasks (holdout loop)';
-        if (obj && tasks.includes(obj) && obj !== t) addEdge(node.key, keyOfTask(obj), 'rcu-tasks holdout');
-        for (const u of tasks) if (u !== t && m[u + TASK.rcu_tasks_holdout]) addEdge(node.key, keyOfTask(u), 'rcu-tasks holdout');
+        // The holdout loop polls once per normal grace period (wq_arg: the one it sleeps for; the
+        // kernel's schedule_timeout_idle): until that ends, the CPUs that owe it a quiescent
+        // state; then check_holdout_task lets go every holdout that is asleep, switched
+        // voluntarily since its snapshot or died. The ones it keeps - still on a runqueue or
+        // running, nvcsw unchanged (src/rcu/tasks.ts check_all_holdouts) - are waited for. A
+        // holdout asleep is none: an edge to it would close cycles through tasks that no longer
+        // hold the grace period (a waiting parent, say).
+        node.waiting = `sleeping in synchronize_rcu_tasks (holdout loop, polls after grace period ${arg})`;
+        if (gpDone < arg) wait_for_gp(node.key, ' (the rcu-tasks holdout poll)');
+        for (const u of tasks) {
+          if (u === t || !m[u + TASK.rcu_tasks_holdout]) continue;
+          if (m[u + TASK.state] !== TASK_RUNNING || m[u + TASK.rcu_tasks_nvcsw] !== m[u + TASK.nvcsw]) continue;
+          addEdge(node.key, keyOfTask(u), u === obj ? 'rcu-tasks holdout (the one it polls)' : 'rcu-tasks holdout');
+        }
         break;
       }
       case WCHAN_WAIT4: {
