@@ -147,8 +147,13 @@ export function read_unlock(lock: number): void {
     // queued_read_unlock's atomic_sub_return_release: RELEASE, pairs with the writer's
     // compareExchange 0/_QW_WAITING -> _QW_LOCKED: the writer sees no readers only after every
     // reader's accesses inside the section are done.
-    Atomics.sub(m, lock + RW_CNTS, QR_BIAS);
-    wake_sleepers(lock);
+    const old = Atomics.sub(m, lock + RW_CNTS, QR_BIAS);
+    // The only waiter a reader's exit can let in is a writer waiting for the readers to drain,
+    // and it set _QW_WAITING before it waits (queued_write_lock_slowpath): with the flag clear in
+    // the value our sub replaced, nobody sleeps on cnts for us and the sleepers word is not
+    // looked at (a writer that sets the flag later sees our sub in its own RMW). Sleepers on
+    // wait_lock are woken by its release (wait_lock_release), not by us.
+    if ((old & QW_WAITING) !== 0) wake_sleepers(lock);
   }
   sched_hook(0);
 }
@@ -214,8 +219,14 @@ export function write_unlock(lock: number): void {
     // smp_store_release(&lock->wlocked, 0): clear the writer byte only. RELEASE, pairs with the
     // readers' add (fast path) / load (slow path) and the next writer's compareExchange: the
     // critical section's plain stores (and RW_WRITER = 0 above) are visible to them.
-    Atomics.and(m, lock + RW_CNTS, ~QW_LOCKED);
-    wake_sleepers(lock);
+    const old = Atomics.and(m, lock + RW_CNTS, ~QW_LOCKED);
+    // Who can sleep on cnts for a writer's exit: readers whose bias is in cnts (the interrupt
+    // reader's wait, the queued reader after wait_lock) and a writer that set _QW_WAITING. Each
+    // added its bit before it waits, so with no bit but ours in the value our and replaced nobody
+    // sleeps on cnts for us and the sleepers word is not looked at (a reader or writer that adds
+    // its bit later sees QW_LOCKED clear in its own RMW). Sleepers on wait_lock are woken by its
+    // release (wait_lock_release), not by us.
+    if (old !== QW_LOCKED) wake_sleepers(lock);
   }
   sched_hook(0);
 }
