@@ -191,8 +191,11 @@ export function rcu_try_complete_gp(): void {
       // we run (x86-64, arm64 V8, where those loads are acquire loads) it cannot be satisfied
       // earlier and see a stale 0; the JS memory model alone does not promise that.
       if (m[c + CPU.online] !== 1) continue; // offline CPUs run no readers
-      if (ld(m, c + CPU.idle) === 1) continue; // pairs with rcu_idle_enter / rcu_idle_exit
-      if (ld(m, c + CPU.rcu_qs_gp) < s) return; // ACQUIRE: pairs with the report's store
+      // This CPU's own words are exact with plain reads (only this CPU writes its idle and
+      // rcu_qs_gp: rcu_idle_enter/exit, the report, hotplug's report on the way up).
+      const own = c === this_cpu;
+      if ((own ? m[c + CPU.idle] : ld(m, c + CPU.idle)) === 1) continue; // pairs with rcu_idle_enter / rcu_idle_exit
+      if ((own ? m[c + CPU.rcu_qs_gp]! : ld(m, c + CPU.rcu_qs_gp)) < s) return; // ACQUIRE: pairs with the report's store
     }
     // Complete s. The CAS orders the loads of the scan before it, and it is what rcu_do_batch,
     // rcu_cbs_ready and synchronize_rcu load (RCU_GP_SEQ): seeing s there means every CPU's
@@ -215,7 +218,8 @@ function rcu_gp_done(g: number): void {
   if (waitqueue_active(kg + G.rcu_gp_wq)) wake_up_arg_le(kg + G.rcu_gp_wq, g);
   const m = mem;
   const n = m[kg + G.ncpus]!;
-  if (ld(m, rcu() + RCU_CBS_PENDING) > 0) {
+  // Only other CPUs are kicked: with none, the count is not looked at.
+  if (n > 1 && ld(m, rcu() + RCU_CBS_PENDING) > 0) {
     // Wake the idle CPUs whose callbacks can now run. A running CPU (this one, or one that is not
     // idle) runs rcu_do_batch at its next pass through the CPU loop, and a CPU on its way to idle
     // looks at its callbacks after publishing CPU.idle (cpu_idle): the Atomics.load of idle here
