@@ -5,8 +5,9 @@
  * signal->cred_guard_mutex (mutex_lock_interruptible, as the kernel); PTRACE_SEIZE with
  * PTRACE_O_TRACEEXEC makes execve stop in TASK_TRACED (ptrace_event(PTRACE_EVENT_EXEC), ptrace_stop
  * in signal.ts), reported by wait4 and ended by PTRACE_CONT.
- * Not modelled: signal-delivery and group-stop traps (PTRACE_ATTACH acts as PTRACE_SEIZE: no
- * SIGSTOP), the legacy SIGTRAP after execve of a PTRACE_ATTACH tracee, events other than
+ * A group stop of a tracee is a ptrace trap (signal.ts do_jobctl_trap: CLD_STOPPED to the tracer,
+ * ended by PTRACE_CONT, detach or SIGKILL; a detach puts it back in the group stop).
+ * Not modelled: signal-delivery traps (PTRACE_ATTACH acts as PTRACE_SEIZE: no SIGSTOP), the legacy SIGTRAP after execve of a PTRACE_ATTACH tracee, events other than
  * PTRACE_EVENT_EXEC, options other than PTRACE_O_TRACEEXEC (-EIO here), requests other than
  * TRACEME / ATTACH / SEIZE / DETACH / CONT, PT_EXITKILL.
  */
@@ -16,18 +17,21 @@ import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { mutex_lock_interruptible, mutex_unlock, MUTEX_INTERRUPTED } from '../locking/mutex.js';
 import { write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
-import { current, SLEEP, try_to_wake_up, __TASK_TRACED } from '../sched/core.js';
+import { current, SLEEP, try_to_wake_up, __TASK_STOPPED, __TASK_TRACED } from '../sched/core.js';
 import { register_syscall } from './entry.js';
 import { EINVAL, EIO, EPERM, ERESTARTNOINTR, ESRCH } from './errno.js';
 import { SYS_PTRACE } from './unistd.js';
 import { find_task_by_vpid } from './pid.js';
 import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './ns_common.js';
 import {
-  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_TRACED, PF_EXITING, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
+  __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, JOBCTL_TRACED, JOBCTL_TRAP_MASK,
+  JOBCTL_TRAP_STOP, PF_EXITING, SIGNAL_STOP_STOPPED, SIGSTOP, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
   same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP,
 } from './sched_task.js';
 import { do_notify_parent, put_task_struct_rcu_user, release_task } from './exit.js';
-import { ptrace_stop } from './signal.js';
+import {
+  ptrace_signal_wake_up, ptrace_stop, signal_wake_up_state, task_clear_jobctl_pending, task_is_stopped, task_set_jobctl_pending,
+} from './signal.js';
 
 export const PTRACE_TRACEME = 0;
 export const PTRACE_ATTACH = 16;
@@ -62,15 +66,6 @@ export function ptrace_event(event: number, resumed: boolean): number {
   return r === SLEEP ? SLEEP : 0;
 }
 
-/**
- * ptrace_signal_wake_up (include/linux/sched/signal.h) with resume: end a ptrace stop (JOBCTL_TRACED
- * cleared, __TASK_TRACED woken). Caller holds the tracee's siglock.
- */
-function ptrace_signal_wake_up(child: number): void {
-  mem[child + TASK.jobctl] = mem[child + TASK.jobctl]! & ~JOBCTL_TRACED;
-  try_to_wake_up(child, __TASK_TRACED);
-}
-
 /** __ptrace_link (kernel/ptrace.c): put child on new_parent's ptraced list; it becomes the parent. */
 export function __ptrace_link(child: number, new_parent: number): void {
   mem[child + TASK.ptrace_next] = mem[new_parent + TASK.ptraced]!;
@@ -79,7 +74,11 @@ export function __ptrace_link(child: number, new_parent: number): void {
 }
 
 /**
- * __ptrace_unlink (kernel/ptrace.c): back to the real parent, off the tracer's list.
+ * __ptrace_unlink (kernel/ptrace.c): back to the real parent, off the tracer's list. Under the
+ * tracee's siglock: pending traps are cleared; if a group stop is in effect (or in progress) and
+ * the tracee is not exiting, JOBCTL_STOP_PENDING is reinstated (the stop signal SIGSTOP if none
+ * was recorded), so "after detach, the ptracee should be in a state which conforms to the group
+ * stop"; a tracee in TASK_TRACED, or one that must go to TASK_STOPPED, is woken with resume.
  * Caller holds tasklist_lock for write.
  */
 export function __ptrace_unlink(child: number): void {
@@ -93,14 +92,25 @@ export function __ptrace_unlink(child: number): void {
   }
   mem[child + TASK.ptrace_next] = 0;
   mem[child + TASK.parent] = mem[child + TASK.real_parent]!;
-  mem[child + TASK.ptrace] = 0;
-  // A tracee stopped for its tracer (ptrace_stop) is let go: nobody else would resume it.
   const sh = mem[child + TASK.sighand]!;
-  if (sh && (mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
-    spin_lock(sh + SIG.siglock);
-    if ((mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) ptrace_signal_wake_up(child);
-    spin_unlock(sh + SIG.siglock);
+  if (!sh) {
+    mem[child + TASK.ptrace] = 0; // released: no siglock, no stop to end
+    return;
   }
+  spin_lock(sh + SIG.siglock);
+  mem[child + TASK.ptrace] = 0;
+  // Clear all pending traps (JOBCTL_TRAPPING is not modelled).
+  task_clear_jobctl_pending(child, JOBCTL_TRAP_MASK);
+  // Reinstate JOBCTL_STOP_PENDING if group stop is in effect and @child isn't dead.
+  const sig = mem[child + TASK.signal]!;
+  if ((mem[child + TASK.flags]! & PF_EXITING) === 0 &&
+      ((mem[sig + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0 || mem[sig + SIG.group_stop_count] !== 0)) {
+    mem[child + TASK.jobctl] = mem[child + TASK.jobctl]! | JOBCTL_STOP_PENDING;
+    if ((mem[child + TASK.jobctl]! & JOBCTL_STOP_SIGMASK) === 0) mem[child + TASK.jobctl] = mem[child + TASK.jobctl]! | SIGSTOP;
+  }
+  // If transition to TASK_STOPPED is pending or in TASK_TRACED, kick @child in the butt.
+  if ((mem[child + TASK.jobctl]! & (JOBCTL_STOP_PENDING | JOBCTL_TRACED)) !== 0) ptrace_signal_wake_up(child, true);
+  spin_unlock(sh + SIG.siglock);
 }
 
 /** ignoring_children (kernel/ptrace.c): the tracer's SIGCHLD is SIG_IGN. */
@@ -205,6 +215,16 @@ export function ptrace_attach(task: number, request: number, flags: number): num
       else {
         mem[task + TASK.ptrace] = flags;
         __ptrace_link(task, me);
+        // If the task is already STOPPED, set JOBCTL_TRAP_STOP and kick it so that it transits
+        // to TRACED (the kernel's JOBCTL_TRAPPING wait for the transition is not modelled: a
+        // WNOHANG wait right after the attach may miss the transient RUNNING state).
+        const sh = mem[task + TASK.sighand]!;
+        spin_lock(sh + SIG.siglock);
+        if (task_is_stopped(task) && task_set_jobctl_pending(task, JOBCTL_TRAP_STOP)) {
+          mem[task + TASK.jobctl] = mem[task + TASK.jobctl]! & ~JOBCTL_STOPPED;
+          signal_wake_up_state(task, __TASK_STOPPED);
+        }
+        spin_unlock(sh + SIG.siglock);
         ret = 0;
       }
       write_unlock_irq(tl);
@@ -267,8 +287,10 @@ function ptrace_cont(child: number, data: number): number {
   if (mem[child + TASK.ptrace] !== 0 && mem[child + TASK.parent] === current && sh) {
     spin_lock(sh + SIG.siglock);
     if ((mem[child + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+      // ptrace_resume: exit_code = data, JOBCTL_TRACED cleared, wake_up_state(__TASK_TRACED).
       mem[child + TASK.exit_code] = data;
-      ptrace_signal_wake_up(child);
+      mem[child + TASK.jobctl] = mem[child + TASK.jobctl]! & ~JOBCTL_TRACED;
+      try_to_wake_up(child, __TASK_TRACED);
       ret = 0;
     }
     spin_unlock(sh + SIG.siglock);

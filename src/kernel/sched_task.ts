@@ -58,6 +58,8 @@ export const PTRACE_O_TRACEEXEC = 0x10;
 export const PT_TRACE_EXEC = PTRACE_O_TRACEEXEC << PT_OPT_FLAG_SHIFT;
 /** PTRACE_EVENT_EXEC: the event number in the stop's exit code (SIGTRAP | event << 8). */
 export const PTRACE_EVENT_EXEC = 4;
+/** PTRACE_EVENT_STOP: the group-stop (and INTERRUPT) trap of a PTRACE_SEIZE tracee (signr | event << 8). */
+export const PTRACE_EVENT_STOP = 128;
 
 // ---- signal_struct flags (include/linux/sched/signal.h) ----------------------------------------
 
@@ -77,9 +79,12 @@ export const JOBCTL_STOP_SIGMASK = 0xffff; // signr of the last group stop
 export const JOBCTL_STOP_DEQUEUED = 1 << 16; // stop signal dequeued
 export const JOBCTL_STOP_PENDING = 1 << 17; // task should stop for group stop
 export const JOBCTL_STOP_CONSUME = 1 << 18; // consume group stop count
+export const JOBCTL_TRAP_STOP = 1 << 19; // trap for STOP
+export const JOBCTL_TRAP_NOTIFY = 1 << 20; // trap for NOTIFY
 export const JOBCTL_STOPPED = 1 << 26; // do_signal_stop()
 export const JOBCTL_TRACED = 1 << 27; // ptrace_stop()
-export const JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING; // (the ptrace trap bits are not modelled)
+export const JOBCTL_TRAP_MASK = JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY;
+export const JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING | JOBCTL_TRAP_MASK;
 
 // ---- si_code of SIGCHLD (include/uapi/asm-generic/siginfo.h) -------------------------------------
 

@@ -13,8 +13,11 @@
  * sig, SIGKILL pending in every thread. Core-dumping signals take the same path (as with
  * RLIMIT_CORE 0: the wait status is the bare signal number). Pending and blocked masks hold
  * signals 1..31 (bit sig-1); real-time signals keep their default action (fatal) and never stay
- * pending. No siginfo is queued (legacy signals coalesce as in the kernel). ptrace's signal traps
- * are not modelled: a traced task stops and continues as an untraced one.
+ * pending. No siginfo is queued (legacy signals coalesce as in the kernel). ptrace: a group stop
+ * of a traced task is a ptrace trap (do_signal_stop schedules JOBCTL_TRAP_STOP, do_jobctl_trap
+ * stops in ptrace_stop with CLD_STOPPED, reported to the tracer; PTRACE_CONT, the tracer's detach
+ * or exit, or SIGKILL end it, SIGCONT does not); signal-delivery stops (ptrace_signal) are not
+ * modelled: a dequeued signal of a tracee acts as if its tracer resumed it with that signal.
  */
 import { G, PIDNS, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from '../config/bugs.js';
@@ -36,7 +39,8 @@ import { pidfd_pid } from './pidfd.js';
 import { task_active_pid_ns } from './pid_namespace.js';
 import {
   __wake_up_parent, CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, init_task, JOBCTL_PENDING_MASK, JOBCTL_TRACED, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
-  JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING, PF_KTHREAD, pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID,
+  JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, JOBCTL_TRAP_MASK, JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, PF_EXITING, PF_KTHREAD,
+  pid_nr_ns_fast, PIDTYPE_MAX, PIDTYPE_PGID, PT_SEIZED, PTRACE_EVENT_STOP, ptrace_reparented, SIGTRAP,
   PIDTYPE_PID, PIDTYPE_TGID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, same_thread_group, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN,
   SIG_KERNEL_STOP_MASK, SIG_SETMASK, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop,
   sigmask, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_MASK,
@@ -155,9 +159,32 @@ function flush_sigqueue_mask_all(p: number, m: number): void {
  * task_clear_jobctl_pending (kernel/signal.c): clearing JOBCTL_STOP_PENDING also clears
  * STOP_CONSUME and STOP_DEQUEUED. Caller holds siglock.
  */
-function task_clear_jobctl_pending(t: number, mask: number): void {
+export function task_clear_jobctl_pending(t: number, mask: number): void {
   if ((mask & JOBCTL_STOP_PENDING) !== 0) mask |= JOBCTL_STOP_CONSUME | JOBCTL_STOP_DEQUEUED;
   mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~mask;
+}
+
+/**
+ * task_set_jobctl_pending (kernel/signal.c): set `mask` (a new stop signo replaces the old one),
+ * unless t is already being killed or exiting: then nothing, and false. Caller holds siglock.
+ * (JOBCTL_TRAPPING, the attach's wait for the transition to TRACED, is not modelled.)
+ */
+export function task_set_jobctl_pending(t: number, mask: number): boolean {
+  if (fatal_signal_pending(t) || (mem[t + TASK.flags]! & PF_EXITING) !== 0) return false;
+  let jobctl = mem[t + TASK.jobctl]!;
+  if ((mask & JOBCTL_STOP_SIGMASK) !== 0) jobctl &= ~JOBCTL_STOP_SIGMASK;
+  mem[t + TASK.jobctl] = jobctl | mask;
+  return true;
+}
+
+/**
+ * ptrace_trap_notify (kernel/signal.c): a PTRACE_SEIZE tracee is told of a group-stop change by a
+ * JOBCTL_TRAP_NOTIFY trap rather than a plain wake-up (ptrace_signal_wake_up without resume:
+ * PTRACE_LISTEN, which would make it a resume, is not modelled). Caller holds t's siglock.
+ */
+function ptrace_trap_notify(t: number): void {
+  task_set_jobctl_pending(t, JOBCTL_TRAP_NOTIFY);
+  ptrace_signal_wake_up(t, false);
 }
 
 /** signal_set_stop_flags (include/linux/sched/signal.h): replace the stop/notify flags. */
@@ -188,8 +215,12 @@ function prepare_signal(sig: number, p: number, force: boolean): boolean {
     let t = leader;
     do {
       task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
-      mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_STOPPED;
-      try_to_wake_up(t, __TASK_STOPPED); // wake_up_state(t, __TASK_STOPPED)
+      if ((mem[t + TASK.ptrace]! & PT_SEIZED) === 0) {
+        mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_STOPPED;
+        try_to_wake_up(t, __TASK_STOPPED); // wake_up_state(t, __TASK_STOPPED): not a ptrace stop (__TASK_TRACED)
+      } else {
+        ptrace_trap_notify(t);
+      }
       t = mem[t + TASK.thread_next]!;
     } while (t !== leader && t !== 0);
     rcu_read_unlock();
@@ -213,19 +244,12 @@ function sig_fatal(t: number, sig: number): boolean {
 }
 
 /**
- * signal_wake_up (include/linux/sched/signal.h): TIF_SIGPENDING, then wake the task if it sleeps
- * interruptibly; a fatal signal also wakes it from a job-control stop (TASK_WAKEKILL, and
- * JOBCTL_STOPPED cleared). A scripted task (or a halted program) sleeping idle in pause() has no
- * system call to return from: give it get_signal as its pending call, so the woken task delivers
- * the signal. Caller holds the task's siglock.
+ * signal_wake_up_state (kernel/signal.c): TIF_SIGPENDING, then wake the task if it sleeps
+ * interruptibly or in one of `state`'s sleeps. A scripted task (or a halted program) sleeping idle
+ * in pause() has no system call to return from: give it get_signal as its pending call, so the
+ * woken task delivers the signal. Caller holds the task's siglock.
  */
-export function signal_wake_up(t: number, fatal: boolean): void {
-  let state = 0;
-  if (fatal) {
-    // signal_wake_up_state: a fatal signal also ends a ptrace stop (JOBCTL_TRACED, __TASK_TRACED).
-    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~(JOBCTL_STOPPED | JOBCTL_TRACED);
-    state = TASK_WAKEKILL | __TASK_TRACED;
-  }
+export function signal_wake_up_state(t: number, state: number): void {
   // Sequentially consistent store: pairs with the idle path's load of sigpending after it set
   // TASK_INTERRUPTIBLE (entry.ts), so either it sees the signal or we see it sleeping.
   Atomics.store(mem, t + TASK.sigpending, 1);
@@ -234,6 +258,33 @@ export function signal_wake_up(t: number, fatal: boolean): void {
     mem[t + TASK.ucall + UCALL.op] = SYS_GET_SIGNAL;
   }
   try_to_wake_up(t, state | TASK_INTERRUPTIBLE);
+}
+
+/**
+ * signal_wake_up (include/linux/sched/signal.h): a fatal signal also wakes the task from a
+ * job-control or ptrace stop (TASK_WAKEKILL | __TASK_TRACED, with JOBCTL_STOPPED and
+ * JOBCTL_TRACED cleared). Caller holds the task's siglock.
+ */
+export function signal_wake_up(t: number, fatal: boolean): void {
+  let state = 0;
+  if (fatal) {
+    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~(JOBCTL_STOPPED | JOBCTL_TRACED);
+    state = TASK_WAKEKILL | __TASK_TRACED;
+  }
+  signal_wake_up_state(t, state);
+}
+
+/**
+ * ptrace_signal_wake_up (include/linux/sched/signal.h): with `resume`, end a ptrace stop
+ * (JOBCTL_TRACED cleared, __TASK_TRACED woken). Caller holds the task's siglock.
+ */
+export function ptrace_signal_wake_up(t: number, resume: boolean): void {
+  let state = 0;
+  if (resume) {
+    mem[t + TASK.jobctl] = mem[t + TASK.jobctl]! & ~JOBCTL_TRACED;
+    state = __TASK_TRACED;
+  }
+  signal_wake_up_state(t, state);
 }
 
 /**
@@ -636,6 +687,65 @@ export function do_notify_parent_cldstop(tsk: number, why: number, for_ptrace = 
 }
 
 /**
+ * The first half of ptrace_stop (kernel/signal.c), called with current's siglock held: stop in
+ * TASK_TRACED with `exit_code` for the tracer. Returns exit_code with the siglock still held when
+ * it does not stop (no tracer, or a fatal signal pending: "Handle previous ptrace_unlinks and fatal
+ * signals here to prevent ptrace_stop sleeping in schedule"); else SLEEP with the siglock released,
+ * after telling the tracer (CLD_TRAPPED, or CLD_STOPPED for a group-stop trap) and, when this
+ * trap completed a group stop of a tracee whose tracer is not its real parent's group, the real
+ * parent too. `si_code` is the siginfo's code (PTRACE_EVENT_STOP << 8 in it clears
+ * JOBCTL_TRAP_NOTIFY), 0 for no siginfo.
+ */
+function __ptrace_stop(exit_code: number, why: number, si_code: number): number {
+  const me = current;
+  const s = mem[me + TASK.signal]!;
+  if (mem[me + TASK.ptrace] === 0 || __fatal_signal_pending(me)) return exit_code;
+  // set_special_state(TASK_TRACED) and JOBCTL_TRACED under the siglock: every waker clears
+  // JOBCTL_TRACED and wakes __TASK_TRACED under the same lock, so it either runs before (and the
+  // resumed half sees the flag cleared) or finds us stopped.
+  set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
+  mem[me + TASK.jobctl] = mem[me + TASK.jobctl]! | JOBCTL_TRACED;
+  mem[me + TASK.exit_code] = exit_code;
+  // If @why is CLD_STOPPED, we're trapping to participate in a group stop. If SIGCONT came since
+  // the trap was scheduled, STOP_PENDING is clear now: act as if it came after TASK_TRACED.
+  let gstop_done = false;
+  if (why === CLD_STOPPED && (mem[me + TASK.jobctl]! & JOBCTL_STOP_PENDING) !== 0) gstop_done = task_participate_group_stop(me);
+  // Any trap clears a pending STOP trap; the STOP trap clears NOTIFY.
+  task_clear_jobctl_pending(me, JOBCTL_TRAP_STOP);
+  if (si_code >> 8 === PTRACE_EVENT_STOP) task_clear_jobctl_pending(me, JOBCTL_TRAP_NOTIFY);
+  spin_unlock_irq(s + SIG.siglock);
+  // Notify parents of the stop: the tracer of every stop, the real parent of the group leader
+  // only of a group stop's completion, separately unless they would be duplicates.
+  read_lock(kg + G.tasklist_lock);
+  if (mem[me + TASK.ptrace] !== 0) do_notify_parent_cldstop(me, why, true);
+  if (gstop_done && (mem[me + TASK.ptrace] === 0 || ptrace_reparented(me))) do_notify_parent_cldstop(me, why, false);
+  read_unlock(kg + G.tasklist_lock);
+  return SLEEP;
+}
+
+/**
+ * The second half of ptrace_stop, after schedule(), with current's siglock held: a spurious wake
+ * (JOBCTL_TRACED still set) sleeps again (SLEEP, siglock released); else the exit code the tracer
+ * left (ptrace_resume's data; the stop's own code when a detach or a fatal signal ended the stop)
+ * is taken and cleared, with the siglock still held. "Queued signals ignored us while we were
+ * stopped for tracing": TIF_SIGPENDING is recomputed (set, never cleared).
+ */
+function ptrace_stop_resumed(): number {
+  const me = current;
+  const s = mem[me + TASK.signal]!;
+  if ((mem[me + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
+    set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
+    spin_unlock_irq(s + SIG.siglock);
+    return SLEEP;
+  }
+  set_running();
+  const code = mem[me + TASK.exit_code]!;
+  mem[me + TASK.exit_code] = 0;
+  recalc_sigpending_tsk(me);
+  return code;
+}
+
+/**
  * ptrace_stop (kernel/signal.c) for a ptrace event (ptrace_event, src/kernel/ptrace.ts): current
  * stops in TASK_TRACED with `exit_code` (SIGTRAP | event << 8) for its tracer, who sees it through
  * wait4 (wait_task_stopped, the exit code consumed) and resumes it with PTRACE_CONT (ptrace_resume
@@ -646,73 +756,76 @@ export function do_notify_parent_cldstop(tsk: number, why: number, for_ptrace = 
  * fatal signal pending (today's first test in ptrace_stop).
  */
 export function ptrace_stop(exit_code: number, resumed: boolean): number {
-  const me = current;
-  const s = mem[me + TASK.signal]!;
-  if (!resumed) {
-    if (mem[me + TASK.ptrace] === 0 || __fatal_signal_pending(me)) return exit_code;
-    spin_lock_irq(s + SIG.siglock);
-    // set_special_state(TASK_TRACED) and JOBCTL_TRACED under the siglock: every waker clears
-    // JOBCTL_TRACED and wakes __TASK_TRACED under the same lock, so it either runs before (and the
-    // test below sees the flag cleared) or finds us stopped.
-    set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
-    mem[me + TASK.exit_code] = exit_code;
-    mem[me + TASK.jobctl] = mem[me + TASK.jobctl]! | JOBCTL_TRACED;
-    spin_unlock_irq(s + SIG.siglock);
-    // Tell the tracer (CLD_TRAPPED): SIGCHLD and a wake-up of its do_wait.
-    read_lock(kg + G.tasklist_lock);
-    if (mem[me + TASK.ptrace] !== 0) do_notify_parent_cldstop(me, CLD_TRAPPED, true);
-    read_unlock(kg + G.tasklist_lock);
-  }
+  const s = mem[current + TASK.signal]!;
   spin_lock_irq(s + SIG.siglock);
-  if ((mem[me + TASK.jobctl]! & JOBCTL_TRACED) !== 0) {
-    // Still stopped: the schedule() of ptrace_stop (a spurious wake sleeps again).
-    set_current_state(TASK_TRACED, WCHAN_PTRACE_STOP, 0);
-    spin_unlock_irq(s + SIG.siglock);
-    return SLEEP;
-  }
-  set_running();
-  // The tracer's resume left its data in exit_code; clear it (and the stop) on the way out.
-  const code = mem[me + TASK.exit_code]!;
-  mem[me + TASK.exit_code] = 0;
-  recalc_sigpending_tsk(me);
+  // ptrace_notify -> ptrace_do_notify(SIGTRAP, exit_code, CLD_TRAPPED): si_code = exit_code.
+  const r = resumed ? ptrace_stop_resumed() : __ptrace_stop(exit_code, CLD_TRAPPED, exit_code);
+  if (r === SLEEP) return SLEEP;
   spin_unlock_irq(s + SIG.siglock);
-  return code;
+  return r;
 }
 
 /**
- * do_signal_stop (kernel/signal.c). Caller holds siglock; it is released on every return.
- * A first stop signal (JOBCTL_STOP_DEQUEUED, no group exit) starts a group stop: group_exit_code
- * = signr unless already stopped, JOBCTL_STOP_PENDING|CONSUME on every thread not yet stopped,
- * counted in group_stop_count, the others woken to take part. current then stops: the last one
- * sets SIGNAL_STOP_STOPPED and tells the parent (CLD_STOPPED); JOBCTL_STOPPED, TASK_STOPPED, and
- * it does not run again until SIGCONT or SIGKILL. Returns false (did not stop), or SLEEP.
- * A traced task stops the same way (ptrace's signal-delivery and group-stop traps are not
- * modelled).
+ * do_jobctl_trap (kernel/signal.c), siglock held: the STOP trap of a traced task. A PTRACE_SEIZE
+ * tracee stops with PTRACE_EVENT_STOP (the stop signal in the low byte while a group stop is in
+ * effect or in progress, else SIGTRAP: ptrace_do_notify); an attached one with the stop signal as
+ * its exit code and no siginfo. Returns SLEEP (stopped, siglock released) or a value with the
+ * siglock held (did not stop).
  */
-function do_signal_stop(signr: number): number | false {
+function do_jobctl_trap(): number {
+  const me = current;
+  const s = mem[me + TASK.signal]!;
+  let signr = mem[me + TASK.jobctl]! & JOBCTL_STOP_SIGMASK;
+  if ((mem[me + TASK.ptrace]! & PT_SEIZED) !== 0) {
+    if (mem[s + SIG.group_stop_count] === 0 && (mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) signr = SIGTRAP;
+    const exit_code = signr | (PTRACE_EVENT_STOP << 8);
+    return __ptrace_stop(exit_code, CLD_STOPPED, exit_code);
+  }
+  return __ptrace_stop(signr, CLD_STOPPED, 0);
+}
+
+/**
+ * do_signal_stop (kernel/signal.c), siglock held. A first stop signal (JOBCTL_STOP_DEQUEUED, no
+ * group exit, no exec in de_thread) starts a group stop: group_exit_code = signr unless already
+ * stopped, JOBCTL_STOP_PENDING|CONSUME on every thread not yet stopped (task_set_jobctl_pending:
+ * not a dying one), counted in group_stop_count, the others woken to take part (a PTRACE_SEIZE
+ * tracee through a NOTIFY trap). An untraced current then stops: the last one sets
+ * SIGNAL_STOP_STOPPED and tells the parent (CLD_STOPPED); JOBCTL_STOPPED, TASK_STOPPED, and it
+ * does not run again until SIGCONT or SIGKILL. A traced current does not stop here: "While ptraced,
+ * group stop is handled by STOP trap" - JOBCTL_TRAP_STOP is scheduled for get_signal's
+ * do_jobctl_trap. Returns false (did not stop: the siglock is still held), SLEEP (stopped, siglock
+ * released), or true (took part, siglock released, already woken: the caller relocks).
+ */
+function do_signal_stop(signr: number): number | boolean {
   const me = current;
   const s = mem[me + TASK.signal]!;
   if ((mem[me + TASK.jobctl]! & JOBCTL_STOP_PENDING) === 0) {
     const gstop = JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME;
-    if ((mem[me + TASK.jobctl]! & JOBCTL_STOP_DEQUEUED) === 0 || (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
-      spin_unlock_irq(s + SIG.siglock);
+    if ((mem[me + TASK.jobctl]! & JOBCTL_STOP_DEQUEUED) === 0 || (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ||
+        mem[s + SIG.group_exec_task] !== 0) {
       return false;
     }
-    // There is no group stop already in progress: initiate one now.
+    // There is no group stop already in progress: initiate one now. (A tracee resumed while a
+    // group stop is still in effect may start another: SIGNAL_STOP_STOPPED keeps the code.)
     if ((mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) mem[s + SIG.group_exit_code] = signr;
     mem[s + SIG.group_stop_count] = 0;
-    mem[me + TASK.jobctl] = (mem[me + TASK.jobctl]! & ~JOBCTL_STOP_SIGMASK) | signr | gstop;
-    mem[s + SIG.group_stop_count] = 1;
+    if (task_set_jobctl_pending(me, signr | gstop)) mem[s + SIG.group_stop_count] = mem[s + SIG.group_stop_count]! + 1;
     rcu_read_lock(); // while_each_thread (see flush_sigqueue_mask_all)
     for (let t = mem[me + TASK.thread_next]!; t !== me && t !== 0; t = mem[t + TASK.thread_next]!) {
-      // task_set_jobctl_pending refuses an exiting thread (PF_EXITING).
-      if (!task_is_stopped(t) && (mem[t + TASK.flags]! & PF_EXITING) === 0) {
-        mem[t + TASK.jobctl] = (mem[t + TASK.jobctl]! & ~JOBCTL_STOP_SIGMASK) | signr | gstop;
+      // Setting state to TASK_STOPPED for a group stop is always done with the siglock held, so
+      // this check has no races.
+      if (!task_is_stopped(t) && task_set_jobctl_pending(t, signr | gstop)) {
         mem[s + SIG.group_stop_count] = mem[s + SIG.group_stop_count]! + 1;
-        signal_wake_up(t, false);
+        if ((mem[t + TASK.ptrace]! & PT_SEIZED) === 0) signal_wake_up(t, false);
+        else ptrace_trap_notify(t);
       }
     }
     rcu_read_unlock();
+  }
+  if (mem[me + TASK.ptrace] !== 0) {
+    // While ptraced, group stop is handled by STOP trap. Schedule it and let the caller deal with it.
+    task_set_jobctl_pending(me, JOBCTL_TRAP_STOP);
+    return false;
   }
   // If there are no other threads in the group, or if there is a group stop in progress and we
   // are the last to stop, report to the parent.
@@ -731,7 +844,7 @@ function do_signal_stop(signr: number): number | false {
   // Now we don't run again until woken by SIGCONT or SIGKILL (both clear JOBCTL_STOPPED first).
   if ((mem[me + TASK.jobctl]! & JOBCTL_STOPPED) === 0) {
     set_running();
-    return false;
+    return true;
   }
   return SLEEP;
 }
@@ -768,7 +881,8 @@ function syscall_restart(t: number, handled: number): void {
  *  - a stopped thread that was woken reports SIGNAL_CLD_* to the parent first (the flags
  *    prepare_signal(SIGCONT) left);
  *  - a group exit in progress ends in do_group_exit;
- *  - JOBCTL_STOP_PENDING (another thread started a group stop): stop;
+ *  - JOBCTL_STOP_PENDING (another thread started a group stop): stop (a traced thread: the STOP
+ *    trap, do_jobctl_trap);
  *  - dequeued signals: SIG_IGN skipped; a handler is "run": the model records the delivery in
  *    TASK.sig_caught and runs no user code (every pending caught signal is recorded in one pass,
  *    the first one decides the restart of an interrupted call, as the kernel's first
@@ -782,6 +896,13 @@ export function get_signal(): number {
   const t = current;
   const s = mem[t + TASK.signal]!;
   if (mem[t + TASK.exit_phase] !== 0) return do_group_exit_fn(0); // resumed inside do_exit
+  if (mem[t + TASK.wait_chan] === WCHAN_PTRACE_STOP) {
+    // Back from do_jobctl_trap's ptrace_stop (the wait channel is the stop's until set_running):
+    // its second half, then "goto relock".
+    spin_lock_irq(s + SIG.siglock);
+    if (ptrace_stop_resumed() === SLEEP) return SLEEP;
+    spin_unlock_irq(s + SIG.siglock);
+  }
   let handled = 0;
   for (;;) {
     // relock:
@@ -811,7 +932,12 @@ export function get_signal(): number {
       if ((mem[t + TASK.jobctl]! & JOBCTL_STOP_PENDING) !== 0) {
         const r = do_signal_stop(0);
         if (r === SLEEP) return SLEEP;
-        relock = true; // do_signal_stop released the siglock
+        if (r) { relock = true; break; } // took part and was woken: do_signal_stop released the siglock
+      }
+      if ((mem[t + TASK.jobctl]! & JOBCTL_TRAP_MASK) !== 0) {
+        if (do_jobctl_trap() === SLEEP) return SLEEP;
+        spin_unlock_irq(s + SIG.siglock);
+        relock = true;
         break;
       }
       const signr = dequeue_signal(t);
@@ -836,8 +962,10 @@ export function get_signal(): number {
         if (signr !== SIGSTOP && is_current_pgrp_orphaned_fn()) continue;
         const r = do_signal_stop(signr);
         if (r === SLEEP) return SLEEP;
-        relock = true;
-        break;
+        if (r) { relock = true; break; } // it released the siglock
+        // We didn't actually stop, due to a race with SIGCONT or something like that, or a
+        // ptrace trap is scheduled (the loop's next pass takes it).
+        continue;
       }
       fatal = signr;
       break;

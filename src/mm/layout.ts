@@ -704,7 +704,7 @@ export const TASK_SPEC = {
     L('pgrp', TL_RCU_CUR, 'process group: struct pid of PIDTYPE_PGID (a get_pid reference is held)'),
     L('session', TL_RCU_CUR, 'session: struct pid of PIDTYPE_SID (a get_pid reference is held)'),
     L('blocked', written_under(TASK_SIGLOCK, 'sigprocmask; wants_signal and recalc_sigpending read it under the siglock, fork copies it into the unpublished child'), 'blocked signal mask (bit n-1 for signal n)'),
-    L('jobctl', written_under(TASK_SIGLOCK, 'task_is_stopped reads JOBCTL_STOPPED locklessly'), 'JOBCTL_* bits (include/linux/sched/jobctl.h): stop signal, STOP_PENDING, STOP_CONSUME, STOP_DEQUEUED, STOPPED'),
+    L('jobctl', written_under(TASK_SIGLOCK, 'task_is_stopped reads JOBCTL_STOPPED locklessly'), 'JOBCTL_* bits (include/linux/sched/jobctl.h): stop signal, STOP_PENDING, STOP_CONSUME, STOP_DEQUEUED, TRAP_STOP, TRAP_NOTIFY, STOPPED, TRACED'),
     L('sig_caught', locked(TASK_SIGLOCK), 'signals whose handler ran since the last read (the model runs no user code: delivery is recorded here)'),
     E('orig_ucall', INSN_SPEC, 'current', 'the system call that returned -ERESTART* (regs->orig_ax): get_signal restarts it'),
     L('last_status', 'current', 'wait4 status word of the last reaped child (exit code << 8 | signal)'),

@@ -35,7 +35,7 @@ import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
 import { CLONE_PARENT, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/clone_flags.js';
-import { PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_TRACEME } from '../kernel/ptrace.js';
+import { PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_TRACEME } from '../kernel/ptrace.js';
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
 import { POLL_IN, SIGIO } from '../kernel/fasync.js';
 import { IRQV_KILL_FASYNC } from '../sched/irq.js';
@@ -115,8 +115,8 @@ function group_traces(t: number): boolean {
 
 /**
  * A debugger that quits detaches first: PTRACE_DETACH of t's first tracee (its number in t's
- * namespace), or null. Then its own stopped children are its jobs again (a group stop of a task
- * its real parent traces is a ptrace matter, which the model leaves out: see signal.ts).
+ * namespace), or null. A tracee held in a group-stop trap goes back to the group stop
+ * (__ptrace_unlink), a job its real parent's wait sees and continues.
  */
 export function detach_first_tracee(t: number, op: number): OpCall | null {
   const p = mem[t + TASK.ptraced]!;
@@ -396,7 +396,21 @@ function job_control_wait(slot: number, op: number, extra: number): OpCall {
   return call(op, SYS_WAITID, P_ALL, 0, WEXITED | WSTOPPED | WNOWAIT | __WALL | extra);
 }
 
-/** The step after job_control_wait's look (ret: waitid's result, the report in TASK.wait_si_*). */
+/** t itself traces the task numbered nr in its namespace (PTRACE_CONT needs the tracer itself: ptrace_check_attach). */
+export function is_tracee_of(t: number, nr: number): boolean {
+  rcu_read_lock();
+  const p = find_task_by_vpid(nr);
+  const ours = p !== 0 && mem[p + TASK.ptrace] !== 0 && mem[p + TASK.parent] === t;
+  rcu_read_unlock();
+  return ours;
+}
+
+/**
+ * The step after job_control_wait's look (ret: waitid's result, the report in TASK.wait_si_*): a
+ * stopped job is continued (SIGCONT); a ptrace stop of a tracee of the caller's own (a child that
+ * asked PTRACE_TRACEME, whose group stop is a trap for its tracer) is resumed as a debugger does,
+ * PTRACE_CONT - SIGCONT does not end a ptrace stop; what exited is reaped.
+ */
 function continue_job_wait(t: number, slot: number, op: number, step: number, ret: number): OpCall | null {
   mem[slot + SLOT_CONT_STEP] = step + 1;
   const pid = mem[t + TASK.wait_si_pid]!;
@@ -404,7 +418,9 @@ function continue_job_wait(t: number, slot: number, op: number, step: number, re
   switch (mem[t + TASK.wait_si_code]!) {
     case CLD_STOPPED: return call(op, SYS_KILL, pid, SIGCONT); // bg
     case CLD_CONTINUED: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG | WCONTINUED);
-    case CLD_TRAPPED: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG | WUNTRACED);
+    case CLD_TRAPPED:
+      if (is_tracee_of(t, pid)) return call(op, SYS_PTRACE, PTRACE_CONT, pid, 0);
+      return call(op, SYS_WAIT4, pid, __WALL | WNOHANG | WUNTRACED);
     default: return call(op, SYS_WAIT4, pid, __WALL | WNOHANG); // exited: reap it
   }
 }

@@ -25,7 +25,8 @@ import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, set_current_state } 
 import { sched_hook } from '../sched/hook.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
-import { SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_KILL, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_KILL, SYS_PTRACE, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
+import { PTRACE_CONT } from '../kernel/ptrace.js';
 import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
@@ -35,7 +36,7 @@ import {
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { detach_first_tracee, kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
+import { detach_first_tracee, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -388,6 +389,14 @@ function sys_stress_reap(): number {
   const kill = syscall_fn(SYS_KILL);
   const reaped = mem[t + TASK.last_ret]!;
   if (mark === REAP_MARK && reaped > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f && kill) {
+    // A child that asked PTRACE_TRACEME is the reaper's tracee: its stop is a ptrace trap, which
+    // SIGCONT does not end; the reaper resumes it as its debugger (PTRACE_CONT).
+    const ptrace = syscall_fn(SYS_PTRACE);
+    if (ptrace && is_tracee_of(t, reaped)) {
+      set_ucall(t, SYS_PTRACE, PTRACE_CONT, reaped, 0);
+      mem[t + TASK.user_arg] = CONT_MARK;
+      return ptrace(PTRACE_CONT, reaped, 0);
+    }
     set_ucall(t, SYS_KILL, reaped, SIGCONT, 0);
     mem[t + TASK.user_arg] = CONT_MARK;
     return kill(reaped, SIGCONT, 0);
