@@ -21,6 +21,17 @@ export function is_leak_line(x: string): boolean {
 }
 
 /**
+ * A stuck run with a wait-for cycle is a deadlock even when the stall detector reports too, as the
+ * kernel's reports would split it: the hung-task watchdog names tasks asleep for good, the
+ * soft-lockup watchdog and the RCU stall warning name a CPU that never schedules. The graph has
+ * no edge out of a CPU that is not waiting on something (a CPU busy in kernel code, livelocked
+ * like zap's kernel_wait4 loop with TIF_NOTIFY_SIGNAL set), so a cycle never runs through one:
+ * it is among sleeping tasks or among CPUs spinning on each other's locks (7a, 7b: a deadlock the
+ * soft-lockup watchdog reports as well), and the stall, if any, is another failure. Tasks that
+ * wait for a stalled grace period end their chains at the busy CPU: no cycle, so a stall. (Cycles
+ * seen with entry 10's stall under plain stress came from edges the kernel has no wait for: a
+ * zombie leader's reap while its threads lived, an rcu-tasks holdout asleep; src/detect/waitfor.ts.)
+ *
  * state: the run's end state (RUN_STATE_NAMES); nviol: violations recorded; cycles: wait-for
  * cycles of the stuck state; audit: end-of-run audit lines; stalls: stall-detector lines;
  * auditLeak: every audit line is about a count or an object left allocated.
