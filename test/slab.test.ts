@@ -12,7 +12,7 @@ import {
   cpu_addr, kg, mem, NR_SLABS, regions, set_this_cpu, slab_addr, SLAB_PID, SLAB_SIGNAL, SLAB_TASK, STAT_ACQ, STAT_WORDS, stats,
 } from '../src/mm/memory.js';
 import { MAX_LOCK_CLASSES } from '../src/mm/layout.js';
-import { kmem_cache_cpu_drain, kmem_cache_in_use } from '../src/mm/slab.js';
+import { kmem_cache_alloc, kmem_cache_cpu_drain, kmem_cache_free, kmem_cache_in_use } from '../src/mm/slab.js';
 import { LC_SLAB } from '../src/locking/lockdep.js';
 import { SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { OP_HALT, OP_LOOP } from '../src/kernel/entry.js';
@@ -88,6 +88,44 @@ describe('kmem caches: per-CPU object lists', () => {
     k.machine.attach();
     expect(avail(0, SLAB_TASK) + avail(1, SLAB_TASK)).toBeGreaterThan(0);
     expect(k.audit()).toEqual([]);
+  });
+
+  it('an empty CPU list refills, and a full one flushes, a batch (mm/slab.c batchcount) per list-lock round trip', () => {
+    // Objects allocated on one CPU and freed on another (as RCU callbacks free them in bursts with
+    // several CPUs): one list-lock round trip per batch of (limit + 1) / 2 objects, not per object.
+    const m = new Machine({ ncpus: 2, maxTasks: 4096 }, {});
+    m.attach();
+    const s = slab_addr(SLAB_TASK);
+    const limit = mem[s + SLAB.cpu_limit]!;
+    const batch = (limit + 1) >> 1;
+    expect(limit).toBe(8);
+    const acq = (cpu: number): number => stats[(cpu * MAX_LOCK_CLASSES + LC_SLAB) * STAT_WORDS + STAT_ACQ]!;
+    try {
+      // Start from empty CPU lists (boot may have left objects on them).
+      for (const c of [1, 0]) { set_this_cpu(c); kmem_cache_cpu_drain(); }
+      const a0 = acq(0);
+      const inUse0 = kmem_cache_in_use(mem, regions, SLAB_TASK);
+      const objs: number[] = [];
+      for (let i = 0; i < 4 * batch; i++) objs.push(kmem_cache_alloc(SLAB_TASK));
+      expect(new Set(objs).size).toBe(objs.length);
+      expect(objs.every((p) => p !== 0)).toBe(true);
+      expect(acq(0) - a0, 'one refill per batch').toBe(4);
+      expect(avail(0, SLAB_TASK)).toBe(0);
+      expect(kmem_cache_in_use(mem, regions, SLAB_TASK) - inUse0).toBe(objs.length);
+      // Freed on CPU 1: its list fills to the limit, then each flush gives back a batch.
+      set_this_cpu(1);
+      const a1 = acq(1);
+      for (const p of objs) kmem_cache_free(SLAB_TASK, p, TASK.poison);
+      expect(acq(1) - a1, 'one flush per batch once the list is full').toBe((objs.length - limit) / batch);
+      expect(avail(1, SLAB_TASK)).toBe(limit);
+      expect(kmem_cache_in_use(mem, regions, SLAB_TASK)).toBe(inUse0);
+      // The list keeps the most recently freed objects (cache-warm), LIFO.
+      expect(kmem_cache_alloc(SLAB_TASK)).toBe(objs[objs.length - 1]);
+      expect(kmem_cache_alloc(SLAB_TASK)).toBe(objs[objs.length - 2]);
+      expect(kmem_cache_in_use(mem, regions, SLAB_TASK)).toBe(inUse0 + 2);
+    } finally {
+      set_this_cpu(0);
+    }
   });
 
   it('a small cache keeps no CPU lists (what CPUs hold can not starve another CPU of a small cache)', () => {

@@ -11,9 +11,13 @@
  * "the per-cpu arrays are never accessed from the wrong cpu, no locking, and local interrupts are
  * disabled" (mm/slab.c's header). Here only this CPU's thread touches its list, and no scheduling
  * hook (where an interrupt handler may run) lies between the reads and writes of it. The slow
- * path is the list-locked one: an empty CPU list takes one object from the cache's list, a full
- * one gives the object to it (mm/slab.c refills and flushes in batches; the model moves one at a
- * time, so a CPU list only ever holds objects that were freed on that CPU).
+ * path is the list-locked one, in batches of the cache's batchcount, (limit + 1) / 2 as
+ * enable_cpucache sets it: an empty CPU list takes a batch from the cache's list and returns one of
+ * it (cache_alloc_refill), a full one gives its oldest batch back before it takes the freed object
+ * (cache_flusharray). With several CPUs the frees come in bursts, when a grace period ends and the
+ * RCU callbacks run, so a CPU's list runs dry and overflows in turn: moving one object per lock
+ * round trip took the list lock on every allocation and free of a task, pid and signal_struct
+ * (6 times per fork cycle on 2 CPUs, none on 1).
  *
  * Both paths pass two scheduling hooks, where spin_lock and spin_unlock pass theirs, so a
  * controlled run has the same decision points whichever path an allocation takes.
@@ -41,6 +45,11 @@ const CPU_CACHE_SHARE = 16;
 /** A cache's cpu_limit for a machine: its share of CPU_CACHE_LIMIT (0 on small caches). */
 function cpu_cache_limit(capacity: number, ncpus: number): number {
   return Math.min(CPU_CACHE_LIMIT, Math.floor(capacity / (CPU_CACHE_SHARE * ncpus)));
+}
+
+/** Objects a refill or a flush moves under the list lock: mm/slab.c's batchcount, at least one. */
+function cache_batchcount(limit: number): number {
+  return limit > 1 ? (limit + 1) >> 1 : 1;
 }
 
 /** Build every cache's free list (boot, main thread, before any CPU runs). */
@@ -83,19 +92,38 @@ export function kmem_cache_alloc(kind: number): number {
       m[ac + KMEM_CACHE_CPU.freelist] = m[p + m[s + SLAB.next_free_off]!]!;
       m[ac + KMEM_CACHE_CPU.avail]!--;
       sched_hook(0);
-    } else p = cache_alloc_slow(m, s); // an interrupt at the hook took the last one
-  } else p = cache_alloc_slow(m, s);
+    } else p = cache_alloc_slow(m, s, ac); // an interrupt at the hook took the last one
+  } else p = cache_alloc_slow(m, s, ac);
   if (p) m.fill(0, p, p + m[s + SLAB.stride]!);
   return p;
 }
 
-/** cache_alloc_refill, one object: the cache's list, under its lock. */
-function cache_alloc_slow(m: Int32Array, s: number): number {
+/**
+ * cache_alloc_refill: under the cache's list lock, one object for the caller and up to
+ * batchcount - 1 more onto this CPU's (empty) list.
+ */
+function cache_alloc_slow(m: Int32Array, s: number, ac: number): number {
+  const off = m[s + SLAB.next_free_off]!;
   spin_lock(s + SLAB.lock);
   const p = m[s + SLAB.free]!;
   if (p) {
-    m[s + SLAB.free] = m[p + m[s + SLAB.next_free_off]!]!;
-    const n = m[s + SLAB.in_use]! + 1;
+    let q = m[p + off]!;
+    let moved = 1;
+    // An interrupt at the fast path's hook may have left this list non-empty: refill only an
+    // empty one (cache_alloc_refill's BUG_ON(ac->avail > 0)).
+    if (m[ac + KMEM_CACHE_CPU.avail] === 0) {
+      const want = cache_batchcount(m[s + SLAB.cpu_limit]!) - 1;
+      let last = 0;
+      for (let i = 0; i < want && q !== 0; i++, moved++) { last = q; q = m[q + off]!; }
+      if (last !== 0) {
+        // The refilled objects, in list order: p's successors up to `last` (its link cut below).
+        m[ac + KMEM_CACHE_CPU.freelist] = m[p + off]!;
+        m[last + off] = 0;
+        m[ac + KMEM_CACHE_CPU.avail] = moved - 1;
+      }
+    }
+    m[s + SLAB.free] = q;
+    const n = m[s + SLAB.in_use]! + moved;
     m[s + SLAB.in_use] = n;
     if (n > m[s + SLAB.high_water]!) m[s + SLAB.high_water] = n;
   }
@@ -121,10 +149,43 @@ export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
     sched_hook(0);
     return;
   }
+  cache_flusharray(m, s, ac, off, p);
+}
+
+/**
+ * cache_flusharray + the free: this CPU's list is full (or the cache keeps none). Under the
+ * cache's list lock, its oldest batchcount objects (the list's tail: it is LIFO) go back to the
+ * cache's list; then p goes on this CPU's list, or to the cache's list when the cache keeps none.
+ */
+function cache_flusharray(m: Int32Array, s: number, ac: number, off: number, p: number): void {
+  const limit = m[s + SLAB.cpu_limit]!;
   spin_lock(s + SLAB.lock);
-  m[p + off] = m[s + SLAB.free]!;
-  m[s + SLAB.free] = p;
-  m[s + SLAB.in_use]!--;
+  if (limit === 0) {
+    m[p + off] = m[s + SLAB.free]!;
+    m[s + SLAB.free] = p;
+    m[s + SLAB.in_use]!--;
+  } else {
+    // Keep the avail - batch most recent objects (cache-warm), flush the rest.
+    const avail = m[ac + KMEM_CACHE_CPU.avail]!;
+    const keep = avail - cache_batchcount(limit);
+    let cut = 0; // last object kept
+    let q = m[ac + KMEM_CACHE_CPU.freelist]!;
+    for (let i = 0; i < keep; i++) { cut = q; q = m[q + off]!; }
+    let n = 0;
+    for (let r = q; r !== 0;) {
+      const next = m[r + off]!;
+      m[r + off] = m[s + SLAB.free]!;
+      m[s + SLAB.free] = r;
+      n++;
+      r = next;
+    }
+    if (cut !== 0) m[cut + off] = 0;
+    else m[ac + KMEM_CACHE_CPU.freelist] = 0;
+    m[s + SLAB.in_use] = m[s + SLAB.in_use]! - n;
+    m[p + off] = m[ac + KMEM_CACHE_CPU.freelist]!;
+    m[ac + KMEM_CACHE_CPU.freelist] = p;
+    m[ac + KMEM_CACHE_CPU.avail] = avail - n + 1;
+  }
   spin_unlock(s + SLAB.lock);
 }
 
