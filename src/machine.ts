@@ -17,7 +17,7 @@ import { CPU, G, GUARD, TASK, TORTURE } from './mm/layout.js';
 export const KCSAN_SAMPLE_EVERY = 4000;
 export const KCSAN_DELAY_US = 40;
 import {
-  attachMemory, cpu_addr, createMemory, defaultConfig, kg, mem, regions, set_this_cpu,
+  attachMemory, computeRegions, cpu_addr, createMemory, defaultConfig, kg, mem, regions, set_this_cpu,
   type KernelConfig, type SharedKernel,
 } from './mm/memory.js';
 import { boot_kernel, type BootOptions } from './kernel/boot.js';
@@ -204,6 +204,8 @@ export class Machine {
   private progTop = 0;
   /** Tasks alive right after boot (init_task): a run whose tasks are all gone is back to this. */
   bootTasks = 0;
+  /** The kernel's words (the shared buffer may be longer: whole WebAssembly pages). */
+  readonly words: number;
   private progNames = new Map<number, string>();
   /** Memory as the main thread saw it when a broken run was frozen (for reports). */
   snapshot?: Int32Array;
@@ -213,15 +215,16 @@ export class Machine {
   constructor(config: Partial<KernelConfig> = {}, boot: BootOptions = {}) {
     this.config = defaultConfig(config);
     this.shared = createMemory(this.config);
+    this.words = computeRegions(this.config).totalWords;
     this.boot = boot;
     boot_kernel(this.shared, boot);
     if (this.config.checkGuards) {
       // The KCSAN-style sampler of the checked build (src/locking/guard_check.ts).
-      const g = new Int32Array(this.shared.sab);
+      const g = new Int32Array(this.shared.sab, 0, this.words);
       g[regions.guard + GUARD.sample_every] = this.config.kcsanSampleEvery ?? KCSAN_SAMPLE_EVERY;
       g[regions.guard + GUARD.delay_us] = this.config.kcsanDelayUs ?? KCSAN_DELAY_US;
     }
-    this.bootTasks = Atomics.load(new Int32Array(this.shared.sab), kg + G.nr_threads);
+    this.bootTasks = Atomics.load(new Int32Array(this.shared.sab, 0, this.words), kg + G.nr_threads);
   }
 
   /** Make this thread's kernel view point at this machine again (several machines in one test). */
@@ -232,7 +235,7 @@ export class Machine {
   }
 
   get mem(): Int32Array {
-    return new Int32Array(this.shared.sab);
+    return new Int32Array(this.shared.sab, 0, this.words);
   }
 
   /** Write a program (instructions of [op, a, b, c]) into the program region; returns its address. */

@@ -11,6 +11,7 @@ import {
   CPU, FILE, G, MAX_LOCK_CLASSES, NR_KMEM_CACHES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
   TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT, VIOLATION,
 } from './layout.js';
+import { atomic_attach, wasm_shared_memory, type WasmMemory } from './wasm_atomics.js';
 
 /** kernel/pid.c: PID_MAX_LIMIT on 64-bit. */
 export const PID_MAX_LIMIT = 4 * 1024 * 1024;
@@ -179,6 +180,12 @@ export interface SharedKernel {
   /** Float64 statistics (per-CPU per-lock-class wait times and counts). */
   readonly stats: SharedArrayBuffer;
   readonly config: KernelConfig;
+  /**
+   * The shared WebAssembly.Memory whose buffer `sab` is, when the host gave one (most machines):
+   * the built kernel's marked accesses are WebAssembly atomics on it (src/mm/wasm_atomics.ts).
+   * It travels to the CPU workers with the rest (a shared memory is cloned by reference).
+   */
+  readonly wasm?: WasmMemory;
 }
 
 /** Per-CPU per-class statistics in the Float64 stats buffer. */
@@ -199,9 +206,12 @@ export function createMemory(config: KernelConfig): SharedKernel {
   // Pointers are int32 word indices, so the buffer may hold up to 2^31 - 1 words (8 GiB); V8 on
   // 64-bit hosts allocates SharedArrayBuffers that large (the scale benchmark needs a little over 2 GiB).
   if (r.totalWords > 0x7fff_ffff) throw new RangeError(`kernel config needs ${bytes} bytes of shared memory, more than int32 word pointers address`);
-  const sab = new SharedArrayBuffer(bytes);
   const stats = new SharedArrayBuffer(config.ncpus * MAX_LOCK_CLASSES * STAT_WORDS * 8);
-  return { sab, stats, config };
+  // Its buffer is a SharedArrayBuffer rounded up to whole 64 KiB pages; the views of the kernel's
+  // words (attachMemory, Machine.mem) end at totalWords, so the padding is never seen.
+  const wasm = wasm_shared_memory(bytes);
+  if (wasm && wasm.buffer instanceof SharedArrayBuffer) return { sab: wasm.buffer, stats, config, wasm };
+  return { sab: new SharedArrayBuffer(bytes), stats, config };
 }
 
 // ---- the live per-thread view ---------------------------------------------------------------
@@ -220,10 +230,11 @@ export let this_cpu_id = 0;
 export function attachMemory(s: SharedKernel): void {
   shared = s;
   config = s.config;
-  mem = new Int32Array(s.sab);
-  stats = new Float64Array(s.stats);
   regions = computeRegions(s.config);
+  mem = new Int32Array(s.sab, 0, regions.totalWords);
+  stats = new Float64Array(s.stats);
   kg = regions.global;
+  atomic_attach(mem, s.wasm);
 }
 
 /** Make this thread CPU `id` (a worker does this once; the in-process runner switches). */

@@ -46,21 +46,23 @@ const rcu = (): number => kg + G.rcu;
 // CPU (G.ncpus === 1) one thread runs the kernel, and the same state machine runs on plain reads
 // and writes (as the lock words do there: see spinlock.ts).
 // Each wrapper is one sequentially consistent Atomics operation with several CPUs; the pairing of
-// each use is commented at the call.
+// each use is commented at the call. `m` is always this thread's view `mem` (the callers' one load
+// of the live binding); the atomic operations name `mem` itself, which the build routes to the
+// machine's WebAssembly atomics (src/mm/wasm_atomics.ts).
 const up = up_boot;
-const ld = (m: Int32Array, i: number): number => (up(m) ? m[i]! : Atomics.load(m, i));
+const ld = (m: Int32Array, i: number): number => (up(m) ? m[i]! : Atomics.load(mem, i));
 function st(m: Int32Array, i: number, v: number): void {
   if (up(m)) m[i] = v;
-  else Atomics.store(m, i, v);
+  else Atomics.store(mem, i, v);
 }
 function cas(m: Int32Array, i: number, expect: number, v: number): number {
-  if (!up(m)) return Atomics.compareExchange(m, i, expect, v);
+  if (!up(m)) return Atomics.compareExchange(mem, i, expect, v);
   const old = m[i]!;
   if (old === expect) m[i] = v;
   return old;
 }
 function add(m: Int32Array, i: number, v: number): number {
-  if (!up(m)) return Atomics.add(m, i, v);
+  if (!up(m)) return Atomics.add(mem, i, v);
   const old = m[i]!;
   m[i] = (old + v) | 0;
   return old;

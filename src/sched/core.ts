@@ -325,7 +325,7 @@ function run_task(runner: TaskRunner, p: number): void {
     // A dead task is never woken (try_to_wake_up refuses TASK_DEAD before it touches on_rq):
     // this store pairs with nothing, it only keeps on_rq meaningful for reports and audit.
     if (up(m)) m[p + TASK.on_rq] = 0;
-    else Atomics.store(m, p + TASK.on_rq, 0);
+    else Atomics.store(mem, p + TASK.on_rq, 0);
     runner.task_dead(p);
   }
   else if ((how & SLICE_REQUEUE) !== 0) activate_task(p);
@@ -345,8 +345,8 @@ function task_blocked(m: Int32Array, p: number): void {
   // Store on_rq = 0, then look at state; try_to_wake_up CASes state to RUNNING, then CASes on_rq
   // 0 -> 1. Sequentially consistent both sides: if its on_rq CAS failed (saw our 1 still), our
   // load of state comes after its state CAS and sees RUNNING; then the on_rq CAS picks one of us.
-  Atomics.store(m, p + TASK.on_rq, 0);
-  if (Atomics.load(m, p + TASK.state) === TASK_RUNNING && Atomics.compareExchange(m, p + TASK.on_rq, 0, 1) === 0) activate_task(p);
+  Atomics.store(mem, p + TASK.on_rq, 0);
+  if (Atomics.load(mem, p + TASK.state) === TASK_RUNNING && Atomics.compareExchange(mem, p + TASK.on_rq, 0, 1) === 0) activate_task(p);
 }
 
 function switch_out(m: Int32Array, c: number, p: number): void {
@@ -354,7 +354,7 @@ function switch_out(m: Int32Array, c: number, p: number): void {
   m[c + CPU.curr] = 0;
   // Release: the next CPU to run p waits for this store (pairs with the spin_wait in run_task).
   if (up(m)) m[p + TASK.on_cpu] = 0;
-  else Atomics.store(m, p + TASK.on_cpu, 0);
+  else Atomics.store(mem, p + TASK.on_cpu, 0);
 }
 
 /**

@@ -23,7 +23,7 @@
  *   node dist/src/tools/fold_offsets.js [TREE ...]   (default: dist and dist-checked; run by `npm run build`)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type Node } from 'acorn';
 import { ancestor, full } from 'acorn-walk';
@@ -218,11 +218,69 @@ export function fold_module(src: string, resolve: (spec: string) => { offsets: b
   return n > 0 ? s.toString() : null;
 }
 
+/** The Atomics functions the kernel's marked accesses use, and their names in AtomicOps. */
+const ATOMIC_OPS = new Set(['load', 'store', 'add', 'sub', 'and', 'or', 'exchange', 'compareExchange']);
+
+/**
+ * Route one module's marked accesses to the machine's WebAssembly atomics (src/mm/wasm_atomics.ts):
+ * `Atomics.op(mem, i, ...)` becomes `__atomic.op(i, ...)`, where `mem` is the live view imported
+ * from mm/memory.js (any other array, a local alias included, is left alone), and
+ * `import { atomic as __atomic } from '<wasmAtomicsSpec>'` is put at the start of the first line
+ * (no line moves). Returns the new source, or null when the module makes no such call.
+ */
+export function route_atomics(src: string, isMemorySpec: (spec: string) => boolean, wasmAtomicsSpec: string): string | null {
+  const ast = parse(src, { ecmaVersion: 'latest', sourceType: 'module' }) as AnyNode;
+  let memLocal: string | null = null;
+  for (const d of ast.body as AnyNode[]) {
+    if (d.type !== 'ImportDeclaration' || !isMemorySpec(String(d.source.value))) continue;
+    for (const sp of d.specifiers as AnyNode[]) if (sp.type === 'ImportSpecifier' && sp.imported.name === 'mem') memLocal = sp.local.name;
+  }
+  if (memLocal === null || local_bindings(ast).has(memLocal) || local_bindings(ast).has('__atomic')) return null;
+  const s = new MagicString(src);
+  const mv = memLocal;
+  // `const m = mem` at the top of an enclosing function (the hot paths' one load of the live
+  // binding) makes m the same view; a parameter or any other binding of that name does not.
+  const aliasOfMem = (name: string, anc: AnyNode[]): boolean => {
+    for (let i = anc.length - 2; i >= 0; i--) {
+      const f = anc[i]!;
+      if (f.type !== 'FunctionDeclaration' && f.type !== 'FunctionExpression' && f.type !== 'ArrowFunctionExpression') continue;
+      if ((f.params as AnyNode[]).some((p) => p.type === 'Identifier' && p.name === name)) return false;
+      if (f.body.type !== 'BlockStatement') continue;
+      for (const st of f.body.body as AnyNode[]) {
+        if (st.type !== 'VariableDeclaration') continue;
+        for (const d of st.declarations as AnyNode[]) {
+          if (d.id.type === 'Identifier' && d.id.name === name) return st.kind === 'const' && d.init?.type === 'Identifier' && d.init.name === mv;
+        }
+      }
+    }
+    return false;
+  };
+  let n = 0;
+  ancestor(ast, {
+    CallExpression(node: AnyNode, _st: unknown, anc: AnyNode[]) {
+      const c = node.callee;
+      if (c.type !== 'MemberExpression' || c.computed || c.object.type !== 'Identifier' || c.object.name !== 'Atomics') return;
+      if (!ATOMIC_OPS.has(c.property.name) || node.arguments.length < 2) return;
+      const a0 = node.arguments[0];
+      if (a0.type !== 'Identifier' || (a0.name !== mv && !aliasOfMem(a0.name, anc))) return;
+      s.overwrite(c.start, node.arguments[1].start, `__atomic.${c.property.name}(`);
+      n++;
+    },
+  });
+  if (n === 0) return null;
+  s.prepend(`import { atomic as __atomic } from '${wasmAtomicsSpec}'; `);
+  return s.toString();
+}
+
 /** Directories of a built tree whose modules a CPU runs: folded, and folded from. */
 export const KERNEL_DIRS = ['src/kernel', 'src/mm', 'src/locking', 'src/rcu', 'src/sched', 'src/tracing', 'src/lib', 'src/config', 'workers'];
 
-/** Fold every kernel module of a built tree (dist/ or dist-checked/). Returns the files changed. */
-export async function fold_tree(tree: string): Promise<number> {
+/**
+ * Fold every kernel module of a built tree (dist/ or dist-checked/); with `atomics`, also route its
+ * marked accesses to the WebAssembly atomics (route_atomics: dist/ only, the checked build keeps
+ * the Atomics calls its guard checker instruments). Returns the files changed.
+ */
+export async function fold_tree(tree: string, atomics = false): Promise<number> {
   const layoutJs = join(tree, 'src', 'mm', 'layout.js');
   const inKernel = (f: string): boolean => KERNEL_DIRS.some((d) => !relative(join(tree, d), f).startsWith('..'));
   // Every kernel module's integer `export const`s, evaluated from the sources (never by running
@@ -251,8 +309,16 @@ export async function fold_tree(tree: string): Promise<number> {
       if (!inKernel(target)) return null;
       return { offsets: target === layoutJs && f !== layoutJs, consts: tables.get(target) ?? new Map() };
     });
-    if (res !== null) {
-      writeFileSync(f, res);
+    let out = res;
+    if (atomics) {
+      const memoryJs = join(tree, 'src', 'mm', 'memory.js');
+      let spec = relative(dirname(f), join(tree, 'src', 'mm', 'wasm_atomics.js')).split('\\').join('/');
+      if (!spec.startsWith('.')) spec = `./${spec}`;
+      const routed = route_atomics(out ?? readFileSync(f, 'utf8'), (sp) => sp.startsWith('.') && join(dirname(f), sp) === memoryJs, spec);
+      if (routed !== null) out = routed;
+    }
+    if (out !== null) {
+      writeFileSync(f, out);
       changed++;
     }
   }
@@ -265,7 +331,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const t of trees) {
     if (!existsSync(t)) continue;
     const t0 = performance.now();
-    const n = await fold_tree(t);
+    const n = await fold_tree(t, basename(t) !== 'dist-checked');
     console.log(`${relative(root, t) || t}: field offsets and constants folded in ${n} kernel modules (${(performance.now() - t0).toFixed(0)} ms)`);
   }
 }
