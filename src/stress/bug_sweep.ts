@@ -11,7 +11,7 @@
 import { BUG_NAMES } from '../config/bugs.js';
 import { CATALOG } from '../scenarios/catalog.js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,10 @@ export function sweep_items(sets: SwitchSet[]): string[] {
  * other switch sets had run in the same process), so every run of the sweep gets its own.
  */
 export function run_in_process(cfg: StressConfig, timeoutMs: number, signal?: AbortSignal): Promise<RunSummary> {
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  // The built CLI beside this module; run from the TypeScript sources (vitest: src/stress has no
+  // cli.js), the build's (dist/src/cli.js), or every child would exit 1 with no report.
+  const beside = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = existsSync(beside) ? beside : fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'pidrace-sweep-'));
   const json = join(dir, 'run.json');
   const args = [cli, 'stress', '--quiet', '--cpus', String(cfg.cpus), '--seed', String(cfg.seed), '--mix', cfg.mix.join(','),
