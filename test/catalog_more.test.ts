@@ -25,9 +25,11 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
 
     // Threads of one process waiting for the same children: fork, clone-thread, wait, exit.
     const MIX = ['fork', 'clone-thread', 'wait', 'exit'];
-    // Seed 24: a seed on which this mix reaches the window (the draws changed with the job-control
-    // waits of the wait operation, so a seed's sequence of operations is not the one it was).
-    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 24, mix: MIX, bugs: ['wait_consider_reload'] }));
+    // Seed 46: a seed on which this mix reaches the window (46 and 76 of seeds 1-101 since the forks'
+    // exit signals joined the fork operation, 600d0e2: a SIGUSR1 exit signal kills the waiting
+    // process, and the extra draw moved every seed's sequence; 24 before).
+    const SEED = 46;
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX, bugs: ['wait_consider_reload'] }));
     expect(bug.verdict).toBe('FAILURE');
     // The stress run ends as the supervisor saw it (no CPU can run, tasks blocked); the wait-for
     // graph finds no cycle: the chain ends at a task in do_wait that nothing will wake.
@@ -35,7 +37,7 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     expect(bug.text).toMatch(/no wait-for cycle/);
     expect(bug.text).toMatch(/do_wait/);
 
-    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: 24, mix: MIX }));
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
 
@@ -70,10 +72,11 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
 
     // Plain stress with the pids-cgroup operation (moves to random pids cgroups, random pids.max).
     const MIX = ['fork', 'exit', 'wait', 'pids-cgroup'];
-    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 3, mix: MIX, bugs: ['pids_free_after_gp'] }));
+    // Seed 2 (2, 8, 13, 15 and 20 of seeds 1-20 since the forks' exit signals, 600d0e2; 3 before).
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 2, mix: MIX, bugs: ['pids_free_after_gp'] }));
     expect(bug.verdict).toBe('FAILURE');
     expect(bug.failures.some((f) => f.kind === 'violation' && /fork refused by the pids controller/.test(f.title)), JSON.stringify(bug.failures.slice(0, 3))).toBe(true);
-    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 3, mix: MIX }));
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 2, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
 });
