@@ -86,6 +86,14 @@ export function task_slot(t: number): number {
   return e;
 }
 
+/** Another task's slot, read only: 0 when it has none yet (task_slot would reset it for t). */
+export function task_slot_peek(t: number): number {
+  const table = mem[kg + G.stress + STRESS_ACTIVE_NS]!;
+  if (table === 0) return 0;
+  const e = table + obj_index(SLAB_TASK, t) * SLOT_WORDS;
+  return mem[e + SLOT_ID] === mem[t + TASK.id] ? e : 0;
+}
+
 /** Every TREE_CHECK_EVERY-th return to user mode on a CPU checks the task's family under the lock. */
 const TREE_CHECK_EVERY = 1;
 let tree_tick = 0;

@@ -17,9 +17,9 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
+  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
 } from '../kernel/unistd.js';
-import { find_task_by_vpid, find_vpid, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
+import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
 import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
@@ -42,7 +42,7 @@ import { IRQV_KILL_FASYNC } from '../sched/irq.js';
 import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
-import { clone_parent_checks, exec_checks, task_slot } from './checks.js';
+import { clone_parent_checks, exec_checks, task_slot, task_slot_peek } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -375,6 +375,33 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       }
       return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
     }
+    case 'pidfd-poll': {
+      // poll(pidfd) of another process until it exits (a supervisor watching a process it did not
+      // start). Not one whose exit may wait for the poller: its own process, an ancestor (a parent
+      // reaps, at its end, the children the poller is one of), its tracer, a namespace init (zap
+      // waits for every task of its namespace), a process with a traced thread (a traced zombie
+      // waits for its tracer), with children (a parent waits for them at its end) or polling a
+      // pidfd itself (a cycle of pollers would wait for ever).
+      const nr = random_pid(t, rand);
+      rcu_read_lock();
+      const p = find_task_by_vpid(nr);
+      let ok = p !== 0 && mem[p + TASK.exit_state] === 0 && !same_thread_group(p, t) && !is_child_reaper(mem[p + TASK.pid]!);
+      for (let a = mem[mem[t + TASK.group_leader]! + TASK.real_parent]!, k = 0; ok && a && k < 64; a = mem[mem[a + TASK.group_leader]! + TASK.real_parent]!, k++) {
+        if (same_thread_group(a, p)) ok = false;
+        if (a === mem[a + TASK.real_parent]) break;
+      }
+      if (ok && mem[t + TASK.ptrace] !== 0 && same_thread_group(mem[t + TASK.parent]!, p)) ok = false;
+      for (let u = p, k = 0; ok && u && k < 1000; k++) {
+        const us = task_slot_peek(u);
+        if (mem[u + TASK.ptrace] || mem[u + TASK.children] || (us && mem[us + SLOT_CONT] === op + 1)) ok = false;
+        u = mem[u + TASK.thread_next]!;
+        if (u === p) break;
+      }
+      rcu_read_unlock();
+      if (!ok) return null;
+      start_cont(slot, op);
+      return call(op, SYS_PIDFD_OPEN, nr, 0);
+    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -440,6 +467,21 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
   if (op === O('wait-pid')) return continue_wait_pid(t, slot, step, ret);
+  if (op === O('pidfd-poll')) {
+    // 0: pidfd_open returned the fd -> poll(fd) until POLLIN (a signal: poll again); then close(fd).
+    if (step === 0) {
+      if (ret < 0) return done();
+      mem[slot + SLOT_CONT_ARG] = ret;
+      mem[slot + SLOT_CONT_STEP] = 1;
+      return call(op, SYS_POLL_PIDFD, ret);
+    }
+    if (step === 1 && ret === -EINTR) return call(op, SYS_POLL_PIDFD, mem[slot + SLOT_CONT_ARG]!);
+    if (step === 1) {
+      mem[slot + SLOT_CONT_STEP] = 2;
+      return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
+    }
+    return done();
+  }
   if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {

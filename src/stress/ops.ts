@@ -62,6 +62,7 @@ export const OPS: readonly OpDef[] = [
   { name: 'cad-pid', kernel: true, weight: 1, doc: 'read /proc/sys/kernel/cad_pid, or (a task of the initial namespace) write init\'s pid or its own to it: proc_do_cad_pid swaps the reference cad_pid holds' },
   { name: 'pids-cgroup', kernel: true, weight: 2, doc: 'the pids controller: move the caller to a random pids cgroup (its tid to the tasks file: pids_can_attach), or write a random pids.max (2 .. 32, or max) of a child cgroup; forks past a limit fail with EAGAIN' },
   { name: 'wait-pid', kernel: true, weight: 4, doc: 'wait4(pid, __WALL|WNOHANG) for one child of the caller\'s process, a traced one first (SIGKILLed first when traced, else one time in four; polled up to 8 times while it runs), checking what wait4 says against the child: ECHILD while it is still the caller\'s child (alive or a zombie, the same task), or a death reported again by a second wait4 right after it was reaped, are violations' },
+  { name: 'pidfd-poll', kernel: true, weight: 8, doc: 'pidfd_open(a random pid of the caller\'s namespace), poll(pidfd) until POLLIN (its thread group exited; a signal: poll again), close, as a supervisor watches a process it did not start: not the caller\'s own process, an ancestor, its tracer, a namespace init nor a process with a traced thread (their exit may wait for the poller)' },
 ];
 
 /** Operations the result and weight tables have room for. */
