@@ -381,7 +381,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // reaps, at its end, the children the poller is one of), its tracer, a namespace init (zap
       // waits for every task of its namespace), a process with a traced thread (a traced zombie
       // waits for its tracer), with children (a parent waits for them at its end) or polling a
-      // pidfd itself (a cycle of pollers would wait for ever).
+      // pidfd itself (a cycle of pollers would wait for ever). The poller's own process has one
+      // thread, no child and no tracee, so nothing of it waits for the poller meanwhile (seen: a
+      // poller thread with a zombie child of its own, the target's exit waiting on its process).
+      if (mem[t + TASK.thread_next] !== t || mem[t + TASK.children] || mem[t + TASK.ptraced]) return null;
       const nr = random_pid(t, rand);
       rcu_read_lock();
       const p = find_task_by_vpid(nr);
