@@ -12,21 +12,33 @@ import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type 
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
 import { INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
+import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
+import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
+import { INV_KILLED_BY_EXIT_SIGNAL, INV_PIDNS_INIT_NOT_LAST, INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
-/** Invariant names other modules register (kernel audit codes ...), for V_INVARIANT records. */
-const extra_invariant_names: Record<number, string> = {
-  0x4e01: 'namespace used after free',
-  0x4e02: 'namespace reference count underflow',
-  0x4e03: 'nsproxy reference count underflow',
-  0x4e04: 'file reference count underflow',
+/**
+ * The names of the kernel's own invariant codes (V_INVARIANT records from kernel code: audit
+ * codes, WARN_ONs, the user-space assertions), beside the stress checker's INVARIANT_NAMES: every
+ * code a report can carry has its name here, whether or not a scenario module was loaded
+ * (test/invariant_names.test.ts checks every INV_ constant of src/).
+ */
+export const KERNEL_INVARIANT_NAMES: Record<number, string> = {
+  [INV_NS_USE_AFTER_FREE]: 'namespace used after free',
+  [INV_NS_REFCOUNT]: 'namespace reference count underflow',
+  [INV_NSPROXY_REFCOUNT]: 'nsproxy reference count underflow',
+  [INV_FILE_REFCOUNT]: 'file reference count underflow',
+  [INV_PIDNS_ADDING_WITH_REAPER]: 'free_pid: a pid namespace\'s first pid freed (PIDNS_ADDING) while it has a child_reaper (WARN_ON)',
+  [INV_FREE_PID_TASKLIST_HELD]: 'free_pid with tasklist_lock held (lockdep_assert_not_held)',
+  [INV_PID_COUNT_UNDERFLOW]: 'put_pid on a struct pid whose count was already 0',
+  [INV_PIDNS_INIT_NOT_LAST]: 'pid namespace init reaped while pids of the namespace remain',
+  [INV_KILLED_BY_EXIT_SIGNAL]: 'a process was killed by a child\'s exit signal meant for another parent',
+  [INV_WAIT_SPURIOUS_ECHILD]: 'wait4 returned ECHILD while the named pid was still the caller\'s child',
+  [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped',
   [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
   [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
 };
-export function register_invariant_names(names: Record<number, string>): void {
-  Object.assign(extra_invariant_names, names);
-}
 export function invariant_name(code: number): string {
-  return INVARIANT_NAMES[code] ?? extra_invariant_names[code] ?? `invariant 0x${code.toString(16)}`;
+  return INVARIANT_NAMES[code] ?? KERNEL_INVARIANT_NAMES[code] ?? `invariant 0x${code.toString(16)}`;
 }
 
 export interface StuckReport {

@@ -17,11 +17,9 @@ import { CLONE_PARENT, SIGKILL } from '../kernel/sched_task.js';
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
 import { INV_KILLED_BY_EXIT_SIGNAL } from '../kernel/user_assertions.js';
 import { V_INVARIANT } from '../locking/violations.js';
-import { register_invariant_names } from '../detect/report.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
-register_invariant_names({ [INV_KILLED_BY_EXIT_SIGNAL]: 'a process was killed by a child\'s exit signal meant for another parent' });
 
 /** CLONE_PARENT children C makes (each one a chance to straddle P's exit). */
 const CLONES = 4;

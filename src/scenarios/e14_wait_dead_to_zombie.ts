@@ -18,11 +18,9 @@ import { __WALL, SIGKILL, WNOHANG } from '../kernel/sched_task.js';
 import { PTRACE_ATTACH } from '../kernel/ptrace.js';
 import { INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 import { V_INVARIANT } from '../locking/violations.js';
-import { register_invariant_names } from '../detect/report.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
-register_invariant_names({ [INV_WAIT_SPURIOUS_ECHILD]: 'wait4 returned ECHILD while the named pid was still the caller\'s child' });
 
 /** Children P forks (pids 3 .. 2 + CHILDREN: init is 1, P is 2) and T traces. */
 const CHILDREN = 4;

@@ -16,11 +16,9 @@ import { SIGKILL } from '../kernel/sched_task.js';
 import { PTRACE_ATTACH } from '../kernel/ptrace.js';
 import { INV_WAIT_REAPED_TWICE } from '../kernel/user_assertions.js';
 import { V_INVARIANT } from '../locking/violations.js';
-import { register_invariant_names } from '../detect/report.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
-register_invariant_names({ [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped' });
 
 /** init is pid 1, M pid 2, C pid 3 (M forks C before it creates the thread Th). */
 const C_PID = 3;

@@ -14,11 +14,9 @@ import { BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { CLONE_NEWPID } from '../kernel/sched_task.js';
 import { INV_PIDNS_INIT_NOT_LAST } from '../kernel/user_assertions.js';
 import { V_INVARIANT } from '../locking/violations.js';
-import { register_invariant_names } from '../detect/report.js';
 import { init_program, prog, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
-register_invariant_names({ [INV_PIDNS_INIT_NOT_LAST]: 'pid namespace init reaped while pids of the namespace remain' });
 
 function check_5(r: RunView): CheckResult {
   const v = r.violations.find((x) => x.kind === V_INVARIANT && x.a === INV_PIDNS_INIT_NOT_LAST);
