@@ -29,6 +29,20 @@ function sequential(m: Machine, progs: number[][][]): void {
   }
 }
 
+/**
+ * Publish a grace period (5) that CPU 1 holds up: CPU 0 has passed its quiescent state, CPU 1
+ * (online, not idle) has not - what rcu_gp_init and a CPU in a read-side section leave in memory.
+ */
+function gp_held_by_cpu1(w: Int32Array): void {
+  w[kg + G.rcu + RCU_GP_STARTED] = 5;
+  w[kg + G.rcu + RCU_GP_SEQ] = 4;
+  const c1 = cpu_addr(1);
+  w[c1 + CPU.online] = 1;
+  w[c1 + CPU.idle] = 0;
+  w[c1 + CPU.rcu_qs_gp] = 4;
+  w[cpu_addr(0) + CPU.rcu_qs_gp] = 5;
+}
+
 describe('lock-order validator (lockdep)', () => {
   it.each([
     ['mutexes', TL_MUTEX_A, TL_MUTEX_B, 'test_mutex_a', 'test_mutex_b'],
@@ -112,14 +126,8 @@ describe('wait-for graph from the model state', () => {
     w[t + TASK.state] = TASK_UNINTERRUPTIBLE;
     w[t + TASK.wait_chan] = WCHAN_RCU_GP;
     w[t + TASK.wq_arg] = 5;
-    w[kg + G.rcu + RCU_GP_STARTED] = 5;
-    w[kg + G.rcu + RCU_GP_SEQ] = 4;
-    const c1 = cpu_addr(1);
-    w[c1 + CPU.online] = 1;
-    w[c1 + CPU.idle] = 0;
-    w[c1 + CPU.rcu_qs_gp] = 4;
-    w[c1 + CPU.rcu_nesting] = 1;
-    w[cpu_addr(0) + CPU.rcu_qs_gp] = 5;
+    gp_held_by_cpu1(w);
+    w[cpu_addr(1) + CPU.rcu_nesting] = 1;
     const g = build_waitfor(m.view());
     const e = g.edges.filter((x) => x.from === `task@${t}`);
     expect(e.map((x) => x.to)).toEqual(['cpu1']);
@@ -214,13 +222,7 @@ describe('wait-for graph: do_wait, zombie group leaders (delay_group_leader), th
     w[c.addr + TASK.wq_arg] = 5;
     w[a.addr + TASK.rcu_tasks_holdout] = 1;
     w[a.addr + TASK.rcu_tasks_nvcsw] = w[a.addr + TASK.nvcsw]!;
-    w[kg + G.rcu + RCU_GP_STARTED] = 5;
-    w[kg + G.rcu + RCU_GP_SEQ] = 4;
-    const c1 = cpu_addr(1);
-    w[c1 + CPU.online] = 1;
-    w[c1 + CPU.idle] = 0;
-    w[c1 + CPU.rcu_qs_gp] = 4;
-    w[cpu_addr(0) + CPU.rcu_qs_gp] = 5;
+    gp_held_by_cpu1(w);
     const g = build_waitfor(k.machine.view());
     expect(g.cycles).toEqual([]);
     expect(g.edges.filter((e) => e.from === key(c)).map((e) => e.to)).toEqual(['cpu1']);

@@ -34,6 +34,22 @@ export interface MergedReport {
   exit_code: number;
 }
 
+/** The shards seen so far: their count (all reports must agree) and the indexes present, each once. */
+class ShardTally {
+  count: number | null = null;
+  present: number[] = [];
+  add(file: string, sh: { index: number; count: number }): void {
+    if (this.count !== null && this.count !== sh.count) throw new UsageError(`${file}: shard of ${sh.count}, others are of ${this.count}`);
+    this.count = sh.count;
+    if (this.present.includes(sh.index)) throw new UsageError(`${file}: shard ${sh.index}/${sh.count} given twice`);
+    this.present.push(sh.index);
+  }
+  shards(): { count: number | null; present: number[]; missing: number[] } {
+    const c = this.count;
+    return { count: c, present: [...this.present].sort((a, b) => a - b), missing: c === null ? [] : Array.from({ length: c }, (_, i) => i).filter((i) => !this.present.includes(i)) };
+  }
+}
+
 /** One switch set's (or the clean run's) result in a `pidrace stress --bug-sweep` report. */
 interface SweepEntry { set: string; expect: string[]; found: boolean; interrupted?: boolean; mode?: string; seed?: number; elapsed_ms: number; ops: number; outcome?: string; first_line?: string; file: string }
 
@@ -62,8 +78,7 @@ const CLEAN_SET = '(none)';
  * shard counts) are refused.
  */
 export function merge_sweeps(files: Array<{ file: string; json: Record<string, unknown> }>): MergedSweep {
-  const present: number[] = [];
-  let count: number | null = null;
+  const tally = new ShardTally();
   let items: string[] | undefined;
   let budget: string | undefined;
   const by = new Map<string, SweepEntry>();
@@ -78,48 +93,38 @@ export function merge_sweeps(files: Array<{ file: string; json: Record<string, u
     if (budget !== undefined && budget !== b) throw new UsageError(`${file}: from a sweep with another budget (${b})`);
     budget = b;
     const sh = json.shard as { index: number; count: number } | null;
-    if (sh) {
-      if (count !== null && count !== sh.count) throw new UsageError(`${file}: shard of ${sh.count}, others are of ${count}`);
-      count = sh.count;
-      if (present.includes(sh.index)) throw new UsageError(`${file}: shard ${sh.index}/${sh.count} given twice`);
-      present.push(sh.index);
-    } else if (count !== null || files.length > 1) throw new UsageError(`${file}: a whole sweep cannot be merged with other reports`);
+    if (sh) tally.add(file, sh);
+    else if (tally.count !== null || files.length > 1) throw new UsageError(`${file}: a whole sweep cannot be merged with other reports`);
     for (const r of json.results as SweepEntry[]) {
       if (by.has(r.set)) throw new UsageError(`${file}: set ${r.set} also in ${by.get(r.set)!.file}`);
       by.set(r.set, { ...r, file });
     }
   }
   const all = items ?? [];
-  const missing = count === null ? [] : Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i));
+  const shards = tally.shards();
   const results = all.map((s) => by.get(s)).filter((r): r is SweepEntry => !!r);
   const missing_items = all.filter((s) => { const r = by.get(s); return !r || (r.interrupted && !r.found); });
   const clean = by.get(CLEAN_SET);
   const false_positive = !!clean?.found;
   const sets = results.filter((r) => r.set !== CLEAN_SET);
   const found = sets.filter((r) => r.found).length;
-  const ok = missing.length === 0 && missing_items.length === 0 && !false_positive && found === all.length - 1;
+  const ok = shards.missing.length === 0 && missing_items.length === 0 && !false_positive && found === all.length - 1;
   return {
     tool: 'pidrace', command: 'merge-bug-sweep', files: files.map((f) => f.file),
-    shards: { count, present: present.sort((a, b) => a - b), missing }, items: all, missing_items, results,
+    shards, items: all, missing_items, results,
     found, sets: all.length - 1, false_positive, verdict: ok ? 'SUCCESS' : 'FAILURE', exit_code: ok ? 0 : 1,
   };
 }
 
 export function merge_reports(files: Array<{ file: string; json: Record<string, unknown> }>): MergedReport {
   const runs: RunEntry[] = [];
-  const present: number[] = [];
-  let count: number | null = null;
+  const tally = new ShardTally();
   let campaign: { seed: number; runs: number } | undefined;
   for (const { file, json } of files) {
     if (json.tool !== 'pidrace') throw new UsageError(`${file}: not a pidrace report`);
     if (json.command === 'stress-shard') {
       const sh = json.shard as { index: number; count: number } | null;
-      if (sh) {
-        if (count !== null && count !== sh.count) throw new UsageError(`${file}: shard of ${sh.count}, others are of ${count}`);
-        count = sh.count;
-        if (present.includes(sh.index)) throw new UsageError(`${file}: shard ${sh.index}/${sh.count} given twice`);
-        present.push(sh.index);
-      }
+      if (sh) tally.add(file, sh);
       const c = json.campaign as { seed: number; runs: number };
       if (campaign && (campaign.seed !== c.seed || campaign.runs !== c.runs)) throw new UsageError(`${file}: from another campaign (seed ${c.seed}, ${c.runs} runs)`);
       campaign = c;
@@ -130,16 +135,16 @@ export function merge_reports(files: Array<{ file: string; json: Record<string, 
       runs.push({ seed: cfg.seed, verdict: String(json.verdict), state: json.state as string, signature: json.signature as string | undefined, ops: (json.stats as { ops: number })?.ops, elapsed_ms: json.elapsed_ms as number, token: rep?.token, file });
     } else throw new UsageError(`${file}: a "${String(json.command)}" report cannot be merged`);
   }
-  const missing = count === null ? [] : Array.from({ length: count }, (_, i) => i).filter((i) => !present.includes(i));
+  const shards = tally.shards();
   const seen = new Set(runs.map((r) => r.seed));
   const missing_seeds = campaign ? Array.from({ length: campaign.runs }, (_, i) => (campaign!.seed + i) >>> 0).filter((s) => !seen.has(s)) : [];
   const failures = runs.filter((r) => r.verdict !== 'SUCCESS');
   const signatures: Record<string, number> = {};
   for (const f of failures) signatures[f.signature ?? f.verdict] = (signatures[f.signature ?? f.verdict] ?? 0) + 1;
-  const bad = failures.length > 0 || missing.length > 0 || missing_seeds.length > 0;
+  const bad = failures.length > 0 || shards.missing.length > 0 || missing_seeds.length > 0;
   return {
     tool: 'pidrace', command: 'merge', files: files.map((f) => f.file),
-    shards: { count, present: present.sort((a, b) => a - b), missing }, campaign,
+    shards, campaign,
     runs: runs.length, passed: runs.length - failures.length, failed: failures.length, missing_seeds,
     failures, signatures, ops: runs.reduce((a, r) => a + (r.ops ?? 0), 0),
     verdict: bad ? 'FAILURE' : 'SUCCESS', exit_code: bad ? 1 : 0,
