@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, write_json_atomic, type Command } from './common.js';
+import { CLEAN_SET, sweep_line, sweep_ok, type SweepResult } from '../stress/sweep_verdict.js';
 
 export const USAGE = `usage: pidrace merge REPORT.json... [--json OUT]
 
@@ -50,8 +51,8 @@ class ShardTally {
   }
 }
 
-/** One switch set's (or the clean run's) result in a `pidrace stress --bug-sweep` report. */
-interface SweepEntry { set: string; expect: string[]; found: boolean; interrupted?: boolean; mode?: string; seed?: number; elapsed_ms: number; ops: number; outcome?: string; first_line?: string; file: string }
+/** One switch set's (or the clean run's) result in a `pidrace stress --bug-sweep` report, and its file. */
+type SweepEntry = SweepResult & { file: string };
 
 export interface MergedSweep {
   tool: 'pidrace';
@@ -68,8 +69,6 @@ export interface MergedSweep {
   verdict: 'SUCCESS' | 'FAILURE';
   exit_code: number;
 }
-
-const CLEAN_SET = '(none)';
 
 /**
  * The shards of one `pidrace stress --bug-sweep --shard I/N` fleet (or whole sweeps) joined into
@@ -108,7 +107,8 @@ export function merge_sweeps(files: Array<{ file: string; json: Record<string, u
   const false_positive = !!clean?.found;
   const sets = results.filter((r) => r.set !== CLEAN_SET);
   const found = sets.filter((r) => r.found).length;
-  const ok = shards.missing.length === 0 && missing_items.length === 0 && !false_positive && found === all.length - 1;
+  // Every item present (no shard, no item missing), then the sweep's own verdict on them.
+  const ok = shards.missing.length === 0 && missing_items.length === 0 && sweep_ok(results);
   return {
     tool: 'pidrace', command: 'merge-bug-sweep', files: files.map((f) => f.file),
     shards, items: all, missing_items, results,
@@ -166,7 +166,7 @@ async function run(argv: string[]): Promise<number> {
     say(`merged ${m.files.length} bug-sweep reports: ${m.found}/${m.sets} switch sets found; run without switches ${m.false_positive ? 'FAILED (false positive)' : by_clean(m)}`);
     if (m.shards.count !== null) say(`shards: ${m.shards.present.length}/${m.shards.count} present${m.shards.missing.length ? `, missing ${m.shards.missing.join(', ')}` : ''}`);
     if (m.missing_items.length) say(`not run to the end of their budget: ${m.missing_items.join(', ')}`);
-    for (const r of m.results) say(`  ${r.set.padEnd(42)} [${r.expect.join(',')}] ${r.found ? `${r.set === CLEAN_SET ? 'FALSE POSITIVE' : 'found'} (${r.outcome ?? '?'}) ${r.mode} seed ${r.seed} after ${(r.elapsed_ms / 1000).toFixed(1)} s` : r.interrupted ? 'interrupted' : r.set === CLEAN_SET ? 'clean' : 'NOT FOUND'} (${r.file})`);
+    for (const r of m.results) say(`  ${sweep_line(r)} (${r.file})`);
     say(`verdict: ${m.verdict}`);
     if (v.json) write_json_atomic(v.json, m);
     return m.exit_code;
