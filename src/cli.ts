@@ -100,6 +100,14 @@ if (invoked) {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that closed the pipe (`pidrace merge ... | head`): a long-running command winds down
+  // as on Ctrl-C (its JSON report still written), any other leaves with its status so far; never
+  // an unhandled 'error' event's stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (running?.interruptible && done === undefined) interrupt.abort();
+    else process.exit(done ?? process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then((code) => {
     done = code;
     process.exitCode = code;

@@ -117,4 +117,20 @@ describe('pidrace CLI', () => {
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('verdict: SUCCESS (interrupted: partial report)');
   });
+
+  it('a reader that closed the pipe (| head): no stack trace, the command\'s own status', async () => {
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
+      const c = spawn(process.execPath, [join(projectRoot(), 'dist/src/cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      c.stdout.destroy();
+      let stderr = '';
+      c.stderr.on('data', (d: Buffer) => { stderr += d; });
+      const bound = setTimeout(() => c.kill('SIGKILL'), 30_000);
+      c.on('exit', (code) => { clearTimeout(bound); resolve({ code, stderr }); });
+    });
+    for (const args of [['deadlock', 'list'], ['stress', '--list-bugs'], ['--help']]) {
+      const r = await run(args);
+      expect(r.stderr, args.join(' ')).not.toMatch(/EPIPE|Unhandled/);
+      expect(r.code, args.join(' ')).toBe(0);
+    }
+  }, 60_000);
 });
