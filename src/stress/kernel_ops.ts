@@ -17,8 +17,9 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID,
+  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
 } from '../kernel/unistd.js';
+import { PIDNS_ADDING } from '../kernel/pid_types.js';
 import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
 import { same_thread_group } from '../kernel/ns_common.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
@@ -31,7 +32,7 @@ import { ECHILD, EINTR } from '../kernel/errno.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { P_ALL } from '../kernel/exit.js';
-import { NSK_PID, NSK_PID_FOR_CHILDREN } from '../kernel/nsfs.js';
+import { NSK_PID, NSK_PID_FOR_CHILDREN, NSK_TIME_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
 import { CLONE_ARGS_SIZE_VER2 } from '../kernel/fork.js';
 import { CLONE_PARENT, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/clone_flags.js';
@@ -405,6 +406,23 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       start_cont(slot, op);
       return call(op, SYS_PIDFD_OPEN, nr, 0);
     }
+    case 'proc': {
+      // The one /proc mount point (src/kernel/proc_root.ts): a task of a child namespace mounts
+      // proc for its namespace when none is mounted (a container's /proc: the superblock holds a
+      // reference on the namespace). A runtime unmounts lazily the /proc of a container whose
+      // processes are all gone (no pid left in its namespace) one time in 16, and one that lives
+      // on one time in 64 (umount -l: the last mntput puts the namespace, at once).
+      const mnt_ns = Atomics.load(mem, kg + G.proc_mnt_ns);
+      if (mnt_ns === 0) return ns_level(task_active_pid_ns(t)) > 0 ? call(op, SYS_MOUNT_PROC) : null;
+      const gone = (Atomics.load(mem, mnt_ns + PIDNS.pid_allocated) & ~PIDNS_ADDING) === 0;
+      if (rand(t) % (gone ? 16 : 64) === 0) return call(op, SYS_UMOUNT_PROC);
+      // Else read the links of /proc/self/ns or /proc/NR/ns one by one, each readlink(2) a path
+      // walk in RCU mode (continue_op reads the next entry).
+      const nr = rand(t) & 1 ? 0 : random_pid(t, rand);
+      start_cont(slot, op);
+      mem[slot + SLOT_CONT_ARG] = nr;
+      return call(op, SYS_PROC_NS_READLINK, nr, NSK_PID);
+    }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
       if (ns_level(task_active_pid_ns(t)) === 0) return null;
@@ -484,6 +502,13 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
       return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
     }
     return done();
+  }
+  if (op === O('proc')) {
+    // The next entry of /proc/<self|NR>/ns, whatever the last readlink returned.
+    const nsk = NSK_PID + step + 1;
+    if (nsk > NSK_TIME_FOR_CHILDREN) return done();
+    mem[slot + SLOT_CONT_STEP] = step + 1;
+    return call(op, SYS_PROC_NS_READLINK, mem[slot + SLOT_CONT_ARG]!, nsk);
   }
   if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);

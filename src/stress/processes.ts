@@ -10,7 +10,7 @@ import { CPU, G, TASK } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, regions, set_this_cpu } from '../mm/memory.js';
 import { kmem_cache_in_use } from '../mm/slab.js';
 import { OP_JMP, OP_LOOP, OP_NONE, set_ucall } from '../kernel/entry.js';
-import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PRCTL, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SYS_EXIT, SYS_FORK, SYS_KILL, SYS_PRCTL, SYS_UMOUNT_PROC, SYS_WAIT4 } from '../kernel/unistd.js';
 import { PR_SET_CHILD_SUBREAPER } from '../kernel/fork.js';
 import { SIGKILL, WNOHANG, __WALL } from '../kernel/sched_task.js';
 import { ECHILD } from '../kernel/errno.js';
@@ -107,6 +107,9 @@ export async function process_teardown(m: Machine): Promise<Failure[]> {
     out.push({ kind: 'audit', title: 'final reap failed', detail: `wait4 returned ${r}` });
     break;
   }
+  // The run's /proc instance (the proc operation) goes with its tasks: umount -l, whose last
+  // mntput puts the superblock's pid namespace (EINVAL when nothing is mounted).
+  init_call(m, s.init, SYS_UMOUNT_PROC);
   quiesce(m);
   const problems = audit_kernel({ baseline: s.baseline });
   for (const p of problems.slice(0, 50)) out.push({ kind: 'audit', title: 'kernel audit failed', detail: p });
