@@ -46,6 +46,8 @@ describe('readlink /proc/self/ns/pid in RCU mode against the last put of the sup
     expect(r.asExpected, JSON.stringify(r.outcomes)).toBe(true);
     expect(r.first?.report).toMatch(/RCU reader saw a freed object/);
     expect(r.first?.report).toMatch(/struct pid_namespace/);
+    // The violation log's own line names the freed object's cache and the reader's system call.
+    expect(r.first?.report).toMatch(/RCU reader \(nesting \d+\) in proc_ns_readlink dereferenced struct pid_namespace ffff[0-9a-f]+ after it was freed/);
   }, 60_000);
 
   it('with call_rcu (the fix): the same search is clean', async () => {

@@ -3,7 +3,8 @@
  * would show: hung tasks, soft lockups, the wait-for cycle, lockdep splats, BUG lines) and the
  * same content as JSON for machines.
  */
-import { CPU, RCU_GP_SEQ, G } from '../mm/layout.js';
+import { CPU, RCU_GP_SEQ, G, TASK } from '../mm/layout.js';
+import { syscall_name } from '../kernel/entry.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
@@ -271,8 +272,13 @@ export function violation_title(x: Violation): string {
 
 function violation_detail(v: StateView, x: Violation): string {
   switch (x.kind) {
-    case V_RCU_USE_AFTER_FREE:
-      return `RCU reader (nesting ${x.b}) dereferenced ${hex(x.a)} after it was freed; grace periods completed: ${x.c} (of ${v.m[v.kg + G.rcu + RCU_GP_SEQ]})`;
+    case V_RCU_USE_AFTER_FREE: {
+      // The reader's system call (the pending ucall of the task that recorded it) and the cache
+      // whose region holds the object, as KASAN names the cache of a slab-use-after-free.
+      const call = x.task ? ` in ${syscall_name(v.m[x.task + TASK.ucall]!)}` : '';
+      const cache = v.r.objects.find((o) => o !== undefined && x.a >= o.base && x.a < o.base + o.words);
+      return `RCU reader (nesting ${x.b})${call} dereferenced ${cache ? `struct ${cache.name} ` : ''}${hex(x.a)} after it was freed; grace periods completed: ${x.c} (of ${v.m[v.kg + G.rcu + RCU_GP_SEQ]})`;
+    }
     case V_MUTUAL_EXCLUSION:
       return `lock ${hex(x.a)}: expected ${x.b}, saw ${x.c}`;
     case V_LOCK_HELD_USER:
