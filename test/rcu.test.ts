@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { TORTURE, G, RCU_GPS_COMPLETED } from '../src/mm/layout.js';
+import { TORTURE, G, RCU_GP_SEQ, RCU_STATE } from '../src/mm/layout.js';
 import { srcu_readers } from '../src/rcu/srcu.js';
 import { kg } from '../src/mm/memory.js';
+import { call_rcu, rcu_callbacks_pending, rcu_do_batch, rcu_note_context_switch } from '../src/rcu/rcu.js';
+import { RCB_DELAYED_PUT_PID } from '../src/kernel/pid_types.js';
 import {
   SYS_LOG, SYS_SET_FLAG, SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_SRCU_READ_SLEEP,
 } from '../src/kernel/torture.js';
@@ -44,6 +46,29 @@ describe('RCU grace periods', () => {
     // CPU's context switch.
     expect(log(m)).toEqual([1, 2, 3]);
     m.attach();
-    expect(m.mem[kg + G.rcu + RCU_GPS_COMPLETED]).toBeGreaterThan(0); // grace periods completed
+    expect(m.mem[kg + G.rcu + RCU_GP_SEQ]).toBeGreaterThan(0); // grace periods completed
+  });
+});
+
+describe('RCU callbacks', () => {
+  it('queue and run on the CPU\'s own list: no word of rcu_state is counted per callback', () => {
+    // rcu_state is one cache line that every CPU's grace-period requests and reports use; a count
+    // of callbacks kept there was added to by each call_rcu and rcu_do_batch on every CPU (4 times
+    // per fork cycle). The count is the CPUs' own RCU_CBLIST.len words now.
+    const m = new Machine({ ncpus: 1 });
+    m.attach();
+    const r = kg + G.rcu;
+    const gp = new Set([RCU_STATE.gp_seq, RCU_STATE.gp_started, RCU_STATE.gp_requested, RCU_STATE.gp_stamp]);
+    const others = (): number[] => Array.from({ length: RCU_STATE.SIZE }, (_, i) => (gp.has(i) ? 0 : m.mem[r + i]!));
+    const before = others();
+    const head = m.tortureBase() + TORTURE.log; // four free words as the rcu_head
+    const n0 = rcu_callbacks_pending();
+    call_rcu(head, RCB_DELAYED_PUT_PID, 0); // delayed_put_pid(0): put_pid(NULL) does nothing
+    expect(rcu_callbacks_pending()).toBe(n0 + 1);
+    expect(others()).toEqual(before);
+    rcu_note_context_switch(); // the quiescent state that ends the grace period (one CPU)
+    expect(rcu_do_batch()).toBeGreaterThanOrEqual(1);
+    expect(rcu_callbacks_pending()).toBe(n0);
+    expect(others()).toEqual(before);
   });
 });

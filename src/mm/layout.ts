@@ -251,10 +251,8 @@ export const RCU_STATE_SPEC = {
   kernel: 'struct rcu_state (kernel/rcu/tree.h)',
   doc: 'The grace-period sequence of the model\'s Tree RCU (one node).',
   fields: [
-    L('gp_seq', 'Atomics', 'last completed grace period'),
+    L('gp_seq', 'Atomics', 'last completed grace period (also the count of grace periods completed: it starts at 0)'),
     L('gp_started', 'Atomics (CAS)', 'grace period in progress (> gp_seq when one is)'),
-    L('cbs_pending', 'Atomics.add', 'callbacks queued and not yet run (all CPUs)'),
-    L('gps_completed', 'Atomics.add', 'grace periods completed (statistics)'),
     L('gp_requested', 'Atomics (max)', 'newest grace period a caller asked for'),
     L('gp_stamp', 'the grace period\'s starter (Atomics.store)', 'stall clock (stall_clock) when the running grace period started: the RCU CPU stall detector reads it (src/detect/stall.ts)'),
   ],
@@ -1061,8 +1059,6 @@ export const PIDS_CG = offsetsOf(PIDS_CGROUP_SPEC.fields);
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = RCU_STATE.gp_seq;
 export const RCU_GP_STARTED = RCU_STATE.gp_started;
-export const RCU_CBS_PENDING = RCU_STATE.cbs_pending;
-export const RCU_GPS_COMPLETED = RCU_STATE.gps_completed;
 export const RCU_GP_REQUESTED = RCU_STATE.gp_requested;
 export const RCU_GP_STAMP = RCU_STATE.gp_stamp;
 /** Offsets inside G.srcu_exit (srcu_struct, kernel/rcu/srcutree.c). */

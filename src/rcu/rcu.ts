@@ -28,8 +28,8 @@
  * - idle entry/exit against a scan of CPU.idle, and hotplug's quiescent-state report on the way
  *   up (sched/hotplug.ts): store-buffering pairs, commented where they are.
  */
-import { CPU, G, RCU_CBLIST, RCU_CBS_PENDING, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RCU_GPS_COMPLETED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
-import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id } from '../mm/memory.js';
+import { CPU, G, RCU_CBLIST, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
+import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id, type Region } from '../mm/memory.js';
 import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
 import { up_boot } from '../locking/lock_flags.js';
 import { might_sleep } from '../locking/lockdep.js';
@@ -59,12 +59,6 @@ function cas(m: Int32Array, i: number, expect: number, v: number): number {
   if (!up(m)) return Atomics.compareExchange(mem, i, expect, v);
   const old = m[i]!;
   if (old === expect) m[i] = v;
-  return old;
-}
-function add(m: Int32Array, i: number, v: number): number {
-  if (!up(m)) return Atomics.add(mem, i, v);
-  const old = m[i]!;
-  m[i] = (old + v) | 0;
   return old;
 }
 
@@ -202,8 +196,9 @@ export function rcu_try_complete_gp(): void {
     // Complete s. The CAS orders the loads of the scan before it, and it is what rcu_do_batch,
     // rcu_cbs_ready and synchronize_rcu load (RCU_GP_SEQ): seeing s there means every CPU's
     // read-side sections that began before s started had ended (the chain report -> scan -> CAS).
+    // RCU_GP_SEQ is also the count of grace periods completed (it starts at 0 and only this CAS
+    // moves it, by one): the statistics read it, no counter is added here.
     if (cas(m, r + RCU_GP_SEQ, s - 1, s) !== s - 1) return;
-    add(m, r + RCU_GPS_COMPLETED, 1); // statistics
     if (tracing) trace_event_noclock(TR_GP_END, TRF_RCU, s, 0);
     // Pairs with rcu_gp_request's CAS of REQUESTED + load of RCU_GP_SEQ (store-buffering, above).
     if (ld(m, r + RCU_GP_REQUESTED) > s && cas(m, r + RCU_GP_STARTED, s, s + 1) === s) {
@@ -220,8 +215,10 @@ function rcu_gp_done(g: number): void {
   if (waitqueue_active(kg + G.rcu_gp_wq)) wake_up_arg_le(kg + G.rcu_gp_wq, g);
   const m = mem;
   const n = m[kg + G.ncpus]!;
-  // Only other CPUs are kicked: with none, the count is not looked at.
-  if (n > 1 && ld(m, rcu() + RCU_CBS_PENDING) > 0) {
+  // Only other CPUs are kicked (with none there is nothing to look at). Each CPU's callback count
+  // is its own word (RCU_CBLIST.len), read below after that CPU's idle word: no count shared by
+  // every CPU is updated per callback (a cache line both CPUs of a fork cycle wrote 4 times a cycle).
+  if (n > 1) {
     // Wake the idle CPUs whose callbacks can now run. A running CPU (this one, or one that is not
     // idle) runs rcu_do_batch at its next pass through the CPU loop, and a CPU on its way to idle
     // looks at its callbacks after publishing CPU.idle (cpu_idle): the Atomics.load of idle here
@@ -273,7 +270,6 @@ export function call_rcu(head: number, func: number, obj: number): void {
   else mem[cbs + RCU_CBLIST.head] = head;
   mem[cbs + RCU_CBLIST.tail] = head;
   mem[cbs + RCU_CBLIST.len]!++;
-  add(mem, rcu() + RCU_CBS_PENDING, 1); // a count (leak checks, rcu_gp_done's look): orders nothing
 }
 
 /** rcu_do_batch: run this CPU's callbacks whose grace period has completed. */
@@ -292,7 +288,6 @@ export function rcu_do_batch(): number {
     mem[cbs + RCU_CBLIST.head] = next;
     if (!next) mem[cbs + RCU_CBLIST.tail] = 0;
     mem[cbs + RCU_CBLIST.len]!--;
-    add(mem, rcu() + RCU_CBS_PENDING, -1); // the count only (see call_rcu)
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
     fn(mem[h + RH_OBJ]!);
@@ -309,9 +304,26 @@ set_idle_has_work((id: number) => {
   return h !== 0 && mem[h + RH_GP]! <= Atomics.load(mem, rcu() + RCU_GP_SEQ);
 });
 
-/** The grace period every callback queued so far waits for is complete (for leak checks). */
+/**
+ * Callbacks queued on every CPU and not yet run, from the CPUs' own counts (RCU_CBLIST.len) in
+ * the view `m` (the main thread's reports and leak checks pass theirs). Plain reads: exact when
+ * the CPUs are stopped or this thread is the only one running the kernel, a snapshot otherwise;
+ * it orders nothing.
+ */
+export function rcu_callbacks_queued(m: Int32Array, cpus: Region): number {
+  let n = 0;
+  for (let i = 0, c = cpus.base; i < cpus.count; i++, c += cpus.stride) n += m[c + CPU.rcu_cb + RCU_CBLIST.len]!;
+  return n;
+}
+
+/** Callbacks not yet run on this machine (leak checks, the in-process drain loops). */
 export function rcu_callbacks_pending(): number {
-  return Atomics.load(mem, rcu() + RCU_CBS_PENDING); // a count for leak checks: orders nothing
+  return rcu_callbacks_queued(mem, regions.cpus);
+}
+
+/** Grace periods completed since boot (statistics): RCU_GP_SEQ, which counts them. */
+export function rcu_gps_completed(m: Int32Array, g: number): number {
+  return m[g + G.rcu + RCU_GP_SEQ]!;
 }
 
 /** RCU_GP_SEQ: the ACQUIRE of a grace period's end (pairs with rcu_try_complete_gp's CAS). */

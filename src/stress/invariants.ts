@@ -2,7 +2,8 @@
  * End-of-run checks of a stress run (the continuous ones run on the CPUs: src/stress/checks.ts,
  * the lock and RCU checks in the kernel itself). Each failure names the invariant it broke.
  */
-import { G, RCU_CBS_PENDING, RCUOBJ, STRESS_TABLE, TORTURE } from '../mm/layout.js';
+import { G, RCUOBJ, STRESS_TABLE, TORTURE } from '../mm/layout.js';
+import { rcu_callbacks_queued } from '../rcu/rcu.js';
 import { kmem_cache_free } from '../mm/slab.js';
 import { kg, regions, SLAB_PID, SLAB_TASK, SLAB_TORTURE } from '../mm/memory.js';
 import { cad_pid_pinned } from '../kernel/audit.js';
@@ -66,7 +67,7 @@ export function check_leaks(m: Machine, baseline: SlabUsage[], _opts: { kthreads
   const w = m.mem;
   const out: Failure[] = [];
   const now = slab_usage(w, regions);
-  const pending = w[kg + G.rcu + RCU_CBS_PENDING]!;
+  const pending = rcu_callbacks_queued(w, regions.cpus);
   if (pending) out.push({ kind: 'leak', title: INVARIANT_NAMES[INV_CALLBACKS_LEFT]!, detail: `${pending} callbacks queued` });
   for (let k = 0; k < now.length; k++) {
     const s = now[k]!;

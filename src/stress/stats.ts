@@ -6,11 +6,12 @@
  * otherwise.
  */
 import {
-  CPU, G, MAX_LOCK_CLASSES, RCU_CBS_PENDING, RCU_GPS_COMPLETED, SRCU_GP_SEQ, STRESS_DEPTH_SEEN, STRESS_NS_SEEN,
+  CPU, G, MAX_LOCK_CLASSES, SRCU_GP_SEQ, STRESS_DEPTH_SEEN, STRESS_NS_SEEN,
   STRESS_OPS_DONE, STRESS_TABLE,
 } from '../mm/layout.js';
-import { cpu_addr, kg, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS } from '../mm/memory.js';
+import { cpu_addr, kg, regions, STAT_ACQ, STAT_CONTENDED, STAT_WAIT_NS, STAT_WORDS } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
+import { rcu_callbacks_queued, rcu_gps_completed } from '../rcu/rcu.js';
 import { errno_name } from '../kernel/errno.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED } from './ops.js';
@@ -123,8 +124,8 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
     namespaces: slabs['pid_namespace']?.in_use ?? 0,
     depth: w[kg + G.stress + STRESS_DEPTH_SEEN]!,
     namespaces_created: w[kg + G.stress + STRESS_NS_SEEN]!,
-    rcu_gps: w[kg + G.rcu + RCU_GPS_COMPLETED]!,
-    rcu_callbacks_pending: w[kg + G.rcu + RCU_CBS_PENDING]!,
+    rcu_gps: rcu_gps_completed(w, kg),
+    rcu_callbacks_pending: rcu_callbacks_queued(w, regions.cpus),
     srcu_gps: w[kg + G.srcu_exit + SRCU_GP_SEQ]!,
     violations: Atomics.load(w, kg + G.violations),
     locks,
