@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as layout from '../src/mm/layout.js';
 import { ALL_STRUCTS, layoutOf, type StructSpec } from '../src/mm/layout.js';
 import { guard_of } from '../src/mm/guard.js';
-import { computeRegions, defaultConfig, type Region } from '../src/mm/memory.js';
+import { computeRegions, defaultConfig, NR_SLABS, type Region } from '../src/mm/memory.js';
 
 const specs = Object.entries(layout).filter(([k]) => k.endsWith('_SPEC')) as [string, StructSpec][];
 const byName = new Map(ALL_STRUCTS.map((s) => [s.name, s]));
@@ -77,6 +77,26 @@ describe('layout schema', () => {
     expect(layout.SRCU_UNLOCK_COUNT0 - layout.SRCU_LOCK_COUNT0).toBeGreaterThanOrEqual(2); // two indexes each
     expect(layout.QR_BIAS).toBe(1 << layout.QR_SHIFT);
     expect(layout.QW_WMASK).toBe(layout.QW_LOCKED | layout.QW_WAITING);
+  });
+
+  it('keeps every kmem_cache descriptor off the cache lines its list lock section writes', () => {
+    // Every allocation and free on every CPU reads the write-once descriptor (stride, cpu_limit,
+    // next_free_off); a refill or flush under the list lock writes the lock word, the free list and
+    // the counts. As struct kmem_cache and struct kmem_cache_node in the kernel, the two must not
+    // share a 64-byte line, in one cache's record or across neighbouring caches' records.
+    const r = computeRegions(defaultConfig());
+    const S = layout.SLAB;
+    const line = (w: number): number => Math.floor(w / 16);
+    const descriptor = ['base', 'stride', 'capacity', 'cpu_limit', 'next_free_off'] as const;
+    const written = new Set<number>();
+    const read: Array<[number, string]> = [];
+    for (let k = 0; k < NR_SLABS; k++) {
+      const s = r.slabs + k * S.SIZE;
+      for (let w = S.lock; w < S.lock + layout.SPINLOCK_WORDS; w++) written.add(line(s + w));
+      for (const f of ['free', 'in_use', 'high_water'] as const) written.add(line(s + S[f]));
+      for (const f of descriptor) read.push([line(s + S[f]), `cache ${k} ${f}`]);
+    }
+    for (const [l, what] of read) expect(written.has(l), `${what} shares line ${l} with a list-locked word`).toBe(false);
   });
 
   it('lays out the default machine with regions that do not overlap and fit their records', () => {

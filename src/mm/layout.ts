@@ -895,17 +895,17 @@ export const RCUOBJ_SPEC = {
 export const SLAB_SPEC = {
   name: 'kmem_cache',
   kernel: 'struct kmem_cache (one per object type)',
-  doc: 'Slab-like allocator: a spinlock-guarded free list threaded through each object free_next field.',
+  doc: 'Slab-like allocator: a spinlock-guarded free list threaded through each object free_next field. The write-once descriptor (struct kmem_cache) and the list-locked part (struct kmem_cache_node: list_lock and the lists, which the kernel allocates apart and reaches through s->node[]) are on separate cache lines: every allocation and free on every CPU reads the descriptor, and a refill or flush under the list lock on one CPU must not take that line from the others.',
   fields: [
-    E('lock', SPINLOCK_SPEC, 'itself', 'list lock'),
-    L('free', 'lock', 'first free object'),
     L('base', 'write-once', 'address of object 0'),
     L('stride', 'write-once', 'words per object'),
     L('capacity', 'write-once', 'objects in the cache'),
-    L('in_use', 'lock', 'objects off this list: allocated, or on a CPU\'s own list (kmem_cache_in_use subtracts those)'),
-    L('high_water', 'lock', 'largest in_use seen'),
     L('cpu_limit', 'write-once', 'most objects a CPU keeps on its own list (array_cache limit; 0: none, every allocation takes the list lock)'),
     L('next_free_off', 'write-once', 'offset of free_next within the object'),
+    { ...E('lock', SPINLOCK_SPEC, 'itself', 'list lock (kmem_cache_node.list_lock)'), align: 16 },
+    L('free', 'lock', 'first free object'),
+    L('in_use', 'lock', 'objects off this list: allocated, or on a CPU\'s own list (kmem_cache_in_use subtracts those)'),
+    L('high_water', 'lock', 'largest in_use seen'),
   ],
 } as const satisfies StructSpec;
 
