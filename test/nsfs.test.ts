@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel, KernelError, type TaskHandle } from '../src/api.js';
-import { FILE, NSCOMMON, NSPROXY, PID, TASK } from '../src/mm/layout.js';
-import { mem, regions, SLAB_FILE, SLAB_NSCOMMON } from '../src/mm/memory.js';
+import { CPU, FILE, KMEM_CACHE_CPU, NSCOMMON, NSPROXY, PID, SLAB, TASK } from '../src/mm/layout.js';
+import { cpu_addr, mem, regions, slab_addr, SLAB_FILE, SLAB_NSCOMMON } from '../src/mm/memory.js';
 import { kmem_cache_in_use } from '../src/mm/slab.js';
 import { CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUTS, ns_inum } from '../src/kernel/ns_common.js';
 import { NSK_NAMES, NSK_PID, NSK_TIME_FOR_CHILDREN, task_fd_file, task_fds } from '../src/kernel/nsfs.js';
@@ -216,6 +216,32 @@ describe('files and references', () => {
     k.exit(b);
     reapAll(k, k.init);
     expect(inUse(k, SLAB_NSCOMMON)).toBe(nsc0);
+    expect(inUse(k, SLAB_FILE)).toBe(files0);
+    expect(k.audit()).toEqual([]);
+  });
+
+  it('exit closes a task\'s files while another CPU is half way through a flush of the file cache', () => {
+    // cache_flusharray (src/mm/slab.ts) lowers the cache's in_use and then its own list length:
+    // between the two stores, in_use minus every CPU's list length is short by the batch it moves
+    // (4 objects for the file cache's limit of 8). exit_files and copy_files skipped the fd table
+    // when that difference read 0, so a task with 4 files exiting then kept them (and their
+    // references). The state of CPU 1 in between is set here directly: its list 4 longer than the
+    // objects on it, as in_use 4 lower would read.
+    const k = Kernel.create({ ncpus: 2 });
+    k.machine.attach();
+    const files0 = inUse(k, SLAB_FILE);
+    const a = k.fork(k.init);
+    for (const kind of ['uts', 'ipc', 'net'] as const) k.openNs(a, 0, kind);
+    k.pidfdOpen(a, k.getpid(a));
+    k.machine.attach();
+    expect(task_fds(a.addr)).toHaveLength(4);
+    expect(mem[slab_addr(SLAB_FILE) + SLAB.cpu_limit]).toBe(8);
+    const ac = cpu_addr(1) + CPU.slab_cpu + SLAB_FILE * KMEM_CACHE_CPU.SIZE + KMEM_CACHE_CPU.avail;
+    mem[ac] = mem[ac]! + 4;
+    k.exit(a);
+    reapAll(k, k.init);
+    k.machine.attach();
+    mem[ac] = mem[ac]! - 4;
     expect(inUse(k, SLAB_FILE)).toBe(files0);
     expect(k.audit()).toEqual([]);
   });

@@ -11,7 +11,7 @@
  * - reference counts: task rcu_users, signal_struct counts and nr_threads/live, struct pid counts
  *   (hashed + process-group references + pidfds), user namespaces (creds, children, owned
  *   namespaces, files), nsproxy / ns_common / files (nsproxy.ts audit_nsproxy);
- * - G.nr_threads equals the hashed tasks (plus kernel threads);
+ * - G.nr_threads equals the hashed tasks (plus kernel threads), G.nr_files the file records;
  * - no lock held and no RCU reader open on any CPU, no mutex owned;
  * - with a boot baseline: when only the init task remains, every cache is back to it.
  */
@@ -244,6 +244,8 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   // ---- pid namespaces (pid.ts) with the references held outside the pid code ----------------------------
   const pidnsExtra = new Map<number, number>();
   const files = live(SLAB_FILE, FILE.poison);
+  const nrFiles = Atomics.load(mem, kg + G.nr_files);
+  if (nrFiles !== files.length) bad(`nr_files ${nrFiles}, but ${files.length} file records allocated`);
   for (const np of live(SLAB_NSPROXY, NSPROXY.poison)) bump(pidnsExtra, mem[np + NSPROXY.pid_ns_for_children]!);
   for (const f of files) {
     if (mem[f + FILE.kind] === FILE_NSFS && mem[f + FILE.ns_type] === CLONE_NEWPID) bump(pidnsExtra, mem[f + FILE.obj]!);

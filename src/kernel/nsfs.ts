@@ -19,7 +19,7 @@
  */
 import { FILE, G, PID, POISON_LIVE, TASK, USERNS } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_FILE } from '../mm/memory.js';
-import { kmem_cache_alloc, kmem_cache_free, kmem_cache_in_use, mark_live } from '../mm/slab.js';
+import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { current } from '../sched/core.js';
@@ -214,6 +214,7 @@ function file_new(owner: number, fd: number, kind: number, ns_type: number, obj:
   mem[f + FILE.flags] = flags;
   Atomics.store(mem, f + FILE.count, 1);
   mark_live(f, FILE.poison);
+  Atomics.add(mem, kg + G.nr_files, 1); // alloc_empty_file's percpu_counter_inc(&nr_files)
   return f;
 }
 
@@ -270,6 +271,7 @@ function file_release(f: number): void {
     Atomics.sub(mem, obj + PID.pidfds, 1);
     put_pid(obj);
   }
+  Atomics.sub(mem, kg + G.nr_files, 1); // file_free's percpu_counter_dec(&nr_files)
   kmem_cache_free(SLAB_FILE, f, FILE.poison);
 }
 
@@ -321,9 +323,16 @@ export function copy_files(_clone_flags: number, tsk: number): number {
   return 0;
 }
 
-/** Files allocated now (the file cache's objects in use). */
+/**
+ * Files allocated now, G.nr_files (fs/file_table.c's nr_files). A racy read (data_race): a task's
+ * own files were counted before it (or its parent, in copy_files) could ask, and only it removes
+ * them, so the count it reads is never below its own files however other CPUs' files come and go.
+ * (It was the file cache's in-use count: the cache's in_use minus every CPU's own-list length, read
+ * at different moments while other CPUs' refills and flushes move objects between the two, which
+ * could read 0 with files open; and each fork and exit read the other CPUs' slab words.)
+ */
 export function open_files(): number {
-  return kmem_cache_in_use(mem, regions, SLAB_FILE);
+  return data_race(mem[kg + G.nr_files]!);
 }
 
 /**

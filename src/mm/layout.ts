@@ -565,6 +565,9 @@ export const GLOBAL_SPEC = {
     L('proc_mnt_ns', 'rcu_assign_pointer / xchg (mount, umount); rcu_dereference (path walk)', 'the pid namespace of the proc instance mounted at /proc (sb->s_fs_info, a reference held), 0 when none (src/kernel/proc_root.ts)'),
     L('trace_events', 'write-once', 'records per CPU trace ring (a power of two), 0 when tracing is off (src/tracing/trace.ts)'),
     L('trace_epoch', 'write-once', 'trace clock origin: Unix time in seconds (unsigned); event timestamps count TRACE_TICKS_PER_MS from it'),
+    // Alone on its line, as fs/file_table.c declares its counter __cacheline_aligned_in_smp: the
+    // fork and exit paths read it, and only file creation and release write it.
+    { ...L('nr_files', 'Atomics.add (file_new, file_release); read racily (data_race)', 'files allocated (fs/file_table.c nr_files, a percpu_counter there): copy_files, exit_files and the fd-table scans skip the scan of the file cache when it is 0'), align: 16 },
     { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
     L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
     L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
