@@ -197,11 +197,14 @@ function __exit_signal(p: number): number {
   mem[s + SIG.nr_threads] = mem[s + SIG.nr_threads]! - 1;
   Atomics.sub(mem, kg + G.nr_threads, 1);
   const pid = mem[p + TASK.pid]!;
-  Atomics.store(mem, pid + PID.task_pid, 0); // detach_pid(p, PIDTYPE_PID)
+  // detach_pid(p, PIDTYPE_PID): hlist_del_rcu's WRITE_ONCE, no release. Storing NULL publishes
+  // nothing: an RCU reader's Atomics.load of task_pid (pid_task) finds p or 0, and p stays valid
+  // for it until the grace period of release_task's call_rcu. A plain store under tasklist_lock.
+  mem[pid + PID.task_pid] = 0;
   mem[p + TASK.pid] = 0;
   if (group_dead) {
     const tg = mem[p + TASK.tgid_pid]!;
-    if (tg) Atomics.store(mem, tg + PID.task_tgid, 0); // detach_pid(p, PIDTYPE_TGID)
+    if (tg) mem[tg + PID.task_tgid] = 0; // detach_pid(p, PIDTYPE_TGID): as PIDTYPE_PID above
     tasks_del(p);
     const rp = mem[p + TASK.real_parent]!;
     if (rp) children_del(rp, p);

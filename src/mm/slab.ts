@@ -225,8 +225,14 @@ export function kmem_cache_in_use(m: Int32Array, r: { readonly slabs: number; re
   return n;
 }
 
+/**
+ * POISON_LIVE in a fresh object: a plain store. Another CPU reaches the object only through its
+ * publication after this (attach_pid's or rcu_assign_pointer's Atomics.store, a lock's release),
+ * which orders this store before any load that found the object that way, as the kernel's
+ * rcu_assign_pointer orders the initialisation of what it publishes.
+ */
 export function mark_live(p: number, poisonOff: number): void {
-  poison_store(p + poisonOff, POISON_LIVE);
+  mem[p + poisonOff] = POISON_LIVE;
 }
 
 function poison_store(at: number, v: number): void {

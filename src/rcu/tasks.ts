@@ -79,10 +79,12 @@ export function exit_tasks_rcu_start(): void {
     return;
   }
   sched_hook(SITE_RCU_TASKS_EXIT_START);
-  // Join the exit list (the plain test reads our own word). Ordered before exit_notify's
-  // write_lock(tasklist_lock): pairs with postscan's load through the scan's read_lock (a scan
-  // that misses us on the tasklist came after our unhash, and so after this store).
-  if (mem[t + TASK.rcu_tasks_exiting] === 0) Atomics.store(mem, t + TASK.rcu_tasks_exiting, this_cpu_id + 1);
+  // Join the exit list (the plain test reads our own word). A plain store: it is ordered before
+  // postscan's load by tasklist_lock, not by itself. It comes before exit_notify's write_unlock,
+  // which the write_lock of our unhash (release_task) sees, whose write_unlock the scan's read_lock
+  // sees (each a sequentially consistent RMW of the lock word reading the one before): a scan that
+  // misses us on the tasklist came after our unhash, and so sees this store.
+  if (mem[t + TASK.rcu_tasks_exiting] === 0) mem[t + TASK.rcu_tasks_exiting] = this_cpu_id + 1;
 }
 
 /**
@@ -94,9 +96,10 @@ export function exit_tasks_rcu_stop(): void {
   const t = current;
   const idx = mem[t + TASK.srcu_idx]!;
   if (idx !== 0) srcu_read_unlock(srcu_exit(), idx - 1);
-  // Leave the exit list. Orders nothing a grace period relies on: a postscan that still sees us
-  // only makes us a holdout, and check_all_holdouts lets us go at our next voluntary switch.
-  if (mem[t + TASK.rcu_tasks_exiting] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_exiting, 0);
+  // Leave the exit list. Orders nothing a grace period relies on (a plain store): a postscan that
+  // still sees us only makes us a holdout, and check_all_holdouts lets us go at our next
+  // voluntary switch.
+  if (mem[t + TASK.rcu_tasks_exiting] !== 0) mem[t + TASK.rcu_tasks_exiting] = 0;
 }
 
 /** exit_tasks_rcu_finish (kernel/rcu/tasks.h): the end of the exit-path read side. */
