@@ -10,6 +10,9 @@
  *   CPU that holds that wait_lock (the one spinning on cnts);
  * - a CPU waiting for a task's on_cpu to clear -> the CPU that still runs it;
  * - a task sleeping in mutex_lock -> the mutex owner (MX_OWNER);
+ * - a task blocked on a percpu_rw_semaphore by its block (percpu_rwsem_wait, a reader or a second
+ *   writer) -> the writer that set it (owner); the writer waiting for readers to drain -> every
+ *   task that holds it for read (TASK.percpu_rwsem_read);
  * - a task in synchronize_rcu -> every online, non-idle CPU that has not reported a quiescent
  *   state for the running grace period;
  * - a task in synchronize_srcu -> every task whose SRCU read side (TASK.srcu_idx) is on the index
@@ -42,7 +45,7 @@
  * (pause, a wait queue) are reported as blocked without a cycle.
  */
 import {
-  CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED, SIG,
+  CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PERCPU_RWSEM, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED, SIG,
   RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, TASK, UPID_NR,
   UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
@@ -51,8 +54,9 @@ import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode,
 import {
   TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_NEW, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_NAMES, WCHAN_PAUSE, WCHAN_RCU_GP,
   WCHAN_DE_THREAD, WCHAN_PTRACE_STOP, WCHAN_RCU_TASKS, WCHAN_SIGNAL_STOP, WCHAN_SRCU_GP, WCHAN_PIDFD_POLL, WCHAN_VFORK, WCHAN_WAIT4, WCHAN_WAITQ,
-  WCHAN_ZAP_PIDS, __TASK_STOPPED, __TASK_TRACED,
+  WCHAN_ZAP_PIDS, WCHAN_PERCPU_RWSEM, __TASK_STOPPED, __TASK_TRACED,
 } from '../sched/core.js';
+import { PRW_WAIT_READER, PRW_WAIT_READERS } from '../locking/percpu_rwsem.js';
 import { WAIT_IDLE } from '../sched/hook.js';
 import { syscall_name } from '../kernel/entry.js';
 import { EXP_NOTIFY, EXP_ZAP } from '../kernel/exit.js';
@@ -227,6 +231,10 @@ export function task_held(v: StateView, t: number): HeldLock[] {
     const mx = m[t + TASK.held + i]!;
     out.push({ addr: mx, cls: lock_class_name(m[mx + MX_CLASS]!), mode: 'mutex', site: 0, by: 'task' });
   }
+  const prw = m[t + TASK.percpu_rwsem_read]!;
+  if (prw) out.push({ addr: prw, cls: lock_class_name(m[prw + PERCPU_RWSEM.class]!), mode: 'read', site: 0, by: 'task' });
+  const prwW = m[v.kg + G.cgroup_threadgroup_rwsem + PERCPU_RWSEM.owner] === t && m[t + TASK.wait_chan] !== WCHAN_PERCPU_RWSEM;
+  if (prwW) out.push({ addr: v.kg + G.cgroup_threadgroup_rwsem, cls: lock_class_name(m[v.kg + G.cgroup_threadgroup_rwsem + PERCPU_RWSEM.class]!), mode: 'write', site: 0, by: 'task' });
   const si = m[t + TASK.srcu_idx]!;
   if (si) out.push({ addr: v.kg + G.srcu_exit, cls: `tasks_rcu_exit_srcu`, mode: `read(idx ${si - 1})`, site: 0, by: 'task' });
   return out;
@@ -418,6 +426,20 @@ export function build_waitfor(v: StateView): WaitForGraph {
         node.waiting = `sleeping in mutex_lock on ${cls} (${hex(obj)})`;
         if (owner && owner !== t) addEdge(node.key, keyOfTask(owner), `mutex ${cls}`);
         else if (owner === t) addEdge(node.key, node.key, `mutex ${cls} (recursive)`);
+        break;
+      }
+      case WCHAN_PERCPU_RWSEM: {
+        const cls = lock_class_name(m[obj + PERCPU_RWSEM.class]!);
+        if (arg === PRW_WAIT_READERS) {
+          node.waiting = `sleeping in percpu_down_write on ${cls} (${hex(obj)}), waiting for readers`;
+          for (const u of tasks) {
+            if (u !== t && m[u + TASK.percpu_rwsem_read] === obj) addEdge(node.key, keyOfTask(u), `percpu_rw_semaphore ${cls} (read side)`);
+          }
+        } else {
+          const owner = m[obj + PERCPU_RWSEM.owner]!;
+          node.waiting = `sleeping in percpu_rwsem_wait (${arg === PRW_WAIT_READER ? 'percpu_down_read' : 'percpu_down_write'}) on ${cls} (${hex(obj)})`;
+          if (owner && owner !== t) addEdge(node.key, keyOfTask(owner), `percpu_rw_semaphore ${cls} (write side)`);
+        }
         break;
       }
       case WCHAN_RCU_GP: {

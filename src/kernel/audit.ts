@@ -16,7 +16,7 @@
  * - with a boot baseline: when only the init task remains, every cache is back to it.
  */
 import {
-  CPU, FASYNC, FILE, G, NR_PIDS_CGROUPS, NSCOMMON, NSPROXY, PID, PIDNS, PIDS_CG, POISON_LIVE, RW_CNTS, SIG, SL_VAL, TASK, UPID_NR, UPID_NS,
+  CPU, FASYNC, FILE, G, NR_PIDS_CGROUPS, NSCOMMON, NSPROXY, PID, PIDNS, PERCPU_RWSEM, PIDS_CG, POISON_LIVE, RW_CNTS, SIG, SL_VAL, TASK, UPID_NR, UPID_NS,
   UPID_WORDS, USERNS, WQ_FIRST, WQ_LAST,
 } from '../mm/layout.js';
 import { cpu_addr, kg, mem, NR_SLABS, regions, SLAB_FILE, SLAB_NAMES, SLAB_NSCOMMON, SLAB_NSPROXY, SLAB_PID, SLAB_PIDNS, SLAB_SIGNAL, SLAB_TASK, SLAB_USERNS } from '../mm/memory.js';
@@ -28,6 +28,7 @@ import { audit_nsproxy } from './nsproxy.js';
 import { FILE_NSFS } from './nsfs.js';
 import { EXIT_DEAD, PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { TASK_NEW } from './fork.js';
+import { percpu_rwsem_readers } from '../locking/percpu_rwsem.js';
 import { CLONE_NEWPID, CLONE_NEWUSER } from './ns_common.js';
 import { ptrace_attach_task_ref } from './ptrace.js';
 
@@ -316,8 +317,16 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
   }
   if (mem[kg + G.tasklist_lock + RW_CNTS] !== 0) bad(`tasklist_lock held (cnts ${mem[kg + G.tasklist_lock + RW_CNTS]})`);
   if (mem[kg + G.pidmap_lock + SL_VAL] !== 0) bad('pidmap_lock held');
+  {
+    const sem = kg + G.cgroup_threadgroup_rwsem;
+    const readers = percpu_rwsem_readers(mem, sem);
+    if (readers !== 0) bad(`cgroup_threadgroup_rwsem: ${readers} readers`);
+    if (mem[sem + PERCPU_RWSEM.block] !== 0 || mem[sem + PERCPU_RWSEM.owner] !== 0) bad(`cgroup_threadgroup_rwsem held for write (block ${mem[sem + PERCPU_RWSEM.block]}, owner ${mem[sem + PERCPU_RWSEM.owner]})`);
+    if (mem[sem + PERCPU_RWSEM.rss_gp_count] !== 0) bad(`cgroup_threadgroup_rwsem: rcu_sync gp_count ${mem[sem + PERCPU_RWSEM.rss_gp_count]}`);
+  }
   for (const t of tasks) {
     if (mem[t + TASK.held_depth] !== 0) bad(`${tid(t)} holds ${mem[t + TASK.held_depth]} sleeping locks`);
+    if (mem[t + TASK.percpu_rwsem_read] !== 0) bad(`${tid(t)} holds a percpu_rw_semaphore for read`);
     if (mem[t + TASK.alloc_lock + SL_VAL] !== 0) bad(`${tid(t)}: task_lock held`);
   }
 

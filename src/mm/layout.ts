@@ -216,6 +216,33 @@ export const RH_GP = RCU_HEAD.gp;
 export const RH_FUNC = RCU_HEAD.func;
 export const RH_OBJ = RCU_HEAD.obj;
 
+/**
+ * struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) with its struct rcu_sync
+ * (include/linux/rcu_sync.h): per-CPU reader counts, the writer's `block`, the rcuwait of the
+ * writer waiting for readers, the wait queue of blocked readers and writers, and the rcu_sync state
+ * machine that sends readers to the slow path while a writer is around (src/locking/percpu_rwsem.ts).
+ */
+export const NR_CPUS = 64;
+export const PERCPU_RWSEM_SPEC = {
+  name: 'percpu_rw_semaphore',
+  kernel: 'struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) + struct rcu_sync (include/linux/rcu_sync.h)',
+  doc: 'read_count[cpu] is incremented by a reader on the CPU it runs on (this_cpu_inc) and decremented on the CPU it runs on at up_read: only the sum means anything. Readers take the fast path while rss_gp_state is GP_IDLE.',
+  fields: [
+    A('read_count', NR_CPUS, 'Atomics (this_cpu_inc / this_cpu_dec; the writer sums them)', 'per-CPU reader count (sem->read_count)'),
+    L('block', 'Atomics (xchg by the writer, acquire-read by readers)', 'sem->block: 1 while a writer holds or is taking the semaphore; new readers block'),
+    L('writer', 'Atomics (rcuwait)', 'sem->writer: the task in percpu_down_write waiting for readers to drain, 0 if none'),
+    L('owner', 'the writer, or the up_write that hands block to a queued writer (under sem->waiters.lock)', 'model bookkeeping: the task that set block (holds the semaphore for write or waits for readers), for reports and the wait-for graph'),
+    L('class', 'write-once (percpu_init_rwsem)', 'lockdep class id'),
+    E('waiters', WAITQ_SPEC, 'itself', 'sem->waiters: readers and writers blocked by block (percpu_rwsem_wait), FIFO; wq_arg says reader (1) or writer (0)'),
+    E('rss_lock', SPINLOCK_SPEC, 'itself', 'rcu_sync->rss_lock'),
+    L('rss_gp_state', 'rss_lock (written), READ_ONCE (rcu_sync_is_idle)', 'rcu_sync->gp_state: GP_IDLE, GP_ENTER, GP_PASSED, GP_EXIT, GP_REPLAY'),
+    L('rss_gp_count', 'rss_lock', 'rcu_sync->gp_count: rcu_sync_enter calls not yet matched by rcu_sync_exit'),
+    E('rss_gp_wait', WAITQ_SPEC, 'itself', 'rcu_sync->gp_wait: rcu_sync_enter callers waiting for GP_PASSED'),
+    E('rss_cb_head', RCU_HEAD_SPEC, 'call_rcu', 'rcu_sync->cb_head (rcu_sync_func)'),
+  ],
+} as const satisfies StructSpec;
+export const PERCPU_RWSEM = offsetsOf(PERCPU_RWSEM_SPEC.fields);
+
 /** kmem caches (SLAB_* of memory.ts): the per-CPU object lists of `cpu.slab_cpu` have one entry each. */
 export const NR_KMEM_CACHES = 9;
 
@@ -556,6 +583,7 @@ export const GLOBAL_SPEC = {
     AE('test_mutex', 2, MUTEX_SPEC, 'itself', 'two test mutexes (classes test_mutex_a, test_mutex_b) for detection tests'),
     AE('test_spin', 2, SPINLOCK_SPEC, 'itself', 'two test spinlocks (classes test_spin_a, test_spin_b) for detection tests'),
     E('kprobe_mutex', MUTEX_SPEC, 'itself', 'struct mutex kprobe_mutex (kernel/kprobes.c), for catalog entry 2 (src/kernel/kprobes.ts)'),
+    { ...E('cgroup_threadgroup_rwsem', PERCPU_RWSEM_SPEC, 'itself', 'struct percpu_rw_semaphore cgroup_threadgroup_rwsem (kernel/cgroup/cgroup.c), src/kernel/cgroup_pids.ts: no path of the mix takes it yet (branch cgrp-integration has fork, exit_signals and cgroup.procs)'), align: 16 },
     L('ns_inum_seq', 'Atomics.add', 'proc inode numbers handed out to namespaces (ns_alloc_inum)'),
     L('pidfs_ino_seq', 'Atomics.add', 'pidfs inode numbers handed out to struct pids (alloc_pid)'),
     L('shmem_ino_seq', 'Atomics.add', 'inode numbers handed out to memfds (shmem get_next_ino)'),
@@ -721,6 +749,8 @@ export const TASK_SPEC = {
     L('fork_phase', 'current', 'copy_process restart phase (FKP_* in fork.ts), 0 when not forking'),
     L('fork_child', 'current', 'the child being built by copy_process; after a fork, the last child'),
     L('fork_flags', 'current', 'clone flags of the copy_process in progress'),
+    L('percpu_rwsem_read', 'current, or the up_write that takes the semaphore for it while it sleeps in percpu_rwsem_wait (under sem->waiters.lock)', 'the percpu_rw_semaphore it holds for read, 0 if none (percpu_down_read is not recursive); the wait-for graph reads it'),
+    L('percpu_rwsem_phase', 'current', 'percpu_down_write restart phase (PDW_* in src/locking/percpu_rwsem.ts)'),
     L('stat_ino', 'current', 'fstat: st_ino of the last fstat (low 32 bits; nsfs inode numbers read as unsigned)'),
     L('stat_dev', 'current', 'fstat: st_dev of the last fstat (NSFS_DEV, PIDFS_DEV or SHMEM_DEV in nsfs.ts)'),
     L('clone_parent_tid', 'current', "legacy clone's *parent_tidptr word: CLONE_PIDFD puts the child's pidfd here (clone3 writes args->pidfd in program memory)"),
@@ -1101,5 +1131,5 @@ export const ALL_STRUCTS: readonly StructSpec[] = [
   GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
   SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, KMEM_CACHE_CPU_SPEC, RCU_STATE_SPEC,
   SRCU_SPEC, STRESS_SPEC, HELD_LOCK_SPEC, UPID_SPEC, VIOLATION_SPEC, INSN_SPEC, CLONE_ARGS_SPEC,
-  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC, PIDS_CGROUP_SPEC,
+  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC, PIDS_CGROUP_SPEC, PERCPU_RWSEM_SPEC,
 ];

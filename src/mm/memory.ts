@@ -8,7 +8,7 @@
  * per CPU.
  */
 import {
-  CPU, FILE, G, MAX_LOCK_CLASSES, NR_KMEM_CACHES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
+  CPU, FILE, G, MAX_LOCK_CLASSES, NR_CPUS, NR_KMEM_CACHES, TRACE_EV, MAX_PID_NS_LEVEL, NSCOMMON, NSPROXY, PID, PIDNS, RCUOBJ, SIG, SLAB,
   TASK, TORTURE, UPID_WORDS, USERNS, GUARD, GUARD_FRESH, GUARD_REPORT, GUARD_REPORTS, KCSAN_WATCHPOINTS, WATCHPOINT, VIOLATION,
 } from './layout.js';
 import { atomic_attach, wasm_shared_memory, type WasmMemory } from './wasm_atomics.js';
@@ -82,7 +82,7 @@ export function defaultConfig(over: Partial<KernelConfig> = {}): KernelConfig {
 
 export function validateConfig(c: KernelConfig): void {
   const bad = (m: string): never => { throw new RangeError(`invalid kernel config: ${m}`); };
-  if (!Number.isInteger(c.ncpus) || c.ncpus < 1 || c.ncpus > 64) bad(`ncpus ${c.ncpus} (1..64)`);
+  if (!Number.isInteger(c.ncpus) || c.ncpus < 1 || c.ncpus > NR_CPUS) bad(`ncpus ${c.ncpus} (1..${NR_CPUS})`);
   if (!Number.isInteger(c.pidMax) || c.pidMax < 301 + 1 || c.pidMax > PID_MAX_LIMIT) bad(`pidMax ${c.pidMax} (302..${PID_MAX_LIMIT})`);
   if (!Number.isInteger(c.maxLevel) || c.maxLevel < 0 || c.maxLevel > MAX_PID_NS_LEVEL) bad(`maxLevel ${c.maxLevel} (0..${MAX_PID_NS_LEVEL})`);
   if ((c.pidHashBuckets & (c.pidHashBuckets - 1)) !== 0) bad('pidHashBuckets must be a power of two');

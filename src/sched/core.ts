@@ -58,7 +58,13 @@ export const WCHAN_PIDFD_POLL = 11;
 export const WCHAN_PTRACE_STOP = 12;
 /** de_thread (fs/exec.c): execve waits for the other threads of its group to be released. */
 export const WCHAN_DE_THREAD = 13;
-export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop', 'pidfd_poll', 'ptrace_stop', 'de_thread'];
+/**
+ * A percpu_rw_semaphore (src/locking/percpu_rwsem.ts): percpu_rwsem_wait (a reader or writer
+ * blocked by sem->block; wq_arg PRW_WAIT_BLOCK) or the writer's rcuwait for readers to drain
+ * (wq_arg PRW_WAIT_READERS). wait_obj is the semaphore.
+ */
+export const WCHAN_PERCPU_RWSEM = 14;
+export const WCHAN_NAMES = ['-', 'mutex_lock', 'do_wait', 'zap_pid_ns_processes', 'synchronize_rcu', 'synchronize_srcu', 'pause', 'wait_event', 'synchronize_rcu_tasks', 'wait_for_vfork_done', 'do_signal_stop', 'pidfd_poll', 'ptrace_stop', 'de_thread', 'percpu_rwsem_wait'];
 
 /** Returned by a kernel path that went to sleep; the CPU switches away and resumes it later. */
 export const SLEEP = -0x10000;

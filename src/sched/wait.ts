@@ -31,6 +31,14 @@ function wq_append(wq: number, t: number): void {
 }
 
 /**
+ * __add_wait_queue_entry_tail: queue t at the tail; the caller holds wq's lock (a waiter that
+ * must test a condition under the same lock as its waker, as percpu_rwsem_wait does).
+ */
+export function __add_wait_queue_entry_tail(wq: number, t: number): void {
+  wq_append(wq, t);
+}
+
+/**
  * waitqueue_active (include/linux/wait.h) without the lock: is anyone queued? Only for a waker
  * whose wait condition was set with a sequentially consistent atomic before the call (so either
  * the waker sees the waiter's Atomics.store of WQ_FIRST, or the waiter, which tests the condition

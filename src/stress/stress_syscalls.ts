@@ -40,6 +40,9 @@ import { detach_first_tracee, is_tracee_of, kernel_op, kernel_op_done, kernel_wi
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
+import { cgroup_threadgroup_rwsem } from '../kernel/cgroup_pids.js';
+import { percpu_down_read, percpu_down_write, percpu_up_read, percpu_up_write } from '../locking/percpu_rwsem.js';
+
 export const SYS_STRESS_OP = 120;
 /** (first, second, 0): take test lock `first`, hit a race window, take `second`, release both. */
 export const SYS_TEST_LOCK2 = 121;
@@ -74,7 +77,9 @@ export const TL_SPIN_B = 3;
 export const TL_RW_READ = 4; // the torture rwlock, read
 export const TL_RW_WRITE = 5; // the torture rwlock, write
 export const TL_RW_READ_IRQ = 6; // the torture rwlock, read from (simulated) interrupt context
-export const TL_NAMES = ['test_mutex_a', 'test_mutex_b', 'test_spin_a', 'test_spin_b', 'torture_rwlock(read)', 'torture_rwlock(write)', 'torture_rwlock(read, irq)'];
+export const TL_PRW_READ = 7; // cgroup_threadgroup_rwsem (the percpu_rw_semaphore forks and exits read), read
+export const TL_PRW_WRITE = 8; // cgroup_threadgroup_rwsem, write
+export const TL_NAMES = ['test_mutex_a', 'test_mutex_b', 'test_spin_a', 'test_spin_b', 'torture_rwlock(read)', 'torture_rwlock(write)', 'torture_rwlock(read, irq)', 'cgroup_threadgroup_rwsem(read)', 'cgroup_threadgroup_rwsem(write)'];
 
 // Lock classes are registered at module load so every thread numbers them alike.
 const LC_TEST_MUTEX_A = lock_class_register('test_mutex_a');
@@ -95,6 +100,7 @@ export function test_lock_addr(which: number): number {
     case TL_MUTEX_B: return kg + G.test_mutex + MUTEX_WORDS;
     case TL_SPIN_A: return kg + G.test_spin;
     case TL_SPIN_B: return kg + G.test_spin + SPINLOCK_WORDS;
+    case TL_PRW_READ: case TL_PRW_WRITE: return cgroup_threadgroup_rwsem();
     default: return regions.torture + TORTURE.rw;
   }
 }
@@ -107,6 +113,8 @@ function tl_lock(which: number, site: number): number {
     case TL_SPIN_A: case TL_SPIN_B: spin_lock(l, site); return 0;
     case TL_RW_READ: read_lock(l, site); return 0;
     case TL_RW_WRITE: write_lock(l, site); return 0;
+    case TL_PRW_READ: return percpu_down_read(l, site);
+    case TL_PRW_WRITE: return percpu_down_write(l, site);
     case TL_RW_READ_IRQ: {
       mem[this_cpu + CPU.in_irq]!++;
       read_lock(l, site);
@@ -124,6 +132,8 @@ function tl_unlock(which: number): void {
     case TL_SPIN_A: case TL_SPIN_B: spin_unlock(l); return;
     case TL_RW_READ: case TL_RW_READ_IRQ: read_unlock(l); return;
     case TL_RW_WRITE: write_unlock(l); return;
+    case TL_PRW_READ: percpu_up_read(l); return;
+    case TL_PRW_WRITE: percpu_up_write(l); return;
   }
 }
 
