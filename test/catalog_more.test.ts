@@ -27,8 +27,10 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     const MIX = ['fork', 'clone-thread', 'wait', 'exit'];
     // Seed 46: a seed on which this mix reaches the window (46 and 76 of seeds 1-101 since the forks'
     // exit signals joined the fork operation, 600d0e2: a SIGUSR1 exit signal kills the waiting
-    // process, and the extra draw moved every seed's sequence; 24 before).
-    const SEED = 46;
+    // process, and the extra draw moved every seed's sequence; 24 before). Seed 74 since the stress
+    // checker's ECHILD look-again (session 5: its rcu_read_lock in the job-control wait's ECHILD step
+    // moves the controlled schedule): 74 of seeds 1-100 (default strategy).
+    const SEED = 74;
     const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX, bugs: ['wait_consider_reload'] }));
     expect(bug.verdict).toBe('FAILURE');
     // The stress run ends as the supervisor saw it (no CPU can run, tasks blocked); the wait-for

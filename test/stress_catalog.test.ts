@@ -43,11 +43,16 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * 14, 16 of seeds 1-16 with the proc operation): an RCU-mode readlink of /proc/self/ns reads the
  * proc superblock's pid namespace freed by umount -l at its last put. Since the proc operation
  * joined the mix: ptrace_reparented_naive seed 1 (1 of seeds 1-8), pidfd_poll_exit_state seed 5 (1 of
- * seeds 1-8, a hang).
+ * seeds 1-8, a hang). Since the ptrace-wait and raise-stop operations joined it (seeds 1-16 each):
+ * ptrace_reparented_naive 14 (10, 14), pidfd_poll_exit_state 16 (4, 15, 16), free_without_gp 2 (1, 2,
+ * 8, 13, 14), wait_zombie_leader_traced 12 (12, 16: the real parent asleep in its WSTOPPED wait while
+ * its child's other thread sits in a group stop it never sees, the zombie leader kept by a
+ * ptrace-wait debugger).
  */
 const QUICK: Array<{ name: string; seed: number }> = [
-  { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 2 }, { name: 'ptrace_reparented_naive', seed: 1 },
-  { name: 'ptrace_dead_list', seed: 3 }, { name: 'pidfd_poll_exit_state', seed: 5 }, { name: 'free_without_gp', seed: 4 },
+  { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 2 }, { name: 'ptrace_reparented_naive', seed: 14 },
+  { name: 'ptrace_dead_list', seed: 3 }, { name: 'pidfd_poll_exit_state', seed: 16 }, { name: 'free_without_gp', seed: 2 },
+  { name: 'wait_zombie_leader_traced', seed: 12 },
 ];
 
 describe('plain stress reports what pidrace deadlock reports, per catalogued switch set', () => {

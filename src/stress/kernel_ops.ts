@@ -10,14 +10,14 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { PIDS_MAX_ARG } from '../kernel/cgroup_pids.js';
 import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
+  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_GETPID, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
 } from '../kernel/unistd.js';
 import { PIDNS_ADDING } from '../kernel/pid_types.js';
 import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
@@ -26,7 +26,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
   SIGTERM, SIGURG, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
-  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED,
+  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, PF_EXITING,
 } from '../kernel/sched_task.js';
 import { ECHILD, EINTR } from '../kernel/errno.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
@@ -126,6 +126,17 @@ export function detach_first_tracee(t: number, op: number): OpCall | null {
   const nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
   rcu_read_unlock();
   return nr > 0 ? call(op, SYS_PTRACE, PTRACE_DETACH, nr) : null;
+}
+
+/**
+ * t's process has one thread, no child and no tracee, and is no reaper (a subreaper or a
+ * namespace init, which orphans are reparented to): while t blocks in something other than a
+ * wait for its children (a poll, a debugger's wait for its tracee), nothing makes it a parent, so
+ * no child of its waits to be reaped or continued (job control) meanwhile.
+ */
+function alone_without_children(t: number): boolean {
+  if (mem[t + TASK.thread_next] !== t || mem[t + TASK.children] || mem[t + TASK.ptraced]) return false;
+  return !mem[mem[t + TASK.signal]! + SIG.is_child_subreaper] && !is_child_reaper(mem[t + TASK.tgid_pid]!);
 }
 
 /** Another thread of t's group that has children (the first after t on the thread list), or 0. */
@@ -260,6 +271,28 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       mem[slot + SLOT_CONT_ARG] = pid;
       return call(op, SYS_KILL, pid, SIGSTOP);
     }
+    case 'raise-stop': {
+      // A program that suspends itself (raise(SIGSTOP), kill -STOP $$): the group stops, and its
+      // parent's job control reports the stop and continues it (SIGCONT), as it does every stop
+      // of a child (the wait operation, the wind-down, the stress reaper). Not while a live thread
+      // of the process is traced: its group stop is a ptrace trap that only its tracer ends, and a
+      // tracer that is itself trapped so (the mix's debuggers attach to random pids: two may trace
+      // each other) would wait for ever (seen: a cycle of two tasks in ptrace_stop). Nor while a
+      // zombie thread (the leader) is traced by the parent's own process (PTRACE_TRACEME): the
+      // parent's wait then looks at it as its tracer and does not see the group stop - "This
+      // also hides group stop state from real parent" (wait_consider_task) - so nobody would
+      // continue it (seen: the parent asleep in its job-control wait, the stopped thread for ever).
+      // A zombie leader traced by another process is the one allowed (catalog entry 21's state).
+      for (let u = t, k = 0; u && k < 1000; k++) {
+        if (mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_thread_group(mem[u + TASK.real_parent]!, mem[u + TASK.parent]!))) return null;
+        u = mem[u + TASK.thread_next]!;
+        if (u === t) break;
+      }
+      rcu_read_lock();
+      const own = pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t));
+      rcu_read_unlock();
+      return own > 0 ? call(op, SYS_KILL, own, SIGSTOP) : null;
+    }
     case 'sigaction': {
       const sig = [SIGUSR1, SIGTERM, SIGCHLD][rand(t) % 3]!;
       const handler = [SIG_DFL, SIG_IGN, SIG_CAUGHT, SIG_CAUGHT][rand(t) % 4]!;
@@ -381,11 +414,14 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // start). Not one whose exit may wait for the poller: its own process, an ancestor (a parent
       // reaps, at its end, the children the poller is one of), its tracer, a namespace init (zap
       // waits for every task of its namespace), a process with a traced thread (a traced zombie
-      // waits for its tracer), with children (a parent waits for them at its end) or polling a
+      // waits for its tracer), with children (a parent waits for them at its end), with a tracee (a
+      // ptrace-wait debugger waits for its tracee's process, which may wait for the poller) or polling a
       // pidfd itself (a cycle of pollers would wait for ever). The poller's own process has one
       // thread, no child and no tracee, so nothing of it waits for the poller meanwhile (seen: a
-      // poller thread with a zombie child of its own, the target's exit waiting on its process).
-      if (mem[t + TASK.thread_next] !== t || mem[t + TASK.children] || mem[t + TASK.ptraced]) return null;
+      // poller thread with a zombie child of its own, the target's exit waiting on its process),
+      // and it is no reaper (seen: a subreaper poller that an orphan was reparented to, which
+      // stopped itself and was never continued: its zombie child held up a zap).
+      if (!alone_without_children(t)) return null;
       const nr = random_pid(t, rand);
       rcu_read_lock();
       const p = find_task_by_vpid(nr);
@@ -397,7 +433,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       if (ok && mem[t + TASK.ptrace] !== 0 && same_thread_group(mem[t + TASK.parent]!, p)) ok = false;
       for (let u = p, k = 0; ok && u && k < 1000; k++) {
         const us = task_slot_peek(u);
-        if (mem[u + TASK.ptrace] || mem[u + TASK.children] || (us && mem[us + SLOT_CONT] === op + 1)) ok = false;
+        if (mem[u + TASK.ptrace] || mem[u + TASK.children] || mem[u + TASK.ptraced] || (us && mem[us + SLOT_CONT] === op + 1)) ok = false;
         u = mem[u + TASK.thread_next]!;
         if (u === p) break;
       }
@@ -422,6 +458,40 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       start_cont(slot, op);
       mem[slot + SLOT_CONT_ARG] = nr;
       return call(op, SYS_PROC_NS_READLINK, nr, NSK_PID);
+    }
+    case 'ptrace-wait': {
+      // A debugger that holds on (strace -p, gdb -p): PTRACE_ATTACH or SEIZE of a process it did
+      // not start (a multi-threaded one: a server), then a blocking wait4(pid, __WALL) until the tracee's death (a trap is resumed
+      // with PTRACE_CONT); see continue_ptrace_wait. The debugger blocks for as long as the tracee's
+      // process lives, so nothing of that process may wait for the debugger meanwhile: the
+      // debugger has one thread, no child and no tracee (nothing a zap could wait for it to reap)
+      // and is no reaper (alone_without_children); the tracee is a group
+      // leader, not the debugger's own process, an ancestor of it (a parent waits for its
+      // children), a namespace init (zap waits for every task of its namespace) nor a process with
+      // a tracee or a traced thread (a chain of debuggers is then ordered by attach time: no cycle).
+      // Its other threads run on: a leader that exits alone is a zombie its debugger keeps until
+      // the group is gone (delay_group_leader), while the real parent's job control sees the
+      // group stop and continue (catalog entries 14 and 21 are races of that state).
+      if (!alone_without_children(t)) return null;
+      const nr = random_pid(t, rand);
+      rcu_read_lock();
+      const p = find_task_by_vpid(nr);
+      let ok = p !== 0 && mem[p + TASK.group_leader] === p && mem[p + TASK.thread_next] !== p && mem[p + TASK.exit_state] === 0 && (mem[p + TASK.flags]! & PF_EXITING) === 0 &&
+        !same_thread_group(p, t) && !is_child_reaper(mem[p + TASK.pid]!);
+      for (let a = mem[mem[t + TASK.group_leader]! + TASK.real_parent]!, k = 0; ok && a && k < 64; a = mem[mem[a + TASK.group_leader]! + TASK.real_parent]!, k++) {
+        if (same_thread_group(a, p)) ok = false;
+        if (a === mem[a + TASK.real_parent]) break;
+      }
+      for (let u = p, k = 0; ok && u && k < 1000; k++) {
+        if (mem[u + TASK.ptrace] || mem[u + TASK.ptraced]) ok = false;
+        u = mem[u + TASK.thread_next]!;
+        if (u === p) break;
+      }
+      rcu_read_unlock();
+      if (!ok) return null;
+      start_cont(slot, op);
+      mem[slot + SLOT_CONT_ARG] = nr;
+      return call(op, SYS_PTRACE, rand(t) & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, nr);
     }
     case 'reboot':
       // reboot_pid_ns only inside a child namespace (in the initial one it would reboot the machine).
@@ -460,6 +530,16 @@ export function is_tracee_of(t: number, nr: number): boolean {
  * PTRACE_CONT - SIGCONT does not end a ptrace stop; what exited is reaped.
  */
 function continue_job_wait(t: number, slot: number, op: number, step: number, ret: number): OpCall | null {
+  if (step === STEP_ECHILD_RECHECK) return echild_recheck(t, slot, op);
+  if (step === 0 && ret === -ECHILD) {
+    // No child, says waitid: one of ours in EXIT_DEAD is being reaped; it must not come back.
+    rcu_read_lock();
+    const c = dead_child_of_group(t);
+    const nr = c ? pid_nr_ns(mem[c + TASK.pid]!, task_active_pid_ns(t)) : 0;
+    const id = c ? mem[c + TASK.id]! : 0;
+    rcu_read_unlock();
+    if (nr > 0) return echild_recheck_start(slot, op, nr, id);
+  }
   mem[slot + SLOT_CONT_STEP] = step + 1;
   const pid = mem[t + TASK.wait_si_pid]!;
   if (step !== 0 || ret !== 0 || mem[t + TASK.wait_si_signo] === 0 || pid <= 0) { mem[slot + SLOT_CONT] = 0; return null; }
@@ -511,6 +591,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
     return call(op, SYS_PROC_NS_READLINK, mem[slot + SLOT_CONT_ARG]!, nsk);
   }
   if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
+  if (op === O('ptrace-wait')) return continue_ptrace_wait(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);
   if (op === O('stop-cont')) {
     // SIGCONT to the pid stopped in step 0 (whatever the kill returned: it may have stopped us).
@@ -592,6 +673,13 @@ const WAIT_PID_POLLS = 8;
 const WAIT_PID_POLLS_TRACED = 32;
 /** wait-pid's step after its SIGKILL to the child (then it polls as step 0). */
 const WP_STEP_KILLED = 2;
+/**
+ * The step of wait-pid and of the job-control wait after an ECHILD that met a child of the
+ * caller's process being reaped (EXIT_DEAD): look again (ECHILD_RECHECKS times, a scheduling
+ * point apart). Beyond the steps either operation uses.
+ */
+const STEP_ECHILD_RECHECK = 8;
+const ECHILD_RECHECKS = 4;
 
 /**
  * The task that pid nr names now (in t's namespace) if it is the child picked (task id `id`), still
@@ -604,6 +692,66 @@ function still_our_child(t: number, nr: number, id: number): number {
   const ours = p !== 0 && mem[p + TASK.id] === id && same_thread_group(mem[p + TASK.real_parent]!, t) && mem[p + TASK.exit_state] !== EXIT_DEAD;
   rcu_read_unlock();
   return ours ? p : 0;
+}
+
+/**
+ * After a wait that said ECHILD while the child nr (task id `id`) of the caller's process was
+ * EXIT_DEAD and traced: its tracer is reaping it - for good (a tracer of our own group, or the
+ * parent does not want it), or to hand it back to us after it (EXIT_TRACE since
+ * abd50b39e783, which our wait meets with 0 or a sleep, not ECHILD; before, EXIT_DEAD and back to
+ * EXIT_ZOMBIE). Look again for a while (echild_recheck): the same task back as our child is an
+ * ECHILD that was spurious, whose window had not closed yet when the wait returned.
+ */
+function echild_recheck_start(slot: number, op: number, nr: number, id: number): OpCall {
+  start_cont(slot, op);
+  mem[slot + SLOT_CONT_STEP] = STEP_ECHILD_RECHECK;
+  mem[slot + SLOT_CONT_ARG] = nr;
+  mem[slot + SLOT_SCRATCH + WP_ID] = id;
+  mem[slot + SLOT_SCRATCH + WP_POLLS] = ECHILD_RECHECKS;
+  return call(op, SYS_GETPID);
+}
+
+function echild_recheck(t: number, slot: number, op: number): OpCall | null {
+  const nr = mem[slot + SLOT_CONT_ARG]!;
+  const id = mem[slot + SLOT_SCRATCH + WP_ID]!;
+  const p = still_our_child(t, nr, id);
+  if (p) record_violation(V_INVARIANT, INV_WAIT_SPURIOUS_ECHILD, nr, mem[p + TASK.exit_state]!);
+  if (p || mem[slot + SLOT_SCRATCH + WP_POLLS]!-- <= 0 || !is_task_id(nr, id)) { mem[slot + SLOT_CONT] = 0; return null; }
+  return call(op, SYS_GETPID);
+}
+
+/**
+ * A child of t's process (of any of its threads) that is EXIT_DEAD and still traced (a tracer's
+ * wait_task_zombie is reaping it; only such a claim could hand it back), or 0.
+ */
+function dead_child_of_group(t: number): number {
+  let u = t;
+  for (let k = 0; k < 1000; k++) {
+    for (let c = mem[u + TASK.children]!, j = 0; c && j < 1000; c = mem[c + TASK.sibling_next]!, j++) {
+      if (Atomics.load(mem, c + TASK.exit_state) === EXIT_DEAD && mem[c + TASK.ptrace] !== 0) return c;
+    }
+    u = mem[u + TASK.thread_next]!;
+    if (!u || u === t) break;
+  }
+  return 0;
+}
+
+/** Pid nr names (in the caller's namespace) the task with id `id`, EXIT_DEAD and still traced. */
+function traced_dead_task(nr: number, id: number): boolean {
+  rcu_read_lock();
+  const p = find_task_by_vpid(nr);
+  const yes = p !== 0 && mem[p + TASK.id] === id && Atomics.load(mem, p + TASK.exit_state) === EXIT_DEAD && mem[p + TASK.ptrace] !== 0;
+  rcu_read_unlock();
+  return yes;
+}
+
+/** Pid nr names (in the caller's namespace) the task with id `id`, in whatever state. */
+function is_task_id(nr: number, id: number): boolean {
+  rcu_read_lock();
+  const p = find_task_by_vpid(nr);
+  const same = p !== 0 && mem[p + TASK.id] === id;
+  rcu_read_unlock();
+  return same;
 }
 
 /**
@@ -632,9 +780,11 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
     if (ret === nr && mem[slot + SLOT_SCRATCH + WP_AFTER] === id) record_violation(V_INVARIANT, INV_WAIT_REAPED_TWICE, nr, mem[t + TASK.last_status]!);
     return done();
   }
+  if (step === STEP_ECHILD_RECHECK) return echild_recheck(t, slot, op);
   if (ret === -ECHILD) {
     const p = still_our_child(t, nr, id);
     if (p) record_violation(V_INVARIANT, INV_WAIT_SPURIOUS_ECHILD, nr, mem[p + TASK.exit_state]!);
+    else if (traced_dead_task(nr, id)) return echild_recheck_start(slot, op, nr, id); // a tracer is reaping it
     return done();
   }
   const st = mem[t + TASK.last_status]!;
@@ -670,6 +820,33 @@ function continue_ptrace_kill(t: number, slot: number, step: number, ret: number
   const reported_death = step > 1 && ret === nr && (st & 0xff) !== 0x7f && st !== 0xffff;
   if (ret < 0 || reported_death || mem[slot + SLOT_SCRATCH + WP_POLLS]!-- <= 0) return done();
   return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+}
+
+/**
+ * The debugger of ptrace-wait, one step per call: 0: the attach returned -> wait4(pid, __WALL), the
+ * blocking wait of a debugger's main loop, if it succeeded; then: a stop report (a group-stop trap)
+ * -> PTRACE_CONT and wait again; a signal (EINTR) -> wait again; the tracee's death reported, or
+ * an error (it is not our tracee any more) -> done. The wait is bounded by the tracee's process:
+ * every stress process ends (the wind-down), and its tracer reaps the leader once the group is gone.
+ */
+/** ptrace-wait's steps after the attach (step 0): its wait4 returned; its PTRACE_CONT returned. */
+const PW_STEP_WAITED = 1;
+const PW_STEP_CONTINUED = 2;
+
+function continue_ptrace_wait(t: number, slot: number, step: number, ret: number): OpCall | null {
+  const op = O('ptrace-wait');
+  const nr = mem[slot + SLOT_CONT_ARG]!;
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  const wait = (): OpCall => { mem[slot + SLOT_CONT_STEP] = PW_STEP_WAITED; return call(op, SYS_WAIT4, nr, __WALL); };
+  if (step === 0) return ret === 0 ? wait() : done(); // the attach
+  if (step === PW_STEP_CONTINUED || ret === -EINTR) return wait(); // whatever PTRACE_CONT said: wait4 tells
+  const st = mem[t + TASK.last_status]!;
+  if (ret === nr && (st & 0xff) === 0x7f) {
+    // A stop report: resume the tracee as a debugger does, then wait again.
+    mem[slot + SLOT_CONT_STEP] = PW_STEP_CONTINUED;
+    return call(op, SYS_PTRACE, PTRACE_CONT, nr, 0);
+  }
+  return done();
 }
 
 /** The task's last act when the run winds down: reap its children, then exit. */
