@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CPU, G, GUARD, TASK, TORTURE } from './mm/layout.js';
@@ -108,10 +109,39 @@ export function workerPath(checked = false): string {
  * require(esm) off in the workers, require() fails at once and import() loads it cleanly.
  */
 export function cpuPoolOptions(n: number, idleTimeout = 1000, checked = false): ConstructorParameters<typeof Piscina>[0] {
+  cpu_worker_v8_flags();
   return {
     filename: workerPath(checked), minThreads: n, maxThreads: n, idleTimeout, concurrentTasksPerWorker: 1,
     execArgv: worker_exec_argv(),
   };
+}
+
+/**
+ * V8 tiering for the CPU workers. Every model CPU is a worker thread with its own V8 isolate, and
+ * each isolate compiles the kernel with TurboFan for itself (isolates share no code). The compile
+ * jobs run on V8's platform threads, outside the run tokens (src/sched/run_token.ts), so with more
+ * CPUs than cores they also take cores from token holders. With V8's defaults the stress mix costs
+ * each isolate about as much CPU time in compile jobs as its own first 300,000 operations (README,
+ * "Session 5: where npm start on 4 CPUs loses"). A 4x interrupt budget (V8's default 67,584)
+ * leaves the mix's lukewarm functions in the baseline tier instead of optimizing them: about a
+ * third fewer compile jobs, the same code for the hot paths. (A smaller inlining budget halved the
+ * compile jobs but made the warm fork cycle slower; not taken.) Process-wide V8 flags (a worker
+ * cannot take its own), set once before the first pool; a flag given on the command line wins.
+ */
+export const CPU_WORKER_V8_FLAGS: readonly string[] = ['--interrupt-budget=270336'];
+/** The flags of CPU_WORKER_V8_FLAGS that a process started with `execArgv` does not set itself. */
+export function cpu_worker_v8_flags_to_set(execArgv: readonly string[]): string[] {
+  return CPU_WORKER_V8_FLAGS.filter((f) => {
+    const name = f.slice(0, f.indexOf('=') + 1); // "--interrupt-budget="
+    const alt = '--' + name.slice(2).replace(/-/g, '_'); // V8 reads --interrupt_budget= as well
+    return !execArgv.some((a) => a.startsWith(name) || a.startsWith(alt) || a === name.slice(0, -1));
+  });
+}
+let v8FlagsSet = false;
+function cpu_worker_v8_flags(): void {
+  if (v8FlagsSet) return;
+  v8FlagsSet = true;
+  for (const f of cpu_worker_v8_flags_to_set(process.execArgv)) setFlagsFromString(f);
 }
 
 let workerArgv: string[] | undefined;
