@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BUG_NAMES } from '../config/bugs.js';
+import { NR_CPUS } from '../mm/layout.js';
 import { KERNEL_MIX, OPS, TORTURE_MIX } from '../stress/ops.js';
 import { default_config, default_mix, kernel_ops_available, PLANTS, validate_config, type StressConfig } from '../stress/config.js';
 import { run_stress, VERSION, type StressOutcome } from '../stress/run.js';
@@ -126,7 +127,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (strategy !== 'random' && strategy !== 'pct') throw new UsageError(`--strategy must be random or pct (got "${v.strategy}")`);
   if (v.strategy && mode !== 'controlled') throw new UsageError('--strategy needs --mode controlled');
   const over: Partial<StressConfig> = { mode, strategy };
-  if (v.cpus) over.cpus = parse_int(v.cpus, '--cpus', 1, 64);
+  if (v.cpus) over.cpus = parse_int(v.cpus, '--cpus', 1, NR_CPUS);
   if (v.duration) over.durationMs = parse_duration(v.duration, '--duration');
   if (v.ops && !v['bug-sweep']) over.ops = parse_int(v.ops, '--ops', 1);
   if (v.seed) over.seed = parse_int(v.seed, '--seed', 0, 0xffffffff);

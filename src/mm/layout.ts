@@ -217,12 +217,17 @@ export const RH_FUNC = RCU_HEAD.func;
 export const RH_OBJ = RCU_HEAD.obj;
 
 /**
+ * CONFIG_NR_CPUS: the most CPUs a machine can have (memory.ts refuses more; --cpus is bounded by
+ * it; per-CPU arrays in shared structs are this long).
+ */
+export const NR_CPUS = 64;
+
+/**
  * struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) with its struct rcu_sync
  * (include/linux/rcu_sync.h): per-CPU reader counts, the writer's `block`, the rcuwait of the
  * writer waiting for readers, the wait queue of blocked readers and writers, and the rcu_sync state
  * machine that sends readers to the slow path while a writer is around (src/locking/percpu_rwsem.ts).
  */
-export const NR_CPUS = 64;
 export const PERCPU_RWSEM_SPEC = {
   name: 'percpu_rw_semaphore',
   kernel: 'struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) + struct rcu_sync (include/linux/rcu_sync.h)',
@@ -462,8 +467,8 @@ export const TARGET_PID_SET = offsetsOf(TARGET_PID_SET_SPEC.fields);
 // Limits of the model (the kernel's where it has one).
 // ---------------------------------------------------------------------------------------------
 
-/** Slots of G.tok_ring: at least the most CPUs a machine has (ncpus <= 64), a power of two. */
-export const TOK_RING_WORDS = 64;
+/** Slots of G.tok_ring: at least the most CPUs a machine has (ncpus <= NR_CPUS), a power of two. */
+export const TOK_RING_WORDS = NR_CPUS;
 
 /** include/linux/pid_namespace.h: MAX_PID_NS_LEVEL. The initial namespace is level 0. */
 export const MAX_PID_NS_LEVEL = 32;

@@ -3,6 +3,7 @@
  * whole object goes into the replay token, so a replay rebuilds the same machine.
  */
 import { BUG_NAMES } from '../config/bugs.js';
+import { NR_CPUS } from '../mm/layout.js';
 import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, check_mix } from './ops.js';
 import { SYS_FORK } from '../kernel/unistd.js';
@@ -96,7 +97,7 @@ export function validate_config(c: StressConfig): void {
   const int = (v: number, lo: number, hi: number, what: string): void => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${what} must be an integer in ${lo}..${hi} (got ${v})`);
   };
-  int(c.cpus, 1, 64, '--cpus');
+  int(c.cpus, 1, NR_CPUS, '--cpus');
   int(c.ops, 0, 2 ** 31 - 1, '--ops');
   int(c.durationMs, 1, 7 * 24 * 3600 * 1000, '--duration');
   int(c.maxDepth, 0, 32, '--max-depth');
