@@ -283,7 +283,12 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // also hides group stop state from real parent" (wait_consider_task) - so nobody would
       // continue it (seen: the parent asleep in its job-control wait, the stopped thread for ever).
       // A zombie leader traced by another process is the one allowed (catalog entry 21's state).
+      // Nor while a thread of it traces a task: a stopped debugger ends no trap of its tracees, and
+      // one of them may be the parent that would continue it (the ptrace operation attaches to
+      // random pids, its parent's too; seen: the parent in a group-stop trap, the stopped child its
+      // tracer, PCT seed 68 - a deadlock of the programs, as it would be on Linux).
       for (let u = t, k = 0; u && k < 1000; k++) {
+        if (mem[u + TASK.ptraced] !== 0) return null;
         if (mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_thread_group(mem[u + TASK.real_parent]!, mem[u + TASK.parent]!))) return null;
         u = mem[u + TASK.thread_next]!;
         if (u === t) break;
