@@ -92,26 +92,28 @@ function ns_target(t: number, rand: Rand): number {
   return (rand(t) & 1 ? recent_ns_init(t, rand) : 0) || random_pid(t, rand);
 }
 
-/** Some thread of t's group has a child (or a tracee): what do_wait would look at. */
-function group_has_children(t: number): boolean {
+/**
+ * Some thread of t's group (t, then its thread list: for_each_thread) satisfies pred. The walk is
+ * bounded, as the stress reads the list without the locks that keep it whole.
+ */
+function some_thread(t: number, pred: (u: number) => boolean): boolean {
   let u = t;
-  for (let k = 0; k < 1000; k++) {
-    if (mem[u + TASK.children] || mem[u + TASK.ptraced]) return true;
+  for (let k = 0; u && k < 1000; k++) {
+    if (pred(u)) return true;
     u = mem[u + TASK.thread_next]!;
-    if (!u || u === t) break;
+    if (u === t) break;
   }
   return false;
 }
 
+/** Some thread of t's group has a child (or a tracee): what do_wait would look at. */
+function group_has_children(t: number): boolean {
+  return some_thread(t, (u) => mem[u + TASK.children] !== 0 || mem[u + TASK.ptraced] !== 0);
+}
+
 /** Some thread of t's group traces a task. */
 function group_traces(t: number): boolean {
-  let u = t;
-  for (let k = 0; k < 1000; k++) {
-    if (mem[u + TASK.ptraced]) return true;
-    u = mem[u + TASK.thread_next]!;
-    if (!u || u === t) break;
-  }
-  return false;
+  return some_thread(t, (u) => mem[u + TASK.ptraced] !== 0);
 }
 
 /**
@@ -287,12 +289,8 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // one of them may be the parent that would continue it (the ptrace operation attaches to
       // random pids, its parent's too; seen: the parent in a group-stop trap, the stopped child its
       // tracer, PCT seed 68 - a deadlock of the programs, as it would be on Linux).
-      for (let u = t, k = 0; u && k < 1000; k++) {
-        if (mem[u + TASK.ptraced] !== 0) return null;
-        if (mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_thread_group(mem[u + TASK.real_parent]!, mem[u + TASK.parent]!))) return null;
-        u = mem[u + TASK.thread_next]!;
-        if (u === t) break;
-      }
+      if (group_traces(t)) return null;
+      if (some_thread(t, (u) => mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_thread_group(mem[u + TASK.real_parent]!, mem[u + TASK.parent]!)))) return null;
       rcu_read_lock();
       const own = pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t));
       rcu_read_unlock();
@@ -436,12 +434,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
         if (a === mem[a + TASK.real_parent]) break;
       }
       if (ok && mem[t + TASK.ptrace] !== 0 && same_thread_group(mem[t + TASK.parent]!, p)) ok = false;
-      for (let u = p, k = 0; ok && u && k < 1000; k++) {
+      if (ok && some_thread(p, (u) => {
         const us = task_slot_peek(u);
-        if (mem[u + TASK.ptrace] || mem[u + TASK.children] || mem[u + TASK.ptraced] || (us && mem[us + SLOT_CONT] === op + 1)) ok = false;
-        u = mem[u + TASK.thread_next]!;
-        if (u === p) break;
-      }
+        return mem[u + TASK.ptrace] !== 0 || mem[u + TASK.children] !== 0 || mem[u + TASK.ptraced] !== 0 || (us !== 0 && mem[us + SLOT_CONT] === op + 1);
+      })) ok = false;
       rcu_read_unlock();
       if (!ok) return null;
       start_cont(slot, op);
@@ -487,11 +483,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
         if (same_thread_group(a, p)) ok = false;
         if (a === mem[a + TASK.real_parent]) break;
       }
-      for (let u = p, k = 0; ok && u && k < 1000; k++) {
-        if (mem[u + TASK.ptrace] || mem[u + TASK.ptraced]) ok = false;
-        u = mem[u + TASK.thread_next]!;
-        if (u === p) break;
-      }
+      if (ok && some_thread(p, (u) => mem[u + TASK.ptrace] !== 0 || mem[u + TASK.ptraced] !== 0)) ok = false;
       rcu_read_unlock();
       if (!ok) return null;
       start_cont(slot, op);
@@ -730,15 +722,14 @@ function echild_recheck(t: number, slot: number, op: number): OpCall | null {
  * wait_task_zombie is reaping it; only such a claim could hand it back), or 0.
  */
 function dead_child_of_group(t: number): number {
-  let u = t;
-  for (let k = 0; k < 1000; k++) {
+  let found = 0;
+  some_thread(t, (u) => {
     for (let c = mem[u + TASK.children]!, j = 0; c && j < 1000; c = mem[c + TASK.sibling_next]!, j++) {
-      if (Atomics.load(mem, c + TASK.exit_state) === EXIT_DEAD && mem[c + TASK.ptrace] !== 0) return c;
+      if (Atomics.load(mem, c + TASK.exit_state) === EXIT_DEAD && mem[c + TASK.ptrace] !== 0) { found = c; return true; }
     }
-    u = mem[u + TASK.thread_next]!;
-    if (!u || u === t) break;
-  }
-  return 0;
+    return false;
+  });
+  return found;
 }
 
 /** Pid nr names (in the caller's namespace) the task with id `id`, EXIT_DEAD and still traced. */
