@@ -8,13 +8,15 @@ import { syscall_name } from '../kernel/entry.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
-import { SL_CLASS } from '../mm/layout.js';
+import { SLAB_TASK } from '../mm/memory.js';
+import { LIST_DEBUG_WORDS, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
 import { INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
 import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
+import { INV_DE_THREAD_REAL_PARENT, INV_SIBLING_LIST_CORRUPTION, LD_CHECK_NAMES, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
 import { INV_KILLED_BY_EXIT_SIGNAL, INV_PIDNS_INIT_NOT_LAST, INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /**
@@ -37,6 +39,8 @@ export const KERNEL_INVARIANT_NAMES: Record<number, string> = {
   [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped',
   [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
   [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
+  [INV_SIBLING_LIST_CORRUPTION]: 'sibling list corruption (CONFIG_DEBUG_LIST): a children-list change on a task that is not where its parent\'s list says',
+  [INV_DE_THREAD_REAL_PARENT]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
 };
 export function invariant_name(code: number): string {
   return INVARIANT_NAMES[code] ?? KERNEL_INVARIANT_NAMES[code] ?? `invariant 0x${code.toString(16)}`;
@@ -270,6 +274,26 @@ export function violation_title(x: Violation): string {
   return VIOLATION_NAMES[x.kind] ?? `violation ${x.kind}`;
 }
 
+/** A task's sibling_hist words (oldest first) as "op(parent slot)@cpu". */
+function sibling_hist_text(words: ArrayLike<number>): string {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (!words[i]) continue;
+    const [op, cpu, slot] = sibling_hist_decode(words[i]!);
+    out.push(`${SH_NAMES[op] ?? op}(${slot < 0 ? '-' : `slot ${slot}`})@cpu${cpu}`);
+  }
+  return out.length ? out.join(' ') : '(none)';
+}
+
+/** The first sibling-list corruption's snapshot (G.list_debug, src/kernel/sched_task.ts sibling_list_corrupt). */
+function list_debug_text(v: StateView): string {
+  const d = v.m.subarray(v.kg + G.list_debug, v.kg + G.list_debug + LIST_DEBUG_WORDS);
+  const slot = (t: number): string => t ? `slot ${(t - v.r.objects[SLAB_TASK]!.base) / v.r.objects[SLAB_TASK]!.stride}` : '-';
+  return `first of ${d[0]}: ${LD_CHECK_NAMES[d[1]!] ?? d[1]} on CPU ${d[6]}; parent ${hex(d[2]!)} (${slot(d[2]!)}), task ${hex(d[3]!)} (${slot(d[3]!)}, id ${d[7]}, ` +
+    `real_parent ${slot(d[4]!)}, group_leader ${slot(d[5]!)}); its last ${SIBLING_HIST} changes: ${sibling_hist_text(d.subarray(8, 8 + SIBLING_HIST))}; ` +
+    `the list it is on belongs to ${slot(d[12]!)}; other task ${slot(d[13]!)}, whose (else the owner's) changes: ${sibling_hist_text(d.subarray(16, 16 + SIBLING_HIST))}`;
+}
+
 function violation_detail(v: StateView, x: Violation): string {
   switch (x.kind) {
     case V_RCU_USE_AFTER_FREE: {
@@ -286,6 +310,7 @@ function violation_detail(v: StateView, x: Violation): string {
     case V_BAD_UNLOCK:
       return `unlock of ${hex(x.a)} owned by ${x.b} from ${x.c}`;
     case V_INVARIANT:
+      if (x.a === INV_SIBLING_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
       return `objects ${hex(x.b)} ${x.c}`;
     default:
       return `a=${x.a} b=${x.b} c=${x.c}`;

@@ -44,7 +44,7 @@ import { user_range_ok } from './fork.js';
 import { ptrace_event } from './ptrace.js';
 import { __fatal_signal_pending, zap_other_threads } from './signal.js';
 import {
-  __wake_up_parent, children_replace, EXIT_DEAD, PTRACE_EVENT_EXEC, SIGCHLD, SIGNAL_GROUP_EXIT, tasks_replace, thread_group_empty,
+  __wake_up_parent, children_replace, EXIT_DEAD, LD_DE_THREAD, sibling_list_corrupt, PTRACE_EVENT_EXEC, SIGCHLD, SIGNAL_GROUP_EXIT, tasks_replace, thread_group_empty,
   thread_group_leader,
 } from './sched_task.js';
 
@@ -193,6 +193,9 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   mem[leader + TASK.session] = 0;
   tasks_replace(leader, tsk);
   const rp = mem[leader + TASK.real_parent]!;
+  // Every thread of a group has the leader's real_parent (copy_process, forget_original_parent):
+  // list_replace_init below does not set tsk's. The model's CONFIG_DEBUG_LIST check of it.
+  if (mem[tsk + TASK.real_parent] !== rp) sibling_list_corrupt(LD_DE_THREAD, rp, tsk, leader);
   if (rp) children_replace(rp, leader, tsk);
   mem[tsk + TASK.group_leader] = tsk;
   mem[leader + TASK.group_leader] = tsk;

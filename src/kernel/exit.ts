@@ -42,7 +42,7 @@ import {
   task_participate_group_stop, zap_other_threads,
 } from './signal.js';
 import {
-  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
+  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, LD_REPARENT_OWNER, LD_REPARENT_PTRACE, SH_REPARENT, sibling_hist_add, sibling_list_corrupt, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
   CLD_KILLED, CLD_STOPPED, CLD_TRAPPED, delay_group_leader, JOBCTL_TRACED,
   EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, JOBCTL_STOP_PENDING, PF_EXITING, pid_nr_ns_fast,
   PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, SA_NOCLDWAIT, same_thread_group, SIGCHLD,
@@ -389,8 +389,15 @@ function reparent_children(father: number, reaper: number): void {
   for (let p = mem[father + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
     let t = p;
     do {
+      // The model's CONFIG_DEBUG_LIST (src/kernel/sched_task.ts): every thread of a child on
+      // father's list names father (copy_process gives a CLONE_THREAD child current->real_parent,
+      // and this loop moves them all together), and the kernel's own
+      // BUG_ON((!t->ptrace) != (rcu_access_pointer(t->parent) == father)).
+      if (mem[t + TASK.real_parent] !== father) sibling_list_corrupt(LD_REPARENT_OWNER, father, t, p);
+      else if ((mem[t + TASK.ptrace] === 0) !== (mem[t + TASK.parent] === father)) sibling_list_corrupt(LD_REPARENT_PTRACE, father, t, p);
       mem[t + TASK.real_parent] = reaper;
       if (mem[t + TASK.ptrace] === 0) mem[t + TASK.parent] = reaper;
+      sibling_hist_add(t, SH_REPARENT, reaper);
       t = mem[t + TASK.thread_next]!;
     } while (t !== p && t !== 0);
     // If this is a threaded reparent there is no need to notify anyone anything has happened.

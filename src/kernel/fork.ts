@@ -42,7 +42,7 @@ import { put_signal_struct } from './exit.js';
 import { close_fd, copy_files, exit_files } from './nsfs.js';
 import { __pidfd_prepare, PIDFD_THREAD } from './pidfd.js';
 import {
-  children_add_tail, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
+  children_add_tail, SH_CLONE_THREAD, sibling_hist_add, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
   CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SIGHAND, CLONE_SYSVSEM,
   CLONE_THREAD, CLONE_VM, CSIGNAL, init_task, is_child_reaper, ns_of_pid, SIGCHLD, SIGNAL_UNKILLABLE, tasks_add_tail,
   thread_group_empty, thread_ring_add, valid_signal,
@@ -394,6 +394,7 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     Atomics.add(mem, s + SIG.live, 1);
     Atomics.add(mem, s + SIG.count, 1);
     thread_ring_add(leader, p);
+    sibling_hist_add(p, SH_CLONE_THREAD, rp);
   }
   Atomics.store(mem, pid + PID.task_pid, p); // attach_pid(p, PIDTYPE_PID)
   Atomics.add(mem, kg + G.nr_threads, 1);

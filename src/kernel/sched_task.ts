@@ -9,8 +9,9 @@
  * Every list here is guarded by tasklist_lock held for write (the thread ring also by the group's
  * siglock, so walkers holding either see a consistent ring).
  */
-import { G, PID, PIDNS, POISON_LIVE, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
-import { kg, mem, regions, SLAB_TASK } from '../mm/memory.js';
+import { G, LIST_DEBUG_WORDS, PID, PIDNS, POISON_LIVE, SIBLING_HIST, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
+import { kg, mem, obj_index, regions, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
+import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { BUG_PTRACE_REPARENTED_NAIVE } from '../config/bugs.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { try_to_wake_up, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NORMAL, WCHAN_PAUSE } from '../sched/core.js';
@@ -252,27 +253,147 @@ export function thread_ring_del(p: number): void {
 }
 
 // ---- children / sibling lists -------------------------------------------------------------------
+//
+// The model's lists are NULL-terminated with a head and a tail word in the parent (children,
+// children_last), not circular as the kernel's list_head: a node does not know its list, so a
+// list_del on the wrong parent would quietly leave the real list's head or tail on a node that is
+// gone. The checks below are CONFIG_DEBUG_LIST's (lib/list_debug.c: __list_add_valid_or_report,
+// __list_del_entry_valid_or_report - "list_del corruption. prev->next should be ..."): on every
+// run, a few loads per call, and like the kernel's they refuse the change they found corrupt. A
+// finding is a violation (INV_SIBLING_LIST_CORRUPTION) and the first one is kept with the task's
+// history (TASK.sibling_hist) in G.list_debug for the report.
+
+/** Sibling lists corrupt (CONFIG_DEBUG_LIST's report): violation b = the parent named, c = the task. */
+export const INV_SIBLING_LIST_CORRUPTION = 0x7401;
+/** de_thread: the exec'ing thread's real_parent is not its leader's (every thread of a group shares it). */
+export const INV_DE_THREAD_REAL_PARENT = 0x7402;
+
+/** G.list_debug[1]: which check found the corruption. */
+export const LD_DEL_HEAD = 1; // list_del: p has no prev but parent->children is not p
+export const LD_DEL_TAIL = 2; // list_del: p has no next but parent->children_last is not p
+export const LD_DEL_PREV = 3; // list_del: prev->next is not p
+export const LD_DEL_NEXT = 4; // list_del: next->prev is not p
+export const LD_ADD_LINKED = 5; // list_add: p is already linked (or heads a list)
+export const LD_REPLACE_HEAD = 6; // list_replace: old has no prev but parent->children is not old
+export const LD_REPLACE_TAIL = 7; // list_replace: old has no next but parent->children_last is not old
+export const LD_REPARENT_OWNER = 8; // forget_original_parent: a thread of a child on father's list does not name father
+export const LD_REPARENT_PTRACE = 9; // forget_original_parent: BUG_ON((!t->ptrace) != (t->parent == father))
+export const LD_DE_THREAD = 10; // de_thread: tsk->real_parent != leader->real_parent
+export const LD_CHECK_NAMES: Record<number, string> = {
+  [LD_DEL_HEAD]: 'list_del: the task has no prev but is not the head of its parent\'s children',
+  [LD_DEL_TAIL]: 'list_del: the task has no next but is not the tail of its parent\'s children',
+  [LD_DEL_PREV]: 'list_del: prev->next is not the task',
+  [LD_DEL_NEXT]: 'list_del: next->prev is not the task',
+  [LD_ADD_LINKED]: 'list_add: the task is already on a children list',
+  [LD_REPLACE_HEAD]: 'list_replace: the old leader has no prev but is not the head of its parent\'s children',
+  [LD_REPLACE_TAIL]: 'list_replace: the old leader has no next but is not the tail of its parent\'s children',
+  [LD_REPARENT_OWNER]: 'forget_original_parent: a thread of a child on the exiting task\'s list names another real_parent',
+  [LD_REPARENT_PTRACE]: 'forget_original_parent: BUG_ON((!t->ptrace) != (t->parent == father))',
+  [LD_DE_THREAD]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
+};
+
+/** TASK.sibling_hist ops. */
+export const SH_ADD = 1; // copy_process: list_add_tail(&p->sibling, &parent->children)
+export const SH_DEL = 2; // __unhash_process: list_del_init(&p->sibling)
+export const SH_REPLACE_OUT = 3; // de_thread: the old leader's sibling taken over
+export const SH_REPLACE_IN = 4; // de_thread: the new leader takes the old one's sibling
+export const SH_REPARENT = 5; // forget_original_parent: real_parent = the reaper (every thread)
+export const SH_CLONE_THREAD = 6; // copy_process(CLONE_THREAD): real_parent = current->real_parent
+export const SH_NAMES = ['?', 'add', 'del', 'replace-out', 'replace-in', 'reparent', 'clone-thread'];
+const SH_NO_PARENT = 0x3fffff;
+
+/** Record a change of p's sibling link or real_parent (to `parent`) in p's ring. Under tasklist_lock (write). */
+export function sibling_hist_add(p: number, op: number, parent: number): void {
+  const n = mem[p + TASK.sibling_hist_n]!;
+  mem[p + TASK.sibling_hist + (n & (SIBLING_HIST - 1))] = op << 28 | this_cpu_id << 22 | (parent ? obj_index(SLAB_TASK, parent) : SH_NO_PARENT);
+  mem[p + TASK.sibling_hist_n] = n + 1;
+}
+
+/** Decode one sibling_hist word: [op, cpu, parent slot or -1]; 0 words are empty slots. */
+export function sibling_hist_decode(w: number): [number, number, number] {
+  const slot = w & SH_NO_PARENT;
+  return [w >>> 28, (w >>> 22) & 0x3f, slot === SH_NO_PARENT ? -1 : slot];
+}
+
+function copy_hist(p: number, at: number): void {
+  const n = mem[p + TASK.sibling_hist_n]!;
+  for (let i = 0; i < SIBLING_HIST; i++) mem[at + i] = n - SIBLING_HIST + i >= 0 ? mem[p + TASK.sibling_hist + ((n + i) & (SIBLING_HIST - 1))]! : 0;
+}
+
+/** The owner of the children list node p is on: walk to the head, then find the task whose list it heads (slow: only on a report). */
+function sibling_list_owner(p: number): number {
+  const o = regions.objects[SLAB_TASK]!;
+  let h = p;
+  for (let n = 0; mem[h + TASK.sibling_prev] && n <= o.count; n++) h = mem[h + TASK.sibling_prev]!;
+  for (let i = 0; i < o.count; i++) {
+    const t = o.base + i * o.stride;
+    if (mem[t + TASK.children] === h && mem[t + TASK.poison] === POISON_LIVE) return t;
+  }
+  return 0;
+}
+
+/** Report a corruption found by check `ld` (the first one with the tasks' histories). */
+export function sibling_list_corrupt(ld: number, parent: number, p: number, other: number): void {
+  const d = kg + G.list_debug;
+  const code = ld === LD_DE_THREAD ? INV_DE_THREAD_REAL_PARENT : INV_SIBLING_LIST_CORRUPTION;
+  if (mem[d]!++ === 0) {
+    mem[d + 1] = ld;
+    mem[d + 2] = parent;
+    mem[d + 3] = p;
+    mem[d + 4] = mem[p + TASK.real_parent]!;
+    mem[d + 5] = mem[p + TASK.group_leader]!;
+    mem[d + 6] = this_cpu_id;
+    mem[d + 7] = mem[p + TASK.id]!;
+    copy_hist(p, d + 8);
+    const owner = sibling_list_owner(p);
+    mem[d + 12] = owner;
+    mem[d + 13] = other;
+    if (other || owner) copy_hist(other || owner, d + 16);
+    else mem.fill(0, d + 16, d + LIST_DEBUG_WORDS);
+  }
+  record_violation(V_INVARIANT, code, parent, p);
+}
 
 /** list_add_tail(&p->sibling, &parent->children). */
 export function children_add_tail(parent: number, p: number): void {
+  if (mem[p + TASK.sibling_prev] || mem[p + TASK.sibling_next] || mem[parent + TASK.children] === p) {
+    sibling_list_corrupt(LD_ADD_LINKED, parent, p, 0);
+    return;
+  }
   const last = mem[parent + TASK.children_last]!;
   mem[p + TASK.sibling_prev] = last;
   mem[p + TASK.sibling_next] = 0;
   if (last) mem[last + TASK.sibling_next] = p;
   else mem[parent + TASK.children] = p;
   mem[parent + TASK.children_last] = p;
+  sibling_hist_add(p, SH_ADD, parent);
 }
 
-/** list_del_init(&p->sibling) from parent->children. */
+/** The list_del check of p on parent->children: 0, or the LD_* that fails. */
+function sibling_del_check(parent: number, p: number): number {
+  const prev = mem[p + TASK.sibling_prev]!;
+  const next = mem[p + TASK.sibling_next]!;
+  if (prev ? mem[prev + TASK.sibling_next] !== p : mem[parent + TASK.children] !== p) return prev ? LD_DEL_PREV : LD_DEL_HEAD;
+  if (next ? mem[next + TASK.sibling_prev] !== p : mem[parent + TASK.children_last] !== p) return next ? LD_DEL_NEXT : LD_DEL_TAIL;
+  return 0;
+}
+
+/** list_del_init(&p->sibling) from parent->children (refused, and reported, when p is not on it). */
 export function children_del(parent: number, p: number): void {
+  const bad = sibling_del_check(parent, p);
+  if (bad) {
+    sibling_list_corrupt(bad, parent, p, 0);
+    return;
+  }
   const prev = mem[p + TASK.sibling_prev]!;
   const next = mem[p + TASK.sibling_next]!;
   if (prev) mem[prev + TASK.sibling_next] = next;
-  else if (mem[parent + TASK.children] === p) mem[parent + TASK.children] = next;
+  else mem[parent + TASK.children] = next;
   if (next) mem[next + TASK.sibling_prev] = prev;
-  else if (mem[parent + TASK.children_last] === p) mem[parent + TASK.children_last] = prev;
+  else mem[parent + TASK.children_last] = prev;
   mem[p + TASK.sibling_prev] = 0;
   mem[p + TASK.sibling_next] = 0;
+  sibling_hist_add(p, SH_DEL, parent);
 }
 
 /** list_splice_tail_init(&from->children, &to->children). */
@@ -315,18 +436,25 @@ export function tasks_replace(old: number, p: number): void {
   mem[old + TASK.tasks_prev] = 0;
 }
 
-/** list_replace_init(&old->sibling, &p->sibling) in parent->children (de_thread). */
+/** list_replace_init(&old->sibling, &p->sibling) in parent->children (de_thread; refused, and reported, when old is not on it). */
 export function children_replace(parent: number, old: number, p: number): void {
+  const bad = sibling_del_check(parent, old);
+  if (bad) {
+    sibling_list_corrupt(bad === LD_DEL_HEAD ? LD_REPLACE_HEAD : bad === LD_DEL_TAIL ? LD_REPLACE_TAIL : bad, parent, old, p);
+    return;
+  }
   const prev = mem[old + TASK.sibling_prev]!;
   const next = mem[old + TASK.sibling_next]!;
   mem[p + TASK.sibling_prev] = prev;
   mem[p + TASK.sibling_next] = next;
   if (prev) mem[prev + TASK.sibling_next] = p;
-  else if (mem[parent + TASK.children] === old) mem[parent + TASK.children] = p;
+  else mem[parent + TASK.children] = p;
   if (next) mem[next + TASK.sibling_prev] = p;
-  else if (mem[parent + TASK.children_last] === old) mem[parent + TASK.children_last] = p;
+  else mem[parent + TASK.children_last] = p;
   mem[old + TASK.sibling_prev] = 0;
   mem[old + TASK.sibling_next] = 0;
+  sibling_hist_add(old, SH_REPLACE_OUT, parent);
+  sibling_hist_add(p, SH_REPLACE_IN, parent);
 }
 
 /** list_del_rcu(&p->tasks): p keeps its next pointer for walkers standing on it. */

@@ -221,6 +221,10 @@ export const RH_OBJ = RCU_HEAD.obj;
  * it; per-CPU arrays in shared structs are this long).
  */
 export const NR_CPUS = 64;
+/** Entries of a task's sibling-list history ring (TASK.sibling_hist). */
+export const SIBLING_HIST = 4;
+/** Words of the first sibling-list corruption's snapshot (G.list_debug). */
+export const LIST_DEBUG_WORDS = 20;
 
 /**
  * struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) with its struct rcu_sync
@@ -603,6 +607,7 @@ export const GLOBAL_SPEC = {
     { ...L('nr_files', 'Atomics.add (file_new, file_release); read racily (data_race)', 'files allocated (fs/file_table.c nr_files, a percpu_counter there): copy_files, exit_files and the fd-table scans skip the scan of the file cache when it is 0'), align: 16 },
     { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
     L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
+    A('list_debug', LIST_DEBUG_WORDS, TL, 'the first sibling-list corruption seen (list_debug_report, src/kernel/sched_task.ts): [0] corruptions seen, [1] LD_* check, [2] parent, [3] task, [4] its real_parent, [5] its group_leader, [6] CPU, [7] the task\'s id, [8..11] its sibling_hist oldest first, [12] the owner of the list it is really on (0: none), [13] the other task (de_thread: the leader), [14..15] unused, [16..19] the other task\'s (else the owner\'s) sibling_hist'),
     L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
     A('tok_ring', TOK_RING_WORDS, 'Atomics', 'waiter of ticket t: cpu+1 at tok_ring[t % TOK_RING_WORDS], so a release wakes exactly the CPU it lets in'),
   ],
@@ -735,6 +740,8 @@ export const TASK_SPEC = {
     L('nvcsw', 'current', 'voluntary context switches (rcu-tasks holdout rule)'),
     // ---- process lifecycle (fork.ts, exit.ts, signal.ts, ptrace.ts, rcu/tasks.ts) ----
     L('children_last', TL, 'last child (list_add_tail on real_parent->children)'),
+    A('sibling_hist', SIBLING_HIST, TL, 'the last SIBLING_HIST changes of this task\'s sibling link or real_parent, a ring (sibling_hist_add, src/kernel/sched_task.ts): SH_* op << 28 | CPU << 22 | the parent\'s task slot, for the sibling-list corruption report'),
+    L('sibling_hist_n', TL, 'changes recorded in sibling_hist (the next one goes to slot n % SIBLING_HIST)'),
     L('pgrp', TL_RCU_CUR, 'process group: struct pid of PIDTYPE_PGID (a get_pid reference is held)'),
     L('session', TL_RCU_CUR, 'session: struct pid of PIDTYPE_SID (a get_pid reference is held)'),
     L('blocked', written_under(TASK_SIGLOCK, 'sigprocmask; wants_signal and recalc_sigpending read it under the siglock, fork copies it into the unpublished child'), 'blocked signal mask (bit n-1 for signal n)'),
