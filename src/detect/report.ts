@@ -9,7 +9,7 @@ import { guard_violation_text, is_guard_violation, site_of } from './guard_repor
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SLAB_TASK } from '../mm/memory.js';
-import { LIST_DEBUG_WORDS, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
+import { LIST_DEBUG, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
 import { INVARIANT_NAMES } from '../stress/checks.js';
@@ -287,11 +287,14 @@ function sibling_hist_text(words: ArrayLike<number>): string {
 
 /** The first sibling-list corruption's snapshot (G.list_debug, src/kernel/sched_task.ts sibling_list_corrupt). */
 function list_debug_text(v: StateView): string {
-  const d = v.m.subarray(v.kg + G.list_debug, v.kg + G.list_debug + LIST_DEBUG_WORDS);
+  const at = v.kg + G.list_debug;
+  const w = (f: number): number => v.m[at + f]!;
   const slot = (t: number): string => t ? `slot ${(t - v.r.objects[SLAB_TASK]!.base) / v.r.objects[SLAB_TASK]!.stride}` : '-';
-  return `first of ${d[0]}: ${LD_CHECK_NAMES[d[1]!] ?? d[1]} on CPU ${d[6]}; parent ${hex(d[2]!)} (${slot(d[2]!)}), task ${hex(d[3]!)} (${slot(d[3]!)}, id ${d[7]}, ` +
-    `real_parent ${slot(d[4]!)}, group_leader ${slot(d[5]!)}); its last ${SIBLING_HIST} changes: ${sibling_hist_text(d.subarray(8, 8 + SIBLING_HIST))}; ` +
-    `the list it is on belongs to ${slot(d[12]!)}; other task ${slot(d[13]!)}, whose (else the owner's) changes: ${sibling_hist_text(d.subarray(16, 16 + SIBLING_HIST))}`;
+  const hist = (f: number): string => sibling_hist_text(v.m.subarray(at + f, at + f + SIBLING_HIST));
+  return `first of ${w(LIST_DEBUG.seen)}: ${LD_CHECK_NAMES[w(LIST_DEBUG.check)] ?? w(LIST_DEBUG.check)} on CPU ${w(LIST_DEBUG.cpu)}; ` +
+    `parent ${hex(w(LIST_DEBUG.parent))} (${slot(w(LIST_DEBUG.parent))}), task ${hex(w(LIST_DEBUG.task))} (${slot(w(LIST_DEBUG.task))}, id ${w(LIST_DEBUG.id)}, ` +
+    `real_parent ${slot(w(LIST_DEBUG.real_parent))}, group_leader ${slot(w(LIST_DEBUG.group_leader))}); its last ${SIBLING_HIST} changes: ${hist(LIST_DEBUG.hist)}; ` +
+    `the list it is on belongs to ${slot(w(LIST_DEBUG.owner))}; other task ${slot(w(LIST_DEBUG.other))}, whose (else the owner's) changes: ${hist(LIST_DEBUG.other_hist)}`;
 }
 
 function violation_detail(v: StateView, x: Violation): string {

@@ -9,7 +9,7 @@
  * Every list here is guarded by tasklist_lock held for write (the thread ring also by the group's
  * siglock, so walkers holding either see a consistent ring).
  */
-import { G, LIST_DEBUG_WORDS, PID, PIDNS, POISON_LIVE, SIBLING_HIST, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
+import { G, LIST_DEBUG, PID, PIDNS, POISON_LIVE, SIBLING_HIST, SIG, TASK, UPID_NR, UPID_NS, UPID_WORDS, WQ_FIRST, WQ_LAST, WQ_LOCK } from '../mm/layout.js';
 import { kg, mem, obj_index, regions, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { BUG_PTRACE_REPARENTED_NAIVE } from '../config/bugs.js';
@@ -257,8 +257,8 @@ export function thread_ring_del(p: number): void {
 // The model's lists are NULL-terminated with a head and a tail word in the parent (children,
 // children_last), not circular as the kernel's list_head: a node does not know its list, so a
 // list_del on the wrong parent would quietly leave the real list's head or tail on a node that is
-// gone. The checks below are CONFIG_DEBUG_LIST's (lib/list_debug.c: __list_add_valid_or_report,
-// __list_del_entry_valid_or_report - "list_del corruption. prev->next should be ..."): on every
+// gone. The checks below are CONFIG_DEBUG_LIST's (lib/list_debug.c __list_add_valid: "list_add
+// double add"; __list_del_entry_valid: "list_del corruption. prev->next should be ..."): on every
 // run, a few loads per call, and like the kernel's they refuse the change they found corrupt. A
 // finding is a violation (INV_SIBLING_LIST_CORRUPTION) and the first one is kept with the task's
 // history (TASK.sibling_hist) in G.list_debug for the report.
@@ -336,20 +336,19 @@ function sibling_list_owner(p: number): number {
 export function sibling_list_corrupt(ld: number, parent: number, p: number, other: number): void {
   const d = kg + G.list_debug;
   const code = ld === LD_DE_THREAD ? INV_DE_THREAD_REAL_PARENT : INV_SIBLING_LIST_CORRUPTION;
-  if (mem[d]!++ === 0) {
-    mem[d + 1] = ld;
-    mem[d + 2] = parent;
-    mem[d + 3] = p;
-    mem[d + 4] = mem[p + TASK.real_parent]!;
-    mem[d + 5] = mem[p + TASK.group_leader]!;
-    mem[d + 6] = this_cpu_id;
-    mem[d + 7] = mem[p + TASK.id]!;
-    copy_hist(p, d + 8);
+  if (mem[d + LIST_DEBUG.seen]!++ === 0) {
+    mem[d + LIST_DEBUG.check] = ld;
+    mem[d + LIST_DEBUG.parent] = parent;
+    mem[d + LIST_DEBUG.task] = p;
+    mem[d + LIST_DEBUG.real_parent] = mem[p + TASK.real_parent]!;
+    mem[d + LIST_DEBUG.group_leader] = mem[p + TASK.group_leader]!;
+    mem[d + LIST_DEBUG.cpu] = this_cpu_id;
+    mem[d + LIST_DEBUG.id] = mem[p + TASK.id]!;
+    copy_hist(p, d + LIST_DEBUG.hist);
     const owner = sibling_list_owner(p);
-    mem[d + 12] = owner;
-    mem[d + 13] = other;
-    if (other || owner) copy_hist(other || owner, d + 16);
-    else mem.fill(0, d + 16, d + LIST_DEBUG_WORDS);
+    mem[d + LIST_DEBUG.owner] = owner;
+    mem[d + LIST_DEBUG.other] = other;
+    if (other || owner) copy_hist(other || owner, d + LIST_DEBUG.other_hist);
   }
   record_violation(V_INVARIANT, code, parent, p);
 }

@@ -223,8 +223,6 @@ export const RH_OBJ = RCU_HEAD.obj;
 export const NR_CPUS = 64;
 /** Entries of a task's sibling-list history ring (TASK.sibling_hist). */
 export const SIBLING_HIST = 4;
-/** Words of the first sibling-list corruption's snapshot (G.list_debug). */
-export const LIST_DEBUG_WORDS = 20;
 
 /**
  * struct percpu_rw_semaphore (include/linux/percpu-rwsem.h) with its struct rcu_sync
@@ -528,6 +526,27 @@ export const PIDS_CGROUP_SPEC = {
   ],
 } as const satisfies StructSpec;
 
+/** The first sibling-list corruption's snapshot (G.list_debug): written once, under tasklist_lock (write). */
+export const LIST_DEBUG_SPEC = {
+  name: 'list_debug',
+  kernel: 'the model\'s CONFIG_DEBUG_LIST report for the children/sibling lists (lib/list_debug.c prints it instead)',
+  doc: 'What the first failed check saw, kept for the end-of-run report: the run goes on, and the tasks it names are freed and reused.',
+  fields: [
+    L('seen', TL, 'corruptions found (only the first is kept)'),
+    L('check', TL, 'LD_* check that failed'),
+    L('parent', TL, 'the parent the writer named'),
+    L('task', TL, 'the task being linked or unlinked'),
+    L('real_parent', TL, 'its real_parent then'),
+    L('group_leader', TL, 'its group_leader then'),
+    L('cpu', TL, 'the CPU that found it'),
+    L('id', TL, 'the task\'s serial number (TASK.id)'),
+    A('hist', SIBLING_HIST, TL, 'its TASK.sibling_hist, oldest first'),
+    L('owner', TL, 'the task whose children list it is really on (0: none found)'),
+    L('other', TL, 'the other task of the check (de_thread: the leader; forget_original_parent: the child on the list)'),
+    A('other_hist', SIBLING_HIST, TL, 'the other task\'s (else the owner\'s) TASK.sibling_hist, oldest first'),
+  ],
+} as const satisfies StructSpec;
+
 export const GLOBAL_SPEC = {
   name: 'kernel',
   kernel: 'kernel globals (init_task, tasklist_lock, pidmap_lock, pid_caches_mutex, rcu_state, ...)',
@@ -607,7 +626,7 @@ export const GLOBAL_SPEC = {
     { ...L('nr_files', 'Atomics.add (file_new, file_release); read racily (data_race)', 'files allocated (fs/file_table.c nr_files, a percpu_counter there): copy_files, exit_files and the fd-table scans skip the scan of the file cache when it is 0'), align: 16 },
     { ...L('run_tokens', 'write-once per run', 'run tokens (src/sched/run_token.ts): how many CPUs may run kernel code at once, as many as host cores; 0: off (--host-preemption, controlled mode, in-process, or no more CPUs than cores)'), align: 16 },
     L('tok_tail', 'Atomics.add', 'run-token tickets handed out'),
-    A('list_debug', LIST_DEBUG_WORDS, TL, 'the first sibling-list corruption seen (list_debug_report, src/kernel/sched_task.ts): [0] corruptions seen, [1] LD_* check, [2] parent, [3] task, [4] its real_parent, [5] its group_leader, [6] CPU, [7] the task\'s id, [8..11] its sibling_hist oldest first, [12] the owner of the list it is really on (0: none), [13] the other task (de_thread: the leader), [14..15] unused, [16..19] the other task\'s (else the owner\'s) sibling_hist'),
+    E('list_debug', LIST_DEBUG_SPEC, TL, 'the first sibling-list corruption seen (sibling_list_corrupt, src/kernel/sched_task.ts), for the report'),
     L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
     A('tok_ring', TOK_RING_WORDS, 'Atomics', 'waiter of ticket t: cpu+1 at tok_ring[t % TOK_RING_WORDS], so a release wakes exactly the CPU it lets in'),
   ],
@@ -1100,6 +1119,7 @@ export const WATCHPOINT = offsetsOf(WATCHPOINT_SPEC.fields);
 export const GUARD_REPORT = offsetsOf(GUARD_REPORT_SPEC.fields);
 export const TRACE_EV = offsetsOf(TRACE_EVENT_SPEC.fields);
 export const PIDS_CG = offsetsOf(PIDS_CGROUP_SPEC.fields);
+export const LIST_DEBUG = offsetsOf(LIST_DEBUG_SPEC.fields);
 
 /** Offsets inside G.rcu (rcu_state). */
 export const RCU_GP_SEQ = RCU_STATE.gp_seq;
@@ -1143,5 +1163,5 @@ export const ALL_STRUCTS: readonly StructSpec[] = [
   GUARD_SPEC, WATCHPOINT_SPEC, GUARD_REPORT_SPEC, TRACE_EVENT_SPEC,
   SPINLOCK_SPEC, RWLOCK_SPEC, MUTEX_SPEC, WAITQ_SPEC, RCU_HEAD_SPEC, RCU_CBLIST_SPEC, KMEM_CACHE_CPU_SPEC, RCU_STATE_SPEC,
   SRCU_SPEC, STRESS_SPEC, HELD_LOCK_SPEC, UPID_SPEC, VIOLATION_SPEC, INSN_SPEC, CLONE_ARGS_SPEC,
-  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC, PIDS_CGROUP_SPEC, PERCPU_RWSEM_SPEC,
+  TARGET_PID_SET_SPEC, STRESS_SLOT_SPEC, STRESS_COUNTERS_SPEC, PIDS_CGROUP_SPEC, PERCPU_RWSEM_SPEC, LIST_DEBUG_SPEC,
 ];
