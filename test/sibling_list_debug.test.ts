@@ -9,8 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '../src/api.js';
-import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, INV_DE_THREAD_REAL_PARENT, INV_SIBLING_LIST_CORRUPTION } from '../src/kernel/sched_task.js';
+import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION } from '../src/kernel/sched_task.js';
 import { PR_SET_CHILD_SUBREAPER } from '../src/kernel/fork.js';
+import { PTRACE_DETACH, PTRACE_TRACEME } from '../src/kernel/ptrace.js';
 import { SYS_EXECVE, SYS_EXIT } from '../src/kernel/unistd.js';
 import { G, TASK } from '../src/mm/layout.js';
 import { kg, mem, regions } from '../src/mm/memory.js';
@@ -54,7 +55,7 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     k.wait4(s, -1);
     k.wait4(s, -1);
     expect(mem[kg + G.list_debug]).toBe(0);
-    expect(found(k, INV_SIBLING_LIST_CORRUPTION) || found(k, INV_DE_THREAD_REAL_PARENT)).toBe(false);
+    expect(found(k, INV_TASK_LIST_CORRUPTION) || found(k, INV_DE_THREAD_REAL_PARENT)).toBe(false);
     k.quiesce();
     expect(k.audit()).toEqual([]);
   });
@@ -72,7 +73,7 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     mem[p.addr + TASK.parent] = b.addr; // untraced: parent is real_parent
     expect(children(a.addr)).toEqual([p.addr, q.addr]);
     expect(k.wait4(a, -1)).toEqual({ pid, status: 0 }); // do_wait_thread walks a's list; release_task: list_del(&p->sibling) on b's list
-    expect(found(k, INV_SIBLING_LIST_CORRUPTION)).toBe(true);
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
     // Unchecked, the list_del left a's head on p (freed) and q out of reach from it.
     expect(children(a.addr)).toContain(q.addr);
     const text = report(k);
@@ -101,8 +102,32 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     const t = k.fork(c, { flags: THREAD });
     mem[t.addr + TASK.real_parent] = o.addr;
     k.exit(a, 0);
-    expect(found(k, INV_SIBLING_LIST_CORRUPTION)).toBe(true);
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
     expect(report(k)).toContain('forget_original_parent: a thread of a child on the exiting task\'s list names another real_parent');
+  });
+
+  it('__ptrace_unlink of a tracee missing from its tracer\'s ptraced list: reported', () => {
+    const k = Kernel.create();
+    const p = k.fork(k.init);
+    const c = k.fork(p);
+    expect(k.ptrace(c, PTRACE_TRACEME, 0)).toBe(0);
+    expect(mem[p.addr + TASK.ptraced]).toBe(c.addr);
+    mem[p.addr + TASK.ptraced] = 0; // the tracee lost from the list, ->ptrace still set
+    expect(k.ptrace(p, PTRACE_DETACH, k.getpid(c))).toBe(0);
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
+    expect(report(k)).toContain('__ptrace_unlink: the tracee is not on its tracer\'s ptraced list');
+  });
+
+  it('__unhash_process of a leader that is not on the process list: refused, reported', () => {
+    const k = Kernel.create();
+    const p = k.fork(k.init);
+    const q = k.fork(k.init);
+    const pid = k.getpid(p);
+    k.exit(p, 0);
+    mem[p.addr + TASK.tasks_prev] = q.addr; // p's links no longer where its neighbours say
+    expect(k.wait4(k.init, pid)).toEqual({ pid, status: 0 });
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
+    expect(report(k)).toContain('__unhash_process: the leader is not on the process list');
   });
 
   it('list_add of a task already on a list: refused, reported', async () => {
@@ -113,7 +138,7 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     const { children_add_tail } = await import('../src/kernel/sched_task.js');
     k.machine.attach();
     children_add_tail(k.init.addr, c.addr);
-    expect(found(k, INV_SIBLING_LIST_CORRUPTION)).toBe(true);
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
     expect(children(a.addr)).toEqual([c.addr, d.addr]);
   });
 });

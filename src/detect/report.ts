@@ -16,7 +16,7 @@ import { INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
 import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
-import { INV_DE_THREAD_REAL_PARENT, INV_SIBLING_LIST_CORRUPTION, LD_CHECK_NAMES, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
+import { INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, LD_CHECK_NAMES, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
 import { INV_KILLED_BY_EXIT_SIGNAL, INV_PIDNS_INIT_NOT_LAST, INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /**
@@ -39,7 +39,7 @@ export const KERNEL_INVARIANT_NAMES: Record<number, string> = {
   [INV_WAIT_REAPED_TWICE]: 'wait4 reported a child that the caller had already reaped',
   [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
   [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
-  [INV_SIBLING_LIST_CORRUPTION]: 'sibling list corruption (CONFIG_DEBUG_LIST): a children-list change on a task that is not where its parent\'s list says',
+  [INV_TASK_LIST_CORRUPTION]: 'task list corruption (CONFIG_DEBUG_LIST): a change of a children, ptrace or process list on a task that is not where the list says',
   [INV_DE_THREAD_REAL_PARENT]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
 };
 export function invariant_name(code: number): string {
@@ -313,7 +313,7 @@ function violation_detail(v: StateView, x: Violation): string {
     case V_BAD_UNLOCK:
       return `unlock of ${hex(x.a)} owned by ${x.b} from ${x.c}`;
     case V_INVARIANT:
-      if (x.a === INV_SIBLING_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
+      if (x.a === INV_TASK_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
       return `objects ${hex(x.b)} ${x.c}`;
     default:
       return `a=${x.a} b=${x.b} c=${x.c}`;

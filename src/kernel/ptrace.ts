@@ -26,7 +26,7 @@ import { ptrace_may_access, PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS } from './
 import {
   __wake_up_parent, EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, JOBCTL_TRACED, JOBCTL_TRAP_MASK,
   JOBCTL_TRAP_STOP, PF_EXITING, SIGNAL_STOP_STOPPED, SIGSTOP, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
-  same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP,
+  same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP, LD_PTRACE_UNLINK, sibling_list_corrupt,
 } from './sched_task.js';
 import { do_notify_parent, put_task_struct_rcu_user, release_task } from './exit.js';
 import {
@@ -89,6 +89,10 @@ export function __ptrace_unlink(child: number): void {
   if (x) {
     if (prev) mem[prev + TASK.ptrace_next] = mem[child + TASK.ptrace_next]!;
     else mem[tracer + TASK.ptraced] = mem[child + TASK.ptrace_next]!;
+  } else {
+    // The model's CONFIG_DEBUG_LIST (list_del_init(&child->ptrace_entry)): a tracee is on its
+    // tracer's ->ptraced list for as long as ->ptrace is set (__ptrace_link, under tasklist_lock).
+    sibling_list_corrupt(LD_PTRACE_UNLINK, tracer, child, 0);
   }
   mem[child + TASK.ptrace_next] = 0;
   mem[child + TASK.parent] = mem[child + TASK.real_parent]!;

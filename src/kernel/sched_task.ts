@@ -260,11 +260,11 @@ export function thread_ring_del(p: number): void {
 // gone. The checks below are CONFIG_DEBUG_LIST's (lib/list_debug.c __list_add_valid: "list_add
 // double add"; __list_del_entry_valid: "list_del corruption. prev->next should be ..."): on every
 // run, a few loads per call, and like the kernel's they refuse the change they found corrupt. A
-// finding is a violation (INV_SIBLING_LIST_CORRUPTION) and the first one is kept with the task's
+// finding is a violation (INV_TASK_LIST_CORRUPTION) and the first one is kept with the task's
 // history (TASK.sibling_hist) in G.list_debug for the report.
 
-/** Sibling lists corrupt (CONFIG_DEBUG_LIST's report): violation b = the parent named, c = the task. */
-export const INV_SIBLING_LIST_CORRUPTION = 0x7401;
+/** Task lists corrupt (CONFIG_DEBUG_LIST's report): violation b = the list's owner named, c = the task. */
+export const INV_TASK_LIST_CORRUPTION = 0x7401;
 /** de_thread: the exec'ing thread's real_parent is not its leader's (every thread of a group shares it). */
 export const INV_DE_THREAD_REAL_PARENT = 0x7402;
 
@@ -279,6 +279,8 @@ export const LD_REPLACE_TAIL = 7; // list_replace: old has no next but parent->c
 export const LD_REPARENT_OWNER = 8; // forget_original_parent: a thread of a child on father's list does not name father
 export const LD_REPARENT_PTRACE = 9; // forget_original_parent: BUG_ON((!t->ptrace) != (t->parent == father))
 export const LD_DE_THREAD = 10; // de_thread: tsk->real_parent != leader->real_parent
+export const LD_PTRACE_UNLINK = 11; // __ptrace_unlink: the tracee is not on its tracer's ptraced list
+export const LD_TASKS_DEL = 12; // __unhash_process: list_del_rcu(&p->tasks) of a task not on the process list
 export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_DEL_HEAD]: 'list_del: the task has no prev but is not the head of its parent\'s children',
   [LD_DEL_TAIL]: 'list_del: the task has no next but is not the tail of its parent\'s children',
@@ -290,6 +292,8 @@ export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_REPARENT_OWNER]: 'forget_original_parent: a thread of a child on the exiting task\'s list names another real_parent',
   [LD_REPARENT_PTRACE]: 'forget_original_parent: BUG_ON((!t->ptrace) != (t->parent == father))',
   [LD_DE_THREAD]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
+  [LD_PTRACE_UNLINK]: '__ptrace_unlink: the tracee is not on its tracer\'s ptraced list',
+  [LD_TASKS_DEL]: '__unhash_process: the leader is not on the process list (init_task.tasks)',
 };
 
 /** TASK.sibling_hist ops. */
@@ -335,7 +339,7 @@ function sibling_list_owner(p: number): number {
 /** Report a corruption found by check `ld` (the first one with the tasks' histories). */
 export function sibling_list_corrupt(ld: number, parent: number, p: number, other: number): void {
   const d = kg + G.list_debug;
-  const code = ld === LD_DE_THREAD ? INV_DE_THREAD_REAL_PARENT : INV_SIBLING_LIST_CORRUPTION;
+  const code = ld === LD_DE_THREAD ? INV_DE_THREAD_REAL_PARENT : INV_TASK_LIST_CORRUPTION;
   if (mem[d + LIST_DEBUG.seen]!++ === 0) {
     mem[d + LIST_DEBUG.check] = ld;
     mem[d + LIST_DEBUG.parent] = parent;
@@ -456,11 +460,14 @@ export function children_replace(parent: number, old: number, p: number): void {
   sibling_hist_add(p, SH_REPLACE_IN, parent);
 }
 
-/** list_del_rcu(&p->tasks): p keeps its next pointer for walkers standing on it. */
+/** list_del_rcu(&p->tasks): p keeps its next pointer for walkers standing on it (refused, and reported, when p is not on the list). */
 export function tasks_del(p: number): void {
   const prev = mem[p + TASK.tasks_prev]!;
   const next = mem[p + TASK.tasks_next]!;
-  if (!prev || !next) return;
+  if (!prev || !next || mem[prev + TASK.tasks_next] !== p || mem[next + TASK.tasks_prev] !== p) {
+    sibling_list_corrupt(LD_TASKS_DEL, init_task(), p, 0);
+    return;
+  }
   mem[prev + TASK.tasks_next] = next;
   mem[next + TASK.tasks_prev] = prev;
   mem[p + TASK.tasks_prev] = 0;
