@@ -27,11 +27,11 @@ import { kthread_create } from './kernel/kthread.js';
 import { INSN_WORDS } from './kernel/entry.js';
 import { cpu_loop } from './sched/core.js';
 import {
-  hook_attach, KernelAbort, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STATE_NAMES,
+  hook_attach, KernelAbort, MODE_CONTROLLED, RUN_CRASHED, RUN_DEADLOCK, RUN_HUNG, RUN_LIMIT, RUN_RUNNING, RUN_STATE_NAMES,
   RUN_STOPPED, RUN_VIOLATION, run_end, CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_STOP_ON_VIOLATION,
   CTL_TAIL_NONPREEMPT, CTL_TAIL_STRATEGY, STRAT_PCT, STRAT_RANDOM,
 } from './sched/hook.js';
-import { supervise } from './run/supervisor.js';
+import { host_threads, supervise } from './run/supervisor.js';
 import { PF_KTHREAD } from './kernel/sched_task.js';
 import type { StuckReport } from './detect/report.js';
 import type { StateView } from './detect/waitfor.js';
@@ -203,6 +203,12 @@ export interface RunOptions {
   hostPreemption?: boolean;
   /** Free-running: how many CPUs run kernel code at once (default: the host's cores). */
   runTokens?: number;
+  /**
+   * Free-running: host worker threads that run the CPUs (src/sched/mux.ts); fewer than the CPUs:
+   * several CPUs per thread, switched at run-token hand-offs. Default: the host's cores when there
+   * are more CPUs than cores and run tokens are not set (host_threads in src/run/supervisor.ts).
+   */
+  threads?: number;
   /** Controlled: no scheduling hook passed for this long is a soft lockup (default: hungMs, at least 1 s). */
   lockupMs?: number;
 }
@@ -459,7 +465,9 @@ export class Machine {
    * run supervisor (src/run/supervisor.ts) on a pool of this run's own.
    */
   async run(opts: RunOptions = {}): Promise<RunResult> {
-    const pool = new Piscina(cpuPoolOptions(this.config.ncpus, 1000, this.config.checkGuards === true));
+    // As many workers (V8 isolates) as host threads: several CPUs per thread need fewer.
+    const threads = host_threads(this.config.ncpus, opts, this.mem[kg + G.mode] === MODE_CONTROLLED);
+    const pool = new Piscina(cpuPoolOptions(threads, 1000, this.config.checkGuards === true));
     try {
       const { poolTainted: _, ...res } = await supervise(this, pool, opts);
       return res;

@@ -10,11 +10,12 @@
  * honours CPU hotplug requests (src/sched/hotplug.ts).
  */
 import { CPU, G, TASK } from '../src/mm/layout.js';
-import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, set_this_cpu, this_cpu, type SharedKernel } from '../src/mm/memory.js';
+import { attachMemory, cpu_addr, kg, mem, MEM_MAGIC, set_this_cpu, this_cpu, this_cpu_id, type SharedKernel } from '../src/mm/memory.js';
 import { cpu_loop, current, STEP_DONE, type TaskRunner } from '../src/sched/core.js';
 import { hook_attach, KernelAbort, RUN_CRASHED, RUN_RUNNING, RUN_SETUP, ctl_wait_turn, is_controlled, freeze_wait, run_end } from '../src/sched/hook.js';
 import { cpu_offline_until_online, hotplug_requested } from '../src/sched/hotplug.js';
 import { kernel_runner } from '../src/kernel/index.js';
+import { mux_host_loop } from '../src/sched/mux.js';
 import { record_violation, V_LOCK_HELD_USER } from '../src/locking/violations.js';
 import { user_mode_checks } from '../src/stress/checks.js';
 import '../src/stress/stress_syscalls.js'; // the stress mix (SYS_STRESS_OP) and detection test calls, numbers 120..159
@@ -22,6 +23,11 @@ import '../src/stress/stress_syscalls.js'; // the stress mix (SYS_STRESS_OP) and
 export interface CpuTask {
   shared: SharedKernel;
   cpu: number;
+  /**
+   * Several CPUs on this thread (src/sched/mux.ts): every CPU it hosts, `cpu` first. The task then
+   * returns a CpuResult for each.
+   */
+  cpus?: number[];
   /** Bound on waiting for the run to start. */
   startTimeoutMs?: number;
 }
@@ -60,19 +66,21 @@ const checked_runner: TaskRunner = {
   },
 };
 
-export default function cpuMain(task: CpuTask): CpuResult {
+export default function cpuMain(task: CpuTask): CpuResult | CpuResult[] {
   attachMemory(task.shared);
   if (mem[kg + G.magic] !== MEM_MAGIC) throw new Error('worker attached to memory that was not booted');
   set_this_cpu(task.cpu);
   hook_attach();
-  const c = cpu_addr(task.cpu);
-  Atomics.add(mem, kg + G.cpus_ready, 1);
+  const hosted = task.cpus && task.cpus.length > 1 ? task.cpus : undefined;
+  Atomics.add(mem, kg + G.cpus_ready, hosted ? hosted.length : 1);
   Atomics.notify(mem, kg + G.cpus_ready);
   const deadline = Date.now() + (task.startTimeoutMs ?? 30_000);
   while (Atomics.load(mem, kg + G.run_state) === RUN_SETUP) {
     if (Date.now() > deadline) throw new Error(`cpu ${task.cpu}: the run did not start within ${task.startTimeoutMs ?? 30_000} ms`);
     Atomics.wait(mem, kg + G.run_state, RUN_SETUP, 50);
   }
+  if (hosted) return host_main(hosted);
+  const c = cpu_addr(task.cpu);
   const res: CpuResult = { cpu: task.cpu, switches: 0, syscalls: 0 };
   try {
     if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) {
@@ -90,25 +98,9 @@ export default function cpuMain(task: CpuTask): CpuResult {
       freeze_wait();
     }
   } catch (e) {
-    if (e instanceof KernelAbort) res.aborted = e.why;
-    else {
-      const err = e as Error;
-      const t = current || stepping;
-      // Who crashed first, then end the run frozen: the other CPUs park where they are, so the
-      // report shows what they held and waited for.
-      Atomics.compareExchange(mem, kg + G.crash_cpu, 0, task.cpu + 1);
-      Atomics.compareExchange(mem, kg + G.crash_task, 0, t);
-      run_end(RUN_CRASHED, true);
-      res.error = {
-        message: err?.message ?? String(e), stack: err?.stack, task: t,
-        taskId: t ? mem[t + TASK.id] : undefined, syscall: t ? mem[t + TASK.ucall] : undefined,
-      };
-      freeze_wait();
-    }
+    cpu_failed(e, res);
   } finally {
-    mem[c + CPU.online] = -1;
-    Atomics.add(mem, kg + G.cpus_exited, 1);
-    Atomics.notify(mem, kg + G.cpus_exited);
+    cpu_exited(task.cpu);
     // A controlled run hands the turn on when this CPU leaves, so nobody waits for it.
     if (is_controlled() && Atomics.load(mem, kg + G.ctl_turn) === task.cpu) {
       Atomics.store(mem, kg + G.ctl_turn, -1);
@@ -117,5 +109,52 @@ export default function cpuMain(task: CpuTask): CpuResult {
   }
   res.switches = mem[c + CPU.switches]!;
   res.syscalls = mem[c + CPU.syscalls]!;
+  return res;
+}
+
+/**
+ * What a CPU's loop threw (this_cpu is that CPU): a KernelAbort (the run is being torn down), or
+ * a crash, which ends the run frozen so that the other CPUs park where they are and the report
+ * shows what they held and waited for.
+ */
+function cpu_failed(e: unknown, res: CpuResult): void {
+  if (e instanceof KernelAbort) {
+    res.aborted = e.why;
+    return;
+  }
+  const err = e as Error;
+  const t = current || stepping;
+  Atomics.compareExchange(mem, kg + G.crash_cpu, 0, this_cpu_id + 1);
+  Atomics.compareExchange(mem, kg + G.crash_task, 0, t);
+  run_end(RUN_CRASHED, true);
+  res.error = {
+    message: err?.message ?? String(e), stack: err?.stack, task: t,
+    taskId: t ? mem[t + TASK.id] : undefined, syscall: t ? mem[t + TASK.ucall] : undefined,
+  };
+  freeze_wait();
+}
+
+/** The CPU left for good: the supervisor counts it out (G.cpus_exited). */
+function cpu_exited(cpu: number): void {
+  mem[cpu_addr(cpu) + CPU.online] = -1;
+  Atomics.add(mem, kg + G.cpus_exited, 1);
+  Atomics.notify(mem, kg + G.cpus_exited);
+}
+
+/** Several CPUs on this thread (src/sched/mux.ts; free-running only): run them in turn. */
+function host_main(cpus: number[]): CpuResult[] {
+  const res = cpus.map((cpu): CpuResult => ({ cpu, switches: 0, syscalls: 0 }));
+  try {
+    if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) mux_host_loop(checked_runner, cpus);
+    else freeze_wait(); // the run ended before it began: as cpuMain
+  } catch (e) {
+    cpu_failed(e, res[cpus.indexOf(this_cpu_id)] ?? res[0]!);
+  } finally {
+    for (const cpu of cpus) cpu_exited(cpu);
+  }
+  for (const r of res) {
+    r.switches = mem[cpu_addr(r.cpu) + CPU.switches]!;
+    r.syscalls = mem[cpu_addr(r.cpu) + CPU.syscalls]!;
+  }
   return res;
 }

@@ -42,6 +42,9 @@ injection and checking:
   --host-preemption     free-running: no run tokens; with more CPUs than cores the host may deschedule
                         a CPU that holds a lock (vCPU-style preemption; the default runs at most as
                         many CPUs at once as the host has cores, handing on at preemption points)
+  --threads N           free-running: host threads that run the CPUs; fewer than --cpus puts several
+                        CPUs on a thread, switched at preemption points (default: the host's cores
+                        when --cpus is more; --threads equal to --cpus gives one thread per CPU)
   --hung D              hung-task watchdog: no progress for D ends the run as hung (default 10s)
   --lockdep             lock-order validator on
   --check-guards        run the checked build: every field access checked against its guard
@@ -81,7 +84,7 @@ const OPTIONS = {
   mode: { type: 'string' }, strategy: { type: 'string' }, 'pct-depth': { type: 'string' }, tasks: { type: 'string' },
   'max-tasks': { type: 'string' }, timeout: { type: 'string' }, mix: { type: 'string' }, 'max-depth': { type: 'string' },
   'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
-  lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
+  lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, threads: { type: 'string' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
   quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, 'bug-sweep': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
@@ -143,6 +146,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v.lockdep) over.lockdep = true;
   if (v['check-guards']) over.checkGuards = true;
   if (v['host-preemption']) over.hostPreemption = true;
+  if (v.threads) over.threads = parse_int(v.threads, '--threads', 1, NR_CPUS);
   if (v.bug) over.bugs = v.bug;
   if (v.plant) over.plant = v.plant;
   if (v['stop-on-violation']) over.stopOnViolation = true;
@@ -162,6 +166,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (mode === 'controlled' && v.duration) throw new UsageError('--duration is for free-running mode; controlled mode takes --ops');
   if (v.ops && v.duration && !sweep) throw new UsageError('give --duration or --ops, not both');
   if (v.hotplug && mode === 'controlled') throw new UsageError('--hotplug is for free-running mode');
+  if (v.threads && (mode === 'controlled' || v['host-preemption'])) throw new UsageError('--threads is for free-running mode with run tokens (controlled mode and --host-preemption run a thread per CPU)');
   if (v['host-preemption'] && mode === 'controlled') throw new UsageError('--host-preemption is for free-running mode (controlled mode runs one CPU at a time)');
   if (v['inject-delay'] && mode === 'controlled') throw new UsageError('--inject-delay is for free-running mode (controlled mode chooses the interleaving itself)');
   if (v.shrink && mode !== 'controlled') throw new UsageError('--shrink needs --mode controlled');

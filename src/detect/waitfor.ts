@@ -39,8 +39,9 @@
  *   whose release_task of the list frees its pid - only while the owner is still in exit_notify
  *   (exit_phase EXP_NOTIFY / EXP_ZAP) and can still release it; a list whose owner went past it
  *   is a leak for the audit, not a wait.
- * A CPU waiting for a run token (src/sched/run_token.ts) holds nothing and runs no task: it is
- * runnable, has no edge, and so is never part of a cycle.
+ * A CPU waiting for a run token (src/sched/run_token.ts), or for its turn on a host thread that
+ * runs several CPUs (src/sched/mux.ts), holds nothing and runs no task: it is runnable, has no
+ * edge, and so is never part of a cycle.
  * A cycle is a deadlock; chains that end at a task waiting for an event nobody will send
  * (pause, a wait queue) are reported as blocked without a cycle.
  */
@@ -281,8 +282,9 @@ export function build_waitfor(v: StateView): WaitForGraph {
     const addr = m[c + CPU.wait_addr]!;
     const op = m[c + CPU.wait_op]!;
     if (m[c + CPU.online] === 0) node.waiting = 'offline';
-    // Waiting for a run token (src/sched/run_token.ts): holds nothing, runnable, no edge.
-    if (m[c + CPU.tok_wait] === 1) node.waiting = 'waiting for a run token (runnable)';
+    // Waiting for a run token (src/sched/run_token.ts), or for its turn on the host thread that
+    // runs several CPUs (src/sched/mux.ts): holds nothing, runnable, no edge.
+    if (m[c + CPU.tok_wait] === 1) node.waiting = m[c + CPU.mux_lead] !== 0 ? 'waiting for its turn on its host thread (runnable)' : 'waiting for a run token (runnable)';
     if (!addr) continue;
     if (op === WAIT_IDLE) { node.waiting = 'idle'; continue; }
     const lock = m[c + CPU.wait_lock]!;

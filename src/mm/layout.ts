@@ -645,7 +645,8 @@ export const CPU_SPEC = {
     L('idle', 'own CPU (Atomics.store)', '1 while parked with nothing to run (an extended quiescent state for RCU)'),
     L('online', 'hotplug (Atomics)', '1 when the CPU takes tasks'),
     L('rcu_qs_gp', 'own CPU (Atomics.store), read by GP completers', 'last grace period for which this CPU reported a quiescent state'),
-    L('tok_wait', 'own CPU (Atomics.store)', '1 while this CPU waits for a run token: runnable, never blocked in the wait-for graph'),
+    L('tok_wait', 'own CPU (Atomics.store)', '1 while this CPU waits for a run token, or for its turn on the host thread that hosts it (src/sched/mux.ts): runnable, never blocked in the wait-for graph'),
+    L('mux_lead', 'write-once per run (main thread)', 'several CPUs per host thread (src/sched/mux.ts): id + 1 of the CPU whose park word the host thread of this CPU sleeps on; 0: this CPU has a thread of its own'),
     L('abort', 'Atomics', 'set by the main thread to make this CPU leave (hotplug, stop)'),
     L('hotplug', 'Atomics', 'CPU hotplug request from the main thread: HP_* (offline at the next safe point, back online)'),
     L('irq_pending', 'controller', 'an interrupt the controller raised on this CPU'),
@@ -686,7 +687,7 @@ export const CPU_SPEC = {
     L('irq_deferred', 'own CPU', 'eligible hooks the pending interrupt was not delivered at (delivery is forced at IRQ_MAX_DEFER)'),
     L('irq_delivered', 'own CPU', 'interrupts delivered on this CPU'),
     L('trace_head', 'own CPU (plain; read by the main thread once the CPUs are frozen or gone)', 'trace events written since boot: the next record is trace_ring + (trace_head % G.trace_events) * trace_event.SIZE'),
-    L('tok_yields', 'own CPU', 'run tokens handed on at the end of a time slice'),
+    L('tok_yields', 'own CPU', 'run tokens (or the host thread, src/sched/mux.ts) handed on at the end of a time slice'),
   ],
 } as const satisfies StructSpec;
 

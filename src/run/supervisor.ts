@@ -29,6 +29,8 @@ import {
 } from '../sched/hook.js';
 import { HP_OFFLINE, HP_ONLINE } from '../sched/hotplug.js';
 import { run_tokens_setup } from '../sched/run_token.js';
+import { mux_setup } from '../sched/mux.js';
+import { kick_cpu } from '../sched/core.js';
 import { capture_trace } from '../trace/capture.js';
 import { prng_below } from '../lib/prng.js';
 import { nr_blocked_tasks } from '../kernel/sched_task.js';
@@ -110,7 +112,9 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   const controlled = m[kg + G.mode] === MODE_CONTROLLED;
   if (controlled && opts.control) mc.control(opts.control);
   mc.bringUpCpus();
-  run_tokens_setup(m, controlled || opts.hostPreemption ? 0 : opts.runTokens ?? availableParallelism(), n);
+  // Several CPUs per host thread (src/sched/mux.ts): the threads are the run tokens then.
+  const groups = mux_setup(m, n, host_threads(n, opts, controlled));
+  run_tokens_setup(m, controlled || opts.hostPreemption || groups.length < n ? 0 : opts.runTokens ?? availableParallelism(), n);
   // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
   // start below, or one could run (and even crash) before the others are there.
   Atomics.store(m, kg + G.run_state, RUN_SETUP);
@@ -129,11 +133,12 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   };
   mc.snapshot = undefined;
   const startMs = policy.startTimeoutMs ?? 60_000;
-  const tasks = Array.from({ length: n }, (_, cpu) => pool.run({ shared: mc.shared, cpu, startTimeoutMs: startMs }) as Promise<CpuResult>);
+  // One pool task per host thread: a CPU, or the CPUs it hosts (results per CPU either way).
+  const tasks = groups.map((g) => pool.run({ shared: mc.shared, cpu: g[0]!, cpus: g.length > 1 ? g : undefined, startTimeoutMs: startMs }) as Promise<CpuResult | CpuResult[]>);
   const settled: Array<CpuResult | undefined> = new Array(n);
   const errors: Array<Error | undefined> = new Array(n);
-  tasks.forEach((p, i) => p.then((r) => { settled[i] = r; }, (e: Error) => {
-    errors[i] = e;
+  tasks.forEach((p, i) => p.then((r) => { for (const x of Array.isArray(r) ? r : [r]) settled[x.cpu] = x; }, (e: Error) => {
+    for (const cpu of groups[i]!) errors[cpu] = e;
     // A worker that died (not a kernel exception: those the CPU reports itself) ends the run.
     end(RUN_CRASHED, true);
   }));
@@ -238,7 +243,7 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
     if (exited >= expect || errors.filter(Boolean).length + exited >= n) break;
     await wait_word(m, kg + G.cpus_exited, exited, 5);
   }
-  await Promise.race([Promise.allSettled(tasks.filter((_, i) => i !== lockup?.cpu)), bound(5_000)]);
+  await Promise.race([Promise.allSettled(tasks.filter((_, i) => !groups[i]!.includes(lockup?.cpu ?? -1))), bound(5_000)]);
   const poolTainted = lockup !== undefined || settled.filter(Boolean).length + errors.filter(Boolean).length < n;
 
   const res: Supervised = {
@@ -266,6 +271,20 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   return res;
 }
 
+/**
+ * How many host threads run the CPUs of a run. Several CPUs per thread (src/sched/mux.ts) by
+ * default when the run has more CPUs than the host has cores and would use run tokens (free-running,
+ * no --host-preemption, no explicit token count); `opts.threads` chooses the count (>= ncpus: one
+ * thread per CPU, with run tokens as before). Controlled mode and --host-preemption: one per CPU.
+ */
+export function host_threads(ncpus: number, opts: RunOptions, controlled: boolean): number {
+  if (controlled || opts.hostPreemption) return ncpus;
+  if (opts.threads !== undefined && opts.threads > 0) return Math.min(ncpus, opts.threads);
+  if (opts.runTokens !== undefined) return ncpus;
+  const cores = availableParallelism();
+  return cores < ncpus ? cores : ncpus;
+}
+
 function all_idle(m: Int32Array, n: number): boolean {
   for (let i = 0; i < n; i++) {
     const c = cpu_addr(i);
@@ -282,7 +301,8 @@ function hotplug_step(mc: Machine, o: HotplugOptions): number {
   const id = 1 + prng_below(m, kg + G.hotplug_rng, n - 1); // seeded at boot: a seed replays its hotplug steps
   const c = cpu_addr(id);
   const off = Array.from({ length: n }, (_, i) => m[cpu_addr(i) + CPU.online] === 0).filter(Boolean).length;
-  const kick = (): void => { Atomics.add(m, c + CPU.park, 1); Atomics.notify(m, c + CPU.park); };
+  mc.attach();
+  const kick = (): void => kick_cpu(id); // also reaches the thread that hosts it (src/sched/mux.ts)
   if (m[c + CPU.online] === 1 && m[c + CPU.hotplug] === 0) {
     if (off >= (o.maxOffline ?? Math.floor(n / 2))) return 0;
     Atomics.store(m, c + CPU.hotplug, HP_OFFLINE);

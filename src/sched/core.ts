@@ -21,7 +21,7 @@ import { tracing, trace_event_noclock, trace_switch_in, TR_SLEEP, TR_SWITCH_OUT,
 import { record_violation, V_SLEEP_IN_ATOMIC } from '../locking/violations.js';
 import { check_abort, ctl_idle_wait, is_controlled, KernelAbort, RUN_RUNNING, sched_hook, spin_wait, stall_clock, WAIT_EQ } from './hook.js';
 import { rcu_cbs_ready, rcu_do_batch, rcu_idle_enter, rcu_idle_exit, rcu_note_context_switch } from '../rcu/rcu.js';
-import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_tokens_busy, run_tokens_on } from './run_token.js';
+import { run_token_attach, run_token_count_yield, run_token_get, run_token_held, run_token_put, run_token_should_yield, run_token_slice_start, run_tokens_busy, run_tokens_on } from './run_token.js';
 
 /** Task states (include/linux/sched.h). */
 export const TASK_RUNNING = 0;
@@ -163,6 +163,14 @@ export function kick_cpu(id: number): void {
   // if after, the work our caller published before kicking is seen by its checks.
   Atomics.add(mem, c + CPU.park, 1);
   Atomics.notify(mem, c + CPU.park);
+  // A CPU hosted on a thread with others (src/sched/mux.ts): that thread sleeps on its lead CPU's
+  // park word, sampled before it looks at each of its CPUs for work (the same pairing).
+  const lead = mem[c + CPU.mux_lead]!;
+  if (lead !== 0 && lead !== id + 1) {
+    const lc = cpu_addr(lead - 1);
+    Atomics.add(mem, lc + CPU.park, 1);
+    Atomics.notify(mem, lc + CPU.park);
+  }
 }
 
 /** Queue a runnable task: on the CPU it last ran on when that CPU is online, else on this one. */
@@ -181,16 +189,20 @@ export function activate_task(p: number): void {
   // then load idle; the idle CPU stores idle and then loads rq_nr (any_runnable). Store-buffering
   // with sequentially consistent accesses on both sides: at least one sees the other, so the task
   // is never left queued behind a CPU that parks.
-  // A CPU waiting for a run token is idle for RCU but not parked in the idle loop: a kick does
-  // not help it (it runs its queue once it has a token), so an idle CPU that can steal is kicked.
+  // A CPU waiting for a run token (or for its turn on its host thread) is idle for RCU but not
+  // parked in the idle loop: a kick does not help it (it runs its queue on its next turn), so an
+  // idle CPU that can steal is kicked.
   if (Atomics.load(m, tc + CPU.idle) === 1 && m[tc + CPU.tok_wait] === 0) kick_cpu(target);
   else if (!run_tokens_busy()) {
     // The target is busy: let an idle CPU steal it rather than wait for the target. Not while
     // every run token is in use: the kicked CPU could only queue for a token (a futex wake that
     // takes a host core from a token holder for nothing); a token holder that runs dry steals it.
+    // Several CPUs per host thread: not an idle CPU of the target's own thread (that thread is
+    // busy with the target or another of its CPUs; the kick would wake nobody).
+    const tl = m[tc + CPU.mux_lead]!;
     for (let i = 0; i < n; i++) {
       const ic = cpu_addr(i);
-      if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0) { kick_cpu(i); break; }
+      if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0 && (tl === 0 || m[ic + CPU.mux_lead] !== tl)) { kick_cpu(i); break; }
     }
   }
 }
@@ -266,7 +278,9 @@ export function set_running(): void {
  * task for good to whichever CPU ran dry first, leave CPU i nothing to do on its own turns
  * (per-CPU fairness) and cost the task a migration; a token holder that runs dry hands its token
  * on instead (cpu_idle). Plain reads: a stale value only moves one task or leaves it for its own
- * CPU, which runs it either way.
+ * CPU, which runs it either way. Several CPUs per host thread (src/sched/mux.ts, tokens off): any
+ * task may be stolen, since an idle CPU there means a host thread with nothing to do while the
+ * waiting CPU's thread is busy with another of its CPUs.
  */
 function may_steal_from(m: Int32Array, ic: number): boolean {
   return !run_tokens_on() || m[ic + CPU.tok_wait] === 0 || m[ic + CPU.rq_nr]! > 1;
@@ -423,26 +437,46 @@ function progress_flush(m: Int32Array): void {
 export interface CpuLoopOptions {
   /** Return as soon as there is nothing to run (the in-process runner); workers park instead. */
   returnWhenIdle?: boolean;
+  /**
+   * This thread hosts this many CPUs (src/sched/mux.ts) and switches between them: one turn of
+   * this CPU, which ends at the end of its slice (CPU_LOOP_YIELD) or when it finds nothing to run
+   * (CPU_LOOP_IDLE) instead of parking. The CPU enters the turn in an extended quiescent state
+   * (how the thread left it at its last turn) and leaves it in one.
+   */
+  hosted?: number;
 }
 
+/** How cpu_loop returned: the run ended, the CPU was told to leave, or hotplug (look at why). */
+export const CPU_LOOP_LEFT = 0;
+/** Several CPUs per thread: the turn's slice is over; the CPU has work and waits for its next turn. */
+export const CPU_LOOP_YIELD = 1;
+/** Several CPUs per thread: nothing to run; the CPU is idle (kickable) until its next turn. */
+export const CPU_LOOP_IDLE = 2;
+
 /** The CPU's main loop (the idle loop and schedule()). Leaves when the run is no longer running. */
-export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
+export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): number {
   const c = this_cpu;
+  const hosted = opts.hosted ?? 0;
   progress_pending = 0;
-  // Kernel code runs only with a run token (src/sched/run_token.ts; off unless CPUs > cores).
-  run_token_attach(!opts.returnWhenIdle); // in-process: one thread, no tokens
-  if (!token_wait_first()) return;
+  // Kernel code runs only with a run token (src/sched/run_token.ts; off unless CPUs > cores), or
+  // on its turn on the thread that hosts it.
+  run_token_attach(!opts.returnWhenIdle, hosted); // in-process: one thread, no tokens
+  if (hosted > 1) host_turn_start(c);
+  else if (!token_wait_first()) return CPU_LOOP_LEFT;
   try {
     for (let n = 0; ; n++) {
       // Plain reads (a switch is the hot path): the loop calls out every time round, so they are
       // re-read each time. G.run_state shares its cache line with tasklist_lock, which every CPU
       // writes all the time: a busy CPU looks at it every 8th switch (and before it goes idle),
       // so a stop is seen a few switches late.
-      if (((n & 7) === 0 || mem[c + CPU.rq_nr] === 0) && mem[kg + G.run_state] !== RUN_RUNNING) return;
-      if (mem[c + CPU.abort] !== 0) return;
+      if (((n & 7) === 0 || mem[c + CPU.rq_nr] === 0) && mem[kg + G.run_state] !== RUN_RUNNING) return CPU_LOOP_LEFT;
+      if (mem[c + CPU.abort] !== 0) return CPU_LOOP_LEFT;
       // schedule() between two tasks: preempt_count 0, nothing held, no task on this CPU. Hand the
       // token on when the slice is over and another CPU waits (a quiescent state while waiting).
-      if (run_token_should_yield() && !token_yield()) return;
+      if (run_token_should_yield()) {
+        if (hosted > 1) return host_turn_end(c);
+        if (!token_yield()) return CPU_LOOP_LEFT;
+      }
       sched_hook(1);
       rcu_do_batch();
       const p = pick_next_task();
@@ -450,16 +484,63 @@ export function cpu_loop(runner: TaskRunner, opts: CpuLoopOptions = {}): void {
         run_task(runner, p);
         continue;
       }
-      if (mem[kg + G.run_state] !== RUN_RUNNING) return;
-      if (opts.returnWhenIdle) return;
+      if (mem[kg + G.run_state] !== RUN_RUNNING) return CPU_LOOP_LEFT;
+      if (opts.returnWhenIdle) return CPU_LOOP_LEFT;
       progress_flush(mem);
+      if (hosted > 1) {
+        if (host_idle_enter()) continue;
+        return CPU_LOOP_IDLE;
+      }
       cpu_idle();
-      if (!run_token_held()) return; // the run ended while this CPU waited for a token
+      if (!run_token_held()) return CPU_LOOP_LEFT; // the run ended while this CPU waited for a token
     }
   } finally {
     progress_flush(mem);
     run_token_put(true);
   }
+}
+
+/**
+ * Several CPUs per thread: the thread switched to this CPU (this_cpu), which leaves the extended
+ * quiescent state it waited in. rcu_idle_exit's store of CPU.idle = 0 comes before any reader of
+ * the turn (the pairing is rcu_idle_exit's); tok_wait = 0 after it, so the wait-for graph never
+ * sees the CPU neither idle nor waiting between two turns.
+ */
+function host_turn_start(c: number): void {
+  jiffies_tick(); // the thread ran other CPUs, or parked: the clock moved on
+  rcu_idle_exit();
+  Atomics.store(mem, c + CPU.tok_wait, 0);
+  run_token_slice_start();
+}
+
+/**
+ * Several CPUs per thread: the end of this CPU's turn (its slice is over, preemption enabled,
+ * nothing held, no task on it). It waits for its next turn runnable (tok_wait = 1, published
+ * before the quiescent state so that activate_task never takes it for a parked CPU) and in an
+ * extended quiescent state, as a CPU waiting for a run token does.
+ */
+function host_turn_end(c: number): number {
+  run_token_count_yield();
+  progress_flush(mem);
+  Atomics.store(mem, c + CPU.tok_wait, 1);
+  rcu_idle_enter();
+  return CPU_LOOP_YIELD;
+}
+
+/**
+ * Several CPUs per thread: this CPU found nothing to run. It publishes idle (rcu_idle_enter) and
+ * then looks again, as cpu_idle does before it parks (the same pairings: CPU.idle against
+ * activate_task's enqueue, RCU_GP_SEQ against rcu_gp_done's kick). True: work came, the turn goes
+ * on (back out of the quiescent state). False: the CPU stays idle, kickable (tok_wait 0); a kick
+ * reaches its thread through CPU.mux_lead (kick_cpu).
+ */
+function host_idle_enter(): boolean {
+  rcu_idle_enter();
+  if (any_runnable() || rcu_cbs_ready()) {
+    rcu_idle_exit();
+    return true;
+  }
+  return false;
 }
 
 /**

@@ -62,6 +62,26 @@ export function hotplug_requested(): boolean {
  * holding nothing. Returns true when the CPU is online again and should re-enter cpu_loop.
  */
 export function cpu_offline_until_online(): boolean {
+  cpu_takedown();
+  for (;;) {
+    const r = cpu_offline_step();
+    if (r !== HP_STEP_OFFLINE) return r === HP_STEP_ONLINE;
+    // The main thread stores run_state / CPU.hotplug and then kicks CPU.park: the park word is
+    // sampled after those loads (in cpu_offline_step), so a request made after them changes it
+    // and the wait returns at once (else it ends after its 10 ms slice and loops).
+    Atomics.wait(mem, this_cpu + CPU.park, offline_park_sample, 10);
+  }
+}
+
+/** cpu_offline_step's results: still offline, back online, the run ended. */
+export const HP_STEP_OFFLINE = 0;
+export const HP_STEP_ONLINE = 1;
+export const HP_STEP_RUN_END = 2;
+/** The park word as cpu_offline_step last sampled it (after its looks at the requests). */
+let offline_park_sample = 0;
+
+/** takedown_cpu for this CPU (it left cpu_loop at a hotplug request, holding nothing). */
+export function cpu_takedown(): void {
   const c = this_cpu;
   Atomics.store(mem, c + CPU.abort, 0); // the request is taken (main thread's store): orders nothing
   // takedown_cpu: no new tasks come here. Pairs with activate_task's read of online: a waker that
@@ -73,23 +93,36 @@ export function cpu_offline_until_online(): boolean {
   kmem_cache_cpu_drain(); // this CPU's own slab lists go back to the caches (it allocates nothing offline)
   rcu_idle_enter(); // no readers from here on: an extended quiescent state
   rcu_try_complete_gp();
-  for (;;) {
-    // A waker that read online = 1 just before the flip may still have queued a task here. That
-    // and the callbacks are kernel code: they run with a run token (src/sched/run_token.ts).
-    // rq_nr pairs with enqueue_task's Atomics.add (as in rq_pop).
-    if ((Atomics.load(mem, c + CPU.rq_nr) !== 0 || rcu_cbs_ready()) && run_token_get()) {
-      migrate_tasks(c);
-      rcu_do_batch();
-      run_token_put();
-    }
-    // The main thread stores run_state / CPU.hotplug and then kicks CPU.park: the park word is
-    // sampled after those loads, so a request made after them changes it and the wait returns at
-    // once (else it ends after its 10 ms slice and loops).
-    if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return false;
-    if (Atomics.load(mem, c + CPU.hotplug) === HP_ONLINE) break;
-    const v = Atomics.load(mem, c + CPU.park);
-    Atomics.wait(mem, c + CPU.park, v, 10);
+}
+
+/**
+ * One look of an offline CPU (this_cpu): move on what a late waker queued here, run its ready
+ * callbacks, and come back online when asked. Several CPUs per host thread (src/sched/mux.ts):
+ * the thread makes this look on each turn of the offline CPU instead of parking in
+ * cpu_offline_until_online.
+ */
+export function cpu_offline_step(): number {
+  const c = this_cpu;
+  // A waker that read online = 1 just before the flip may still have queued a task here. That
+  // and the callbacks are kernel code: they run with a run token (src/sched/run_token.ts).
+  // rq_nr pairs with enqueue_task's Atomics.add (as in rq_pop).
+  if ((Atomics.load(mem, c + CPU.rq_nr) !== 0 || rcu_cbs_ready()) && run_token_get()) {
+    migrate_tasks(c);
+    rcu_do_batch();
+    run_token_put();
   }
+  if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return HP_STEP_RUN_END;
+  if (Atomics.load(mem, c + CPU.hotplug) !== HP_ONLINE) {
+    offline_park_sample = Atomics.load(mem, c + CPU.park);
+    return HP_STEP_OFFLINE;
+  }
+  cpu_bringup();
+  return HP_STEP_ONLINE;
+}
+
+/** This CPU comes back online (the main thread asked: CPU.hotplug == HP_ONLINE). */
+function cpu_bringup(): void {
+  const c = this_cpu;
   // Coming up: this CPU has no reader older than the running grace period, so it is quiescent
   // for it (rcu_cpu_starting). Order: the quiescent-state report, then idle = 0, then online = 1,
   // and readers only after that (cpu_loop). A grace-period scan (rcu_try_complete_gp) that sees
@@ -100,5 +133,4 @@ export function cpu_offline_until_online(): boolean {
   Atomics.store(mem, c + CPU.hotplug, HP_NONE);
   Atomics.store(mem, c + CPU.idle, 0);
   Atomics.store(mem, c + CPU.online, 1);
-  return true;
 }

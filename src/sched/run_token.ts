@@ -65,6 +65,14 @@ let ntok = 0;
 let held = false;
 let since = 0;
 let since_syscalls = 0;
+/**
+ * Several CPUs on this thread (src/sched/mux.ts): how many it hosts (0: one CPU of its own). The
+ * host thread is then the run token of the CPUs it hosts: the CPU it runs now holds it, and hands
+ * it on at the end of its slice (run_token_should_yield) to the next CPU of the same thread, an
+ * in-thread switch instead of a futex wake. `since`/`since_syscalls` time the slice of the CPU
+ * the thread runs now (set by run_token_slice_start at each switch to a CPU).
+ */
+let hosted = 0;
 
 /**
  * Main thread, before the CPUs start: how many tokens this run has (0: off). Resets the ticket
@@ -83,10 +91,20 @@ export function run_tokens_setup(m: Int32Array, tokens: number, ncpus: number): 
   }
 }
 
-/** A CPU worker, when it enters its loop: read the run's token count (write-once per run). */
-export function run_token_attach(worker: boolean): void {
+/**
+ * A CPU worker, when it enters its loop: read the run's token count (write-once per run).
+ * `nhosted` > 1: this thread hosts that many CPUs (src/sched/mux.ts; tokens are off then).
+ */
+export function run_token_attach(worker: boolean, nhosted = 0): void {
   ntok = worker ? Atomics.load(mem, kg + G.run_tokens) : 0;
   held = false;
+  hosted = worker && nhosted > 1 ? nhosted : 0;
+}
+
+/** Several CPUs on this thread: the CPU it switched to starts its slice now. */
+export function run_token_slice_start(): void {
+  since = performance.now();
+  since_syscalls = mem[this_cpu + CPU.syscalls]!;
 }
 
 /** Are tokens in use on this thread? */
@@ -169,7 +187,7 @@ export function run_token_put(leaving = false): void {
  * count and a clock read.
  */
 export function run_token_should_yield(): boolean {
-  if (ntok === 0) return false;
+  if (ntok === 0) return hosted !== 0 && host_slice_over();
   const m = mem;
   if (((Atomics.load(m, kg + G.tok_tail) - Atomics.load(m, kg + G.tok_head)) | 0) <= ntok) return false;
   const c = this_cpu;
@@ -187,4 +205,23 @@ export function run_tokens_busy(): boolean {
 /** Count a hand-off at the end of a slice (per-CPU statistics). */
 export function run_token_count_yield(): void {
   mem[this_cpu + CPU.tok_yields]!++;
+}
+
+/**
+ * Several CPUs on this thread: the CPU it runs has used its slice (the same bounds as a token's:
+ * TOKEN_SLICE_SYSCALLS, TOKEN_SLICE_MS) and preemption is enabled. Its thread then switches to the
+ * next CPU it hosts whether or not that one has work: an idle CPU's turn is short (it finds
+ * nothing and hands on) and is where it takes a pending interrupt, runs its ready RCU callbacks
+ * and sees a hotplug request. The clock is read every HOST_SLICE_CLOCK_EVERY-th schedule().
+ */
+const HOST_SLICE_CLOCK_EVERY = 8;
+let host_clock_countdown = 0;
+function host_slice_over(): boolean {
+  const m = mem;
+  const c = this_cpu;
+  if (m[c + CPU.preempt_count] !== 0) return false;
+  if (m[c + CPU.syscalls]! - since_syscalls >= TOKEN_SLICE_SYSCALLS) return true;
+  if (--host_clock_countdown > 0) return false;
+  host_clock_countdown = HOST_SLICE_CLOCK_EVERY;
+  return performance.now() - since >= TOKEN_SLICE_MS;
 }

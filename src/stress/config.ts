@@ -40,6 +40,8 @@ export interface StressConfig {
   hostPreemption: boolean;
   /** Free-running: run tokens (CPUs running kernel code at once); 0: as many as the host has cores. */
   runTokens: number;
+  /** Free-running: host threads running the CPUs (src/sched/mux.ts); 0: the default (RunOptions.threads). */
+  threads: number;
   /** Free-running hung-task watchdog bound (ms without progress). */
   hungMs: number;
   /** Controlled: stop at the first violation (shorter failing schedules). */
@@ -86,6 +88,7 @@ export function default_config(over: Partial<StressConfig> = {}): StressConfig {
     hotplugMs: 0,
     hostPreemption: false,
     runTokens: 0,
+    threads: 0,
     hungMs: 10_000,
     stopOnViolation: false,
     ...over,
@@ -108,6 +111,7 @@ export function validate_config(c: StressConfig): void {
   int(c.pctDepth, 1, 9, '--pct-depth');
   int(c.hotplugMs, 0, 3_600_000, '--hotplug');
   int(c.runTokens, 0, 64, 'runTokens');
+  int(c.threads, 0, NR_CPUS, '--threads');
   int(c.hungMs, 10, 3_600_000, '--hung');
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) throw new RangeError(`--seed must be an integer in 0..4294967295 (got ${c.seed})`);
   if (c.mode !== 'free' && c.mode !== 'controlled') throw new RangeError(`--mode must be free or controlled (got ${c.mode})`);

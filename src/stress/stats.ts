@@ -50,6 +50,8 @@ export interface StatsSample {
   min_window_share: number;
   /** Run tokens in use this run (0: off; src/sched/run_token.ts). */
   run_tokens: number;
+  /** Host threads running several CPUs each (src/sched/mux.ts); 0: a thread per CPU. */
+  host_threads: number;
   decisions?: number;
   slabs: Record<string, { in_use: number; high_water: number }>;
 }
@@ -136,6 +138,7 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
     window_min_share,
     min_window_share,
     run_tokens: w[kg + G.run_tokens]!,
+    host_threads: host_threads_of(w, n),
     decisions: w[kg + G.mode] === 1 ? w[kg + G.ctl_decisions]! : undefined,
     slabs,
   };
@@ -147,4 +150,16 @@ export function progress_line(s: StatsSample): string {
   return `[${(s.t_ms / 1000).toFixed(1).padStart(6)}s] ops ${s.ops} (${s.ops_per_s}/s) errs ${errs} tasks ${s.tasks} ns ${s.namespaces} depth ${s.depth} ` +
     `gp ${s.rcu_gps} cbs ${s.rcu_callbacks_pending} viol ${s.violations}${s.cpu_balance_flag ? ' CPU-IMBALANCE' : ''}` +
     (s.decisions !== undefined ? ` dec ${s.decisions}` : '');
+}
+
+/** Threads hosting several CPUs (src/sched/mux.ts): CPUs that are their thread's lead, plus CPUs alone on one. */
+function host_threads_of(w: Int32Array, n: number): number {
+  let leads = 0;
+  let hosted = 0;
+  for (let i = 0; i < n; i++) {
+    const l = w[cpu_addr(i) + CPU.mux_lead]!;
+    if (l !== 0) hosted++;
+    if (l === i + 1) leads++;
+  }
+  return hosted === 0 ? 0 : leads + (n - hosted);
 }

@@ -1,0 +1,130 @@
+/**
+ * Several model CPUs per host thread (M:N), switched at run-token hand-offs.
+ *
+ * Why. With more model CPUs than host cores, the run tokens (src/sched/run_token.ts) keep at most
+ * as many CPUs running kernel code as there are cores, but every model CPU is still a worker thread
+ * with its own V8 isolate: N isolates each compile the kernel with TurboFan for themselves, on
+ * threads that hold no token (41% of the CPU samples of a 4-CPU stress run on 2 cores, README issue
+ * 15, "Session 5"), and each token hand-off is a futex wake of another thread. Here a run with N CPUs
+ * and T < N host threads has T worker threads (isolates); thread k hosts CPUs k, k+T, k+2T, ... and
+ * is the run token of the CPUs it hosts. It runs one of them at a time (this_cpu) and switches to
+ * the next at the end of a slice: a plain in-thread switch, no futex round trip.
+ *
+ * Why that is safe. A switch happens only where a token hand-off would: at schedule() between two
+ * tasks with preempt_count 0 (cpu_loop, run_token_should_yield), when the CPU finds nothing to run,
+ * and at hotplug. There the CPU holds no spinlock, rwlock or RCU read side and runs no task: a
+ * task that blocks returned SLEEP and its kernel stack unwound, so nothing of the CPU's lives on
+ * the host thread's stack. What a CPU keeps is in its CPU record in shared memory (runqueue,
+ * preempt and irq counts, lockdep's held locks, RCU nesting and callbacks, slab lists, trace
+ * ring), addressed through this_cpu, which set_this_cpu switches. The thread-local variables of
+ * the code a CPU worker runs (`grep -rn "^let \|^export let " src`), audited for the switch:
+ * - switched: this_cpu / this_cpu_id (memory.ts, set_this_cpu);
+ * - empty at a switch point: `current` (core.ts: 0 between tasks), the task being stepped
+ *   (workers/cpu.ts), wake_stack/wake_sp (wait.ts: a wake-up's scratch), fork.ts req_* and
+ *   exit.ts wo_* (one system call's arguments, consumed before any sleep), the scratch arrays of
+ *   fork.ts/pid.ts/hook.ts;
+ * - flushed or restarted at a switch: progress_pending (core.ts, flushed at the end of a turn),
+ *   jiffies (memory.ts, read from the clock at the start of a turn), the slice start
+ *   (run_token.ts since/since_syscalls, run_token_slice_start);
+ * - per thread by design, whichever CPU runs: the run's mode and config read at attach (hook.ts
+ *   controlled/delay_permille/ncpus, trace.ts tracing/ring_mask/clock_off_ms, lock_flags.ts,
+ *   run_token.ts ntok), the free-running generators of delay injection and interrupt timing
+ *   (hook.ts, irq.ts), counters between periodic looks (hook.ts free_hooks, checks.ts tree_tick,
+ *   guard_check.ts sample_countdown, the idle poll budget core.ts poll_ns), the pid allocator's
+ *   cursor hint (pid.ts idr_nextid), registered handlers and hooks (irq.ts, entry.ts, signal.ts,
+ *   index.ts), the checked build's site tables (guard_check.ts, guard_report.ts).
+ *
+ * A CPU that waits for its turn is runnable: it publishes CPU.tok_wait = 1 (the wait-for graph shows
+ * it as waiting, never as blocked, as it does a CPU waiting for a run token) and is in an extended
+ * quiescent state for RCU, so grace periods do not wait for it. An idle CPU publishes CPU.idle = 1
+ * and tok_wait = 0 as before; a kick aimed at it (kick_cpu: a wake-up onto its runqueue, RCU
+ * callbacks ready, hotplug, the end of the run) also bumps the park word of its thread's lead CPU
+ * (CPU.mux_lead), which the thread sleeps on when every CPU it hosts is idle. An interrupt raised on
+ * a CPU that is not the one its thread runs now stays pending in the CPU record and is taken at
+ * that CPU's next scheduling hook, on its next turn (every CPU, idle or not, gets a turn each round
+ * and passes the hook at its start: a vCPU that is not scheduled takes its interrupts when it runs).
+ *
+ * Off in controlled mode (one CPU runs at a time there and the turn changes at every scheduling
+ * hook, in the middle of kernel paths that hold locks, where a CPU's stack cannot unwind: each CPU
+ * keeps a thread of its own), with --host-preemption, and with no more CPUs than host threads.
+ */
+import { CPU, G } from '../mm/layout.js';
+import { cpu_addr, kg, mem, set_this_cpu, this_cpu } from '../mm/memory.js';
+import { rcu_idle_enter } from '../rcu/rcu.js';
+import { cpu_loop, CPU_LOOP_IDLE, CPU_LOOP_YIELD, type TaskRunner } from './core.js';
+import { cpu_offline_step, cpu_takedown, hotplug_requested, HP_STEP_OFFLINE, HP_STEP_ONLINE } from './hotplug.js';
+import { RUN_RUNNING } from './hook.js';
+
+/** Longest single park of a host thread whose CPUs are all idle: it gives each a turn after it. */
+const HOST_PARK_MS = 10;
+
+/**
+ * Main thread, before the CPUs start: which CPUs each host thread runs (CPU i on thread i % T, so
+ * every thread hosts the same number of CPUs, give or take one) and each CPU's CPU.mux_lead.
+ * `threads` >= ncpus (or 0): one thread per CPU, mux_lead 0 everywhere.
+ */
+export function mux_setup(m: Int32Array, ncpus: number, threads: number): number[][] {
+  const t = threads > 0 && threads < ncpus ? threads : ncpus;
+  const groups: number[][] = Array.from({ length: t }, () => []);
+  for (let i = 0; i < ncpus; i++) groups[i % t]!.push(i);
+  for (const g of groups) for (const id of g) m[cpu_addr(id) + CPU.mux_lead] = g.length > 1 ? g[0]! + 1 : 0;
+  return groups;
+}
+
+/** Where a hosted CPU is: taking turns, offline (hotplug), or gone (told to leave). */
+const HOSTED_ONLINE = 0;
+const HOSTED_OFFLINE = 1;
+const HOSTED_GONE = 2;
+
+/**
+ * The host thread's loop: round after round, give each CPU it hosts a turn (cpu_loop with
+ * `hosted`), and park when a whole round found every CPU idle. Returns when the run ends (or every
+ * CPU it hosts is gone); throws what cpu_loop throws, with this_cpu the CPU whose turn it was.
+ */
+export function mux_host_loop(runner: TaskRunner, cpus: readonly number[]): void {
+  const n = cpus.length;
+  const where = new Int32Array(n);
+  const lead = cpu_addr(cpus[0]!);
+  // Each CPU waits for its first turn runnable and in an extended quiescent state, as a CPU
+  // waiting for its first run token does (token_wait_first), so grace periods do not wait for it.
+  for (let i = 0; i < n; i++) {
+    set_this_cpu(cpus[i]!);
+    Atomics.store(mem, this_cpu + CPU.tok_wait, 1);
+    rcu_idle_enter();
+  }
+  let live = n;
+  for (;;) {
+    // Sample the thread's park word before looking at any CPU for work: pairs with kick_cpu's add
+    // to it (a kick after the sample makes the wait below return at once; work published before
+    // it is seen by the CPUs' looks in this round).
+    const v = Atomics.load(mem, lead + CPU.park);
+    let busy = false;
+    for (let i = 0; i < n; i++) {
+      if (where[i] === HOSTED_GONE) continue;
+      set_this_cpu(cpus[i]!);
+      if (where[i] === HOSTED_OFFLINE) {
+        const r = cpu_offline_step();
+        if (r === HP_STEP_OFFLINE) continue;
+        if (r !== HP_STEP_ONLINE) return; // the run ended
+        where[i] = HOSTED_ONLINE;
+      }
+      const r = cpu_loop(runner, { hosted: n });
+      if (r === CPU_LOOP_YIELD) {
+        busy = true;
+        continue;
+      }
+      if (r === CPU_LOOP_IDLE) continue;
+      // CPU_LOOP_LEFT: the run ended, a hotplug request, or this CPU was told to leave.
+      if (hotplug_requested()) {
+        cpu_takedown();
+        where[i] = HOSTED_OFFLINE;
+        continue;
+      }
+      if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return;
+      where[i] = HOSTED_GONE;
+      rcu_idle_enter();
+      if (--live === 0) return;
+    }
+    if (!busy) Atomics.wait(mem, lead + CPU.park, v, HOST_PARK_MS);
+  }
+}

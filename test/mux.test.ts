@@ -1,0 +1,108 @@
+/**
+ * Several model CPUs per host thread (src/sched/mux.ts): a run with more CPUs than threads has
+ * one worker thread (V8 isolate) per thread, each switching between the CPUs it hosts at
+ * preemption points. The thread count is forced here (`threads`), so the tests mean the same on a
+ * host with any number of cores.
+ */
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../src/machine.js';
+import { OP_JMP } from '../src/kernel/entry.js';
+import { SYS_TORTURE_SPIN } from '../src/kernel/torture.js';
+import { SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
+import { default_config } from '../src/stress/config.js';
+import { run_stress } from '../src/stress/run.js';
+import { parse_stress_args } from '../src/cli/stress.js';
+import { CPU } from '../src/mm/layout.js';
+import { cpu_addr } from '../src/mm/memory.js';
+import { IRQV_NONE, raise_irq } from '../src/sched/irq.js';
+import { host_threads } from '../src/run/supervisor.js';
+
+describe('several CPUs per host thread', () => {
+  it('8 CPUs on 2 threads complete the multi-CPU mix: SUCCESS, every CPU ran syscalls and took turns', async () => {
+    const o = await run_stress(default_config({ cpus: 8, durationMs: 1_500, threads: 2 }));
+    expect(o.failures).toEqual([]);
+    expect(o.verdict).toBe('SUCCESS');
+    expect(o.stats.host_threads).toBe(2);
+    expect(o.stats.run_tokens).toBe(0); // the threads are the tokens
+    for (const c of o.stats.cpus) {
+      expect(c.syscalls, `cpu ${c.cpu}`).toBeGreaterThan(0);
+      expect(c.token_yields, `cpu ${c.cpu} switched out at the end of a slice`).toBeGreaterThan(0);
+    }
+    expect(o.stats.tasks).toBe(1); // only init after the final kill and reap
+    expect(o.text).toMatch(/2 host threads \(several CPUs each\)/);
+  });
+
+  it('hotplug with several CPUs per thread: CPUs go offline and back, grace periods keep completing', async () => {
+    const o = await run_stress(default_config({ cpus: 4, durationMs: 1_200, hotplugMs: 40, threads: 2 }));
+    expect(o.failures).toEqual([]);
+    expect(o.stats.host_threads).toBe(2);
+    expect(o.stats.cpus.reduce((a, c) => a + c.hotplugs, 0)).toBeGreaterThan(2);
+    expect(o.stats.rcu_gps).toBeGreaterThan(10);
+  });
+
+  it('an interrupt raised on a CPU its thread is not running is taken on that CPU\'s next turn', async () => {
+    // Nothing to run: every thread parks; the interrupt is raised from here with no kick (as a
+    // device raises it). CPU 3 shares thread 1 with CPU 1; it must still get its turns.
+    const m = new Machine({ ncpus: 4, maxTasks: 16 });
+    const c3 = cpu_addr(3);
+    let raised = -1;
+    const r = await m.run({
+      timeoutMs: 20_000, durationMs: 600, stopWhenNoTasks: false, threads: 2, statsEveryMs: 50,
+      onTick: (mm, el) => {
+        if (raised >= 0 || el < 100) return;
+        mm.attach();
+        raised = mm.mem[c3 + CPU.irq_delivered]!;
+        raise_irq(3, IRQV_NONE, 0, 3, 1000);
+      },
+    });
+    expect(r.state).toBe('stopping'); // ended by its duration
+    expect(raised).toBe(0);
+    expect(m.mem[c3 + CPU.mux_lead]).toBe(2); // hosted on CPU 1's thread
+    expect(m.mem[c3 + CPU.irq_delivered], 'all three deliveries taken').toBe(3);
+    expect(m.mem[c3 + CPU.irq_pending]).toBe(0);
+  });
+
+  it('an ABBA spinlock deadlock between two threads: the cycle names those two CPUs, the CPUs waiting for their turn are runnable', async () => {
+    // CPUs 0 and 2 on thread 0, 1 and 3 on thread 1. Two tasks take the test spinlocks in opposite
+    // orders in a loop until they deadlock; two spinners keep the other CPUs busy. Only CPUs
+    // that run at the same time can hold locks at once, so the cycle must be one CPU of each
+    // thread, and the other CPU of each thread (its thread stuck spinning) waits for its turn.
+    const m = new Machine({ ncpus: 4, maxTasks: 16 }, { hungTimeoutMs: 400, injectDelayPermille: 100 });
+    m.kthread(m.program([[SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B], [OP_JMP, 0]], 'ab'), 0);
+    m.kthread(m.program([[SYS_TEST_LOCK2, TL_SPIN_B, TL_SPIN_A], [OP_JMP, 0]], 'ba'), 1);
+    const spin = m.program([[SYS_TORTURE_SPIN], [OP_JMP, 0]], 'spinner');
+    m.kthread(spin, 2);
+    m.kthread(spin, 3);
+    const r = await m.run({ timeoutMs: 30_000, hungMs: 400, threads: 2 });
+    expect(r.state).toBe('hung');
+    const g = r.stuck!.graph;
+    expect(g.cycles).toHaveLength(1);
+    const cycle = g.cycles[0]!;
+    expect(cycle).toHaveLength(2);
+    const snap = m.snapshot!;
+    const cpus = cycle.map((k) => g.nodes.find((n) => n.key === k)!.cpu!);
+    const lead = (i: number): number => snap[cpu_addr(i) + CPU.mux_lead]!;
+    expect(lead(cpus[0]!), 'one CPU of each thread').not.toBe(lead(cpus[1]!));
+    const others = g.nodes.filter((x) => x.kind === 'cpu' && !cycle.includes(x.key));
+    expect(others).toHaveLength(2);
+    for (const n of others) {
+      expect(n.blocked, n.key).toBe(false);
+      expect(g.edges.filter((e) => e.from === n.key)).toEqual([]);
+      expect(n.task, `${n.key} runs no task`).toBeUndefined();
+    }
+    // A spinner's CPU ended its last turn with work left: it waits for its turn, runnable.
+    expect(others.filter((n) => n.waiting === 'waiting for its turn on its host thread (runnable)').length).toBeGreaterThan(0);
+    expect(r.stuck!.text).toMatch(/test_spin/);
+  });
+
+  it('the default: several CPUs per thread only with more CPUs than cores and run tokens on', () => {
+    expect(host_threads(8, { threads: 2 }, false)).toBe(2);
+    expect(host_threads(8, { threads: 2 }, true), 'controlled: a thread per CPU').toBe(8);
+    expect(host_threads(8, { threads: 2, hostPreemption: true }, false)).toBe(8);
+    expect(host_threads(8, { runTokens: 2 }, false), 'explicit run tokens: a thread per CPU').toBe(8);
+    expect(host_threads(4, { threads: 9 }, false)).toBe(4);
+    expect(parse_stress_args(['--cpus', '8', '--threads', '2']).cfg.threads).toBe(2);
+    expect(() => parse_stress_args(['--cpus', '8', '--threads', '0'])).toThrow(/--threads/);
+    expect(() => parse_stress_args(['--mode', 'controlled', '--ops', '10', '--threads', '2'])).toThrow(/free-running/);
+  });
+});
