@@ -611,6 +611,15 @@ function cpu_idle(): void {
  * share a core with busy ones soon stop burning it. True when work came.
  */
 let poll_ns = IDLE_POLL_MIN_NS;
+/**
+ * Several CPUs per thread (src/sched/mux.ts): the thread found every CPU it hosts idle and polls
+ * before it parks, on the park word of its lead CPU (`lead`, sampled as `v` before its round),
+ * which every kick aimed at one of its CPUs bumps. The runqueues are looked at as this_cpu (the
+ * last CPU whose turn it was) would steal.
+ */
+export function host_idle_poll(lead: number, v: number): boolean {
+  return idle_poll(lead, v);
+}
 function idle_poll(c: number, v: number): boolean {
   const budget = poll_ns;
   if (budget <= 0) return false;

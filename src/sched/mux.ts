@@ -51,7 +51,7 @@
 import { CPU, G } from '../mm/layout.js';
 import { cpu_addr, kg, mem, set_this_cpu, this_cpu } from '../mm/memory.js';
 import { rcu_idle_enter } from '../rcu/rcu.js';
-import { cpu_loop, CPU_LOOP_IDLE, CPU_LOOP_YIELD, type TaskRunner } from './core.js';
+import { cpu_loop, CPU_LOOP_IDLE, CPU_LOOP_YIELD, host_idle_poll, type TaskRunner } from './core.js';
 import { cpu_offline_step, cpu_takedown, hotplug_requested, HP_STEP_OFFLINE, HP_STEP_ONLINE } from './hotplug.js';
 import { RUN_RUNNING } from './hook.js';
 
@@ -125,6 +125,8 @@ export function mux_host_loop(runner: TaskRunner, cpus: readonly number[]): void
       rcu_idle_enter();
       if (--live === 0) return;
     }
-    if (!busy) Atomics.wait(mem, lead + CPU.park, v, HOST_PARK_MS);
+    // Every CPU idle: poll a while (haltpoll, as an idle CPU with a thread of its own does), then
+    // park until a kick or HOST_PARK_MS.
+    if (!busy && !host_idle_poll(lead, v)) Atomics.wait(mem, lead + CPU.park, v, HOST_PARK_MS);
   }
 }

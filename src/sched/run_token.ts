@@ -208,11 +208,21 @@ export function run_token_count_yield(): void {
 }
 
 /**
- * Several CPUs on this thread: the CPU it runs has used its slice (the same bounds as a token's:
- * TOKEN_SLICE_SYSCALLS, TOKEN_SLICE_MS) and preemption is enabled. Its thread then switches to the
- * next CPU it hosts whether or not that one has work: an idle CPU's turn is short (it finds
- * nothing and hands on) and is where it takes a pending interrupt, runs its ready RCU callbacks
- * and sees a hotplug request. The clock is read every HOST_SLICE_CLOCK_EVERY-th schedule().
+ * Several CPUs on one thread: a CPU's turn lasts this many completed syscalls, or at most
+ * HOST_SLICE_MS. Shorter than a token's slice: a switch inside the thread costs a few stores and
+ * an RCU quiescent-state report (about a microsecond, against the ~1 ms of work in a slice), not a
+ * futex wake, and short turns keep the CPUs' shares even within a stats window and a task woken
+ * onto a CPU that waits for its turn from waiting long.
+ */
+export const HOST_SLICE_SYSCALLS = 256;
+export const HOST_SLICE_MS = 2;
+
+/**
+ * Several CPUs on this thread: the CPU it runs has used its slice and preemption is enabled. Its
+ * thread then switches to the next CPU it hosts whether or not that one has work: an idle CPU's
+ * turn is short (it finds nothing and hands on) and is where it takes a pending interrupt, runs
+ * its ready RCU callbacks and sees a hotplug request. The clock is read every
+ * HOST_SLICE_CLOCK_EVERY-th schedule().
  */
 const HOST_SLICE_CLOCK_EVERY = 8;
 let host_clock_countdown = 0;
@@ -220,8 +230,8 @@ function host_slice_over(): boolean {
   const m = mem;
   const c = this_cpu;
   if (m[c + CPU.preempt_count] !== 0) return false;
-  if (m[c + CPU.syscalls]! - since_syscalls >= TOKEN_SLICE_SYSCALLS) return true;
+  if (m[c + CPU.syscalls]! - since_syscalls >= HOST_SLICE_SYSCALLS) return true;
   if (--host_clock_countdown > 0) return false;
   host_clock_countdown = HOST_SLICE_CLOCK_EVERY;
-  return performance.now() - since >= TOKEN_SLICE_MS;
+  return performance.now() - since >= HOST_SLICE_MS;
 }
