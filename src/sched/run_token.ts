@@ -209,13 +209,14 @@ export function run_token_count_yield(): void {
 
 /**
  * Several CPUs on one thread: a CPU's turn lasts this many completed syscalls, or at most
- * HOST_SLICE_MS. Shorter than a token's slice: a switch inside the thread costs a few stores and
- * an RCU quiescent-state report (about a microsecond, against the ~1 ms of work in a slice), not a
- * futex wake, and short turns keep the CPUs' shares even within a stats window and a task woken
- * onto a CPU that waits for its turn from waiting long.
+ * TOKEN_SLICE_MS of wall time. Shorter than a token's slice: a switch inside the thread costs a few
+ * stores and an RCU quiescent-state report (about a microsecond, against the ~1 ms of work in a
+ * turn), not a futex wake, and short turns keep the CPUs' shares even within a stats window and a
+ * task woken onto a CPU that waits for its turn from waiting long. The wall-clock bound stays a
+ * token's: a turn counted in time would end early whenever the host takes the thread's core away
+ * (a shared machine), and the CPUs' shares would follow the host's scheduling instead of the work.
  */
-export const HOST_SLICE_SYSCALLS = 256;
-export const HOST_SLICE_MS = 2;
+export const HOST_SLICE_SYSCALLS = 128;
 
 /**
  * Several CPUs on this thread: the CPU it runs has used its slice and preemption is enabled. Its
@@ -233,5 +234,5 @@ function host_slice_over(): boolean {
   if (m[c + CPU.syscalls]! - since_syscalls >= HOST_SLICE_SYSCALLS) return true;
   if (--host_clock_countdown > 0) return false;
   host_clock_countdown = HOST_SLICE_CLOCK_EVERY;
-  return performance.now() - since >= HOST_SLICE_MS;
+  return performance.now() - since >= TOKEN_SLICE_MS;
 }
