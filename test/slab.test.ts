@@ -137,3 +137,22 @@ describe('kmem caches: per-CPU object lists', () => {
     expect(mem[slab_addr(SLAB_TASK) + SLAB.cpu_limit]).toBe(8);
   });
 });
+
+describe('kmem_cache_free: a double free (KASAN: double-free) is reported and refused', () => {
+  it('the second free of a task record is a violation, and the record is handed out once', async () => {
+    const { INV_SLAB_DOUBLE_FREE } = await import('../src/mm/slab.js');
+    const { V_INVARIANT } = await import('../src/locking/violations.js');
+    const k = Kernel.create();
+    k.machine.attach();
+    const p = kmem_cache_alloc(SLAB_TASK);
+    mem[p + TASK.poison] = POISON_LIVE;
+    kmem_cache_free(SLAB_TASK, p, TASK.poison);
+    expect(k.machine.violations().some((v) => v.kind === V_INVARIANT && v.a === INV_SLAB_DOUBLE_FREE)).toBe(false);
+    kmem_cache_free(SLAB_TASK, p, TASK.poison);
+    expect(k.machine.violations().some((v) => v.kind === V_INVARIANT && v.a === INV_SLAB_DOUBLE_FREE && v.b === p)).toBe(true);
+    const a = kmem_cache_alloc(SLAB_TASK);
+    const b = kmem_cache_alloc(SLAB_TASK);
+    expect(a === p || b === p).toBe(true);
+    expect(a).not.toBe(b);
+  });
+});
