@@ -50,14 +50,16 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * ptrace-wait debugger). Since raise-stop is not drawn by a process with a tracee (PCT seed 68's
  * no-switch deadlock), the first seed of 1-16 with the set's kind: ptrace_reparented_naive 2,
  * ptrace_dead_list 4 (seed 3: a decision limit, another kind), pidfd_poll_exit_state 2,
- * free_without_gp 6, wait_zombie_leader_traced 2. fasync_spinlock seed 1 since the fasync
- * operation's weight went from 5 to 15 (session 6: deadlock in 1, 2, 5, 7, 8, 11, 12, ... of seeds
- * 1-16; at weight 5 none of seeds 1-16): the three-CPU cycle of fa_lock and tasklist_lock.
+ * free_without_gp 6, wait_zombie_leader_traced 2. Since the fasync operation's weight went from 5
+ * to 15 (session 6), the first seed of 1-16 with the set's kind: fasync_spinlock 1 (deadlock in 1,
+ * 2, 5, 7, 8, 11, 12, 14, 16; at weight 5 none of seeds 1-16: the three-CPU cycle of fa_lock and
+ * tasklist_lock), qrwlock_irq_fair 1, ptrace_reparented_naive 8, ptrace_dead_list 1,
+ * pidfd_poll_exit_state 2, free_without_gp 1, wait_zombie_leader_traced 11.
  */
 const QUICK: Array<{ name: string; seed: number }> = [
-  { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 2 }, { name: 'ptrace_reparented_naive', seed: 2 },
-  { name: 'ptrace_dead_list', seed: 4 }, { name: 'pidfd_poll_exit_state', seed: 2 }, { name: 'free_without_gp', seed: 6 },
-  { name: 'wait_zombie_leader_traced', seed: 2 }, { name: 'fasync_spinlock', seed: 1 },
+  { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 1 }, { name: 'ptrace_reparented_naive', seed: 8 },
+  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 2 }, { name: 'free_without_gp', seed: 1 },
+  { name: 'wait_zombie_leader_traced', seed: 11 }, { name: 'fasync_spinlock', seed: 1 },
 ];
 
 describe('plain stress reports what pidrace deadlock reports, per catalogued switch set', () => {
