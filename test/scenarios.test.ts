@@ -39,7 +39,7 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '8': [/RCU reader saw a freed object/, /struct pid_namespace/, /proc_pid_lookup/],
   '9': [/leak audit at the quiescent end/, /ns \d+: kref \d+, references found \d+/],
   '12': [/a process was killed by a child's exit signal meant for another parent/],
-  '11': [/leak audit at the quiescent end/, /real_parent @\d+ is not live/],
+  '11': [/release_task: the task still has children|leak audit at the quiescent end/, /release_task: the task still has children|real_parent @\d+ is not live/],
   '15': [/wait4 reported a child that the caller had already reaped/],
   '14': [/wait4 returned ECHILD while the named pid was still the caller's child/],
   '13': [/polling a pidfd of pid/, /woken by do_notify_pidfd/, /blocked chain/],

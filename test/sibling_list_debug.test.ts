@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '../src/api.js';
-import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION } from '../src/kernel/sched_task.js';
+import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, EXIT_TRACE, INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION } from '../src/kernel/sched_task.js';
 import { PR_SET_CHILD_SUBREAPER } from '../src/kernel/fork.js';
 import { PTRACE_DETACH, PTRACE_TRACEME } from '../src/kernel/ptrace.js';
 import { SYS_EXECVE, SYS_EXIT } from '../src/kernel/unistd.js';
@@ -128,6 +128,30 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     expect(k.wait4(k.init, pid)).toEqual({ pid, status: 0 });
     expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
     expect(report(k)).toContain('__unhash_process: the leader is not on the process list');
+  });
+
+  it('release_task of a task that still has children: reported', () => {
+    const k = Kernel.create();
+    const p = k.fork(k.init);
+    const q = k.fork(k.init);
+    const pid = k.getpid(p);
+    k.exit(p, 0);
+    mem[p.addr + TASK.children] = q.addr; // a child linked to p past its exit_notify
+    mem[p.addr + TASK.children_last] = q.addr;
+    expect(k.wait4(k.init, pid)).toEqual({ pid, status: 0 });
+    expect(found(k, INV_TASK_LIST_CORRUPTION)).toBe(true);
+    expect(report(k)).toContain('release_task: the task still has children');
+  });
+
+  it('de_thread taking over a leader that is not a zombie (BUG_ON(leader->exit_state != EXIT_ZOMBIE)): reported', () => {
+    const k = Kernel.create();
+    const p = k.fork(k.init);
+    const t = k.fork(p, { flags: THREAD });
+    const image = k.program([[SYS_EXIT, 0]], 'image');
+    mem[p.addr + TASK.exit_state] = EXIT_TRACE; // as if a tracer's wait_task_zombie had claimed it
+    expect(k.syscall(t, 'execve', SYS_EXECVE, image)).toEqual({ value: 0 });
+    expect(found(k, INV_DE_THREAD_REAL_PARENT)).toBe(true);
+    expect(report(k)).toContain('de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)');
   });
 
   it('list_add of a task already on a list: refused, reported', async () => {

@@ -44,7 +44,7 @@ import { user_range_ok } from './fork.js';
 import { ptrace_event } from './ptrace.js';
 import { __fatal_signal_pending, zap_other_threads } from './signal.js';
 import {
-  __wake_up_parent, children_replace, EXIT_DEAD, LD_DE_THREAD, sibling_list_corrupt, PTRACE_EVENT_EXEC, SIGCHLD, SIGNAL_GROUP_EXIT, tasks_replace, thread_group_empty,
+  __wake_up_parent, children_replace, EXIT_DEAD, EXIT_ZOMBIE, LD_DE_THREAD, LD_DE_THREAD_LEADER_STATE, sibling_list_corrupt, PTRACE_EVENT_EXEC, SIGCHLD, SIGNAL_GROUP_EXIT, tasks_replace, thread_group_empty,
   thread_group_leader,
 } from './sched_task.js';
 
@@ -205,6 +205,7 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   }
   mem[tsk + TASK.exit_signal] = SIGCHLD;
   mem[leader + TASK.exit_signal] = -1;
+  if (mem[leader + TASK.exit_state] !== EXIT_ZOMBIE) sibling_list_corrupt(LD_DE_THREAD_LEADER_STATE, rp, leader, tsk);
   mem[leader + TASK.exit_state] = EXIT_DEAD;
   // We are going to release_task()->ptrace_unlink() silently, the tracer can sleep in do_wait().
   // EXIT_DEAD tells them to remove the leader from their ->ptraced list.

@@ -42,7 +42,7 @@ import {
   task_participate_group_stop, zap_other_threads,
 } from './signal.js';
 import {
-  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, LD_REPARENT_OWNER, LD_REPARENT_PTRACE, SH_REPARENT, sibling_hist_add, sibling_list_corrupt, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
+  __WALL, __wake_up_parent, __WCLONE, __WNOTHREAD, children_del, children_splice_tail, LD_RELEASE_WITH_CHILDREN, LD_REPARENT_OWNER, LD_REPARENT_PTRACE, SH_REPARENT, sibling_hist_add, sibling_list_corrupt, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED,
   CLD_KILLED, CLD_STOPPED, CLD_TRAPPED, delay_group_leader, JOBCTL_TRACED,
   EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, find_alive_thread, init_task, JOBCTL_STOP_PENDING, PF_EXITING, pid_nr_ns_fast,
   PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, ptrace_reparented, SA_NOCLDWAIT, same_thread_group, SIGCHLD,
@@ -202,6 +202,9 @@ function __exit_signal(p: number): number {
   // for it until the grace period of release_task's call_rcu. A plain store under tasklist_lock.
   mem[pid + PID.task_pid] = 0;
   mem[p + TASK.pid] = 0;
+  // The model's check: exit_notify handed every child to a reaper (forget_original_parent), and
+  // nothing links a child to a task past it; a child left here would name a freed real_parent.
+  if (mem[p + TASK.children] !== 0) sibling_list_corrupt(LD_RELEASE_WITH_CHILDREN, p, mem[p + TASK.children]!, 0);
   if (group_dead) {
     const tg = mem[p + TASK.tgid_pid]!;
     if (tg) mem[tg + PID.task_tgid] = 0; // detach_pid(p, PIDTYPE_TGID): as PIDTYPE_PID above

@@ -265,7 +265,7 @@ export function thread_ring_del(p: number): void {
 
 /** Task lists corrupt (CONFIG_DEBUG_LIST's report): violation b = the list's owner named, c = the task. */
 export const INV_TASK_LIST_CORRUPTION = 0x7401;
-/** de_thread: the exec'ing thread's real_parent is not its leader's (every thread of a group shares it). */
+/** de_thread: the exec'ing thread's real_parent is not its leader's (every thread of a group shares it), or the leader is not a zombie. */
 export const INV_DE_THREAD_REAL_PARENT = 0x7402;
 
 /** G.list_debug[1]: which check found the corruption. */
@@ -281,6 +281,8 @@ export const LD_REPARENT_PTRACE = 9; // forget_original_parent: BUG_ON((!t->ptra
 export const LD_DE_THREAD = 10; // de_thread: tsk->real_parent != leader->real_parent
 export const LD_PTRACE_UNLINK = 11; // __ptrace_unlink: the tracee is not on its tracer's ptraced list
 export const LD_TASKS_DEL = 12; // __unhash_process: list_del_rcu(&p->tasks) of a task not on the process list
+export const LD_RELEASE_WITH_CHILDREN = 13; // __exit_signal: a task released with children still on its list
+export const LD_DE_THREAD_LEADER_STATE = 14; // de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)
 export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_DEL_HEAD]: 'list_del: the task has no prev but is not the head of its parent\'s children',
   [LD_DEL_TAIL]: 'list_del: the task has no next but is not the tail of its parent\'s children',
@@ -294,6 +296,8 @@ export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_DE_THREAD]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
   [LD_PTRACE_UNLINK]: '__ptrace_unlink: the tracee is not on its tracer\'s ptraced list',
   [LD_TASKS_DEL]: '__unhash_process: the leader is not on the process list (init_task.tasks)',
+  [LD_RELEASE_WITH_CHILDREN]: 'release_task: the task still has children (exit_notify hands them all to a reaper)',
+  [LD_DE_THREAD_LEADER_STATE]: 'de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)',
 };
 
 /** TASK.sibling_hist ops. */
@@ -339,7 +343,7 @@ function sibling_list_owner(p: number): number {
 /** Report a corruption found by check `ld` (the first one with the tasks' histories). */
 export function sibling_list_corrupt(ld: number, parent: number, p: number, other: number): void {
   const d = kg + G.list_debug;
-  const code = ld === LD_DE_THREAD ? INV_DE_THREAD_REAL_PARENT : INV_TASK_LIST_CORRUPTION;
+  const code = ld === LD_DE_THREAD || ld === LD_DE_THREAD_LEADER_STATE ? INV_DE_THREAD_REAL_PARENT : INV_TASK_LIST_CORRUPTION;
   if (mem[d + LIST_DEBUG.seen]!++ === 0) {
     mem[d + LIST_DEBUG.check] = ld;
     mem[d + LIST_DEBUG.parent] = parent;

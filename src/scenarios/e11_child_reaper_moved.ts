@@ -8,16 +8,26 @@
  * oops on the zombie's cleared ->nsproxy in do_notify_parent; the model (today's do_notify_parent,
  * no nsproxy dereference) shows the root cause instead: an orphan left under a parent that exited
  * and was reaped, never killed, in a namespace whose init is gone - which the kernel audit at the
- * quiescent end reports (the task tree: real_parent not live).
+ * quiescent end reports (the task tree: real_parent not live), or, first, release_task of R with
+ * X still on its children list (the task-list checks of src/kernel/sched_task.ts).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_PAUSE, SYS_UNSHARE, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_CHILD_REAPER_NOT_MOVED } from '../config/bugs.js';
-import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/sched_task.js';
+import { CLONE_NEWPID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, INV_TASK_LIST_CORRUPTION, LD_RELEASE_WITH_CHILDREN } from '../kernel/sched_task.js';
+import { G, LIST_DEBUG } from '../mm/layout.js';
+import { V_INVARIANT } from '../locking/violations.js';
 import { init_program, prog, start_init } from './build.js';
 import type { CheckResult, RunView, Scenario } from './types.js';
 
 function check_11(r: RunView): CheckResult {
+  // The same state seen earlier by the task-list checks (src/kernel/sched_task.ts): R released
+  // with X still on its children list (LD_RELEASE_WITH_CHILDREN), which stops the run before the audit.
+  const ld = r.violations.find((v) => v.kind === V_INVARIANT && v.a === INV_TASK_LIST_CORRUPTION) &&
+    r.view.m[r.view.kg + G.list_debug + LIST_DEBUG.check] === LD_RELEASE_WITH_CHILDREN;
+  if (ld) {
+    return { matched: true, detail: 'release_task of the exited init leader R with the orphan X still on its children list - X went to R (still child_reaper) instead of R\'s live thread T' };
+  }
   const line = r.audit.find((x) => /real_parent @\d+ is not live|real_parent .* has exited/.test(x));
   if (!line) return { matched: false, detail: `no orphan under an exited parent in the audit (${r.audit.length} audit lines, run ${r.state})` };
   return {
