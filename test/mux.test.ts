@@ -63,10 +63,10 @@ describe('several CPUs per host thread', () => {
   });
 
   it('an ABBA spinlock deadlock between two threads: the cycle names those two CPUs, the CPUs waiting for their turn are runnable', async () => {
-    // CPUs 0 and 2 on thread 0, 1 and 3 on thread 1. Two tasks take the test spinlocks in opposite
-    // orders in a loop until they deadlock; two spinners keep the other CPUs busy. Only CPUs
-    // that run at the same time can hold locks at once, so the cycle must be one CPU of each
-    // thread, and the other CPU of each thread (its thread stuck spinning) waits for its turn.
+    // Four CPUs on two threads. Two tasks take the test spinlocks in opposite orders in a loop
+    // until they deadlock; two spinners keep the other CPUs busy. Only CPUs that run at the same
+    // time can hold locks at once, so the cycle must be two CPUs in turns of different threads,
+    // and the other two (both threads stuck spinning) wait for a turn.
     const m = new Machine({ ncpus: 4, maxTasks: 16 }, { hungTimeoutMs: 400, injectDelayPermille: 100 });
     m.kthread(m.program([[SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B], [OP_JMP, 0]], 'ab'), 0);
     m.kthread(m.program([[SYS_TEST_LOCK2, TL_SPIN_B, TL_SPIN_A], [OP_JMP, 0]], 'ba'), 1);
@@ -81,17 +81,21 @@ describe('several CPUs per host thread', () => {
     expect(cycle).toHaveLength(2);
     const snap = m.snapshot!;
     const cpus = cycle.map((k) => g.nodes.find((n) => n.key === k)!.cpu!);
-    const lead = (i: number): number => snap[cpu_addr(i) + CPU.mux_lead]!;
-    expect(lead(cpus[0]!), 'one CPU of each thread').not.toBe(lead(cpus[1]!));
+    // Each CPU of the cycle is in a turn of its own thread (CPU.mux_turn: thread + 1).
+    const turn = (i: number): number => snap[cpu_addr(i) + CPU.mux_turn]!;
+    expect(turn(cpus[0]!)).toBeGreaterThan(0);
+    expect(turn(cpus[1]!)).toBeGreaterThan(0);
+    expect(turn(cpus[0]!), 'one CPU on each thread').not.toBe(turn(cpus[1]!));
     const others = g.nodes.filter((x) => x.kind === 'cpu' && !cycle.includes(x.key));
     expect(others).toHaveLength(2);
     for (const n of others) {
       expect(n.blocked, n.key).toBe(false);
       expect(g.edges.filter((e) => e.from === n.key)).toEqual([]);
       expect(n.task, `${n.key} runs no task`).toBeUndefined();
+      expect(snap[cpu_addr(n.cpu!) + CPU.mux_turn], `${n.key} is in no thread's turn`).toBe(0);
     }
     // A spinner's CPU ended its last turn with work left: it waits for its turn, runnable.
-    expect(others.filter((n) => n.waiting === 'waiting for its turn on its host thread (runnable)').length).toBeGreaterThan(0);
+    expect(others.filter((n) => n.waiting === 'waiting for its turn on a host thread (runnable)').length).toBeGreaterThan(0);
     expect(r.stuck!.text).toMatch(/test_spin/);
   });
 

@@ -28,6 +28,8 @@ export interface CpuTask {
    * returns a CpuResult for each.
    */
   cpus?: number[];
+  /** With `cpus`: this host thread's number (0 ..). */
+  thread?: number;
   /** Bound on waiting for the run to start. */
   startTimeoutMs?: number;
 }
@@ -79,7 +81,7 @@ export default function cpuMain(task: CpuTask): CpuResult | CpuResult[] {
     if (Date.now() > deadline) throw new Error(`cpu ${task.cpu}: the run did not start within ${task.startTimeoutMs ?? 30_000} ms`);
     Atomics.wait(mem, kg + G.run_state, RUN_SETUP, 50);
   }
-  if (hosted) return host_main(hosted);
+  if (hosted) return host_main(task.thread ?? 0, hosted);
   const c = cpu_addr(task.cpu);
   const res: CpuResult = { cpu: task.cpu, switches: 0, syscalls: 0 };
   try {
@@ -141,14 +143,19 @@ function cpu_exited(cpu: number): void {
   Atomics.notify(mem, kg + G.cpus_exited);
 }
 
-/** Several CPUs on this thread (src/sched/mux.ts; free-running only): run them in turn. */
-function host_main(cpus: number[]): CpuResult[] {
+/**
+ * Several CPUs per host thread (src/sched/mux.ts; free-running only): this thread runs turns of
+ * any CPU; it reports its home CPUs `cpus` (and a CPU of another home it crashed on).
+ */
+function host_main(thread: number, cpus: number[]): CpuResult[] {
   const res = cpus.map((cpu): CpuResult => ({ cpu, switches: 0, syscalls: 0 }));
   try {
-    if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) mux_host_loop(checked_runner, cpus);
+    if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) mux_host_loop(checked_runner, thread, cpus);
     else freeze_wait(); // the run ended before it began: as cpuMain
   } catch (e) {
-    cpu_failed(e, res[cpus.indexOf(this_cpu_id)] ?? res[0]!);
+    let r = res.find((x) => x.cpu === this_cpu_id);
+    if (!r) res.push(r = { cpu: this_cpu_id, switches: 0, syscalls: 0 });
+    cpu_failed(e, r);
   } finally {
     for (const cpu of cpus) cpu_exited(cpu);
   }

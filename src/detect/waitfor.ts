@@ -284,7 +284,7 @@ export function build_waitfor(v: StateView): WaitForGraph {
     if (m[c + CPU.online] === 0) node.waiting = 'offline';
     // Waiting for a run token (src/sched/run_token.ts), or for its turn on the host thread that
     // runs several CPUs (src/sched/mux.ts): holds nothing, runnable, no edge.
-    if (m[c + CPU.tok_wait] === 1) node.waiting = m[c + CPU.mux_lead] !== 0 ? 'waiting for its turn on its host thread (runnable)' : 'waiting for a run token (runnable)';
+    if (m[c + CPU.tok_wait] === 1) node.waiting = m[c + CPU.mux_lead] !== 0 ? 'waiting for its turn on a host thread (runnable)' : 'waiting for a run token (runnable)';
     if (!addr) continue;
     if (op === WAIT_IDLE) { node.waiting = 'idle'; continue; }
     const lock = m[c + CPU.wait_lock]!;

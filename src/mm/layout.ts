@@ -629,6 +629,7 @@ export const GLOBAL_SPEC = {
     E('list_debug', LIST_DEBUG_SPEC, TL, 'the first sibling-list corruption seen (sibling_list_corrupt, src/kernel/sched_task.ts), for the report'),
     L('tok_head', 'Atomics.add', 'run-token tickets given back; ticket t holds a token while t - tok_head < run_tokens'),
     A('tok_ring', TOK_RING_WORDS, 'Atomics', 'waiter of ticket t: cpu+1 at tok_ring[t % TOK_RING_WORDS], so a release wakes exactly the CPU it lets in'),
+    L('mux_park', 'Atomics.add / wait / notify', 'several CPUs per host thread (src/sched/mux.ts): the word host threads park on when they find nothing to run; bumped by kick_cpu of a hosted CPU and by a turn that ends with work left'),
   ],
 } as const satisfies StructSpec;
 
@@ -646,7 +647,8 @@ export const CPU_SPEC = {
     L('online', 'hotplug (Atomics)', '1 when the CPU takes tasks'),
     L('rcu_qs_gp', 'own CPU (Atomics.store), read by GP completers', 'last grace period for which this CPU reported a quiescent state'),
     L('tok_wait', 'own CPU (Atomics.store)', '1 while this CPU waits for a run token, or for its turn on the host thread that hosts it (src/sched/mux.ts): runnable, never blocked in the wait-for graph'),
-    L('mux_lead', 'write-once per run (main thread)', 'several CPUs per host thread (src/sched/mux.ts): id + 1 of the CPU whose park word the host thread of this CPU sleeps on; 0: this CPU has a thread of its own'),
+    L('mux_lead', 'write-once per run (main thread)', 'several CPUs per host thread (src/sched/mux.ts): id + 1 of the first CPU of the thread this CPU starts on (its home, which reports it); 0: this CPU has a thread of its own'),
+    L('mux_turn', 'Atomics (compareExchange to take, store to end)', 'several CPUs per host thread: thread + 1 of the host thread running a turn of this CPU, 0 between turns'),
     L('abort', 'Atomics', 'set by the main thread to make this CPU leave (hotplug, stop)'),
     L('hotplug', 'Atomics', 'CPU hotplug request from the main thread: HP_* (offline at the next safe point, back online)'),
     L('irq_pending', 'controller', 'an interrupt the controller raised on this CPU'),

@@ -134,10 +134,11 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   mc.snapshot = undefined;
   const startMs = policy.startTimeoutMs ?? 60_000;
   // One pool task per host thread: a CPU, or the CPUs it hosts (results per CPU either way).
-  const tasks = groups.map((g) => pool.run({ shared: mc.shared, cpu: g[0]!, cpus: g.length > 1 ? g : undefined, startTimeoutMs: startMs }) as Promise<CpuResult | CpuResult[]>);
+  const tasks = groups.map((g, thread) => pool.run({ shared: mc.shared, cpu: g[0]!, cpus: g.length > 1 ? g : undefined, thread, startTimeoutMs: startMs }) as Promise<CpuResult | CpuResult[]>);
   const settled: Array<CpuResult | undefined> = new Array(n);
   const errors: Array<Error | undefined> = new Array(n);
-  tasks.forEach((p, i) => p.then((r) => { for (const x of Array.isArray(r) ? r : [r]) settled[x.cpu] = x; }, (e: Error) => {
+  // A thread that crashed on a CPU of another home reports it too: the report with the error wins.
+  tasks.forEach((p, i) => p.then((r) => { for (const x of Array.isArray(r) ? r : [r]) if (!settled[x.cpu]?.error) settled[x.cpu] = x; }, (e: Error) => {
     for (const cpu of groups[i]!) errors[cpu] = e;
     // A worker that died (not a kernel exception: those the CPU reports itself) ends the run.
     end(RUN_CRASHED, true);

@@ -163,14 +163,16 @@ export function kick_cpu(id: number): void {
   // if after, the work our caller published before kicking is seen by its checks.
   Atomics.add(mem, c + CPU.park, 1);
   Atomics.notify(mem, c + CPU.park);
-  // A CPU hosted on a thread with others (src/sched/mux.ts): that thread sleeps on its lead CPU's
-  // park word, sampled before it looks at each of its CPUs for work (the same pairing).
-  const lead = mem[c + CPU.mux_lead]!;
-  if (lead !== 0 && lead !== id + 1) {
-    const lc = cpu_addr(lead - 1);
-    Atomics.add(mem, lc + CPU.park, 1);
-    Atomics.notify(mem, lc + CPU.park);
-  }
+  // Several CPUs per host thread (src/sched/mux.ts): any host thread may run this CPU's next
+  // turn, and a thread with nothing to run sleeps on G.mux_park, sampled before it looks at the
+  // CPUs for work (the same pairing). One thread is enough to take the work.
+  if (mem[c + CPU.mux_lead] !== 0) mux_kick();
+}
+
+/** Wake one host thread parked with nothing to run (src/sched/mux.ts). */
+export function mux_kick(): void {
+  Atomics.add(mem, kg + G.mux_park, 1);
+  Atomics.notify(mem, kg + G.mux_park, 1);
 }
 
 /** Queue a runnable task: on the CPU it last ran on when that CPU is online, else on this one. */
@@ -197,12 +199,9 @@ export function activate_task(p: number): void {
     // The target is busy: let an idle CPU steal it rather than wait for the target. Not while
     // every run token is in use: the kicked CPU could only queue for a token (a futex wake that
     // takes a host core from a token holder for nothing); a token holder that runs dry steals it.
-    // Several CPUs per host thread: not an idle CPU of the target's own thread (that thread is
-    // busy with the target or another of its CPUs; the kick would wake nobody).
-    const tl = m[tc + CPU.mux_lead]!;
     for (let i = 0; i < n; i++) {
       const ic = cpu_addr(i);
-      if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0 && (tl === 0 || m[ic + CPU.mux_lead] !== tl)) { kick_cpu(i); break; }
+      if (i !== target && Atomics.load(m, ic + CPU.idle) === 1 && m[ic + CPU.tok_wait] === 0) { kick_cpu(i); break; }
     }
   }
 }
@@ -278,9 +277,8 @@ export function set_running(): void {
  * task for good to whichever CPU ran dry first, leave CPU i nothing to do on its own turns
  * (per-CPU fairness) and cost the task a migration; a token holder that runs dry hands its token
  * on instead (cpu_idle). Plain reads: a stale value only moves one task or leaves it for its own
- * CPU, which runs it either way. Several CPUs per host thread (src/sched/mux.ts, tokens off): any
- * task may be stolen, since an idle CPU there means a host thread with nothing to do while the
- * waiting CPU's thread is busy with another of its CPUs.
+ * CPU, which runs it either way. The same with several CPUs per host thread (src/sched/mux.ts):
+ * a CPU waiting for its turn keeps its last task, and a free thread runs that CPU's turn instead.
  */
 function may_steal_from(m: Int32Array, ic: number): boolean {
   return !run_tokens_on() || m[ic + CPU.tok_wait] === 0 || m[ic + CPU.rq_nr]! > 1;
@@ -524,6 +522,8 @@ function host_turn_end(c: number): number {
   progress_flush(mem);
   Atomics.store(mem, c + CPU.tok_wait, 1);
   rcu_idle_enter();
+  // It still has work: a host thread parked with nothing to run may take its next turn.
+  if (Atomics.load(mem, c + CPU.rq_nr) !== 0) mux_kick();
   return CPU_LOOP_YIELD;
 }
 
@@ -588,7 +588,7 @@ function cpu_idle(): void {
     // Idle: the run token goes to a CPU that has work. A CPU without a token does not poll while
     // every token is in use: it would take a host core from a CPU that holds locks.
     run_token_put();
-    if (!run_tokens_busy() && idle_poll(c, v)) return;
+    if (!run_tokens_busy() && idle_poll(c, c + CPU.park, v)) return;
     Atomics.wait(mem, c + CPU.park, v, 10);
     check_abort();
     if (run_tokens_on()) idle_wait_for_work(c);
@@ -612,15 +612,15 @@ function cpu_idle(): void {
  */
 let poll_ns = IDLE_POLL_MIN_NS;
 /**
- * Several CPUs per thread (src/sched/mux.ts): the thread found every CPU it hosts idle and polls
- * before it parks, on the park word of its lead CPU (`lead`, sampled as `v` before its round),
- * which every kick aimed at one of its CPUs bumps. The runqueues are looked at as this_cpu (the
- * last CPU whose turn it was) would steal.
+ * Several CPUs per thread (src/sched/mux.ts): the thread found nothing to run and polls before
+ * it parks, on G.mux_park (`word`, sampled as `v` before its round), which every kick aimed at a
+ * hosted CPU bumps. The runqueues are looked at as this_cpu (the last CPU whose turn it was)
+ * would steal.
  */
-export function host_idle_poll(lead: number, v: number): boolean {
-  return idle_poll(lead, v);
+export function host_idle_poll(word: number, v: number): boolean {
+  return idle_poll(this_cpu, word, v);
 }
-function idle_poll(c: number, v: number): boolean {
+function idle_poll(c: number, word: number, v: number): boolean {
   const budget = poll_ns;
   if (budget <= 0) return false;
   const m = mem;
@@ -628,7 +628,7 @@ function idle_poll(c: number, v: number): boolean {
   for (let i = 1; ; i++) {
     // Same pairings as cpu_idle: park word vs kick_cpu, rq_nr vs enqueue_task, RCU_GP_SEQ vs the
     // CAS that completes a grace period (rcu_cbs_ready).
-    if (Atomics.load(m, c + CPU.park) !== v || any_runnable() || rcu_cbs_ready()) {
+    if (Atomics.load(m, word) !== v || any_runnable() || rcu_cbs_ready()) {
       poll_ns = Math.min(IDLE_POLL_MAX_NS, budget * 2);
       return true;
     }

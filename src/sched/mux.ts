@@ -55,78 +55,102 @@ import { cpu_loop, CPU_LOOP_IDLE, CPU_LOOP_YIELD, host_idle_poll, type TaskRunne
 import { cpu_offline_step, cpu_takedown, hotplug_requested, HP_STEP_OFFLINE, HP_STEP_ONLINE } from './hotplug.js';
 import { RUN_RUNNING } from './hook.js';
 
-/** Longest single park of a host thread whose CPUs are all idle: it gives each a turn after it. */
+/** Longest single park of a host thread that found nothing to run: it looks again after it. */
 const HOST_PARK_MS = 10;
 
 /**
- * Main thread, before the CPUs start: which CPUs each host thread runs (CPU i on thread i % T, so
- * every thread hosts the same number of CPUs, give or take one) and each CPU's CPU.mux_lead.
- * `threads` >= ncpus (or 0): one thread per CPU, mux_lead 0 everywhere.
+ * Main thread, before the CPUs start: the home thread of each CPU (CPU i on thread i % T, so every
+ * thread starts with the same number of CPUs, give or take one: its home CPUs, which it reports
+ * and counts out at the end) and each CPU's CPU.mux_lead. `threads` >= ncpus (or 0): one thread
+ * per CPU, mux_lead 0 everywhere.
  */
 export function mux_setup(m: Int32Array, ncpus: number, threads: number): number[][] {
   const t = threads > 0 && threads < ncpus ? threads : ncpus;
   const groups: number[][] = Array.from({ length: t }, () => []);
   for (let i = 0; i < ncpus; i++) groups[i % t]!.push(i);
-  for (const g of groups) for (const id of g) m[cpu_addr(id) + CPU.mux_lead] = g.length > 1 ? g[0]! + 1 : 0;
+  for (const g of groups) {
+    for (const id of g) {
+      m[cpu_addr(id) + CPU.mux_lead] = t < ncpus ? g[0]! + 1 : 0;
+      m[cpu_addr(id) + CPU.mux_turn] = 0;
+    }
+  }
+  Atomics.store(m, kg + G.mux_park, 0);
   return groups;
 }
 
-/** Where a hosted CPU is: taking turns, offline (hotplug), or gone (told to leave). */
-const HOSTED_ONLINE = 0;
-const HOSTED_OFFLINE = 1;
-const HOSTED_GONE = 2;
-
 /**
- * The host thread's loop: round after round, give each CPU it hosts a turn (cpu_loop with
- * `hosted`), and park when a whole round found every CPU idle. Returns when the run ends (or every
- * CPU it hosts is gone); throws what cpu_loop throws, with this_cpu the CPU whose turn it was.
+ * The host thread's loop. Round after round it goes through every CPU of the machine, starting
+ * after the last one it ran, and runs a turn of each that no other thread is running (CPU.mux_turn,
+ * taken with a compareExchange): so any thread can run any CPU, as any host core can run any
+ * token holder, and a thread the host deschedules holds up only the CPU whose turn it is in (the
+ * others' turns go to the threads that run). It parks on G.mux_park when a whole round found
+ * nothing to do. `me` is the thread's number (0 ..), `home` the CPUs it starts with. Returns when
+ * the run ends; throws what cpu_loop throws, with this_cpu the CPU whose turn it was.
  */
-export function mux_host_loop(runner: TaskRunner, cpus: readonly number[]): void {
-  const n = cpus.length;
-  const where = new Int32Array(n);
-  const lead = cpu_addr(cpus[0]!);
-  // Each CPU waits for its first turn runnable and in an extended quiescent state, as a CPU
+export function mux_host_loop(runner: TaskRunner, me: number, home: readonly number[]): void {
+  const n = Atomics.load(mem, kg + G.ncpus);
+  const turn = me + 1;
+  // Each home CPU waits for its first turn runnable and in an extended quiescent state, as a CPU
   // waiting for its first run token does (token_wait_first), so grace periods do not wait for it.
-  for (let i = 0; i < n; i++) {
-    set_this_cpu(cpus[i]!);
+  for (const id of home) {
+    set_this_cpu(id);
     Atomics.store(mem, this_cpu + CPU.tok_wait, 1);
     rcu_idle_enter();
   }
-  let live = n;
+  let next = home[0]!;
   for (;;) {
-    // Sample the thread's park word before looking at any CPU for work: pairs with kick_cpu's add
-    // to it (a kick after the sample makes the wait below return at once; work published before
-    // it is seen by the CPUs' looks in this round).
-    const v = Atomics.load(mem, lead + CPU.park);
+    // Sample the park word before looking at any CPU for work: pairs with mux_kick's add (a kick
+    // after the sample makes the wait below return at once; work published before it is seen by
+    // the looks in this round).
+    const v = Atomics.load(mem, kg + G.mux_park);
     let busy = false;
-    for (let i = 0; i < n; i++) {
-      if (where[i] === HOSTED_GONE) continue;
-      set_this_cpu(cpus[i]!);
-      if (where[i] === HOSTED_OFFLINE) {
-        const r = cpu_offline_step();
-        if (r === HP_STEP_OFFLINE) continue;
-        if (r !== HP_STEP_ONLINE) return; // the run ended
-        where[i] = HOSTED_ONLINE;
+    for (let k = 0; k < n; k++) {
+      const id = next;
+      next = next + 1 === n ? 0 : next + 1;
+      const c = cpu_addr(id);
+      if (Atomics.load(mem, c + CPU.online) < 0) continue; // left for good
+      // Take the turn. The compareExchange pairs with the store of 0 that ended the CPU's last
+      // turn on whichever thread: what that turn wrote with plain stores is visible from here.
+      if (Atomics.compareExchange(mem, c + CPU.mux_turn, 0, turn) !== 0) continue;
+      let r: number;
+      try {
+        set_this_cpu(id);
+        r = host_turn(runner, n);
+      } finally {
+        Atomics.store(mem, c + CPU.mux_turn, 0);
       }
-      const r = cpu_loop(runner, { hosted: n });
-      if (r === CPU_LOOP_YIELD) {
-        busy = true;
-        continue;
-      }
-      if (r === CPU_LOOP_IDLE) continue;
-      // CPU_LOOP_LEFT: the run ended, a hotplug request, or this CPU was told to leave.
-      if (hotplug_requested()) {
-        cpu_takedown();
-        where[i] = HOSTED_OFFLINE;
-        continue;
-      }
-      if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return;
-      where[i] = HOSTED_GONE;
-      rcu_idle_enter();
-      if (--live === 0) return;
+      if (r === HOST_TURN_BUSY) busy = true;
+      else if (r === HOST_TURN_RUN_END) return;
     }
-    // Every CPU idle: poll a while (haltpoll, as an idle CPU with a thread of its own does), then
+    // Nothing to run: poll a while (haltpoll, as an idle CPU with a thread of its own does), then
     // park until a kick or HOST_PARK_MS.
-    if (!busy && !host_idle_poll(lead, v)) Atomics.wait(mem, lead + CPU.park, v, HOST_PARK_MS);
+    if (!busy && !host_idle_poll(kg + G.mux_park, v)) Atomics.wait(mem, kg + G.mux_park, v, HOST_PARK_MS);
   }
+}
+
+const HOST_TURN_IDLE = 0;
+const HOST_TURN_BUSY = 1;
+const HOST_TURN_RUN_END = 2;
+
+/** One turn of this_cpu: an offline CPU's look, or cpu_loop until the slice ends or it idles. */
+function host_turn(runner: TaskRunner, n: number): number {
+  const c = this_cpu;
+  if (Atomics.load(mem, c + CPU.online) === 0) {
+    const r = cpu_offline_step();
+    if (r === HP_STEP_OFFLINE) return HOST_TURN_IDLE;
+    if (r !== HP_STEP_ONLINE) return HOST_TURN_RUN_END;
+  }
+  const r = cpu_loop(runner, { hosted: n });
+  if (r === CPU_LOOP_YIELD) return HOST_TURN_BUSY;
+  if (r === CPU_LOOP_IDLE) return HOST_TURN_IDLE;
+  // CPU_LOOP_LEFT: the run ended, a hotplug request, or this CPU was told to leave.
+  if (hotplug_requested()) {
+    cpu_takedown(); // online = 0: its next turns are offline looks
+    return HOST_TURN_IDLE;
+  }
+  if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return HOST_TURN_RUN_END;
+  // Told to leave (CPU.abort): out of every thread's rounds for good.
+  rcu_idle_enter();
+  Atomics.store(mem, c + CPU.online, -1);
+  return HOST_TURN_IDLE;
 }

@@ -107,9 +107,9 @@ export function run_token_slice_start(): void {
   since_syscalls = mem[this_cpu + CPU.syscalls]!;
 }
 
-/** Are tokens in use on this thread? */
+/** Are tokens in use on this thread (or is the thread the token of the CPUs it hosts)? */
 export function run_tokens_on(): boolean {
-  return ntok !== 0;
+  return ntok !== 0 || hosted !== 0;
 }
 
 /** May this CPU run kernel code (it holds a token, or tokens are off)? */
