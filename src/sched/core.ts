@@ -532,7 +532,7 @@ function host_turn_end(c: number): number {
  * then looks again, as cpu_idle does before it parks (the same pairings: CPU.idle against
  * activate_task's enqueue, RCU_GP_SEQ against rcu_gp_done's kick). True: work came, the turn goes
  * on (back out of the quiescent state). False: the CPU stays idle, kickable (tok_wait 0); a kick
- * reaches its thread through CPU.mux_lead (kick_cpu).
+ * wakes a parked host thread through G.mux_park (kick_cpu, mux_kick).
  */
 function host_idle_enter(): boolean {
   rcu_idle_enter();

@@ -6,9 +6,11 @@
  * with its own V8 isolate: N isolates each compile the kernel with TurboFan for themselves, on
  * threads that hold no token (41% of the CPU samples of a 4-CPU stress run on 2 cores, README issue
  * 15, "Session 5"), and each token hand-off is a futex wake of another thread. Here a run with N CPUs
- * and T < N host threads has T worker threads (isolates); thread k hosts CPUs k, k+T, k+2T, ... and
- * is the run token of the CPUs it hosts. It runs one of them at a time (this_cpu) and switches to
- * the next at the end of a slice: a plain in-thread switch, no futex round trip.
+ * and T < N host threads has T worker threads (isolates), and the threads are the run tokens: each
+ * runs one CPU at a time (this_cpu) for a turn and then switches to the next CPU that no other
+ * thread is running (CPU.mux_turn), a plain in-thread switch with no futex round trip. Any thread
+ * runs any CPU, as any core runs any token holder, so a thread the host deschedules holds up only
+ * the CPU whose turn it is in. Thread k starts with CPUs k, k+T, ... (its home: it reports them).
  *
  * Why that is safe. A switch happens only where a token hand-off would: at schedule() between two
  * tasks with preempt_count 0 (cpu_loop, run_token_should_yield), when the CPU finds nothing to run,
@@ -38,11 +40,11 @@
  * it as waiting, never as blocked, as it does a CPU waiting for a run token) and is in an extended
  * quiescent state for RCU, so grace periods do not wait for it. An idle CPU publishes CPU.idle = 1
  * and tok_wait = 0 as before; a kick aimed at it (kick_cpu: a wake-up onto its runqueue, RCU
- * callbacks ready, hotplug, the end of the run) also bumps the park word of its thread's lead CPU
- * (CPU.mux_lead), which the thread sleeps on when every CPU it hosts is idle. An interrupt raised on
- * a CPU that is not the one its thread runs now stays pending in the CPU record and is taken at
- * that CPU's next scheduling hook, on its next turn (every CPU, idle or not, gets a turn each round
- * and passes the hook at its start: a vCPU that is not scheduled takes its interrupts when it runs).
+ * callbacks ready, hotplug, the end of the run) also bumps G.mux_park and wakes one thread parked
+ * there, as does a turn that ends with work left. An interrupt raised on a CPU that no thread runs
+ * now stays pending in the CPU record and is taken at that CPU's next scheduling hook, on its next
+ * turn (every CPU, idle or not, gets a turn in each round of a thread and passes the hook at its
+ * start: a vCPU that is not scheduled takes its interrupts when it runs).
  *
  * Off in controlled mode (one CPU runs at a time there and the turn changes at every scheduling
  * hook, in the middle of kernel paths that hold locks, where a CPU's stack cannot unwind: each CPU
