@@ -154,6 +154,21 @@ describe('sibling lists: CONFIG_DEBUG_LIST checks at the writers', () => {
     expect(report(k)).toContain('de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)');
   });
 
+  it('the stress checker\'s tree walk keeps the first missing child\'s list history for the report', async () => {
+    const { check_task_family, INV_TASK_TREE } = await import('../src/stress/checks.js');
+    const k = Kernel.create();
+    const r = k.fork(k.init);
+    const a = k.fork(r);
+    const x = k.fork(r);
+    mem[a.addr + TASK.sibling_next] = 0; // x cut off r's list: the state of session 5's 10-minute run
+    k.machine.attach();
+    check_task_family(x.addr);
+    expect(k.machine.violations().some((v) => v.kind === V_INVARIANT && v.a === INV_TASK_TREE && v.b === x.addr && v.c === r.addr)).toBe(true);
+    const text = report(k);
+    expect(text).toContain('the task-tree check: a live leader missing from its real parent');
+    expect(text).toMatch(/its last 4 changes: add\(slot \d+\)@cpu\d+/);
+  });
+
   it('list_add of a task already on a list: refused, reported', async () => {
     const k = Kernel.create();
     const a = k.fork(k.init);

@@ -13,11 +13,11 @@ import { INV_SLAB_DOUBLE_FREE } from '../mm/slab.js';
 import { LIST_DEBUG, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
-import { INVARIANT_NAMES } from '../stress/checks.js';
+import { INV_TASK_TREE, INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
 import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
-import { INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, LD_CHECK_NAMES, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
+import { INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, LD_CHECK_NAMES, LD_TREE_CHECK, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
 import { INV_KILLED_BY_EXIT_SIGNAL, INV_PIDNS_INIT_NOT_LAST, INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /**
@@ -316,6 +316,7 @@ function violation_detail(v: StateView, x: Violation): string {
       return `unlock of ${hex(x.a)} owned by ${x.b} from ${x.c}`;
     case V_INVARIANT:
       if (x.a === INV_TASK_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
+      if (x.a === INV_TASK_TREE && v.m[v.kg + G.list_debug + LIST_DEBUG.check] === LD_TREE_CHECK) return `objects ${hex(x.b)} ${x.c}; ${list_debug_text(v)}`;
       return `objects ${hex(x.b)} ${x.c}`;
     default:
       return `a=${x.a} b=${x.b} c=${x.c}`;

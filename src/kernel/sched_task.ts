@@ -283,6 +283,7 @@ export const LD_PTRACE_UNLINK = 11; // __ptrace_unlink: the tracee is not on its
 export const LD_TASKS_DEL = 12; // __unhash_process: list_del_rcu(&p->tasks) of a task not on the process list
 export const LD_RELEASE_WITH_CHILDREN = 13; // __exit_signal: a task released with children still on its list
 export const LD_DE_THREAD_LEADER_STATE = 14; // de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)
+export const LD_TREE_CHECK = 15; // the stress checker's task-tree walk (src/stress/checks.ts check_task_family) saw it first
 export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_DEL_HEAD]: 'list_del: the task has no prev but is not the head of its parent\'s children',
   [LD_DEL_TAIL]: 'list_del: the task has no next but is not the tail of its parent\'s children',
@@ -298,6 +299,7 @@ export const LD_CHECK_NAMES: Record<number, string> = {
   [LD_TASKS_DEL]: '__unhash_process: the leader is not on the process list (init_task.tasks)',
   [LD_RELEASE_WITH_CHILDREN]: 'release_task: the task still has children (exit_notify hands them all to a reaper)',
   [LD_DE_THREAD_LEADER_STATE]: 'de_thread: BUG_ON(leader->exit_state != EXIT_ZOMBIE)',
+  [LD_TREE_CHECK]: 'the task-tree check: a live leader missing from its real parent\'s children list (or a child naming another parent)',
 };
 
 /** TASK.sibling_hist ops. */
@@ -340,24 +342,33 @@ function sibling_list_owner(p: number): number {
   return 0;
 }
 
+/**
+ * Keep the first corruption's snapshot (G.list_debug): the check, the tasks, their last list
+ * changes and the owner of the list p is really on. Only the first caller writes it (seen is an
+ * Atomics.add: a reader of the tree under read_lock may be the first). True when this one did.
+ */
+export function list_debug_snapshot(ld: number, parent: number, p: number, other: number): boolean {
+  const d = kg + G.list_debug;
+  if (Atomics.add(mem, d + LIST_DEBUG.seen, 1) !== 0) return false;
+  mem[d + LIST_DEBUG.check] = ld;
+  mem[d + LIST_DEBUG.parent] = parent;
+  mem[d + LIST_DEBUG.task] = p;
+  mem[d + LIST_DEBUG.real_parent] = mem[p + TASK.real_parent]!;
+  mem[d + LIST_DEBUG.group_leader] = mem[p + TASK.group_leader]!;
+  mem[d + LIST_DEBUG.cpu] = this_cpu_id;
+  mem[d + LIST_DEBUG.id] = mem[p + TASK.id]!;
+  copy_hist(p, d + LIST_DEBUG.hist);
+  const owner = sibling_list_owner(p);
+  mem[d + LIST_DEBUG.owner] = owner;
+  mem[d + LIST_DEBUG.other] = other;
+  if (other || owner) copy_hist(other || owner, d + LIST_DEBUG.other_hist);
+  return true;
+}
+
 /** Report a corruption found by check `ld` (the first one with the tasks' histories). */
 export function sibling_list_corrupt(ld: number, parent: number, p: number, other: number): void {
-  const d = kg + G.list_debug;
   const code = ld === LD_DE_THREAD || ld === LD_DE_THREAD_LEADER_STATE ? INV_DE_THREAD_REAL_PARENT : INV_TASK_LIST_CORRUPTION;
-  if (mem[d + LIST_DEBUG.seen]!++ === 0) {
-    mem[d + LIST_DEBUG.check] = ld;
-    mem[d + LIST_DEBUG.parent] = parent;
-    mem[d + LIST_DEBUG.task] = p;
-    mem[d + LIST_DEBUG.real_parent] = mem[p + TASK.real_parent]!;
-    mem[d + LIST_DEBUG.group_leader] = mem[p + TASK.group_leader]!;
-    mem[d + LIST_DEBUG.cpu] = this_cpu_id;
-    mem[d + LIST_DEBUG.id] = mem[p + TASK.id]!;
-    copy_hist(p, d + LIST_DEBUG.hist);
-    const owner = sibling_list_owner(p);
-    mem[d + LIST_DEBUG.owner] = owner;
-    mem[d + LIST_DEBUG.other] = other;
-    if (other || owner) copy_hist(other || owner, d + LIST_DEBUG.other_hist);
-  }
+  list_debug_snapshot(ld, parent, p, other);
   record_violation(V_INVARIANT, code, parent, p);
 }
 

@@ -526,24 +526,24 @@ export const PIDS_CGROUP_SPEC = {
   ],
 } as const satisfies StructSpec;
 
-/** The first sibling-list corruption's snapshot (G.list_debug): written once, under tasklist_lock (write). */
+/** The first task-list corruption's snapshot (G.list_debug): written once, by the first reporter (seen: Atomics.add), under tasklist_lock (write, or read for the stress checker's tree walk). */
 export const LIST_DEBUG_SPEC = {
   name: 'list_debug',
   kernel: 'the model\'s CONFIG_DEBUG_LIST report for the children/sibling lists (lib/list_debug.c prints it instead)',
   doc: 'What the first failed check saw, kept for the end-of-run report: the run goes on, and the tasks it names are freed and reused.',
   fields: [
-    L('seen', TL, 'corruptions found (only the first is kept)'),
-    L('check', TL, 'LD_* check that failed'),
-    L('parent', TL, 'the parent the writer named'),
-    L('task', TL, 'the task being linked or unlinked'),
-    L('real_parent', TL, 'its real_parent then'),
-    L('group_leader', TL, 'its group_leader then'),
-    L('cpu', TL, 'the CPU that found it'),
-    L('id', TL, 'the task\'s serial number (TASK.id)'),
-    A('hist', SIBLING_HIST, TL, 'its TASK.sibling_hist, oldest first'),
-    L('owner', TL, 'the task whose children list it is really on (0: none found)'),
-    L('other', TL, 'the other task of the check (de_thread: the leader; forget_original_parent: the child on the list)'),
-    A('other_hist', SIBLING_HIST, TL, 'the other task\'s (else the owner\'s) TASK.sibling_hist, oldest first'),
+    L('seen', 'Atomics.add', 'corruptions found (only the first is kept: the reporter that counted from 0 writes the rest)'),
+    L('check', 'the first reporter', 'LD_* check that failed'),
+    L('parent', 'the first reporter', 'the parent the writer named'),
+    L('task', 'the first reporter', 'the task being linked or unlinked'),
+    L('real_parent', 'the first reporter', 'its real_parent then'),
+    L('group_leader', 'the first reporter', 'its group_leader then'),
+    L('cpu', 'the first reporter', 'the CPU that found it'),
+    L('id', 'the first reporter', 'the task\'s serial number (TASK.id)'),
+    A('hist', SIBLING_HIST, 'the first reporter', 'its TASK.sibling_hist, oldest first'),
+    L('owner', 'the first reporter', 'the task whose children list it is really on (0: none found)'),
+    L('other', 'the first reporter', 'the other task of the check (de_thread: the leader; forget_original_parent: the child on the list)'),
+    A('other_hist', SIBLING_HIST, 'the first reporter', 'the other task\'s (else the owner\'s) TASK.sibling_hist, oldest first'),
   ],
 } as const satisfies StructSpec;
 

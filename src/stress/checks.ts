@@ -18,7 +18,7 @@ import { is_controlled } from '../sched/hook.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { SLOT_ACTIVE_NS, SLOT_ID, SLOT_WORDS } from './ops.js';
 import { ERESTARTNOHAND, ERESTARTSYS } from '../kernel/errno.js';
-import { JOBCTL_STOPPED, SIGCHLD } from '../kernel/sched_task.js';
+import { JOBCTL_STOPPED, LD_TREE_CHECK, list_debug_snapshot, SIGCHLD } from '../kernel/sched_task.js';
 import { find_task_by_vpid } from '../kernel/pid.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
@@ -129,6 +129,8 @@ export function check_task_family(t: number): void {
       if (mem[c + TASK.real_parent] !== t) { bad = 3; other = c; break; }
     }
   }
+  // The first one keeps t's last list changes for the report (src/kernel/sched_task.ts).
+  if (bad) list_debug_snapshot(LD_TREE_CHECK, other, t, 0);
   read_unlock(tl);
   if (bad) record_violation(V_INVARIANT, INV_TASK_TREE, t, other || -bad);
 }
