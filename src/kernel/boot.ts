@@ -21,6 +21,8 @@ export interface BootOptions {
   seed?: number;
   injectEnomemPermille?: number;
   injectDelayPermille?: number;
+  /** Chance per mille that a copy to user memory faults and sleeps (src/mm/uaccess.ts); default 0. */
+  uaccessFaultPermille?: number;
   hungTimeoutMs?: number;
   /** CONFIG_SMP=n: on a one-CPU machine, lock words and scheduler words use plain accesses. */
   up?: boolean;
@@ -48,6 +50,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.bug_switches] = opts.bugs ?? 0;
   mem[kg + G.inject_enomem_permille] = opts.injectEnomemPermille ?? 0;
   mem[kg + G.inject_delay_permille] = opts.injectDelayPermille ?? 0;
+  mem[kg + G.uaccess_fault_permille] = opts.uaccessFaultPermille ?? 0;
   mem[kg + G.hung_timeout_ms] = opts.hungTimeoutMs ?? 10_000;
   mem[kg + G.pid_max] = c.pidMax;
   mem[kg + G.violation_log] = regions.violations.base;

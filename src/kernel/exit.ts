@@ -23,6 +23,7 @@ import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../loc
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
 import { exit_tasks_rcu_finish, exit_tasks_rcu_start, exit_tasks_rcu_stop } from '../rcu/tasks.js';
 import { sched_hook } from '../sched/hook.js';
+import { user_page_fault } from '../mm/uaccess.js';
 import { current, SLEEP, TASK_DEAD, TASK_INTERRUPTIBLE, wake_up_process, WCHAN_WAIT4 } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { EXITED, register_syscall } from './entry.js';
@@ -639,7 +640,9 @@ export function sys_exit_group(code: number): number {
 const REAPED_NO_PID = 0x40000000;
 
 // struct wait_opts of the call in progress: one do_wait runs at a time on a CPU (it never yields
-// between its scan and its return), so module state is per CPU and needs no allocation.
+// between its scan and its return), so module state is per CPU and needs no allocation. A wait that
+// sleeps on a page fault in its copy-out (wait_copyout) keeps what it still has to do in its
+// restart block instead, and its re-entered call sets these again from the same arguments.
 let wo_type = PIDTYPE_MAX;
 let wo_pid = 0;
 let wo_flags = 0;
@@ -648,6 +651,23 @@ let wo_info = false;
 let notask_error = 0;
 /** signal->chld_events as the last scan (__do_wait) read it under tasklist_lock. */
 let wo_events = 0;
+/**
+ * wo->wo_stat / wo->wo_info point to user memory: the report is copied out with put_user, which
+ * may fault (wait_copyout). False for the kernel's own kernel_wait4 (zap_pid_ns_processes passes
+ * NULL for both); the report then still goes to TASK.last_status, with no copy.
+ */
+let wo_user = false;
+
+/** TASK.restart_phase of a wait asleep on a page fault in its copy-out (wait_copyout). */
+const WAIT_PHASE_COPYOUT = 0x100;
+/** TASK.restart slots of that sleep: the report, and the zombie still to finish (0: none). */
+const WR_PIDNR = 0;
+const WR_WORD = 1; // wait4's status word
+const WR_WHY = 2; // waitid's si_code
+const WR_STATUS = 3; // waitid's si_status
+const WR_ZOMBIE = 4; // wait_task_zombie's p, claimed (EXIT_DEAD or EXIT_TRACE): nobody else reaps it
+const WR_STATE = 5; // its exit_state as claimed
+const WR_TRACED = 6; // 1: a traced zombie the tracer hands back to its real parent after the copy
 
 /**
  * The kernel_siginfo_t of a waitid report (kernel/exit.c wait_task_zombie's out_info,
@@ -695,8 +715,8 @@ function wait_task_zombie(p: number): number {
     const s = mem[p + TASK.signal]!;
     const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : mem[p + TASK.exit_code]!;
     read_unlock(kg + G.tasklist_lock);
-    wait_zombie_info(status, pidnr);
-    return pidnr > 0 ? pidnr : REAPED_NO_PID;
+    // wait_noreap_copyout: the report is copied out (may fault; p is not looked at again).
+    return wait_copyout(pidnr, status, zombie_why(status), zombie_status(status), 0, 0, false);
   }
   const traced = ptrace_reparented(p) && thread_group_leader(p);
   // abd50b39e783: a traced zombie the real parent will still reap goes to EXIT_TRACE, which
@@ -712,8 +732,16 @@ function wait_task_zombie(p: number): number {
   const s = mem[p + TASK.signal]!;
   // The zombie is ours (the cmpxchg above): its exit code is read once, after tasklist_lock.
   const status = (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0 ? mem[s + SIG.group_exit_code]! : Atomics.load(mem, p + TASK.exit_code);
-  if (!wo_info) mem[me + TASK.last_status] = status;
-  else wait_zombie_info(status, pidnr);
+  // The copy-out (getrusage and the put_user()s of wo_stat and the siginfo fields, kernel/exit.c
+  // as of 3.16) runs here, inside the claim: a fault sleeps with p still EXIT_DEAD / EXIT_TRACE.
+  return wait_copyout(pidnr, status, zombie_why(status), zombie_status(status), p, state, traced);
+}
+
+/**
+ * The rest of wait_task_zombie after its copy-out: a traced zombie goes back to its real parent
+ * (EXIT_TRACE, or EXIT_DEAD before abd50b39e783) or is released.
+ */
+function wait_task_zombie_finish(p: number, state: number, traced: boolean): void {
   if (traced) {
     const tl = kg + G.tasklist_lock;
     write_lock_irq(tl, SITE_WAIT_REAP);
@@ -726,14 +754,62 @@ function wait_task_zombie(p: number): number {
     write_unlock_irq(tl);
   }
   if (state === EXIT_DEAD) release_task(p);
+}
+
+/** wait_task_zombie's out_info: a wait status word's si_code ... */
+function zombie_why(status: number): number {
+  return (status & 0x7f) === 0 ? CLD_EXITED : (status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED;
+}
+
+/** ... and si_status. */
+function zombie_status(status: number): number {
+  return (status & 0x7f) === 0 ? status >> 8 : status & 0x7f;
+}
+
+/**
+ * The copy-out of a wait report to the waiter's user memory (kernel/exit.c as of 3.16:
+ * wait_task_zombie's, wait_task_stopped's, wait_task_continued's and wait_noreap_copyout's
+ * put_user()s of wo_stat and the siginfo fields, after tasklist_lock was dropped), then the rest
+ * of wait_task_zombie for a zombie p it claimed. `word` is wait4's status word, `why`/`status`
+ * waitid's si_code/si_status. The copies may fault (src/mm/uaccess.ts): then the task sleeps in
+ * the middle of the report with everything kept in its restart block, and wait_copyout_resume
+ * finishes it when the re-entered call runs. Returns the pid number (or REAPED_NO_PID), or SLEEP.
+ * (Later kernels copy after do_wait returns, outside the claim - kernel_wait4's `if (ret > 0 &&
+ * stat_addr && put_user(wo.wo_stat, stat_addr))`; the catalog's entry 14 is of the 3.x code, where
+ * the copies run inside it.)
+ */
+function wait_copyout(pidnr: number, word: number, why: number, status: number, p: number, state: number, traced: boolean): number {
+  if (wo_user && user_page_fault()) {
+    const r = current + TASK.restart;
+    mem[r + WR_PIDNR] = pidnr;
+    mem[r + WR_WORD] = word;
+    mem[r + WR_WHY] = why;
+    mem[r + WR_STATUS] = status;
+    mem[r + WR_ZOMBIE] = p;
+    mem[r + WR_STATE] = state;
+    mem[r + WR_TRACED] = traced ? 1 : 0;
+    mem[current + TASK.restart_phase] = WAIT_PHASE_COPYOUT;
+    return SLEEP;
+  }
+  return wait_copyout_finish(pidnr, word, why, status, p, state, traced);
+}
+
+/** __put_user of the report (the page is present), then the zombie's rest. */
+function wait_copyout_finish(pidnr: number, word: number, why: number, status: number, p: number, state: number, traced: boolean): number {
+  if (!wo_info) mem[current + TASK.last_status] = word;
+  else wait_fill_info(why, status, pidnr);
+  if (p) wait_task_zombie_finish(p, state, traced);
   return pidnr > 0 ? pidnr : REAPED_NO_PID;
 }
 
-/** wait_task_zombie's out_info: a wait status word as si_code / si_status. */
-function wait_zombie_info(status: number, pidnr: number): void {
-  if (!wo_info) return;
-  if ((status & 0x7f) === 0) wait_fill_info(CLD_EXITED, status >> 8, pidnr);
-  else wait_fill_info((status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED, status & 0x7f, pidnr);
+/** A wait that slept on a page fault in wait_copyout runs again: finish the copy-out. */
+function wait_copyout_resume(): number {
+  const me = current;
+  const r = me + TASK.restart;
+  mem[me + TASK.restart_phase] = 0;
+  const p = mem[r + WR_ZOMBIE]!;
+  mem[r + WR_ZOMBIE] = 0;
+  return wait_copyout_finish(mem[r + WR_PIDNR]!, mem[r + WR_WORD]!, mem[r + WR_WHY]!, mem[r + WR_STATUS]!, p, mem[r + WR_STATE]!, mem[r + WR_TRACED] !== 0);
 }
 
 /**
@@ -770,9 +846,7 @@ function wait_task_stopped(ptrace: boolean, p: number): number {
   if (!exit_code) return 0;
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
   read_unlock(kg + G.tasklist_lock);
-  if (!wo_info) mem[current + TASK.last_status] = (exit_code << 8) | 0x7f;
-  else wait_fill_info(ptrace ? CLD_TRAPPED : CLD_STOPPED, exit_code, pidnr);
-  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+  return wait_copyout(pidnr, (exit_code << 8) | 0x7f, ptrace ? CLD_TRAPPED : CLD_STOPPED, exit_code, 0, 0, false);
 }
 
 /**
@@ -796,9 +870,7 @@ function wait_task_continued(p: number): number {
   spin_unlock_irq(sh + SIG.siglock);
   const pidnr = pid_nr_ns_fast(mem[p + TASK.pid]!, task_active_pid_ns(current));
   read_unlock(kg + G.tasklist_lock);
-  if (!wo_info) mem[current + TASK.last_status] = 0xffff;
-  else wait_fill_info(CLD_CONTINUED, SIGCONT, pidnr);
-  return pidnr > 0 ? pidnr : REAPED_NO_PID;
+  return wait_copyout(pidnr, 0xffff, CLD_CONTINUED, SIGCONT, 0, 0, false);
 }
 
 /**
@@ -981,8 +1053,20 @@ function do_wait(): number {
  * (Also callable as kernel_wait4(upid, stat_addr, options, ru): the stat/rusage words are ignored.)
  */
 export function kernel_wait4(upid: number, options: number, options4?: number, _ru?: number): number {
-  if (options4 !== undefined) options = options4;
+  return do_kernel_wait4(upid, options4 !== undefined ? options4 : options, false);
+}
+
+/** kernel_wait4; `user`: the status word goes to user memory (wait4(2)'s stat_addr: may fault). */
+function do_kernel_wait4(upid: number, options: number, user: boolean): number {
   if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) !== 0) return -EINVAL;
+  if (mem[current + TASK.restart_phase] === WAIT_PHASE_COPYOUT) {
+    // Back from a page fault in the copy-out: finish it (the same call, so the same options).
+    wo_flags = options | WEXITED;
+    wo_info = false;
+    wo_user = user;
+    const r = wait_copyout_resume();
+    return r === REAPED_NO_PID ? 0 : r;
+  }
   // -INT_MIN is not defined.
   if (upid === -0x80000000) return -ESRCH;
   if (upid === -1) {
@@ -1004,6 +1088,7 @@ export function kernel_wait4(upid: number, options: number, options4?: number, _
   }
   wo_flags = options | WEXITED;
   wo_info = false;
+  wo_user = user;
   const r = do_wait();
   return r === REAPED_NO_PID ? 0 : r;
 }
@@ -1033,6 +1118,13 @@ export function kernel_waitid(which: number, upid: number, options: number): num
   if ((options & (WEXITED | WSTOPPED | WCONTINUED)) === 0) return -EINVAL;
   let file = 0;
   let f_flags = 0;
+  if (mem[me + TASK.restart_phase] === WAIT_PHASE_COPYOUT) {
+    // Back from a page fault in the copy-out: finish it (no new pidfd lookup: the report is made).
+    wo_flags = options;
+    wo_info = true;
+    wo_user = true;
+    return waitid_result(wait_copyout_resume());
+  }
   switch (which) {
     case P_ALL:
       wo_type = PIDTYPE_MAX;
@@ -1073,14 +1165,20 @@ export function kernel_waitid(which: number, upid: number, options: number): num
   wo_flags = options;
   if ((f_flags & O_NONBLOCK) !== 0) wo_flags |= WNOHANG;
   wo_info = true;
+  wo_user = true;
   let r = do_wait();
   if (file) fput(file);
   if (r === 0 && (f_flags & O_NONBLOCK) !== 0) r = -EAGAIN;
+  return waitid_result(r);
+}
+
+/** SYSCALL_DEFINE5(waitid)'s return of do_wait's result r. */
+function waitid_result(r: number): number {
   if (r === SLEEP) return r;
   if (r > 0) {
     // SYSCALL_DEFINE5(waitid): err > 0 -> si_signo = SIGCHLD, return 0. REAPED_NO_PID is the
     // kernel's do_wait returning 0 (pid not visible here): si_signo stays 0, like WNOHANG.
-    if (r !== REAPED_NO_PID) mem[me + TASK.wait_si_signo] = SIGCHLD;
+    if (r !== REAPED_NO_PID) mem[current + TASK.wait_si_signo] = SIGCHLD;
     r = 0;
   }
   return r;
@@ -1093,7 +1191,7 @@ export function sys_waitid(which: number, upid: number, options: number): number
 
 /** wait4(2) (kernel/exit.c SYSCALL_DEFINE4(wait4)). */
 export function sys_wait4(upid: number, options: number): number {
-  return kernel_wait4(upid, options);
+  return do_kernel_wait4(upid, options, true);
 }
 
 // ---- wiring ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import './nsproxy.js'; // nsproxy, ns_common, nsfs, pidfd: setns, pidfd_open, /p
 import './fork.js'; // process lifecycle: fork/clone3/clone_with_pids/unshare, the init task at boot
 import './ptrace.js';
 import './exec.js'; // execve: de_thread, cred_guard_mutex, PTRACE_EVENT_EXEC
+import './sched_syscalls.js'; // sched_yield
 import '../rcu/tasks.js'; // exit_tasks_rcu_*, synchronize_rcu_tasks
 import './fasync.js'; import './kprobes.js'; import './user_assertions.js'; import './proc_root.js'; import './task_work.js'; import './reboot.js'; import './cgroup_pids.js'; import './itimer.js'; // catalog scenarios: kill_fasync + interrupts, kprobe_mutex, user checks (160..199)
 import { process_task_dead as exit_process_task_dead } from './exit.js';

@@ -27,6 +27,7 @@ export const SYS_RT_SIGPROCMASK = 35; // (how, set) -> old mask
 export const SYS_SIG_CAUGHT = 36; // () -> signals whose handler ran since the last call (cleared)
 export const SYS_SETSID = 37; // () -> new session id
 export const SYS_GETTID = 38; // () -> pid (thread id) in own ns
+export const SYS_SCHED_YIELD = 62; // () -> 0: the caller goes to the back of its CPU's runqueue (src/kernel/sched_syscalls.ts)
 export const SYS_EXECVE = 60; // (prog) replace the program (exec.ts): de_thread, cred_guard_mutex, PTRACE_EVENT_EXEC
 export const SYS_ALARM = 97; // (cpu or -1): arm ITIMER_REAL; its timer interrupt fires on that CPU (itimer.ts)
 // Pid namespaces and checkpoint/restore (pid.ts, pid_namespace.ts)

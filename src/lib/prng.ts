@@ -50,5 +50,6 @@ export const PRNG_STREAM_HOTPLUG = 1; // G.hotplug_rng: which CPU a hotplug step
 export const PRNG_STREAM_PCT = 2; // PCT priorities and change points, drawn at run start
 export const PRNG_STREAM_DELAY = 3; // free-running delay injection (thread-local)
 export const PRNG_STREAM_IRQ = 4; // free-running interrupt delivery (thread-local)
+export const PRNG_STREAM_UACCESS = 5; // free-running user-copy page faults (thread-local; src/mm/uaccess.ts)
 /** Seed of the per-task fault-injection streams (stream = task id). */
 export const PRNG_SEED_FAULT = 0x6661756c;

@@ -390,6 +390,36 @@ export function ctl_schedule(): void {
   ctl_wait_turn(me);
 }
 
+/** A recorded yes/no decision (ctl_coin): one byte in the choices region, like a CPU choice. */
+export const COIN_YES = 1 | CHOICE_PREEMPT;
+export const COIN_NO = 0;
+
+/**
+ * A yes/no decision of the run's strategy that is not a CPU choice (deliver a pending interrupt
+ * now, take a page fault at a user copy): yes with `permille` chance from the strategy's RNG,
+ * recorded in the choices region as COIN_YES (which carries CHOICE_PREEMPT: it preempts what runs,
+ * so the shrinker may try to remove it) or COIN_NO, and taken from the list in a replay (a
+ * replayed CHOICE_STAY, and the non-preemptive replay tail, mean no).
+ */
+export function ctl_coin(permille: number): boolean {
+  const n = mem[kg + G.ctl_decisions]!;
+  const flags = mem[kg + G.ctl_flags]!;
+  let yes: boolean;
+  if ((flags & CTL_REPLAY) !== 0 && n < mem[kg + G.ctl_replay_len]!) {
+    yes = (mem[regions.choices.base + n]! & CHOICE_CPU_MASK) === (COIN_YES & CHOICE_CPU_MASK);
+  } else if ((flags & CTL_REPLAY) !== 0 && mem[kg + G.ctl_tail] === CTL_TAIL_NONPREEMPT) {
+    yes = false;
+  } else {
+    yes = ctl_rand() % 1000 < permille;
+  }
+  if (n < mem[kg + G.ctl_max_decisions]!) {
+    if (n < regions.choices.words) mem[regions.choices.base + n] = yes ? COIN_YES : COIN_NO;
+    mem[kg + G.ctl_decisions] = n + 1;
+    if (yes) mem[kg + G.ctl_preemptions] = mem[kg + G.ctl_preemptions]! + 1;
+  }
+  return yes;
+}
+
 /** Keep the running CPU when it can go on, else the next enabled CPU after it (cyclic order). */
 function nonpreempt_choice(me: number, meEnabled: boolean): number {
   if (meEnabled) return me;

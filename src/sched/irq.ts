@@ -25,7 +25,7 @@
 import { CPU, G } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions } from '../mm/memory.js';
 import {
-  CHOICE_CPU_MASK, CHOICE_PREEMPT, CTL_REPLAY, CTL_TAIL_NONPREEMPT, ctl_rand, is_controlled, RUN_RUNNING, set_irq_entry,
+  COIN_NO, COIN_YES, ctl_coin, is_controlled, RUN_RUNNING, set_irq_entry,
 } from './hook.js';
 import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../tracing/trace.js';
 import { local_prng_state, prng_below, PRNG_STREAM_IRQ } from '../lib/prng.js';
@@ -38,8 +38,9 @@ export const IRQV_KILL_FASYNC = 1;
 export const IRQV_IT_REAL = 2;
 
 /** Recorded interrupt decisions (one byte in the choices region, like a CPU choice). */
-export const IRQ_CHOICE_DEFER = 0;
-export const IRQ_CHOICE_DELIVER = 1 | CHOICE_PREEMPT;
+/** (hook.ts ctl_coin's COIN_NO / COIN_YES, the one home of the recorded yes/no decision.) */
+export const IRQ_CHOICE_DEFER = COIN_NO;
+export const IRQ_CHOICE_DELIVER = COIN_YES;
 
 /** Deferrals after which a pending interrupt is delivered at the next eligible hook. */
 export const IRQ_MAX_DEFER = 64;
@@ -78,26 +79,6 @@ function free_rand1000(): number {
   return prng_below(free_rng, 0, 1000);
 }
 
-/** The strategy's decision at an eligible hook (controlled mode), recorded for replay. */
-function ctl_irq_decide(permille: number): boolean {
-  const n = mem[kg + G.ctl_decisions]!;
-  const flags = mem[kg + G.ctl_flags]!;
-  let deliver: boolean;
-  if ((flags & CTL_REPLAY) !== 0 && n < mem[kg + G.ctl_replay_len]!) {
-    deliver = (mem[regions.choices.base + n]! & CHOICE_CPU_MASK) === (IRQ_CHOICE_DELIVER & CHOICE_CPU_MASK);
-  } else if ((flags & CTL_REPLAY) !== 0 && mem[kg + G.ctl_tail] === CTL_TAIL_NONPREEMPT) {
-    deliver = false;
-  } else {
-    deliver = ctl_rand() % 1000 < permille;
-  }
-  if (n < mem[kg + G.ctl_max_decisions]!) {
-    if (n < regions.choices.words) mem[regions.choices.base + n] = deliver ? IRQ_CHOICE_DELIVER : IRQ_CHOICE_DEFER;
-    mem[kg + G.ctl_decisions] = n + 1;
-    if (deliver) mem[kg + G.ctl_preemptions] = mem[kg + G.ctl_preemptions]! + 1;
-  }
-  return deliver;
-}
-
 /**
  * irq_enter .. handler .. irq_exit: run the pending interrupt's handler on top of the current task.
  * Hard-interrupt context: in_irq > 0 for the handler's duration (in_interrupt()).
@@ -132,7 +113,7 @@ function irq_entry(c: number): void {
   const permille = mem[c + CPU.irq_permille]! || IRQ_DEFAULT_PERMILLE;
   let deliver: boolean;
   if (mem[c + CPU.irq_deferred]! >= IRQ_MAX_DEFER) deliver = true;
-  else if (is_controlled()) deliver = ctl_irq_decide(permille);
+  else if (is_controlled()) deliver = ctl_coin(permille); // the strategy's decision, recorded for replay
   else deliver = free_rand1000() < permille;
   if (!deliver) {
     mem[c + CPU.irq_deferred]!++;

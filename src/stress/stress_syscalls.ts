@@ -23,6 +23,8 @@ import { record_violation, V_MUTUAL_EXCLUSION } from '../locking/violations.js';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../locking/qrwlock.js';
 import { current, SLEEP, TASK_UNINTERRUPTIBLE, WCHAN_WAITQ, set_current_state } from '../sched/core.js';
 import { sched_hook } from '../sched/hook.js';
+import { user_page_fault } from '../mm/uaccess.js';
+import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { register_syscall, set_ucall, syscall_fn } from '../kernel/entry.js';
 import { register_boot_init } from '../kernel/boot.js';
 import { SYS_EXIT, SYS_EXIT_GROUP, SYS_FORK, SYS_KILL, SYS_PTRACE, SYS_REBOOT, SYS_WAIT4 } from '../kernel/unistd.js';
@@ -65,6 +67,12 @@ export const SYS_TEST_CRASH = 129;
  * looping in the kernel (a soft lockup).
  */
 export const SYS_TEST_LIST_CYCLE = 130;
+/**
+ * A copy to user memory from atomic context (test-only, a planted bug): put_user's fault point
+ * (user_page_fault) under a spinlock (arg 0) or inside an RCU read-side section (arg 1). Returns 1
+ * if the fault was taken (it must not be), else 0.
+ */
+export const SYS_TEST_PUT_USER_ATOMIC = 131;
 /** The stress mix's spinlock and mutex sections (own counters, see CNT_*). */
 export const SYS_STRESS_SPIN = 126;
 export const SYS_STRESS_MUTEX = 127;
@@ -171,6 +179,15 @@ function sys_test_hold(which: number): number {
 function sys_test_release(which: number): number {
   tl_unlock(which);
   return 0;
+}
+
+function sys_test_put_user_atomic(rcu: number): number {
+  if (rcu) rcu_read_lock();
+  else spin_lock(test_lock_addr(TL_SPIN_A), 136);
+  const faulted = user_page_fault() ? 1 : 0;
+  if (rcu) rcu_read_unlock();
+  else spin_unlock(test_lock_addr(TL_SPIN_A));
+  return faulted;
 }
 
 function sys_test_sleep_in_atomic(): number {
@@ -449,6 +466,7 @@ register_syscall(SYS_TEST_HANG, 'test_hang', sys_test_hang);
 register_syscall(SYS_TEST_HOLD, 'test_hold', sys_test_hold);
 register_syscall(SYS_TEST_RELEASE, 'test_release', sys_test_release);
 register_syscall(SYS_TEST_SLEEP_IN_ATOMIC, 'test_sleep_in_atomic', sys_test_sleep_in_atomic);
+register_syscall(SYS_TEST_PUT_USER_ATOMIC, 'test_put_user_atomic', sys_test_put_user_atomic);
 register_syscall(SYS_TEST_LIST_CYCLE, 'test_list_cycle', function sys_test_list_cycle(): number {
   const first = mem[current + TASK.children]!;
   if (!first) return -ECHILD;
