@@ -180,8 +180,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     ])));
     if (fr.modelSlope) log(`model per-level cost (least squares, 1 CPU, depths ${one.map((p) => p.depth).join('/')}): ${ns(fr.modelSlope.perLevelNs)}/level over ${ns(fr.modelSlope.interceptNs)} (r² ${fr.modelSlope.r2.toFixed(3)}); over the best repetitions ${ns(fr.modelSlopeBest!.perLevelNs)}/level over ${ns(fr.modelSlopeBest!.interceptNs)} (r² ${fr.modelSlopeBest!.r2.toFixed(3)})`);
     if (r.hostPreemptionPoints.length) {
-      log(`\nRun tokens (${osCpus().length} host cores) against --host-preemption, same run (median cycles/s; cycles per CPU-second; fairness = least CPU's share of its fair share):`);
-      log(table(['cpus', 'depth', 'tokens', 'per CPU-s', 'fairness', 'host preemption', 'per CPU-s', 'fairness', 'tokens / host'], r.hostPreemptionPoints.map((h) => {
+      // Since session 6 a run with more CPUs than cores has one host thread per core running
+      // several CPUs each (src/sched/mux.ts): the threads are its run tokens.
+      log(`\nHost threads as run tokens (${osCpus().length} host cores, several CPUs per thread) against --host-preemption, same run (median cycles/s; cycles per CPU-second; fairness = least CPU's share of its fair share):`);
+      log(table(['cpus', 'depth', 'threads', 'per CPU-s', 'fairness', 'host preemption', 'per CPU-s', 'fairness', 'threads / host'], r.hostPreemptionPoints.map((h) => {
         const p = r.points.find((q) => q.cpus === h.cpus && q.depth === h.depth);
         const med = (x: ForkRatePoint | undefined, f: (s: ForkRatePoint['samples'][number]) => number): number => (x ? summarize(x.samples.map(f)).median : NaN);
         return [h.cpus, h.depth, fmtRate(p?.rate.median ?? NaN), fmtRate(med(p, (s) => s.cyclesPerCpuSec)), med(p, (s) => s.minCpuShare).toFixed(2),
