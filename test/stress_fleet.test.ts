@@ -91,9 +91,15 @@ describe('bug-sweep fleets: --bug-sweep --shard I/N and pidrace merge', () => {
   it('Ctrl-C (SIGINT) during a sweep: exit 130, a partial report naming the interrupted set, within a bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pidrace-sweep-int-'));
     const json = join(dir, 'sweep.json');
-    const child = spawn(process.execPath, [CLI, 'stress', '--bug-sweep', '--runs', '2', '--ops', '20000', '--json', json], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'stress', '--bug-sweep', '--runs', '2', '--ops', '20000', '--json', json], { stdio: ['ignore', 'ignore', 'pipe'] });
     const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGINT'), 4000);
+      // Ctrl-C a few seconds into the first run: counted from the sweep's header on stderr, not
+      // from the spawn, so a loaded host's slow start (node, the build's imports) does not leave
+      // the run without operations when the signal comes.
+      let t: NodeJS.Timeout | undefined;
+      child.stderr!.on('data', (b: Buffer) => {
+        if (!t && b.toString().includes('bug sweep:')) t = setTimeout(() => child.kill('SIGINT'), 4000);
+      });
       const bound = setTimeout(() => child.kill('SIGKILL'), 60_000);
       child.on('exit', (c) => { clearTimeout(t); clearTimeout(bound); resolve(c); });
     });
