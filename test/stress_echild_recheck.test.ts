@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { Kernel } from '../src/api.js';
 import { EXIT_DEAD, EXIT_ZOMBIE, PT_PTRACED } from '../src/kernel/sched_task.js';
 import { ECHILD } from '../src/kernel/errno.js';
-import { SYS_GETPID } from '../src/kernel/unistd.js';
+import { SYS_SCHED_YIELD } from '../src/kernel/unistd.js';
 import { INV_WAIT_SPURIOUS_ECHILD } from '../src/kernel/user_assertions.js';
 import { G, STRESS_ACTIVE_NS, TASK } from '../src/mm/layout.js';
 import { kg, mem } from '../src/mm/memory.js';
@@ -56,13 +56,13 @@ function echild_with_child_dead(p: number, c: number, op: string, cnr: number): 
   set_current(p);
 }
 
-/** Run the continuation steps: each looks again; returns how many steps were looks (getpid). */
+/** Run the continuation steps: each looks again; returns how many steps were looks (sched_yield between them). */
 function run_steps(p: number, n: number, between: () => void): number {
   let looks = 0;
   for (let i = 0; i < n; i++) {
     const sc = kernel_op(p, -1, rand);
     if (!sc) break;
-    if (sc.nr === SYS_GETPID) looks++;
+    if (sc.nr === SYS_SCHED_YIELD) looks++;
     mem[p + TASK.last_ret] = 0;
     between();
   }

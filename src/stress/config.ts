@@ -7,6 +7,7 @@ import { NR_CPUS } from '../mm/layout.js';
 import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, check_mix } from './ops.js';
 import { SYS_FORK } from '../kernel/unistd.js';
+import { UACCESS_FAULT_PERMILLE } from '../mm/uaccess.js';
 import '../kernel/index.js';
 
 export interface StressConfig {
@@ -30,6 +31,8 @@ export interface StressConfig {
   injectEnomem: number;
   /** Injected delays at scheduling hooks, per mille (free-running). */
   injectDelay: number;
+  /** Copies to user memory that fault and sleep, per mille (src/mm/uaccess.ts); the same with and without bug switches. */
+  faultUser: number;
   lockdep: boolean;
   /** Bug switches (src/config/bugs.ts names) and planted bugs (busted-spin, busted-rcu: torture; crash: a kernel exception). */
   bugs: string[];
@@ -82,6 +85,7 @@ export function default_config(over: Partial<StressConfig> = {}): StressConfig {
     maxTasks: 256,
     injectEnomem: 0,
     injectDelay: 0,
+    faultUser: UACCESS_FAULT_PERMILLE,
     lockdep: false,
     bugs: [],
     plant: [],
@@ -108,6 +112,7 @@ export function validate_config(c: StressConfig): void {
   int(c.maxTasks, 1, 100_000, '--max-tasks');
   int(c.injectEnomem, 0, 1000, '--inject-enomem (per mille)');
   int(c.injectDelay, 0, 1000, '--inject-delay (per mille)');
+  int(c.faultUser, 0, 1000, '--fault-user (per mille)');
   int(c.pctDepth, 1, 9, '--pct-depth');
   int(c.hotplugMs, 0, 3_600_000, '--hotplug');
   int(c.runTokens, 0, 64, 'runTokens');

@@ -17,7 +17,7 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_GETPID, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
+  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_SCHED_YIELD, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
 } from '../kernel/unistd.js';
 import { PIDNS_ADDING } from '../kernel/pid_types.js';
 import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
@@ -398,11 +398,13 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const nr = pid_nr_ns(mem[child + TASK.pid]!, task_active_pid_ns(t));
       const id = mem[child + TASK.id]!;
       const traced = mem[child + TASK.ptrace] !== 0;
+      const by_pidfd = traced && pidfd_supervised(t, child);
       rcu_read_unlock();
       if (nr <= 0) return null;
       start_cont(slot, op);
       mem[slot + SLOT_CONT_ARG] = nr;
       mem[slot + SLOT_SCRATCH + WP_ID] = id;
+      mem[slot + SLOT_SCRATCH + WP_PIDFD] = by_pidfd ? 1 : 0;
       // A child a debugger holds is waited for longer (its debugger kills or lets it go).
       mem[slot + SLOT_SCRATCH + WP_POLLS] = (traced ? WAIT_PID_POLLS_TRACED : WAIT_PID_POLLS) - 1;
       // A traced child, or one in four: kill it first, then wait for it (kill -9 %1; wait %1).
@@ -665,15 +667,68 @@ function continue_exec(t: number, slot: number, step: number, ret: number): OpCa
 const WP_ID = 0;
 const WP_POLLS = 1;
 const WP_AFTER = 2;
+/** wait-pid through a pidfd: 1 while it is to be used (set at the pick), then the pidfd + 2. */
+const WP_PIDFD = 3;
 /** WNOHANG polls of one child per wait-pid operation. */
 const WAIT_PID_POLLS = 8;
 const WAIT_PID_POLLS_TRACED = 32;
+/** wait-pid's WNOHANG polls after a pidfd watch said the child's group is gone. */
+const WAIT_PID_POLLS_WATCHED = 256;
 /** wait-pid's step after its SIGKILL to the child (then it polls as step 0). */
 const WP_STEP_KILLED = 2;
+/** wait-pid's steps through a pidfd after the SIGKILL: pidfd_open returned; poll returned; close returned. */
+const WP_STEP_PIDFD_OPENED = 3;
+const WP_STEP_CLOSED = WP_STEP_PIDFD_OPENED + 2;
+
+/**
+ * A parent that watches a killed child through a pidfd (as a service manager does: pidfd_open,
+ * poll until POLLIN, then wait4(pid, WNOHANG) - systemd's pidfd event source) blocks in poll until
+ * the child's thread group is empty. Only when that cannot wait for the parent: the child is
+ * traced by another process (a debugger holding it: the parent's WNOHANG waits then find a zombie
+ * its debugger reaps first, "debugger will notify us"), it is no namespace init (its zap waits for
+ * every task of its namespace, zombies the parent has to reap among them), and no thread of it but
+ * the leader is traced (a traced thread's zombie stays in the group until its tracer reaps it; a
+ * zombie leader does not keep pidfd_poll from POLLIN). The SIGKILL sent first ends the rest of the
+ * group. Called under rcu_read_lock.
+ */
+function pidfd_supervised(t: number, child: number): boolean {
+  return !same_thread_group(mem[child + TASK.parent]!, t) && pidfd_watchable(child);
+}
+
+/**
+ * The group of leader p, SIGKILLed, empties without the watcher: p is no namespace init and no
+ * thread of it but p is traced (see pidfd_supervised). Called under rcu_read_lock.
+ */
+function pidfd_watchable(p: number): boolean {
+  if (is_child_reaper(mem[p + TASK.pid]!)) return false;
+  return !some_thread(p, (u) => u !== p && mem[u + TASK.ptrace] !== 0);
+}
+
+/**
+ * The pidfd watch of a killed process (pidfd_open, poll until POLLIN - a signal: poll again -,
+ * close), as steps base (pidfd_open returned), base + 1 (poll returned), base + 2 (close
+ * returned) of a compound operation; the fd waits in the scratch word WP_PIDFD. Returns the next
+ * call, or null once the watch is over (or pidfd_open failed).
+ */
+function pidfd_watch(slot: number, op: number, base: number, step: number, ret: number): OpCall | null {
+  if (step === base && ret >= 0) {
+    mem[slot + SLOT_SCRATCH + WP_PIDFD] = ret + 2;
+    mem[slot + SLOT_CONT_STEP] = base + 1;
+    return call(op, SYS_POLL_PIDFD, ret);
+  }
+  if (step === base + 1) {
+    const fd = mem[slot + SLOT_SCRATCH + WP_PIDFD]! - 2;
+    if (ret === -EINTR) return call(op, SYS_POLL_PIDFD, fd); // a signal: poll again
+    mem[slot + SLOT_CONT_STEP] = base + 2;
+    return call(op, SYS_CLOSE, fd);
+  }
+  return null;
+}
 /**
  * The step of wait-pid and of the job-control wait after an ECHILD that met a child of the
- * caller's process being reaped (EXIT_DEAD): look again (ECHILD_RECHECKS times, a scheduling
- * point apart). Beyond the steps either operation uses.
+ * caller's process being reaped (EXIT_DEAD): look again (ECHILD_RECHECKS times, a sched_yield()
+ * apart, so the reaper - which may sleep in its copy-out, src/mm/uaccess.ts - runs in between
+ * when it waits on the caller's CPU). Beyond the steps either operation uses.
  */
 const STEP_ECHILD_RECHECK = 8;
 const ECHILD_RECHECKS = 4;
@@ -705,7 +760,7 @@ function echild_recheck_start(slot: number, op: number, nr: number, id: number):
   mem[slot + SLOT_CONT_ARG] = nr;
   mem[slot + SLOT_SCRATCH + WP_ID] = id;
   mem[slot + SLOT_SCRATCH + WP_POLLS] = ECHILD_RECHECKS;
-  return call(op, SYS_GETPID);
+  return call(op, SYS_SCHED_YIELD);
 }
 
 function echild_recheck(t: number, slot: number, op: number): OpCall | null {
@@ -714,7 +769,7 @@ function echild_recheck(t: number, slot: number, op: number): OpCall | null {
   const p = still_our_child(t, nr, id);
   if (p) record_violation(V_INVARIANT, INV_WAIT_SPURIOUS_ECHILD, nr, mem[p + TASK.exit_state]!);
   if (p || mem[slot + SLOT_SCRATCH + WP_POLLS]!-- <= 0 || !is_task_id(nr, id)) { mem[slot + SLOT_CONT] = 0; return null; }
-  return call(op, SYS_GETPID);
+  return call(op, SYS_SCHED_YIELD);
 }
 
 /**
@@ -767,7 +822,20 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
   const nr = mem[slot + SLOT_CONT_ARG]!;
   const id = mem[slot + SLOT_SCRATCH + WP_ID]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
-  if (step === WP_STEP_KILLED) {
+  if (step === WP_STEP_KILLED && ret === 0 && mem[slot + SLOT_SCRATCH + WP_PIDFD] === 1) {
+    // The child is a debugger's: watch it through a pidfd until its group is gone.
+    mem[slot + SLOT_CONT_STEP] = WP_STEP_PIDFD_OPENED;
+    return call(op, SYS_PIDFD_OPEN, nr, 0);
+  }
+  if (step >= WP_STEP_PIDFD_OPENED && step <= WP_STEP_CLOSED) {
+    const next = pidfd_watch(slot, op, WP_STEP_PIDFD_OPENED, step, ret);
+    if (next) return next;
+  }
+  if (step === WP_STEP_KILLED || step === WP_STEP_PIDFD_OPENED || step === WP_STEP_CLOSED) {
+    // The group is gone (or the kill or pidfd_open failed): wait4 polls. After the watch, as an
+    // event loop on a level-triggered pidfd does, until the child is reaped: the zombie is its
+    // debugger's to reap first (wait4 says 0 meanwhile), which takes the debugger's time.
+    if (step === WP_STEP_CLOSED) mem[slot + SLOT_SCRATCH + WP_POLLS] = WAIT_PID_POLLS_WATCHED;
     mem[slot + SLOT_CONT_STEP] = 0;
     return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
   }
@@ -806,12 +874,38 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
  * tracee is keeps zap_pid_ns_processes waiting for ever (seen: a wait-for cycle with no switch).
  * The tracee's real parent may be waiting for it at the same time (wait-pid).
  */
+/**
+ * continue_ptrace_kill's first poll step (each poll is the next step, up to WAIT_PID_POLLS_TRACED);
+ * its pidfd watch steps (after the kill, before the polls), beyond every poll step.
+ */
+const PK_STEP_POLL = 1;
+const PK_STEP_PIDFD_OPENED = PK_STEP_POLL + WAIT_PID_POLLS_TRACED + 2;
+
 function continue_ptrace_kill(t: number, slot: number, step: number, ret: number): OpCall | null {
   const op = O('ptrace');
   const nr = mem[slot + SLOT_CONT_ARG]!;
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (step >= PK_STEP_PIDFD_OPENED && step <= PK_STEP_PIDFD_OPENED + 2) {
+    const next = pidfd_watch(slot, op, PK_STEP_PIDFD_OPENED, step, ret);
+    if (next) return next;
+    // The group is gone (or pidfd_open failed): the tracer's wait4 polls reap the leader.
+    mem[slot + SLOT_CONT_STEP] = PK_STEP_POLL + 1;
+    return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
+  }
   mem[slot + SLOT_CONT_STEP] = step + 1;
   if (step === 0) return ret === 0 ? call(op, SYS_KILL, nr, SIGKILL) : done();
+  if (step === 1 && ret === 0) {
+    // The kill was sent: watch the tracee's group through a pidfd until it is gone when that
+    // cannot wait for us (pidfd_watchable), then reap the leader, as a debugger's event loop does.
+    rcu_read_lock();
+    const p = find_task_by_vpid(nr);
+    const watch = p !== 0 && mem[p + TASK.parent] === t && pidfd_watchable(p);
+    rcu_read_unlock();
+    if (watch) {
+      mem[slot + SLOT_CONT_STEP] = PK_STEP_PIDFD_OPENED;
+      return call(op, SYS_PIDFD_OPEN, nr, 0);
+    }
+  }
   const st = mem[t + TASK.last_status]!;
   const reported_death = step > 1 && ret === nr && (st & 0xff) !== 0x7f && st !== 0xffff;
   if (ret < 0 || reported_death || mem[slot + SLOT_SCRATCH + WP_POLLS]!-- <= 0) return done();
