@@ -31,7 +31,7 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     // checker's ECHILD look-again (session 5: its rcu_read_lock in the job-control wait's ECHILD step
     // moves the controlled schedule): 74 of seeds 1-100 (default strategy).
     // faultUser 0: the seed was chosen without the wait reports' user-copy faults (session 6), which
-    // move this mix's schedules (none of seeds 1-15 reaches the window with them).
+    // move this mix's schedules (none of seeds 1-40 reaches the window with them).
     const SEED = 74;
     const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX, faultUser: 0, bugs: ['wait_consider_reload'] }));
     expect(bug.verdict).toBe('FAILURE');
