@@ -567,21 +567,8 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (op === O('execve')) return continue_exec(t, slot, step, ret);
   if (op === O('wait-pid')) return continue_wait_pid(t, slot, step, ret);
-  if (op === O('pidfd-poll')) {
-    // 0: pidfd_open returned the fd -> poll(fd) until POLLIN (a signal: poll again); then close(fd).
-    if (step === 0) {
-      if (ret < 0) return done();
-      mem[slot + SLOT_CONT_ARG] = ret;
-      mem[slot + SLOT_CONT_STEP] = 1;
-      return call(op, SYS_POLL_PIDFD, ret);
-    }
-    if (step === 1 && ret === -EINTR) return call(op, SYS_POLL_PIDFD, mem[slot + SLOT_CONT_ARG]!);
-    if (step === 1) {
-      mem[slot + SLOT_CONT_STEP] = 2;
-      return call(op, SYS_CLOSE, mem[slot + SLOT_CONT_ARG]!);
-    }
-    return done();
-  }
+  // 0: pidfd_open returned the fd -> poll(fd) until POLLIN (a signal: poll again); then close(fd).
+  if (op === O('pidfd-poll')) return pidfd_watch(slot, op, 0, step, ret) ?? done();
   if (op === O('proc')) {
     // The next entry of /proc/<self|NR>/ns, whatever the last readlink returned.
     const nsk = NSK_PID + step + 1;
@@ -705,10 +692,11 @@ function pidfd_watchable(p: number): boolean {
 }
 
 /**
- * The pidfd watch of a killed process (pidfd_open, poll until POLLIN - a signal: poll again -,
- * close), as steps base (pidfd_open returned), base + 1 (poll returned), base + 2 (close
- * returned) of a compound operation; the fd waits in the scratch word WP_PIDFD. Returns the next
- * call, or null once the watch is over (or pidfd_open failed).
+ * The pidfd watch of a process (pidfd_open, poll until POLLIN - a signal: poll again -, close), as
+ * steps base (pidfd_open returned), base + 1 (poll returned), base + 2 (close returned) of a
+ * compound operation: the pidfd-poll operation's whole program (base 0), and wait-pid's and the
+ * debugger's watch of a killed process. The fd waits in the scratch word WP_PIDFD. Returns the
+ * next call, or null once the watch is over (or pidfd_open failed).
  */
 function pidfd_watch(slot: number, op: number, base: number, step: number, ret: number): OpCall | null {
   if (step === base && ret >= 0) {
@@ -866,6 +854,13 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
 }
 
 /**
+ * continue_ptrace_kill's first poll step (each poll is the next step, up to WAIT_PID_POLLS_TRACED);
+ * its pidfd watch steps (after the kill, before the polls), beyond every poll step.
+ */
+const PK_STEP_POLL = 1;
+const PK_STEP_PIDFD_OPENED = PK_STEP_POLL + WAIT_PID_POLLS_TRACED + 2;
+
+/**
  * A debugger's kill of its tracee (the ptrace operation's attach to a child it knows): 0: the
  * attach returned -> kill(pid, SIGKILL) if it succeeded; 1..: wait4(pid, __WALL|WNOHANG) polls
  * (the tracer reaps its tracee; a stop report is polled past), at most WAIT_PID_POLLS_TRACED,
@@ -874,13 +869,6 @@ function continue_wait_pid(t: number, slot: number, step: number, ret: number): 
  * tracee is keeps zap_pid_ns_processes waiting for ever (seen: a wait-for cycle with no switch).
  * The tracee's real parent may be waiting for it at the same time (wait-pid).
  */
-/**
- * continue_ptrace_kill's first poll step (each poll is the next step, up to WAIT_PID_POLLS_TRACED);
- * its pidfd watch steps (after the kill, before the polls), beyond every poll step.
- */
-const PK_STEP_POLL = 1;
-const PK_STEP_PIDFD_OPENED = PK_STEP_POLL + WAIT_PID_POLLS_TRACED + 2;
-
 function continue_ptrace_kill(t: number, slot: number, step: number, ret: number): OpCall | null {
   const op = O('ptrace');
   const nr = mem[slot + SLOT_CONT_ARG]!;
