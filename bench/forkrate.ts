@@ -23,6 +23,7 @@ import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/c
 import { SYS_EXIT, SYS_FORK, SYS_UNSHARE, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { SYS_TORTURE_READ, SYS_TORTURE_SPIN, SYS_TORTURE_WRITE } from '../src/kernel/torture.js';
 import { summarize, type Logger, type Summary } from './util.js';
+import { probeHost, summarizeHost, type HostProbeSample, type HostProbeSummary } from './host_probe.js';
 import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 
 /** include/uapi/linux/sched.h */
@@ -51,6 +52,11 @@ export interface ForkRateOptions {
   /** Force the stand-in workload even when fork exists (harness tests). */
   workload?: Workload;
   log?: Logger;
+  /**
+   * Before each repetition, probe what the host gives two threads (bench/host_probe.ts): the
+   * 2-CPU points mean something only beside it.
+   */
+  hostProbe?: boolean;
 }
 
 export interface LockRow {
@@ -295,7 +301,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
   return out;
 }
 
-export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[]; hostPreemptionPoints: ForkRatePoint[]; errors: string[] }> {
+export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Workload; points: ForkRatePoint[]; hostPreemptionPoints: ForkRatePoint[]; errors: string[]; host?: HostProbeSummary }> {
   const log = o.log ?? (() => {});
   const workload: Workload = o.workload ?? ((await forkAvailable()) ? 'fork' : 'kthread-torture');
   const depths = workload === 'fork' ? o.depths : [0];
@@ -308,7 +314,17 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
   const key = (c: number, d: number, hp: boolean) => `${c}/${d}${hp ? '/hp' : ''}`;
   const cores = availableParallelism();
   const hostPreemptionPoints: ForkRatePoint[] = [];
+  const hostSamples: HostProbeSample[] = [];
   for (let r = 0; r < o.reps; r++) {
+    if (o.hostProbe) {
+      try {
+        const h = await probeHost();
+        hostSamples.push(h);
+        log(`  rep ${r + 1}/${o.reps}  host: two threads ${h.scale.toFixed(2)}x one (independent work), spinning round trip ${h.roundTripUs < 1000 ? `${h.roundTripUs.toFixed(2)} us` : `${(h.roundTripUs / 1000).toFixed(1)} ms`}`);
+      } catch (e) {
+        errors.push(`host probe: ${(e as Error).message}`);
+      }
+    }
     for (const d of depths) {
       for (const c of o.cpus) {
         for (const hp of o.hostPreemptionToo && c > cores ? [false, true] : [false]) {
@@ -349,5 +365,5 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
       p.efficiency = p.speedup / p.cpus;
     }
   }
-  return { workload, points, hostPreemptionPoints, errors };
+  return { workload, points, hostPreemptionPoints, errors, ...(hostSamples.length ? { host: summarizeHost(hostSamples) } : {}) };
 }

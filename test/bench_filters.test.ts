@@ -38,5 +38,28 @@ describe('bench filters', () => {
     expect(rep.forkrate.points.map((p) => [p.cpus, p.depth])).toEqual([[1, 2]]);
     expect(rep.forkrate.points[0]!.rate.median).toBeGreaterThan(0);
     expect(rep.command).toContain('--cpus 1 --depths 2');
+    // One CPU only: no host probe (it describes what a second CPU could get).
+    expect((rep.forkrate as { host?: unknown }).host).toBeUndefined();
+  });
+
+  it('probes the host beside a 2-CPU point, and cites it in the 2-vs-1 target', () => {
+    const out = mkdtempSync(join(tmpdir(), 'pidrace-bench-'));
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--only', 'forkrate', '--cpus', '1,2', '--depths', '0', '--out', out], { encoding: 'utf8', timeout: 90_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      forkrate: { host?: { samples: Array<{ oneThreadOpsPerSec: number; twoThreadsOpsPerSec: number; scale: number; roundTripUs: number }> } };
+      targets: Array<{ id: string; note: string }>;
+    };
+    const h = rep.forkrate.host;
+    expect(h?.samples.length).toBe(1);
+    const s = h!.samples[0]!;
+    expect(s.oneThreadOpsPerSec).toBeGreaterThan(0);
+    expect(s.twoThreadsOpsPerSec).toBeGreaterThan(0);
+    expect(s.scale).toBeCloseTo(s.twoThreadsOpsPerSec / s.oneThreadOpsPerSec, 6);
+    expect(s.roundTripUs).toBeGreaterThan(0);
+    expect(rep.targets.find((t) => t.id === 'scale-2cpu')?.note).toContain('two threads of independent work');
+    const bad = spawnSync(process.execPath, [join(projectRoot(), 'dist', 'bench', 'host_probe.js'), '--ms', '1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('usage');
   });
 });
