@@ -295,10 +295,17 @@ export function pid_nr_ns(pid: number, ns: number): number {
 
 /**
  * READ_ONCE(ns->pid_max) as alloc_pid uses it: the namespace's own pid_max, capped by the size of
- * the model's pid bitmaps (G.pid_max, the configured pid_max). Pairs with pid_max_write's store.
+ * the model's pid bitmaps (G.pid_max, the configured pid_max).
+ *
+ * READ_ONCE is one tear-free load that orders nothing (on x86 one mov). JavaScript has no relaxed
+ * atomic load: Atomics.load is sequentially consistent and, routed to the WebAssembly atomics, a
+ * call (~6 ns here, once per namespace level of every fork). An aligned Int32Array element read is
+ * tear-free on a SharedArrayBuffer too, so it is what READ_ONCE gives: pid_max_write's
+ * Atomics.store (its WRITE_ONCE) races with it and a fork uses either value, as in the kernel
+ * ("a fork racing with the write uses either value"); nothing is ordered by it on either side.
  */
 export function pidns_pid_max(ns: number): number {
-  const own = Atomics.load(mem, ns + PIDNS.pid_max);
+  const own = mem[ns + PIDNS.pid_max]!;
   const cap = mem[kg + G.pid_max]!;
   return own < cap ? own : cap;
 }
@@ -519,7 +526,11 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
       if (nr === -ENOSPC) nr = mode === REQ_TARGETS ? -EBUSY : -EEXIST;
     } else {
       // init really needs pid 1, but after reaching the maximum wrap back to RESERVED_PIDS.
-      nr = idr_alloc_cyclic(tmp, Atomics.load(mem, tmp + PIDNS.idr_next) > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max); // idr_get_cursor: READ_ONCE
+      // idr_get_cursor: READ_ONCE, a plain tear-free load (see pidns_pid_max). pidmap_lock is held:
+      // every other writer of the cursor (idr_alloc_cyclic, the out_free reset) stores under it, so
+      // the lock's acquire orders their stores before this load; only the ns_last_pid sysctl's
+      // idr_set_cursor (WRITE_ONCE, without the lock) races with it, as in the kernel.
+      nr = idr_alloc_cyclic(tmp, mem[tmp + PIDNS.idr_next]! > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max);
     }
     if (nr < 0) {
       retval = nr === -ENOSPC ? -EAGAIN : nr;
