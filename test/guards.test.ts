@@ -59,6 +59,16 @@ describe("today's kernel under the checks", () => {
       expect(o.text).toContain('guards: every field access checked');
     }
   }, slow ? 900_000 : 60_000);
+
+  it('forks the pids controller refuses: the refusal check reads other tasks with data_race, not unguarded', async () => {
+    // The refusal path scans the task slab for released tasks still charged (entry 20's check).
+    // Before it read ->pid with data_race(), this run reported "suspicious RCU usage" at
+    // cgroup_pids.ts pids_refusal_check, about a thousand times.
+    const o = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 1_500, seed: 1, checkGuards: true, mix: ['fork', 'exit', 'wait', 'pids-cgroup'] }));
+    const refused = (o.report.stats as { per_op: Record<string, { errors: Record<string, number> }> }).per_op.fork!.errors.EAGAIN ?? 0;
+    expect(refused, 'the run must reach the refusal path').toBeGreaterThan(0);
+    expect(o.verdict, o.text).toBe('SUCCESS');
+  }, 60_000);
 });
 
 describe('the four classes of planted locking mistakes, caught in controlled mode', () => {

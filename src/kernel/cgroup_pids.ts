@@ -40,6 +40,7 @@ import { current, TASK_DEAD } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { EAGAIN, EINVAL, EPERM } from './errno.js';
+import { data_race } from './compiler.js';
 import { SYS_CGROUP_ATTACH, SYS_PIDS_CURRENT_READ, SYS_PIDS_MAX_WRITE } from './unistd.js';
 
 /** PIDS_MAX: "max", no limit (PID_MAX_LIMIT + 1). */
@@ -146,7 +147,10 @@ function pids_refusal_check(over_limit: number, p: number): void {
     // __exit_signal clears ->pid, so a task seen released and then still charged held its charge
     // past the unhash. Read the other way round, a release between the two reads (charge seen,
     // then ->pid seen cleared) would count today's kernel as holding a released charge.
-    if (mem[t + TASK.pid] !== 0 || Atomics.load(mem, t + TASK.state) !== TASK_DEAD) continue;
+    // data_race: a diagnostic look at other tasks with no lock or RCU held (a fork being refused
+    // is not in an RCU read side, and taking one would add scheduling points to the refusal path):
+    // a stale ->pid only makes the count miss a task, never count a live one (TASK_DEAD is final).
+    if (data_race(mem[t + TASK.pid]) !== 0 || Atomics.load(mem, t + TASK.state) !== TASK_DEAD) continue;
     if (Atomics.load(mem, t + TASK.pids_charged) !== 1 || !in_subtree(mem[t + TASK.pids_cgrp]!, over_limit)) continue;
     released++;
   }
