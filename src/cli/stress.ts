@@ -40,6 +40,8 @@ injection and checking:
   --inject-delay R      delays at scheduling hooks (free-running), per mille or N%
   --fault-user R        copies to user memory (wait4/waitid reports) that page-fault and sleep,
                         per mille or N% (default 250; 0: none)
+  --fork-balance        a new task starts on an idle or the least loaded CPU, as the kernel's fork
+                        balancing does (select_task_rq with WF_FORK); default: on its parent's CPU
   --hotplug D           free-running: a CPU goes offline / comes back every D (e.g. 200ms)
   --host-preemption     free-running: no run tokens; with more CPUs than cores the host may deschedule
                         a CPU that holds a lock (vCPU-style preemption; the default runs at most as
@@ -85,7 +87,7 @@ const OPTIONS = {
   cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
   mode: { type: 'string' }, strategy: { type: 'string' }, 'pct-depth': { type: 'string' }, tasks: { type: 'string' },
   'max-tasks': { type: 'string' }, timeout: { type: 'string' }, mix: { type: 'string' }, 'max-depth': { type: 'string' },
-  'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, 'fault-user': { type: 'string' }, hotplug: { type: 'string' }, hung: { type: 'string' },
+  'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, 'fault-user': { type: 'string' }, 'fork-balance': { type: 'boolean' }, hotplug: { type: 'string' }, hung: { type: 'string' },
   lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, threads: { type: 'string' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
   quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, 'bug-sweep': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -144,6 +146,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v['inject-enomem']) over.injectEnomem = parse_permille(v['inject-enomem'], '--inject-enomem');
   if (v['inject-delay']) over.injectDelay = parse_permille(v['inject-delay'], '--inject-delay');
   if (v['fault-user'] !== undefined) over.faultUser = parse_permille(v['fault-user'], '--fault-user');
+  if (v['fork-balance']) over.forkBalance = true;
   if (v.hotplug) over.hotplugMs = parse_duration(v.hotplug, '--hotplug');
   if (v.hung) over.hungMs = parse_duration(v.hung, '--hung');
   if (v.lockdep) over.lockdep = true;

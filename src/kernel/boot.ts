@@ -23,6 +23,8 @@ export interface BootOptions {
   injectDelayPermille?: number;
   /** Chance per mille that a copy to user memory faults and sleeps (src/mm/uaccess.ts); default 0. */
   uaccessFaultPermille?: number;
+  /** Fork balancing (select_task_rq with WF_FORK in wake_up_new_task); default off: a new task starts on its parent's CPU. */
+  forkBalance?: boolean;
   hungTimeoutMs?: number;
   /** CONFIG_SMP=n: on a one-CPU machine, lock words and scheduler words use plain accesses. */
   up?: boolean;
@@ -51,6 +53,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.inject_enomem_permille] = opts.injectEnomemPermille ?? 0;
   mem[kg + G.inject_delay_permille] = opts.injectDelayPermille ?? 0;
   mem[kg + G.uaccess_fault_permille] = opts.uaccessFaultPermille ?? 0;
+  mem[kg + G.sched_fork_balance] = opts.forkBalance ? 1 : 0;
   mem[kg + G.hung_timeout_ms] = opts.hungTimeoutMs ?? 10_000;
   mem[kg + G.pid_max] = c.pidMax;
   mem[kg + G.violation_log] = regions.violations.base;

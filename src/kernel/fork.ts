@@ -19,8 +19,8 @@ import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { sched_hook } from '../sched/hook.js';
 import {
-  activate_task, current, set_current, SLEEP, TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up, WCHAN_PAUSE,
-  TASK_NEW,
+  activate_task, current, select_task_rq, set_current, SLEEP, TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up, WCHAN_PAUSE,
+  TASK_NEW, WF_FORK,
 } from '../sched/core.js';
 import { init_waitqueue_head } from '../sched/wait.js';
 import { register_boot_init } from './boot.js';
@@ -413,6 +413,10 @@ export function wake_up_new_task(p: number): void {
   sched_hook(SITE_FORK_WAKE);
   if (mem[p + TASK.prog] !== 0) {
     Atomics.store(mem, p + TASK.state, TASK_RUNNING);
+    // Fork balancing, here and not earlier (the kernel's comment: cpus_ptr can change in the fork
+    // path, and any previously selected CPU might disappear through hotplug). TASK.cpu was the
+    // parent's (copy_process copies it: sched_fork's __set_task_cpu(p, smp_processor_id())).
+    mem[p + TASK.cpu] = select_task_rq(p, this_cpu_id, WF_FORK);
     activate_task(p);
     return;
   }

@@ -175,6 +175,56 @@ export function mux_kick(): void {
   Atomics.notify(mem, kg + G.mux_park, 1);
 }
 
+/** Wake flags (kernel/sched/sched.h): WF_FORK, a new task (wake_up_new_task); it maps to SD_BALANCE_FORK. */
+export const WF_FORK = 0x04;
+
+/**
+ * available_idle_cpu (kernel/sched/core.c): nothing running and nothing queued (idle_cpu), and not
+ * a preempted vCPU (vcpu_is_preempted) - here a CPU waiting for a run token or for its turn on its
+ * host thread (CPU.tok_wait), which runs nothing until then. Plain peeks, as the kernel's are: in
+ * controlled mode only one CPU runs, so they are exact there (no host timing in the placement).
+ */
+function available_idle_cpu(m: Int32Array, c: number): boolean {
+  return m[c + CPU.curr] === 0 && m[c + CPU.rq_nr] === 0 && m[c + CPU.tok_wait] === 0;
+}
+
+/** cpu_load (kernel/sched/fair.c) in the model's units: the tasks queued on the CPU and the one running. */
+function cpu_load(m: Int32Array, c: number): number {
+  return m[c + CPU.rq_nr]! + (m[c + CPU.curr] !== 0 ? 1 : 0);
+}
+
+/**
+ * select_task_rq (kernel/sched/core.c) for WF_FORK, the only wake flag the model balances on:
+ * wake_up_new_task's `__set_task_cpu(p, select_task_rq(p, task_cpu(p), &wake_flags))` with
+ * `wake_flags = WF_FORK`. select_task_rq_fair takes the slow path for it,
+ * sched_balance_find_dst_cpu (find_idlest_cpu before v6.10) over the domains with SD_BALANCE_FORK,
+ * whose sched_balance_find_dst_group_cpu returns an idle CPU if the group has one, else its least
+ * loaded CPU. The model has one flat domain with a group per CPU, visited from the forking CPU's
+ * own group on (sched_balance_find_dst_group walks sd->groups from the local group and keeps the
+ * first of equals): the first idle online CPU after `cpu`, else the least loaded one, else `cpu`
+ * itself - it stays unless another CPU has strictly fewer tasks (the kernel keeps the local group
+ * unless the idlest is less loaded by its imbalance margin; the model has no PELT load, no
+ * imbalance_pct and no idle-state exit latencies). Read in stored copies of kernel/sched/fair.c and
+ * core.c (sources: docs/catalog-sources.md, "fork balancing"). `G.sched_fork_balance` off (the
+ * default; `pidrace stress --fork-balance` turns it on): `cpu`, the parent's CPU.
+ */
+export function select_task_rq(_p: number, cpu: number, wake_flags: number): number {
+  const m = mem;
+  if (wake_flags !== WF_FORK || m[kg + G.sched_fork_balance] === 0) return cpu;
+  const n = m[kg + G.ncpus]!;
+  let best = cpu;
+  let min_load = cpu_load(m, cpu_addr(cpu));
+  for (let k = 1; k < n; k++) {
+    const i = (cpu + k) % n;
+    const c = cpu_addr(i);
+    if (m[c + CPU.online] !== 1) continue;
+    if (available_idle_cpu(m, c)) return i;
+    const load = cpu_load(m, c);
+    if (load < min_load) { min_load = load; best = i; }
+  }
+  return best;
+}
+
 /** Queue a runnable task: on the CPU it last ran on when that CPU is online, else on this one. */
 export function activate_task(p: number): void {
   const m = mem;

@@ -93,6 +93,7 @@ export function run_in_process(cfg: StressConfig, timeoutMs: number, signal?: Ab
   if (cfg.mode === 'controlled') args.push('--mode', 'controlled', '--strategy', cfg.strategy, '--ops', String(cfg.ops));
   else args.push('--duration', `${cfg.durationMs}ms`);
   for (const b of cfg.bugs) args.push('--bug', b);
+  if (cfg.forkBalance) args.push('--fork-balance');
   return new Promise((resolve) => {
     // An interrupted sweep (Ctrl-C, SIGTERM) ends its child with SIGTERM: the child's own handler
     // winds its run down and writes the partial report read below.

@@ -33,6 +33,8 @@ export interface StressConfig {
   injectDelay: number;
   /** Copies to user memory that fault and sleep, per mille (src/mm/uaccess.ts); the same with and without bug switches. */
   faultUser: number;
+  /** Fork balancing (select_task_rq with WF_FORK, src/sched/core.ts): a new task starts on an idle or the least loaded CPU (default off: on its parent's CPU); the same with and without bug switches. */
+  forkBalance: boolean;
   lockdep: boolean;
   /** Bug switches (src/config/bugs.ts names) and planted bugs (busted-spin, busted-rcu: torture; crash: a kernel exception). */
   bugs: string[];
@@ -86,6 +88,7 @@ export function default_config(over: Partial<StressConfig> = {}): StressConfig {
     injectEnomem: 0,
     injectDelay: 0,
     faultUser: UACCESS_FAULT_PERMILLE,
+    forkBalance: false,
     lockdep: false,
     bugs: [],
     plant: [],

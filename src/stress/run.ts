@@ -80,7 +80,7 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
     { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards, kcsanSampleEvery: cfg.kcsanSampleEvery, kcsanDelayUs: cfg.kcsanDelayUs, traceEvents },
     {
       mode: cfg.mode, lockdep: cfg.lockdep, bugs: bug_mask(cfg.bugs), seed: cfg.seed,
-      injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, uaccessFaultPermille: cfg.faultUser, hungTimeoutMs: cfg.hungMs,
+      injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, uaccessFaultPermille: cfg.faultUser, forkBalance: cfg.forkBalance, hungTimeoutMs: cfg.hungMs,
     },
   );
   m.attach();
