@@ -3,7 +3,7 @@
  * would show: hung tasks, soft lockups, the wait-for cycle, lockdep splats, BUG lines) and the
  * same content as JSON for machines.
  */
-import { CPU, RCU_GP_SEQ, G, TASK } from '../mm/layout.js';
+import { CPU, RCU_GP_SEQ, G, SIG, TASK } from '../mm/layout.js';
 import { syscall_name } from '../kernel/entry.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
@@ -17,7 +17,10 @@ import { INV_TASK_TREE, INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
 import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
-import { INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, LD_CHECK_NAMES, LD_TREE_CHECK, SH_NAMES, sibling_hist_decode } from '../kernel/sched_task.js';
+import {
+  INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, JOBCTL_PENDING_MASK, JOBCTL_STOPPED, JOBCTL_TRACED, LD_CHECK_NAMES, LD_TREE_CHECK, SH_NAMES, sibling_hist_decode,
+  SIGNAL_GROUP_EXIT, SIGNAL_STOP_STOPPED,
+} from '../kernel/sched_task.js';
 import { INV_KILLED_BY_EXIT_SIGNAL, INV_PIDNS_INIT_NOT_LAST, INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 
 /**
@@ -178,6 +181,47 @@ export interface StuckExtra {
 }
 
 /**
+ * The tasks a hang's chains end at: edge targets that are not blocked themselves (running,
+ * runnable, stopped or traced), with the state that says why they do not end the wait. A chain that
+ * ends at a task in a job-control stop nobody continues is a user-space hang of the mix's programs,
+ * not the kernel's; one that ends at a runnable task that never runs is the scheduler's.
+ */
+function chain_end_lines(v: StateView, g: WaitForGraph): string[] {
+  const m = v.m;
+  const blocked = new Set(g.blocked);
+  const ends = [...new Set(g.edges.filter((e) => blocked.has(e.from) && !blocked.has(e.to)).map((e) => e.to))];
+  const out: string[] = [];
+  const ncpus = m[v.kg + G.ncpus]!;
+  for (const k of ends) {
+    const mt = /^task@(\d+)$/.exec(k);
+    if (!mt) continue;
+    const t = Number(mt[1]);
+    const info = task_info(v, t);
+    let running = -1;
+    for (let i = 0; i < ncpus; i++) if (m[v.r.cpus.base + i * v.r.cpus.stride + CPU.curr] === t) running = i;
+    const sig = m[t + TASK.signal]!;
+    const sflags = sig ? m[sig + SIG.flags]! : 0;
+    const jc = m[t + TASK.jobctl]!;
+    const what: string[] = [`state ${info.state}`];
+    if (info.exitState) what.push(info.exitState);
+    what.push(running >= 0 ? `running on CPU#${running}` : m[t + TASK.on_rq] ? `queued on CPU#${m[t + TASK.cpu]}` : 'on no runqueue');
+    if (jc & JOBCTL_STOPPED) what.push('in a job-control stop (JOBCTL_STOPPED)');
+    if (jc & JOBCTL_TRACED) what.push('in a ptrace stop (JOBCTL_TRACED)');
+    if (jc & JOBCTL_PENDING_MASK) what.push(`jobctl pending 0x${(jc & JOBCTL_PENDING_MASK).toString(16)}`);
+    if (sflags & SIGNAL_STOP_STOPPED) what.push('its group stopped (SIGNAL_STOP_STOPPED)');
+    if (sflags & SIGNAL_GROUP_EXIT) what.push('its group exiting');
+    if (m[t + TASK.ptrace]) {
+      const tr = m[t + TASK.parent]!;
+      what.push(`traced by ${tr ? comm_pid(task_info(v, tr)) : '?'}`);
+    }
+    if (sig) what.push(`${m[sig + SIG.live]} live thread(s) in its group`);
+    if (info.parentPid) what.push(`parent pid ${info.parentPid}`);
+    out.push(`  chain ends at ${comm_pid(info)}${info.nspid.length > 1 ? ` [NSpid ${info.nspid.join(' ')}]` : ''}: ${what.join(', ')}`);
+  }
+  return out;
+}
+
+/**
  * The wait-for report (deadlock in controlled mode, or the hung-task watchdog). A crash leads with
  * its oops; a soft lockup (the controlled-mode watchdog) leads with the CPU it caught.
  */
@@ -210,6 +254,7 @@ export function stuck_report(v: StateView, reason: string, timeoutMs: number, no
     });
   } else {
     lines.push(`${reason.toUpperCase()}: ${g.blocked.length} blocked, no wait-for cycle: the chains end at a wait nobody will end`);
+    lines.push(...chain_end_lines(v, g));
   }
   lines.push(`rcu: grace periods completed ${g.rcu.completed}, started ${g.rcu.started}`);
   return { reason, timeoutMs, graph: g, text: lines.join('\n') };
