@@ -331,6 +331,7 @@ export const STRESS_SPEC = {
     L('audit_every', 'write-once per run', 'ops between in-run audits by a CPU (0: none)'),
     L('tasks', 'write-once per run', 'stress processes the reaper keeps alive as its own children'),
     L('exec_prog', 'write-once per run', 'address of the one-instruction program execve(stress program): the child of the execve operation runs it'),
+    L('daemon_prog', 'write-once per run', 'address of the daemon program (pause() in a loop, until a signal kills it): the children of the daemon operation and half the setns forks run it'),
     L('ns_inits_next', 'Atomics.add', 'next entry of ns_inits to write (a ring)'),
     A('ns_inits', 8, 'Atomics', 'numbers in init_pid_ns of the last namespace inits the mix created (setns and zap aim at them)'),
   ],
@@ -1145,6 +1146,7 @@ export const STRESS_MIX = STRESS.mix;
 export const STRESS_MAX_DEPTH = STRESS.max_depth;
 export const STRESS_PROG = STRESS.prog;
 export const STRESS_EXEC_PROG = STRESS.exec_prog;
+export const STRESS_DAEMON_PROG = STRESS.daemon_prog;
 export const STRESS_TABLE = STRESS.table;
 export const STRESS_DEPTH_SEEN = STRESS.depth_seen;
 export const STRESS_NS_SEEN = STRESS.ns_seen;

@@ -10,7 +10,7 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_DAEMON_PROG, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { PIDS_MAX_ARG } from '../kernel/cgroup_pids.js';
 import {
@@ -31,6 +31,8 @@ import {
 import { ECHILD, EINTR } from '../kernel/errno.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
+import { read_lock, read_unlock } from '../locking/qrwlock.js';
+import { __fatal_signal_pending } from '../kernel/signal.js';
 import { P_ALL } from '../kernel/exit.js';
 import { NSK_PID, NSK_PID_FOR_CHILDREN, NSK_TIME_FOR_CHILDREN } from '../kernel/nsfs.js';
 import { LINUX_REBOOT_CMD_RESTART } from '../kernel/pid_namespace.js';
@@ -106,9 +108,29 @@ function some_thread(t: number, pred: (u: number) => boolean): boolean {
   return false;
 }
 
-/** Some thread of t's group has a child (or a tracee): what do_wait would look at. */
+/**
+ * Some thread of t's group has a child that is not a service (the daemon program), or a tracee:
+ * what a blocking wait can count on to end. A service lives until a signal kills it: its
+ * parent's wait for it is the wind-down's, made after the parent stopped the services of its own
+ * namespace (those of other namespaces end with their namespace's init).
+ */
 function group_has_children(t: number): boolean {
-  return some_thread(t, (u) => mem[u + TASK.children] !== 0 || mem[u + TASK.ptraced] !== 0);
+  rcu_read_lock(); // the children lists are read without tasklist_lock: tasks are freed a grace period after release
+  const found = some_thread(t, (u) => mem[u + TASK.ptraced] !== 0 || has_non_service_child(u));
+  rcu_read_unlock();
+  return found;
+}
+
+/**
+ * u has a child that is not a live service (a service's exit is what a wait for it needs, and
+ * only a kill brings that). The walk is bounded; the caller holds rcu_read_lock or is u itself
+ * (which alone removes from its list), as for the reaper's look before its blocking wait.
+ */
+export function has_non_service_child(u: number): boolean {
+  for (let c = mem[u + TASK.children]!, j = 0; c && j < 100_000; c = mem[c + TASK.sibling_next]!, j++) {
+    if (!is_daemon(c) || mem[c + TASK.exit_state] !== 0) return true;
+  }
+  return false;
 }
 
 /** Some thread of t's group traces a task. */
@@ -194,9 +216,9 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
     case 'exit':
       return call(op, SYS_EXIT, rand(t) & 0x7f);
     case 'wait': {
-      // Any thread of a process with children blocks three times in four (do_wait looks at the
-      // children of every thread of the group, so threads of one process wait for the same
-      // children at once); else it polls, wait4(WNOHANG).
+      // Any thread of a process with children (not only services: group_has_children) blocks
+      // three times in four (do_wait looks at the children of every thread of the group, so
+      // threads of one process wait for the same children at once); else it polls, wait4(WNOHANG).
       // A debugger (a process that traces some task) polls instead: WNOHANG.
       if (!group_has_children(t) || (rand(t) & 3) === 0) return call(op, SYS_WAIT4, -1, __WALL | WNOHANG);
       return job_control_wait(slot, op, (rand(t) & 1 ? WCONTINUED : 0) | (group_traces(t) ? WNOHANG : 0));
@@ -329,6 +351,12 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       }
       return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
+    case 'daemon':
+      // A service: a child that sleeps in pause() until a signal kills it (at most one of the
+      // caller's at a time, so they do not crowd out the mix; a random kill, a zap of its
+      // namespace, or the wind-down ends it). Never a namespace's init (children_have_init).
+      if (!can_fork() || !children_have_init(t) || first_daemon_child(t, false)) return null;
+      return call(op, SYS_FORK, 0, mem[S() + STRESS_DAEMON_PROG]!, 0);
     case 'clone-parent':
       if (!can_fork()) return null;
       return call(op, SYS_FORK, CLONE_PARENT, prog, 0);
@@ -430,7 +458,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const nr = random_pid(t, rand);
       rcu_read_lock();
       const p = find_task_by_vpid(nr);
-      let ok = p !== 0 && mem[p + TASK.exit_state] === 0 && !same_thread_group(p, t) && !is_child_reaper(mem[p + TASK.pid]!);
+      // Nor a service (the daemon program): it lives until killed, at the wind-down at the latest,
+      // by its parent, its namespace's init or the reaper's sweep, each of which may first wait
+      // for the poller's own process (it may be their child).
+      let ok = p !== 0 && mem[p + TASK.exit_state] === 0 && !same_thread_group(p, t) && !is_child_reaper(mem[p + TASK.pid]!) && !is_daemon(p);
       for (let a = mem[mem[t + TASK.group_leader]! + TASK.real_parent]!, k = 0; ok && a && k < 64; a = mem[mem[a + TASK.group_leader]! + TASK.real_parent]!, k++) {
         if (same_thread_group(a, p)) ok = false;
         if (a === mem[a + TASK.real_parent]) break;
@@ -597,13 +628,22 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
       for (let i = 0; i < str.length && i < 16; i++) mem[a + i] = str.charCodeAt(i);
       return call(op, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, ret, a, Math.min(str.length, 16));
     }
+    mem[slot + SLOT_SCRATCH] = 0; // forks made after the setns (step 1)
     return call(op, SYS_SETNS, ret, CLONE_NEWPID);
   }
   if (step === 1) {
-    // setns(CLONE_NEWPID) succeeded: fork into the namespace at once (its init may be dying: the
-    // PIDNS_ADDING re-check in copy_process), then close.
+    // setns(CLONE_NEWPID) succeeded: fork into the namespace at once, SETNS_FORKS times while the
+    // forks succeed (its init may be dying: the PIDNS_ADDING re-check in copy_process), then close.
+    // Half the children are services (the daemon program), as `nsenter -t PID -p` starts them in
+    // a container: they live until killed, so one attached after the kill pass of a zap (catalog
+    // entry 3) would keep the zap waiting.
+    const forks = mem[slot + SLOT_SCRATCH]!;
+    if (ret >= 0 && op !== O('last-pid-vec') && forks < SETNS_FORKS && can_fork()) {
+      mem[slot + SLOT_SCRATCH] = forks + 1;
+      const daemon = (rand(t) & 1) !== 0 && children_have_init(t);
+      return call(op, SYS_FORK, 0, mem[S() + (daemon ? STRESS_DAEMON_PROG : STRESS_PROG)]!, 0);
+    }
     mem[slot + SLOT_CONT_STEP] = 2;
-    if (ret === 0 && op !== O('last-pid-vec') && can_fork()) return call(op, SYS_FORK, 0, mem[S() + STRESS_PROG]!, 0);
   }
   if (step <= 2) {
     mem[slot + SLOT_CONT_STEP] = 3;
@@ -611,6 +651,9 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
   }
   return done();
 }
+
+/** Forks into the namespace after a successful setns (setns-nsfd, setns-pidfd). */
+const SETNS_FORKS = 3;
 
 /**
  * The traced exec of the execve operation, one step per call (the child C runs
@@ -927,12 +970,97 @@ function continue_ptrace_wait(t: number, slot: number, step: number, ret: number
   return done();
 }
 
-/** The task's last act when the run winds down: reap its children, then exit. */
+/**
+ * The namespace t's children are born in (pid_ns_for_children) has an init already (its
+ * child_reaper is set when its first process is attached, and stays set), so a child would not be
+ * its init. Services are never namespace inits: a service's parent stops only the services of
+ * its own namespace, and the init of another namespace stops (zap_pid_ns_processes) those of that one.
+ */
+function children_have_init(t: number): boolean {
+  const np = mem[t + TASK.nsproxy]!;
+  const ns = np ? mem[np + NSPROXY.pid_ns_for_children]! : 0;
+  return ns !== 0 && Atomics.load(mem, ns + PIDNS.child_reaper) !== 0;
+}
+
+/**
+ * The first child of t running the daemon program that is alive, or 0. With `to_stop`, only one
+ * that t's wind-down stops: not yet dying (no SIGKILL pending, not PF_EXITING) and in t's own
+ * namespace. A service t started in another namespace (setns) is that namespace's: its init's
+ * exit kills it (zap_pid_ns_processes), so t leaves it alone and waits for it. Under
+ * read_lock(tasklist_lock): reapers add orphans to t's children list under the write lock.
+ */
+function first_daemon_child(t: number, to_stop: boolean): number {
+  const dprog = mem[S() + STRESS_DAEMON_PROG]!;
+  const ns = task_active_pid_ns(t);
+  const tl = kg + G.tasklist_lock;
+  let found = 0;
+  read_lock(tl, 152);
+  for (let c = mem[t + TASK.children]!, k = 0; c && k < 64; c = mem[c + TASK.sibling_next]!, k++) {
+    if (mem[c + TASK.prog] !== dprog || mem[c + TASK.exit_state] !== 0) continue;
+    if (!to_stop) { found = c; break; }
+    if (__fatal_signal_pending(c) || (mem[c + TASK.flags]! & PF_EXITING) !== 0) continue;
+    if (task_active_pid_ns(c) !== ns) continue;
+    found = c;
+    break;
+  }
+  read_unlock(tl);
+  return found;
+}
+
+/**
+ * A service child of t to stop before t's wind-down waits (kill(pid, SIGKILL), as a service
+ * manager stops its units at shutdown), or null.
+ */
+export function stop_daemon_child(t: number, op: number): OpCall | null {
+  const c = first_daemon_child(t, true);
+  if (!c) return null;
+  rcu_read_lock();
+  const nr = pid_nr_ns(mem[c + TASK.pid]!, task_active_pid_ns(t));
+  rcu_read_unlock();
+  return nr > 0 ? call(op, SYS_KILL, nr, SIGKILL) : null;
+}
+
+/**
+ * The shutdown sweep of the stress reaper (as init kills what is left at shutdown): the first
+ * service of the whole process list (for_each_process, under RCU) that is alive, not yet dying,
+ * and whose namespace's init is not exiting, as kill(pid, SIGKILL) by its number in t's namespace;
+ * null when none is left. The services of a namespace whose init is exiting are the kernel's to
+ * kill (zap_pid_ns_processes SIGKILLs every task of the namespace and waits for them): the sweep
+ * does not do the kernel's work for it. It catches the services no parent stops: children of a
+ * parent blocked in a wait for them alone, or orphans adopted after their new parent's own stop.
+ */
+export function sweep_daemons(t: number, op: number): OpCall | null {
+  const dprog = mem[S() + STRESS_DAEMON_PROG]!;
+  const head = mem[kg + G.init_task]!;
+  const ns = task_active_pid_ns(t);
+  let nr = 0;
+  rcu_read_lock();
+  for (let p = mem[head + TASK.tasks_next]!, k = 0; p && p !== head && k < 100_000; p = mem[p + TASK.tasks_next]!, k++) {
+    if (mem[p + TASK.prog] !== dprog || mem[p + TASK.exit_state] !== 0) continue;
+    if (__fatal_signal_pending(p) || (mem[p + TASK.flags]! & PF_EXITING) !== 0) continue;
+    const reaper = mem[task_active_pid_ns(p) + PIDNS.child_reaper]!;
+    if (reaper && (mem[reaper + TASK.flags]! & PF_EXITING) !== 0) continue;
+    nr = pid_nr_ns(mem[p + TASK.pid]!, ns);
+    if (nr > 0) break;
+  }
+  rcu_read_unlock();
+  return nr > 0 ? call(op, SYS_KILL, nr, SIGKILL) : null;
+}
+
+/** Is t running the daemon program (a service: the reaper does not count it among the stress processes)? */
+export function is_daemon(t: number): boolean {
+  return mem[t + TASK.prog] === mem[S() + STRESS_DAEMON_PROG];
+}
+
+/** The task's last act when the run winds down: stop its services, reap its children, then exit. */
 export function kernel_wind_down(t: number): OpCall | null {
   const detach = detach_first_tracee(t, O('ptrace'));
   if (detach) return detach;
+  const stop = stop_daemon_child(t, O('daemon'));
+  if (stop) return stop;
   if (mem[t + TASK.children]) {
-    // As a shell waits for its jobs: a stopped child is continued, so it can exit.
+    // As a shell waits for its jobs: a stopped child is continued, so it can exit. The services of
+    // other namespaces among them end when their namespace's init exits.
     const slot = task_slot(t);
     if (slot) return job_control_wait(slot, O('wait'), 0);
     return call(O('wait'), SYS_WAIT4, -1, __WALL);

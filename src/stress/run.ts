@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_DAEMON_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -16,10 +16,10 @@ import { stall_report } from '../detect/stall.js';
 import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { fasync_init } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
-import { SIGURG } from '../kernel/sched_task.js';
+import { SIG_IGN, SIGTERM, SIGURG, SIGUSR1 } from '../kernel/sched_task.js';
 import { mix_weights, STRESS_FASYNC_AT, STRESS_TABLE_REGION_WORDS, STRESS_WEIGHTS_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { SYS_STRESS_OP } from './stress_syscalls.js';
-import { SYS_EXECVE } from '../kernel/unistd.js';
+import { SYS_EXECVE, SYS_PAUSE, SYS_RT_SIGACTION } from '../kernel/unistd.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
 import { validate_config, uses_processes, type StressConfig } from './config.js';
@@ -94,6 +94,11 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   w[s + STRESS_PROG] = prog;
   // The child of the execve operation: execve(stress program) first thing (then it runs the mix).
   w[s + STRESS_EXEC_PROG] = m.program([[SYS_EXECVE, prog]], 'stress-exec');
+  // A service (the daemon operation): ignores SIGTERM and SIGUSR1 (the mix's kill sends them to
+  // random pids), then sleeps in pause() until a signal kills it (SIGKILL).
+  w[s + STRESS_DAEMON_PROG] = m.program([
+    [SYS_RT_SIGACTION, SIGTERM, SIG_IGN, 0], [SYS_RT_SIGACTION, SIGUSR1, SIG_IGN, 0], [SYS_PAUSE], [OP_JMP, 2],
+  ], 'stress-daemon');
   w.set(mix_weights(cfg.mix), table + STRESS_WEIGHTS_AT);
   w[s + STRESS_MIX] = table + STRESS_WEIGHTS_AT;
   w[s + STRESS_MAX_DEPTH] = cfg.maxDepth;

@@ -38,7 +38,7 @@ import {
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { detach_first_tracee, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down } from './kernel_ops.js';
+import { detach_first_tracee, has_non_service_child, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, sweep_daemons } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -365,11 +365,11 @@ function sys_stress_op(): number {
   return 0;
 }
 
-/** Children of t that have not exited (the reaper's population; read by t itself, which alone adds to it). */
+/** Children of t that have not exited, services aside (the reaper's population; read by t itself, which alone adds to it). */
 function live_children(t: number): number {
   let n = 0;
   for (let c = mem[t + TASK.children]!, k = 0; c && k < 100_000; c = mem[c + TASK.sibling_next]!, k++) {
-    if (mem[c + TASK.exit_state] === 0) n++;
+    if (mem[c + TASK.exit_state] === 0 && !is_daemon(c)) n++;
   }
   return n;
 }
@@ -430,13 +430,16 @@ function sys_stress_reap(): number {
   }
   // Winding down, the reaper detaches from what it traces (a child's PTRACE_TRACEME) before it
   // waits, so a stopped traced child is its job again.
-  const detach = stopping ? detach_first_tracee(t, -1) : null;
+  // Then it kills the services that are left, all of them but those of namespaces whose init is
+  // exiting (sweep_daemons): at the wind-down nothing else may keep a wait (its own, or one it
+  // waits for) blocked.
+  const detach = stopping ? detach_first_tracee(t, -1) ?? sweep_daemons(t, -1) : null;
   if (detach) {
-    const ptrace = syscall_fn(detach.nr);
-    if (ptrace) {
+    const fn = syscall_fn(detach.nr);
+    if (fn) {
       set_ucall(t, detach.nr, detach.a, detach.b, 0);
       mem[t + TASK.user_arg] = CONT_MARK;
-      return ptrace(detach.a, detach.b, 0);
+      return fn(detach.a, detach.b, 0);
     }
   }
   // Keep STRESS_TASKS stress processes of our own alive (orphans that end up our children count
@@ -449,6 +452,17 @@ function sys_stress_reap(): number {
     set_ucall(t, SYS_FORK, 0, prog, 0);
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
+  }
+  // A blocking wait4 needs a child whose news will come: one that is not a live service
+  // (has_non_service_child). With services only (their parents gone, the fork just failed) and the
+  // run not winding down, the reaper sleeps a grace period and looks again, so that the sweep above
+  // runs once the run stops; winding down, the sweep has killed every service it may, and those
+  // left die on their own (SIGKILL pending, or their namespace's init is exiting: zap_pid_ns_processes).
+  const sync = syscall_fn(SYS_SYNCHRONIZE_RCU);
+  if (!stopping && sync && mem[t + TASK.children] && !has_non_service_child(t)) {
+    set_ucall(t, SYS_SYNCHRONIZE_RCU, 0, 0, 0);
+    mem[t + TASK.user_arg] = GP_MARK;
+    return sync(0, 0, 0);
   }
   const wait = syscall_fn(SYS_WAIT4);
   if (!wait) return -ENOSYS;
