@@ -28,6 +28,7 @@ import { audit_nsproxy } from './nsproxy.js';
 import { FILE_NSFS } from './nsfs.js';
 import { EXIT_DEAD, PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { TASK_NEW } from './fork.js';
+import { EXP_SIGNALS } from './exit.js';
 import { percpu_rwsem_readers } from '../locking/percpu_rwsem.js';
 import { CLONE_NEWPID, CLONE_NEWUSER } from './ns_common.js';
 import { ptrace_attach_task_ref } from './ptrace.js';
@@ -144,7 +145,7 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     bump(sigThreads, s);
     if (es === 0 && (flags & PF_EXITING) === 0) bump(sigLive, s);
     if (es === 0 && (flags & PF_EXITING) === 0 && !mem[t + TASK.nsproxy]) bad(`${tid(t)}: running task without nsproxy`);
-    if ((flags & PF_EXITING) === 0 && es === 0 && mem[t + TASK.exit_phase] !== 0) bad(`${tid(t)}: exit phase ${mem[t + TASK.exit_phase]} without PF_EXITING`);
+    if ((flags & PF_EXITING) === 0 && es === 0 && mem[t + TASK.exit_phase] !== 0 && mem[t + TASK.exit_phase] !== EXP_SIGNALS) bad(`${tid(t)}: exit phase ${mem[t + TASK.exit_phase]} without PF_EXITING`);
     // pids
     if (Atomics.load(mem, pid + PID.poison) !== POISON_LIVE) bad(`${tid(t)}: struct pid @${pid} is freed`);
     else {

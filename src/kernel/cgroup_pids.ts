@@ -4,14 +4,18 @@
  *
  * The model's cgroupfs is fixed at boot: the root pids cgroup and NR_PIDS_CGROUPS - 1 children of
  * it (G.pids_cgroup, by index). A task's pids cgroup is TASK.pids_cgrp (task_css(task,
- * pids_cgrp_id)); a child starts in its parent's (cgroup_can_fork uses current's css_set), and a
- * task moves itself by writing its tid to a cgroup's tasks file (cgroup v1; the model moves only
- * the writer, so no other task's fork can race with the move and cgroup_threadgroup_rwsem is not
- * needed). cgroup_threadgroup_rwsem itself (a percpu_rw_semaphore, src/locking/percpu_rwsem.ts) is
- * defined and initialised here, but no path of the mix takes it yet: the kernel's read side in
- * copy_process (cgroup_css_set_fork) and exit_signals, and a cgroup.procs write that moves a whole
- * thread group under its write side, are on branch cgrp-integration (not landed: with them plain
- * stress lost catalog entry 8 at the issue-14 budget, README issue-14 section). Every task is charged one pid in its cgroup and each ancestor below the root (the root
+ * pids_cgrp_id)); a child starts in its parent's (cgroup_can_fork uses current's css_set). A task
+ * moves by a write of its tid to a cgroup's tasks file, a whole thread group by a write of its pid
+ * to cgroup.procs (cgroup v1, __cgroup1_procs_write): under cgroup_mutex and
+ * cgroup_threadgroup_rwsem held for write (cgroup_procs_write_start -> cgroup_attach_lock ->
+ * percpu_down_write; the model has no cpus_read_lock). The read side is taken by every fork in
+ * cgroup_can_fork (cgroup_css_set_fork -> cgroup_threadgroup_change_begin(current)) until
+ * cgroup_post_fork or cgroup_cancel_fork, and by exit_signals around setting PF_EXITING: a move
+ * sees no fork half done in the group and no thread turning PF_EXITING (those already exiting
+ * are skipped, as cgroup_migrate_add_task skips them). The per-threadgroup rwsem that a 2025
+ * series (Yi Tao, "cgroup: replace global percpu_rwsem with per threadgroup resem when writing to
+ * cgroup.procs") takes in addition under favordynmods is not modelled (favordynmods is off by
+ * default). Every task is charged one pid in its cgroup and each ancestor below the root (the root
  * is never charged, as in the kernel): pids_try_charge at fork (which refuses with -EAGAIN past a
  * pids.max), pids_charge on a move.
  *
@@ -33,15 +37,22 @@ import { G, NR_PIDS_CGROUPS, PIDS_CG, TASK } from '../mm/layout.js';
 import { kg, mem, PID_MAX_LIMIT, regions, SLAB_TASK } from '../mm/memory.js';
 import { POISON_LIVE } from '../mm/layout.js';
 import { lock_class_register } from '../locking/lockdep.js';
-import { percpu_init_rwsem } from '../locking/percpu_rwsem.js';
+import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
+import { percpu_down_read, percpu_down_write, percpu_init_rwsem, percpu_up_read, percpu_up_write } from '../locking/percpu_rwsem.js';
+import { read_lock, read_unlock } from '../locking/qrwlock.js';
+import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
+import { SLEEP } from '../sched/core.js';
+import { sched_hook } from '../sched/hook.js';
+import { find_task_by_vpid } from './pid.js';
+import { PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { BUG_PIDS_FREE_AFTER_GP } from '../config/bugs.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current, TASK_DEAD } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
-import { EAGAIN, EINVAL, EPERM } from './errno.js';
+import { EAGAIN, EINVAL, EPERM, ESRCH } from './errno.js';
 import { data_race } from './compiler.js';
-import { SYS_CGROUP_ATTACH, SYS_PIDS_CURRENT_READ, SYS_PIDS_MAX_WRITE } from './unistd.js';
+import { SYS_CGROUP_ATTACH, SYS_CGROUP_PROCS_WRITE, SYS_PIDS_CURRENT_READ, SYS_PIDS_MAX_WRITE } from './unistd.js';
 
 /** PIDS_MAX: "max", no limit (PID_MAX_LIMIT + 1). */
 export const PIDS_MAX = PID_MAX_LIMIT + 1;
@@ -73,10 +84,28 @@ function pids_cgroup_boot(): void {
 register_boot_init(pids_cgroup_boot);
 
 const LC_CGROUP_THREADGROUP_RWSEM = lock_class_register('cgroup_threadgroup_rwsem');
+const LC_CGROUP_MUTEX = lock_class_register('cgroup_mutex');
 
 /** cgroup_threadgroup_rwsem (kernel/cgroup/cgroup.c DEFINE_STATIC_PERCPU_RWSEM). */
 export const cgroup_threadgroup_rwsem = (): number => kg + G.cgroup_threadgroup_rwsem;
-register_boot_init(() => percpu_init_rwsem(cgroup_threadgroup_rwsem(), LC_CGROUP_THREADGROUP_RWSEM));
+const cgroup_mutex = (): number => kg + G.cgroup_mutex;
+register_boot_init(() => {
+  percpu_init_rwsem(cgroup_threadgroup_rwsem(), LC_CGROUP_THREADGROUP_RWSEM);
+  mutex_init(cgroup_mutex(), LC_CGROUP_MUTEX);
+});
+
+/**
+ * cgroup_threadgroup_change_begin (include/linux/cgroup-defs.h): percpu_down_read of
+ * cgroup_threadgroup_rwsem. 0, or SLEEP while a writer holds or takes it (call again).
+ */
+export function cgroup_threadgroup_change_begin(site = 0): number {
+  return percpu_down_read(cgroup_threadgroup_rwsem(), site);
+}
+
+/** cgroup_threadgroup_change_end. */
+export function cgroup_threadgroup_change_end(): void {
+  percpu_up_read(cgroup_threadgroup_rwsem());
+}
 
 function pids_update_watermark(i: number, nr_pids: number): void {
   // This is racy, but we don't need perfectly accurate tallying of the watermark.
@@ -161,20 +190,29 @@ function pids_refusal_check(over_limit: number, p: number): void {
 }
 
 /**
- * cgroup_can_fork -> pids_can_fork (copy_process, before tasklist_lock): the child joins current's
- * cgroup and is charged there; -EAGAIN when a pids.max on the way up refuses.
+ * cgroup_can_fork (copy_process, before tasklist_lock): cgroup_css_set_fork takes
+ * cgroup_threadgroup_rwsem for read (SLEEP while a cgroup.procs write holds or takes it: call
+ * again), then pids_can_fork: the child joins current's cgroup and is charged there; -EAGAIN
+ * (read side dropped again: cgroup_css_set_put_fork) when a pids.max on the way up refuses.
  */
-export function cgroup_can_fork(p: number): number {
+export function cgroup_can_fork(p: number, site = 0): number {
+  if (cgroup_threadgroup_change_begin(site) === SLEEP) return SLEEP;
   const i = mem[current + TASK.pids_cgrp]!;
   mem[p + TASK.pids_cgrp] = i;
   const over = pids_try_charge(i, 1);
   if (over >= 0) {
     pids_event(i, over);
     pids_refusal_check(over, p);
+    cgroup_threadgroup_change_end();
     return -EAGAIN;
   }
   Atomics.store(mem, p + TASK.pids_charged, 1);
   return 0;
+}
+
+/** cgroup_post_fork (after tasklist_lock is dropped): cgroup_css_set_put_fork's read unlock. */
+export function cgroup_post_fork(_p: number): void {
+  cgroup_threadgroup_change_end();
 }
 
 /** Drop the task's charge (pids_release, pids_free, pids_cancel_fork): once. */
@@ -183,9 +221,10 @@ function pids_drop_charge(t: number): void {
   pids_uncharge(mem[t + TASK.pids_cgrp]!, 1);
 }
 
-/** cgroup_cancel_fork -> pids_cancel_fork: copy_process failed after cgroup_can_fork. */
+/** cgroup_cancel_fork -> pids_cancel_fork, then the read unlock: copy_process failed after cgroup_can_fork. */
 export function cgroup_cancel_fork(p: number): void {
   pids_drop_charge(p);
+  cgroup_threadgroup_change_end();
 }
 
 /**
@@ -227,21 +266,86 @@ export function pids_current_read(i: number): number {
 }
 
 /**
- * A write of the writer's own tid to cgroup i's tasks file: pids_can_attach (charge the new
- * cgroup, ignoring its limit; uncharge the old), then the move.
+ * pids_can_attach + the move of one task (cgroup_migrate): charge the new cgroup (ignoring its
+ * limit), uncharge the old one if the task held a charge, then the task's css. Under the write
+ * side of cgroup_threadgroup_rwsem: the task cannot be forking (its child's charge would go to
+ * the cgroup it read) nor turn PF_EXITING (its release would uncharge the cgroup it reads then).
  */
-export function cgroup_attach_self(i: number): number {
-  const t = current;
-  if (mem[t + TASK.cred_uid] !== GLOBAL_ROOT_UID) return -EPERM;
-  if (!valid_cgroup(i)) return -EINVAL;
+function cgroup_migrate_task(t: number, i: number): void {
   const old = mem[t + TASK.pids_cgrp]!;
-  if (old === i) return 0;
+  if (old === i) return;
   pids_charge(i, 1);
   if (Atomics.exchange(mem, t + TASK.pids_charged, 1) === 1) pids_uncharge(old, 1);
   mem[t + TASK.pids_cgrp] = i;
-  return 0;
+}
+
+/** Scheduling-hook sites of a cgroup.procs write (the kernel is preemptible there: the rwsem is a sleeping lock). */
+export const SITE_CGROUP_ATTACH_LOCK = 290; // cgroup_attach_lock: percpu_down_write(&cgroup_threadgroup_rwsem)
+export const SITE_CGROUP_MIGRATE = 291; // cgroup_migrate: one task of the group (write side held)
+
+/** cgroup_procs_write restart phases (TASK.restart_phase). */
+const CPW_MUTEX = 0;
+const CPW_RWSEM = 1;
+
+/**
+ * A write of `pid` to cgroup i's tasks file (threadgroup false: that thread) or cgroup.procs
+ * (threadgroup true: its whole thread group): __cgroup1_procs_write -> cgroup_kn_lock_live
+ * (cgroup_mutex), cgroup_procs_write_start (cgroup_attach_lock: percpu_down_write of
+ * cgroup_threadgroup_rwsem; find_task_by_vpid under RCU; the group leader for cgroup.procs;
+ * kthreads refused), cgroup_attach_task (each thread not PF_EXITING moves), then
+ * cgroup_procs_write_finish and cgroup_kn_unlock. The files are root's (mode 0644), so only root
+ * writes them; root passes __cgroup1_procs_write's euid check. 0, -errno, or SLEEP (call again:
+ * TASK.restart_phase).
+ */
+export function cgroup_procs_write(i: number, pid: number, threadgroup: boolean, self = false): number {
+  const t = current;
+  let ph = mem[t + TASK.restart_phase]!;
+  if (ph === CPW_MUTEX) {
+    if (mem[t + TASK.cred_uid] !== GLOBAL_ROOT_UID) return -EPERM;
+    if (!valid_cgroup(i) || !Number.isInteger(pid) || pid < 0) return -EINVAL;
+    if (mutex_lock(cgroup_mutex()) === SLEEP) return SLEEP;
+    ph = CPW_RWSEM;
+    mem[t + TASK.restart_phase] = ph;
+  }
+  if (percpu_down_write(cgroup_threadgroup_rwsem(), SITE_CGROUP_ATTACH_LOCK) === SLEEP) return SLEEP;
+  mem[t + TASK.restart_phase] = CPW_MUTEX;
+  let ret = 0;
+  rcu_read_lock();
+  let tsk = self || pid === 0 ? t : find_task_by_vpid(pid);
+  if (!tsk) ret = -ESRCH;
+  else {
+    if (threadgroup) tsk = mem[tsk + TASK.group_leader]!;
+    if ((mem[tsk + TASK.flags]! & PF_KTHREAD) !== 0) ret = -EINVAL;
+  }
+  rcu_read_unlock();
+  if (!ret) {
+    // cgroup_migrate: the threads of the group (only tsk for the tasks file). The thread ring is
+    // read under tasklist_lock: a thread already exiting can still be released meanwhile.
+    read_lock(kg + G.tasklist_lock);
+    let u = tsk;
+    do {
+      // @task either already exited or can't exit until the end (exit_signals' read side).
+      sched_hook(SITE_CGROUP_MIGRATE);
+      if ((mem[u + TASK.flags]! & PF_EXITING) === 0) cgroup_migrate_task(u, i);
+      if (!threadgroup) break;
+      u = mem[u + TASK.thread_next]!;
+    } while (u !== tsk && u !== 0);
+    read_unlock(kg + G.tasklist_lock);
+  }
+  percpu_up_write(cgroup_threadgroup_rwsem());
+  mutex_unlock(cgroup_mutex());
+  return ret;
+}
+
+/**
+ * A write of the writer's own tid to cgroup i's tasks file (a non-zero pid: the kernel takes the
+ * write side as for any other task; only a write of "0" would skip it).
+ */
+export function cgroup_attach_self(i: number): number {
+  return cgroup_procs_write(i, 0, false, true);
 }
 
 register_syscall(SYS_PIDS_MAX_WRITE, 'pids_max_write', (i, limit) => pids_max_write(i, limit));
 register_syscall(SYS_PIDS_CURRENT_READ, 'pids_current_read', (i) => pids_current_read(i));
 register_syscall(SYS_CGROUP_ATTACH, 'cgroup_attach', (i) => cgroup_attach_self(i));
+register_syscall(SYS_CGROUP_PROCS_WRITE, 'cgroup_procs_write', (i, pid) => cgroup_procs_write(i, pid, true));

@@ -5,16 +5,18 @@
  *
  * do_exit is restartable: its phase is TASK.exit_phase (EXP_*), its one local (group_dead) is in
  * TASK.exit_flags, and exit_notify's local "dead" list (tasks to release_task once tasklist_lock is
- * dropped) is TASK.exit_dead, linked through dead_next. The only sleep is inside
- * zap_pid_ns_processes (K1), entered from find_child_reaper with tasklist_lock dropped: the restarted
- * call goes straight back into zap (EXP_ZAP) and then retakes the lock, exactly where the kernel's
- * find_child_reaper continues after zap returns.
+ * dropped) is TASK.exit_dead, linked through dead_next. It sleeps in two places: exit_signals'
+ * cgroup_threadgroup_change_begin (EXP_SIGNALS: the read side of cgroup_threadgroup_rwsem, while a
+ * cgroup.procs write holds or takes it), and inside zap_pid_ns_processes (K1), entered from
+ * find_child_reaper with tasklist_lock dropped: the restarted call goes straight back into zap
+ * (EXP_ZAP) and then retakes the lock, exactly where the kernel's find_child_reaper continues
+ * after zap returns.
  *
  * do_wait is naturally restartable: each call queues the caller on signal->wait_chldexit (if it
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
-import { cgroup_free, cgroup_release } from './cgroup_pids.js';
+import { cgroup_free, cgroup_release, cgroup_threadgroup_change_begin, cgroup_threadgroup_change_end } from './cgroup_pids.js';
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_free } from '../mm/slab.js';
@@ -59,6 +61,8 @@ export const EXP_NOTIFY = 1;
 export const EXP_ZAP = 2;
 /** exit_notify done; a dead task never runs again, the phase stays set. */
 export const EXP_DEAD = 3;
+/** synchronize_group_exit done (code in TASK.exit_code); exit_signals (re)takes cgroup_threadgroup_rwsem. */
+export const EXP_SIGNALS = 4;
 /** TASK.exit_flags bits. */
 export const EXF_GROUP_DEAD = 1;
 
@@ -74,6 +78,7 @@ export const SITE_WAIT_REAP = 224;
 export const SITE_EXIT_START = 225;
 export const SITE_EXIT_NOTIFY_STATE = 226; // exit_notify: between do_notify_parent and the exit_state store (BUG_PIDFD_POLL_EXIT_STATE)
 export const SITE_WAIT_CONSIDER = 227; // wait_consider_task: security_task_wait, a zombie in view (BUG_WAIT_CONSIDER_RELOAD)
+export const SITE_EXIT_SIGNALS = 228; // exit_signals: cgroup_threadgroup_change_begin (percpu_down_read of cgroup_threadgroup_rwsem)
 
 /** A kernel panic: the machine can not go on (the CPU worker that throws ends the run). */
 export class KernelPanic extends Error {
@@ -536,14 +541,18 @@ function synchronize_group_exit(tsk: number, code: number): void {
  * of the shared pending signals goes to another thread, and a group stop it owed completes without
  * it (the parent is told if it was the last).
  */
-function exit_signals(tsk: number): void {
+function exit_signals(tsk: number): number {
+  // @tsk is about to have PF_EXITING set - lock out users which expect stable threadgroup.
+  if (cgroup_threadgroup_change_begin(SITE_EXIT_SIGNALS) === SLEEP) return SLEEP;
   const s = mem[tsk + TASK.signal]!;
   if (thread_group_empty(tsk) || (mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
     mem[tsk + TASK.flags] = mem[tsk + TASK.flags]! | PF_EXITING;
-    return;
+    cgroup_threadgroup_change_end();
+    return 0;
   }
   spin_lock_irq(s + SIG.siglock);
   mem[tsk + TASK.flags] = mem[tsk + TASK.flags]! | PF_EXITING;
+  cgroup_threadgroup_change_end();
   let group_stop = 0;
   if (signal_pending(tsk)) {
     retarget_shared_pending(tsk, ~mem[tsk + TASK.blocked]!);
@@ -556,12 +565,13 @@ function exit_signals(tsk: number): void {
     do_notify_parent_cldstop(tsk, group_stop);
     read_unlock(kg + G.tasklist_lock);
   }
+  return 0;
 }
 
 /**
  * do_exit (kernel/exit.c). Returns EXITED when the task is dead (it never runs again; the CPU
- * calls process_task_dead), or SLEEP while zap_pid_ns_processes waits (call again: any argument,
- * the code was saved in TASK.exit_code).
+ * calls process_task_dead), or SLEEP while exit_signals or zap_pid_ns_processes waits (call
+ * again: any argument, the code was saved in TASK.exit_code).
  */
 export function do_exit(code: number): number {
   const tsk = current;
@@ -569,7 +579,13 @@ export function do_exit(code: number): number {
   if (phase === EXP_NONE) {
     sched_hook(SITE_EXIT_START);
     synchronize_group_exit(tsk, code);
-    exit_signals(tsk); // sets PF_EXITING
+    mem[tsk + TASK.exit_code] = code;
+    phase = EXP_SIGNALS;
+    mem[tsk + TASK.exit_phase] = phase;
+  }
+  if (phase === EXP_SIGNALS) {
+    if (exit_signals(tsk) === SLEEP) return SLEEP; // sets PF_EXITING
+    code = mem[tsk + TASK.exit_code]!;
     const s = mem[tsk + TASK.signal]!;
     const group_dead = Atomics.sub(mem, s + SIG.live, 1) === 1;
     if (group_dead && same_thread_group(tsk, init_task())) {

@@ -4,12 +4,16 @@
  *
  * copy_process is restartable: copy_namespaces may return SLEEP (copy_pid_ns ->
  * create_pid_cachep waits for pid_caches_mutex). The child record built before it stays in
- * TASK.fork_child with TASK.fork_phase = FKP_NS, so the restarted call skips the work already done;
- * nothing is visible to other tasks until the attach under tasklist_lock, which never sleeps.
+ * TASK.fork_child with TASK.fork_phase = FKP_NS, so the restarted call skips the work already done.
+ * cgroup_can_fork may return SLEEP too (percpu_down_read of cgroup_threadgroup_rwsem while a
+ * cgroup.procs write holds or takes it): the pid allocated before it, the CLONE_PIDFD fd and the
+ * exit signal read before it wait in TASK.fork_pid / fork_pidfd / fork_exit_signal with
+ * TASK.fork_phase = FKP_CGROUP. Nothing is visible to other tasks until the attach under
+ * tasklist_lock, which never sleeps; the read side is held from cgroup_can_fork to cgroup_post_fork.
  *
  * The fork/exit/wait fast path allocates no JS objects: plain field writes on shared memory.
  */
-import { cgroup_can_fork, cgroup_cancel_fork } from './cgroup_pids.js';
+import { cgroup_can_fork, cgroup_cancel_fork, cgroup_post_fork } from './cgroup_pids.js';
 import { CLONE_ARGS, G, MAX_PID_NS_LEVEL, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
@@ -54,6 +58,8 @@ export const FKP_NONE = 0;
 export const FKP_NS = 1;
 /** unshare: the new user namespace (TASK.fork_child, 0 if none) exists; the nsproxy is (re)tried. */
 export const FKP_UNSHARE = 2;
+/** The pid is allocated (TASK.fork_pid, fork_pidfd, fork_exit_signal); cgroup_can_fork is (re)tried. */
+export const FKP_CGROUP = 3;
 
 export { TASK_NEW };
 
@@ -63,7 +69,7 @@ export { E2BIG } from './errno.js';
 export const SITE_FORK_START = 210;
 export const SITE_FORK_ATTACH = 211;
 export const SITE_FORK_WAKE = 212;
-export const SITE_FORK_CGROUP = 213; // copy_process: cgroup_can_fork's window before tasklist_lock (BUG_CLONE_PARENT_EXIT_SIGNAL)
+export const SITE_FORK_CGROUP = 213; // copy_process: cgroup_can_fork's percpu_down_read(&cgroup_threadgroup_rwsem)
 
 // ---- struct clone_args (include/uapi/linux/sched.h) in the program region ---------------------
 // One int32 word per __aligned_u64 field; sizes are the kernel's byte sizes (8 per field).
@@ -238,88 +244,110 @@ function copy_process_alloc_pid(ns: number): number {
 export function copy_process(flags: number, exit_signal: number, prog: number, arg: number): number {
   const cur = current;
   let p: number;
-  if (mem[cur + TASK.fork_phase] === FKP_NS) {
+  let pid: number;
+  let pidfd = -1;
+  let early_exit_signal = -1;
+  if (mem[cur + TASK.fork_phase] === FKP_CGROUP) {
+    // Restarted after sleeping in cgroup_can_fork: everything before it is done.
     p = mem[cur + TASK.fork_child]!;
     flags = mem[cur + TASK.fork_flags]!;
+    pid = mem[cur + TASK.fork_pid]!;
+    pidfd = mem[cur + TASK.fork_pidfd]!;
+    early_exit_signal = mem[cur + TASK.fork_exit_signal]!;
   } else {
-    const err = copy_process_checks(cur, flags);
-    if (err) return err;
-    sched_hook(SITE_FORK_START);
-    // Force any signals received before this point to be delivered before the fork happens.
-    if (signal_pending(cur)) return -ERESTARTNOINTR;
-    p = dup_task_struct(cur, flags, prog, arg);
-    if (p < 0) return p;
-    // Stop root fork bombs: nr_threads >= max_threads (the model's max_threads is the task cache
-    // less one record, so a full table says EAGAIN as the kernel does, not ENOMEM).
-    if (Atomics.load(mem, kg + G.nr_threads) >= config.maxTasks - 1) {
+    if (mem[cur + TASK.fork_phase] === FKP_NS) {
+      p = mem[cur + TASK.fork_child]!;
+      flags = mem[cur + TASK.fork_flags]!;
+    } else {
+      const err = copy_process_checks(cur, flags);
+      if (err) return err;
+      sched_hook(SITE_FORK_START);
+      // Force any signals received before this point to be delivered before the fork happens.
+      if (signal_pending(cur)) return -ERESTARTNOINTR;
+      p = dup_task_struct(cur, flags, prog, arg);
+      if (p < 0) return p;
+      // Stop root fork bombs: nr_threads >= max_threads (the model's max_threads is the task cache
+      // less one record, so a full table says EAGAIN as the kernel does, not ENOMEM).
+      if (Atomics.load(mem, kg + G.nr_threads) >= config.maxTasks - 1) {
+        free_unborn_child(p, flags);
+        return -EAGAIN;
+      }
+      // copy_files: the child's fd table is a copy of ours (nothing to do when no file is open).
+      const fe = copy_files(flags, p);
+      if (fe) {
+        free_unborn_child(p, flags);
+        return fe;
+      }
+      mem[cur + TASK.fork_child] = p;
+      mem[cur + TASK.fork_flags] = flags;
+      mem[cur + TASK.fork_phase] = FKP_NS;
+    }
+    // copy_namespaces: may sleep on pid_caches_mutex (nothing of ours is held across it).
+    const np = copy_namespaces(flags, p);
+    if (np === SLEEP) return SLEEP;
+    mem[cur + TASK.fork_phase] = FKP_NONE;
+    if (is_err(np)) {
       free_unborn_child(p, flags);
-      return -EAGAIN;
+      return np;
     }
-    // copy_files: the child's fd table is a copy of ours (nothing to do when no file is open).
-    const fe = copy_files(flags, p);
-    if (fe) {
-      free_unborn_child(p, flags);
-      return fe;
-    }
-    mem[cur + TASK.fork_child] = p;
-    mem[cur + TASK.fork_flags] = flags;
-    mem[cur + TASK.fork_phase] = FKP_NS;
-  }
-  // copy_namespaces: may sleep on pid_caches_mutex (nothing of ours is held across it).
-  const np = copy_namespaces(flags, p);
-  if (np === SLEEP) return SLEEP;
-  mem[cur + TASK.fork_phase] = FKP_NONE;
-  if (is_err(np)) {
-    free_unborn_child(p, flags);
-    return np;
-  }
-  const pid = copy_process_alloc_pid(mem[np + NSPROXY.pid_ns_for_children]!);
-  if (is_err(pid) || pid <= 0) {
-    exit_task_namespaces(p);
-    free_unborn_child(p, flags);
-    return pid < 0 ? pid : -ENOMEM;
-  }
-  const thread = (flags & CLONE_THREAD) !== 0;
-  // This has to happen after we've potentially unshared the file descriptor table (so that the
-  // pidfd doesn't leak into the child if the fd table isn't shared).
-  let pidfd = -1;
-  if ((flags & CLONE_PIDFD) !== 0) {
-    // Note that no task has been attached to @pid yet (__pidfd_prepare).
-    pidfd = __pidfd_prepare(pid, thread ? PIDFD_THREAD : 0);
-    let err = pidfd < 0 ? pidfd : 0;
-    // put_user(pidfd, args->pidfd)
-    if (!err && req_pidfd_legacy) mem[cur + TASK.clone_parent_tid] = pidfd;
-    else if (!err && user_range_ok(req_pidfd_addr, 1)) mem[req_pidfd_addr] = pidfd;
-    else if (!err) {
-      close_fd(pidfd); // bad_fork_put_pidfd
-      err = -EFAULT;
-    }
-    if (err) {
-      free_pid(pid);
+    pid = copy_process_alloc_pid(mem[np + NSPROXY.pid_ns_for_children]!);
+    if (is_err(pid) || pid <= 0) {
       exit_task_namespaces(p);
       free_unborn_child(p, flags);
-      return err;
+      return pid < 0 ? pid : -ENOMEM;
+    }
+    // This has to happen after we've potentially unshared the file descriptor table (so that the
+    // pidfd doesn't leak into the child if the fd table isn't shared).
+    if ((flags & CLONE_PIDFD) !== 0) {
+      // Note that no task has been attached to @pid yet (__pidfd_prepare).
+      pidfd = __pidfd_prepare(pid, (flags & CLONE_THREAD) !== 0 ? PIDFD_THREAD : 0);
+      let err = pidfd < 0 ? pidfd : 0;
+      // put_user(pidfd, args->pidfd)
+      if (!err && req_pidfd_legacy) mem[cur + TASK.clone_parent_tid] = pidfd;
+      else if (!err && user_range_ok(req_pidfd_addr, 1)) mem[req_pidfd_addr] = pidfd;
+      else if (!err) {
+        close_fd(pidfd); // bad_fork_put_pidfd
+        err = -EFAULT;
+      }
+      if (err) {
+        free_pid(pid);
+        exit_task_namespaces(p);
+        free_unborn_child(p, flags);
+        return err;
+      }
+    }
+    const leader = (flags & CLONE_THREAD) !== 0 ? mem[cur + TASK.group_leader]! : p;
+    mem[p + TASK.group_leader] = leader;
+    if ((flags & CLONE_THREAD) === 0) {
+      mem[p + TASK.thread_next] = p;
+      mem[p + TASK.thread_prev] = p;
+    }
+    // Before b4e00444cab4 (BUG_CLONE_PARENT_EXIT_SIGNAL) the CLONE_PARENT child's exit_signal was
+    // copied here, after alloc_pid and outside tasklist_lock: an exiting ->real_parent can still
+    // reparent current (and reset its exit_signal to SIGCHLD) before the child is attached below.
+    // Between that copy and tasklist_lock, cgroup_can_fork takes cgroup_threadgroup_rwsem for read,
+    // which sleeps while a cgroup.procs write holds or waits for it.
+    if ((mem[kg + G.bug_switches]! & BUG_CLONE_PARENT_EXIT_SIGNAL) !== 0) {
+      early_exit_signal = mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
     }
   }
-  const leader = thread ? mem[cur + TASK.group_leader]! : p;
-  mem[p + TASK.group_leader] = leader;
-  if (!thread) {
-    mem[p + TASK.thread_next] = p;
-    mem[p + TASK.thread_prev] = p;
-  }
-  // Before b4e00444cab4 (BUG_CLONE_PARENT_EXIT_SIGNAL) the CLONE_PARENT child's exit_signal was
-  // copied here, after alloc_pid and outside tasklist_lock: an exiting ->real_parent can still
-  // reparent current (and reset its exit_signal to SIGCHLD) before the child is attached below.
-  // Between that copy and tasklist_lock the kernel runs cgroup_threadgroup_change_begin and
-  // cgroup_can_fork (which may sleep; the model's, below, does not): the hook stands for that window.
-  let early_exit_signal: number | undefined;
-  if ((mem[kg + G.bug_switches]! & BUG_CLONE_PARENT_EXIT_SIGNAL) !== 0) {
-    early_exit_signal = mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
-    sched_hook(SITE_FORK_CGROUP);
-  }
+  const thread = (flags & CLONE_THREAD) !== 0;
+  const leader = mem[p + TASK.group_leader]!;
   // Ensure that the cgroup subsystem policies allow the new process to be forked (the pids
-  // controller's charge: src/kernel/cgroup_pids.ts).
-  const cg = cgroup_can_fork(p);
+  // controller's charge: src/kernel/cgroup_pids.ts). cgroup_css_set_fork takes
+  // cgroup_threadgroup_rwsem for read (held until cgroup_post_fork / cgroup_cancel_fork) and may
+  // sleep there: the restart comes back here (FKP_CGROUP) with what was built so far.
+  const cg = cgroup_can_fork(p, SITE_FORK_CGROUP);
+  if (cg === SLEEP) {
+    mem[cur + TASK.fork_child] = p;
+    mem[cur + TASK.fork_flags] = flags;
+    mem[cur + TASK.fork_pid] = pid;
+    mem[cur + TASK.fork_pidfd] = pidfd;
+    mem[cur + TASK.fork_exit_signal] = early_exit_signal;
+    mem[cur + TASK.fork_phase] = FKP_CGROUP;
+    return SLEEP;
+  }
+  mem[cur + TASK.fork_phase] = FKP_NONE;
   if (cg) {
     if (pidfd >= 0) close_fd(pidfd); // bad_fork_put_pidfd
     free_pid(pid);
@@ -327,7 +355,6 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
     free_unborn_child(p, flags);
     return cg;
   }
-
 
   // Make it visible to the rest of the system, but don't wake it up yet.
   const tl = kg + G.tasklist_lock;
@@ -337,7 +364,7 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   if ((flags & (CLONE_PARENT | CLONE_THREAD)) !== 0) {
     rp = mem[cur + TASK.real_parent]!;
     // b4e00444cab4: under tasklist_lock, so that real_parent and exit_signal are read together.
-    mem[p + TASK.exit_signal] = thread ? -1 : early_exit_signal ?? mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
+    mem[p + TASK.exit_signal] = thread ? -1 : early_exit_signal >= 0 ? early_exit_signal : mem[mem[cur + TASK.group_leader]! + TASK.exit_signal]!;
   } else {
     rp = cur;
     mem[p + TASK.exit_signal] = exit_signal;
@@ -401,6 +428,7 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   mem[kg + G.total_forks] = mem[kg + G.total_forks]! + 1;
   spin_unlock(cs + SIG.siglock);
   write_unlock_irq(tl);
+  cgroup_post_fork(p);
   return p;
 }
 

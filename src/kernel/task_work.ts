@@ -16,15 +16,17 @@ import { register_syscall } from './entry.js';
 import { EINVAL, ESRCH } from './errno.js';
 import { SYS_MEMBARRIER, SYS_TASK_WORK_ADD } from './unistd.js';
 import { find_vpid, pid_task, PIDTYPE_PID } from './pid.js';
-import { EXP_NONE } from './exit.js';
+import { EXP_NONE, EXP_SIGNALS } from './exit.js';
 
 export const MEMBARRIER_CMD_GLOBAL = 1;
 
 /** task_work_add(task, work, TWA_SIGNAL): 0, or -ESRCH once the task ran exit_task_work. */
 export function task_work_add_signal(task: number): number {
   // task_work_add fails on a task whose work list is closed (work_exited), set by exit_task_work
-  // before exit_notify: the model's exit phase past EXP_NONE stands for that.
-  if (mem[task + TASK.exit_phase] !== EXP_NONE) return -ESRCH;
+  // before exit_notify: the model's exit phase past EXP_NONE stands for that (EXP_SIGNALS, asleep
+  // in exit_signals, is before it).
+  const ph = mem[task + TASK.exit_phase]!;
+  if (ph !== EXP_NONE && ph !== EXP_SIGNALS) return -ESRCH;
   // set_notify_signal: the flag, then the wake-up (the woken task's signal_pending sees it).
   Atomics.store(mem, task + TASK.notify_signal, 1);
   try_to_wake_up(task, TASK_INTERRUPTIBLE);

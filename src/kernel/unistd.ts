@@ -74,3 +74,4 @@ export const SYS_PIDS_CURRENT_READ = 188; // (cgroup index) -> pids.current
 export const SYS_CGROUP_ATTACH = 189; // (cgroup index): write the caller's tid to the cgroup's tasks file
 export const SYS_PROC_NS_READLINK = 197; // (nr, NSK_* kind): readlink /proc/NR/ns/KIND (NR 0: /proc/self/ns/KIND) as an RCU-mode path walk (src/kernel/proc_root.ts) -> the length of "KIND:[inum]"
 export const SYS_MEMBARRIER = 170; // (cmd): membarrier(MEMBARRIER_CMD_GLOBAL): synchronize_rcu
+export const SYS_CGROUP_PROCS_WRITE = 198; // (cgroup index, pid): write a pid to the cgroup's cgroup.procs: its whole thread group moves (src/kernel/cgroup_pids.ts)

@@ -17,7 +17,7 @@ import {
   SYS_CLONE3, SYS_CLONE_WITH_PIDS, SYS_CLOSE, SYS_EXIT, SYS_FORK, SYS_KILL, SYS_NS_LAST_PID_READ, SYS_NS_LAST_PID_WRITE,
   SYS_ALARM, SYS_EXECVE, SYS_OPEN_NS, SYS_PIDFD_OPEN, SYS_TASK_WORK_ADD, SYS_EXIT_GROUP, SYS_PTRACE, SYS_PRCTL, SYS_KILL_FASYNC, SYS_MM_UPDATE_NEXT_OWNER, SYS_RAISE_IRQ,
   SYS_KPROBE_OPTIMIZER, SYS_PERF_KPROBE_INIT, SYS_PIDNS_IOCTL_SET_LAST_PID_VEC, SYS_REBOOT, SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SYS_SETNS, SYS_UNSHARE, SYS_WAIT4,
-  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_SCHED_YIELD, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
+  SYS_POLL_PIDFD, SYS_CAD_PID_READ, SYS_SCHED_YIELD, SYS_CAD_PID_WRITE, SYS_CGROUP_ATTACH, SYS_CGROUP_PROCS_WRITE, SYS_PIDS_MAX_WRITE, SYS_WAITID, SYS_MOUNT_PROC, SYS_UMOUNT_PROC, SYS_PROC_NS_READLINK,
 } from '../kernel/unistd.js';
 import { PIDNS_ADDING } from '../kernel/pid_types.js';
 import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
@@ -409,6 +409,21 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       if (rand(t) & 1) return call(op, SYS_CGROUP_ATTACH, rand(t) % NR_PIDS_CGROUPS);
       const cg = 1 + (rand(t) % (NR_PIDS_CGROUPS - 1));
       return call(op, SYS_PIDS_MAX_WRITE, cg, rand(t) % 4 === 0 ? PIDS_MAX_ARG : 2 + (rand(t) % 31));
+    }
+    case 'cgroup-procs': {
+      // A supervisor sorting processes into cgroups: a random pid (what a fuzzer would write), or
+      // the caller's own process or its parent's (a pid that is surely alive and busy forking).
+      const cg = rand(t) % NR_PIDS_CGROUPS;
+      const k = rand(t) % 4;
+      if (k === 0) return call(op, SYS_CGROUP_PROCS_WRITE, cg, pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t)));
+      if (k === 1) {
+        rcu_read_lock();
+        const rp = mem[t + TASK.real_parent]!;
+        const nr = rp ? pid_nr_ns(mem[rp + TASK.tgid_pid]!, task_active_pid_ns(t)) : 0;
+        rcu_read_unlock();
+        if (nr > 0) return call(op, SYS_CGROUP_PROCS_WRITE, cg, nr);
+      }
+      return call(op, SYS_CGROUP_PROCS_WRITE, cg, random_pid(t, rand));
     }
     case 'wait-pid': {
       // One child of the caller's process (of the caller or of its group leader, whose children
