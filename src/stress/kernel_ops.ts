@@ -124,9 +124,9 @@ function group_has_children(t: number): boolean {
 /**
  * u has a child that is not a live service (a service's exit is what a wait for it needs, and
  * only a kill brings that). The walk is bounded; the caller holds rcu_read_lock or is u itself
- * (which alone removes from its list), as for the reaper's look before its blocking wait.
+ * (which alone removes from its list).
  */
-export function has_non_service_child(u: number): boolean {
+function has_non_service_child(u: number): boolean {
   for (let c = mem[u + TASK.children]!, j = 0; c && j < 100_000; c = mem[c + TASK.sibling_next]!, j++) {
     if (!is_daemon(c) || mem[c + TASK.exit_state] !== 0) return true;
   }
