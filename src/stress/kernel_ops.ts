@@ -413,15 +413,19 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
     case 'cgroup-procs': {
       // A supervisor sorting processes into cgroups: a random pid (what a fuzzer would write), or
       // the caller's own process or its parent's (a pid that is surely alive and busy forking).
+      // Init and the stress reaper are spared, as random_pid spares them: the reaper's forks keep
+      // the mix alive, and a pids.max of the cgroup it were moved to, filled by services (which
+      // live until killed), would refuse them for good.
       const cg = rand(t) % NR_PIDS_CGROUPS;
       const k = rand(t) % 4;
       if (k === 0) return call(op, SYS_CGROUP_PROCS_WRITE, cg, pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t)));
       if (k === 1) {
         rcu_read_lock();
         const rp = mem[t + TASK.real_parent]!;
-        const nr = rp ? pid_nr_ns(mem[rp + TASK.tgid_pid]!, task_active_pid_ns(t)) : 0;
+        const ns = task_active_pid_ns(t);
+        const nr = rp ? pid_nr_ns(mem[rp + TASK.tgid_pid]!, ns) : 0;
         rcu_read_unlock();
-        if (nr > 0) return call(op, SYS_CGROUP_PROCS_WRITE, cg, nr);
+        if (nr >= (ns_level(ns) === 0 ? 3 : 2)) return call(op, SYS_CGROUP_PROCS_WRITE, cg, nr);
       }
       return call(op, SYS_CGROUP_PROCS_WRITE, cg, random_pid(t, rand));
     }

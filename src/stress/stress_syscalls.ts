@@ -38,7 +38,7 @@ import {
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { detach_first_tracee, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, sweep_daemons } from './kernel_ops.js';
+import { detach_first_tracee, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, stop_daemon_child, sweep_daemons } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -433,7 +433,11 @@ function sys_stress_reap(): number {
   // Then it kills the services that are left, all of them but those of namespaces whose init is
   // exiting (sweep_daemons): at the wind-down nothing else may keep a wait (its own, or one it
   // waits for) blocked.
-  const detach = stopping ? detach_first_tracee(t, -1) ?? sweep_daemons(t, -1) : null;
+  // Until then it stops the services among its own children (orphans it adopted: their parents
+  // exited without stopping them), as a service manager stops units whose owner is gone, so that
+  // services do not pile up for the whole run (those of namespaces other than its own end with
+  // their namespace's init).
+  const detach = stopping ? detach_first_tracee(t, -1) ?? sweep_daemons(t, -1) : stop_daemon_child(t, -1);
   if (detach) {
     const fn = syscall_fn(detach.nr);
     if (fn) {
