@@ -126,7 +126,7 @@ function group_has_children(t: number): boolean {
  * only a kill brings that). The walk is bounded; the caller holds rcu_read_lock or is u itself
  * (which alone removes from its list).
  */
-function has_non_service_child(u: number): boolean {
+export function has_non_service_child(u: number): boolean {
   for (let c = mem[u + TASK.children]!, j = 0; c && j < 100_000; c = mem[c + TASK.sibling_next]!, j++) {
     if (!is_daemon(c) || mem[c + TASK.exit_state] !== 0) return true;
   }
@@ -1071,11 +1071,18 @@ export function is_daemon(t: number): boolean {
   return mem[t + TASK.prog] === mem[S() + STRESS_DAEMON_PROG];
 }
 
-/** The task's last act when the run winds down: stop its services, reap its children, then exit. */
+/**
+ * The task's last act when the run winds down: stop the services, reap its children, then exit.
+ * Every winding-down task first sweeps the services of the whole run (sweep_daemons, as the
+ * reaper does), as at a shutdown: a process can be asleep in a wait whose only children left are
+ * services (another thread of its group reaped the last other child, or a thread that forked
+ * them exited and they were reparented to it), and only a kill of those wakes it; the task that
+ * ran the last operation sweeps at once, whatever else is asleep.
+ */
 export function kernel_wind_down(t: number): OpCall | null {
   const detach = detach_first_tracee(t, O('ptrace'));
   if (detach) return detach;
-  const stop = stop_daemon_child(t, O('daemon'));
+  const stop = sweep_daemons(t, O('daemon')) ?? stop_daemon_child(t, O('daemon'));
   if (stop) return stop;
   if (mem[t + TASK.children]) {
     // As a shell waits for its jobs: a stopped child is continued, so it can exit. The services of

@@ -32,13 +32,13 @@ import { PTRACE_CONT } from '../kernel/ptrace.js';
 import { SIGCONT } from '../kernel/sched_task.js';
 
 /** __WALL (include/uapi/linux/wait.h). */
-import { __WALL, PF_KTHREAD, WNOHANG, WUNTRACED } from '../kernel/sched_task.js';
+import { __WALL, PF_KTHREAD, WUNTRACED } from '../kernel/sched_task.js';
 import {
   SYS_SYNCHRONIZE_RCU, SYS_SYNCHRONIZE_SRCU, SYS_TORTURE_RCU_READ, SYS_TORTURE_RCU_WRITE,
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { detach_first_tracee, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, stop_daemon_child, sweep_daemons } from './kernel_ops.js';
+import { detach_first_tracee, has_non_service_child, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, stop_daemon_child, sweep_daemons } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -56,7 +56,7 @@ export const SYS_TEST_HOLD = 123;
 export const SYS_TEST_RELEASE = 124;
 /** spin_lock(test spin a), then mutex_lock(test mutex a): sleeping function called from invalid context. */
 export const SYS_TEST_SLEEP_IN_ATOMIC = 125;
-/** The stress reaper's loop: reap any child (wait4(-1, __WALL), polled with WNOHANG until the run stops) until ECHILD, then go on to exit. */
+/** The stress reaper's loop: reap any child (wait4(-1, __WALL)) until ECHILD, then go on to exit. */
 export const SYS_STRESS_REAP = 128;
 /** Throws inside the kernel (a model bug): the worker-crash path of the run and its report. */
 export const SYS_TEST_CRASH = 129;
@@ -457,26 +457,23 @@ function sys_stress_reap(): number {
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
   }
-  // Until the run stops, the reaper polls (WNOHANG) and sleeps a grace period when no child has
-  // news, as a supervisor's event loop wakes on a timer as well as on SIGCHLD: a blocking wait4
-  // would end only when one of its children changes state, and the wind-down needs the reaper's
-  // shutdown sweep (sweep_daemons, above) even while its children sleep in waits whose only
-  // children left are services (a thread of their group reaped the last other child) - nothing
-  // else kills those. Winding down, the sweep has killed every service it may and the reaper
-  // blocks: the services left die on their own (SIGKILL pending, or their namespace's init is
-  // exiting: zap_pid_ns_processes), and a wait nobody will end is the run's hang to report.
+  // A blocking wait4 needs a child whose news will come: one that is not a live service
+  // (has_non_service_child; the reaper stops the services it adopts, above, but a fork may have
+  // failed since). With services only and the run not winding down, the reaper sleeps a grace
+  // period and looks again. Winding down, every task's wind-down has swept the services
+  // (kernel_wind_down), and those left die on their own (SIGKILL pending, or their namespace's
+  // init is exiting: zap_pid_ns_processes).
   const sync = syscall_fn(SYS_SYNCHRONIZE_RCU);
-  if (mark === REAP_MARK && mem[t + TASK.last_ret] === 0 && !stopping && sync) {
+  if (!stopping && sync && mem[t + TASK.children] && !has_non_service_child(t)) {
     set_ucall(t, SYS_SYNCHRONIZE_RCU, 0, 0, 0);
     mem[t + TASK.user_arg] = GP_MARK;
     return sync(0, 0, 0);
   }
   const wait = syscall_fn(SYS_WAIT4);
   if (!wait) return -ENOSYS;
-  const how = __WALL | WUNTRACED | (stopping ? 0 : WNOHANG);
-  set_ucall(t, SYS_WAIT4, -1, how, 0);
+  set_ucall(t, SYS_WAIT4, -1, __WALL | WUNTRACED, 0);
   mem[t + TASK.user_arg] = REAP_MARK;
-  return wait(-1, how, 0);
+  return wait(-1, __WALL | WUNTRACED, 0);
 }
 
 register_syscall(SYS_STRESS_OP, 'stress_op', sys_stress_op);
