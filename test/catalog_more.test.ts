@@ -78,13 +78,13 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
 
     // Plain stress with the pids-cgroup operation (moves to random pids cgroups, random pids.max).
     const MIX = ['fork', 'exit', 'wait', 'pids-cgroup'];
-    // Seed 8 (8, 13, 14, 15, 20, 24, 29 of seeds 1-30 since fork, exit and the tasks-file write take
+    // Seed 12 (12, 13, 14, 15, 20, 24, 27 of seeds 1-27 since fork, exit and the tasks-file write take
     // cgroup_threadgroup_rwsem and the wind-down sweeps the services, session 7; 3, 7, 15 and 17 of seeds 1-20 since the wait reports'
     // user-copy faults, session 6; 2, 8, 13, 15 and 20 since the forks' exit signals, 600d0e2; 3 before).
-    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 8, mix: MIX, bugs: ['pids_free_after_gp'] }));
+    const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 12, mix: MIX, bugs: ['pids_free_after_gp'] }));
     expect(bug.verdict).toBe('FAILURE');
     expect(bug.failures.some((f) => f.kind === 'violation' && /fork refused by the pids controller/.test(f.title)), JSON.stringify(bug.failures.slice(0, 3))).toBe(true);
-    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 8, mix: MIX }));
+    const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 300, seed: 12, mix: MIX }));
     expect(ok.failures).toEqual([]);
   });
 });
