@@ -26,7 +26,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
   SIGTERM, SIGURG, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
-  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, PF_EXITING,
+  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, PF_EXITING, EXIT_ZOMBIE, SIGNAL_STOP_STOPPED,
 } from '../kernel/sched_task.js';
 import { ECHILD, EINTR } from '../kernel/errno.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
@@ -150,6 +150,31 @@ export function detach_first_tracee(t: number, op: number): OpCall | null {
   const nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
   rcu_read_unlock();
   return nr > 0 ? call(op, SYS_PTRACE, PTRACE_DETACH, nr) : null;
+}
+
+/**
+ * A process whose group stop t's wait cannot see, by its number in t's namespace (0: none): its
+ * zombie leader is t's tracee and t's child (PTRACE_TRACEME), its other threads not yet released,
+ * and the group is stopped (SIGNAL_STOP_STOPPED). wait_consider_task then treats the zombie as
+ * t's ptracee - "This also hides group stop state from real parent" (kernel/exit.c) - and looks
+ * only at the leader's own ptrace stop, so no wait of t reports the stop and t, blocked in wait4,
+ * would never continue the stopped thread (seen: the stress reaper asleep in wait4 for good, the
+ * thread in do_signal_stop with zombie children of its own). A parent that can, looks the way a
+ * shell reads /proc/PID/status (State: T): a peek, as every stress program's choice is.
+ */
+export function hidden_group_stop_of_tracee(t: number): number {
+  rcu_read_lock();
+  let nr = 0;
+  for (let p = mem[t + TASK.ptraced]!, k = 0; p && k < 100_000; p = mem[p + TASK.ptrace_next]!, k++) {
+    if (mem[p + TASK.exit_state] !== EXIT_ZOMBIE || mem[p + TASK.group_leader] !== p || mem[p + TASK.thread_next] === p) continue;
+    if (!same_thread_group(mem[p + TASK.real_parent]!, t)) continue;
+    const sig = mem[p + TASK.signal]!;
+    if (!sig || (mem[sig + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) continue;
+    nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
+    if (nr > 0) break;
+  }
+  rcu_read_unlock();
+  return nr;
 }
 
 /**

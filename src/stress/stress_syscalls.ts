@@ -38,7 +38,7 @@ import {
   SYS_TORTURE_READ, SYS_TORTURE_WRITE,
 } from '../kernel/torture.js';
 import { OPS, RES_BUCKETS, RES_SKIPPED, RES_TABLE_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
-import { detach_first_tracee, has_non_service_child, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, stop_daemon_child, sweep_daemons } from './kernel_ops.js';
+import { detach_first_tracee, has_non_service_child, hidden_group_stop_of_tracee, is_daemon, is_tracee_of, kernel_op, kernel_op_done, kernel_wind_down, stop_daemon_child, sweep_daemons } from './kernel_ops.js';
 import { prng_next, prng_seed } from '../lib/prng.js';
 import { ECHILD, ENOSYS } from '../kernel/errno.js';
 
@@ -456,6 +456,14 @@ function sys_stress_reap(): number {
     set_ucall(t, SYS_FORK, 0, prog, 0);
     mem[t + TASK.user_arg] = SPAWN_MARK;
     return fork(0, prog, 0);
+  }
+  // A group stop the wait below cannot report (the stopped process's zombie leader is our own
+  // tracee: hidden_group_stop_of_tracee) is continued first, or we would sleep for good.
+  const hidden = kill ? hidden_group_stop_of_tracee(t) : 0;
+  if (hidden > 0) {
+    set_ucall(t, SYS_KILL, hidden, SIGCONT, 0);
+    mem[t + TASK.user_arg] = CONT_MARK;
+    return kill!(hidden, SIGCONT, 0);
   }
   // A blocking wait4 needs a child whose news will come: one that is not a live service
   // (has_non_service_child; the reaper stops the services it adopts, above, but a fork may have
