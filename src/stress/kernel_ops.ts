@@ -163,18 +163,25 @@ export function detach_first_tracee(t: number, op: number): OpCall | null {
  * shell reads /proc/PID/status (State: T): a peek, as every stress program's choice is.
  */
 export function hidden_group_stop_of_tracee(t: number): number {
+  // A plain peek first, with no scheduling point (rcu_read_lock is one): a reaper with nothing of
+  // the kind takes the same decisions as before this look existed. Found, it looks again under RCU
+  // (a tracee may be released meanwhile) for the number.
+  if (!mem[t + TASK.ptraced] || !hidden_stop_tracee(t)) return 0;
   rcu_read_lock();
-  let nr = 0;
+  const p = hidden_stop_tracee(t);
+  const nr = p ? pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t)) : 0;
+  rcu_read_unlock();
+  return Math.max(0, nr);
+}
+
+function hidden_stop_tracee(t: number): number {
   for (let p = mem[t + TASK.ptraced]!, k = 0; p && k < 100_000; p = mem[p + TASK.ptrace_next]!, k++) {
     if (mem[p + TASK.exit_state] !== EXIT_ZOMBIE || mem[p + TASK.group_leader] !== p || mem[p + TASK.thread_next] === p) continue;
     if (!same_thread_group(mem[p + TASK.real_parent]!, t)) continue;
     const sig = mem[p + TASK.signal]!;
-    if (!sig || (mem[sig + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) continue;
-    nr = pid_nr_ns(mem[p + TASK.pid]!, task_active_pid_ns(t));
-    if (nr > 0) break;
+    if (sig && (mem[sig + SIG.flags]! & SIGNAL_STOP_STOPPED) !== 0) return p;
   }
-  rcu_read_unlock();
-  return nr;
+  return 0;
 }
 
 /**
