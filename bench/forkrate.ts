@@ -23,7 +23,7 @@ import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/c
 import { SYS_EXIT, SYS_FORK, SYS_UNSHARE, SYS_WAIT4 } from '../src/kernel/unistd.js';
 import { SYS_TORTURE_READ, SYS_TORTURE_SPIN, SYS_TORTURE_WRITE } from '../src/kernel/torture.js';
 import { summarize, type Logger, type Summary } from './util.js';
-import { probeHost, summarizeHost, type HostProbeSample, type HostProbeSummary } from './host_probe.js';
+import { fmtRoundTrip, probeHost, summarizeHost, type HostProbeSample, type HostProbeSummary } from './host_probe.js';
 import { CLONE_NEWPID } from '../src/kernel/clone_flags.js';
 
 /** include/uapi/linux/sched.h */
@@ -320,7 +320,7 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
       try {
         const h = await probeHost();
         hostSamples.push(h);
-        log(`  rep ${r + 1}/${o.reps}  host: two threads ${h.scale.toFixed(2)}x one (independent work), spinning round trip ${h.roundTripUs < 1000 ? `${h.roundTripUs.toFixed(2)} us` : `${(h.roundTripUs / 1000).toFixed(1)} ms`}`);
+        log(`  rep ${r + 1}/${o.reps}  host: two threads ${h.scale.toFixed(2)}x one (independent work), spinning round trip ${fmtRoundTrip(h.roundTripUs)}`);
       } catch (e) {
         errors.push(`host probe: ${(e as Error).message}`);
       }

@@ -87,6 +87,11 @@ export async function probeHost(ms = 150): Promise<HostProbeSample> {
   };
 }
 
+/** A round trip for a report line: microseconds, or milliseconds once the host time-slices the two threads. */
+export function fmtRoundTrip(us: number): string {
+  return us < 1000 ? `${us.toFixed(2)} us` : `${(us / 1000).toFixed(1)} ms`;
+}
+
 export function summarizeHost(samples: HostProbeSample[]): HostProbeSummary {
   return { samples, scale: summarize(samples.map((s) => s.scale)), roundTripUs: summarize(samples.map((s) => s.roundTripUs)) };
 }
@@ -103,10 +108,10 @@ async function main(): Promise<void> {
   for (let r = 0; r < reps; r++) {
     const s = await probeHost(ms);
     samples.push(s);
-    console.log(`rep ${r + 1}: one thread ${Math.round(s.oneThreadOpsPerSec).toLocaleString('en-US')} ops/s, two ${Math.round(s.twoThreadsOpsPerSec).toLocaleString('en-US')} (${s.scale.toFixed(2)}x), round trip ${s.roundTripUs.toFixed(3)} us`);
+    console.log(`rep ${r + 1}: one thread ${Math.round(s.oneThreadOpsPerSec).toLocaleString('en-US')} ops/s, two ${Math.round(s.twoThreadsOpsPerSec).toLocaleString('en-US')} (${s.scale.toFixed(2)}x), round trip ${fmtRoundTrip(s.roundTripUs)}`);
   }
   const h = summarizeHost(samples);
-  console.log(`median: two threads ${h.scale.median.toFixed(2)}x one; round trip ${h.roundTripUs.median.toFixed(3)} us`);
+  console.log(`median: two threads ${h.scale.median.toFixed(2)}x one; round trip ${fmtRoundTrip(h.roundTripUs.median)}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -23,7 +23,7 @@ import { projectRoot } from '../src/machine.js';
 import { findCompiler, isRoot } from '../src/native/build.js';
 import { benchPrimitives, type PrimitiveFigure } from './primitives.js';
 import { benchForkRate, type ForkRatePoint, type Workload } from './forkrate.js';
-import type { HostProbeSummary } from './host_probe.js';
+import { fmtRoundTrip, type HostProbeSummary } from './host_probe.js';
 import { benchGuards, type GuardCost } from './guards.js';
 import { benchKernel, type KernelBenchResult } from './kernel.js';
 import { benchAlternatives, type AltResult } from './alternatives.js';
@@ -182,7 +182,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       p.speedup !== undefined ? `${p.speedup.toFixed(2)}x` : '-', p.efficiency !== undefined ? `${(100 * p.efficiency).toFixed(0)}%` : '-', ns(p.nsPerCycle),
     ])));
     if (fr.modelSlope) log(`model per-level cost (least squares, 1 CPU, depths ${one.map((p) => p.depth).join('/')}): ${ns(fr.modelSlope.perLevelNs)}/level over ${ns(fr.modelSlope.interceptNs)} (r² ${fr.modelSlope.r2.toFixed(3)}); over the best repetitions ${ns(fr.modelSlopeBest!.perLevelNs)}/level over ${ns(fr.modelSlopeBest!.interceptNs)} (r² ${fr.modelSlopeBest!.r2.toFixed(3)})`);
-    if (r.host) log(`host beside the repetitions (bench/host_probe.ts, medians of ${r.host.samples.length}): two threads of independent work ${r.host.scale.median.toFixed(2)}x one thread (min ${r.host.scale.min.toFixed(2)}, max ${r.host.scale.max.toFixed(2)}; 2x on two free cores), spinning round trip between them ${r.host.roundTripUs.median.toFixed(2)} us (min ${r.host.roundTripUs.min.toFixed(2)})`);
+    if (r.host) log(`host beside the repetitions (bench/host_probe.ts, medians of ${r.host.samples.length}): two threads of independent work ${r.host.scale.median.toFixed(2)}x one thread (min ${r.host.scale.min.toFixed(2)}, max ${r.host.scale.max.toFixed(2)}; 2x on two free cores), spinning round trip between them ${fmtRoundTrip(r.host.roundTripUs.median)} (min ${fmtRoundTrip(r.host.roundTripUs.min)})`);
     if (r.hostPreemptionPoints.length) {
       // Since session 6 a run with more CPUs than cores has one host thread per core running
       // several CPUs each (src/sched/mux.ts): the threads are its run tokens.
@@ -356,7 +356,7 @@ export function evaluateTargets(r: BenchReport): TargetResult[] {
     `${r.forkrate?.modelSlopeBest ? `over best reps ${ns(r.forkrate.modelSlopeBest.perLevelNs)}; ` : ''}${ks ? `kernel fork ${ns(ks.perLevelNs)}/level` : ''}${stand}`);
   const p20 = pt(2, 0);
   const host = r.forkrate?.host;
-  const hostNote = host ? `; host beside it: two threads of independent work ${host.scale.median.toFixed(2)}x one (2x on two free cores), spinning round trip ${host.roundTripUs.median < 1000 ? `${host.roundTripUs.median.toFixed(2)} us` : `${(host.roundTripUs.median / 1000).toFixed(1)} ms`}` : '';
+  const hostNote = host ? `; host beside it: two threads of independent work ${host.scale.median.toFixed(2)}x one (2x on two free cores), spinning round trip ${fmtRoundTrip(host.roundTripUs.median)}` : '';
   const perCpuSec = (p: ForkRatePoint): number => summarize(p.samples.map((x) => x.cyclesPerCpuSec)).median;
   atLeast('scale-2cpu', '2 CPUs vs 1 CPU (depth 0)', p20 && p10 ? p20.rate.median / p10.rate.median : undefined, 1.3, 'x', p20 && p10 ? `best reps ${(p20.rate.max / p10.rate.max).toFixed(2)}x; per CPU-second of the process ${(perCpuSec(p20) / perCpuSec(p10)).toFixed(2)}x one CPU's${hostNote}; ${topLocks(p20)}${stand}` : '');
   const p80 = pt(8, 0);
