@@ -15,8 +15,9 @@ import { availableParallelism } from 'node:os';
 import { Machine } from '../src/machine.js';
 import { CPU, G, MAX_LOCK_CLASSES, SLAB, TASK } from '../src/mm/layout.js';
 import {
-  cpu_addr, kg, SLAB_TASK, slab_addr, STAT_ACQ, STAT_CONTENDED, STAT_W_ACQ, STAT_W_CONTENDED, STAT_W_WAIT_NS, STAT_WAIT_NS, STAT_WORDS,
+  cpu_addr, kg, regions, SLAB_TASK, slab_addr, STAT_ACQ, STAT_CONTENDED, STAT_W_ACQ, STAT_W_CONTENDED, STAT_W_WAIT_NS, STAT_WAIT_NS, STAT_WORDS,
 } from '../src/mm/memory.js';
+import { kmem_cache_in_use } from '../src/mm/slab.js';
 import { lock_class_name } from '../src/locking/lockdep.js';
 import { OP_HALT, OP_JMP, OP_NONE, syscall_name } from '../src/kernel/entry.js';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING, try_to_wake_up } from '../src/sched/core.js';
@@ -100,8 +101,14 @@ export interface ForkRateSample {
   tokenYields: number;
   /** Completed syscalls per cycle over all CPUs (2.0 when every fork succeeds). */
   syscallsPerCycle: number;
-  /** Most task_struct objects in use at once (slab high water). */
+  /** Most task_struct objects in use at once (slab high water, since boot: the warm-up included). */
   taskHighWater: number;
+  /**
+   * Most task_struct objects allocated in one look of the main thread's ticks inside the measured
+   * window (kmem_cache_in_use, every ~5 ms): the tasks waiting for a grace period while the window
+   * ran, without the warm-up's.
+   */
+  windowTasksMax: number;
   state: string;
   violations: number;
   crash?: string;
@@ -254,6 +261,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
   let s0: Snapshot | undefined;
   let s1: Snapshot | undefined;
   let warmedUp = false;
+  let windowTasksMax = 0;
   const res = await m.run({
     signal: ac.signal,
     statsEveryMs: 5,
@@ -270,6 +278,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
         if (warmedUp || now - first >= WARMUP_MAX_MS) s0 = snapshot(m, mem, stats, cpus);
         return;
       }
+      if (!s1) windowTasksMax = Math.max(windowTasksMax, kmem_cache_in_use(mem, regions, SLAB_TASK));
       if (!s1 && now - s0.t >= o.measureMs) { s1 = snapshot(m, mem, stats, cpus); ac.abort(); }
     },
   });
@@ -293,6 +302,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
     tokenYields: s1.tokenYields - s0.tokenYields,
     syscallsPerCycle: cycles > 0 ? sys.reduce((p, q) => p + q, 0) / cycles : NaN,
     taskHighWater: mem[slab_addr(SLAB_TASK) + SLAB.high_water]!,
+    windowTasksMax,
     state: res.state,
     violations: res.violations.length,
     locks: lockRows(s0, s1, cpus, cycles),
@@ -341,7 +351,7 @@ export async function benchForkRate(o: ForkRateOptions): Promise<{ workload: Wor
             continue;
           }
           acc.get(k)!.push(s);
-          log(`  rep ${r + 1}/${o.reps}  ${what}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s  (${Math.round(s.cyclesPerCpuSec).toLocaleString('en-US')} per CPU-second, fairness ${s.minCpuShare.toFixed(2)}, warm-up ${(s.warmupMs / 1000).toFixed(1)} s${s.warmedUp ? '' : ' NOT WARM'})${s.violations ? `  (${s.violations} violations)` : ''}`);
+          log(`  rep ${r + 1}/${o.reps}  ${what}  ${Math.round(s.cyclesPerSec).toLocaleString('en-US').padStart(12)} cycles/s  (${Math.round(s.cyclesPerCpuSec).toLocaleString('en-US')} per CPU-second, fairness ${s.minCpuShare.toFixed(2)}, tasks in use up to ${s.windowTasksMax.toLocaleString('en-US')}, warm-up ${(s.warmupMs / 1000).toFixed(1)} s${s.warmedUp ? '' : ' NOT WARM'})${s.violations ? `  (${s.violations} violations)` : ''}`);
         }
       }
     }

@@ -34,9 +34,17 @@ describe('bench filters', () => {
     const out = mkdtempSync(join(tmpdir(), 'pidrace-bench-'));
     const r = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--only', 'forkrate', '--cpus', '1', '--depths', '2', '--out', out], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    const rep = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { command: string; forkrate: { points: Array<{ cpus: number; depth: number; rate: { median: number } }> } };
+    const rep = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      command: string;
+      forkrate: { points: Array<{ cpus: number; depth: number; rate: { median: number }; samples: Array<{ taskHighWater: number; windowTasksMax: number }> }> };
+    };
     expect(rep.forkrate.points.map((p) => [p.cpus, p.depth])).toEqual([[1, 2]]);
     expect(rep.forkrate.points[0]!.rate.median).toBeGreaterThan(0);
+    // The window's tasks in use (sampled): the looper and the namespace chain at least, never
+    // more than the slab's high water since boot.
+    const sm = rep.forkrate.points[0]!.samples[0]!;
+    expect(sm.windowTasksMax).toBeGreaterThan(0);
+    expect(sm.windowTasksMax).toBeLessThanOrEqual(sm.taskHighWater);
     expect(rep.command).toContain('--cpus 1 --depths 2');
     // One CPU only: no host probe (it describes what a second CPU could get).
     expect((rep.forkrate as { host?: unknown }).host).toBeUndefined();
