@@ -10,8 +10,9 @@
  * cgroup_threadgroup_rwsem held for write (cgroup_procs_write_start -> cgroup_attach_lock ->
  * percpu_down_write; the model has no cpus_read_lock). The read side is taken by every fork in
  * cgroup_can_fork (cgroup_css_set_fork -> cgroup_threadgroup_change_begin(current)) until
- * cgroup_post_fork or cgroup_cancel_fork, and by exit_signals around setting PF_EXITING: a move
- * sees no fork half done in the group and no thread turning PF_EXITING (those already exiting
+ * cgroup_post_fork or cgroup_cancel_fork, by exit_signals around setting PF_EXITING, and by
+ * de_thread around the leader swap (fs/exec.c): a move sees no fork half done in the group, no
+ * thread turning PF_EXITING and no exec changing the group's leader (those already exiting
  * are skipped, as cgroup_migrate_add_task skips them). The per-threadgroup rwsem that a 2025
  * series (Yi Tao, "cgroup: replace global percpu_rwsem with per threadgroup resem when writing to
  * cgroup.procs") takes in addition under favordynmods is not modelled (favordynmods is off by
@@ -38,12 +39,13 @@ import { kg, mem, PID_MAX_LIMIT, regions, SLAB_TASK } from '../mm/memory.js';
 import { POISON_LIVE } from '../mm/layout.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
-import { percpu_down_read, percpu_down_write, percpu_init_rwsem, percpu_up_read, percpu_up_write } from '../locking/percpu_rwsem.js';
+import { percpu_down_read, percpu_down_write, percpu_init_rwsem, percpu_rwsem_asleep_on, percpu_up_read, percpu_up_write } from '../locking/percpu_rwsem.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { SLEEP } from '../sched/core.js';
 import { sched_hook } from '../sched/hook.js';
 import { find_task_by_vpid } from './pid.js';
+import { get_task_struct, put_task_struct_rcu_user } from './exit.js';
 import { PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { BUG_PIDS_FREE_AFTER_GP } from '../config/bugs.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
@@ -105,6 +107,11 @@ export function cgroup_threadgroup_change_begin(site = 0): number {
 /** cgroup_threadgroup_change_end. */
 export function cgroup_threadgroup_change_end(): void {
   percpu_up_read(cgroup_threadgroup_rwsem());
+}
+
+/** t sleeps in cgroup_threadgroup_change_begin (a writer holds or takes the rwsem): call it again. */
+export function cgroup_threadgroup_change_waiting(t: number): boolean {
+  return percpu_rwsem_asleep_on(t, cgroup_threadgroup_rwsem());
 }
 
 function pids_update_watermark(i: number, nr_pids: number): void {
@@ -316,11 +323,14 @@ export function cgroup_procs_write(i: number, pid: number, threadgroup: boolean,
   else {
     if (threadgroup) tsk = mem[tsk + TASK.group_leader]!;
     if ((mem[tsk + TASK.flags]! & PF_KTHREAD) !== 0) ret = -EINVAL;
+    else get_task_struct(tsk); // cgroup_procs_write_start; put by cgroup_procs_write_finish
   }
   rcu_read_unlock();
   if (!ret) {
     // cgroup_migrate: the threads of the group (only tsk for the tasks file). The thread ring is
-    // read under tasklist_lock: a thread already exiting can still be released meanwhile.
+    // read under tasklist_lock: a thread already exiting can still be released meanwhile. The walk
+    // ends because tsk stays on the ring: a leader is released only once alone (delay_group_leader)
+    // or by de_thread, which swaps and releases it under the read side we exclude (src/kernel/exec.ts).
     read_lock(kg + G.tasklist_lock);
     let u = tsk;
     do {
@@ -331,6 +341,7 @@ export function cgroup_procs_write(i: number, pid: number, threadgroup: boolean,
       u = mem[u + TASK.thread_next]!;
     } while (u !== tsk && u !== 0);
     read_unlock(kg + G.tasklist_lock);
+    put_task_struct_rcu_user(tsk);
   }
   percpu_up_write(cgroup_threadgroup_rwsem());
   mutex_unlock(cgroup_mutex());

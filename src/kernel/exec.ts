@@ -40,6 +40,7 @@ import { register_syscall } from './entry.js';
 import { EAGAIN, EFAULT, ERESTARTNOINTR } from './errno.js';
 import { SYS_EXECVE } from './unistd.js';
 import { release_task } from './exit.js';
+import { cgroup_threadgroup_change_begin, cgroup_threadgroup_change_end, cgroup_threadgroup_change_waiting } from './cgroup_pids.js';
 import { user_range_ok } from './fork.js';
 import { ptrace_event } from './ptrace.js';
 import { __fatal_signal_pending, zap_other_threads } from './signal.js';
@@ -52,6 +53,7 @@ import {
 export const SITE_EXEC_CRED_GUARD = 280; // prepare_bprm_creds: mutex_lock_interruptible(&sig->cred_guard_mutex)
 export const SITE_EXEC_DE_THREAD = 281; // begin_new_exec: the point of no return, before de_thread
 export const SITE_EXEC_LEADER = 282; // de_thread: write_lock_irq(&tasklist_lock) for the leader swap
+export const SITE_EXEC_LEADER_CGROUP = 285; // de_thread: cgroup_threadgroup_change_begin before the leader swap
 export const SITE_EXEC_COMMIT = 283; // setup_new_exec: the new image is in; today cred_guard_mutex goes here
 
 /** execve restart phases (TASK.restart_phase). */
@@ -160,14 +162,28 @@ function de_thread_wait_threads(tsk: number, resumed: boolean): number {
  * under tasklist_lock so that exit_notify cannot miss group_exec_task), then take its place: its
  * pid (exchange_tids), the group's TGID/PGID/SID pids, its place in the process list and in its
  * parent's children; it is EXIT_DEAD and released. Returns 0, SLEEP or -EAGAIN (killed).
+ *
+ * Each pass holds cgroup_threadgroup_rwsem for read around the test and the swap, as fs/exec.c's
+ * de_thread does (`for (;;) { cgroup_threadgroup_change_begin(tsk); write_lock_irq(&tasklist_lock);
+ * ... }`, then write_unlock_irq + cgroup_threadgroup_change_end before release_task(leader); read in
+ * torvalds/linux fs/exec.c@0006ebb4cad2, read_file id 503138219, and in newer stored copies found
+ * with find_string "cgroup_threadgroup_change_begin(tsk);"). It pairs
+ * with cgroup_procs_write's write side (src/kernel/cgroup_pids.ts): a cgroup.procs writer that
+ * read the group's leader sees it stay the leader, and in the thread ring, until it is done.
+ * Without it the swap and release_task(leader) could run between the writer's read of
+ * group_leader and its ring walk, which then starts at a task no longer on the ring and never
+ * comes back to it (a soft lockup under read_lock(tasklist_lock): session 7's 10-minute run).
  */
 function de_thread_leader(tsk: number, resumed: boolean): number {
   const s = mem[tsk + TASK.signal]!;
   const tl = kg + G.tasklist_lock;
-  if (resumed) {
+  // A wake-up from the rwsem's wait queue resumes percpu_down_read below (the waker took the read
+  // side for us); one from the TASK_KILLABLE sleep for the leader tests for a fatal signal.
+  if (resumed && !cgroup_threadgroup_change_waiting(tsk)) {
     set_running();
     if (__fatal_signal_pending(tsk)) return de_thread_killed(tsk);
   }
+  if (cgroup_threadgroup_change_begin(SITE_EXEC_LEADER_CGROUP) === SLEEP) return SLEEP;
   const leader = mem[tsk + TASK.group_leader]!;
   write_lock_irq(tl, SITE_EXEC_LEADER);
   // Do this under tasklist_lock to ensure that exit_notify() can't miss ->group_exec_task. (The
@@ -176,6 +192,7 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   if (mem[leader + TASK.exit_state] === 0) {
     set_current_state(TASK_KILLABLE, WCHAN_DE_THREAD, leader);
     write_unlock_irq(tl);
+    cgroup_threadgroup_change_end();
     return SLEEP;
   }
   // exchange_tids(tsk, leader): the pids of PIDTYPE_PID trade places.
@@ -211,6 +228,7 @@ function de_thread_leader(tsk: number, resumed: boolean): number {
   // EXIT_DEAD tells them to remove the leader from their ->ptraced list.
   if (mem[leader + TASK.ptrace] !== 0) __wake_up_parent(mem[leader + TASK.parent]!);
   write_unlock_irq(tl);
+  cgroup_threadgroup_change_end();
   release_task(leader);
   return 0;
 }

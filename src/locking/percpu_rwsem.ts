@@ -238,8 +238,10 @@ function percpu_rwsem_resume(sem: number): number {
   return 0;
 }
 
-const asleep_on = (t: number, sem: number): boolean =>
+/** t sleeps on sem's wait queue (a wake-up from it is resumed by calling percpu_down_read/_write again). */
+export const percpu_rwsem_asleep_on = (t: number, sem: number): boolean =>
   mem[t + TASK.wait_chan] === WCHAN_PERCPU_RWSEM && mem[t + TASK.wait_obj] === sem;
+const asleep_on = percpu_rwsem_asleep_on;
 
 /** percpu_down_read: 0 when current holds it for read, SLEEP when it waits (call again on wake). */
 export function percpu_down_read(sem: number, site = 0): number {
