@@ -133,6 +133,16 @@ export function has_non_service_child(u: number): boolean {
   return false;
 }
 
+/**
+ * t's children autoreap: its SIGCHLD disposition is SIG_IGN or has SA_NOCLDWAIT (the 'sigaction'
+ * operation), what do_notify_parent tests on the parent's sighand (kernel/signal.c). A look at t's
+ * own sighand, which only t's group writes (do_sigaction, under its siglock).
+ */
+function children_autoreap(t: number): boolean {
+  const sh = mem[t + TASK.sighand]!;
+  return sh !== 0 && ((mem[sh + SIG.action_ign]! & (1 << (SIGCHLD - 1))) !== 0 || (mem[sh + SIG.chld_flags]! & SA_NOCLDWAIT) !== 0);
+}
+
 /** Some thread of t's group traces a task. */
 function group_traces(t: number): boolean {
   return some_thread(t, (u) => mem[u + TASK.ptraced] !== 0);
@@ -252,8 +262,14 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // three times in four (do_wait looks at the children of every thread of the group, so
       // threads of one process wait for the same children at once); else it polls, wait4(WNOHANG).
       // A debugger (a process that traces some task) polls instead: WNOHANG.
+      // A process whose children autoreap polls too (WNOHANG): do_notify_parent releases an
+      // exiting child at once and only wakes the parent, so a blocking wait reports no exit and
+      // sleeps again while any child lives - for ever with a service among them, or adopted
+      // meanwhile (the services' false positive of sessions 7-8: every stress process asleep
+      // in this wait, with only services left). Its stopped children are still reported.
       if (!group_has_children(t) || (rand(t) & 3) === 0) return call(op, SYS_WAIT4, -1, __WALL | WNOHANG);
-      return job_control_wait(slot, op, (rand(t) & 1 ? WCONTINUED : 0) | (group_traces(t) ? WNOHANG : 0));
+      const poll = group_traces(t) || children_autoreap(t);
+      return job_control_wait(slot, op, (rand(t) & 1 ? WCONTINUED : 0) | (poll ? WNOHANG : 0));
     }
     case 'kill': {
       // A quarter of the signals come from a timer: alarm() armed for a random CPU, whose
