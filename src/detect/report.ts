@@ -126,6 +126,25 @@ function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: num
   return out;
 }
 
+/**
+ * A CPU or task that blocked tasks or CPUs wait for and that is not blocked itself: the task (and
+ * its state, for a task not on a CPU), its system call, the site of the CPU's last scheduling hook
+ * (CPU.site) and the locks it holds.
+ */
+function holder_text(v: StateView, n: WaitNode): string[] {
+  const t = n.task;
+  const what = n.kind === 'cpu' ? `CPU#${n.cpu} ${t ? `running ${comm_pid(t)}` : '(no task)'}` : `task ${comm_pid(t!)} (state ${t!.state})`;
+  const out = [`${what}: waited for above, not blocked itself${n.waiting ? ` (${n.waiting})` : ''}`];
+  if (t) {
+    const ns = nspid(n);
+    if (ns) out.push(ns);
+    if (t.syscall) out.push(`in ${t.syscall}`);
+  }
+  if (n.kind === 'cpu') out.push(`  last scheduling hook at site ${v.m[v.r.cpus.base + n.cpu! * v.r.cpus.stride + CPU.site]}`);
+  out.push(...held_lines(n, t ? comm_pid(t).replace(':', '/') : `CPU#${n.cpu}`));
+  return out;
+}
+
 /** A worker's JS exception, as the run supervisor saw it. */
 export interface CrashInfo {
   cpu: number;
@@ -238,6 +257,13 @@ export function stuck_report(v: StateView, reason: string, timeoutMs: number, no
   const crashed = extra.crash?.task ? `task@${extra.crash.task}` : '';
   const order = [...g.nodes.filter((n) => inCycle.has(n.key)), ...g.nodes.filter((n) => n.blocked && !inCycle.has(n.key) && n !== lockNode && n.key !== crashed)];
   for (const n of order) lines.push(...node_text(n, g, timeoutMs, nowMs31, reason), '');
+  // The CPUs and tasks those waits end at that are not blocked themselves (a lock holder still
+  // running or runnable, a soft lockup's holder): what each runs, where, what it holds.
+  const printed = new Set([...order.map((n) => n.key), ...(lockNode ? [lockNode.key] : [])]);
+  for (const n of g.nodes) {
+    if (n.blocked || printed.has(n.key) || !g.edges.some((e) => e.to === n.key && printed.has(e.from))) continue;
+    lines.push(...holder_text(v, n), '');
+  }
   lines.push('======================================================');
   if (g.cycles.length) {
     lines.push(`${reason === 'deadlock' ? 'DEADLOCK' : 'INFO'}: ${g.cycles.length} wait-for cycle${g.cycles.length > 1 ? 's' : ''} (pidrace wait-for graph, from shared memory)`);
