@@ -26,7 +26,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
   SIGTERM, SIGURG, SIGUSR1, EXIT_DEAD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED, __WALL, PTRACE_O_TRACEEXEC,
-  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, PF_EXITING, EXIT_ZOMBIE, SIGNAL_STOP_STOPPED,
+  CLD_CONTINUED, CLD_STOPPED, CLD_TRAPPED, PF_EXITING, EXIT_ZOMBIE, SIGNAL_GROUP_EXIT, SIGNAL_STOP_STOPPED,
 } from '../kernel/sched_task.js';
 import { ECHILD, EINTR } from '../kernel/errno.js';
 import { INV_WAIT_REAPED_TWICE, INV_WAIT_SPURIOUS_ECHILD } from '../kernel/user_assertions.js';
@@ -1065,7 +1065,7 @@ function first_daemon_child(t: number, to_stop: boolean): number {
   for (let c = mem[t + TASK.children]!, k = 0; c && k < 64; c = mem[c + TASK.sibling_next]!, k++) {
     if (mem[c + TASK.prog] !== dprog || mem[c + TASK.exit_state] !== 0) continue;
     if (!to_stop) { found = c; break; }
-    if (__fatal_signal_pending(c) || (mem[c + TASK.flags]! & PF_EXITING) !== 0) continue;
+    if (service_dying(c)) continue;
     if (task_active_pid_ns(c) !== ns) continue;
     found = c;
     break;
@@ -1104,7 +1104,7 @@ export function sweep_daemons(t: number, op: number): OpCall | null {
   rcu_read_lock();
   for (let p = mem[head + TASK.tasks_next]!, k = 0; p && p !== head && k < 100_000; p = mem[p + TASK.tasks_next]!, k++) {
     if (mem[p + TASK.prog] !== dprog || mem[p + TASK.exit_state] !== 0) continue;
-    if (__fatal_signal_pending(p) || (mem[p + TASK.flags]! & PF_EXITING) !== 0) continue;
+    if (service_dying(p)) continue;
     const reaper = mem[task_active_pid_ns(p) + PIDNS.child_reaper]!;
     if (reaper && (mem[reaper + TASK.flags]! & PF_EXITING) !== 0) continue;
     nr = pid_nr_ns(mem[p + TASK.pid]!, ns);
@@ -1112,6 +1112,20 @@ export function sweep_daemons(t: number, op: number): OpCall | null {
   }
   rcu_read_unlock();
   return nr > 0 ? call(op, SYS_KILL, nr, SIGKILL) : null;
+}
+
+/**
+ * A service already on its way out, which a SIGKILL would not change: one pending (sent, not yet
+ * dequeued), PF_EXITING set, or its group exiting (SIGNAL_GROUP_EXIT: prepare_signal drops every
+ * signal to a group that is exiting, so kill() returns 0 and sends nothing: kernel/signal.c's
+ * "The process is in the middle of dying, drop the signal.", read with find_string). The
+ * last is the window between get_signal's dequeue of the SIGKILL (do_group_exit sets
+ * SIGNAL_GROUP_EXIT) and exit_signals' PF_EXITING: a wind-down that kept killing such a service
+ * looped on a kill that did nothing, never letting it run on its own CPU (controlled PCT seed 15
+ * without a switch, session 8: every CPU in that loop, a decision-limit).
+ */
+function service_dying(p: number): boolean {
+  return __fatal_signal_pending(p) || (mem[p + TASK.flags]! & PF_EXITING) !== 0 || (mem[mem[p + TASK.signal]! + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0;
 }
 
 /** Is t running the daemon program (a service: the reaper does not count it among the stress processes)? */
