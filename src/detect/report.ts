@@ -127,9 +127,52 @@ function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: num
 }
 
 /**
- * A CPU or task that blocked tasks or CPUs wait for and that is not blocked itself: the task (and
- * its state, for a task not on a CPU), its system call, the site of the CPU's last scheduling hook
- * (CPU.site) and the locks it holds.
+ * Where the chains of waits from `from` end: the nodes some node of `from` waits for that are not
+ * blocked themselves (running, runnable, stopped or traced) and are not in `from`.
+ */
+function chain_ends(g: WaitForGraph, from: Set<string>): WaitNode[] {
+  return g.nodes.filter((n) => !n.blocked && !from.has(n.key) && g.edges.some((e) => e.to === n.key && from.has(e.from)));
+}
+
+/** The task a chain end is, or runs (0 for an idle CPU). */
+function chain_end_task(v: StateView, n: WaitNode): number {
+  return n.kind === 'cpu' ? v.m[v.r.cpus.base + n.cpu! * v.r.cpus.stride + CPU.curr]! : Number(n.key.slice('task@'.length));
+}
+
+/**
+ * Why task t does not end the waits on it, in words: its state, where it runs or is queued, its
+ * job-control and group state, its tracer, its group's live threads and its parent. A chain that
+ * ends at a task in a job-control stop nobody continues is a user-space hang of the mix's
+ * programs, not the kernel's; one that ends at a runnable task that never runs is the scheduler's.
+ */
+function task_state_words(v: StateView, t: number): string[] {
+  const m = v.m;
+  const info = task_info(v, t);
+  let running = -1;
+  for (let i = 0, ncpus = m[v.kg + G.ncpus]!; i < ncpus; i++) if (m[v.r.cpus.base + i * v.r.cpus.stride + CPU.curr] === t) running = i;
+  const sig = m[t + TASK.signal]!;
+  const sflags = sig ? m[sig + SIG.flags]! : 0;
+  const jc = m[t + TASK.jobctl]!;
+  const what: string[] = [`state ${info.state}`];
+  if (info.exitState) what.push(info.exitState);
+  what.push(running >= 0 ? `running on CPU#${running}` : m[t + TASK.on_rq] ? `queued on CPU#${m[t + TASK.cpu]}` : 'on no runqueue');
+  if (jc & JOBCTL_STOPPED) what.push('in a job-control stop (JOBCTL_STOPPED)');
+  if (jc & JOBCTL_TRACED) what.push('in a ptrace stop (JOBCTL_TRACED)');
+  if (jc & JOBCTL_PENDING_MASK) what.push(`jobctl pending 0x${(jc & JOBCTL_PENDING_MASK).toString(16)}`);
+  if (sflags & SIGNAL_STOP_STOPPED) what.push('its group stopped (SIGNAL_STOP_STOPPED)');
+  if (sflags & SIGNAL_GROUP_EXIT) what.push('its group exiting');
+  if (m[t + TASK.ptrace]) {
+    const tr = m[t + TASK.parent]!;
+    what.push(`traced by ${tr ? comm_pid(task_info(v, tr)) : '?'}`);
+  }
+  if (sig) what.push(`${m[sig + SIG.live]} live thread(s) in its group`);
+  if (info.parentPid) what.push(`parent pid ${info.parentPid}`);
+  return what;
+}
+
+/**
+ * A chain end's own block: the CPU or task, its state in words, its system call, the site of the
+ * CPU's last scheduling hook (CPU.site) and the locks it holds.
  */
 function holder_text(v: StateView, n: WaitNode): string[] {
   const t = n.task;
@@ -139,6 +182,8 @@ function holder_text(v: StateView, n: WaitNode): string[] {
     const ns = nspid(n);
     if (ns) out.push(ns);
     if (t.syscall) out.push(`in ${t.syscall}`);
+    const addr = chain_end_task(v, n);
+    if (addr) out.push(`  ${task_state_words(v, addr).join(', ')}`);
   }
   if (n.kind === 'cpu') out.push(`  last scheduling hook at site ${v.m[v.r.cpus.base + n.cpu! * v.r.cpus.stride + CPU.site]}`);
   out.push(...held_lines(n, t ? comm_pid(t).replace(':', '/') : `CPU#${n.cpu}`));
@@ -200,42 +245,15 @@ export interface StuckExtra {
 }
 
 /**
- * The tasks a hang's chains end at: edge targets that are not blocked themselves (running,
- * runnable, stopped or traced), with the state that says why they do not end the wait. A chain that
- * ends at a task in a job-control stop nobody continues is a user-space hang of the mix's programs,
- * not the kernel's; one that ends at a runnable task that never runs is the scheduler's.
+ * The summary of a hang without a cycle: one line per task its chains end at (chain_ends from the
+ * blocked nodes), with task_state_words.
  */
 function chain_end_lines(v: StateView, g: WaitForGraph): string[] {
-  const m = v.m;
-  const blocked = new Set(g.blocked);
-  const ends = [...new Set(g.edges.filter((e) => blocked.has(e.from) && !blocked.has(e.to)).map((e) => e.to))];
   const out: string[] = [];
-  const ncpus = m[v.kg + G.ncpus]!;
-  for (const k of ends) {
-    const mt = /^task@(\d+)$/.exec(k);
-    if (!mt) continue;
-    const t = Number(mt[1]);
-    const info = task_info(v, t);
-    let running = -1;
-    for (let i = 0; i < ncpus; i++) if (m[v.r.cpus.base + i * v.r.cpus.stride + CPU.curr] === t) running = i;
-    const sig = m[t + TASK.signal]!;
-    const sflags = sig ? m[sig + SIG.flags]! : 0;
-    const jc = m[t + TASK.jobctl]!;
-    const what: string[] = [`state ${info.state}`];
-    if (info.exitState) what.push(info.exitState);
-    what.push(running >= 0 ? `running on CPU#${running}` : m[t + TASK.on_rq] ? `queued on CPU#${m[t + TASK.cpu]}` : 'on no runqueue');
-    if (jc & JOBCTL_STOPPED) what.push('in a job-control stop (JOBCTL_STOPPED)');
-    if (jc & JOBCTL_TRACED) what.push('in a ptrace stop (JOBCTL_TRACED)');
-    if (jc & JOBCTL_PENDING_MASK) what.push(`jobctl pending 0x${(jc & JOBCTL_PENDING_MASK).toString(16)}`);
-    if (sflags & SIGNAL_STOP_STOPPED) what.push('its group stopped (SIGNAL_STOP_STOPPED)');
-    if (sflags & SIGNAL_GROUP_EXIT) what.push('its group exiting');
-    if (m[t + TASK.ptrace]) {
-      const tr = m[t + TASK.parent]!;
-      what.push(`traced by ${tr ? comm_pid(task_info(v, tr)) : '?'}`);
-    }
-    if (sig) what.push(`${m[sig + SIG.live]} live thread(s) in its group`);
-    if (info.parentPid) what.push(`parent pid ${info.parentPid}`);
-    out.push(`  chain ends at ${comm_pid(info)}${info.nspid.length > 1 ? ` [NSpid ${info.nspid.join(' ')}]` : ''}: ${what.join(', ')}`);
+  for (const n of chain_ends(g, new Set(g.blocked))) {
+    if (n.kind !== 'task') continue;
+    const info = task_info(v, chain_end_task(v, n));
+    out.push(`  chain ends at ${comm_pid(info)}${info.nspid.length > 1 ? ` [NSpid ${info.nspid.join(' ')}]` : ''}: ${task_state_words(v, chain_end_task(v, n)).join(', ')}`);
   }
   return out;
 }
@@ -260,10 +278,7 @@ export function stuck_report(v: StateView, reason: string, timeoutMs: number, no
   // The CPUs and tasks those waits end at that are not blocked themselves (a lock holder still
   // running or runnable, a soft lockup's holder): what each runs, where, what it holds.
   const printed = new Set([...order.map((n) => n.key), ...(lockNode ? [lockNode.key] : [])]);
-  for (const n of g.nodes) {
-    if (n.blocked || printed.has(n.key) || !g.edges.some((e) => e.to === n.key && printed.has(e.from))) continue;
-    lines.push(...holder_text(v, n), '');
-  }
+  for (const n of chain_ends(g, printed)) lines.push(...holder_text(v, n), '');
   lines.push('======================================================');
   if (g.cycles.length) {
     lines.push(`${reason === 'deadlock' ? 'DEADLOCK' : 'INFO'}: ${g.cycles.length} wait-for cycle${g.cycles.length > 1 ? 's' : ''} (pidrace wait-for graph, from shared memory)`);
