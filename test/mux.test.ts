@@ -16,6 +16,8 @@ import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
 import { IRQV_NONE, raise_irq } from '../src/sched/irq.js';
 import { host_threads } from '../src/run/supervisor.js';
+import { mux_setup } from '../src/sched/mux.js';
+import { run_tokens_setup } from '../src/sched/run_token.js';
 
 describe('several CPUs per host thread', () => {
   it('8 CPUs on 2 threads complete the multi-CPU mix: SUCCESS, every CPU ran syscalls and took turns', async () => {
@@ -108,5 +110,26 @@ describe('several CPUs per host thread', () => {
     expect(parse_stress_args(['--cpus', '8', '--threads', '2']).cfg.threads).toBe(2);
     expect(() => parse_stress_args(['--cpus', '8', '--threads', '0'])).toThrow(/--threads/);
     expect(() => parse_stress_args(['--mode', 'controlled', '--ops', '10', '--threads', '2'])).toThrow(/free-running/);
+  });
+
+  it('every CPU waits for its first turn in an extended quiescent state, set before any thread starts', () => {
+    // Any thread may take any CPU's turn, so no thread may mark a CPU idle for its first turn
+    // itself: a thread that started late once did so to a CPU another thread was running, with a
+    // reader open (the 8-CPU RCU torture test's use-after-free).
+    const m = new Machine({ ncpus: 6, maxTasks: 16 });
+    m.attach();
+    m.bringUpCpus();
+    run_tokens_setup(m.mem, 0, 6);
+    const groups = mux_setup(m.mem, 6, 2);
+    expect(groups).toEqual([[0, 2, 4], [1, 3, 5]]);
+    for (let i = 0; i < 6; i++) {
+      expect(m.mem[cpu_addr(i) + CPU.idle], `cpu ${i} idle`).toBe(1);
+      expect(m.mem[cpu_addr(i) + CPU.tok_wait], `cpu ${i} waits for its turn`).toBe(1);
+    }
+    // One thread per CPU: each CPU's own thread leaves the idle state itself (token_wait_first).
+    m.bringUpCpus();
+    run_tokens_setup(m.mem, 2, 6);
+    mux_setup(m.mem, 6, 6);
+    for (let i = 0; i < 6; i++) expect(m.mem[cpu_addr(i) + CPU.tok_wait]).toBe(0);
   });
 });

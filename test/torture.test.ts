@@ -110,7 +110,10 @@ describe.each([2, 8])('RCU torture on %i CPUs', (ncpus) => {
     const writer = m.program(loop(SYS_TORTURE_RCU_WRITE, 3_000));
     const r = await runTasks(m, [{ prog: writer, count: 1 }, { prog: readers, count: Math.max(2, ncpus) }]);
     expect(r.state).toBe('stopped');
-    expect(r.violations.filter((v) => v.kind === V_RCU_USE_AFTER_FREE)).toEqual([]);
+    // No violation of any kind: a use-after-free, and also a reader on a CPU that grace periods
+    // took for idle (INV_RCU_NOT_WATCHING), which is how the M:N host threads' start once left a
+    // CPU another thread ran marked idle (session 9's CI failure).
+    expect(r.violations).toEqual([]);
     expect(field(m, 'rcu_retired')).toBeGreaterThan(0);
     // Grace periods completed and callbacks freed what was retired (all of it: the run ends quiescent).
     expect(field(m, 'rcu_freed')).toBe(field(m, 'rcu_retired'));

@@ -10,6 +10,7 @@ import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_R
 import { lock_class_name } from '../locking/lockdep.js';
 import { SLAB_TASK } from '../mm/memory.js';
 import { INV_SLAB_DOUBLE_FREE } from '../mm/slab.js';
+import { INV_RCU_NOT_WATCHING } from '../rcu/rcu.js';
 import { LIST_DEBUG, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
@@ -45,6 +46,7 @@ export const KERNEL_INVARIANT_NAMES: Record<number, string> = {
   [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
   [INV_TASK_LIST_CORRUPTION]: 'task list corruption (CONFIG_DEBUG_LIST): a change of a children, ptrace or process list on a task that is not where the list says',
   [INV_SLAB_DOUBLE_FREE]: 'kmem_cache_free of an object already freed (KASAN: double-free)',
+  [INV_RCU_NOT_WATCHING]: 'rcu_read_lock() used illegally while idle (RCU_LOCKDEP_WARN(!rcu_is_watching()))',
   [INV_DE_THREAD_REAL_PARENT]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
 };
 export function invariant_name(code: number): string {

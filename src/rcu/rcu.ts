@@ -30,7 +30,7 @@
  */
 import { CPU, G, RCU_CBLIST, RCU_GP_REQUESTED, RCU_GP_SEQ, RCU_GP_STAMP, RCU_GP_STARTED, RH_FUNC, RH_GP, RH_NEXT, RH_OBJ, TASK, POISON_FREED } from '../mm/layout.js';
 import { cpu_addr, kg, mem, regions, this_cpu, this_cpu_id, type Region } from '../mm/memory.js';
-import { record_violation, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
+import { record_violation, V_INVARIANT, V_RCU_USE_AFTER_FREE } from '../locking/violations.js';
 import { up_boot } from '../locking/lock_flags.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { sched_hook, set_idle_has_work, stall_clock } from '../sched/hook.js';
@@ -62,15 +62,30 @@ function cas(m: Int32Array, i: number, expect: number, v: number): number {
   return old;
 }
 
+/**
+ * rcu_read_lock() or rcu_read_unlock() on a CPU that grace periods take for idle (an extended
+ * quiescent state): RCU_LOCKDEP_WARN(!rcu_is_watching(), "rcu_read_lock() used illegally while
+ * idle") in include/linux/rcupdate.h. A = CPU, b = 1 at lock, 2 at unlock. The reader is not
+ * protected: a grace period that skips this CPU may free what it reads.
+ */
+export const INV_RCU_NOT_WATCHING = 0x5201;
+
+/** rcu_is_watching(): this CPU is not in an extended quiescent state (its own word: plain). */
+function rcu_is_watching(): boolean {
+  return mem[this_cpu + CPU.idle] !== 1;
+}
+
 export function rcu_read_lock(site = 0): void {
   sched_hook(site);
   // Plain: only this CPU reads or writes its nesting (the grace-period machinery reads quiescent
   // states, never this word); the scans' reads of it are for reports. No barrier is needed, as in
   // a non-preemptible kernel's rcu_read_lock: the CPU reports no quiescent state inside.
   mem[this_cpu + CPU.rcu_nesting]!++;
+  if (!rcu_is_watching()) record_violation(V_INVARIANT, INV_RCU_NOT_WATCHING, this_cpu_id, 1);
 }
 
 export function rcu_read_unlock(): void {
+  if (!rcu_is_watching()) record_violation(V_INVARIANT, INV_RCU_NOT_WATCHING, this_cpu_id, 2);
   // Plain, this CPU's own word (see rcu_read_lock): the section's accesses are ordered before the
   // grace period by the Atomics.store of rcu_qs_gp at the next quiescent state.
   mem[this_cpu + CPU.rcu_nesting]!--;
@@ -113,6 +128,33 @@ export function rcu_idle_exit(): void {
   // consistent, so either the scanner sees 0 (and waits for our next quiescent state) or our
   // reader loads the pointer after the removal (and cannot reach the retired object).
   st(mem, this_cpu + CPU.idle, 0);
+}
+
+/**
+ * ct_irq_enter (kernel/context_tracking.c): an interrupt taken in an extended quiescent state
+ * makes RCU watch this CPU for the handler's duration, so the handler's readers are protected.
+ * Returns whether the CPU was idle (rcu_irq_exit's argument). The store of idle = 0 pairs as
+ * rcu_idle_exit's does (store-buffering with a scanner's load of CPU.idle: either the scanner sees
+ * 0 and waits for this CPU, or the handler's readers load pointers after the updater's removal).
+ */
+export function rcu_irq_enter(): boolean {
+  if (mem[this_cpu + CPU.idle] !== 1) return false; // this CPU's own word: plain
+  st(mem, this_cpu + CPU.idle, 0);
+  return true;
+}
+
+/**
+ * ct_irq_exit: back to the extended quiescent state the interrupt came from. The store of
+ * idle = 1 comes after the handler's readers (RELEASE, as rcu_idle_enter's). A scan that saw this
+ * CPU watching during the handler gave up on the running grace period, and the interrupted idle
+ * path may have done its own scan before the interrupt: look again here, or the grace period
+ * would wait for some other CPU's next idle entry (the kernel's grace-period kthread rescans on
+ * its own, rcu_gp_fqs; the model has no such thread).
+ */
+export function rcu_irq_exit(was_idle: boolean): void {
+  if (!was_idle) return;
+  st(mem, this_cpu + CPU.idle, 1);
+  rcu_try_complete_gp();
 }
 
 /**

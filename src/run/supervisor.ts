@@ -113,8 +113,10 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   if (controlled && opts.control) mc.control(opts.control);
   mc.bringUpCpus();
   // Several CPUs per host thread (src/sched/mux.ts): the threads are the run tokens then.
-  const groups = mux_setup(m, n, host_threads(n, opts, controlled));
-  run_tokens_setup(m, controlled || opts.hostPreemption || groups.length < n ? 0 : opts.runTokens ?? availableParallelism(), n);
+  // Tokens first: run_tokens_setup clears CPU.tok_wait, which mux_setup sets for a CPU's first turn.
+  const threads = host_threads(n, opts, controlled);
+  run_tokens_setup(m, controlled || opts.hostPreemption || threads < n ? 0 : opts.runTokens ?? availableParallelism(), n);
+  const groups = mux_setup(m, n, threads);
   // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
   // start below, or one could run (and even crash) before the others are there.
   Atomics.store(m, kg + G.run_state, RUN_SETUP);

@@ -28,6 +28,7 @@ import {
   COIN_NO, COIN_YES, ctl_coin, is_controlled, RUN_RUNNING, set_irq_entry,
 } from './hook.js';
 import { tracing, trace_event, TR_IRQ_ENTRY, TR_IRQ_EXIT } from '../tracing/trace.js';
+import { rcu_irq_enter, rcu_irq_exit } from '../rcu/rcu.js';
 import { local_prng_state, prng_below, PRNG_STREAM_IRQ } from '../lib/prng.js';
 
 /** Handler ids (CPU.irq_vec). */
@@ -95,18 +96,27 @@ function do_IRQ(c: number): void {
   const arg = mem[c + CPU.irq_arg]!;
   mem[c + CPU.irq_delivered]!++;
   mem[c + CPU.in_irq]!++;
+  // Taken on the way into or out of idle (a hook of the idle path): RCU watches for the handler.
+  const was_idle = rcu_irq_enter();
   if (tracing) trace_event(TR_IRQ_ENTRY, mem[c + CPU.irq_vec]!, arg, 0);
   try {
     if (fn) fn(arg);
   } finally {
     if (tracing) trace_event(TR_IRQ_EXIT, mem[c + CPU.irq_vec]!, arg, 0);
     mem[c + CPU.in_irq]!--;
+    rcu_irq_exit(was_idle);
   }
 }
 
 /** Called by sched_hook when this CPU has an interrupt pending. */
 function irq_entry(c: number): void {
   if (mem[c + CPU.in_irq] !== 0 || mem[c + CPU.irqs_off] !== 0) return; // masked: stays pending
+  // An offline CPU takes no interrupts (takedown_cpu migrates its irqs away; here the interrupt
+  // stays pending until the CPU is back). It still runs kernel code at times - cpu_offline_step
+  // moves on late wake-ups and runs its ready callbacks - but grace periods skip it, so a
+  // handler's RCU readers there would be unprotected (rcu_read_lock's rcu_is_watching check).
+  // online is this CPU's own word (plain).
+  if (mem[c + CPU.online] !== 1) return;
   // run_state is written by run_end (a CPU or the main thread) with Atomics: a stale RUNNING only delivers
   // one more interrupt before the CPU's next check_abort sees the end. Orders nothing.
   if (Atomics.load(mem, kg + G.run_state) !== RUN_RUNNING) return; // setup, or the run is over

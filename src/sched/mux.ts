@@ -61,10 +61,19 @@ import { RUN_RUNNING } from './hook.js';
 const HOST_PARK_MS = 10;
 
 /**
- * Main thread, before the CPUs start: the home thread of each CPU (CPU i on thread i % T, so every
- * thread starts with the same number of CPUs, give or take one: its home CPUs, which it reports
- * and counts out at the end) and each CPU's CPU.mux_lead. `threads` >= ncpus (or 0): one thread
- * per CPU, mux_lead 0 everywhere.
+ * Main thread, before the CPUs start (after run_tokens_setup, which clears CPU.tok_wait): the home
+ * thread of each CPU (CPU i on thread i % T, so every thread starts with the same number of CPUs,
+ * give or take one: its home CPUs, which it reports and counts out at the end) and each CPU's
+ * CPU.mux_lead. `threads` >= ncpus (or 0): one thread per CPU, mux_lead 0 everywhere.
+ *
+ * With several CPUs per thread every CPU waits for its first turn runnable (tok_wait = 1) and in an
+ * extended quiescent state (idle = 1), as a CPU waiting for its first run token does
+ * (token_wait_first), so grace periods do not wait for it. That is set here, before any thread
+ * starts, and not by each thread for its home CPUs: any thread may take any CPU's turn, so a thread
+ * that started late once marked idle a home CPU that another thread was already running, readers
+ * and all (a use-after-free in the 8-CPU RCU torture test; rcu_read_lock's rcu_is_watching check
+ * now reports that state itself). The supervisor starts the threads after its Atomics.store of
+ * G.run_state, which orders these plain stores before them.
  */
 export function mux_setup(m: Int32Array, ncpus: number, threads: number): number[][] {
   const t = threads > 0 && threads < ncpus ? threads : ncpus;
@@ -72,8 +81,13 @@ export function mux_setup(m: Int32Array, ncpus: number, threads: number): number
   for (let i = 0; i < ncpus; i++) groups[i % t]!.push(i);
   for (const g of groups) {
     for (const id of g) {
-      m[cpu_addr(id) + CPU.mux_lead] = t < ncpus ? g[0]! + 1 : 0;
-      m[cpu_addr(id) + CPU.mux_turn] = 0;
+      const c = cpu_addr(id);
+      m[c + CPU.mux_lead] = t < ncpus ? g[0]! + 1 : 0;
+      m[c + CPU.mux_turn] = 0;
+      if (t < ncpus) {
+        m[c + CPU.tok_wait] = 1;
+        m[c + CPU.idle] = 1;
+      }
     }
   }
   Atomics.store(m, kg + G.mux_park, 0);
@@ -92,13 +106,7 @@ export function mux_setup(m: Int32Array, ncpus: number, threads: number): number
 export function mux_host_loop(runner: TaskRunner, me: number, home: readonly number[]): void {
   const n = Atomics.load(mem, kg + G.ncpus);
   const turn = me + 1;
-  // Each home CPU waits for its first turn runnable and in an extended quiescent state, as a CPU
-  // waiting for its first run token does (token_wait_first), so grace periods do not wait for it.
-  for (const id of home) {
-    set_this_cpu(id);
-    Atomics.store(mem, this_cpu + CPU.tok_wait, 1);
-    rcu_idle_enter();
-  }
+  // Every CPU waits for its first turn runnable and in an extended quiescent state (mux_setup).
   let next = home[0]!;
   for (;;) {
     // Sample the park word before looking at any CPU for work: pairs with mux_kick's add (a kick
