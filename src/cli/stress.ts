@@ -38,6 +38,8 @@ mix:
 injection and checking:
   --inject-enomem R     ENOMEM at allocation points, per mille or N% (e.g. 5, 0.5%)
   --inject-delay R      delays at scheduling hooks (free-running), per mille or N%
+  --window-delay R      delays at the hooks of the kernel's named race windows only (free-running),
+                        per mille or N% (default 25; 0: none)
   --fault-user R        copies to user memory (wait4/waitid reports) that page-fault and sleep,
                         per mille or N% (default 250; 0: none)
   --fork-balance        a new task starts on an idle or the least loaded CPU, as the kernel's fork
@@ -87,7 +89,7 @@ const OPTIONS = {
   cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
   mode: { type: 'string' }, strategy: { type: 'string' }, 'pct-depth': { type: 'string' }, tasks: { type: 'string' },
   'max-tasks': { type: 'string' }, timeout: { type: 'string' }, mix: { type: 'string' }, 'max-depth': { type: 'string' },
-  'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, 'fault-user': { type: 'string' }, 'fork-balance': { type: 'boolean' }, hotplug: { type: 'string' }, hung: { type: 'string' },
+  'inject-enomem': { type: 'string' }, 'inject-delay': { type: 'string' }, 'window-delay': { type: 'string' }, 'fault-user': { type: 'string' }, 'fork-balance': { type: 'boolean' }, hotplug: { type: 'string' }, hung: { type: 'string' },
   lockdep: { type: 'boolean' }, 'check-guards': { type: 'boolean' }, 'host-preemption': { type: 'boolean' }, threads: { type: 'string' }, bug: { type: 'string', multiple: true }, plant: { type: 'string', multiple: true },
   'stop-on-violation': { type: 'boolean' }, shrink: { type: 'boolean' }, json: { type: 'string' }, ndjson: { type: 'boolean' },
   quiet: { type: 'boolean' }, every: { type: 'string' }, trace: { type: 'string' }, html: { type: 'string' }, shard: { type: 'string' }, runs: { type: 'string' }, 'list-bugs': { type: 'boolean' }, 'bug-sweep': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -145,6 +147,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v['max-depth']) over.maxDepth = parse_int(v['max-depth'], '--max-depth', 0, 32);
   if (v['inject-enomem']) over.injectEnomem = parse_permille(v['inject-enomem'], '--inject-enomem');
   if (v['inject-delay']) over.injectDelay = parse_permille(v['inject-delay'], '--inject-delay');
+  if (v['window-delay'] !== undefined) over.windowDelay = parse_permille(v['window-delay'], '--window-delay');
   if (v['fault-user'] !== undefined) over.faultUser = parse_permille(v['fault-user'], '--fault-user');
   if (v['fork-balance']) over.forkBalance = true;
   if (v.hotplug) over.hotplugMs = parse_duration(v.hotplug, '--hotplug');
@@ -174,6 +177,7 @@ export function parse_stress_args(argv: string[]): ParsedStress {
   if (v.hotplug && mode === 'controlled') throw new UsageError('--hotplug is for free-running mode');
   if (v.threads && (mode === 'controlled' || v['host-preemption'])) throw new UsageError('--threads is for free-running mode with run tokens (controlled mode and --host-preemption run a thread per CPU)');
   if (v['host-preemption'] && mode === 'controlled') throw new UsageError('--host-preemption is for free-running mode (controlled mode runs one CPU at a time)');
+  if (v['window-delay'] !== undefined && mode === 'controlled') throw new UsageError('--window-delay is for free-running mode (controlled mode chooses the interleaving itself)');
   if (v['inject-delay'] && mode === 'controlled') throw new UsageError('--inject-delay is for free-running mode (controlled mode chooses the interleaving itself)');
   if (v.shrink && mode !== 'controlled') throw new UsageError('--shrink needs --mode controlled');
   const cfg = default_config(over);

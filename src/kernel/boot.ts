@@ -21,6 +21,8 @@ export interface BootOptions {
   seed?: number;
   injectEnomemPermille?: number;
   injectDelayPermille?: number;
+  /** Delays at the named race windows' hooks only (src/sched/hook.ts SITE_WINDOW_MIN), per mille. */
+  windowDelayPermille?: number;
   /** Chance per mille that a copy to user memory faults and sleeps (src/mm/uaccess.ts); default 0. */
   uaccessFaultPermille?: number;
   /** Fork balancing (select_task_rq with WF_FORK in wake_up_new_task); default off: a new task starts on its parent's CPU. */
@@ -52,6 +54,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
   mem[kg + G.bug_switches] = opts.bugs ?? 0;
   mem[kg + G.inject_enomem_permille] = opts.injectEnomemPermille ?? 0;
   mem[kg + G.inject_delay_permille] = opts.injectDelayPermille ?? 0;
+  mem[kg + G.window_delay_permille] = opts.windowDelayPermille ?? 0;
   mem[kg + G.uaccess_fault_permille] = opts.uaccessFaultPermille ?? 0;
   mem[kg + G.sched_fork_balance] = opts.forkBalance ? 1 : 0;
   mem[kg + G.hung_timeout_ms] = opts.hungTimeoutMs ?? 10_000;

@@ -92,6 +92,17 @@ export class KernelAbort extends Error {
 /** Cached per thread at run start (read once: it does not change during a run). */
 let controlled = false;
 let delay_permille = 0;
+let window_delay_permille = 0;
+
+/**
+ * The kernel's named race windows (the SITE_* constants of src/kernel and src/rcu: fork, exit,
+ * wait, pid allocation, exec, ptrace, proc, cgroup, RCU-tasks and SRCU windows) use scheduling-hook
+ * sites from here up; lock operations and the torture programs use smaller numbers. Free-running,
+ * G.window_delay_permille widens those windows alone (KCSAN's delays at its watchpoints, rcutorture's
+ * stutter, aimed): a race that needs another CPU to act inside a window a few instructions wide
+ * gets the microseconds it needs, while lock hand-offs - most hooks - run at full speed.
+ */
+export const SITE_WINDOW_MIN = 200;
 let ncpus = 1;
 
 /**
@@ -101,6 +112,7 @@ let ncpus = 1;
 export function hook_attach(setup = false): void {
   controlled = !setup && mem[kg + G.mode] === MODE_CONTROLLED;
   delay_permille = mem[kg + G.inject_delay_permille]!;
+  window_delay_permille = mem[kg + G.window_delay_permille]!;
   ncpus = mem[kg + G.ncpus]!;
   jiffies_tick();
   trace_attach();
@@ -138,6 +150,7 @@ export function sched_hook(site: number): void {
   if (mem[c + CPU.irq_pending] !== 0) irq_entry(c);
   if (!controlled) {
     if (delay_permille !== 0 && delay_rand() < delay_permille) inject_delay();
+    else if (site >= SITE_WINDOW_MIN && window_delay_permille !== 0 && delay_rand() < window_delay_permille) inject_window_delay();
     // A CPU livelocked in kernel code (no spin_wait, no sleep: catalog entry 10) must still park
     // when the main thread freezes a stopped run for its snapshot, as spinning CPUs do: look at
     // G.freeze every FREE_ABORT_CHECK hooks (a module-local count; pairs with stop()'s store of
@@ -161,6 +174,16 @@ function inject_delay(): void {
     const until = performance.now() + r / 50_000;
     while (performance.now() < until) { /* spin */ }
   }
+}
+
+/**
+ * A delay in a named race window: a busy wait of up to 20 µs (the CPU stays where it is, holding
+ * what it holds, as a CPU that took an interrupt or a cache miss storm would), never a sleep: the
+ * other CPUs get the microseconds a race needs, and the run keeps most of its speed.
+ */
+function inject_window_delay(): void {
+  const until = performance.now() + delay_rand() / 50_000;
+  while (performance.now() < until) { /* spin */ }
 }
 
 // ---- spin waits -----------------------------------------------------------------------------

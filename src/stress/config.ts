@@ -8,6 +8,14 @@ import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, check_mix } from './ops.js';
 import { SYS_FORK } from '../kernel/unistd.js';
 import { UACCESS_FAULT_PERMILLE } from '../mm/uaccess.js';
+
+/**
+ * Free-running stress widens the kernel's named race windows by default (src/sched/hook.ts
+ * SITE_WINDOW_MIN): a delay at one window hook in this many per mille. Chosen by measurement
+ * (README, issue 14): it finds races plain free runs did not, at a small cost in operations per
+ * second; `--window-delay 0` turns it off.
+ */
+export const WINDOW_DELAY_PERMILLE = 25;
 import '../kernel/index.js';
 
 export interface StressConfig {
@@ -31,6 +39,8 @@ export interface StressConfig {
   injectEnomem: number;
   /** Injected delays at scheduling hooks, per mille (free-running). */
   injectDelay: number;
+  /** Delays at the hooks of the kernel's named race windows only, per mille (free-running; src/sched/hook.ts SITE_WINDOW_MIN); the same with and without bug switches. */
+  windowDelay: number;
   /** Copies to user memory that fault and sleep, per mille (src/mm/uaccess.ts); the same with and without bug switches. */
   faultUser: number;
   /** Fork balancing (select_task_rq with WF_FORK, src/sched/core.ts): a new task starts on an idle or the least loaded CPU (default off: on its parent's CPU); the same with and without bug switches. */
@@ -87,6 +97,7 @@ export function default_config(over: Partial<StressConfig> = {}): StressConfig {
     maxTasks: 256,
     injectEnomem: 0,
     injectDelay: 0,
+    windowDelay: WINDOW_DELAY_PERMILLE,
     faultUser: UACCESS_FAULT_PERMILLE,
     forkBalance: false,
     lockdep: false,
@@ -115,6 +126,7 @@ export function validate_config(c: StressConfig): void {
   int(c.maxTasks, 1, 100_000, '--max-tasks');
   int(c.injectEnomem, 0, 1000, '--inject-enomem (per mille)');
   int(c.injectDelay, 0, 1000, '--inject-delay (per mille)');
+  int(c.windowDelay, 0, 1000, '--window-delay (per mille)');
   int(c.faultUser, 0, 1000, '--fault-user (per mille)');
   int(c.pctDepth, 1, 9, '--pct-depth');
   int(c.hotplugMs, 0, 3_600_000, '--hotplug');

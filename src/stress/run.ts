@@ -80,7 +80,7 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
     { ncpus: cfg.cpus, maxTasks, choiceWords: cfg.mode === 'controlled' ? 1 << 21 : 1024, checkGuards: cfg.checkGuards, kcsanSampleEvery: cfg.kcsanSampleEvery, kcsanDelayUs: cfg.kcsanDelayUs, traceEvents },
     {
       mode: cfg.mode, lockdep: cfg.lockdep, bugs: bug_mask(cfg.bugs), seed: cfg.seed,
-      injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, uaccessFaultPermille: cfg.faultUser, forkBalance: cfg.forkBalance, hungTimeoutMs: cfg.hungMs,
+      injectEnomemPermille: cfg.injectEnomem, injectDelayPermille: cfg.injectDelay, windowDelayPermille: cfg.mode === 'free' ? cfg.windowDelay : 0, uaccessFaultPermille: cfg.faultUser, forkBalance: cfg.forkBalance, hungTimeoutMs: cfg.hungMs,
     },
   );
   m.attach();
@@ -250,7 +250,7 @@ function format_text(cfg: StressConfig, state: string, elapsed: number, s: Stats
   const L: string[] = [];
   L.push(`pidrace stress: ${cfg.cpus} CPUs, ${cfg.mode === 'controlled' ? `controlled (${cfg.strategy}${cfg.strategy === 'pct' ? ` d=${cfg.pctDepth}` : ''})` : 'free-running'}, seed ${cfg.seed}, ` +
     `${cfg.ops ? `${cfg.ops} ops` : `${(cfg.durationMs / 1000).toFixed(1)} s`}, lockdep ${cfg.lockdep ? 'on' : 'off'}${cfg.checkGuards ? ', guards checked' : ''}` +
-    `${cfg.injectEnomem ? `, ENOMEM ${cfg.injectEnomem}‰` : ''}${cfg.injectDelay ? `, delays ${cfg.injectDelay}‰` : ''}${cfg.bugs.length ? `, bugs ${cfg.bugs.join(',')}` : ''}${cfg.plant.length ? `, planted ${cfg.plant.join(',')}` : ''}`);
+    `${cfg.injectEnomem ? `, ENOMEM ${cfg.injectEnomem}‰` : ''}${cfg.injectDelay ? `, delays ${cfg.injectDelay}‰` : ''}${cfg.mode === 'free' && cfg.windowDelay ? `, window delays ${cfg.windowDelay}‰` : ''}${cfg.bugs.length ? `, bugs ${cfg.bugs.join(',')}` : ''}${cfg.plant.length ? `, planted ${cfg.plant.join(',')}` : ''}`);
   L.push(`mix: ${cfg.mix.join(' ')}`);
   if (r.stuck) L.push('', r.stuck.text);
   if (vtext.trim()) L.push('', vtext.trimEnd());
