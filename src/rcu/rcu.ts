@@ -65,7 +65,8 @@ function cas(m: Int32Array, i: number, expect: number, v: number): number {
 /**
  * rcu_read_lock() or rcu_read_unlock() on a CPU that grace periods take for idle (an extended
  * quiescent state): RCU_LOCKDEP_WARN(!rcu_is_watching(), "rcu_read_lock() used illegally while
- * idle") in include/linux/rcupdate.h. A = CPU, b = 1 at lock, 2 at unlock. The reader is not
+ * idle") in include/linux/rcupdate.h (read with find_string, session 9). A = CPU, b = 1 at lock,
+ * 2 at unlock. The reader is not
  * protected: a grace period that skips this CPU may free what it reads.
  */
 export const INV_RCU_NOT_WATCHING = 0x5201;
@@ -131,7 +132,8 @@ export function rcu_idle_exit(): void {
 }
 
 /**
- * ct_irq_enter (kernel/context_tracking.c): an interrupt taken in an extended quiescent state
+ * ct_irq_enter (kernel/context_tracking.c, read with find_string: "ct_irq_exit - inform RCU that
+ * current CPU is exiting irq towards idle"): an interrupt taken in an extended quiescent state
  * makes RCU watch this CPU for the handler's duration, so the handler's readers are protected.
  * Returns whether the CPU was idle (rcu_irq_exit's argument). The store of idle = 0 pairs as
  * rcu_idle_exit's does (store-buffering with a scanner's load of CPU.idle: either the scanner sees
