@@ -171,18 +171,22 @@ function inject_delay(): void {
     // A timed sleep, nobody notifies: hook_seq never holds 0x7fffffff. Orders nothing.
     Atomics.wait(mem, this_cpu + CPU.hook_seq, 0x7fffffff, r % 2);
   } else {
-    const until = performance.now() + r / 50_000;
-    while (performance.now() < until) { /* spin */ }
+    busy_delay(r);
   }
 }
 
 /**
- * A delay in a named race window: a busy wait of up to 20 µs (the CPU stays where it is, holding
- * what it holds, as a CPU that took an interrupt or a cache miss storm would), never a sleep: the
- * other CPUs get the microseconds a race needs, and the run keeps most of its speed.
+ * A delay in a named race window: inject_delay's busy wait alone, never a sleep (the CPU stays
+ * where it is, holding what it holds, as a CPU that took an interrupt would): the other CPUs get
+ * the microseconds a race needs, and the run keeps most of its speed.
  */
 function inject_window_delay(): void {
-  const until = performance.now() + delay_rand() / 50_000;
+  busy_delay(delay_rand());
+}
+
+/** Spin for r / 50 µs (r = 0..999 from delay_rand: up to ~20 µs). */
+function busy_delay(r: number): void {
+  const until = performance.now() + r / 50_000;
   while (performance.now() < until) { /* spin */ }
 }
 

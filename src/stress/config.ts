@@ -8,6 +8,7 @@ import { syscall_fn } from '../kernel/entry.js';
 import { OPS, OP_IDS, check_mix } from './ops.js';
 import { SYS_FORK } from '../kernel/unistd.js';
 import { UACCESS_FAULT_PERMILLE } from '../mm/uaccess.js';
+import '../kernel/index.js';
 
 /**
  * Free-running stress widens the kernel's named race windows by default (src/sched/hook.ts
@@ -16,7 +17,6 @@ import { UACCESS_FAULT_PERMILLE } from '../mm/uaccess.js';
  * second; `--window-delay 0` turns it off.
  */
 export const WINDOW_DELAY_PERMILLE = 25;
-import '../kernel/index.js';
 
 export interface StressConfig {
   cpus: number;
