@@ -169,6 +169,19 @@ function task_state_words(v: StateView, t: number): string[] {
   }
   if (sig) what.push(`${m[sig + SIG.live]} live thread(s) in its group`);
   if (info.parentPid) what.push(`parent pid ${info.parentPid}`);
+  // A zombie waits for its parent's wait: say what the parent is doing instead (its own parent
+  // left out, so this stays one level deep). Session 9's hangs ended at zombies whose parent was
+  // neither blocked nor named anywhere else in the report.
+  const parent = m[t + TASK.parent]!;
+  if (info.exitState === 'zombie' && parent && parent !== t) {
+    const p = task_info(v, parent);
+    const pwhat = [`state ${p.state}`];
+    if (p.exitState) pwhat.push(p.exitState);
+    if (p.wchan !== '-') pwhat.push(`asleep in ${p.wchan}`);
+    if (p.syscall) pwhat.push(`in ${p.syscall}`);
+    if (m[parent + TASK.jobctl]! & JOBCTL_STOPPED) pwhat.push('in a job-control stop');
+    what.push(`(${p.name}:${p.pid}: ${pwhat.join(', ')})`);
+  }
   return what;
 }
 
