@@ -267,8 +267,9 @@ function chain_end_lines(v: StateView, g: WaitForGraph): string[] {
   const out: string[] = [];
   for (const n of chain_ends(g, new Set(g.blocked))) {
     if (n.kind !== 'task') continue;
-    const info = task_info(v, chain_end_task(v, n));
-    out.push(`  chain ends at ${comm_pid(info)}${info.nspid.length > 1 ? ` [NSpid ${info.nspid.join(' ')}]` : ''}: ${task_state_words(v, chain_end_task(v, n)).join(', ')}`);
+    const t = chain_end_task(v, n);
+    const info = task_info(v, t);
+    out.push(`  chain ends at ${comm_pid(info)}${info.nspid.length > 1 ? ` [NSpid ${info.nspid.join(' ')}]` : ''}: ${task_state_words(v, t).join(', ')}`);
   }
   return out;
 }

@@ -135,13 +135,12 @@ export function rcu_idle_exit(): void {
  * ct_irq_enter (kernel/context_tracking.c, read with find_string: "ct_irq_exit - inform RCU that
  * current CPU is exiting irq towards idle"): an interrupt taken in an extended quiescent state
  * makes RCU watch this CPU for the handler's duration, so the handler's readers are protected.
- * Returns whether the CPU was idle (rcu_irq_exit's argument). The store of idle = 0 pairs as
- * rcu_idle_exit's does (store-buffering with a scanner's load of CPU.idle: either the scanner sees
- * 0 and waits for this CPU, or the handler's readers load pointers after the updater's removal).
+ * Returns whether the CPU was idle (rcu_irq_exit's argument). Leaving the quiescent state is
+ * rcu_idle_exit's store, with its pairing.
  */
 export function rcu_irq_enter(): boolean {
-  if (mem[this_cpu + CPU.idle] !== 1) return false; // this CPU's own word: plain
-  st(mem, this_cpu + CPU.idle, 0);
+  if (rcu_is_watching()) return false;
+  rcu_idle_exit();
   return true;
 }
 

@@ -150,7 +150,7 @@ export function sched_hook(site: number): void {
   if (mem[c + CPU.irq_pending] !== 0) irq_entry(c);
   if (!controlled) {
     if (delay_permille !== 0 && delay_rand() < delay_permille) inject_delay();
-    else if (site >= SITE_WINDOW_MIN && window_delay_permille !== 0 && delay_rand() < window_delay_permille) inject_window_delay();
+    else if (window_delay_permille !== 0 && site >= SITE_WINDOW_MIN && delay_rand() < window_delay_permille) inject_window_delay();
     // A CPU livelocked in kernel code (no spin_wait, no sleep: catalog entry 10) must still park
     // when the main thread freezes a stopped run for its snapshot, as spinning CPUs do: look at
     // G.freeze every FREE_ABORT_CHECK hooks (a module-local count; pairs with stop()'s store of
