@@ -9,8 +9,8 @@ import { guard_violation_text, is_guard_violation, site_of } from './guard_repor
 import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SLAB_TASK } from '../mm/memory.js';
-import { INV_SLAB_DOUBLE_FREE } from '../mm/slab.js';
-import { INV_RCU_NOT_WATCHING } from '../rcu/rcu.js';
+import { INV_SLAB_DOUBLE_FREE, INV_SLAB_FREE_RCU_QUEUED } from '../mm/slab.js';
+import { INV_RCU_HEAD_QUEUED_TWICE, INV_RCU_NOT_WATCHING } from '../rcu/rcu.js';
 import { LIST_DEBUG, SIBLING_HIST, SL_CLASS } from '../mm/layout.js';
 import { build_waitfor, hex, task_info, type StateView, type WaitForGraph, type WaitNode } from './waitfor.js';
 import { lockdep_findings, who, type LockdepFinding } from './lockdep_report.js';
@@ -18,6 +18,7 @@ import { INV_TASK_TREE, INVARIANT_NAMES } from '../stress/checks.js';
 import { INV_PIDS_CHARGE_AFTER_RELEASE, INV_PIDS_COUNTER_NEGATIVE } from '../kernel/cgroup_pids.js';
 import { INV_FILE_REFCOUNT, INV_NS_REFCOUNT, INV_NS_USE_AFTER_FREE, INV_NSPROXY_REFCOUNT } from '../kernel/ns_common.js';
 import { INV_FREE_PID_TASKLIST_HELD, INV_PID_COUNT_UNDERFLOW, INV_PIDNS_ADDING_WITH_REAPER } from '../kernel/pid.js';
+import { INV_TASK_USAGE_UNDERFLOW } from '../kernel/exit.js';
 import {
   INV_DE_THREAD_REAL_PARENT, INV_TASK_LIST_CORRUPTION, JOBCTL_PENDING_MASK, JOBCTL_STOPPED, JOBCTL_TRACED, LD_CHECK_NAMES, LD_TREE_CHECK, SH_NAMES, sibling_hist_decode,
   SIGNAL_GROUP_EXIT, SIGNAL_STOP_STOPPED,
@@ -45,8 +46,11 @@ export const KERNEL_INVARIANT_NAMES: Record<number, string> = {
   [INV_PIDS_CHARGE_AFTER_RELEASE]: 'fork refused by the pids controller while released tasks still held the charges that made the difference',
   [INV_PIDS_COUNTER_NEGATIVE]: 'pids cgroup counter below zero',
   [INV_TASK_LIST_CORRUPTION]: 'task list corruption (CONFIG_DEBUG_LIST): a change of a children, ptrace or process list on a task that is not where the list says',
+  [INV_TASK_USAGE_UNDERFLOW]: 'put_task_struct or put_task_struct_rcu_user on a task whose count was already 0',
   [INV_SLAB_DOUBLE_FREE]: 'kmem_cache_free of an object already freed (KASAN: double-free)',
   [INV_RCU_NOT_WATCHING]: 'rcu_read_lock() used illegally while idle (RCU_LOCKDEP_WARN(!rcu_is_watching()))',
+  [INV_RCU_HEAD_QUEUED_TWICE]: 'call_rcu of an rcu_head already queued: "__call_rcu(): Leaked duplicate callback" (debug objects)',
+  [INV_SLAB_FREE_RCU_QUEUED]: 'kmem_cache_free of an object whose rcu_head is still queued (debug objects: free of an active rcu_head)',
   [INV_DE_THREAD_REAL_PARENT]: 'de_thread: the exec\'ing thread\'s real_parent differs from its leader\'s',
 };
 export function invariant_name(code: number): string {

@@ -130,14 +130,17 @@ export function audit_kernel(opts: AuditOptions = {}): string[] {
     if (!pid) {
       // Released (unhashed): only its RCU-delayed free may still be pending (or a sleeper's reference).
       if (heldRefs.has(t)) continue;
-      bad(`${tid(t)} is released but not freed (usage ${mem[t + TASK.usage]}, exit_state ${es})`);
+      bad(`${tid(t)} is released but not freed (usage ${mem[t + TASK.usage]}, rcu_users ${mem[t + TASK.rcu_users]}, exit_state ${es})`);
       continue;
     }
     hashed++;
     if (es === EXIT_DEAD) bad(`${tid(t)} is EXIT_DEAD but still hashed (never released)`);
     // rcu_users: 2 until release_task and the last switch away; a zombie whose CPU is done has 1.
-    const wantUsage = (dead ? 1 : 2) + (heldRefs.get(t) ?? 0);
-    if (mem[t + TASK.usage] !== wantUsage) bad(`${tid(t)}: usage ${mem[t + TASK.usage]}, expected ${wantUsage}${dead ? ' (dead, unreaped)' : ''}`);
+    // usage: the one the rcu_users hold, and the get_task_struct references of sleepers.
+    const wantUsers = dead ? 1 : 2;
+    if (mem[t + TASK.rcu_users] !== wantUsers) bad(`${tid(t)}: rcu_users ${mem[t + TASK.rcu_users]}, expected ${wantUsers}${dead ? ' (dead, unreaped)' : ''}`);
+    const wantUsage = 1 + (heldRefs.get(t) ?? 0);
+    if (mem[t + TASK.usage] !== wantUsage) bad(`${tid(t)}: usage ${mem[t + TASK.usage]}, expected ${wantUsage}`);
     if (es !== 0 && !dead) bad(`${tid(t)}: exit_state ${es} but not TASK_DEAD`);
     if (es === 0 && dead) bad(`${tid(t)}: TASK_DEAD without exit_state`);
     if (!s || Atomics.load(mem, s + SIG.poison) !== POISON_LIVE) { bad(`${tid(t)}: signal_struct @${s} is not live`); continue; }

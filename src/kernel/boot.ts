@@ -34,6 +34,8 @@ export interface BootOptions {
 
 /** Free-list link offset of every cache, in SLAB_* order (memory.ts). */
 const FREE_NEXT = [TASK.free_next, PID.free_next, PIDNS.free_next, USERNS.free_next, NSPROXY.free_next, NSCOMMON.free_next, SIG.free_next, FILE.free_next, RCUOBJ.free_next];
+/** The embedded rcu_head of each cache's objects, -1 for caches whose objects have none. */
+const RCU_HEAD_AT = [TASK.rcu, PID.rcu, PIDNS.rcu, -1, -1, -1, -1, -1, RCUOBJ.rcu];
 
 /** Kernel subsystems that add boot-time state (init_task, init_pid_ns ...) register here. */
 const late_initcalls: Array<(opts: BootOptions) => void> = [];
@@ -81,7 +83,7 @@ export function boot_kernel(s: SharedKernel, opts: BootOptions = {}): void {
     rq_init(p);
   }
   hook_attach(true);
-  kmem_cache_init_all(FREE_NEXT);
+  kmem_cache_init_all(FREE_NEXT, RCU_HEAD_AT);
   // Torture state (locktorture / rcutorture).
   const tt = regions.torture;
   spin_lock_init(tt + TORTURE.spin, lock_class_register('torture_spinlock'));

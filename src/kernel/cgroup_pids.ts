@@ -36,7 +36,7 @@
  */
 import { G, NR_PIDS_CGROUPS, PIDS_CG, TASK } from '../mm/layout.js';
 import { kg, mem, PID_MAX_LIMIT, regions, SLAB_TASK } from '../mm/memory.js';
-import { POISON_LIVE } from '../mm/layout.js';
+import { task_peek_begin, task_peek_valid } from '../mm/slab.js';
 import { lock_class_register } from '../locking/lockdep.js';
 import { mutex_init, mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { percpu_down_read, percpu_down_write, percpu_init_rwsem, percpu_rwsem_asleep_on, percpu_up_read, percpu_up_write } from '../locking/percpu_rwsem.js';
@@ -45,7 +45,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { SLEEP } from '../sched/core.js';
 import { sched_hook } from '../sched/hook.js';
 import { find_task_by_vpid } from './pid.js';
-import { get_task_struct, put_task_struct_rcu_user } from './exit.js';
+import { get_task_struct, put_task_struct } from './exit.js';
 import { PF_EXITING, PF_KTHREAD } from './sched_task.js';
 import { BUG_PIDS_FREE_AFTER_GP } from '../config/bugs.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
@@ -53,7 +53,7 @@ import { current, TASK_DEAD } from '../sched/core.js';
 import { register_boot_init } from './boot.js';
 import { register_syscall } from './entry.js';
 import { EAGAIN, EINVAL, EPERM, ESRCH } from './errno.js';
-import { data_race } from './compiler.js';
+import { data_race } from '../lib/compiler.js';
 import { SYS_CGROUP_ATTACH, SYS_CGROUP_PROCS_WRITE, SYS_PIDS_CURRENT_READ, SYS_PIDS_MAX_WRITE } from './unistd.js';
 
 /** PIDS_MAX: "max", no limit (PID_MAX_LIMIT + 1). */
@@ -178,16 +178,20 @@ function pids_refusal_check(over_limit: number, p: number): void {
   let released = 0;
   for (let k = 0; k < r.count; k++) {
     const t = r.base + k * r.stride;
-    if (t === p || Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue;
+    const id = t === p ? 0 : task_peek_begin(t);
+    if (id === 0) continue;
+    // data_race: a diagnostic look at other tasks with no lock, reference or RCU held (a fork being
+    // refused is not in an RCU read side, and taking one would add scheduling points to the
+    // refusal path); task_peek_valid below drops a task freed or replaced while we look (its
+    // charge went before its free: cgroup_free).
     // Released first, then the charge: release_task drops the charge (cgroup_release) before
     // __exit_signal clears ->pid, so a task seen released and then still charged held its charge
     // past the unhash. Read the other way round, a release between the two reads (charge seen,
-    // then ->pid seen cleared) would count today's kernel as holding a released charge.
-    // data_race: a diagnostic look at other tasks with no lock or RCU held (a fork being refused
-    // is not in an RCU read side, and taking one would add scheduling points to the refusal path):
-    // a stale ->pid only makes the count miss a task, never count a live one (TASK_DEAD is final).
-    if (data_race(mem[t + TASK.pid]) !== 0 || Atomics.load(mem, t + TASK.state) !== TASK_DEAD) continue;
-    if (Atomics.load(mem, t + TASK.pids_charged) !== 1 || !in_subtree(mem[t + TASK.pids_cgrp]!, over_limit)) continue;
+    // then ->pid seen cleared) would count today's kernel as holding a released charge. A stale
+    // ->pid only makes the count miss a task, never count a live one (TASK_DEAD is final).
+    if (data_race(mem[t + TASK.pid]) !== 0 || data_race(Atomics.load(mem, t + TASK.state)) !== TASK_DEAD) continue;
+    if (data_race(Atomics.load(mem, t + TASK.pids_charged)) !== 1 || !in_subtree(data_race(mem[t + TASK.pids_cgrp]!), over_limit)) continue;
+    if (!task_peek_valid(t, id)) continue;
     released++;
   }
   if (released === 0) return;
@@ -341,7 +345,7 @@ export function cgroup_procs_write(i: number, pid: number, threadgroup: boolean,
       u = mem[u + TASK.thread_next]!;
     } while (u !== tsk && u !== 0);
     read_unlock(kg + G.tasklist_lock);
-    put_task_struct_rcu_user(tsk);
+    put_task_struct(tsk);
   }
   percpu_up_write(cgroup_threadgroup_rwsem());
   mutex_unlock(cgroup_mutex());

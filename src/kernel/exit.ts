@@ -16,6 +16,7 @@
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
+import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { cgroup_free, cgroup_release, cgroup_threadgroup_change_begin, cgroup_threadgroup_change_end } from './cgroup_pids.js';
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
@@ -66,6 +67,9 @@ export const EXP_SIGNALS = 4;
 /** TASK.exit_flags bits. */
 export const EXF_GROUP_DEAD = 1;
 
+/** V_INVARIANT: put_task_struct or put_task_struct_rcu_user on a count already 0 (b = task, c = old count). */
+export const INV_TASK_USAGE_UNDERFLOW = 0x54;
+
 /** rcu_head callback id of delayed_put_task_struct (unique: torture 1, pid.ts 20/21). */
 export const RCB_DELAYED_PUT_TASK = 30;
 
@@ -89,20 +93,40 @@ export class KernelPanic extends Error {
 
 // ---- task references ------------------------------------------------------------------------------
 
-/** get_task_struct. */
+/**
+ * get_task_struct (include/linux/sched/task.h): refcount_inc(&t->usage). Legal under
+ * rcu_read_lock on a task found by an RCU lookup even once its rcu_users are gone: usage keeps
+ * the 1 the rcu_users hold until delayed_put_task_struct runs, a grace period after the last
+ * put_task_struct_rcu_user.
+ */
 export function get_task_struct(t: number): number {
   Atomics.add(mem, t + TASK.usage, 1);
   return t;
 }
 
+/** put_task_struct (include/linux/sched/task.h): the last reference frees the task (__put_task_struct). */
+export function put_task_struct(t: number): void {
+  const old = Atomics.sub(mem, t + TASK.usage, 1);
+  if (old === 1) free_task(t);
+  else if (old <= 0) record_violation(V_INVARIANT, INV_TASK_USAGE_UNDERFLOW, t, old);
+}
+
 /**
- * put_task_struct_rcu_user (kernel/exit.c): TASK.usage stands for task->rcu_users (2 at fork:
- * one dropped by release_task, one by finish_task_switch after the last switch away from the dead
- * task). The last one frees the task after a grace period (delayed_put_task_struct).
+ * put_task_struct_rcu_user (kernel/exit.c: `if (refcount_dec_and_test(&task->rcu_users))
+ * call_rcu(&task->rcu, delayed_put_task_struct);`, read with find_string, session 10): rcu_users
+ * is 2 at fork, one dropped by release_task, one by finish_task_switch after the last switch away
+ * from the dead task. The last one drops, a grace period later, the usage reference the rcu_users
+ * held (delayed_put_task_struct -> put_task_struct). Until session 10 the model kept one counter
+ * for both, so a get_task_struct under RCU on a task whose rcu_users were gone (cgroup_procs_write
+ * finding it with find_task_by_vpid) took it from 0 to 1, and its put queued the rcu_head a second
+ * time (found by the debug-objects check of call_rcu in a 10-minute stress run, seed 2).
  */
 export function put_task_struct_rcu_user(t: number): void {
-  const old = Atomics.sub(mem, t + TASK.usage, 1);
-  if (old !== 1) return;
+  const old = Atomics.sub(mem, t + TASK.rcu_users, 1);
+  if (old !== 1) {
+    if (old <= 0) record_violation(V_INVARIANT, INV_TASK_USAGE_UNDERFLOW, t, old);
+    return;
+  }
   // Planted bug: no grace period; RCU readers that found the task (pid_task) read freed memory.
   if ((mem[kg + G.bug_switches]! & BUG_PLANT_TASK_FREE_NO_GP) !== 0) delayed_put_task_struct(t);
   else call_rcu(t + TASK.rcu, RCB_DELAYED_PUT_TASK, t);
@@ -142,9 +166,9 @@ export function free_task(t: number): void {
   kmem_cache_free(SLAB_TASK, t, TASK.poison);
 }
 
-/** delayed_put_task_struct (kernel/exit.c): the call_rcu callback. */
+/** delayed_put_task_struct (kernel/exit.c): the call_rcu callback drops the rcu_users' usage reference. */
 function delayed_put_task_struct(t: number): void {
-  free_task(t);
+  put_task_struct(t);
 }
 register_rcu_callback(RCB_DELAYED_PUT_TASK, delayed_put_task_struct);
 

@@ -116,7 +116,8 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
   const p = kmem_cache_alloc(SLAB_TASK);
   if (!p) return -ENOMEM;
   mem[p + TASK.id] = Atomics.add(mem, kg + G.seq_tasks, 1) + 1;
-  mem[p + TASK.usage] = 2; // rcu_users: release_task + finish_task_switch
+  mem[p + TASK.usage] = 1; // refcount_set(&tsk->usage, 1): held for the rcu_users
+  mem[p + TASK.rcu_users] = 2; // release_task + finish_task_switch
   mem[p + TASK.state] = TASK_NEW;
   mem[p + TASK.cpu] = this_cpu_id;
   mem[p + TASK.prog] = prog;
@@ -776,7 +777,8 @@ export function init_task_boot(): void {
   set_current(t);
   try {
     mem[t + TASK.id] = Atomics.add(mem, kg + G.seq_tasks, 1) + 1;
-    mem[t + TASK.usage] = 2;
+    mem[t + TASK.usage] = 1;
+    mem[t + TASK.rcu_users] = 2;
     mem[t + TASK.cpu] = 0;
     spin_lock_init(t + TASK.alloc_lock, LC_TASK_LOCK);
     mark_live(t, TASK.poison);

@@ -38,7 +38,7 @@ import { get_user_ns, init_user_ns, put_user_ns } from './user_namespace.js';
 /** errno values missing from errno.ts (include/uapi/asm-generic/errno-base.h). */
 export { ENFILE, ENOTTY } from './errno.js';
 import { ENFILE, ENOTTY } from './errno.js';
-import { data_race } from './compiler.js';
+import { data_race } from '../lib/compiler.js';
 
 /** FILE.kind */
 export const FILE_NSFS = 1;

@@ -49,7 +49,7 @@ import { BUG_ALLOC_PID_NS_LEAK, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js'
 import { get_pid_ns, init_pid_ns_boot, put_pid_ns } from './pid_namespace.js';
 import { PIDNS_ADDING, PIDTYPE_PID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 import { prng_below, prng_seed, PRNG_SEED_FAULT } from '../lib/prng.js';
-import { data_race } from './compiler.js';
+import { data_race } from '../lib/compiler.js';
 
 export { PIDNS_ADDING, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, RCB_DELAYED_PUT_PID } from './pid_types.js';
 

@@ -28,7 +28,7 @@ import {
   JOBCTL_TRAP_STOP, PF_EXITING, SIGNAL_STOP_STOPPED, SIGSTOP, PF_KTHREAD, PT_OPT_FLAG_SHIFT, PT_PTRACED, PT_SEIZED, PTRACE_O_TRACEEXEC,
   same_thread_group, thread_group_empty, thread_group_leader, sigmask, SIGCHLD, SIGTRAP, LD_PTRACE_UNLINK, sibling_list_corrupt,
 } from './sched_task.js';
-import { do_notify_parent, put_task_struct_rcu_user, release_task } from './exit.js';
+import { do_notify_parent, get_task_struct, put_task_struct, release_task } from './exit.js';
 import {
   ptrace_signal_wake_up, ptrace_stop, signal_wake_up_state, task_clear_jobctl_pending, task_is_stopped, task_set_jobctl_pending,
 } from './signal.js';
@@ -180,7 +180,7 @@ export function ptrace_attach(task: number, request: number, flags: number): num
   } else {
     if (request === PTRACE_SEIZE) {
       if ((flags & ~PTRACE_O_MODELLED) !== 0) {
-        put_task_struct_rcu_user(task);
+        put_task_struct(task);
         return -EIO;
       }
       flags = PT_PTRACED | PT_SEIZED | (flags << PT_OPT_FLAG_SHIFT);
@@ -192,7 +192,7 @@ export function ptrace_attach(task: number, request: number, flags: number): num
     const eperm = (mem[task + TASK.flags]! & PF_KTHREAD) !== 0 || same_thread_group(task, me);
     rcu_read_unlock();
     if (eperm) {
-      put_task_struct_rcu_user(task);
+      put_task_struct(task);
       return -EPERM;
     }
     cgm = mem[task + TASK.signal]! + SIG.cred_guard_mutex;
@@ -235,7 +235,7 @@ export function ptrace_attach(task: number, request: number, flags: number): num
     }
     mutex_unlock(cgm);
   }
-  put_task_struct_rcu_user(task);
+  put_task_struct(task);
   return ret;
 }
 
@@ -303,17 +303,6 @@ function ptrace_cont(child: number, data: number): number {
   return ret;
 }
 
-/** refcount_inc_not_zero on the task's references (TASK.usage stands for rcu_users). */
-function get_task_struct_not_zero(t: number): boolean {
-  let u = Atomics.load(mem, t + TASK.usage);
-  while (u > 0) {
-    const was = Atomics.compareExchange(mem, t + TASK.usage, u, u + 1);
-    if (was === u) return true;
-    u = was;
-  }
-  return false;
-}
-
 /** The task whose reference t holds while it sleeps in ptrace_attach (0 if none): for the audit. */
 export function ptrace_attach_task_ref(t: number): number {
   return mem[t + TASK.restart_phase] === PTP_ATTACH_CRED_GUARD && mem[t + TASK.ucall + UCALL.op] === SYS_PTRACE ? mem[t + TASK.restart + PTR_TASK]! : 0;
@@ -326,9 +315,9 @@ export function sys_ptrace(request: number, pid: number, data = 0): number {
   const attach = request === PTRACE_ATTACH || request === PTRACE_SEIZE;
   rcu_read_lock();
   let child = pid > 0 ? find_task_by_vpid(pid) : 0;
-  // ptrace_get_task_struct: a reference for the attach, which may sleep (rcu_users, taken only
-  // while the task is not on its way to the RCU-delayed free).
-  if (child && attach && !get_task_struct_not_zero(child)) child = 0;
+  // find_get_task_by_vpid: a reference for the attach, which may sleep (get_task_struct under
+  // rcu_read_lock: usage outlives the rcu_users by a grace period).
+  if (child && attach) get_task_struct(child);
   rcu_read_unlock();
   if (!child) return -ESRCH;
   if (attach) return ptrace_attach(child, request, data);

@@ -24,7 +24,7 @@
  * SLAB.in_use counts the objects off the cache's list (allocated, or on some CPU's list):
  * kmem_cache_in_use is the number allocated.
  */
-import { CPU, KMEM_CACHE_CPU, POISON_FREED, POISON_LIVE, SLAB } from './layout.js';
+import { CPU, KMEM_CACHE_CPU, POISON_FREED, POISON_LIVE, RH_FUNC, SLAB, TASK } from './layout.js';
 import { config, mem, regions, slab_addr, this_cpu, NR_SLABS, SLAB_NAMES, type Region } from './memory.js';
 import { LC_SLAB } from '../locking/lockdep.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
@@ -54,7 +54,7 @@ function cache_batchcount(limit: number): number {
 }
 
 /** Build every cache's free list (boot, main thread, before any CPU runs). */
-export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
+export function kmem_cache_init_all(freeNextOffsets: readonly number[], rcuHeadOffsets: readonly number[]): void {
   for (let k = 0; k < NR_SLABS; k++) {
     const r = regions.objects[k]!;
     const s = slab_addr(k);
@@ -67,6 +67,7 @@ export function kmem_cache_init_all(freeNextOffsets: readonly number[]): void {
     mem[s + SLAB.cpu_limit] = cpu_cache_limit(r.count, config.ncpus);
     const off = freeNextOffsets[k]!;
     mem[s + SLAB.next_free_off] = off;
+    mem[s + SLAB.rcu_head_off] = rcuHeadOffsets[k]!;
     // Thread the free list from the end so objects are handed out in address order.
     let head = 0;
     for (let i = r.count - 1; i >= 0; i--) {
@@ -134,6 +135,8 @@ function cache_alloc_slow(m: Int32Array, s: number, ac: number): number {
 
 /** kmem_cache_free of an object already freed (violation b = the object, c = the cache). */
 export const INV_SLAB_DOUBLE_FREE = 0x5301;
+/** kmem_cache_free of an object whose embedded rcu_head is queued (violation b = the object, c = the cache). */
+export const INV_SLAB_FREE_RCU_QUEUED = 0x5302;
 
 /** kmem_cache_free. `poisonOff` >= 0 writes POISON_FREED there first (readers check it). */
 export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
@@ -151,6 +154,12 @@ export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
     poison_store(p + poisonOff, POISON_FREED);
   }
   const m = mem;
+  // debug_check_no_obj_freed (lib/debugobjects.c, CONFIG_DEBUG_OBJECTS_FREE; read with find_string,
+  // session 10) for the rcu_head: an object freed while its
+  // rcu_head is still queued (a reference dropped once too often while call_rcu holds one) would
+  // be zeroed by its next allocation under the CPU's callback list. Reported; the free goes on.
+  const rh = m[s + SLAB.rcu_head_off]!;
+  if (rh >= 0 && m[p + rh + RH_FUNC] !== 0) record_violation(V_INVARIANT, INV_SLAB_FREE_RCU_QUEUED, p, kind);
   const ac = this_cpu + CPU.slab_cpu + kind * KMEM_CACHE_CPU.SIZE;
   const off = m[s + SLAB.next_free_off]!;
   if (m[ac + KMEM_CACHE_CPU.avail]! < m[s + SLAB.cpu_limit]!) {
@@ -246,6 +255,23 @@ export function kmem_cache_in_use(m: Int32Array, r: { readonly slabs: number; re
  */
 export function mark_live(p: number, poisonOff: number): void {
   mem[p + poisonOff] = POISON_LIVE;
+}
+
+/**
+ * A look at task record t from a walk of the task cache that holds no reference on it (the
+ * model's stand-in for the exit lists and holdout list of RCU Tasks, and the pids controller's
+ * diagnostic): task_peek_begin returns t's serial number (TASK.id), or 0 when the record is free;
+ * task_peek_valid then says whether it still holds the same live task, as a seqcount reader checks
+ * its sequence. What is read in between must be marked data_race(): it may belong to a task being
+ * freed, or to a new task in the same record, and only counts when the look is valid. The poison
+ * loads pair with kmem_cache_free's store and mark_live's (published by the task's attach).
+ */
+export function task_peek_begin(t: number): number {
+  return Atomics.load(mem, t + TASK.poison) === POISON_LIVE ? mem[t + TASK.id]! : 0;
+}
+
+export function task_peek_valid(t: number, id: number): boolean {
+  return Atomics.load(mem, t + TASK.poison) === POISON_LIVE && mem[t + TASK.id] === id;
 }
 
 function poison_store(at: number, v: number): void {

@@ -71,6 +71,16 @@ function cas(m: Int32Array, i: number, expect: number, v: number): number {
  */
 export const INV_RCU_NOT_WATCHING = 0x5201;
 
+/**
+ * call_rcu of an rcu_head that is already queued (violation b = head, c = the new callback id): kernel/rcu/
+ * tree.c's __call_rcu_common under CONFIG_DEBUG_OBJECTS_RCU_HEAD, `if (debug_rcu_head_queue(head))
+ * { /* Probable double call_rcu(), so leak the callback. *\/ ... WARN_ONCE(1, "__call_rcu(): Leaked
+ * duplicate callback\n"); return; }` (read with find_string "Leaked duplicate callback", session
+ * 10; srcutree.c's __call_srcu has the same test). Queued twice, the head would make the CPU's
+ * list a cycle or lose the callbacks between; the model leaks it, as the kernel does.
+ */
+export const INV_RCU_HEAD_QUEUED_TWICE = 0x5202;
+
 /** rcu_is_watching(): this CPU is not in an extended quiescent state (its own word: plain). */
 function rcu_is_watching(): boolean {
   return mem[this_cpu + CPU.idle] !== 1;
@@ -303,6 +313,12 @@ export function call_rcu(head: number, func: number, obj: number): void {
   // The rcu_head and this CPU's list are plain: only this CPU walks them (rcu_do_batch); other
   // CPUs read only the count RCU_CBLIST.len (rcu_gp_done, after their load of our CPU.idle) and, in
   // controlled mode, the head (idle_has_work, after the turn hand-off that orders everything).
+  // debug_rcu_head_queue: a queued head has a callback id (rcu_do_batch clears it when it runs
+  // the callback, debug_rcu_head_unqueue); slab allocations are zeroed.
+  if (mem[head + RH_FUNC] !== 0) {
+    record_violation(V_INVARIANT, INV_RCU_HEAD_QUEUED_TWICE, head, func);
+    return;
+  }
   mem[head + RH_FUNC] = func;
   mem[head + RH_OBJ] = obj;
   mem[head + RH_NEXT] = 0;
@@ -333,6 +349,7 @@ export function rcu_do_batch(): number {
     mem[cbs + RCU_CBLIST.len]!--;
     const fn = callbacks[mem[h + RH_FUNC]!];
     if (!fn) throw new Error(`rcu callback ${mem[h + RH_FUNC]} not registered`);
+    mem[h + RH_FUNC] = 0; // debug_rcu_head_unqueue: the head may be queued again (or freed) now
     fn(mem[h + RH_OBJ]!);
     ran++;
   }

@@ -45,6 +45,8 @@
  */
 import { G, POISON_LIVE, TASK } from '../mm/layout.js';
 import { kg, mem, regions, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
+import { task_peek_begin, task_peek_valid } from '../mm/slab.js';
+import { data_race } from '../lib/compiler.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
 import { current, SLEEP, TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, WCHAN_RCU_TASKS } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
@@ -161,11 +163,14 @@ function rcu_tasks_postscan_lists(): void {
   const r = regions.objects[SLAB_TASK]!;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
-    if (Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue; // a freed record (see check_all_holdouts)
+    // The kernel walks its per-CPU exit lists under their locks, whose tasks cannot go while on
+    // them; this walk of the records holds nothing, so it looks as task_peek_begin/valid say: the
+    // record may be freed, or hold a new task, while we look (data_race until validated).
+    const id = task_peek_begin(t);
+    if (id === 0) continue;
     // exiting pairs with exit_tasks_rcu_start's store (through tasklist_lock, see there).
-    if (Atomics.load(mem, t + TASK.rcu_tasks_exiting) !== 0 && Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) {
-      rcu_tasks_pertask(t);
-    }
+    const exiting = data_race(Atomics.load(mem, t + TASK.rcu_tasks_exiting)) !== 0 && data_race(Atomics.load(mem, t + TASK.rcu_tasks_holdout)) === 0;
+    if (exiting && task_peek_valid(t, id)) rcu_tasks_pertask(t);
   }
 }
 
@@ -179,16 +184,19 @@ function check_all_holdouts(): number {
   let left = 0;
   for (let i = 0; i < r.count; i++) {
     const t = r.base + i * r.stride;
-    // A freed record (poison, pairs with kmem_cache_free) is no holdout, and none of its fields
-    // may be read: the kernel's holdout list pins its tasks with get_task_struct, this scan of
-    // the slab does not, so it looks at the poison first.
-    if (Atomics.load(mem, t + TASK.poison) !== POISON_LIVE) continue;
+    // A freed record is no holdout. The kernel's holdout list pins its tasks with
+    // get_task_struct; this walk of the records does not, so it looks as task_peek_begin/valid
+    // say (the reads between are data_race: the task may be freed, or replaced, while we look).
+    const id = task_peek_begin(t);
+    if (id === 0) continue;
     // The flag's load is the ACQUIRE of the snapshot (pairs with rcu_tasks_pertask's store) and of
     // a clear by the task's return to user mode (rcu_tasks_classic_qs, kernel/signal.ts) or exit.
-    if (Atomics.load(mem, t + TASK.rcu_tasks_holdout) === 0) continue;
+    if (data_race(Atomics.load(mem, t + TASK.rcu_tasks_holdout)) === 0) continue;
     // state pairs with do_exit's store of TASK_DEAD.
-    const dead = Atomics.load(mem, t + TASK.state) === TASK_DEAD;
-    if (dead || mem[t + TASK.rcu_tasks_nvcsw] !== mem[t + TASK.nvcsw] || !rcu_tasks_is_holdout(t)) {
+    const st = data_race(Atomics.load(mem, t + TASK.state));
+    const switched = data_race(mem[t + TASK.rcu_tasks_nvcsw]) !== data_race(mem[t + TASK.nvcsw]);
+    if (!task_peek_valid(t, id)) continue;
+    if (st === TASK_DEAD || switched || st !== TASK_RUNNING) {
       // Done with t (WRITE_ONCE(t->rcu_tasks_holdout, false)): orders nothing, it is our own
       // bookkeeping; the wait-for graph reads it to name the holdouts.
       Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);

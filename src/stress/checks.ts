@@ -64,6 +64,16 @@ export function active_pid_ns(m: Int32Array, t: number): number {
   return m[pid + PID.SIZE + level * UPID_WORDS + UPID_NS]!;
 }
 
+/**
+ * same_thread_group(a, b) as a peek (include/linux/sched/signal.h: one signal_struct), for the
+ * choices a program makes from what it sees of other tasks: the kernel's version (ns_common.ts)
+ * is kernel code, whose read of another task's group_leader needs RCU or tasklist_lock.
+ */
+export function same_process(m: Int32Array, a: number, b: number): boolean {
+  const sa = m[a + TASK.signal]!;
+  return a === b || (sa !== 0 && sa === m[b + TASK.signal]) || (m[a + TASK.group_leader] || a) === (m[b + TASK.group_leader] || b);
+}
+
 /** Is `ns` equal to `anc` or below it? (walks the parent chain, at most MAX_PID_NS_LEVEL steps). */
 export function pidns_is_descendant(m: Int32Array, ns: number, anc: number): boolean {
   for (let i = 0; ns && i <= 40; i++) {

@@ -45,7 +45,7 @@ import { IRQV_KILL_FASYNC } from '../sched/irq.js';
 import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
-import { clone_parent_checks, exec_checks, task_slot, task_slot_peek } from './checks.js';
+import { active_pid_ns, clone_parent_checks, exec_checks, same_process, task_slot, task_slot_peek } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -361,7 +361,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // tracer, PCT seed 68 - a deadlock of the programs, as it would be on Linux). Nor while its
       // parent is in the traced exec of the execve operation (parent_in_traced_exec).
       if (group_traces(t) || parent_in_traced_exec(t)) return null;
-      if (some_thread(t, (u) => mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_thread_group(mem[u + TASK.real_parent]!, mem[u + TASK.parent]!)))) return null;
+      if (some_thread(t, (u) => mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_process(mem, mem[u + TASK.real_parent]!, mem[u + TASK.parent]!)))) return null;
       rcu_read_lock();
       const own = pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t));
       rcu_read_unlock();
@@ -741,7 +741,7 @@ function parent_in_traced_exec(t: number): boolean {
   const slot = p ? task_slot_peek(p) : 0;
   if (slot === 0 || mem[slot + SLOT_CONT] !== O('execve') + 1 || mem[slot + SLOT_CONT_STEP] !== 2) return false;
   // The child it waits for is t's process (its number in the parent's namespace, SLOT_CONT_ARG).
-  return mem[slot + SLOT_CONT_ARG] === pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(p));
+  return mem[slot + SLOT_CONT_ARG] === pid_nr_ns(mem[t + TASK.tgid_pid]!, active_pid_ns(mem, p));
 }
 
 /**
