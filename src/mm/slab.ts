@@ -154,10 +154,10 @@ export function kmem_cache_free(kind: number, p: number, poisonOff = -1): void {
     poison_store(p + poisonOff, POISON_FREED);
   }
   const m = mem;
-  // debug_check_no_obj_freed (lib/debugobjects.c, CONFIG_DEBUG_OBJECTS_FREE; read with find_string,
-  // session 10) for the rcu_head: an object freed while its
-  // rcu_head is still queued (a reference dropped once too often while call_rcu holds one) would
-  // be zeroed by its next allocation under the CPU's callback list. Reported; the free goes on.
+  // debug_check_no_obj_freed (lib/debugobjects.c, CONFIG_DEBUG_OBJECTS_FREE; read with
+  // find_string, session 10) for the rcu_head: an object freed while its rcu_head is still queued
+  // (a reference dropped once too often while call_rcu holds one) would be zeroed by its next
+  // allocation under the CPU's callback list. Reported; the free goes on.
   const rh = m[s + SLAB.rcu_head_off]!;
   if (rh >= 0 && m[p + rh + RH_FUNC] !== 0) record_violation(V_INVARIANT, INV_SLAB_FREE_RCU_QUEUED, p, kind);
   const ac = this_cpu + CPU.slab_cpu + kind * KMEM_CACHE_CPU.SIZE;

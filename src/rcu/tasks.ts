@@ -48,7 +48,7 @@ import { kg, mem, regions, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
 import { task_peek_begin, task_peek_valid } from '../mm/slab.js';
 import { data_race } from '../lib/compiler.js';
 import { read_lock, read_unlock } from '../locking/qrwlock.js';
-import { current, SLEEP, TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, WCHAN_RCU_TASKS } from '../sched/core.js';
+import { current, SLEEP, TASK_RUNNING, TASK_UNINTERRUPTIBLE, WCHAN_RCU_TASKS } from '../sched/core.js';
 import { finish_wait, prepare_to_wait } from '../sched/wait.js';
 import { sched_hook } from '../sched/hook.js';
 import { rcu_completed, rcu_gp_request, synchronize_rcu } from './rcu.js';
@@ -196,7 +196,8 @@ function check_all_holdouts(): number {
     const st = data_race(Atomics.load(mem, t + TASK.state));
     const switched = data_race(mem[t + TASK.rcu_tasks_nvcsw]) !== data_race(mem[t + TASK.nvcsw]);
     if (!task_peek_valid(t, id)) continue;
-    if (st === TASK_DEAD || switched || st !== TASK_RUNNING) {
+    // Dead or asleep (not rcu_tasks_is_holdout), or switched voluntarily since the snapshot.
+    if (st !== TASK_RUNNING || switched) {
       // Done with t (WRITE_ONCE(t->rcu_tasks_holdout, false)): orders nothing, it is our own
       // bookkeeping; the wait-for graph reads it to name the holdouts.
       Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
