@@ -322,9 +322,13 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // Half the time a job of the caller's own (one of its first four children, unless it traces it):
       // SIGSTOP, and it stays stopped until the caller's job-control wait reports the stop and
       // continues it (kill -STOP %1, later bg). Else a random pid, SIGSTOP then SIGCONT at once.
+      // Neither stops a debugger (a process a thread of which traces a task), as raise-stop does
+      // not: a stopped debugger ends no trap of its tracees, and the one to continue it may be one
+      // of them (seen, session 10, a 5-minute checked run: a child tracing its parent stopped by
+      // that parent, the parent then in a group-stop trap only the child could end).
       let child = mem[t + TASK.children]!;
       for (let k = rand(t) % 4; k > 0 && child && mem[child + TASK.sibling_next]; k--) child = mem[child + TASK.sibling_next]!;
-      if (rand(t) & 1 && child && !(mem[child + TASK.ptrace] && mem[child + TASK.parent] === t)) {
+      if (rand(t) & 1 && child && !(mem[child + TASK.ptrace] && mem[child + TASK.parent] === t) && !group_traces(child)) {
         rcu_read_lock();
         const nr = pid_nr_ns(mem[child + TASK.pid]!, task_active_pid_ns(t));
         rcu_read_unlock();
@@ -336,7 +340,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // random signal or the wind-down ended it, holding up whoever waits for it.
       rcu_read_lock();
       const target = find_task_by_vpid(pid);
-      const own = target !== 0 && same_thread_group(target, t);
+      const own = target !== 0 && (same_thread_group(target, t) || group_traces(target));
       rcu_read_unlock();
       if (own) return null;
       start_cont(slot, op);
