@@ -992,12 +992,16 @@ export function get_signal(): number {
  */
 export function exit_to_user_mode(t: number): void {
   if (mem[t + TASK.rcu_tasks_holdout] !== 0) Atomics.store(mem, t + TASK.rcu_tasks_holdout, 0);
+  // The thread flags are read marked, as read_thread_flags() (READ_ONCE) does in
+  // exit_to_user_mode_loop (kernel/entry/common.c, read with find_string, session 10): senders set
+  // them under the siglock (signal_wake_up_state), which current does not hold here; a plain read
+  // was reported by the checked build's KCSAN sampler (session 10).
   // tracehook_notify_signal: clear TIF_NOTIFY_SIGNAL, then task_work_run (nothing queued in the model).
-  const notify = mem[t + TASK.notify_signal] !== 0;
+  const notify = Atomics.load(mem, t + TASK.notify_signal) !== 0;
   if (notify) Atomics.store(mem, t + TASK.notify_signal, 0);
   // arch_do_signal_or_restart runs for either flag: with no signal to deliver it still restarts an
   // interrupted call (get_signal returns 0, then the -ERESTART* rules of syscall_restart).
-  if ((notify || mem[t + TASK.sigpending] !== 0) && (mem[t + TASK.flags]! & PF_KTHREAD) === 0) {
+  if ((notify || Atomics.load(mem, t + TASK.sigpending) !== 0) && (mem[t + TASK.flags]! & PF_KTHREAD) === 0) {
     if (mem[t + TASK.ucall + UCALL.op] !== OP_NONE) return; // get_signal re-armed a restarted call: it runs first
     set_ucall(t, SYS_GET_SIGNAL, 0, 0, 0);
   }
