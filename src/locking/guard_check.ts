@@ -262,6 +262,9 @@ export const SITE_MARKED = 2;
 
 let sample_countdown = 0;
 
+/** Most loads of racer_site a watcher makes for a racer that claimed its watchpoint (a few stores away). */
+const KCSAN_CLAIM_SPINS = 1 << 20;
+
 /**
  * The checked build's accessor: check an access of field `fid` of the record at `base` from
  * `site`, then return `base` (the caller completes the access). Never throws.
@@ -356,11 +359,17 @@ function kcsan_check(addr: number, fid: number, site: number): void {
     const w = watchpoint(i);
     if (mem[w + WATCHPOINT.addr] !== addr || mem[w + WATCHPOINT.cpu] === this_cpu_id + 1) continue;
     if (!kcsan_conflict(site, mem[w + WATCHPOINT.site]!)) continue;
+    // Claim the watchpoint by its address word (addr -> -addr): only while it still watches this
+    // word. Between the plain test above and here the watcher may have ended and another CPU
+    // published a new watch in the slot; writing the racer fields then filled someone else's
+    // report (seen, session 10: "exit_files / set_last_pid_vec", a file's owner word reported as
+    // raced by a pid namespace's idr_next store). One racer claims; the watcher waits for its site.
+    if (Atomics.compareExchange(mem, w + WATCHPOINT.addr, addr, -addr) !== addr) continue;
     mem[w + WATCHPOINT.racer_cpu] = this_cpu_id;
     mem[w + WATCHPOINT.racer_task] = mem[this_cpu + CPU.curr]!;
     save_stack(w + WATCHPOINT.racer_stack);
     // Pairs with the watcher's Atomics.load of racer_site: it reads the racer fields after it.
-    Atomics.compareExchange(mem, w + WATCHPOINT.racer_site, 0, site);
+    Atomics.store(mem, w + WATCHPOINT.racer_site, site);
   }
 }
 
@@ -399,10 +408,13 @@ function kcsan_sample(addr: number, fid: number, site: number): void {
   // The widened window, busy-waited as KCSAN's udelay (a sleep would last a host timer tick on a
   // loaded machine); a racer that consumes the watchpoint ends it early.
   const until = performance.now() + mem[g + GUARD.delay_us]! / 1000;
-  while (Atomics.load(mem, w + WATCHPOINT.racer_site) === 0 && performance.now() < until) { /* udelay */ }
-  Atomics.store(mem, w + WATCHPOINT.addr, 0);
+  while (Atomics.load(mem, w + WATCHPOINT.addr) === addr && performance.now() < until) { /* udelay */ }
+  // Unpublish; a racer that claimed the watchpoint (kcsan_check's CAS to -addr) stores its site
+  // after its other fields: wait for it, bounded (it has nothing left to wait for itself).
+  const claimed = Atomics.exchange(mem, w + WATCHPOINT.addr, 0) !== addr;
   Atomics.sub(mem, g + GUARD.nwatch, 1);
-  const racer = Atomics.load(mem, w + WATCHPOINT.racer_site);
+  let racer = Atomics.load(mem, w + WATCHPOINT.racer_site);
+  for (let spins = 0; claimed && racer === 0 && spins < KCSAN_CLAIM_SPINS; spins++) racer = Atomics.load(mem, w + WATCHPOINT.racer_site);
   // A plain read whose word changed in the window raced a write (the access has not happened yet:
   // the check runs first). Racers record themselves only when they conflict.
   const changed = plain_read(site) && mem[addr] !== before;
