@@ -66,8 +66,8 @@ function cas(m: Int32Array, i: number, expect: number, v: number): number {
  * rcu_read_lock() or rcu_read_unlock() on a CPU that grace periods take for idle (an extended
  * quiescent state): RCU_LOCKDEP_WARN(!rcu_is_watching(), "rcu_read_lock() used illegally while
  * idle") in include/linux/rcupdate.h (read with find_string, session 9). A = CPU, b = 1 at lock,
- * 2 at unlock. The reader is not
- * protected: a grace period that skips this CPU may free what it reads.
+ * 2 at unlock. The reader is not protected: a grace period that skips this CPU may free what it
+ * reads.
  */
 export const INV_RCU_NOT_WATCHING = 0x5201;
 

@@ -340,9 +340,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // random signal or the wind-down ended it, holding up whoever waits for it.
       rcu_read_lock();
       const target = find_task_by_vpid(pid);
-      const own = target !== 0 && (same_thread_group(target, t) || group_traces(target));
+      // Nor a debugger (above).
+      const skip = target !== 0 && (same_thread_group(target, t) || group_traces(target));
       rcu_read_unlock();
-      if (own) return null;
+      if (skip) return null;
       start_cont(slot, op);
       mem[slot + SLOT_CONT_ARG] = pid;
       return call(op, SYS_KILL, pid, SIGSTOP);
