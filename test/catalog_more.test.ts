@@ -10,6 +10,7 @@ import { closePools, searchSchedules } from '../src/scenarios/runner.js';
 import { run_stress } from '../src/stress/run.js';
 import { default_config } from '../src/stress/config.js';
 import { buggyVariant } from '../src/scenarios/types.js';
+import { V_HUNG_TASK } from '../src/locking/violations.js';
 
 afterAll(async () => {
   await closePools();
@@ -21,7 +22,8 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     const r = await searchSchedules(s, buggyVariant(s), { seed: 3, schedules: 400, report: true });
     expect(r.asExpected).toBe(true);
     expect(r.first!.outcome).toBe('hang');
-    expect(r.first!.report).toMatch(/sleeping in do_wait \(wait4\) for a child/);
+    // do_wait's hung-task check names the thread as it goes to sleep with no child left.
+    expect(r.first!.report).toMatch(/[PT]\/\d+ goes to sleep in do_wait/);
 
     // Threads of one process waiting for the same children: fork, clone-thread, wait, exit.
     const MIX = ['fork', 'clone-thread', 'wait', 'exit'];
@@ -37,11 +39,15 @@ describe('catalog 18+: pidrace stress reports what pidrace deadlock reports', ()
     const SEED = 138;
     const bug = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX, faultUser: 0, bugs: ['wait_consider_reload'] }));
     expect(bug.verdict).toBe('FAILURE');
-    // The stress run ends as the supervisor saw it (no CPU can run, tasks blocked); the wait-for
-    // graph finds no cycle: the chain ends at a task in do_wait that nothing will wake.
-    expect(bug.failures[0]!.kind).toBe('run');
+    // do_wait's hung-task check reports the losing thread as it goes to sleep (the run's first
+    // report, so a hang); the run then ends as the supervisor saw it (no CPU can run, tasks
+    // blocked), and the wait-for graph finds no cycle: the chain ends at that task in do_wait.
+    expect(bug.result.violations[0]!.kind).toBe(V_HUNG_TASK);
+    expect(bug.outcome).toBe('hang');
+    expect(bug.failures[0]!.title).toMatch(/hung task/);
+    expect(bug.text).toMatch(/goes to sleep in do_wait/);
+    expect(bug.failures.some((f) => f.kind === 'run')).toBe(true);
     expect(bug.text).toMatch(/no wait-for cycle/);
-    expect(bug.text).toMatch(/do_wait/);
 
     const ok = await run_stress(default_config({ mode: 'controlled', cpus: 2, ops: 800, seed: SEED, mix: MIX, faultUser: 0 }));
     expect(ok.failures).toEqual([]);

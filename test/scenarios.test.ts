@@ -43,7 +43,7 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '15': [/wait4 reported a child that the caller had already reaped/],
   '14': [/wait4 returned ECHILD while the named pid was still the caller's child/],
   '13': [/polling a pidfd of pid/, /woken by do_notify_pidfd/, /blocked chain/],
-  '18': [/P\[pid \d+\]|T\[pid \d+\]/, /sleeping in do_wait \(wait4\) for a child/, /blocked chain/],
+  '18': [/task blocked with nothing left to wake it \(hung task\)/, /[PT]\/\d+ goes to sleep in do_wait/, /every child and tracee of its thread group \(\d+\) is EXIT_DEAD/],
   '19': [/leak audit at the quiescent end/, /struct pid @\d+ \(nr 1\): count \d+, references found \d+/],
   '20': [/fork refused by the pids controller while released tasks still held the charges that made the difference/, /task: P\/2/],
   '16': [/ptrace_stop/, /\(&sig->cred_guard_mutex\)\{mutex\}/, /mutex_lock/, /ptrace stop: resumed only by its tracer/, /state:t /],

@@ -5,8 +5,9 @@
  */
 import { CPU, RCU_GP_SEQ, G, SIG, TASK } from '../mm/layout.js';
 import { syscall_name } from '../kernel/entry.js';
+import { WCHAN_NAMES } from '../sched/core.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
-import { VIOLATION_NAMES, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
+import { VIOLATION_NAMES, V_HUNG_TASK, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SLAB_TASK } from '../mm/memory.js';
 import { INV_SLAB_DOUBLE_FREE, INV_SLAB_FREE_RCU_QUEUED } from '../mm/slab.js';
@@ -420,6 +421,9 @@ function violation_detail(v: StateView, x: Violation): string {
       return x.a ? `returning to user space with lock ${hex(x.a)} (${lock_class_name(v.m[x.a + SL_CLASS]!)}) held` : `returning to user space with ${x.c === -2 ? 'rcu_read_lock' : x.c === -1 ? 'preemption disabled' : 'a lock'} held`;
     case V_BAD_UNLOCK:
       return `unlock of ${hex(x.a)} owned by ${x.b} from ${x.c}`;
+    case V_HUNG_TASK:
+      return `${who(v, x.a)} goes to sleep in ${WCHAN_NAMES[x.b] ?? `wchan#${x.b}`}: its scan left notask_error 0 (something to wait for), but every child and tracee of its thread group ` +
+        `(${x.c}) is EXIT_DEAD, being released by its reaper: nothing but a signal can end the wait (blocked, no waker)`;
     case V_INVARIANT:
       if (x.a === INV_TASK_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
       if (x.a === INV_TASK_TREE && v.m[v.kg + G.list_debug + LIST_DEBUG.check] === LD_TREE_CHECK) return `objects ${hex(x.b)} ${x.c}; ${list_debug_text(v)}`;

@@ -16,7 +16,7 @@
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
-import { record_violation, V_INVARIANT } from '../locking/violations.js';
+import { record_violation, V_HUNG_TASK, V_INVARIANT } from '../locking/violations.js';
 import { cgroup_free, cgroup_release, cgroup_threadgroup_change_begin, cgroup_threadgroup_change_end } from './cgroup_pids.js';
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
@@ -689,6 +689,8 @@ let wo_flags = 0;
 /** wo->wo_info != NULL: waitid fills current's TASK.wait_si_* record; wait4 (wo_info NULL) does not. */
 let wo_info = false;
 let notask_error = 0;
+/** The last scan's wait_wakers_gone: -1, or the EXIT_DEAD children and tracees of a group with nothing else to wait for. */
+let wo_no_waker = -1;
 /** signal->chld_events as the last scan (__do_wait) read it under tasklist_lock. */
 let wo_events = 0;
 /**
@@ -1018,6 +1020,7 @@ function do_wait_pid(): number {
  */
 function __do_wait(): number {
   notask_error = -ECHILD;
+  wo_no_waker = -1;
   if (wo_type < PIDTYPE_MAX && (!wo_pid || (wo_type === PIDTYPE_PID && Atomics.load(mem, wo_pid + PID.task_pid) === 0 && Atomics.load(mem, wo_pid + PID.task_tgid) === 0))) {
     return notask_error;
   }
@@ -1044,9 +1047,55 @@ function __do_wait(): number {
       tsk = mem[tsk + TASK.thread_next]!;
     } while (tsk !== me && tsk !== 0);
   }
+  wo_no_waker = notask_error === 0 && (wo_flags & WNOHANG) === 0 ? wait_wakers_gone(me) : -1;
   read_unlock(tl);
   if (notask_error === 0 && (wo_flags & WNOHANG) === 0) return -ERESTARTSYS;
   return notask_error;
+}
+
+/**
+ * What the scan's answer "sleep" (notask_error 0) can count on: -1 when the caller's group still
+ * has a child or tracee that can end the wait, else the number of EXIT_DEAD ones it has.
+ *
+ * The model's hung-task check, made as do_wait commits to its sleep (the kernel's khungtaskd
+ * names a task only after hung_task_timeout_secs, and never one in an interruptible sleep). It
+ * runs under the scan's read_lock(tasklist_lock): no child or tracee can be added or released
+ * meanwhile (both take the lock for write); only another waiter's cmpxchg can turn a zombie
+ * into EXIT_DEAD or EXIT_TRACE. Every case in which wait_consider_task clears notask_error names a
+ * task that is still there under the lock and can still wake the group's waiters: one alive (its
+ * exit_notify wakes the parent), a zombie leader with threads (the last one's release notifies
+ * the parent), a zombie traced by another process (EXIT_TRACE: its tracer hands it back with
+ * do_notify_parent). None of them is EXIT_DEAD, a task its reaper is releasing, which wakes
+ * nobody. So a group whose every child and tracee is EXIT_DEAD has nothing left that can end the
+ * wait but a signal: the wait-for graph's "blocked, no waker" (src/detect/waitfor.ts), found at the
+ * start of the sleep instead of when the whole machine has stopped. With __WNOTHREAD only the
+ * caller's own children wake it (child_wait_callback). Before 3245d6acab98
+ * (BUG_WAIT_CONSIDER_RELOAD) a zombie that another thread claimed between the checks cleared
+ * notask_error: this is where plain stress sees that hang, which its mix ends soon after (the
+ * group's next child, any signal) before the machine could stop on it.
+ */
+function wait_wakers_gone(me: number): number {
+  let dead = 0;
+  let tsk = me;
+  do {
+    for (let p = mem[tsk + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
+      if (Atomics.load(mem, p + TASK.exit_state) !== EXIT_DEAD) return -1;
+      dead++;
+    }
+    for (let p = mem[tsk + TASK.ptraced]!; p !== 0; p = mem[p + TASK.ptrace_next]!) {
+      if (Atomics.load(mem, p + TASK.exit_state) !== EXIT_DEAD) return -1;
+      dead++;
+    }
+    if ((wo_flags & __WNOTHREAD) !== 0) break;
+    tsk = mem[tsk + TASK.thread_next]!;
+  } while (tsk !== me && tsk !== 0);
+  return dead;
+}
+
+/** do_wait is about to sleep: a sleep the last scan found nothing to wake is a hung task. */
+function wait_sleep(me: number): number {
+  if (wo_no_waker >= 0) record_violation(V_HUNG_TASK, me, WCHAN_WAIT4, wo_no_waker);
+  return SLEEP;
 }
 
 /**
@@ -1077,13 +1126,13 @@ function do_wait(): number {
   // Queued: a child event from now on wakes us. One since the scan (the count moved) may have
   // missed us: scan again; none (the common case) and the scan's answer stands.
   const events = Atomics.load(mem, mem[me + TASK.signal]! + SIG.chld_events);
-  if (events === wo_events && !signal_pending(me)) return SLEEP;
+  if (events === wo_events && !signal_pending(me)) return wait_sleep(me);
   r = __do_wait();
   if (r !== -ERESTARTSYS || signal_pending(me)) {
     finish_wait(wq);
     return r;
   }
-  return SLEEP;
+  return wait_sleep(me);
 }
 
 /**

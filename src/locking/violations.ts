@@ -37,6 +37,14 @@ export const V_GUARD_RCU = 12;
 export const V_GUARD_USE_AFTER_FREE = 13;
 /** KCSAN-style sampler: two CPUs accessed one word at once, one of them a plain write (c = report + 1). */
 export const V_KCSAN_RACE = 14;
+/**
+ * A task went to sleep with nothing left that can wake it but a signal: a hung task from the
+ * start (a = the task, b = its wait channel, c = what it checked: for do_wait, the children and
+ * tracees of its group it found). The wait-for graph's "blocked, no waker", found at the moment
+ * the task commits to the sleep instead of when the whole machine stops; a report, not a
+ * violation of an invariant: the run's outcome is a hang (src/detect/outcome.ts).
+ */
+export const V_HUNG_TASK = 15;
 
 export const VIOLATION_NAMES: Record<number, string> = {
   [V_LOCKDEP_CYCLE]: 'possible circular locking dependency',
@@ -53,6 +61,7 @@ export const VIOLATION_NAMES: Record<number, string> = {
   [V_GUARD_RCU]: 'suspicious RCU usage',
   [V_GUARD_USE_AFTER_FREE]: 'use-after-free of a poisoned object',
   [V_KCSAN_RACE]: 'data race',
+  [V_HUNG_TASK]: 'task blocked with nothing left to wake it (hung task)',
 };
 
 /** Record a violation; never throws, drops records past the log's capacity (the count goes on). */

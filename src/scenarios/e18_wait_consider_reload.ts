@@ -11,14 +11,17 @@
  * today's code): "We can race with wait_task_zombie() from another thread. Ensure that
  * EXIT_ZOMBIE -> EXIT_DEAD/EXIT_TRACE transition can't confuse the checks below."
  *
- * The verdict is the generic wait-for graph's: a task asleep in do_wait with no child or tracee
- * left to wake it - blocked, no waker (a hang without a cycle).
+ * The verdict is the generic detectors': do_wait's hung-task check reports the thread as it goes
+ * to sleep with every child of its group EXIT_DEAD (V_HUNG_TASK, src/kernel/exit.ts), and the
+ * wait-for graph of the stuck end finds it asleep in do_wait with no child or tracee left to wake
+ * it - blocked, no waker (a hang without a cycle).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
 import { SYS_EXIT, SYS_FORK, SYS_GETPID, SYS_WAIT4 } from '../kernel/unistd.js';
 import { BUG_WAIT_CONSIDER_RELOAD } from '../config/bugs.js';
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../kernel/sched_task.js';
 import { TASK } from '../mm/layout.js';
+import { V_HUNG_TASK } from '../locking/violations.js';
 import { init_program, prog, repeat, start_init } from './build.js';
 import { nodeOfRole, type CheckResult, type RunView, type Scenario } from './types.js';
 
@@ -26,8 +29,19 @@ import { nodeOfRole, type CheckResult, type RunView, type Scenario } from './typ
 const ROUNDS = 8;
 
 function check_18(r: RunView): CheckResult {
+  // do_wait's hung-task check (src/kernel/exit.ts wait_wakers_gone): a thread of P went to sleep
+  // with every child of its group EXIT_DEAD - the hang, found as it starts.
+  for (const role of ['P', 'T']) {
+    const t = r.roles.get(role);
+    const h = t ? r.violations.find((x) => x.kind === V_HUNG_TASK && x.a === t) : undefined;
+    if (!h) continue;
+    return {
+      matched: true,
+      detail: `${role} went to sleep in do_wait with no child left in its thread group (${h.c} EXIT_DEAD): the other thread's wait_task_zombie claimed the zombie between ${role}'s exit_state checks, which cleared ->notask_error instead of returning -ECHILD (3245d6acab98)`,
+    };
+  }
   const g = r.graph;
-  if (!g) return { matched: false, detail: `no wait-for graph (run ${r.state})` };
+  if (!g) return { matched: false, detail: `no wait-for graph and no hung-task report of P or T (run ${r.state})` };
   for (const role of ['P', 'T']) {
     const n = nodeOfRole(r, role);
     if (!n?.task || n.task.wchan !== 'do_wait') continue;
@@ -67,7 +81,7 @@ export const E18: Scenario = {
     { name: 'read-once', bugs: 0, expect: 'clean', summary: '3245d6acab98: exit_state = ACCESS_ONCE(p->exit_state), one snapshot for every check' },
   ],
   defaultVariant: 'reload',
-  detector: 'wait-for graph: blocked, no waker',
+  detector: 'hung-task check in do_wait; wait-for graph: blocked, no waker',
   ncpus: 2,
   interleaving: [
     'P forks C and clones a thread T; C exits: a zombie; P and T both wait4(-1), both scan under read_lock(tasklist_lock)',

@@ -218,7 +218,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   }
   const stalls = state === 'decision-limit' || state === 'hung' ? stall_report(view, mode === 'controlled' ? sc.stallHooks : undefined).lines : [];
   const rv: RunView = { state, view, graph, violations, roles, audit, stalls };
-  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0, audit.length, stalls.length, audit.every(is_leak_line));
+  const outcome = outcome_of(state, violations.length, graph?.cycles.length ?? 0, audit.length, stalls.length, audit.every(is_leak_line), violations[0]?.kind ?? 0);
   const failed = outcome !== 'clean';
   const check: CheckResult = failed ? sc.check(rv) : { matched: v.expect === 'clean', detail: 'every task finished, no violation' };
   const asExpected = v.expect === 'clean' ? outcome === 'clean' : outcome === v.expect && check.matched;

@@ -10,7 +10,7 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_DAEMON_PROG, STRESS_EXEC_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_DAEMON_PROG, STRESS_EXEC_PROG, STRESS_EXIT_PROG, STRESS_WAITER_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { PIDS_MAX_ARG } from '../kernel/cgroup_pids.js';
 import {
@@ -405,6 +405,14 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       }
       return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
+    case 'wait-threads':
+      // A process with a reaper thread: its one child, that thread and the process itself wait
+      // for the same zombie (3245d6acab98 fixed a race between two such waits). Only by a caller
+      // alone (alone_without_children): the child is then the group's only one, so the wait
+      // that does not reap it ends in ECHILD, never on some other child.
+      if (!can_fork() || !alone_without_children(t)) return null;
+      start_cont(slot, op);
+      return call(op, SYS_FORK, 0, mem[S() + STRESS_EXIT_PROG]!, 0);
     case 'daemon':
       // A service: a child that sleeps in pause() until a signal kills it (at most one of the
       // caller's at a time, so they do not crowd out the mix; a random kill, a zap of its
@@ -656,6 +664,50 @@ function continue_job_wait(t: number, slot: number, op: number, step: number, re
   }
 }
 
+/** wait-threads' steps after the fork of the child (step 0): the clone of the reaper thread returned; a wait returned; the join. */
+const WT_CLONED = 1;
+const WT_WAITED = 2;
+const WT_JOIN = 3;
+/** wait-threads: system calls at most after the clone (waits again, SIGCONTs, the join's sched_yield() calls). */
+const WAIT_THREADS_STEPS = 4096;
+
+/**
+ * The creator's side of wait-threads: wait for the child as a shell does - a stop it reports is
+ * continued (SIGCONT: a stop-cont of another process may leave the child stopped, and neither
+ * waiter would see it otherwise), a signal only interrupts the wait - until the wait reaps it or
+ * says ECHILD (the thread reaped it); then, until the thread has exited, sched_yield() (a join).
+ * The thread's wait4(-1) sees every child and tracee of the process: a tracee the process took
+ * after its own wait and let go (PTRACE_DETACH, or its exit) would leave the thread asleep for
+ * good - the tracer's group is not woken by a detach, on Linux as here - as would children its
+ * leader left it, stopped. A thread that never returns (the hang of 3245d6acab98's race) is
+ * reported by do_wait's hung-task check as it goes to sleep; the join gives up after its bound and
+ * the process goes on with the mix.
+ */
+function continue_wait_threads(t: number, slot: number, op: number, step: number, ret: number): OpCall | null {
+  const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  if (step === 0) {
+    if (ret <= 0) return done(); // the fork failed
+    mem[slot + SLOT_CONT_STEP] = WT_CLONED;
+    mem[slot + SLOT_CONT_ARG] = 0;
+    return call(op, SYS_FORK, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, mem[S() + STRESS_WAITER_PROG]!, 0);
+  }
+  const n = mem[slot + SLOT_CONT_ARG]!;
+  if (n >= WAIT_THREADS_STEPS) return done();
+  mem[slot + SLOT_CONT_ARG] = n + 1;
+  const wait = (): OpCall => { mem[slot + SLOT_CONT_STEP] = WT_WAITED; return call(op, SYS_WAIT4, -1, __WALL | WUNTRACED); };
+  if (step === WT_CLONED) return wait(); // whatever the clone returned
+  if (step === WT_WAITED) {
+    if (ret > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f) {
+      mem[slot + SLOT_CONT_STEP] = WT_CLONED; // continued: wait again
+      return call(op, SYS_KILL, ret, SIGCONT);
+    }
+    if (ret === -EINTR) return wait();
+    mem[slot + SLOT_CONT_STEP] = WT_JOIN;
+  }
+  if (mem[t + TASK.thread_next] !== t) return call(op, SYS_SCHED_YIELD);
+  return done();
+}
+
 function start_cont(slot: number, op: number): void {
   mem[slot + SLOT_CONT] = op + 1;
   mem[slot + SLOT_CONT_STEP] = 0;
@@ -680,6 +732,7 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
     mem[slot + SLOT_CONT_STEP] = step + 1;
     return call(op, SYS_PROC_NS_READLINK, mem[slot + SLOT_CONT_ARG]!, nsk);
   }
+  if (op === O('wait-threads')) return continue_wait_threads(t, slot, op, step, ret);
   if (op === O('ptrace')) return continue_ptrace_kill(t, slot, step, ret);
   if (op === O('ptrace-wait')) return continue_ptrace_wait(t, slot, step, ret);
   if (op === O('wait')) return continue_job_wait(t, slot, op, step, ret);

@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_DAEMON_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_DAEMON_PROG, STRESS_EXIT_PROG, STRESS_WAITER_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -16,10 +16,10 @@ import { stall_report } from '../detect/stall.js';
 import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { fasync_init } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
-import { SIG_IGN, SIGTERM, SIGURG, SIGUSR1 } from '../kernel/sched_task.js';
+import { SIG_IGN, SIGTERM, SIGURG, SIGUSR1, __WALL } from '../kernel/sched_task.js';
 import { mix_weights, STRESS_FASYNC_AT, STRESS_TABLE_REGION_WORDS, STRESS_WEIGHTS_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { SYS_STRESS_OP } from './stress_syscalls.js';
-import { SYS_EXECVE, SYS_PAUSE, SYS_RT_SIGACTION } from '../kernel/unistd.js';
+import { SYS_EXECVE, SYS_EXIT, SYS_PAUSE, SYS_RT_SIGACTION, SYS_SCHED_YIELD, SYS_WAIT4 } from '../kernel/unistd.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
 import { validate_config, uses_processes, type StressConfig } from './config.js';
@@ -99,6 +99,12 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   w[s + STRESS_DAEMON_PROG] = m.program([
     [SYS_RT_SIGACTION, SIGTERM, SIG_IGN, 0], [SYS_RT_SIGACTION, SIGUSR1, SIG_IGN, 0], [SYS_PAUSE], [OP_JMP, 2],
   ], 'stress-daemon');
+  // The wait-threads operation: a child that yields its CPU a few times and exits (by then its
+  // parent and the parent's new thread are asleep waiting for it), and the thread, which waits
+  // for it (as its creator does, which then waits for the thread to exit: src/stress/kernel_ops.ts)
+  // and exits.
+  w[s + STRESS_EXIT_PROG] = m.program([[SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_EXIT, 0]], 'stress-exit');
+  w[s + STRESS_WAITER_PROG] = m.program([[SYS_WAIT4, -1, __WALL], [SYS_EXIT, 0]], 'stress-waiter');
   w.set(mix_weights(cfg.mix), table + STRESS_WEIGHTS_AT);
   w[s + STRESS_MIX] = table + STRESS_WEIGHTS_AT;
   w[s + STRESS_MAX_DEPTH] = cfg.maxDepth;
@@ -210,7 +216,7 @@ export async function run_stress(cfg: StressConfig, io: StressIO = {}, o: Stress
   // A violation recorded before the run got stuck is its first report: the kind is the
   // violation's, as in the catalog's runs, which stop at the first violation.
   const outcome: RunOutcome = result.crash ? 'crash' : outcome_of(result.violations.length ? 'violation' : state, nviol, result.stuck?.graph.cycles.length ?? 0, auditLines.length, stalls.length,
-    failures.every((f) => f.kind !== 'audit' || is_leak_line(f.detail)));
+    failures.every((f) => f.kind !== 'audit' || is_leak_line(f.detail)), result.violations[0]?.kind ?? 0);
   const exitCode = failures.length ? 1 : interrupted ? 130 : 0;
   const signature = signature_of(failures);
   let token: string | undefined;
