@@ -80,7 +80,7 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * (seeds 1-4 clean); the other quick seeds unchanged. Since stop-cont stops no debugger (session 10):
  * pidfd_poll_exit_state 14, setns_fork_no_recheck 5 (the first of 1-16 with the set's kind); the
  * other quick seeds unchanged. Since the wait-threads operation joined the mix (session 11, the
- * sweep at 7ba7400), the first seed of 1-16 with the set's kind: ptrace_dead_list 1,
+ * sweep on the code of 858e5c4), the first seed of 1-16 with the set's kind: ptrace_dead_list 1,
  * pidfd_poll_exit_state 8, fasync_spinlock 9, setns_fork_no_recheck 3, and wait_consider_reload 4
  * (catalog entry 18, found for the first time: do_wait's hung-task check as the losing thread goes
  * to sleep with no child left); the other quick seeds unchanged.
