@@ -19,6 +19,7 @@
  * or exit, or SIGKILL end it, SIGCONT does not); signal-delivery stops (ptrace_signal) are not
  * modelled: a dequeued signal of a tracee acts as if its tracer resumed it with that signal.
  */
+import { data_race } from '../lib/compiler.js';
 import { G, PIDNS, SIG, TASK, UCALL } from '../mm/layout.js';
 import { BUG_PLANT_KILL_NO_RCU } from '../config/bugs.js';
 import { kg, mem } from '../mm/memory.js';
@@ -253,8 +254,11 @@ export function signal_wake_up_state(t: number, state: number): void {
   // Sequentially consistent store: pairs with the idle path's load of sigpending after it set
   // TASK_INTERRUPTIBLE (entry.ts), so either it sees the signal or we see it sleeping.
   Atomics.store(mem, t + TASK.sigpending, 1);
-  if (mem[t + TASK.wait_chan] === WCHAN_PAUSE && mem[t + TASK.ucall + UCALL.op] === OP_NONE &&
-      Atomics.load(mem, t + TASK.state) === TASK_INTERRUPTIBLE) {
+  // The state first: set_current_state writes the model's wait-channel word (no kernel
+  // counterpart) before its sequentially consistent store of the state, so a sleep seen here has
+  // its channel visible to the peek after it (marked: t writes it without our lock).
+  if (Atomics.load(mem, t + TASK.state) === TASK_INTERRUPTIBLE && data_race(mem[t + TASK.wait_chan]) === WCHAN_PAUSE &&
+      mem[t + TASK.ucall + UCALL.op] === OP_NONE) {
     mem[t + TASK.ucall + UCALL.op] = SYS_GET_SIGNAL;
   }
   try_to_wake_up(t, state | TASK_INTERRUPTIBLE);

@@ -59,7 +59,8 @@ function wq_unlink(wq: number, t: number): void {
   else mem[wq + WQ_FIRST] = n;
   if (mem[wq + WQ_LAST] === t) mem[wq + WQ_LAST] = prev;
   mem[t + TASK.wq_next] = 0;
-  mem[t + TASK.wq_head] = 0;
+  // list_del_init_careful(): the release store the sleeper's lockless finish_wait() check pairs with.
+  Atomics.store(mem, t + TASK.wq_head, 0);
 }
 
 /**
@@ -79,9 +80,11 @@ export function prepare_to_wait(wq: number, state: number, wchan: number, obj: n
 export function finish_wait(wq: number): void {
   const t = current;
   set_running();
-  // Plain peek: only our own append writes wq here, and a waker that unlinks us writes 0 under
-  // the lock; a stale wq is re-checked under the lock, and 0 means we were really unlinked.
-  if (mem[t + TASK.wq_head] === wq) {
+  // The kernel's lockless list_empty_careful() of its own entry (an acquire load of ->next): only
+  // our own append writes wq here, and a waker that unlinks us stores 0 under the lock (wq_unlink:
+  // list_del_init_careful's release store, which this load pairs with); a stale wq is re-checked
+  // under the lock, and 0 means we were really unlinked.
+  if (Atomics.load(mem, t + TASK.wq_head) === wq) {
     spin_lock(wq + WQ_LOCK);
     if (mem[t + TASK.wq_head] === wq) wq_unlink(wq, t);
     spin_unlock(wq + WQ_LOCK);
