@@ -1071,8 +1071,8 @@ function __do_wait(): number {
  * start of the sleep instead of when the whole machine has stopped. With __WNOTHREAD only the
  * caller's own children wake it (child_wait_callback). Before 3245d6acab98
  * (BUG_WAIT_CONSIDER_RELOAD) a zombie that another thread claimed between the checks cleared
- * notask_error: this is where plain stress sees that hang, which its mix ends soon after (the
- * group's next child, any signal) before the machine could stop on it.
+ * notask_error: this is where that hang is named, in catalog entry 18 and in plain stress (its
+ * wait-threads operation, src/stress/kernel_ops.ts).
  */
 function wait_wakers_gone(me: number): number {
   let dead = 0;

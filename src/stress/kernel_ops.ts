@@ -406,10 +406,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
     case 'wait-threads':
-      // A process with a reaper thread: its one child, that thread and the process itself wait
-      // for the same zombie (3245d6acab98 fixed a race between two such waits). Only by a caller
-      // alone (alone_without_children): the child is then the group's only one, so the wait
-      // that does not reap it ends in ECHILD, never on some other child.
+      // A process with a reaper thread: the process and that thread both wait for its one child
+      // (3245d6acab98 fixed a race between two such waits). Only by a caller alone
+      // (alone_without_children): the child is then the group's only one, so the wait that does
+      // not reap it ends in ECHILD, never on some other child.
       if (!can_fork() || !alone_without_children(t)) return null;
       start_cont(slot, op);
       return call(op, SYS_FORK, 0, mem[S() + STRESS_EXIT_PROG]!, 0);
@@ -664,8 +664,11 @@ function continue_job_wait(t: number, slot: number, op: number, step: number, re
   }
 }
 
-/** wait-threads' steps after the fork of the child (step 0): the clone of the reaper thread returned; a wait returned; the join. */
-const WT_CLONED = 1;
+/**
+ * wait-threads' steps after the fork of the child (step 0): WT_WAIT, the last call was the clone of
+ * the reaper thread or a SIGCONT - wait; WT_WAITED, the wait returned; WT_JOIN, the join.
+ */
+const WT_WAIT = 1;
 const WT_WAITED = 2;
 const WT_JOIN = 3;
 /** wait-threads: system calls at most after the clone (waits again, SIGCONTs, the join's sched_yield() calls). */
@@ -687,7 +690,7 @@ function continue_wait_threads(t: number, slot: number, op: number, step: number
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (step === 0) {
     if (ret <= 0) return done(); // the fork failed
-    mem[slot + SLOT_CONT_STEP] = WT_CLONED;
+    mem[slot + SLOT_CONT_STEP] = WT_WAIT;
     mem[slot + SLOT_CONT_ARG] = 0;
     return call(op, SYS_FORK, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, mem[S() + STRESS_WAITER_PROG]!, 0);
   }
@@ -695,10 +698,10 @@ function continue_wait_threads(t: number, slot: number, op: number, step: number
   if (n >= WAIT_THREADS_STEPS) return done();
   mem[slot + SLOT_CONT_ARG] = n + 1;
   const wait = (): OpCall => { mem[slot + SLOT_CONT_STEP] = WT_WAITED; return call(op, SYS_WAIT4, -1, __WALL | WUNTRACED); };
-  if (step === WT_CLONED) return wait(); // whatever the clone returned
+  if (step === WT_WAIT) return wait(); // whatever the clone or the SIGCONT returned
   if (step === WT_WAITED) {
     if (ret > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f) {
-      mem[slot + SLOT_CONT_STEP] = WT_CLONED; // continued: wait again
+      mem[slot + SLOT_CONT_STEP] = WT_WAIT; // continued: wait again
       return call(op, SYS_KILL, ret, SIGCONT);
     }
     if (ret === -EINTR) return wait();
