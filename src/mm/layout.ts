@@ -332,8 +332,7 @@ export const STRESS_SPEC = {
     L('tasks', 'write-once per run', 'stress processes the reaper keeps alive as its own children'),
     L('exec_prog', 'write-once per run', 'address of the one-instruction program execve(stress program): the child of the execve operation runs it'),
     L('daemon_prog', 'write-once per run', 'address of the daemon program (pause() in a loop, until a signal kills it): the children of the daemon operation and half the setns forks run it'),
-    L('exit_prog', 'write-once per run', 'address of the program sched_yield() four times, then exit(0): the child of the wait-threads operation runs it'),
-    L('waiter_prog', 'write-once per run', 'address of the reaper-thread program wait4(-1, __WALL), then exit: the thread of the wait-threads operation runs it'),
+    L('waiter_prog', 'write-once per run', 'address of the reaper-thread program: fork a child (which yields four times and exits), wait4(-1, __WALL | __WNOTHREAD), exit; the thread of the wait-threads operation runs it'),
     L('ns_inits_next', 'Atomics.add', 'next entry of ns_inits to write (a ring)'),
     A('ns_inits', 8, 'Atomics', 'numbers in init_pid_ns of the last namespace inits the mix created (setns and zap aim at them)'),
   ],
@@ -1156,7 +1155,6 @@ export const STRESS_MAX_DEPTH = STRESS.max_depth;
 export const STRESS_PROG = STRESS.prog;
 export const STRESS_EXEC_PROG = STRESS.exec_prog;
 export const STRESS_DAEMON_PROG = STRESS.daemon_prog;
-export const STRESS_EXIT_PROG = STRESS.exit_prog;
 export const STRESS_WAITER_PROG = STRESS.waiter_prog;
 export const STRESS_TABLE = STRESS.table;
 export const STRESS_DEPTH_SEEN = STRESS.depth_seen;

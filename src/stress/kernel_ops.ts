@@ -10,7 +10,7 @@
  * its ns_last_pid), so most calls meet live tasks, zombies, dying tasks, other namespaces' inits
  * and no task at all. Only the stress reaper (pid 2 of the initial namespace) and init are spared.
  */
-import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_DAEMON_PROG, STRESS_EXEC_PROG, STRESS_EXIT_PROG, STRESS_WAITER_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
+import { CLONE_ARGS, G, NSPROXY, STRESS_TABLE, PIDNS, STRESS_DAEMON_PROG, STRESS_EXEC_PROG, STRESS_WAITER_PROG, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_NS_INITS, STRESS_NS_INITS_NEXT, STRESS_NS_SEEN, STRESS_PROG, SIG, TARGET_PID_SET, TASK, NR_PIDS_CGROUPS } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { PIDS_MAX_ARG } from '../kernel/cgroup_pids.js';
 import {
@@ -406,13 +406,13 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       return call(op, SYS_PTRACE, r & 1 ? PTRACE_ATTACH : PTRACE_SEIZE, near || random_pid(t, rand));
     }
     case 'wait-threads':
-      // A process with a reaper thread: the process and that thread both wait for its one child
-      // (3245d6acab98 fixed a race between two such waits). Only by a caller alone
-      // (alone_without_children): the child is then the group's only one, so the wait that does
-      // not reap it ends in ECHILD, never on some other child.
+      // A process with a reaper thread: the thread forks a child and waits for it, and the process
+      // waits for it too (3245d6acab98 fixed a race between two such waits). Only by a caller
+      // alone (alone_without_children): the child is then the group's only one, so the wait that
+      // does not reap it ends in ECHILD, never on some other child.
       if (!can_fork() || !alone_without_children(t)) return null;
       start_cont(slot, op);
-      return call(op, SYS_FORK, 0, mem[S() + STRESS_EXIT_PROG]!, 0);
+      return call(op, SYS_FORK, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, mem[S() + STRESS_WAITER_PROG]!, 0);
     case 'daemon':
       // A service: a child that sleeps in pause() until a signal kills it (at most one of the
       // caller's at a time, so they do not crowd out the mix; a random kill, a zap of its
@@ -664,51 +664,56 @@ function continue_job_wait(t: number, slot: number, op: number, step: number, re
   }
 }
 
-/**
- * wait-threads' steps after the fork of the child (step 0): WT_WAIT, the last call was the clone of
- * the reaper thread or a SIGCONT - wait; WT_WAITED, the wait returned; WT_JOIN, the join.
- */
+/** wait-threads' steps after the clone of the reaper thread (step 0): WT_WAIT, wait next; WT_WAITED, the wait returned; WT_JOIN, the join. */
 const WT_WAIT = 1;
 const WT_WAITED = 2;
 const WT_JOIN = 3;
-/** wait-threads: system calls at most after the clone (waits again, SIGCONTs, the join's sched_yield() calls). */
-const WAIT_THREADS_STEPS = 4096;
+/**
+ * wait-threads: system calls at most after the clone (waits again, SIGCONTs, sched_yield() calls).
+ * Large: the join waits for a thread that may sit on a busy runqueue (4,096 was too few on a loaded
+ * host, measured: about 3 give-ups a minute).
+ */
+const WAIT_THREADS_STEPS = 1 << 16;
 
 /**
- * The creator's side of wait-threads: wait for the child as a shell does - a stop it reports is
- * continued (SIGCONT: a stop-cont of another process may leave the child stopped, and neither
- * waiter would see it otherwise), a signal only interrupts the wait - until the wait reaps it or
- * says ECHILD (the thread reaped it); then, until the thread has exited, sched_yield() (a join).
- * The thread's wait4(-1) sees every child and tracee of the process: a tracee the process took
- * after its own wait and let go (PTRACE_DETACH, or its exit) would leave the thread asleep for
- * good - the tracer's group is not woken by a detach, on Linux as here - as would children its
- * leader left it, stopped. A thread that never returns (the hang of 3245d6acab98's race) is
- * reported by do_wait's hung-task check as it goes to sleep; the join gives up after its bound and
- * the process goes on with the mix.
+ * The creator's side of wait-threads: wait for the thread's child as a shell does - a stop it
+ * reports is continued (SIGCONT: a stop-cont of another process may leave the child stopped, and
+ * the thread, which does no job control, would not), a signal only interrupts the wait - until
+ * the wait reaps it or says ECHILD. An ECHILD while the thread has not forked yet (it is still at
+ * its program's first instruction) is too early: sched_yield() and wait again. Then, until the
+ * thread is gone, sched_yield() (a join): the process goes on with the mix only once the thread has
+ * exited, so no child of the process is ever reparented to the thread (an exiting leader's
+ * children go to its other threads). The thread waits with __WNOTHREAD, for its own child only,
+ * never for the process's children and tracees (a tracee let go - PTRACE_DETACH, or the tracer's
+ * exit - wakes none of the tracer's waiters, on Linux as here: an earlier version's thread,
+ * waiting for the whole process's, slept for good). The thread that loses the race of
+ * 3245d6acab98 is reported by do_wait's hung-task check as it goes to sleep; the join then gives up
+ * at its bound.
  */
 function continue_wait_threads(t: number, slot: number, op: number, step: number, ret: number): OpCall | null {
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
   if (step === 0) {
-    if (ret <= 0) return done(); // the fork failed
-    mem[slot + SLOT_CONT_STEP] = WT_WAIT;
+    if (ret <= 0) return done(); // the clone failed
     mem[slot + SLOT_CONT_ARG] = 0;
-    return call(op, SYS_FORK, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, mem[S() + STRESS_WAITER_PROG]!, 0);
   }
   const n = mem[slot + SLOT_CONT_ARG]!;
   if (n >= WAIT_THREADS_STEPS) return done();
   mem[slot + SLOT_CONT_ARG] = n + 1;
-  const wait = (): OpCall => { mem[slot + SLOT_CONT_STEP] = WT_WAITED; return call(op, SYS_WAIT4, -1, __WALL | WUNTRACED); };
-  if (step === WT_WAIT) return wait(); // whatever the clone or the SIGCONT returned
+  const u = mem[t + TASK.thread_next]!; // the thread, while it is there
+  let next = step === WT_JOIN ? WT_JOIN : WT_WAIT;
   if (step === WT_WAITED) {
-    if (ret > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f) {
-      mem[slot + SLOT_CONT_STEP] = WT_WAIT; // continued: wait again
-      return call(op, SYS_KILL, ret, SIGCONT);
-    }
-    if (ret === -EINTR) return wait();
-    mem[slot + SLOT_CONT_STEP] = WT_JOIN;
+    mem[slot + SLOT_CONT_STEP] = WT_WAIT;
+    if (ret > 0 && (mem[t + TASK.last_status]! & 0xff) === 0x7f) return call(op, SYS_KILL, ret, SIGCONT); // continued: wait again
+    if (ret === -ECHILD && u !== t && mem[u + TASK.prog] === mem[S() + STRESS_WAITER_PROG] && mem[u + TASK.pc] === 0) return call(op, SYS_SCHED_YIELD);
+    if (ret !== -EINTR) next = WT_JOIN; // reaped, or nothing left to wait for
   }
-  if (mem[t + TASK.thread_next] !== t) return call(op, SYS_SCHED_YIELD);
-  return done();
+  if (next === WT_JOIN) {
+    if (u === t) return done();
+    mem[slot + SLOT_CONT_STEP] = WT_JOIN;
+    return call(op, SYS_SCHED_YIELD);
+  }
+  mem[slot + SLOT_CONT_STEP] = WT_WAITED; // after the clone, a SIGCONT, a yield or a signal
+  return call(op, SYS_WAIT4, -1, __WALL | WUNTRACED);
 }
 
 function start_cont(slot: number, op: number): void {

@@ -4,7 +4,7 @@
  * and give the verdict with a kernel-style text report and a JSON report. A controlled run also
  * gives its replay token.
  */
-import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_DAEMON_PROG, STRESS_EXIT_PROG, STRESS_WAITER_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
+import { G, GUARD, TASK, STRESS_TASKS, STRESS_ACTIVE_NS, STRESS_BUSTED, STRESS_MAX_DEPTH, STRESS_MAX_TASKS, STRESS_MIX, STRESS_OPS_LEFT, STRESS_PROG, STRESS_EXEC_PROG, STRESS_DAEMON_PROG, STRESS_WAITER_PROG, STRESS_SEED, STRESS_STOP, STRESS_TABLE } from '../mm/layout.js';
 import { kg, regions } from '../mm/memory.js';
 import { slab_usage } from '../mm/slab.js';
 import { OP_JMP } from '../kernel/entry.js';
@@ -16,10 +16,10 @@ import { stall_report } from '../detect/stall.js';
 import { encode_token, type ReplayToken } from '../ctl/replay_token.js';
 import { fasync_init } from '../kernel/fasync.js';
 import { PIDTYPE_PGID } from '../kernel/pid.js';
-import { SIG_IGN, SIGTERM, SIGURG, SIGUSR1, __WALL } from '../kernel/sched_task.js';
+import { SIG_IGN, SIGTERM, SIGURG, SIGUSR1, __WALL, __WNOTHREAD } from '../kernel/sched_task.js';
 import { mix_weights, STRESS_FASYNC_AT, STRESS_TABLE_REGION_WORDS, STRESS_WEIGHTS_AT, SLOT_WORDS, STRESS_BUST_CRASH, STRESS_BUST_RCU, STRESS_BUST_SPIN } from './ops.js';
 import { SYS_STRESS_OP } from './stress_syscalls.js';
-import { SYS_EXECVE, SYS_EXIT, SYS_PAUSE, SYS_RT_SIGACTION, SYS_SCHED_YIELD, SYS_WAIT4 } from '../kernel/unistd.js';
+import { SYS_EXECVE, SYS_EXIT, SYS_FORK, SYS_PAUSE, SYS_RT_SIGACTION, SYS_SCHED_YIELD, SYS_WAIT4 } from '../kernel/unistd.js';
 import { sample_stats, type StatsSample } from './stats.js';
 import { check_leaks, check_lock_counters, signature_of, torture_cleanup, type Failure } from './invariants.js';
 import { validate_config, uses_processes, type StressConfig } from './config.js';
@@ -99,12 +99,12 @@ export function build_stress_machine(cfg: StressConfig, traceEvents = 0): { m: M
   w[s + STRESS_DAEMON_PROG] = m.program([
     [SYS_RT_SIGACTION, SIGTERM, SIG_IGN, 0], [SYS_RT_SIGACTION, SIGUSR1, SIG_IGN, 0], [SYS_PAUSE], [OP_JMP, 2],
   ], 'stress-daemon');
-  // The wait-threads operation: a child that yields its CPU a few times and exits (by then its
-  // parent and the parent's new thread are asleep waiting for it), and the thread, which waits
-  // for it (as its creator does, which then waits for the thread to exit: src/stress/kernel_ops.ts)
-  // and exits.
-  w[s + STRESS_EXIT_PROG] = m.program([[SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_EXIT, 0]], 'stress-exit');
-  w[s + STRESS_WAITER_PROG] = m.program([[SYS_WAIT4, -1, __WALL], [SYS_EXIT, 0]], 'stress-waiter');
+  // The wait-threads operation's thread: it forks a child, which yields its CPU a few times and
+  // exits (by then the thread and its creator both wait for it), waits for its own children only
+  // (__WNOTHREAD: never for the children and tracees its process has or takes; a stop of the
+  // child is its creator's to continue), and exits.
+  const exitProg = m.program([[SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_SCHED_YIELD], [SYS_EXIT, 0]], 'stress-exit');
+  w[s + STRESS_WAITER_PROG] = m.program([[SYS_FORK, 0, exitProg, 0], [SYS_WAIT4, -1, __WALL | __WNOTHREAD], [SYS_EXIT, 0]], 'stress-waiter');
   w.set(mix_weights(cfg.mix), table + STRESS_WEIGHTS_AT);
   w[s + STRESS_MIX] = table + STRESS_WEIGHTS_AT;
   w[s + STRESS_MAX_DEPTH] = cfg.maxDepth;
