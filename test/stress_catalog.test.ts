@@ -83,13 +83,15 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * sweep on the code of 858e5c4), the first seed of 1-16 with the set's kind: ptrace_dead_list 1,
  * pidfd_poll_exit_state 8, fasync_spinlock 9, setns_fork_no_recheck 3, and wait_consider_reload 4
  * (catalog entry 18, found for the first time: do_wait's hung-task check as the losing thread goes
- * to sleep with no child left); the other quick seeds unchanged.
+ * to sleep with no child left); the other quick seeds unchanged. Since the operation's thread forks
+ * the child and waits with __WNOTHREAD (session 11, the sweep at f1d6864): ptrace_dead_list 5,
+ * pidfd_poll_exit_state 2, fasync_spinlock 1, setns_fork_no_recheck 5, wait_consider_reload 8.
  */
 const QUICK: Array<{ name: string; seed: number }> = [
   { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 1 },
-  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 8 },
-  { name: 'fasync_spinlock', seed: 9 }, { name: 'setns_fork_no_recheck', seed: 3 },
-  { name: 'wait_consider_reload', seed: 4 },
+  { name: 'ptrace_dead_list', seed: 5 }, { name: 'pidfd_poll_exit_state', seed: 2 },
+  { name: 'fasync_spinlock', seed: 1 }, { name: 'setns_fork_no_recheck', seed: 5 },
+  { name: 'wait_consider_reload', seed: 8 },
 ];
 
 describe('plain stress reports what pidrace deadlock reports, per catalogued switch set', () => {
