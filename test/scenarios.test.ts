@@ -48,7 +48,7 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '20': [/fork refused by the pids controller while released tasks still held the charges that made the difference/, /task: P\/2/],
   '16': [/ptrace_stop/, /\(&sig->cred_guard_mutex\)\{mutex\}/, /mutex_lock/, /ptrace stop: resumed only by its tracer/, /state:t /],
   '17': [/de_thread/, /every other thread must be released/, /reap \(wait4 by the parent\)/, /mutex &sig->cred_guard_mutex held by task P:3/],
-  '21': [/M\[pid \d+\]/, /sleeping in do_wait \(wait4\) for a child/, /blocked chain/],
+  '21': [/task went to sleep past the event it waits for \(lost wake-up\)/, /M\/\d+ goes to sleep in do_wait \(WUNTRACED\) after its scan passed over the stop of L\/\d+'s process/],
   '10': [/rcu: INFO: rcu_preempt detected stalls on CPUs\/tasks:/, /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+ hooks! \[R:\d+\]/],
 };
 

@@ -5,7 +5,7 @@
  * deadlock` (src/scenarios/runner.ts) and `pidrace stress` (src/stress/run.ts), so the two name a
  * failure the same way.
  */
-import { V_HUNG_TASK } from '../locking/violations.js';
+import { is_hang_report } from '../locking/violations.js';
 
 /** The catalog's kinds (src/scenarios/types.ts Expectation), 'limit' (a decision bound, nothing found) and 'crash'. */
 export type RunOutcome = 'clean' | 'deadlock' | 'hang' | 'stall' | 'violation' | 'leak' | 'limit' | 'crash';
@@ -37,14 +37,15 @@ export function is_leak_line(x: string): boolean {
  * cycles of the stuck state; audit: end-of-run audit lines; stalls: stall-detector lines;
  * auditLeak: every audit line is about a count or an object left allocated; firstViolation: the
  * kind of the first violation recorded (0: none). A hung-task report (V_HUNG_TASK: a task went
- * to sleep with nothing left to wake it) is the wait-for graph's hang found at its start: the
- * run's outcome is a hang when it is the first report, as a run that stopped there would be.
+ * to sleep with nothing left to wake it; V_LOST_WAKEUP: it went to sleep past the event it waits
+ * for) is the wait-for graph's hang found at its start: the run's outcome is a hang when it is the
+ * first report, as a run that stopped there would be.
  */
 export function outcome_of(state: string, nviol: number, cycles: number, audit: number, stalls: number, auditLeak: boolean, firstViolation = 0): RunOutcome {
   if (state === 'crashed') return 'crash';
   if (state === 'decision-limit') return stalls > 0 ? 'stall' : 'limit';
   if (state === 'deadlock' || state === 'hung') return cycles > 0 ? 'deadlock' : stalls > 0 ? 'stall' : 'hang';
-  if (nviol > 0 || state === 'violation') return firstViolation === V_HUNG_TASK ? 'hang' : 'violation';
+  if (nviol > 0 || state === 'violation') return is_hang_report(firstViolation) ? 'hang' : 'violation';
   if (audit > 0) return auditLeak ? 'leak' : 'violation';
   return 'clean';
 }

@@ -7,7 +7,7 @@ import { CPU, RCU_GP_SEQ, G, SIG, TASK } from '../mm/layout.js';
 import { syscall_name } from '../kernel/entry.js';
 import { WCHAN_NAMES } from '../sched/core.js';
 import { guard_violation_text, is_guard_violation, site_of } from './guard_report.js';
-import { VIOLATION_NAMES, V_HUNG_TASK, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
+import { VIOLATION_NAMES, V_HUNG_TASK, V_LOST_WAKEUP, V_INVARIANT, V_LOCK_HELD_USER, V_MUTUAL_EXCLUSION, V_RCU_USE_AFTER_FREE, V_BAD_UNLOCK, type Violation } from '../locking/violations.js';
 import { lock_class_name } from '../locking/lockdep.js';
 import { SLAB_TASK } from '../mm/memory.js';
 import { INV_SLAB_DOUBLE_FREE, INV_SLAB_FREE_RCU_QUEUED } from '../mm/slab.js';
@@ -67,6 +67,11 @@ export interface StuckReport {
   text: string;
 }
 
+/** A system call argument: small numbers in decimal, flag words and addresses in hex. */
+function arg_text(x: number): string {
+  return x >= -4096 && x <= 4096 ? String(x) : `0x${(x >>> 0).toString(16)}`;
+}
+
 function secs(ms: number): string {
   const s = ms / 1000;
   return String(s >= 10 ? Math.round(s) : Math.round(s * 100) / 100);
@@ -114,6 +119,9 @@ function node_text(n: WaitNode, g: WaitForGraph, timeoutMs: number, nowMs31: num
     if (t.wchan !== '-') out.push(` ${t.wchan}`);
     if (t.syscall) out.push(` ${t.syscall}`);
     out.push(' </TASK>');
+    // The pending call as the program made it (the model's argument order, not the x86 ABI's
+    // registers): which wait, for which pid with which flags, a reader needs to judge a hang.
+    if (t.syscall) out.push(`  called as ${t.syscall}(${t.syscallArgs.map(arg_text).join(', ')})`);
   } else {
     const t = n.task;
     out.push(`watchdog: BUG: soft lockup - CPU#${n.cpu} stuck for ${secs(timeoutMs > 0 ? timeoutMs : 0)}s! [${t ? comm_pid(t) : 'swapper/' + n.cpu}]`);
@@ -424,6 +432,9 @@ function violation_detail(v: StateView, x: Violation): string {
     case V_HUNG_TASK:
       return `${who(v, x.a)} goes to sleep in ${WCHAN_NAMES[x.b] ?? `wchan#${x.b}`}: its scan left notask_error 0 (something to wait for), but every child and tracee of its thread group ` +
         `(${x.c}) is EXIT_DEAD, being released by its reaper: nothing but a signal can end the wait (blocked, no waker)`;
+    case V_LOST_WAKEUP:
+      return `${who(v, x.a)} goes to sleep in ${WCHAN_NAMES[x.b] ?? `wchan#${x.b}`} (WUNTRACED) after its scan passed over the stop of ${who(v, x.c)}'s process, ` +
+        'there for the whole look and not yet reported (SIGNAL_STOP_STOPPED, group_exit_code set, one stop): wait_task_stopped would have reported it, and a scan that passes over it once passes over it every time it is woken (lost wake-up)';
     case V_INVARIANT:
       if (x.a === INV_TASK_LIST_CORRUPTION || x.a === INV_DE_THREAD_REAL_PARENT) return list_debug_text(v);
       if (x.a === INV_TASK_TREE && v.m[v.kg + G.list_debug + LIST_DEBUG.check] === LD_TREE_CHECK) return `objects ${hex(x.b)} ${x.c}; ${list_debug_text(v)}`;

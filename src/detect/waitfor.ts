@@ -48,7 +48,7 @@
 import {
   CPU, G, HELD_LOCK, HELD_WORDS, MAX_TASK_HELD, MX_CLASS, MX_OWNER, PERCPU_RWSEM, PID, PIDNS, POISON_LIVE, QW_LOCKED, RCU_GP_SEQ, RCU_GP_STARTED, SIG,
   RW_CLASS, RW_CNTS, RW_WAIT_OWNER, RW_WRITER, SL_CLASS, SL_OWNER, SRCU_GP_OWNER, TASK, UPID_NR,
-  UPID_NS, UPID_WORDS,
+  UCALL, UPID_NS, UPID_WORDS,
 } from '../mm/layout.js';
 import { SLAB_TASK, type Regions } from '../mm/memory.js';
 import { HELD_READ, HELD_READ_IRQ, HELD_SPIN, HELD_WRITE, held_class, held_mode, lock_class_name } from '../locking/lockdep.js';
@@ -89,6 +89,8 @@ export interface TaskInfo {
   wchan: string;
   /** System call it is in (its pending ucall), '' in user mode. */
   syscall: string;
+  /** That call's arguments as the program passed them (UCALL.a, b, c); empty in user mode. */
+  syscallArgs: number[];
   exitState: string;
   parentPid: number;
   /** ms timestamp (low 31 bits) when it went to sleep. */
@@ -202,6 +204,7 @@ export function task_info(v: StateView, t: number): TaskInfo {
     state: task_state_name(st),
     wchan: st !== 0 && st !== TASK_DEAD ? (WCHAN_NAMES[wchan] ?? `wchan#${wchan}`) : '-',
     syscall: uc ? syscall_name(uc) : '',
+    syscallArgs: uc ? [m[t + TASK.ucall + UCALL.a]!, m[t + TASK.ucall + UCALL.b]!, m[t + TASK.ucall + UCALL.c]!] : [],
     exitState: es === EXIT_ZOMBIE ? 'zombie' : es === EXIT_DEAD ? 'dead' : es ? `exit#${es}` : '',
     parentPid: pp.length ? pp[0]! : 0,
     sleepSince: m[t + TASK.sleep_since]!,

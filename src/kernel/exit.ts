@@ -16,7 +16,7 @@
  * must sleep), scans the children and tracees under read_lock(tasklist_lock), and either reaps,
  * returns, or returns SLEEP; a wake-up re-runs the scan.
  */
-import { record_violation, V_HUNG_TASK, V_INVARIANT } from '../locking/violations.js';
+import { record_violation, V_HUNG_TASK, V_INVARIANT, V_LOST_WAKEUP } from '../locking/violations.js';
 import { cgroup_free, cgroup_release, cgroup_threadgroup_change_begin, cgroup_threadgroup_change_end } from './cgroup_pids.js';
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
@@ -693,6 +693,8 @@ let notask_error = 0;
 let wo_no_waker = -1;
 /** signal->chld_events as the last scan (__do_wait) read it under tasklist_lock. */
 let wo_events = 0;
+/** The last scan's stop_report_pending finding: a child whose stop report it passed over, or 0. */
+let wo_lost_stop = 0;
 /**
  * wo->wo_stat / wo->wo_info point to user memory: the report is copied out with put_user, which
  * may fault (wait_copyout). False for the kernel's own kernel_wait4 (zap_pid_ns_processes passes
@@ -978,10 +980,39 @@ function wait_consider_task(ptrace: boolean, p: number): number {
 /** do_wait_thread: tsk's children. */
 function do_wait_thread(tsk: number): number {
   for (let p = mem[tsk + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
+    const before = stop_report_pending(p);
     const r = wait_consider_task(false, p);
     if (r) return r;
+    if (before !== 0 && wo_lost_stop === 0 && stop_report_pending(p) === before) wo_lost_stop = p;
   }
   return 0;
+}
+
+/**
+ * The model's lost-report check (a hang at its start, as wait_wakers_gone's): a stop of child p's
+ * group that the caller's wait asked for (WUNTRACED) and that wait_consider_task must report to
+ * the real parent, as a nonzero identity of that stop (its stop_seq + 1), or 0. Read before and
+ * after the scan's look at p: the same nonzero value both times means one stop, not yet reported
+ * (group_exit_code not consumed), was there for the whole look, and wait_task_stopped(ptrace=0)
+ * would have reported it. Not when wait_consider_task never gets that far on Linux: p not
+ * eligible (pid, pgrp, __WCLONE/__WALL), EXIT_DEAD or EXIT_TRACE (its tracer hands it back), a
+ * zombie it goes to reap instead (wait_task_zombie returns without looking at stops: no
+ * delay_group_leader and not traced), or p traced by the caller's own group ("This also hides
+ * group stop state from real parent": the tracer's view, JOBCTL_TRACED, is the one used).
+ * Under the scan's read_lock(tasklist_lock): p's children-list place, ptrace link and threads do
+ * not change; its exit_state, stop flags, code and count are read with Atomics.
+ */
+function stop_report_pending(p: number): number {
+  if ((wo_flags & WUNTRACED) === 0 || !eligible_child(false, p)) return 0;
+  const es = Atomics.load(mem, p + TASK.exit_state);
+  const traced = mem[p + TASK.ptrace] !== 0;
+  if (traced && !ptrace_reparented(p)) return 0;
+  if (es !== 0 && (es !== EXIT_ZOMBIE || (!delay_group_leader(p) && !traced))) return 0;
+  const s = mem[p + TASK.signal]!;
+  if (!s) return 0;
+  const seq = Atomics.load(mem, s + SIG.stop_seq);
+  if ((Atomics.load(mem, s + SIG.flags) & SIGNAL_STOP_STOPPED) === 0 || Atomics.load(mem, s + SIG.group_exit_code) === 0) return 0;
+  return seq + 1;
 }
 
 /** ptrace_do_wait: tsk's tracees. */
@@ -1003,8 +1034,10 @@ function is_effectively_child(ptrace: boolean, target: number): boolean {
 function do_wait_pid(): number {
   let target = Atomics.load(mem, wo_pid + PID.task_tgid);
   if (target && is_effectively_child(false, target)) {
+    const before = stop_report_pending(target);
     const r = wait_consider_task(false, target);
     if (r) return r;
+    if (before !== 0 && stop_report_pending(target) === before) wo_lost_stop = target;
   }
   target = Atomics.load(mem, wo_pid + PID.task_pid);
   if (target && mem[target + TASK.ptrace] !== 0 && is_effectively_child(true, target)) {
@@ -1021,6 +1054,7 @@ function do_wait_pid(): number {
 function __do_wait(): number {
   notask_error = -ECHILD;
   wo_no_waker = -1;
+  wo_lost_stop = 0;
   if (wo_type < PIDTYPE_MAX && (!wo_pid || (wo_type === PIDTYPE_PID && Atomics.load(mem, wo_pid + PID.task_pid) === 0 && Atomics.load(mem, wo_pid + PID.task_tgid) === 0))) {
     return notask_error;
   }
@@ -1092,9 +1126,17 @@ function wait_wakers_gone(me: number): number {
   return dead;
 }
 
-/** do_wait is about to sleep: a sleep the last scan found nothing to wake is a hung task. */
+/**
+ * do_wait is about to sleep: a sleep the last scan found nothing to wake is a hung task; one whose
+ * scan passed over a stop it asked for is a lost wake-up (a scan that passes over a stop there for
+ * its whole look does so each time the waiter is woken, and the stop's one notification is not
+ * repeated: the waiter sleeps until the stop ends some other way, for good if nobody ends it -
+ * before 7c733eb3eac0, BUG_WAIT_ZOMBIE_LEADER_TRACED, the real parent of a process whose zombie
+ * leader another task traces: catalog entry 21).
+ */
 function wait_sleep(me: number): number {
   if (wo_no_waker >= 0) record_violation(V_HUNG_TASK, me, WCHAN_WAIT4, wo_no_waker);
+  else if (wo_lost_stop !== 0) record_violation(V_LOST_WAKEUP, me, WCHAN_WAIT4, wo_lost_stop);
   return SLEEP;
 }
 

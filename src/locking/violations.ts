@@ -45,6 +45,17 @@ export const V_KCSAN_RACE = 14;
  * violation of an invariant: the run's outcome is a hang (src/detect/outcome.ts).
  */
 export const V_HUNG_TASK = 15;
+/**
+ * A task went to sleep past the event it waits for: its scan looked at the event and did not
+ * report it, and nothing will tell it again (a lost wake-up; a = the task, b = its wait channel,
+ * c = the task whose event it passed over). A hang from the start, as V_HUNG_TASK.
+ */
+export const V_LOST_WAKEUP = 16;
+
+/** Reports whose first occurrence makes a run's outcome a hang (src/detect/outcome.ts). */
+export function is_hang_report(kind: number): boolean {
+  return kind === V_HUNG_TASK || kind === V_LOST_WAKEUP;
+}
 
 export const VIOLATION_NAMES: Record<number, string> = {
   [V_LOCKDEP_CYCLE]: 'possible circular locking dependency',
@@ -62,6 +73,7 @@ export const VIOLATION_NAMES: Record<number, string> = {
   [V_GUARD_USE_AFTER_FREE]: 'use-after-free of a poisoned object',
   [V_KCSAN_RACE]: 'data race',
   [V_HUNG_TASK]: 'task blocked with nothing left to wake it (hung task)',
+  [V_LOST_WAKEUP]: 'task went to sleep past the event it waits for (lost wake-up)',
 };
 
 /** Record a violation; never throws, drops records past the log's capacity (the count goes on). */

@@ -925,6 +925,7 @@ export const SIGNAL_SPEC = {
     L('shared_pending', locked(SIGLOCK), 'shared pending signal mask'),
     L('flags', written_under(SIGLOCK, 'signal->flags & SIGNAL_GROUP_EXIT is tested locklessly'), 'SIGNAL_STOP_STOPPED/CONTINUED, SIGNAL_CLD_STOPPED/CONTINUED, SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE'),
     L('group_exit_code', written_under([SIGLOCK, CURRENT], 'zap stores current\'s own; the reaper reads a zombie\'s after the cmpxchg'), 'group exit code; while stopping or stopped, the stop signal'),
+    L('stop_seq', written_under(SIGLOCK, 'do_wait\'s lost-report check compares two lockless reads around its look at the child'), 'model only: group stops completed (SIGNAL_STOP_STOPPED set by task_participate_group_stop), so that do_wait can tell one stop from the next (src/kernel/exit.ts stop_report_pending)'),
     L('nr_threads', TL_RCU_CUR, 'threads in the group'),
     L('live', 'Atomics', 'threads not yet exited (signal->live)'),
     L('quick_threads', locked(SIGLOCK), 'threads not yet past synchronize_group_exit (signal->quick_threads)'),

@@ -12,9 +12,10 @@
  * The program is that test case: M forks L; L forks a tracer T, which attaches to L (its parent)
  * and waits; L clones a thread H and exits alone (a zombie leader, traced by T); H raises SIGSTOP
  * (a group stop of L's process, notified to M) and later exit_group(0x13). M waits with WUNTRACED,
- * sends SIGCONT, waits with WCONTINUED, then reaps. The verdict is the generic wait-for graph's:
- * M asleep in do_wait with no live child to wait for while its child's group is stopped - blocked,
- * no waker (a hang). The sleeps of the test case that order the steps (attach before the leader
+ * sends SIGCONT, waits with WCONTINUED, then reaps. The verdict is do_wait's lost-report check
+ * (V_LOST_WAKEUP: M goes to sleep after its scan passed over the stop it asked for, a hang found as
+ * it starts), else the generic wait-for graph's: M asleep in do_wait with no live child to wait for
+ * while its child's group is stopped - blocked, no waker (a hang). The sleeps of the test case that order the steps (attach before the leader
  * exits, the stop after it) are left to the schedule: the search finds the orders where they hold.
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
@@ -23,6 +24,7 @@ import { BUG_WAIT_ZOMBIE_LEADER_TRACED } from '../config/bugs.js';
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, EXIT_ZOMBIE, SIGCONT, SIGSTOP, SIGNAL_STOP_STOPPED, WCONTINUED, WUNTRACED } from '../kernel/sched_task.js';
 import { PTRACE_ATTACH } from '../kernel/ptrace.js';
 import { SIG, TASK } from '../mm/layout.js';
+import { V_LOST_WAKEUP } from '../locking/violations.js';
 import { halt, prog, repeat, start_init } from './build.js';
 import { nodeOfRole, type CheckResult, type RunView, type Scenario } from './types.js';
 
@@ -30,6 +32,16 @@ import { nodeOfRole, type CheckResult, type RunView, type Scenario } from './typ
 const L_PID = 3;
 
 function check_21(r: RunView): CheckResult {
+  // do_wait's lost-report check (src/kernel/exit.ts stop_report_pending): M went to sleep after its
+  // scan passed over L's stop - the hang, found as it starts.
+  const mt = r.roles.get('M');
+  const lost = mt ? r.violations.find((x) => x.kind === V_LOST_WAKEUP && x.a === mt && x.c === r.roles.get('L')) : undefined;
+  if (lost) {
+    return {
+      matched: true,
+      detail: 'M went to sleep in waitpid(WUNTRACED) past the stop of its child\'s process: the zombie leader L is traced by T, and wait_consider_task returned before wait_task_stopped ("a zombie ptracee is only visible to its ptracer", 7c733eb3eac0)',
+    };
+  }
   const g = r.graph;
   const n = nodeOfRole(r, 'M');
   if (!g || !n?.task || n.task.wchan !== 'do_wait') return { matched: false, detail: `M is not asleep in do_wait (run ${r.state})` };

@@ -45,7 +45,7 @@ import { IRQV_KILL_FASYNC } from '../sched/irq.js';
 import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
-import { active_pid_ns, clone_parent_checks, exec_checks, same_process, task_slot, task_slot_peek } from './checks.js';
+import { clone_parent_checks, exec_checks, same_process, task_slot, task_slot_peek } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -241,13 +241,17 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
   const prog = mem[S() + STRESS_PROG]!;
   switch (OPS[op]!.name) {
     case 'fork': {
-      // One fork in eight asks for SIGUSR1 as the child's exit signal, one in eight for SIGURG
+      // One fork in eight asks for SIGUSR1 as the child's exit signal, three in eight for SIGURG
       // (clone's CSIGNAL byte): a parent the child's death kills (SIGUSR1's default action, unless
       // the parent caught or ignored it), or one it only tells. Children the mix
-      // makes with CLONE_PARENT inherit the signal (clone_parent_checks).
+      // makes with CLONE_PARENT inherit the signal (clone_parent_checks). SIGURG went from one in
+      // eight to three (session 12): with clone-parent's weight doubled, a CLONE_PARENT fork by a
+      // task whose exit signal is not SIGCHLD went from 45 to about 130 a second (4 CPUs, a
+      // temporary count), and b4e00444cab4's race (such a fork straddling the reparent of its
+      // creator) from 1 in a 20 s run to 4 and 6 (seeds 1, 2).
       if (!can_fork()) return null;
       const r = rand(t) % 8;
-      return call(op, SYS_FORK, r === 0 ? SIGUSR1 : r === 1 ? SIGURG : 0, prog, 0);
+      return call(op, SYS_FORK, r === 0 ? SIGUSR1 : r <= 3 ? SIGURG : 0, prog, 0);
     }
     case 'clone-newpid':
       if (!can_fork() || children_ns_level(t) >= mem[S() + STRESS_MAX_DEPTH]!) return null;
@@ -363,9 +367,9 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // Nor while a thread of it traces a task: a stopped debugger ends no trap of its tracees, and
       // one of them may be the parent that would continue it (the ptrace operation attaches to
       // random pids, its parent's too; seen: the parent in a group-stop trap, the stopped child its
-      // tracer, PCT seed 68 - a deadlock of the programs, as it would be on Linux). Nor while its
-      // parent is in the traced exec of the execve operation (parent_in_traced_exec).
-      if (group_traces(t) || parent_in_traced_exec(t)) return null;
+      // tracer, PCT seed 68 - a deadlock of the programs, as it would be on Linux). A parent in the
+      // traced exec of the execve operation continues the stop itself (continue_exec).
+      if (group_traces(t)) return null;
       if (some_thread(t, (u) => mem[u + TASK.ptrace] !== 0 && (mem[u + TASK.exit_state] === 0 || same_process(mem, mem[u + TASK.real_parent]!, mem[u + TASK.parent]!)))) return null;
       rcu_read_lock();
       const own = pid_nr_ns(mem[t + TASK.tgid_pid]!, task_active_pid_ns(t));
@@ -790,43 +794,34 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
 const SETNS_FORKS = 3;
 
 /**
- * t's real parent is in the wait4(C, __WALL) of the execve operation's traced exec
- * (continue_exec, step 2: C seized), whose child C may be t's process. That
- * wait reports C's ptrace stops and its exit, not a group stop of C untraced: C stops being the
- * tracee without the wait returning when a thread of C execs (de_thread releases the traced
- * leader, wakes the tracer, and pid C is then the exec'ing thread, untraced, still the parent's
- * child), so a raise(SIGSTOP) of C then would stop it for good, its parent asleep in a wait that
- * no stop ends (the no-switch 10-minute free run's hang at 4d455a7, session 9: the parent in
- * wait4(C) for C in a job-control stop, one live thread; session 8 saw it at seed 37). Plain
- * peeks, as the other tests of raise-stop make, and no rcu_read_lock: its scheduling hook would
- * be a decision of every controlled run at each raise-stop considered. A parent that exits meanwhile
- * (reparenting t) leaves at worst a stale answer: one raise-stop skipped or allowed.
- */
-function parent_in_traced_exec(t: number): boolean {
-  const p = mem[mem[t + TASK.group_leader]! + TASK.real_parent]!;
-  const slot = p ? task_slot_peek(p) : 0;
-  if (slot === 0 || mem[slot + SLOT_CONT] !== O('execve') + 1 || mem[slot + SLOT_CONT_STEP] !== 2) return false;
-  // The child it waits for is t's process (its number in the parent's namespace, SLOT_CONT_ARG).
-  return mem[slot + SLOT_CONT_ARG] === pid_nr_ns(mem[t + TASK.tgid_pid]!, active_pid_ns(mem, p));
-}
-
-/**
  * The traced exec of the execve operation, one step per call (the child C runs
  * [execve(stress program)] as its first instruction):
  *   0: fork returned C's pid -> PTRACE_SEIZE(C, PTRACE_O_TRACEEXEC);
- *   1: seized -> wait4(C, __WALL): C's PTRACE_EVENT_EXEC stop, or its exit (it may have exec'd
- *      before the seize and stops only at a later exec of its mix, or never); a wait a signal
- *      interrupted is made again, so C is never left stopped behind us;
- *   2: the stop was reported -> PTRACE_ATTACH(C), as a debugger does for the thread ids it finds
- *      after an exec (EPERM: C is traced; before a2a8474c3fff the call sleeps on C's
+ *   1: seized -> wait4(C, __WALL | WUNTRACED): C's PTRACE_EVENT_EXEC stop, or its exit (it may
+ *      have exec'd before the seize and stops only at a later exec of its mix, or never); a wait
+ *      a signal interrupted is made again, so C is never left stopped behind us;
+ *   2: a ptrace stop was reported -> PTRACE_ATTACH(C), as a debugger does for the thread ids it
+ *      finds after an exec (EPERM: C is traced; before a2a8474c3fff the call sleeps on C's
  *      cred_guard_mutex, held by C in its stop: catalog entry 16);
  *   3: PTRACE_DETACH(C): C leaves its stop untraced and runs the mix.
+ * C can stop being the tracee while the wait goes on: when a thread of C execs, de_thread releases
+ * the traced leader and wakes the tracer, and pid C is then the exec'ing thread, untraced and
+ * still our child, so the wait sleeps on. A group stop of that C (raise-stop, or a stop-cont whose
+ * sender died before its SIGCONT) is reported by WUNTRACED and continued with SIGCONT, as a shell
+ * continues a stopped job (EXEC_STEP_CONTINUED), and the wait goes on: without WUNTRACED the parent
+ * slept for good beside a stopped child (the no-switch 10-minute free run at 4d455a7, session 9;
+ * a 1 s free run of test/worker_exec_argv.test.ts under the full suite's load, session 12: the
+ * parent in wait4(C) for C in a job-control stop, one live thread, not traced).
  */
+/** continue_exec: the SIGCONT to an untraced stopped C returned; wait again. */
+const EXEC_STEP_CONTINUED = 5;
+
 function continue_exec(t: number, slot: number, step: number, ret: number): OpCall | null {
   const op = O('execve');
   const pid = mem[slot + SLOT_CONT_ARG]!;
   const next = (st: number, c: OpCall): OpCall => { mem[slot + SLOT_CONT_STEP] = st; return c; };
   const done = (): null => { mem[slot + SLOT_CONT] = 0; return null; };
+  const wait = (): OpCall => call(op, SYS_WAIT4, pid, __WALL | WUNTRACED);
   switch (step) {
     case 0:
       if (ret <= 0) return done();
@@ -834,11 +829,15 @@ function continue_exec(t: number, slot: number, step: number, ret: number): OpCa
       return next(1, call(op, SYS_PTRACE, PTRACE_SEIZE, ret, PTRACE_O_TRACEEXEC));
     case 1:
       if (ret < 0) return done(); // another tracer got C first, or C is gone
-      return next(2, call(op, SYS_WAIT4, pid, __WALL));
+      return next(2, wait());
+    case EXEC_STEP_CONTINUED:
+      return next(2, wait());
     case 2: {
-      if (ret === -EINTR) return next(2, call(op, SYS_WAIT4, pid, __WALL));
+      if (ret === -EINTR) return next(2, wait());
       const stopped = ret === pid && (mem[t + TASK.last_status]! & 0xff) === 0x7f;
       if (!stopped) return done(); // C exited (reaped) or is not ours any more
+      // A job-control stop of C untraced (after a de_thread in C): continue it, as a shell does.
+      if (!is_tracee_of(t, pid)) return next(EXEC_STEP_CONTINUED, call(op, SYS_KILL, pid, SIGCONT));
       return next(3, call(op, SYS_PTRACE, PTRACE_ATTACH, pid));
     }
     case 3:
