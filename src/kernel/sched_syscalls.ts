@@ -7,8 +7,9 @@
  * tail (task_blocked) and runs the next task; the re-entered call (its restart phase says it has
  * yielded) returns 0. An idle CPU may take the task from that runqueue meanwhile.
  */
-import { TASK } from '../mm/layout.js';
-import { mem } from '../mm/memory.js';
+import { CPU, TASK } from '../mm/layout.js';
+import { mem, this_cpu } from '../mm/memory.js';
+import { pct_yield } from '../sched/hook.js';
 import { might_sleep } from '../locking/lockdep.js';
 import { current, SLEEP } from '../sched/core.js';
 import { register_syscall } from './entry.js';
@@ -25,6 +26,9 @@ function sys_sched_yield(): number {
   }
   might_sleep(); // schedule() from a system call: never in atomic context
   mem[t + TASK.restart_phase] = YIELD_PHASE_YIELDED;
+  // Alone on its runqueue, the caller would run again at once: a controlled run's PCT lowers this
+  // CPU's priority instead, so that the CPUs it may be waiting for run (src/sched/hook.ts).
+  if (Atomics.load(mem, this_cpu + CPU.rq_nr) === 0) pct_yield();
   return SLEEP;
 }
 
