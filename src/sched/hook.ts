@@ -450,13 +450,15 @@ export function ctl_coin(permille: number): boolean {
 /**
  * The running task yielded its CPU (sched_yield) with nothing else on the CPU's runqueue: the yield
  * changes nothing there, and the program is most likely waiting for another task's progress (a
- * join, a retry). Under PCT the CPU then drops below every other CPU's priority, as a yielding
- * thread does in CHESS's fair scheduling (Musuvathi and Qadeer, "Fair stateless model checking",
- * PLDI 2008): otherwise the highest-priority CPU spins in its loop and the task it waits for, on a
- * CPU of lower priority, gets only the fair tail's turns (PCT seed 25 of session 12's campaign:
- * the wait-threads caller's yields ran into the decision limit while the thread it waited for sat
- * on another CPU's runqueue). Deterministic, so a replay takes the same path; the ctl_turn holder
- * (the running CPU) is the only writer of pct_prio.
+ * join, a retry). Under PCT the CPU then drops below every other CPU's priority, after the fair
+ * scheduler of CHESS, which treats a yield as a sign that the thread waits for others (Musuvathi
+ * and Qadeer, "Fair stateless model checking", PLDI 2008: its abstract was read; that its rule
+ * lowers a yielding thread below the threads enabled at the yield is our reading, not checked
+ * against the paper's text). Otherwise the highest-priority CPU spins in its loop and the task it
+ * waits for, on a CPU of lower priority, gets only the fair tail's turns (PCT seed 25 of session
+ * 12's campaign: the wait-threads caller's yields ran into the decision limit while the thread it
+ * waited for sat on another CPU's runqueue). Deterministic, so a replay takes the same path; the
+ * ctl_turn holder (the running CPU) is the only writer of pct_prio.
  */
 export function pct_yield(): void {
   if (!controlled || (mem[kg + G.ctl_flags]! & 0xf) !== STRAT_PCT) return;

@@ -793,6 +793,9 @@ function continue_op(t: number, slot: number, rand: Rand): OpCall | null {
 /** Forks into the namespace after a successful setns (setns-nsfd, setns-pidfd). */
 const SETNS_FORKS = 3;
 
+/** continue_exec: the SIGCONT to an untraced stopped C returned; wait again. */
+const EXEC_STEP_CONTINUED = 5;
+
 /**
  * The traced exec of the execve operation, one step per call (the child C runs
  * [execve(stress program)] as its first instruction):
@@ -813,9 +816,6 @@ const SETNS_FORKS = 3;
  * a 1 s free run of test/worker_exec_argv.test.ts under the full suite's load, session 12: the
  * parent in wait4(C) for C in a job-control stop, one live thread, not traced).
  */
-/** continue_exec: the SIGCONT to an untraced stopped C returned; wait again. */
-const EXEC_STEP_CONTINUED = 5;
-
 function continue_exec(t: number, slot: number, step: number, ret: number): OpCall | null {
   const op = O('execve');
   const pid = mem[slot + SLOT_CONT_ARG]!;
