@@ -980,12 +980,22 @@ function wait_consider_task(ptrace: boolean, p: number): number {
 /** do_wait_thread: tsk's children. */
 function do_wait_thread(tsk: number): number {
   for (let p = mem[tsk + TASK.children]!; p !== 0; p = mem[p + TASK.sibling_next]!) {
-    const before = stop_report_pending(p);
-    const r = wait_consider_task(false, p);
+    const r = wait_consider_child(p);
     if (r) return r;
-    if (before !== 0 && wo_lost_stop === 0 && stop_report_pending(p) === before) wo_lost_stop = p;
   }
   return 0;
+}
+
+/**
+ * wait_consider_task(false, p) for a child, with the model's lost-report check around it: a stop
+ * of p's group there for the whole look (stop_report_pending, the same stop before and after)
+ * that the look did not report is remembered for wait_sleep. Only the first one a scan finds.
+ */
+function wait_consider_child(p: number): number {
+  const before = wo_lost_stop === 0 ? stop_report_pending(p) : 0;
+  const r = wait_consider_task(false, p);
+  if (r === 0 && before !== 0 && stop_report_pending(p) === before) wo_lost_stop = p;
+  return r;
 }
 
 /**
@@ -1000,7 +1010,10 @@ function do_wait_thread(tsk: number): number {
  * delay_group_leader and not traced), or p traced by the caller's own group ("This also hides
  * group stop state from real parent": the tracer's view, JOBCTL_TRACED, is the one used).
  * Under the scan's read_lock(tasklist_lock): p's children-list place, ptrace link and threads do
- * not change; its exit_state, stop flags, code and count are read with Atomics.
+ * not change; its exit_state, stop flags, code and count are read with Atomics. The count is read
+ * before and after the flags, as a seqcount reader does (task_participate_group_stop moves it
+ * before it sets SIGNAL_STOP_STOPPED): a flag set by a stop that began between the two reads
+ * shows as a count that moved, and such a read names no stop.
  */
 function stop_report_pending(p: number): number {
   if ((wo_flags & WUNTRACED) === 0 || !eligible_child(false, p)) return 0;
@@ -1012,7 +1025,7 @@ function stop_report_pending(p: number): number {
   if (!s) return 0;
   const seq = Atomics.load(mem, s + SIG.stop_seq);
   if ((Atomics.load(mem, s + SIG.flags) & SIGNAL_STOP_STOPPED) === 0 || Atomics.load(mem, s + SIG.group_exit_code) === 0) return 0;
-  return seq + 1;
+  return Atomics.load(mem, s + SIG.stop_seq) === seq ? seq + 1 : 0;
 }
 
 /** ptrace_do_wait: tsk's tracees. */
@@ -1034,10 +1047,8 @@ function is_effectively_child(ptrace: boolean, target: number): boolean {
 function do_wait_pid(): number {
   let target = Atomics.load(mem, wo_pid + PID.task_tgid);
   if (target && is_effectively_child(false, target)) {
-    const before = stop_report_pending(target);
-    const r = wait_consider_task(false, target);
+    const r = wait_consider_child(target);
     if (r) return r;
-    if (before !== 0 && stop_report_pending(target) === before) wo_lost_stop = target;
   }
   target = Atomics.load(mem, wo_pid + PID.task_pid);
   if (target && mem[target + TASK.ptrace] !== 0 && is_effectively_child(true, target)) {

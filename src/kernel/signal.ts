@@ -659,8 +659,8 @@ export function task_participate_group_stop(t: number): boolean {
   if (mem[s + SIG.group_stop_count] !== 0) mem[s + SIG.group_stop_count] = mem[s + SIG.group_stop_count]! - 1;
   // Tell the caller to notify completion iff we are entering into a fresh group stop.
   if (mem[s + SIG.group_stop_count] === 0 && (mem[s + SIG.flags]! & SIGNAL_STOP_STOPPED) === 0) {
-    // A new stop for do_wait's lost-report check (stop_report_pending): before the flag, so that
-    // a look that sees the flag set twice with one count saw one stop.
+    // A new stop for do_wait's lost-report check: the count moves before the flag is set, and
+    // stop_report_pending reads it before and after the flag (a seqcount's write side).
     Atomics.add(mem, s + SIG.stop_seq, 1);
     signal_set_stop_flags(s, SIGNAL_STOP_STOPPED);
     return true;
