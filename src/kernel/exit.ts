@@ -21,6 +21,7 @@ import { cgroup_free, cgroup_release, cgroup_threadgroup_change_begin, cgroup_th
 import { FILE, G, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { kg, mem, SLAB_SIGNAL, SLAB_TASK } from '../mm/memory.js';
 import { kmem_cache_free } from '../mm/slab.js';
+import { data_race } from '../lib/compiler.js';
 import { spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
@@ -868,6 +869,20 @@ function task_stopped_code(p: number, ptrace: boolean): number {
 }
 
 /**
+ * wait_task_stopped's first task_stopped_code, before the siglock: the kernel reads ->jobctl and
+ * signal->flags there plainly while the stopping task and senders (complete_signal, do_signal_stop,
+ * task_clear_jobctl_pending) write them under the siglock - a race on purpose (data_race): a stale
+ * "stopped" costs the locked look that follows, which decides; a stale "not stopped" is a stop
+ * that completes after this look, and its do_notify_parent_cldstop wakes the waiter (queued on
+ * wait_chldexit before the scan) to look again. (`if (!task_stopped_code(p, ptrace)) return 0;`
+ * before `spin_lock_irq(&p->sighand->siglock)`: kernel/exit.c, read with find_string, session 13.)
+ */
+function task_stopped_code_racy(p: number, ptrace: boolean): boolean {
+  if (ptrace) return (data_race(mem[p + TASK.jobctl]!) & JOBCTL_TRACED) !== 0;
+  return (data_race(mem[mem[p + TASK.signal]! + SIG.flags]!) & SIGNAL_STOP_STOPPED) !== 0;
+}
+
+/**
  * wait_task_stopped (kernel/exit.c): a stop not yet reported (WUNTRACED for the real parent; always
  * for the tracer) is reported once ((code << 8) | 0x7f; CLD_STOPPED, or CLD_TRAPPED for a ptrace
  * stop), the code consumed under the siglock unless WNOWAIT. Drops tasklist_lock and returns the
@@ -875,7 +890,7 @@ function task_stopped_code(p: number, ptrace: boolean): number {
  */
 function wait_task_stopped(ptrace: boolean, p: number): number {
   if (!ptrace && (wo_flags & WUNTRACED) === 0) return 0;
-  if (!task_stopped_code(p, ptrace)) return 0;
+  if (!task_stopped_code_racy(p, ptrace)) return 0;
   const sh = mem[p + TASK.sighand]!;
   if (!sh) return 0;
   let exit_code = 0;

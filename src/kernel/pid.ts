@@ -526,11 +526,13 @@ function __alloc_pid(ns: number, mode: number, req: ArrayLike<number> | null, re
       if (nr === -ENOSPC) nr = mode === REQ_TARGETS ? -EBUSY : -EEXIST;
     } else {
       // init really needs pid 1, but after reaching the maximum wrap back to RESERVED_PIDS.
-      // idr_get_cursor: READ_ONCE, a plain tear-free load (see pidns_pid_max). pidmap_lock is held:
+      // idr_get_cursor: READ_ONCE (`return READ_ONCE(idr->idr_next);`, include/linux/idr.h, read
+      // with find_string, session 13), a marked load: until session 13 a plain one here, which the
+      // checked build's watchpoints caught racing set_last_pid_vec's store. pidmap_lock is held:
       // every other writer of the cursor (idr_alloc_cyclic, the out_free reset) stores under it, so
       // the lock's acquire orders their stores before this load; only the ns_last_pid sysctl's
       // idr_set_cursor (WRITE_ONCE, without the lock) races with it, as in the kernel.
-      nr = idr_alloc_cyclic(tmp, mem[tmp + PIDNS.idr_next]! > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max);
+      nr = idr_alloc_cyclic(tmp, Atomics.load(mem, tmp + PIDNS.idr_next) > RESERVED_PIDS ? RESERVED_PIDS : 1, pid_max);
     }
     if (nr < 0) {
       retval = nr === -ENOSPC ? -EAGAIN : nr;

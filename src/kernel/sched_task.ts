@@ -14,6 +14,7 @@ import { kg, mem, obj_index, regions, SLAB_TASK, this_cpu_id } from '../mm/memor
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { BUG_PTRACE_REPARENTED_NAIVE } from '../config/bugs.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
+import { data_race } from '../lib/compiler.js';
 import { try_to_wake_up, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NORMAL, WCHAN_PAUSE } from '../sched/core.js';
 export {
   CLONE_NEWTIME, CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_IO, CLONE_LEGACY_FLAGS,
@@ -209,11 +210,19 @@ export const ptrace_reparented = (p: number): boolean => (mem[kg + G.bug_switche
   ? mem[p + TASK.parent] !== mem[p + TASK.real_parent]
   : !same_thread_group(mem[p + TASK.real_parent]!, mem[p + TASK.parent]!);
 
-/** find_alive_thread (kernel/exit.c): a thread of p's group that is not exiting, or 0. */
+/**
+ * find_alive_thread (kernel/exit.c): a thread of p's group that is not exiting, or 0. The kernel
+ * reads t->flags plainly (`if (!(t->flags & PF_EXITING))`, read with find_string, session 13)
+ * while t may be setting PF_EXITING in exit_signals: a race on purpose (data_race). The caller,
+ * exit_notify, holds tasklist_lock for write, so a thread that has passed its own exit_notify is
+ * seen exiting (its PF_EXITING store comes before its release of tasklist_lock, which our acquire
+ * pairs with); a stale "alive" can only name a thread that has yet to take tasklist_lock in its
+ * exit_notify, where forget_original_parent hands the children on again.
+ */
 export function find_alive_thread(p: number): number {
   let t = p;
   do {
-    if ((mem[t + TASK.flags]! & PF_EXITING) === 0) return t;
+    if ((data_race(mem[t + TASK.flags]!) & PF_EXITING) === 0) return t;
     t = mem[t + TASK.thread_next]!;
   } while (t !== p && t !== 0);
   return 0;

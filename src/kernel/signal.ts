@@ -84,9 +84,19 @@ export function signal_pending(t: number): boolean {
   return Atomics.load(mem, t + TASK.sigpending) !== 0 || Atomics.load(mem, t + TASK.notify_signal) !== 0;
 }
 
-/** __fatal_signal_pending: SIGKILL in the task's private pending set. */
+/**
+ * __fatal_signal_pending (include/linux/sched/signal.h): SIGKILL in the task's private pending set.
+ * The kernel reads it without the siglock (`sigismember(&p->pending.signal, SIGKILL)`, a plain
+ * read), of current and of other tasks (zap_pid_ns_processes' `!__fatal_signal_pending(task)`),
+ * while complete_signal adds SIGKILL under the task's siglock: a race on purpose ("these checks
+ * are racy without siglock", Oleg Nesterov's 2024 zap_pid_ns_processes patch on LKML, read in
+ * the issues corpus; its merge not checked). A stale "no" only sends another SIGKILL, under the
+ * siglock. Here a marked load (READ_ONCE), not data_race(): the checked build skips every check
+ * inside data_race, and this read must keep its use-after-free check (test/guards.test.ts reads a
+ * freed task through it).
+ */
 export function __fatal_signal_pending(t: number): boolean {
-  return (mem[t + TASK.pending]! & sigmask(SIGKILL)) !== 0;
+  return (Atomics.load(mem, t + TASK.pending) & sigmask(SIGKILL)) !== 0;
 }
 
 /** fatal_signal_pending = signal_pending && __fatal_signal_pending. */
@@ -849,7 +859,11 @@ function do_signal_stop(signr: number): number | boolean {
     read_unlock(kg + G.tasklist_lock);
   }
   // Now we don't run again until woken by SIGCONT or SIGKILL (both clear JOBCTL_STOPPED first).
-  if ((mem[me + TASK.jobctl]! & JOBCTL_STOPPED) === 0) {
+  // The model's look in place of schedule()'s (which finds TASK_RUNNING after an early wake-up):
+  // without the siglock, while a sender clears JOBCTL_STOPPED under it - a race on purpose
+  // (data_race). A stale "stopped" only returns SLEEP: the sender's wake_up_state, after its
+  // clear, finds TASK_STOPPED and makes us runnable, and task_blocked requeues us.
+  if ((data_race(mem[me + TASK.jobctl]!) & JOBCTL_STOPPED) === 0) {
     set_running();
     return true;
   }

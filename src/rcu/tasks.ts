@@ -130,8 +130,9 @@ function rcu_tasks_pertask(t: number): void {
     // Snapshot first, then the flag (t->rcu_tasks_nvcsw = READ_ONCE(t->nvcsw); WRITE_ONCE(
     // t->rcu_tasks_holdout, true)): the store publishes the plain snapshot to check_all_holdouts
     // of another caller, whose load of the flag comes first. nvcsw is written plainly by the CPU
-    // running t (run_slice); a stale value here or there only keeps t a holdout one poll longer.
-    mem[t + TASK.rcu_tasks_nvcsw] = mem[t + TASK.nvcsw]!;
+    // running t (run_slice's ++, __schedule's ++*switch_count), hence the marked load, as the
+    // kernel's READ_ONCE; a stale value here or there only keeps t a holdout one poll longer.
+    mem[t + TASK.rcu_tasks_nvcsw] = Atomics.load(mem, t + TASK.nvcsw);
     Atomics.store(mem, t + TASK.rcu_tasks_holdout, 1);
   }
 }
