@@ -375,9 +375,13 @@ export function copy_process(flags: number, exit_signal: number, prog: number, a
   const cs = mem[cur + TASK.sighand]!;
   spin_lock(cs + SIG.siglock);
   let retval = 0;
-  // Don't start children in a dying pid namespace (3fd37226216620).
+  // Don't start children in a dying pid namespace (3fd37226216620). ->pid_allocated is written
+  // under pidmap_lock, not held here: a marked load, the READ_ONCE Oleg Nesterov asked for when
+  // syzbot's KCSAN reports of this read came with "[PATCH v2] pid: annotate data-races around
+  // pid_ns->pid_allocated" (LKML, 2025-04-25, read in the issues corpus; what was merged not
+  // checked). The checked build's watchpoints reported the plain read here (session 13).
   if ((mem[kg + G.bug_switches]! & BUG_SETNS_FORK_NO_RECHECK) === 0 &&
-      (mem[ns_of_pid(pid) + PIDNS.pid_allocated]! & PIDNS_ADDING) === 0) {
+      (Atomics.load(mem, ns_of_pid(pid) + PIDNS.pid_allocated) & PIDNS_ADDING) === 0) {
     retval = -ENOMEM;
   } else if (fatal_signal_pending(cur)) {
     // Let kill terminate clone/fork in the middle.
