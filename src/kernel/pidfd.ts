@@ -108,10 +108,10 @@ export function do_notify_pidfd(tsk: number): void {
  * pidfd_poll (kernel/fork.c, 5.3; fs/pidfs.c today): POLLIN once the task has exited and its
  * thread group is empty ("Inform pollers only when the whole thread group exits"), or once it was
  * reaped. Lockless against exit_notify: RCU keeps the task readable, and exit_state is read as
- * the kernel reads it (fs/pidfs.c `else if (task->exit_state && ...)`, read with find_string: a plain load racing exit_notify's
- * store under tasklist_lock): a race on purpose (data_race; the checked build's watchpoints
- * reported it in a 5-minute free run, session 13). A stale 0 is followed by exit_notify's
- * do_notify_pidfd wake, which comes after its store (b191d6491be6).
+ * the kernel reads it (fs/pidfs.c `else if (task->exit_state && ...)`, read with find_string):
+ * a plain load racing exit_notify's store under tasklist_lock, a race on purpose (data_race; the
+ * checked build's watchpoints reported it in a 5-minute free run, session 13). A stale 0 is
+ * followed by exit_notify's do_notify_pidfd wake, which comes after its store (b191d6491be6).
  */
 export function pidfd_poll(pid: number): number {
   let mask = 0;
