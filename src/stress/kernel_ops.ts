@@ -703,8 +703,8 @@ function wt_pause(slot: number, op: number): OpCall {
  * the thread, which does no job control, would not), a signal only interrupts the wait - until
  * the wait reaps it or says ECHILD. An ECHILD while the thread has not forked yet (it is still at
  * its program's first instruction) is too early: pause (wt_pause) and wait again. Then, until the
- * thread is gone, pause and look again (a join): the process goes on with the mix only once the thread has
- * exited, so no child of the process is ever reparented to the thread (an exiting leader's
+ * thread is gone, pause and look again (a join): the process goes on with the mix only once the
+ * thread has exited, so no child of the process is ever reparented to the thread (an exiting leader's
  * children go to its other threads). The thread waits with __WNOTHREAD, for its own child only,
  * never for the process's children and tracees (a tracee let go - PTRACE_DETACH, or the tracer's
  * exit - wakes none of the tracer's waiters, on Linux as here: an earlier version's thread,
