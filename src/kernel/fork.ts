@@ -13,6 +13,7 @@
  *
  * The fork/exit/wait fast path allocates no JS objects: plain field writes on shared memory.
  */
+import { data_race } from '../lib/compiler.js';
 import { cgroup_can_fork, cgroup_cancel_fork, cgroup_post_fork } from './cgroup_pids.js';
 import { CLONE_ARGS, G, MAX_PID_NS_LEVEL, NSPROXY, PID, PIDNS, SIG, TASK } from '../mm/layout.js';
 import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_id } from '../mm/memory.js';
@@ -216,7 +217,11 @@ function copy_process_checks(cur: number, flags: number): number {
   if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -EINVAL;
   // Siblings of global init remain as zombies on exit since they are not reaped by their parent
   // (swapper): prevent global and container inits from creating siblings.
-  if ((flags & CLONE_PARENT) !== 0 && (mem[mem[cur + TASK.signal]! + SIG.flags]! & SIGNAL_UNKILLABLE) !== 0) return -EINVAL;
+  // current->signal->flags without the siglock, as the kernel reads it (`current->signal->flags &
+  // SIGNAL_UNKILLABLE`, kernel/fork.c, read with find_string): SIGNAL_UNKILLABLE is set when the
+  // namespace's init is made, while senders change other bits under the siglock (complete_signal's
+  // SIGNAL_GROUP_EXIT) - a race on purpose (data_race; a 10-minute checked free run, session 13).
+  if ((flags & CLONE_PARENT) !== 0 && (data_race(mem[mem[cur + TASK.signal]! + SIG.flags]!) & SIGNAL_UNKILLABLE) !== 0) return -EINVAL;
   // If the new process will be in a different pid or user namespace do not allow it to share a
   // thread group with the forking task.
   if ((flags & CLONE_THREAD) !== 0) {
