@@ -333,7 +333,10 @@ function find_new_reaper(father: number, child_reaper: number): number {
       const rpid = mem[reaper + TASK.pid]!;
       if (!rpid || mem[rpid + PID.level] !== ns_level) break;
       if (reaper === top) break; // the kernel stops at init_task (swapper), the model's top is init
-      if (mem[mem[reaper + TASK.signal]! + SIG.is_child_subreaper] === 0) continue;
+      // prctl(PR_SET_CHILD_SUBREAPER) stores is_child_subreaper with no lock (kernel/sys.c
+      // `me->signal->is_child_subreaper = !!arg2;`, read with find_string) and the kernel reads it
+      // plainly here: a race on purpose (data_race; a 10-minute checked free run, session 13).
+      if (data_race(mem[mem[reaper + TASK.signal]! + SIG.is_child_subreaper]) === 0) continue;
       thread = find_alive_thread(reaper);
       if (thread) return thread;
     }
@@ -643,9 +646,13 @@ export function do_group_exit(exit_code: number): number {
   const t = current;
   if (mem[t + TASK.exit_phase] !== EXP_NONE) return do_exit(0);
   const s = mem[t + TASK.signal]!;
-  if ((mem[s + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0) {
+  // The first looks, before the siglock, are plain in kernel/exit.c (`if (sig->flags &
+  // SIGNAL_GROUP_EXIT) ... else if (sig->group_exec_task)`, read with find_string): races on
+  // purpose with senders that set them under the siglock (data_race; a 10-minute checked free
+  // run reported the flags read, session 13). A stale "no" is looked at again under the lock.
+  if ((data_race(mem[s + SIG.flags]!) & SIGNAL_GROUP_EXIT) !== 0) {
     exit_code = mem[s + SIG.group_exit_code]!;
-  } else if (mem[s + SIG.group_exec_task] !== 0) {
+  } else if (data_race(mem[s + SIG.group_exec_task]) !== 0) {
     exit_code = 0; // another thread's execve (de_thread) takes the group over
   } else if (!thread_group_empty(t)) {
     spin_lock_irq(s + SIG.siglock);

@@ -180,11 +180,15 @@ export function same_thread_group(a: number, b: number): boolean {
 
 /**
  * thread_group_empty (include/linux/sched/signal.h): no other thread in p's group. The model reads
- * signal->nr_threads (threads not yet released).
+ * signal->nr_threads (threads not yet released), which __exit_signal changes under the siglock.
+ * Callers hold that lock or tasklist_lock, or none: pidfd_poll under RCU (delay_group_leader in
+ * fs/pidfs.c) and do_group_exit's first look, where the kernel reads its thread list's pointers
+ * racily. A marked load (READ_ONCE) so that the lockless callers do not race (a 10-minute checked
+ * free run reported pidfd_poll's read, session 13), the locked ones keep their guard check.
  */
 export function thread_group_empty(p: number): boolean {
   const sig = mem[p + TASK.signal]!;
-  return sig === 0 || mem[sig + SIG.nr_threads]! <= 1;
+  return sig === 0 || Atomics.load(mem, sig + SIG.nr_threads) <= 1;
 }
 
 /**
