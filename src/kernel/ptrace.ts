@@ -11,6 +11,7 @@
  * PTRACE_EVENT_EXEC, options other than PTRACE_O_TRACEEXEC (-EIO here), requests other than
  * TRACEME / ATTACH / SEIZE / DETACH / CONT, PT_EXITKILL.
  */
+import { data_race } from '../lib/compiler.js';
 import { G, SIG, TASK, UCALL } from '../mm/layout.js';
 import { kg, mem } from '../mm/memory.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
@@ -188,8 +189,12 @@ export function ptrace_attach(task: number, request: number, flags: number): num
       flags = PT_PTRACED;
     }
     // (The model's same_thread_group may read ->group_leader, a word RCU readers may read.)
+    // task->flags with no lock, as kernel/ptrace.c reads it (`if (unlikely(task->flags &
+    // PF_KTHREAD))`, read with find_string): PF_KTHREAD never changes, but the task may be setting
+    // PF_EXITING in exit_signals meanwhile - a race on purpose (data_race; a 10-minute checked
+    // free run reported it, session 13).
     rcu_read_lock();
-    const eperm = (mem[task + TASK.flags]! & PF_KTHREAD) !== 0 || same_thread_group(task, me);
+    const eperm = (data_race(mem[task + TASK.flags]!) & PF_KTHREAD) !== 0 || same_thread_group(task, me);
     rcu_read_unlock();
     if (eperm) {
       put_task_struct(task);
