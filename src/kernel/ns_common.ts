@@ -15,6 +15,7 @@ import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
+import { thread_group_empty } from './sched_task.js';
 import { EINVAL, ENOMEM, EPERM, EUSERS } from './errno.js';
 import { CAP_SYS_ADMIN, CAP_SYS_PTRACE, get_user_ns, init_user_ns, ns_capable, put_user_ns } from './user_namespace.js';
 export {
@@ -178,18 +179,8 @@ export function same_thread_group(a: number, b: number): boolean {
   return a === b || (sa !== 0 && sa === mem[b + TASK.signal]) || group_leader(a) === group_leader(b);
 }
 
-/**
- * thread_group_empty (include/linux/sched/signal.h): no other thread in p's group. The model reads
- * signal->nr_threads (threads not yet released), which __exit_signal changes under the siglock.
- * Callers hold that lock or tasklist_lock, or none: pidfd_poll under RCU (delay_group_leader in
- * fs/pidfs.c) and do_group_exit's first look, where the kernel reads its thread list's pointers
- * racily. A marked load (READ_ONCE) so that the lockless callers do not race (a 10-minute checked
- * free run reported pidfd_poll's read, session 13), the locked ones keep their guard check.
- */
-export function thread_group_empty(p: number): boolean {
-  const sig = mem[p + TASK.signal]!;
-  return sig === 0 || Atomics.load(mem, sig + SIG.nr_threads) <= 1;
-}
+/** thread_group_empty: one home, src/kernel/sched_task.ts (re-exported for pidfd.ts). */
+export { thread_group_empty };
 
 /**
  * current_is_single_threaded (lib/is_single_threaded.c): signal->live == 1. The kernel also looks

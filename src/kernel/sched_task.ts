@@ -195,8 +195,20 @@ export function pid_nr_ns_fast(pid: number, ns: number): number {
 // ---- thread groups (include/linux/sched/signal.h) -----------------------------------------------
 
 export const thread_group_leader = (p: number): boolean => mem[p + TASK.group_leader] === p;
-/** thread_group_empty: no other thread of the group is still hashed (signal->nr_threads). */
-export const thread_group_empty = (p: number): boolean => mem[mem[p + TASK.signal]! + SIG.nr_threads]! <= 1;
+/**
+ * thread_group_empty (include/linux/sched/signal.h): no other thread in p's group. The model reads
+ * signal->nr_threads (threads not yet released), which __exit_signal changes under the siglock.
+ * Callers hold that lock or tasklist_lock, or none: pidfd_poll under RCU (delay_group_leader in
+ * fs/pidfs.c) and do_group_exit's first look, where the kernel reads its thread list's pointers
+ * racily. A marked load (READ_ONCE) so that the lockless callers do not race (a 10-minute checked
+ * free run reported pidfd_poll's read, session 13), the locked ones keep their guard check.
+ * One definition: until session 13 a second, plain one here served every caller but pidfd_poll
+ * (a later 10-minute checked run reported its read from exit_signals).
+ */
+export function thread_group_empty(p: number): boolean {
+  const sig = mem[p + TASK.signal]!;
+  return sig === 0 || Atomics.load(mem, sig + SIG.nr_threads) <= 1;
+}
 export const same_thread_group = (a: number, b: number): boolean => a !== 0 && b !== 0 && mem[a + TASK.signal] === mem[b + TASK.signal];
 /** delay_group_leader: a zombie leader is not reaped while other threads live. */
 export const delay_group_leader = (p: number): boolean => thread_group_leader(p) && !thread_group_empty(p);
