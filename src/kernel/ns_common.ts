@@ -179,9 +179,6 @@ export function same_thread_group(a: number, b: number): boolean {
   return a === b || (sa !== 0 && sa === mem[b + TASK.signal]) || group_leader(a) === group_leader(b);
 }
 
-/** thread_group_empty: one home, src/kernel/sched_task.ts (re-exported for pidfd.ts). */
-export { thread_group_empty };
-
 /**
  * current_is_single_threaded (lib/is_single_threaded.c): signal->live == 1. The kernel also looks
  * for other processes sharing the mm (CLONE_VM without CLONE_THREAD), which the model lacks.

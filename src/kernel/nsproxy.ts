@@ -29,8 +29,9 @@ import {
   copy_mnt_ns, copy_net_ns, copy_time_ns, copy_utsname, get_ns_common, INV_NSPROXY_REFCOUNT, is_ns_common_type,
   NS_TYPE_NAMES, ns_common_install, NSC_INIT, type NsSet, PROC_CGROUP_INIT_INO, PROC_IPC_INIT_INO,
   PROC_MNT_INIT_INO, PROC_NET_INIT_INO, PROC_TIME_INIT_INO, PROC_UTS_INIT_INO, ptrace_may_access,
-  PTRACE_MODE_READ_REALCREDS, put_ns_common, current_fs_shared, task_lock, task_unlock, thread_group_empty,
+  PTRACE_MODE_READ_REALCREDS, put_ns_common, current_fs_shared, task_lock, task_unlock,
 } from './ns_common.js';
+import { thread_group_empty } from './sched_task.js';
 import { fget, FILE_NSFS, FILE_PIDFD, fput, proc_ns_file, userns_get } from './nsfs.js';
 import { pidfd_pid } from './pidfd.js';
 import { copy_pid_ns, get_pid_ns, pidns_install, put_pid_ns, task_active_pid_ns } from './pid_namespace.js';

@@ -14,7 +14,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { data_race } from '../lib/compiler.js';
 import { current, SLEEP, TASK_INTERRUPTIBLE, WCHAN_PIDFD_POLL } from '../sched/core.js';
 import { finish_wait, prepare_to_wait, wake_up } from '../sched/wait.js';
-import { thread_group_empty } from './ns_common.js';
+import { thread_group_empty } from './sched_task.js';
 import { signal_pending } from './signal.js';
 import { register_syscall } from './entry.js';
 import { EBADF, EINVAL, ENOENT, ERESTARTNOHAND, ESRCH } from './errno.js';

@@ -202,8 +202,9 @@ export const thread_group_leader = (p: number): boolean => mem[p + TASK.group_le
  * fs/pidfs.c) and do_group_exit's first look, where the kernel reads its thread list's pointers
  * racily. A marked load (READ_ONCE) so that the lockless callers do not race (a 10-minute checked
  * free run reported pidfd_poll's read, session 13), the locked ones keep their guard check.
- * One definition: until session 13 a second, plain one here served every caller but pidfd_poll
- * (a later 10-minute checked run reported its read from exit_signals).
+ * The one definition: until session 13 ns_common.ts had this marked one, for pidfd_poll only, and
+ * this file a plain copy that every other caller used (a later 10-minute checked run reported its
+ * read from exit_signals).
  */
 export function thread_group_empty(p: number): boolean {
   const sig = mem[p + TASK.signal]!;
