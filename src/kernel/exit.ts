@@ -626,7 +626,9 @@ export function do_exit(code: number): number {
     exit_task_namespaces(tsk);
     exit_tasks_rcu_start();
     phase = EXP_NOTIFY;
-    mem[tsk + TASK.exit_phase] = phase;
+    // exit_task_work: the work list closes (task_work_run's cmpxchg of task->task_works to
+    // &work_exited). Marked: pairs with task_work_add_signal's Atomics.load from another task.
+    Atomics.store(mem, tsk + TASK.exit_phase, phase);
   }
   if (phase === EXP_NOTIFY || phase === EXP_ZAP) {
     if (exit_notify(tsk) === SLEEP) return SLEEP;
