@@ -407,7 +407,10 @@ export function send_signal_locked(sig: number, info: number, t: number, type: n
  */
 export function lock_task_sighand(p: number): number {
   for (;;) {
-    const sh = mem[p + TASK.sighand]!;
+    // `sighand = rcu_dereference(tsk->sighand)` (__lock_task_sighand, kernel/signal.c): a marked
+    // load, against __exit_signal's store of NULL under the siglock (a plain read here was a KCSAN
+    // report in a 10-minute checked run, session 14). The look again below is under the siglock.
+    const sh = Atomics.load(mem, p + TASK.sighand);
     if (!sh) return 0;
     spin_lock_irq(sh + SIG.siglock);
     if (mem[p + TASK.sighand] === sh) return sh;
