@@ -92,7 +92,8 @@ export function list_text(): string {
   const L: string[] = [];
   L.push('pidrace deadlock catalog (docs/catalog-sources.md: after an id, ? = the id is unverified, ~ = the id is verified but part of the record is not)', '');
   for (const s of CATALOG) {
-    const mark = s.kind === 'design-study' ? '[DESIGN STUDY, not an upstream bug] ' : s.kind === 'known-open' ? '[KNOWN OPEN: no fix merged, today\'s kernel has it] ' : '';
+    const mark = s.kind === 'design-study' ? '[DESIGN STUDY, not an upstream bug] ' : s.kind === 'known-open' ? '[KNOWN OPEN: no fix merged, today\'s kernel has it] '
+      : s.kind === 'found' ? '[FOUND BY PIDRACE: no upstream report found, today\'s kernel code has it] ' : '';
     L.push(`${s.id.padEnd(3)} ${mark}${s.title}`);
     L.push(`    kind: ${s.kind}   slug: ${s.slug}   year: ${s.year}   commits: ${commit_text(s) || '-'}   CPUs: ${s.ncpus}`);
     for (const c of s.commits) {

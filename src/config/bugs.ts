@@ -55,6 +55,14 @@ export const BUG_WAIT_ZOMBIE_LEADER_TRACED = 1 << 27;
  * kernel) waits for the reaping with the mutex held.
  */
 export const PROPOSAL_EXEC_REAP_UNLOCKED = 1 << 23;
+/**
+ * Catalog 22 (found by pidrace; no upstream report found), a proposal, not a bug: proc_do_cad_pid
+ * reads cad_pid in an RCU read section (rcu_dereference) and a write waits for a grace period
+ * (synchronize_rcu) between its xchg and the put_pid of the old pid. 0 (today's kernel): the read
+ * is `pid_vnr(cad_pid)` with no RCU and no reference, and a concurrent write's put_pid can free
+ * the pid under it.
+ */
+export const PROPOSAL_CAD_PID_SYNC_RCU = 1 << 28;
 /** exit_notify keeps EXIT_DEAD tracees on a local list across zap (before 8fb335e07837). */
 export const BUG_PTRACE_DEAD_LIST = 1 << 6;
 /** struct pid_namespace freed at its last put, without a grace period (before 1adfcb03e31b). */
@@ -96,6 +104,7 @@ export const BUG_NAMES: Record<string, number> = {
   exec_traced_cred_guard: BUG_EXEC_TRACED_CRED_GUARD,
   wait_zombie_leader_traced: BUG_WAIT_ZOMBIE_LEADER_TRACED,
   exec_reap_unlocked: PROPOSAL_EXEC_REAP_UNLOCKED,
+  cad_pid_sync_rcu: PROPOSAL_CAD_PID_SYNC_RCU,
   ptrace_dead_list: BUG_PTRACE_DEAD_LIST,
   free_without_gp: BUG_FREE_WITHOUT_GP,
   plant_reparent_no_lock: BUG_PLANT_REPARENT_NO_LOCK,

@@ -66,6 +66,16 @@ function field_name(fid: number): string {
 }
 
 /**
+ * The functions of a guard violation's reporting stack, innermost first (the access's function
+ * first): what a scenario's check reads to name the code that made the access. Empty without the
+ * checked build's site table or a stored report.
+ */
+export function guard_violation_stack(m: Int32Array, regions: Regions, x: Violation): string[] {
+  if (!(x.c > 0 && x.c <= GUARD_REPORTS)) return [];
+  return stack(m, regions.guard + report_offset(x.c - 1) + GUARD_REPORT.stack).map((f) => f.trim());
+}
+
+/**
  * One report: `who` names the task, `m` is the memory view (live or snapshot) laid out as `regions`
  * (its machine's).
  */

@@ -27,8 +27,9 @@ import { E18 } from './e18_wait_consider_reload.js';
 import { E19 } from './e19_cad_pid_ref.js';
 import { E20 } from './e20_pids_release.js';
 import { E21 } from './e21_wait_zombie_leader_traced.js';
+import { E22 } from './e22_cad_pid_read_uaf.js';
 
-export const CATALOG: Scenario[] = [E1, E2, E3, E4, E5, E6, E7A, E7B, E8, E9, E10, E11, E12, E13, E14, E15, E16, E17, E18, E19, E20, E21];
+export const CATALOG: Scenario[] = [E1, E2, E3, E4, E5, E6, E7A, E7B, E8, E9, E10, E11, E12, E13, E14, E15, E16, E17, E18, E19, E20, E21, E22];
 
 export function findScenario(idOrSlug: string): Scenario | undefined {
   const k = idOrSlug.trim().toLowerCase();

@@ -107,12 +107,13 @@ export function catalog_markdown(rows: VariantFigures[], o: { seeds: number; fre
         ? `${r.free.attempts} runs, ${r.free.otherFailures + r.free.hangs} failed/hung`
         : `${r.free.hits}/${r.free.attempts} (${(r.free.hitRate * 100).toFixed(1)}%), first hit ${((r.free.firstHitMs ?? NaN) / 1000).toFixed(2)} s`;
       const fixIds = verifiedFixIds(s).map((x) => `\`${x}\``).join(' ') || '-';
-      const kind = s.kind === 'design-study' ? '**design study**' : s.kind === 'known-open' ? '**known open** (no fix merged)' : 'upstream bug';
+      const kind = s.kind === 'design-study' ? '**design study**' : s.kind === 'known-open' ? '**known open** (no fix merged)'
+        : s.kind === 'found' ? '**found by pidrace** (no upstream report found)' : 'upstream bug';
       const det = s.detector ?? DETECTOR_OF[buggyVariant(s).expect];
       L.push(`| ${i === 0 ? s.id : ''} | ${i === 0 ? kind : ''} | ${i === 0 ? `${s.title} (${s.year})` : ''} | ${i === 0 ? fixIds : ''} | ${i === 0 ? ids : ''} | ${i === 0 ? det : ''} | ${v.name} | ${v.expect} | ${ctl} | ${free} |`);
     });
   }
-  L.push('', `Controlled: ${o.seeds} search seeds per buggy variant (PCT and seeded random), 1,000 schedules per fixed variant. After an id: ? = id unverified, ~ = id verified, part of the record not (docs/catalog-sources.md). A design study models a proposal that was not merged; a known-open entry is an upstream bug with no merged fix (today's kernel is its failing variant); neither is counted among the upstream bugs with a fix.`);
+  L.push('', `Controlled: ${o.seeds} search seeds per buggy variant (PCT and seeded random), 1,000 schedules per fixed variant. After an id: ? = id unverified, ~ = id verified, part of the record not (docs/catalog-sources.md). A design study models a proposal that was not merged; a known-open entry is an upstream bug with no merged fix (today's kernel is its failing variant); a found entry is a race pidrace found in today's kernel code with no upstream report found (its fixed variant is a proposal of ours); none of them is counted among the upstream bugs with a fix.`);
   return L.join('\n');
 }
 

@@ -168,7 +168,8 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
   const seed = (o.seed ?? 1) >>> 0 || 1;
   const strategy = o.strategy ?? 'pct';
   const t0 = performance.now();
-  const m = new Machine({ ...scenarioConfig(sc), checkGuards: o.checkGuards, traceEvents: o.trace ?? 0 }, {
+  const checkGuards = o.checkGuards === true || sc.checkGuards === true;
+  const m = new Machine({ ...scenarioConfig(sc), checkGuards, traceEvents: o.trace ?? 0 }, {
     mode, seed, bugs: v.bugs, lockdep: false,
     injectDelayPermille: mode === 'free' ? (o.delayPermille ?? sc.freeDelayPermille ?? 40) : 0,
     hungTimeoutMs: o.hungMs ?? 250,
@@ -181,7 +182,7 @@ export async function runOnce(sc: Scenario, v: Variant, o: RunOptions = {}): Pro
       maxDecisions: sc.maxDecisions ?? 60_000, stopOnViolation: true,
     });
   }
-  const slot = await acquire_pool(sc.ncpus, o.slots ?? DEFAULT_PARALLEL, o.checkGuards === true);
+  const slot = await acquire_pool(sc.ncpus, o.slots ?? DEFAULT_PARALLEL, checkGuards);
   let res;
   try {
     res = await supervise(m, slot.pool, {

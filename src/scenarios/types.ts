@@ -32,10 +32,12 @@ export interface CommitRef {
 export type CommitRole = 'bug' | 'fix' | 'revert' | 'related' | 'report';
 
 /**
- * An upstream bug with a merged fix; a study of a design (a proposal that was not merged); or a
- * known-open upstream bug (reported, fixes proposed, none merged: today's kernel has it).
+ * An upstream bug with a merged fix; a study of a design (a proposal that was not merged); a
+ * known-open upstream bug (reported, fixes proposed, none merged: today's kernel has it); or a
+ * race found by pidrace in today's kernel code with no upstream report found (not confirmed on a
+ * real kernel; its fixed variant is a proposal of our own).
  */
-export type EntryKind = 'upstream-bug' | 'design-study' | 'known-open';
+export type EntryKind = 'upstream-bug' | 'design-study' | 'known-open' | 'found';
 
 /** What a variant is expected to do. */
 export type Expectation =
@@ -110,6 +112,11 @@ export interface Scenario {
   pctShare?: number;
   /** Free-running delay injection (per mille of hooks). */
   freeDelayPermille?: number;
+  /**
+   * Run every variant on the checked build (as --check-guards does): the failure is a plain access
+   * to freed memory that only the checked build's KASAN-style poison check sees.
+   */
+  checkGuards?: boolean;
   /** Lay the run out on a booted machine: programs, tasks, interrupts. */
   build(m: Machine, v: Variant, mode: 'controlled' | 'free'): void;
   /** Is a failed run the documented failure? */
