@@ -96,6 +96,19 @@ export function task_slot(t: number): number {
   return e;
 }
 
+/**
+ * Is there a task whose slot satisfies pred (its side-table entry, read only)? Every task slot of
+ * the run is looked at: the entries of freed tasks keep their last words, so pred must name what
+ * it looks for precisely enough (an operation in progress and its target's task id).
+ */
+export function some_task_slot(pred: (slot: number) => boolean): boolean {
+  const table = mem[kg + G.stress + STRESS_ACTIVE_NS]!;
+  if (table === 0) return false;
+  const o = regions.objects[SLAB_TASK]!;
+  for (let i = 0; i < o.count; i++) if (pred(table + i * SLOT_WORDS)) return true;
+  return false;
+}
+
 /** Another task's slot, read only: 0 when it has none yet (task_slot would reset it for t). */
 export function task_slot_peek(t: number): number {
   const table = mem[kg + G.stress + STRESS_ACTIVE_NS]!;

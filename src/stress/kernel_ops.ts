@@ -46,7 +46,7 @@ import { mutex_is_locked } from '../locking/mutex.js';
 import { kprobe_mutex } from '../kernel/kprobes.js';
 import { OP_IDS, OPS, STRESS_FASYNC_AT, SLOT_CONT, SLOT_CONT_ARG, SLOT_CONT_STEP, SLOT_NEWPID_CHILD, SLOT_SCRATCH } from './ops.js';
 import { SYS_SYNCHRONIZE_RCU } from '../kernel/torture.js';
-import { clone_parent_checks, exec_checks, same_process, task_slot, task_slot_peek } from './checks.js';
+import { clone_parent_checks, exec_checks, same_process, some_task_slot, task_slot, task_slot_peek } from './checks.js';
 import type { SubCall } from './stress_syscalls.js';
 
 export type Rand = (t: number) => number;
@@ -557,6 +557,9 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
         const us = task_slot_peek(u);
         return mem[u + TASK.ptrace] !== 0 || mem[u + TASK.children] !== 0 || mem[u + TASK.ptraced] !== 0 || (us !== 0 && mem[us + SLOT_CONT] === op + 1);
       })) ok = false;
+      // The watched process, by task id, for ptrace-wait's rule below (its debugger is no process
+      // that a poller watches).
+      if (ok) mem[slot + SLOT_SCRATCH + WP_POLL_TARGET] = mem[p + TASK.id]!;
       rcu_read_unlock();
       if (!ok) return null;
       start_cont(slot, op);
@@ -603,6 +606,16 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
         if (a === mem[a + TASK.real_parent]) break;
       }
       if (ok && some_thread(p, (u) => mem[u + TASK.ptrace] !== 0 || mem[u + TASK.ptraced] !== 0)) ok = false;
+      // Nor may a pidfd-poll operation be watching the debugger: the poller may be a descendant of
+      // the tracee (its waiting parent a thread of the tracee's process), and the poll's own rule
+      // (no target with a tracee) was checked before the debugger had one (seen: PCT seed 33 of
+      // the no-switch campaign, session 14 - the poller waits for the debugger, the debugger for
+      // the tracee's group, whose thread waits in waitid for the poller).
+      if (ok) {
+        const id = mem[t + TASK.id]!;
+        const poll = O('pidfd-poll') + 1;
+        if (some_task_slot((e) => mem[e + SLOT_CONT] === poll && mem[e + SLOT_SCRATCH + WP_POLL_TARGET] === id)) ok = false;
+      }
       rcu_read_unlock();
       if (!ok) return null;
       start_cont(slot, op);
@@ -875,6 +888,8 @@ const WP_POLLS = 1;
 const WP_AFTER = 2;
 /** wait-pid through a pidfd: 1 while it is to be used (set at the pick), then the pidfd + 2. */
 const WP_PIDFD = 3;
+/** pidfd-poll: the task id of the process it watches (set at the pick; ptrace-wait reads it). */
+const WP_POLL_TARGET = 4;
 /** WNOHANG polls of one child per wait-pid operation. */
 const WAIT_PID_POLLS = 8;
 const WAIT_PID_POLLS_TRACED = 32;
