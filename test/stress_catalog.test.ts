@@ -100,14 +100,16 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * pidfd_poll_exit_state 5, setns_fork_no_recheck 7, wait_consider_reload 9,
  * clone_parent_exit_signal 11. Session 14 (a read of cad_pid has a named race window between its
  * load and pid_vnr, a scheduling point that moves every PCT draw; the sweep at that code):
- * pidfd_poll_exit_state 2, setns_fork_no_recheck 12, wait_consider_reload 2; the other quick seeds
+ * pidfd_poll_exit_state 2, setns_fork_no_recheck 12, wait_consider_reload 2; then a ptrace-wait
+ * debugger is no process a pidfd-poll operation watches (the no-switch deadlock of PCT seed 33):
+ * pidfd_poll_exit_state 13, setns_fork_no_recheck 6, wait_consider_reload 5; the other quick seeds
  * still find their sets.
  */
 const QUICK: Array<{ name: string; seed: number }> = [
   { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 1 },
-  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 2 },
-  { name: 'fasync_spinlock', seed: 2 }, { name: 'setns_fork_no_recheck', seed: 12 },
-  { name: 'wait_consider_reload', seed: 2 }, { name: 'clone_parent_exit_signal', seed: 11 },
+  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 13 },
+  { name: 'fasync_spinlock', seed: 2 }, { name: 'setns_fork_no_recheck', seed: 6 },
+  { name: 'wait_consider_reload', seed: 5 }, { name: 'clone_parent_exit_signal', seed: 11 },
   { name: 'wait_zombie_leader_traced', seed: 2 },
 ];
 
