@@ -23,8 +23,7 @@
  * the entry runs on the checked build (Scenario.checkGuards).
  */
 import '../kernel/index.js'; // the kernel image first: its modules rely on index.ts's import order
-import { SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_EXIT, SYS_FORK, SYS_WAIT4 } from '../kernel/unistd.js';
-import { SYS_MEMBARRIER } from '../kernel/unistd.js';
+import { SYS_CAD_PID_READ, SYS_CAD_PID_WRITE, SYS_EXIT, SYS_FORK, SYS_MEMBARRIER, SYS_WAIT4 } from '../kernel/unistd.js';
 import { MEMBARRIER_CMD_GLOBAL } from '../kernel/task_work.js';
 import { PROPOSAL_CAD_PID_SYNC_RCU } from '../config/bugs.js';
 import { SITE_CAD_PID_READ } from '../kernel/reboot.js';
