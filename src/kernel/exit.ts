@@ -627,8 +627,10 @@ export function do_exit(code: number): number {
     exit_tasks_rcu_start();
     phase = EXP_NOTIFY;
     // exit_task_work: the work list closes (task_work_run's cmpxchg of task->task_works to
-    // &work_exited). Marked: pairs with task_work_add_signal's Atomics.load from another task.
-    Atomics.store(mem, tsk + TASK.exit_phase, phase);
+    // &work_exited). A plain store: task_work_add_signal's marked load from another task needs an
+    // untorn value only (an aligned word store is one), and it reads nothing else that this store
+    // would have to order; KCSAN's rules treat such a plain write against a marked read as no race.
+    mem[tsk + TASK.exit_phase] = phase;
   }
   if (phase === EXP_NOTIFY || phase === EXP_ZAP) {
     if (exit_notify(tsk) === SLEEP) return SLEEP;

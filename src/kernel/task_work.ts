@@ -26,8 +26,8 @@ export function task_work_add_signal(task: number): number {
   // before exit_notify: the model's exit phase past EXP_NONE stands for that (EXP_SIGNALS, asleep
   // in exit_signals, is before it). The kernel reads the list head with READ_ONCE
   // (`head = READ_ONCE(task->task_works)`, kernel/task_work.c) against task_work_run's cmpxchg
-  // that installs work_exited: a marked load here, paired with do_exit's Atomics.store of
-  // EXP_NOTIFY (a plain read was a KCSAN report in 10-minute checked runs, session 13). As in the
+  // that installs work_exited: a marked load here, against do_exit's store of EXP_NOTIFY (a plain
+  // read was a KCSAN report in 10-minute checked runs, session 13). As in the
   // kernel, where the notification follows a cmpxchg that won before the list closed, a task that
   // closes its list just after this look still gets the flag and the wake-up.
   const ph = Atomics.load(mem, task + TASK.exit_phase);
