@@ -20,7 +20,7 @@ import { config, kg, mem, PAGE_SIZE, regions, SLAB_SIGNAL, SLAB_TASK, this_cpu_i
 import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { LC_SIGLOCK, LC_TASK_LOCK, LC_WAITQ, lock_class_register } from '../locking/lockdep.js';
 import { mutex_init } from '../locking/mutex.js';
-import { spin_lock, spin_lock_init, spin_unlock } from '../locking/spinlock.js';
+import { spin_lock, spin_lock_init, spin_lock_irq, spin_unlock, spin_unlock_irq } from '../locking/spinlock.js';
 import { read_lock, read_unlock, write_lock_irq, write_unlock_irq } from '../locking/qrwlock.js';
 import { sched_hook } from '../sched/hook.js';
 import {
@@ -156,11 +156,17 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
     init_signal_struct(s);
     const cs = mem[cur + TASK.sighand]!;
     if (cs) {
-      // copy_sighand: the child starts with the parent's actions.
+      // copy_sighand: the child starts with the parent's actions, copied under the parent's
+      // siglock (`spin_lock_irq(&current->sighand->siglock); memcpy(sig->action, ...)` in
+      // kernel/fork.c, the lock added by Jann Horn's 06e62a46bbba (2018), read in a blame
+      // listing): another thread of the group may be in do_sigaction, which writes them under
+      // that lock (a copy without it was a KCSAN report of a 10-minute checked run, session 14).
+      spin_lock_irq(cs + SIG.siglock);
       mem[s + SIG.action_ign] = mem[cs + SIG.action_ign]!;
       mem[s + SIG.action_caught] = mem[cs + SIG.action_caught]!;
       mem[s + SIG.action_restart] = mem[cs + SIG.action_restart]!;
       mem[s + SIG.chld_flags] = mem[cs + SIG.chld_flags]!;
+      spin_unlock_irq(cs + SIG.siglock);
     }
     mem[p + TASK.signal] = s;
     mem[p + TASK.sighand] = s;
