@@ -32,7 +32,9 @@ const REPORT_MUST: Record<string, RegExp[]> = {
   '2': [/kprobe_mutex \(mutex\)/, /synchronize_srcu/, /do_wait/, /tasks_rcu_exit_srcu \{read/, /mutex_lock on kprobe_mutex/, /perf_kprobe_init/],
   '3': [/zap_pid_ns_processes/, /X\[pid \d+ NSpid \d+ \d+\]/, /blocked chain/],
   '4': [/zap_pid_ns_processes/, /zombie/, /delay_group_leader/],
-  '5': [/pid namespace init reaped while pids of the namespace remain/],
+  // User space's assertion after waitpid, or the kernel's task-list check one step earlier (P's wait
+  // releases R with X still on its children list: check_5 names both, session 15).
+  '5': [/pid namespace init reaped while pids of the namespace remain|release_task: the task still has children/],
   '6': [/zap_pid_ns_processes/, /EXIT_DEAD/, /dead list/],
   '7a': [/read_lock \(in irq\) on tasklist_lock/, /in interrupt/, /write_lock on tasklist_lock/, /tasklist_lock \{read\}/],
   '7b': [/spinning on &new->fa_lock/, /in interrupt/, /read_lock on tasklist_lock/, /&new->fa_lock \{spin\}/, /write_lock on tasklist_lock/, /in fork/],

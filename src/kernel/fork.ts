@@ -158,9 +158,12 @@ function dup_task_struct(cur: number, flags: number, prog: number, arg: number):
     if (cs) {
       // copy_sighand: the child starts with the parent's actions, copied under the parent's
       // siglock (`spin_lock_irq(&current->sighand->siglock); memcpy(sig->action, ...)` in
-      // kernel/fork.c, the lock added by Jann Horn's 06e62a46bbba (2018), read in a blame
-      // listing): another thread of the group may be in do_sigaction, which writes them under
-      // that lock (a copy without it was a KCSAN report of a 10-minute checked run, session 14).
+      // today's kernel/fork.c, read with find_string; a blame listing dates those two lines to
+      // 06e62a46bbba, Jann Horn, 2018-08-21): another thread of the group may be in
+      // do_sigaction, which writes them under that lock. Oleg Nesterov posted the same lock in
+      // 2006 ("[PATCH] fix copy_sighand() vs do_sigaction() race", LKML; whether it was merged
+      // then was not checked). A copy without it was a KCSAN report of a 10-minute checked run
+      // with --fork-balance (session 14).
       spin_lock_irq(cs + SIG.siglock);
       mem[s + SIG.action_ign] = mem[cs + SIG.action_ign]!;
       mem[s + SIG.action_caught] = mem[cs + SIG.action_caught]!;
