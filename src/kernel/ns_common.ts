@@ -15,7 +15,7 @@ import { kmem_cache_alloc, kmem_cache_free, mark_live } from '../mm/slab.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { record_violation, V_INVARIANT } from '../locking/violations.js';
 import { current } from '../sched/core.js';
-import { thread_group_empty } from './sched_task.js';
+import { same_thread_group, thread_group_empty } from './sched_task.js';
 import { EINVAL, ENOMEM, EPERM, EUSERS } from './errno.js';
 import { CAP_SYS_ADMIN, CAP_SYS_PTRACE, get_user_ns, init_user_ns, ns_capable, put_user_ns } from './user_namespace.js';
 export {
@@ -166,17 +166,6 @@ export function task_lock(p: number, site = 0): void {
 
 export function task_unlock(p: number): void {
   spin_unlock(p + TASK.alloc_lock);
-}
-
-/** The thread-group leader of t (itself when the field is unset: a bare task). */
-export function group_leader(t: number): number {
-  return mem[t + TASK.group_leader] || t;
-}
-
-/** same_thread_group (include/linux/sched/signal.h). */
-export function same_thread_group(a: number, b: number): boolean {
-  const sa = mem[a + TASK.signal]!;
-  return a === b || (sa !== 0 && sa === mem[b + TASK.signal]) || group_leader(a) === group_leader(b);
 }
 
 /**

@@ -15,7 +15,7 @@ import { mutex_lock, mutex_unlock } from '../locking/mutex.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, register_rcu_callback } from '../rcu/rcu.js';
 import { current, set_current_state, set_running, SLEEP, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, WCHAN_MUTEX, WCHAN_ZAP_PIDS } from '../sched/core.js';
 import { register_syscall } from './entry.js';
-import { __WALL, PF_EXITING, SIGCHLD, SIGHUP, SIGINT, SIGKILL, sigmask } from './sched_task.js';
+import { __WALL, PF_EXITING, SIGCHLD, SIGHUP, SIGINT, SIGKILL, sigmask, thread_group_leader } from './sched_task.js';
 import { ns_alloc_inum, PROC_PID_INIT_INO } from './ns_common.js';
 import { BUG_FREE_WITHOUT_GP, BUG_RCU_TASKS_EXIT_SRCU, BUG_ZAP_HOLDS_SRCU, BUG_ZAP_INIT_PIDS_ONE, BUG_ZAP_KEEPS_NOTIFY_SIGNAL, BUG_ZAP_NO_PID_WAIT, BUG_ZAP_WAIT_CHILDREN } from '../config/bugs.js';
 import { ECHILD, EFAULT, EINVAL, ENOMEM, ENOSPC, EPERM } from './errno.js';
@@ -243,11 +243,6 @@ export function init_pid_ns_boot(): number {
 }
 
 // ---- zap ----------------------------------------------------------------------------------------
-
-/** thread_group_leader (include/linux/sched/signal.h). */
-function thread_group_leader(t: number): boolean {
-  return mem[t + TASK.group_leader] === t;
-}
 
 /**
  * zap_pid_ns_processes (kernel/pid_namespace.c), called by the last thread of the namespace's init

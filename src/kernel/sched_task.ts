@@ -210,6 +210,12 @@ export function thread_group_empty(p: number): boolean {
   const sig = mem[p + TASK.signal]!;
   return sig === 0 || Atomics.load(mem, sig + SIG.nr_threads) <= 1;
 }
+/**
+ * same_thread_group (include/linux/sched/signal.h): `p1->signal == p2->signal`. The one definition:
+ * until session 15 ns_common.ts had a second, which also matched two tasks by their group_leader
+ * words; on every call of the test suite both gave the same answer (checked with a build that
+ * compared them), since ->signal is cleared only when a task record is freed (free_task).
+ */
 export const same_thread_group = (a: number, b: number): boolean => a !== 0 && b !== 0 && mem[a + TASK.signal] === mem[b + TASK.signal];
 /** delay_group_leader: a zombie leader is not reaped while other threads live. */
 export const delay_group_leader = (p: number): boolean => thread_group_leader(p) && !thread_group_empty(p);

@@ -11,7 +11,7 @@ import { register_syscall } from './entry.js';
 import { SYS_ASSERT_NOT_KILLED_BY, SYS_ASSERT_WAIT_ECHILD, SYS_ASSERT_WAIT_NOT_ECHILD, SYS_PIDNS_ASSERT_EMPTY } from './unistd.js';
 import { ECHILD } from './errno.js';
 import { find_task_by_vpid } from './pid.js';
-import { same_thread_group } from './ns_common.js';
+import { same_thread_group } from './sched_task.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import { PIDNS_ADDING } from './pid.js';
 

@@ -21,7 +21,7 @@ import {
 } from '../kernel/unistd.js';
 import { PIDNS_ADDING } from '../kernel/pid_types.js';
 import { find_task_by_vpid, find_vpid, is_child_reaper, pid_nr, pid_nr_ns, task_active_pid_ns } from '../kernel/pid.js';
-import { same_thread_group } from '../kernel/ns_common.js';
+import { same_thread_group } from '../kernel/sched_task.js';
 import { rcu_read_lock, rcu_read_unlock } from '../rcu/rcu.js';
 import {
   CLONE_NEWPID, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_RESTART, SIG_BLOCK, SIG_CAUGHT, SIG_DFL, SIG_IGN, SIG_UNBLOCK, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
