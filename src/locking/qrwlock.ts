@@ -55,6 +55,23 @@ function notify_sleepers(lock: number): void {
 const PRESPIN = 1024;
 
 /**
+ * Then, when no lock holder can be off its core for lack of one (G.rwlock_spin_us non-zero: as
+ * many threads run kernel code at once as the host has cores, or fewer), the waiter keeps spinning
+ * for up to this long. tasklist_lock's read sections in the stress mix are often long: walks over
+ * a parent's children or a namespace's pids hold it 16-256 µs in ~2.5% of read acquisitions
+ * (session 15, an instrumented build: 2 CPUs, 10 s), longer than PRESPIN's ~15 µs, and a writer
+ * that napped after PRESPIN came back ~170 µs later on average (a 0.05 ms
+ * Atomics.wait oversleeps to ~0.12 ms here), a third of each CPU's time in that run. The kernel's
+ * rwlock waiters spin for as long as it takes; its paravirt spinlocks (whose holder's vCPU may be
+ * preempted) spin SPIN_THRESHOLD loops, `(1 << 15)` in arch/x86/include/asm/spinlock.h ("How long
+ * a lock should spin before we consider blocking", read with find_string), before they halt. The
+ * bound keeps the cost of a holder the host did take away (another process's load) at this much.
+ */
+export const RWLOCK_SPIN_US = 200;
+/** Looks at the word between two clock reads of that spin. */
+const SPIN_CLOCK_EVERY = 256;
+
+/**
  * Then a few short timed naps on the word (no notify needed: the waiter looks again when each
  * ends): a holder that the host descheduled (more workers than cores) gets the core back, and
  * unlockers pay no futex wake-up for waiters that would have been back in microseconds anyway.
@@ -67,6 +84,13 @@ function qrw_wait(lock: number, mode: number, addr: number, op: number, arg: num
   if (!is_controlled()) {
     for (let i = 0; i < PRESPIN; i++) if (wait_cond(op, addr, arg)) return;
     const m = mem;
+    const spin_us = m[kg + G.rwlock_spin_us]!;
+    if (spin_us !== 0) {
+      const until = performance.now() + spin_us / 1000;
+      do {
+        for (let i = 0; i < SPIN_CLOCK_EVERY; i++) if (wait_cond(op, addr, arg)) return;
+      } while (performance.now() < until);
+    }
     for (let n = 0; n < NAPS; n++) {
       // Load, test, then wait on the loaded value: a change in between makes the wait return at
       // once. No notify is needed (timed nap); the ACQUIRE is the caller's RMW after we return.

@@ -566,6 +566,7 @@ export const GLOBAL_SPEC = {
     L('inject', 'write-once per run', 'INJECT_* bits: fault and delay injection'),
     L('inject_enomem_permille', 'write-once per run', 'probability of injected ENOMEM per allocation point'),
     L('inject_delay_permille', 'write-once per run', 'probability of a delay at a scheduling hook (free-running)'),
+    L('rwlock_spin_us', 'write-once per run', 'free-running: how long a queued-rwlock waiter spins on the lock word (after its first 1,024 looks) before it naps, in µs; 0 when a lock holder\'s thread may be off its core for lack of one (--host-preemption with more CPUs than cores) - src/locking/qrwlock.ts qrw_wait, set by the supervisor'),
     L('window_delay_permille', 'write-once per run', 'probability of a delay at the scheduling hook of a named race window (site >= SITE_WINDOW_MIN, src/sched/hook.ts; free-running): `pidrace stress --window-delay`'),
     L('sched_fork_balance', 'write-once per run', '1: wake_up_new_task places a new task with select_task_rq(WF_FORK) (src/sched/core.ts: an idle CPU, else the least loaded; `pidrace stress --fork-balance`); 0 (default): on its parent\'s CPU'),
     L('uaccess_fault_permille', 'write-once per run', 'probability that a copy to user memory (put_user) faults and the task sleeps on it (src/mm/uaccess.ts); 0: never'),

@@ -29,6 +29,7 @@ import {
 } from '../sched/hook.js';
 import { HP_OFFLINE, HP_ONLINE } from '../sched/hotplug.js';
 import { run_tokens_setup } from '../sched/run_token.js';
+import { RWLOCK_SPIN_US } from '../locking/qrwlock.js';
 import { mux_setup } from '../sched/mux.js';
 import { kick_cpu } from '../sched/core.js';
 import { capture_trace } from '../trace/capture.js';
@@ -115,7 +116,11 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   // Several CPUs per host thread (src/sched/mux.ts): the threads are the run tokens then.
   // Tokens first: run_tokens_setup clears CPU.tok_wait, which mux_setup sets for a CPU's first turn.
   const threads = host_threads(n, opts, controlled);
-  run_tokens_setup(m, controlled || opts.hostPreemption || threads < n ? 0 : opts.runTokens ?? availableParallelism(), n);
+  const tokens = controlled || opts.hostPreemption || threads < n ? 0 : opts.runTokens ?? availableParallelism();
+  run_tokens_setup(m, tokens, n);
+  // A rwlock waiter spins through a long read section only while no lock holder can be off its
+  // core for lack of one: at most as many threads run kernel code at once as the host has cores.
+  m[kg + G.rwlock_spin_us] = (tokens > 0 ? Math.min(tokens, threads) : threads) <= availableParallelism() ? RWLOCK_SPIN_US : 0;
   const groups = mux_setup(m, n, threads);
   // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
   // start below, or one could run (and even crash) before the others are there.
