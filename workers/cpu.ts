@@ -93,6 +93,9 @@ export default function cpuMain(task: CpuTask): CpuResult | CpuResult[] {
         if (!hotplug_requested() || is_controlled()) break;
         if (!cpu_offline_until_online()) break;
       }
+      // The run ended while this CPU was between tasks: park while it is frozen too, so that
+      // cpu_exited's store of CPU.online lands after the snapshot (as below and in host_main).
+      freeze_wait();
     } else {
       // The run ended before this CPU got going (a controlled run can deadlock at its first
       // decisions): park while it is frozen like every other CPU, so that what this one writes on
@@ -151,7 +154,12 @@ function host_main(thread: number, cpus: number[]): CpuResult[] {
   const res = cpus.map((cpu): CpuResult => ({ cpu, switches: 0, syscalls: 0 }));
   try {
     if (Atomics.load(mem, kg + G.run_state) === RUN_RUNNING) mux_host_loop(checked_runner, thread, cpus);
-    else freeze_wait(); // the run ended before it began: as cpuMain
+    // The run ended (or ended before it began): park while the main thread holds the world still,
+    // as cpuMain does, before cpu_exited below stores CPU.online = -1 for every home CPU. Another
+    // thread may be running one of them (any thread runs any CPU), frozen mid-turn in a task: a
+    // store that landed in the snapshot made the stall detector skip that CPU as gone, so a
+    // grace period it held up read as a hang with no stall (session 15, entry 10's free runs).
+    freeze_wait();
   } catch (e) {
     let r = res.find((x) => x.cpu === this_cpu_id);
     if (!r) res.push(r = { cpu: this_cpu_id, switches: 0, syscalls: 0 });
