@@ -15,7 +15,8 @@ import { parse_stress_args } from '../src/cli/stress.js';
 import { CPU } from '../src/mm/layout.js';
 import { cpu_addr } from '../src/mm/memory.js';
 import { IRQV_NONE, raise_irq } from '../src/sched/irq.js';
-import { host_threads } from '../src/run/supervisor.js';
+import { host_threads, rwlock_spin_us } from '../src/run/supervisor.js';
+import { RWLOCK_SPIN_US } from '../src/locking/qrwlock.js';
 import { mux_setup } from '../src/sched/mux.js';
 import { run_tokens_setup } from '../src/sched/run_token.js';
 
@@ -26,6 +27,9 @@ describe('several CPUs per host thread', () => {
     expect(o.verdict).toBe('SUCCESS');
     expect(o.stats.host_threads).toBe(2);
     expect(o.stats.run_tokens).toBe(0); // the threads are the tokens
+    // Two threads run kernel code at once: no lock holder is off a core for want of one, so a
+    // rwlock waiter spins through a long read section (src/locking/qrwlock.ts).
+    expect(o.stats.rwlock_spin_us).toBe(RWLOCK_SPIN_US);
     for (const c of o.stats.cpus) {
       expect(c.syscalls, `cpu ${c.cpu}`).toBeGreaterThan(0);
       expect(c.token_yields, `cpu ${c.cpu} switched out at the end of a slice`).toBeGreaterThan(0);
@@ -99,6 +103,15 @@ describe('several CPUs per host thread', () => {
     // A spinner's CPU ended its last turn with work left: it waits for its turn, runnable.
     expect(others.filter((n) => n.waiting === 'waiting for its turn on a host thread (runnable)').length).toBeGreaterThan(0);
     expect(r.stuck!.text).toMatch(/test_spin/);
+  });
+
+  it('rwlock waiters spin through a long read section only while no holder can be off its core for want of one', () => {
+    expect(rwlock_spin_us(0, 2, 2), '2 CPUs, a thread each, 2 cores').toBe(RWLOCK_SPIN_US);
+    expect(rwlock_spin_us(0, 2, 2)).toBeGreaterThan(0);
+    expect(rwlock_spin_us(0, 8, 2), '--host-preemption: 8 threads on 2 cores').toBe(0);
+    expect(rwlock_spin_us(0, 3, 2), 'one thread more than cores').toBe(0);
+    expect(rwlock_spin_us(2, 8, 2), '8 threads, 2 run tokens: 2 run kernel code at once').toBe(RWLOCK_SPIN_US);
+    expect(rwlock_spin_us(4, 8, 2), 'more tokens than cores').toBe(0);
   });
 
   it('the default: several CPUs per thread only with more CPUs than cores and run tokens on', () => {

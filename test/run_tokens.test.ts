@@ -5,7 +5,9 @@
  * --host-preemption keeps the old behaviour (no tokens). Token counts are forced here, so the
  * tests mean the same on a host with any number of cores.
  */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { RWLOCK_SPIN_US } from '../src/locking/qrwlock.js';
 import { Machine } from '../src/machine.js';
 import { OP_HALT, OP_JMP } from '../src/kernel/entry.js';
 import { SYS_TORTURE_SPIN } from '../src/kernel/torture.js';
@@ -64,6 +66,9 @@ describe('run tokens', () => {
     expect(o.failures).toEqual([]);
     expect(o.stats.run_tokens).toBe(0);
     expect(o.stats.cpus.every((c) => c.token_yields === 0)).toBe(true);
+    // A thread per CPU, no tokens: a rwlock waiter spins past its first looks only when the four
+    // threads have a core each (a holder could be off its core otherwise).
+    expect(o.stats.rwlock_spin_us).toBe(4 <= availableParallelism() ? RWLOCK_SPIN_US : 0);
     expect(parse_stress_args(['--cpus', '8', '--host-preemption']).cfg.hostPreemption).toBe(true);
     expect(() => parse_stress_args(['--mode', 'controlled', '--ops', '10', '--host-preemption'])).toThrow(/free-running/);
   });

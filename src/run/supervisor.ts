@@ -118,9 +118,7 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
   const threads = host_threads(n, opts, controlled);
   const tokens = controlled || opts.hostPreemption || threads < n ? 0 : opts.runTokens ?? availableParallelism();
   run_tokens_setup(m, tokens, n);
-  // A rwlock waiter spins through a long read section only while no lock holder can be off its
-  // core for lack of one: at most as many threads run kernel code at once as the host has cores.
-  m[kg + G.rwlock_spin_us] = (tokens > 0 ? Math.min(tokens, threads) : threads) <= availableParallelism() ? RWLOCK_SPIN_US : 0;
+  m[kg + G.rwlock_spin_us] = rwlock_spin_us(tokens, threads, availableParallelism());
   const groups = mux_setup(m, n, threads);
   // runInProcess (setup through the API) leaves the state RUNNING: the CPUs must wait for the
   // start below, or one could run (and even crash) before the others are there.
@@ -277,6 +275,15 @@ export async function supervise(mc: Machine, pool: Piscina, opts: RunOptions = {
     res.stuck = stuck_report(mc.view(mc.snapshot), res.state, res.state === 'hung' ? (lockup ? lockup.ms : hungMs) : 0, undefined, { lockup, crash: res.crash });
   }
   return res;
+}
+
+/**
+ * How long a free-running rwlock waiter spins before it naps (G.rwlock_spin_us, src/locking/qrwlock.ts):
+ * through a long read section only while no lock holder can be off its core for lack of one, i.e.
+ * at most as many threads run kernel code at once as the host has cores (`tokens` 0: tokens off).
+ */
+export function rwlock_spin_us(tokens: number, threads: number, cores: number): number {
+  return (tokens > 0 ? Math.min(tokens, threads) : threads) <= cores ? RWLOCK_SPIN_US : 0;
 }
 
 /**

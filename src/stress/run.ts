@@ -274,7 +274,8 @@ function format_text(cfg: StressConfig, state: string, elapsed: number, s: Stats
   L.push(`  cpus: ${s.cpus.map((c) => `${c.cpu}:${c.syscalls}`).join(' ')}${s.cpu_balance_flag ? '  (uneven)' : ''}${r.hotplugs ? `  hotplug transitions ${r.hotplugs}` : ''}`);
   if (s.cpus.length > 1 && !r.control) {
     L.push(`  fairness: least CPU share of its fair share in any stats window ${s.min_window_share < 0 ? 'n/a (no full window)' : s.min_window_share.toFixed(2)}; ` +
-      `${s.host_threads ? `${s.host_threads} host threads (several CPUs each), ${s.cpus.reduce((a, c) => a + c.token_yields, 0)} switches at slice end` : s.run_tokens ? `${s.run_tokens} run tokens, ${s.cpus.reduce((a, c) => a + c.token_yields, 0)} hand-offs at slice end` : 'no run tokens'}`);
+      `${s.host_threads ? `${s.host_threads} host threads (several CPUs each), ${s.cpus.reduce((a, c) => a + c.token_yields, 0)} switches at slice end` : s.run_tokens ? `${s.run_tokens} run tokens, ${s.cpus.reduce((a, c) => a + c.token_yields, 0)} hand-offs at slice end` : 'no run tokens'}; ` +
+      `rwlock waiters ${s.rwlock_spin_us ? `spin up to ${s.rwlock_spin_us} µs before they nap` : 'nap after their first looks'}`);
   }
   if (r.control) L.push(`  controlled: ${r.control.decisions} decisions, ${r.control.switches} switches, ${r.control.preemptions} preemptions`);
   if (failures.length) {

@@ -52,6 +52,8 @@ export interface StatsSample {
   run_tokens: number;
   /** Host threads running several CPUs each (src/sched/mux.ts); 0: a thread per CPU. */
   host_threads: number;
+  /** How long a rwlock waiter spins before it naps, µs (src/locking/qrwlock.ts); 0: it naps after its first looks. */
+  rwlock_spin_us: number;
   decisions?: number;
   slabs: Record<string, { in_use: number; high_water: number }>;
 }
@@ -139,6 +141,7 @@ export function sample_stats(m: Machine, tMs: number, prev?: StatsSample): Stats
     min_window_share,
     run_tokens: w[kg + G.run_tokens]!,
     host_threads: host_threads_of(w, n),
+    rwlock_spin_us: w[kg + G.rwlock_spin_us]!,
     decisions: w[kg + G.mode] === 1 ? w[kg + G.ctl_decisions]! : undefined,
     slabs,
   };
