@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.js';
-import { OP_JMP } from '../src/kernel/entry.js';
+import { OP_HALT, OP_JMP } from '../src/kernel/entry.js';
 import { SYS_TORTURE_SPIN } from '../src/kernel/torture.js';
-import { SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
+import { SYS_TEST_HOLD, SYS_TEST_LOCK2, TL_SPIN_A, TL_SPIN_B } from '../src/stress/stress_syscalls.js';
 import { default_config } from '../src/stress/config.js';
 import { run_stress } from '../src/stress/run.js';
 import { parse_stress_args } from '../src/cli/stress.js';
@@ -66,6 +66,19 @@ describe('several CPUs per host thread', () => {
     expect(m.mem[c3 + CPU.mux_lead]).toBe(2); // hosted on CPU 1's thread
     expect(m.mem[c3 + CPU.irq_delivered], 'all three deliveries taken').toBe(3);
     expect(m.mem[c3 + CPU.irq_pending]).toBe(0);
+  });
+
+  it('a broken run is copied before any host thread marks its CPUs gone', async () => {
+    // One task spins on a spinlock it holds; the other CPUs have nothing to do, so their thread
+    // parks and, when the run ends, leaves. It marks its home CPUs gone (CPU.online = -1) on its
+    // way out: that store must land after the main thread's copy of the frozen state, or the
+    // stall detector and the wait-for graph skip those CPUs (a CPU another thread runs, frozen in
+    // a task, among them). Before the fix the copy showed -1 for the parked thread's CPUs.
+    const m = new Machine({ ncpus: 4, maxTasks: 16 }, { hungTimeoutMs: 400 });
+    m.kthread(m.program([[SYS_TEST_HOLD, TL_SPIN_A], [SYS_TEST_HOLD, TL_SPIN_A], [OP_HALT]], 'self'), 0);
+    const r = await m.run({ timeoutMs: 30_000, hungMs: 400, threads: 2 });
+    expect(r.state).toBe('hung');
+    for (let i = 0; i < 4; i++) expect(m.snapshot![cpu_addr(i) + CPU.online], `cpu ${i} in the copy`).toBe(1);
   });
 
   it('an ABBA spinlock deadlock between two threads: the cycle names those two CPUs, the CPUs waiting for their turn are runnable', async () => {
