@@ -57,11 +57,11 @@ const PRESPIN = 1024;
 /**
  * Then, when no lock holder can be off its core for lack of one (G.rwlock_spin_us non-zero: as
  * many threads run kernel code at once as the host has cores, or fewer), the waiter keeps spinning
- * for up to this long. tasklist_lock's read sections in the stress mix are often long: walks over
- * a parent's children or a namespace's pids hold it 16-256 µs in ~2.5% of read acquisitions
- * (session 15, an instrumented build: 2 CPUs, 10 s), longer than PRESPIN's ~15 µs, and a writer
- * that napped after PRESPIN came back ~170 µs later on average (a 0.05 ms
- * Atomics.wait oversleeps to ~0.12 ms here), a third of each CPU's time in that run. The kernel's
+ * for up to this long. tasklist_lock's read sections in the stress mix are often long: 16-256 µs
+ * in ~2.5% of read acquisitions (session 15, an instrumented build: 2 CPUs, 10 s; not broken down
+ * by call site), longer than PRESPIN's ~15 µs, and a writer that napped after PRESPIN came back
+ * ~170 µs later on average (a 0.05 ms Atomics.wait oversleeps to ~0.12 ms here), a third of each
+ * CPU's time in that run. The kernel's
  * rwlock waiters spin for as long as it takes; its paravirt spinlocks (whose holder's vCPU may be
  * preempted) spin SPIN_THRESHOLD loops, `(1 << 15)` in arch/x86/include/asm/spinlock.h ("How long
  * a lock should spin before we consider blocking", read with find_string), before they halt. The
