@@ -281,7 +281,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // interrupt handler (it_real_fn) sends the caller SIGALRM with kill_pid_info.
       if (rand(t) % 4 === 0) return call(op, SYS_ALARM, rand(t) % mem[kg + G.ncpus]!);
       const sigs = [SIGKILL, SIGTERM, SIGUSR1, SIGCHLD, 0];
-      return call(op, SYS_KILL, random_pid(t, rand), sigs[rand(t) % sigs.length]!);
+      return kill_call(t, op, random_pid(t, rand), sigs[rand(t) % sigs.length]!);
     }
     case 'zap': {
       // SIGKILL to the namespace init the caller created last, else to one the mix created lately.
@@ -289,7 +289,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       mem[slot + SLOT_NEWPID_CHILD] = 0;
       const init = own || recent_ns_init(t, rand);
       if (!init) return null;
-      return call(op, SYS_KILL, init, SIGKILL);
+      return kill_call(t, op, init, SIGKILL); // the number may be another task's by now
     }
     case 'setns-nsfd':
       // Step 0: open /proc/PID/ns/pid (or pid_for_children) of a task (0 = self).
@@ -524,7 +524,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // A traced child, or one in four: kill it first, then wait for it (kill -9 %1; wait %1).
       if (traced || rand(t) % 4 === 0) {
         mem[slot + SLOT_CONT_STEP] = WP_STEP_KILLED;
-        return call(op, SYS_KILL, nr, SIGKILL);
+        return kill_call(t, op, nr, SIGKILL);
       }
       return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
     }
@@ -1115,7 +1115,7 @@ function continue_ptrace_kill(t: number, slot: number, step: number, ret: number
     return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
   }
   mem[slot + SLOT_CONT_STEP] = step + 1;
-  if (step === 0) return ret === 0 ? call(op, SYS_KILL, nr, SIGKILL) : done();
+  if (step === 0) return ret === 0 ? kill_call(t, op, nr, SIGKILL) : done();
   if (step === 1 && ret === 0) {
     // The kill was sent: watch the tracee's group through a pidfd until it is gone when that
     // cannot wait for us (pidfd_watchable), then reap the leader, as a debugger's event loop does.
@@ -1250,6 +1250,29 @@ export function sweep_daemons(t: number, op: number): OpCall | null {
  */
 function service_dying(p: number): boolean {
   return __fatal_signal_pending(p) || (mem[p + TASK.flags]! & PF_EXITING) !== 0 || (mem[mem[p + TASK.signal]! + SIG.flags]! & SIGNAL_GROUP_EXIT) !== 0;
+}
+
+/**
+ * kill(nr, sig) by a task of the mix, unless sig is SIGKILL (the one signal that kills a service:
+ * the daemon program ignores SIGTERM and SIGUSR1) and nr is a service of another pid namespace
+ * than t's: then the call only probes (kill(nr, 0)). Such a service is that namespace's, as a container's services
+ * are: its init's exit kills it (zap_pid_ns_processes), as t's own wind-down leaves it
+ * (first_daemon_child). One rule for every killing signal the mix sends while it runs (the kill,
+ * zap, wait-pid and ptrace operations); the shutdown sweep (sweep_daemons) is not the mix. So a
+ * service forked into a namespace after its init's kill pass (catalog entry 3,
+ * setns_fork_no_recheck) keeps the zap waiting instead of dying of a stray kill: free-running,
+ * that kill came within tens of milliseconds (session 16: every such service of a 30 s run, by
+ * the zap operation's stale numbers, the ptrace operation's kill of a tracee it knew, or kill).
+ */
+function kill_call(t: number, op: number, nr: number, sig: number): OpCall {
+  if (sig === SIGKILL) {
+    rcu_read_lock();
+    const p = find_task_by_vpid(nr);
+    const foreign = p !== 0 && is_daemon(p) && task_active_pid_ns(p) !== task_active_pid_ns(t);
+    rcu_read_unlock();
+    if (foreign) return call(op, SYS_KILL, nr, 0);
+  }
+  return call(op, SYS_KILL, nr, sig);
 }
 
 /** Is t running the daemon program (a service: the reaper does not count it among the stress processes)? */
