@@ -109,12 +109,17 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * only in its free run; seeds 18, 20 and 31 of 17-48) and setns_fork_no_recheck 20 (none of
  * seeds 1-16 nor the sweep's 60 s free run; seeds 20, 23, 24, 27, 28, 32, 41 and 45 of 1-48, all
  * hangs: so at this code PIDRACE_SLOW_TESTS=1 fails for that set, by name, as it should).
+ * Session 16 (the mix's SIGKILLs leave a service of another pid namespace to that namespace,
+ * src/stress/kernel_ops.ts kill_call, which moves the controlled runs that drew such a kill):
+ * pidfd_poll_exit_state 9 and wait_consider_reload 8 (the only seeds of 1-16 with the set's
+ * kind), clone_parent_exit_signal 15 (the only one of 1-24); the other quick seeds still find
+ * their sets.
  */
 const QUICK: Array<{ name: string; seed: number }> = [
   { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 1 },
-  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 1 },
+  { name: 'ptrace_dead_list', seed: 1 }, { name: 'pidfd_poll_exit_state', seed: 9 },
   { name: 'fasync_spinlock', seed: 1 }, { name: 'setns_fork_no_recheck', seed: 20 },
-  { name: 'wait_consider_reload', seed: 5 }, { name: 'clone_parent_exit_signal', seed: 18 },
+  { name: 'wait_consider_reload', seed: 8 }, { name: 'clone_parent_exit_signal', seed: 15 },
   { name: 'wait_zombie_leader_traced', seed: 2 },
 ];
 
