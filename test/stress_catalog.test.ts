@@ -113,7 +113,8 @@ async function deadlock_kind(s: SwitchSet): Promise<string> {
  * src/stress/kernel_ops.ts kill_call, which moves the controlled runs that drew such a kill):
  * pidfd_poll_exit_state 9 and wait_consider_reload 8 (the only seeds of 1-16 with the set's
  * kind), clone_parent_exit_signal 15 (the only one of 1-24); the other quick seeds still find
- * their sets.
+ * their sets. The sweep at that code (the same budget as PIDRACE_SLOW_TESTS=1) finds every set,
+ * setns_fork_no_recheck with PCT seed 7 and free runs too (README, issue 14).
  */
 const QUICK: Array<{ name: string; seed: number }> = [
   { name: 'zap_holds_srcu+rcu_tasks_exit_srcu', seed: 1 }, { name: 'qrwlock_irq_fair', seed: 1 },
