@@ -113,6 +113,8 @@ export interface ForkRateSample {
   violations: number;
   crash?: string;
   locks: LockRow[];
+  /** The window's start and end on CLOCK_MONOTONIC, µs (bench/profile_diff.ts keeps the profile samples inside it). */
+  windowMonoUs: [number, number];
 }
 
 export interface ForkRatePoint {
@@ -183,6 +185,8 @@ export function forkPrograms(m: Machine, depth: number, loopers: number): number
 
 interface Snapshot {
   t: number;
+  /** CLOCK_MONOTONIC in µs (process.hrtime), the clock of V8's CPU profile timestamps. */
+  mono: number;
   /** Process CPU time (all threads), microseconds. */
   cpuUs: number;
   forks: number;
@@ -199,7 +203,7 @@ function snapshot(_m: Machine, mem: Int32Array, stats: Float64Array, n: number):
     tokenYields += mem[cpu_addr(i) + CPU.tok_yields]!;
   }
   const u = process.cpuUsage();
-  return { t: performance.now(), cpuUs: u.user + u.system, forks: mem[kg + G.total_forks]!, syscalls, tokenYields, stats: stats.slice() };
+  return { t: performance.now(), mono: Number(process.hrtime.bigint() / 1000n), cpuUs: u.user + u.system, forks: mem[kg + G.total_forks]!, syscalls, tokenYields, stats: stats.slice() };
 }
 
 function lockRows(a: Snapshot, b: Snapshot, ncpus: number, cycles: number): LockRow[] {
@@ -306,6 +310,7 @@ export async function measureOnce(cpus: number, depth: number, workload: Workloa
     state: res.state,
     violations: res.violations.length,
     locks: lockRows(s0, s1, cpus, cycles),
+    windowMonoUs: [s0.mono, s1.mono],
   };
   if (res.crash) out.crash = res.crash.message;
   return out;

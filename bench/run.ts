@@ -7,7 +7,8 @@
  * Sections: primitives (tinybench), forkrate (model fork+exit+wait cycles across CPUs x depths,
  * with the lock breakdown), lockdep (the same cycle with lockdep on), kernel (the real kernel's
  * fork/vfork/pthread at the same points), alternatives (piscina / postMessage per operation),
- * controlled (decisions per second, catalogued deadlocks), scale (fork bomb to pid_max: ~2 GiB of
+ * controlled (decisions per second, catalogued deadlocks), profile (V8 CPU profiles of the CPU
+ * threads, 1 against 2 CPUs at depth 0: bench/profile_diff.ts), scale (fork bomb to pid_max: ~2 GiB of
  * shared memory and ~20 s; in the full run unless --no-scale, in --quick only with --scale).
  * Prints tables, writes bench/results/latest.json (every sample and the
  * machine's description, written atomically), latest.md (the figures to quote) and forkrate.svg.
@@ -29,10 +30,11 @@ import { benchKernel, type KernelBenchResult } from './kernel.js';
 import { benchAlternatives, type AltResult } from './alternatives.js';
 import { benchControlled, type ControlledResult } from './controlled.js';
 import { benchScale, type ScaleResult } from './scale.js';
+import { profileForkCycle, type ProfileDiff } from './profile_diff.js';
 import { renderForkChart, type ChartSeries } from './chart.js';
 import { leastSquares, ns, summarize, table, type Logger } from './util.js';
 
-export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'guards', 'kernel', 'alternatives', 'controlled', 'scale'] as const;
+export const SECTIONS = ['primitives', 'forkrate', 'lockdep', 'guards', 'kernel', 'alternatives', 'controlled', 'profile', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -92,6 +94,8 @@ export interface BenchReport {
   ratios?: Array<{ cpus: number; depth: number; model: number; kernel: Record<string, number | null>; modelOverKernelFork: number | null }>;
   alternatives?: AltResult & { modelForkCycleUs?: number };
   controlled?: ControlledResult;
+  /** Where the fork cycle's time goes at 1 and 2 CPUs (bench/profile_diff.ts). */
+  profile?: ProfileDiff;
   scale?: ScaleResult;
   targets: TargetResult[];
   /** Sections that failed (the rest of the run went on). */
@@ -278,6 +282,17 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     });
   }
 
+  // 1 against 2 CPUs: skipped when --cpus leaves either out.
+  if (want('profile') && (!opts.cpus || (opts.cpus.includes(1) && opts.cpus.includes(2)))) {
+    log('\n== Profile: where the fork cycle goes, 1 against 2 CPUs (depth 0, V8 CPU profiles of the CPU threads) ==');
+    await section(report, 'profile', log, async () => {
+      const d = profileForkCycle([1, 2], quick ? 1_500 : 4_000, 0, 24);
+      report.profile = d;
+      for (const i of [0, 1]) log(`  ${d.cpus[i]} CPU(s): ${fmtRate(d.cyclesPerSec[i]!)} cycles/s, ${ns(d.totalNs[i]!)} of CPU thread time a cycle, of which waits ${ns(d.waitNs[i]!)}, WebAssembly atomics ${ns(d.atomicsNs[i]!)}`);
+      log(table(['function', '1 CPU ns/cycle', '2 CPUs ns/cycle', 'difference'], d.rows.slice(0, 12).map((r) => [r.fn, r.a, r.b, r.b - r.a])));
+    });
+  }
+
   if (want('scale')) {
     log('\n== Scale: fork bomb to pid_max = 4,194,304 in one namespace tree ==');
     await section(report, 'scale', log, async () => { report.scale = await benchScale({ log }); });
@@ -345,7 +360,12 @@ export function evaluateTargets(r: BenchReport): TargetResult[] {
   };
   const best = (p: ForkRatePoint | undefined): string => (p ? `best rep ${fmtRate(p.rate.max)}/s` : '');
   const p10 = pt(1, 0);
-  atLeast('rate-1cpu-d0', '1 CPU depth 0 fork cycles/s', p10?.rate.median, 6e5, '/s', `${best(p10)}${stand}`);
+  const prof = r.profile;
+  // What the profile section measured (bench/profile_diff.ts): the largest self times at one CPU,
+  // and where two CPUs' extra thread time per cycle goes.
+  const profTop = prof ? `; profile (1 CPU, ${ns(prof.totalNs[0])} of thread time a cycle): ${prof.topFirst.slice(0, 4).map((x) => `${x.fn.split(' ')[0]} ${(100 * x.a / prof.totalNs[0]).toFixed(1)}%`).join(', ')}, WebAssembly atomics ${(100 * prof.atomicsNs[0] / prof.totalNs[0]).toFixed(1)}% in all` : '';
+  const profDiff = prof ? `; profile: ${ns(prof.totalNs[1] - prof.totalNs[0])} more thread time a cycle at 2 CPUs, of which waits ${ns(prof.waitNs[1] - prof.waitNs[0])}, WebAssembly atomics ${ns(prof.atomicsNs[1] - prof.atomicsNs[0])}` : '';
+  atLeast('rate-1cpu-d0', '1 CPU depth 0 fork cycles/s', p10?.rate.median, 6e5, '/s', `${best(p10)}${profTop}${stand}`);
   const kf = r.kernel?.points.find((p) => p.mode === 'fork' && p.depth === 0 && p.loopers === 1 && p.rate.n > 0);
   atLeast('vs-kernel-d0', '1 CPU depth 0 vs kernel fork (same run)', p10 && kf ? p10.rate.median / kf.rate.median : undefined, 100, 'x',
     kf ? `kernel ${fmtRate(kf.rate.median)}/s; best reps ${p10 ? (p10.rate.max / kf.rate.max).toFixed(1) : '-'}x${stand}` : r.kernel?.skipped ? `kernel skipped: ${r.kernel.skipped}` : 'kernel not measured');
@@ -358,7 +378,7 @@ export function evaluateTargets(r: BenchReport): TargetResult[] {
   const host = r.forkrate?.host;
   const hostNote = host ? `; host beside it: two threads of independent work ${host.scale.median.toFixed(2)}x one (2x on two free cores), spinning round trip ${fmtRoundTrip(host.roundTripUs.median)}` : '';
   const perCpuSec = (p: ForkRatePoint): number => summarize(p.samples.map((x) => x.cyclesPerCpuSec)).median;
-  atLeast('scale-2cpu', '2 CPUs vs 1 CPU (depth 0)', p20 && p10 ? p20.rate.median / p10.rate.median : undefined, 1.3, 'x', p20 && p10 ? `best reps ${(p20.rate.max / p10.rate.max).toFixed(2)}x; per CPU-second of the process ${(perCpuSec(p20) / perCpuSec(p10)).toFixed(2)}x one CPU's${hostNote}; ${topLocks(p20)}${stand}` : '');
+  atLeast('scale-2cpu', '2 CPUs vs 1 CPU (depth 0)', p20 && p10 ? p20.rate.median / p10.rate.median : undefined, 1.3, 'x', p20 && p10 ? `best reps ${(p20.rate.max / p10.rate.max).toFixed(2)}x; per CPU-second of the process ${(perCpuSec(p20) / perCpuSec(p10)).toFixed(2)}x one CPU's${hostNote}; ${topLocks(p20)}${profDiff}${stand}` : '');
   const p80 = pt(8, 0);
   const hp = (c: number): ForkRatePoint | undefined => r.forkrate?.hostPreemptionPoints?.find((p) => p.cpus === c && p.depth === 0);
   const vsHost = (c: number): string => {

@@ -50,6 +50,34 @@ describe('bench filters', () => {
     expect((rep.forkrate as { host?: unknown }).host).toBeUndefined();
   });
 
+  it('profiles the fork cycle at 1 and 2 CPUs: per-cycle self times that add up to the window\'s wall time per cycle', () => {
+    const out = mkdtempSync(join(tmpdir(), 'pidrace-bench-'));
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--only', 'profile', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      profile: { cpus: number[]; cyclesPerSec: number[]; totalNs: number[]; waitNs: number[]; atomicsNs: number[]; rows: Array<{ fn: string; a: number; b: number }>; topFirst: Array<{ fn: string; a: number }> };
+    };
+    const p = rep.profile;
+    expect(p.cpus).toEqual([1, 2]);
+    for (const i of [0, 1]) {
+      expect(p.cyclesPerSec[i]).toBeGreaterThan(0);
+      // The samples of the window, over its cycles: the CPU threads' wall time per cycle.
+      const wall = (p.cpus[i]! * 1e9) / p.cyclesPerSec[i]!;
+      expect(p.totalNs[i]).toBeGreaterThan(0.7 * wall);
+      expect(p.totalNs[i]).toBeLessThan(1.1 * wall);
+      expect(p.atomicsNs[i]).toBeGreaterThan(0);
+      expect(p.atomicsNs[i]! + p.waitNs[i]!).toBeLessThan(p.totalNs[i]!);
+    }
+    // The kernel's own functions are in the one-CPU profile, and the module loader is not (the
+    // samples before the window are left out).
+    const top = JSON.stringify(p.topFirst);
+    expect(p.topFirst.some((x) => / kernel\/(fork|exit|pid)\.js$/.test(x.fn)), top).toBe(true);
+    expect(p.topFirst.some((x) => /compileSourceTextModule|compileForInternalLoader/.test(x.fn)), top).toBe(false);
+    const bad = spawnSync(process.execPath, [join(projectRoot(), 'dist', 'bench', 'profile_diff.js'), '--cpus', '1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('usage');
+  });
+
   it('probes the host beside a 2-CPU point, and cites it in the 2-vs-1 target', () => {
     const out = mkdtempSync(join(tmpdir(), 'pidrace-bench-'));
     const r = spawnSync(process.execPath, [CLI, 'bench', '--quick', '--only', 'forkrate', '--cpus', '1,2', '--depths', '0', '--out', out], { encoding: 'utf8', timeout: 90_000 });
