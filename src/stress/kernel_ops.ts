@@ -281,7 +281,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // interrupt handler (it_real_fn) sends the caller SIGALRM with kill_pid_info.
       if (rand(t) % 4 === 0) return call(op, SYS_ALARM, rand(t) % mem[kg + G.ncpus]!);
       const sigs = [SIGKILL, SIGTERM, SIGUSR1, SIGCHLD, 0];
-      return kill_call(t, op, random_pid(t, rand), sigs[rand(t) % sigs.length]!);
+      const nr = random_pid(t, rand);
+      const sig = sigs[rand(t) % sigs.length]!;
+      // A service of a namespace below ours is that namespace's to kill (foreign_service): probe it.
+      return call(op, SYS_KILL, nr, sig === SIGKILL && foreign_service_nr(t, nr) ? 0 : sig);
     }
     case 'zap': {
       // SIGKILL to the namespace init the caller created last, else to one the mix created lately.
@@ -289,7 +292,8 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       mem[slot + SLOT_NEWPID_CHILD] = 0;
       const init = own || recent_ns_init(t, rand);
       if (!init) return null;
-      return kill_call(t, op, init, SIGKILL); // the number may be another task's by now
+      // The number may be another task's by now, a service of a namespace below ours among them.
+      return call(op, SYS_KILL, init, foreign_service_nr(t, init) ? 0 : SIGKILL);
     }
     case 'setns-nsfd':
       // Step 0: open /proc/PID/ns/pid (or pid_for_children) of a task (0 = self).
@@ -402,8 +406,9 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // parent's (a sibling: the tracer is not the tracee's parent, and both wait for it).
       const k = rand(t) % 4;
       const near = k === 0 ? child_nr(t, other_thread_with_children(t), rand) : k === 1 ? child_nr(t, mem[t + TASK.real_parent]!, rand) : 0;
-      if (near && near !== pid_nr_ns(mem[t + TASK.pid]!, task_active_pid_ns(t))) {
+      if (near && near !== pid_nr_ns(mem[t + TASK.pid]!, task_active_pid_ns(t)) && !foreign_service_nr(t, near)) {
         // Those debuggers then kill the tracee and wait for it (gdb's kill): see continue_ptrace_kill.
+        // Not a service of a namespace below theirs (foreign_service): they only attach to it.
         start_cont(slot, op);
         mem[slot + SLOT_CONT_ARG] = near;
         mem[slot + SLOT_SCRATCH + WP_POLLS] = WAIT_PID_POLLS_TRACED;
@@ -513,6 +518,7 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       const id = mem[child + TASK.id]!;
       const traced = mem[child + TASK.ptrace] !== 0;
       const by_pidfd = traced && pidfd_supervised(t, child);
+      const foreign = foreign_service(t, child);
       rcu_read_unlock();
       if (nr <= 0) return null;
       start_cont(slot, op);
@@ -522,9 +528,10 @@ export function kernel_op(t: number, op: number, rand: Rand): OpCall | null {
       // A child a debugger holds is waited for longer (its debugger kills or lets it go).
       mem[slot + SLOT_SCRATCH + WP_POLLS] = (traced ? WAIT_PID_POLLS_TRACED : WAIT_PID_POLLS) - 1;
       // A traced child, or one in four: kill it first, then wait for it (kill -9 %1; wait %1).
-      if (traced || rand(t) % 4 === 0) {
+      // Not a service of a namespace below ours (foreign_service): that one is only polled.
+      if ((traced || rand(t) % 4 === 0) && !foreign) {
         mem[slot + SLOT_CONT_STEP] = WP_STEP_KILLED;
-        return kill_call(t, op, nr, SIGKILL);
+        return call(op, SYS_KILL, nr, SIGKILL);
       }
       return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
     }
@@ -1115,7 +1122,7 @@ function continue_ptrace_kill(t: number, slot: number, step: number, ret: number
     return call(op, SYS_WAIT4, nr, __WALL | WNOHANG);
   }
   mem[slot + SLOT_CONT_STEP] = step + 1;
-  if (step === 0) return ret === 0 ? kill_call(t, op, nr, SIGKILL) : done();
+  if (step === 0) return ret === 0 ? call(op, SYS_KILL, nr, SIGKILL) : done();
   if (step === 1 && ret === 0) {
     // The kill was sent: watch the tracee's group through a pidfd until it is gone when that
     // cannot wait for us (pidfd_watchable), then reap the leader, as a debugger's event loop does.
@@ -1182,7 +1189,6 @@ function children_have_init(t: number): boolean {
  */
 function first_daemon_child(t: number, to_stop: boolean): number {
   const dprog = mem[S() + STRESS_DAEMON_PROG]!;
-  const ns = task_active_pid_ns(t);
   const tl = kg + G.tasklist_lock;
   let found = 0;
   read_lock(tl, 152);
@@ -1190,7 +1196,7 @@ function first_daemon_child(t: number, to_stop: boolean): number {
     if (mem[c + TASK.prog] !== dprog || mem[c + TASK.exit_state] !== 0) continue;
     if (!to_stop) { found = c; break; }
     if (service_dying(c)) continue;
-    if (task_active_pid_ns(c) !== ns) continue;
+    if (foreign_service(t, c)) continue;
     found = c;
     break;
   }
@@ -1253,26 +1259,26 @@ function service_dying(p: number): boolean {
 }
 
 /**
- * kill(nr, sig) by a task of the mix, unless sig is SIGKILL (the one signal that kills a service:
- * the daemon program ignores SIGTERM and SIGUSR1) and nr is a service of another pid namespace
- * than t's: then the call only probes (kill(nr, 0)). Such a service is that namespace's, as a container's services
- * are: its init's exit kills it (zap_pid_ns_processes), as t's own wind-down leaves it
- * (first_daemon_child). One rule for every killing signal the mix sends while it runs (the kill,
- * zap, wait-pid and ptrace operations); the shutdown sweep (sweep_daemons) is not the mix. So a
- * service forked into a namespace after its init's kill pass (catalog entry 3,
- * setns_fork_no_recheck) keeps the zap waiting instead of dying of a stray kill: free-running,
- * that kill came within tens of milliseconds (session 16: every such service of a 30 s run, by
- * the zap operation's stale numbers, the ptrace operation's kill of a tracee it knew, or kill).
+ * Is p a service (the daemon program) of another pid namespace than t's (one below it: t names it
+ * by a number of its own namespace)? Such a service is that namespace's, as a container's services
+ * are: its init's exit ends it (zap_pid_ns_processes). The one rule for the mix: t's wind-down
+ * leaves it alone (first_daemon_child), and no operation SIGKILLs it while the run goes on - kill
+ * and zap send it signal 0 instead, wait-pid only polls it, a ptrace debugger only attaches to it
+ * (the shutdown sweep, sweep_daemons, is not the mix). So a service forked into a namespace after
+ * its init's kill pass (catalog entry 3, setns_fork_no_recheck) keeps the zap waiting, as it
+ * would in a container; free-running, the mix's stray SIGKILLs used to end each such service
+ * soon enough for the zap to finish (session 16, README "Entry 3 is found again").
  */
-function kill_call(t: number, op: number, nr: number, sig: number): OpCall {
-  if (sig === SIGKILL) {
-    rcu_read_lock();
-    const p = find_task_by_vpid(nr);
-    const foreign = p !== 0 && is_daemon(p) && task_active_pid_ns(p) !== task_active_pid_ns(t);
-    rcu_read_unlock();
-    if (foreign) return call(op, SYS_KILL, nr, 0);
-  }
-  return call(op, SYS_KILL, nr, sig);
+function foreign_service(t: number, p: number): boolean {
+  return p !== 0 && is_daemon(p) && task_active_pid_ns(p) !== task_active_pid_ns(t);
+}
+
+/** foreign_service of the task of number nr in t's namespace (a look under RCU). */
+function foreign_service_nr(t: number, nr: number): boolean {
+  rcu_read_lock();
+  const f = foreign_service(t, find_task_by_vpid(nr));
+  rcu_read_unlock();
+  return f;
 }
 
 /** Is t running the daemon program (a service: the reaper does not count it among the stress processes)? */
