@@ -76,7 +76,7 @@ interface Point { cpus: number; rate: number; threads: number; ns: Map<string, n
  * rwlock's wait loop and wait-lock, spin_wait; `now` is performance.now, read by the waits): their
  * time is waiting, not work.
  */
-const WAIT_FNS = /^(qrw_wait|spin_lock_slowpath|wait_lock_acquire|queued_read_lock_slowpath|queued_write_lock_slowpath|spin_wait|now) /;
+const WAIT_FNS = /^(qrw_wait|spin_lock_slowpath|wait_lock_acquire|queued_read_lock_slowpath|queued_write_lock_slowpath|spin_wait|now)( |$)/;
 
 /** One function's self time per cycle at the two counts (ns of CPU thread time). */
 export interface ProfileRow { fn: string; a: number; b: number }

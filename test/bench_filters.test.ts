@@ -70,6 +70,11 @@ describe('bench filters', () => {
     }
     // The kernel's own functions are in the one-CPU profile, and the module loader is not (the
     // samples before the window are left out).
+    // The waits' total holds every wait function among the largest differences, performance.now
+    // (`now`, read by the waits' spins) with them.
+    const waitRows = p.rows.filter((x) => ['qrw_wait', 'spin_lock_slowpath', 'wait_lock_acquire', 'queued_read_lock_slowpath', 'queued_write_lock_slowpath', 'spin_wait', 'now'].includes(x.fn.split(' ')[0]!));
+    // (The rows are rounded to 1 ns each, the total once: up to 7 x 0.5 ns apart.)
+    expect(p.waitNs[1]).toBeGreaterThanOrEqual(waitRows.reduce((t, x) => t + x.b, 0) - 4);
     const top = JSON.stringify(p.topFirst);
     expect(p.topFirst.some((x) => / kernel\/(fork|exit|pid)\.js$/.test(x.fn)), top).toBe(true);
     expect(p.topFirst.some((x) => /compileSourceTextModule|compileForInternalLoader/.test(x.fn)), top).toBe(false);
